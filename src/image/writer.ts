@@ -1,0 +1,272 @@
+/**
+ * The image writer: layers, image config, OCI manifest and index, docker-archive
+ * manifest.json, all in one tar that is both a docker-archive and an OCI image
+ * layout (DESIGN: image format, version 1).
+ *
+ * Pure: content comes from the entries' `content` functions and bytes go to a
+ * sink; no clock, no environment, no disk.
+ *
+ * @module
+ */
+import { canonicalJsonBytes } from "./canonical_json.ts";
+import { Sha256, sha256Hex } from "./digest.ts";
+import { gzip } from "./gzip.ts";
+import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
+
+/** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
+export const FORMAT_VERSION = 1;
+
+/** Media types of what r10e writes. */
+export const MediaType = {
+  index: "application/vnd.oci.image.index.v1+json",
+  manifest: "application/vnd.oci.image.manifest.v1+json",
+  config: "application/vnd.oci.image.config.v1+json",
+  layer: "application/vnd.oci.image.layer.v1.tar",
+} as const;
+
+/** An OCI platform. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** The runtime part of an image config (`config` in the OCI image config). */
+export interface RuntimeConfig {
+  Env: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string>;
+}
+
+/** One layer: the fixed `created_by` text of its history entry, and its sorted entries. */
+export interface LayerSpec {
+  createdBy: string;
+  entries: TarEntry[];
+}
+
+/** One platform's image. */
+export interface ImageSpec {
+  platform: Platform;
+  config: RuntimeConfig;
+  /** Base layer first. Empty layers must be left out by the caller. */
+  layers: LayerSpec[];
+}
+
+/** What goes into one archive. */
+export interface ArchiveSpec {
+  /** Repository, e.g. `go-r10e-docker` or `registry.example.com/team/app`. */
+  repository: string;
+  /** Tag, e.g. `latest`. */
+  tag: string;
+  /** Creation time, seconds since the epoch: `created`, history and every layer mtime. */
+  created: number;
+  /** One image per platform; the first is the one `docker load` tags. */
+  images: ImageSpec[];
+}
+
+/** A content descriptor. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+/** Digests of one written image. */
+export interface ImageResult {
+  platform: Platform;
+  /** Config digest, which Docker shows as the image ID. */
+  imageId: string;
+  manifestDigest: string;
+  layers: Descriptor[];
+}
+
+/** Digests of the written archive. */
+export interface ArchiveResult {
+  /** sha256 of the bytes given to the sink. */
+  archiveSha256: string;
+  archiveSize: number;
+  images: ImageResult[];
+}
+
+/** Receives the archive's bytes in order. */
+export type Sink = (chunk: Uint8Array) => Promise<void> | void;
+
+/** Options of `writeImageArchive`. */
+export interface WriteOptions {
+  /** Gzip the outer tar (the default), or write a plain tar. */
+  compress?: boolean;
+  /** Called before each step, for progress output. */
+  onProgress?: (message: string) => void;
+}
+
+/** RFC 3339 UTC without fractions, as every `created` field is written. */
+export function rfc3339(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** The full name Docker and containerd read from `io.containerd.image.name`. */
+export function fullImageName(repository: string, tag: string): string {
+  const first = repository.split("/")[0];
+  const hasDomain = repository.includes("/") &&
+    (first.includes(".") || first.includes(":") || first === "localhost");
+  if (hasDomain) return `${repository}:${tag}`;
+  const path = repository.includes("/") ? repository : `library/${repository}`;
+  return `docker.io/${path}:${tag}`;
+}
+
+/**
+ * Writes the image archive to `sink` and returns its digests.
+ *
+ * Two passes over the content: the first hashes each layer (blob names need the
+ * digests before any byte is written), the second writes; a layer whose bytes
+ * changed between the passes is an error.
+ * @throws {RangeError} when a file changed while it was read.
+ */
+export async function writeImageArchive(
+  spec: ArchiveSpec,
+  sink: Sink,
+  options: WriteOptions = {},
+): Promise<ArchiveResult> {
+  if (spec.images.length === 0) throw new RangeError("Cannot write an archive without images");
+  const progress = options.onProgress ?? (() => {});
+  const blobs = new Map<string, Blob>();
+  const results: ImageResult[] = [];
+  const manifests: { descriptor: Descriptor; platform: Platform }[] = [];
+  const dockerManifest: Record<string, unknown>[] = [];
+
+  for (const [i, image] of spec.images.entries()) {
+    const layers: Descriptor[] = [];
+    for (const layer of image.layers) {
+      progress(`Hashing layer "${layer.createdBy}" (${layer.entries.length} entries)`);
+      const hash = new Sha256();
+      for await (const chunk of writeTar(layer.entries, { mtime: spec.created })) {
+        hash.update(chunk);
+      }
+      const digest = `sha256:${hash.hex()}`;
+      layers.push({ mediaType: MediaType.layer, digest, size: hash.size });
+      blobs.set(digest, { size: hash.size, layer: layer.entries });
+    }
+    const configBytes = canonicalJsonBytes(imageConfig(image, layers, spec.created));
+    const config = addBytes(blobs, MediaType.config, configBytes);
+    const manifestBytes = canonicalJsonBytes({
+      schemaVersion: 2,
+      mediaType: MediaType.manifest,
+      config,
+      layers,
+    });
+    const manifest = addBytes(blobs, MediaType.manifest, manifestBytes);
+    manifests.push({ descriptor: manifest, platform: image.platform });
+    results.push({
+      platform: image.platform,
+      imageId: config.digest,
+      manifestDigest: manifest.digest,
+      layers,
+    });
+    dockerManifest.push({
+      Config: blobPath(config.digest),
+      RepoTags: i === 0 ? [`${spec.repository}:${spec.tag}`] : [],
+      Layers: layers.map((l) => blobPath(l.digest)),
+    });
+  }
+
+  const index = canonicalJsonBytes({
+    schemaVersion: 2,
+    mediaType: MediaType.index,
+    manifests: manifests.map(({ descriptor, platform }) => ({
+      ...descriptor,
+      annotations: {
+        "io.containerd.image.name": fullImageName(spec.repository, spec.tag),
+        "org.opencontainers.image.ref.name": spec.tag,
+      },
+      platform,
+    })),
+  });
+
+  const entries: TarEntry[] = [
+    { name: "blobs", kind: "dir", mode: 0o755, size: 0 },
+    { name: "blobs/sha256", kind: "dir", mode: 0o755, size: 0 },
+    ...[...blobs.entries()].map(([digest, blob]) => blobEntry(digest, blob, spec.created)),
+    bytesEntry("index.json", index),
+    bytesEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
+    bytesEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
+  ];
+  entries.sort((a, b) => compareNames(a.name, b.name));
+
+  progress(`Writing archive (${blobs.size} blobs)`);
+  const archive = new Sha256();
+  let stream: AsyncIterable<Uint8Array> = writeTar(entries, { mtime: 0 });
+  if (options.compress ?? true) stream = gzip(stream);
+  for await (const chunk of stream) {
+    archive.update(chunk);
+    await sink(chunk);
+  }
+  return { archiveSha256: archive.hex(), archiveSize: archive.size, images: results };
+}
+
+/** The image config, before serialization. */
+export function imageConfig(image: ImageSpec, layers: Descriptor[], created: number) {
+  const time = rfc3339(created);
+  return {
+    architecture: image.platform.architecture,
+    os: image.platform.os,
+    ...(image.platform.variant ? { variant: image.platform.variant } : {}),
+    created: time,
+    config: image.config,
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+    history: image.layers.map((l) => ({ created: time, created_by: l.createdBy })),
+  };
+}
+
+interface Blob {
+  size: number;
+  bytes?: Uint8Array;
+  layer?: TarEntry[];
+}
+
+function addBytes(blobs: Map<string, Blob>, mediaType: string, bytes: Uint8Array): Descriptor {
+  const digest = `sha256:${sha256Hex(bytes)}`;
+  blobs.set(digest, { size: bytes.length, bytes });
+  return { mediaType, digest, size: bytes.length };
+}
+
+function blobPath(digest: string): string {
+  return `blobs/sha256/${digest.slice("sha256:".length)}`;
+}
+
+function bytesEntry(name: string, bytes: Uint8Array): TarEntry {
+  return {
+    name,
+    kind: "file",
+    mode: 0o644,
+    size: bytes.length,
+    content: async function* () {
+      yield bytes;
+    },
+  };
+}
+
+function blobEntry(digest: string, blob: Blob, created: number): TarEntry {
+  if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
+  const layer = blob.layer!;
+  return {
+    name: blobPath(digest),
+    kind: "file",
+    mode: 0o644,
+    size: blob.size,
+    content: async function* () {
+      const hash = new Sha256();
+      for await (const chunk of writeTar(layer, { mtime: created })) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      if (`sha256:${hash.hex()}` !== digest) {
+        throw new RangeError(
+          `Cannot write layer "${digest}": its files changed while r10e read them`,
+        );
+      }
+    },
+  };
+}

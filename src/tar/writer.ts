@@ -1,0 +1,251 @@
+/**
+ * Deterministic tar writer. The bytes are r10e's format contract (DESIGN: image
+ * format): ustar headers, uid/gid 0, empty uname/gname, fixed mtime, PAX `x`
+ * records only for what ustar cannot hold, and an end of exactly two zero blocks
+ * with no record padding (padding would change the diff_id).
+ *
+ * Nothing here reads the clock, the user or the disk: file contents come from a
+ * `content` function the caller supplies.
+ *
+ * @module
+ */
+
+const BLOCK = 512;
+const encoder = new TextEncoder();
+
+/** The kinds of entry r10e writes. Hardlinks and devices are never produced. */
+export type TarKind = "dir" | "file" | "symlink";
+
+/** One entry to write. */
+export interface TarEntry {
+  /** Relative name without `./` and without a trailing slash, e.g. `app/bin`. */
+  name: string;
+  kind: TarKind;
+  /** Permission bits, e.g. 0o755. */
+  mode: number;
+  /** Byte count of a file's content; 0 for others. */
+  size: number;
+  /** Target of a symlink. */
+  linkTarget?: string;
+  /** Produces a file's content; must yield exactly `size` bytes. */
+  content?: () => AsyncIterable<Uint8Array>;
+}
+
+/** Options shared by every entry of one archive. */
+export interface TarOptions {
+  /** Modification time in seconds since the epoch, the same for every entry. */
+  mtime: number;
+}
+
+/** The largest size an ustar size field holds (11 octal digits). */
+const USTAR_MAX_SIZE = 0o77777777777;
+
+/** Name as written in the header: directories end with a slash. */
+export function headerName(entry: Pick<TarEntry, "name" | "kind">): string {
+  return entry.kind === "dir" ? entry.name + "/" : entry.name;
+}
+
+/** Bytewise (UTF-8) comparison of header names: the sort order of every archive r10e writes. */
+export function compareNames(a: string, b: string): number {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  const n = Math.min(ab.length, bb.length);
+  for (let i = 0; i < n; i++) if (ab[i] !== bb[i]) return ab[i] - bb[i];
+  return ab.length - bb.length;
+}
+
+/**
+ * Encodes the header block(s) of one entry: a PAX `x` header first when ustar
+ * cannot hold the name, link target or size.
+ * @throws {RangeError} for a negative or fractional size or mtime, or an empty name.
+ */
+export function encodeHeader(entry: TarEntry, options: TarOptions): Uint8Array {
+  if (!entry.name || entry.name.startsWith("/") || entry.name.startsWith("./")) {
+    throw new RangeError(`Cannot write tar entry "${entry.name}": name must be relative`);
+  }
+  if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
+    throw new RangeError(`Cannot write tar entry "${entry.name}": bad size "${entry.size}"`);
+  }
+  if (!Number.isSafeInteger(options.mtime) || options.mtime < 0 || options.mtime > USTAR_MAX_SIZE) {
+    throw new RangeError(`Cannot write tar entry "${entry.name}": bad mtime "${options.mtime}"`);
+  }
+  const name = headerName(entry);
+  const link = entry.linkTarget ?? "";
+  const pax: [string, string][] = [];
+  const split = splitUstarName(name);
+  if (!split) pax.push(["path", name]);
+  if (!isAscii(link) || encoder.encode(link).length > 100) pax.push(["linkpath", link]);
+  if (entry.size > USTAR_MAX_SIZE) pax.push(["size", String(entry.size)]);
+
+  const main = ustarBlock({
+    name: split?.name ?? asciiFallback(name, 100),
+    prefix: split?.prefix ?? "",
+    mode: entry.mode,
+    size: entry.size > USTAR_MAX_SIZE ? 0 : entry.size,
+    mtime: options.mtime,
+    typeflag: entry.kind === "dir" ? "5" : entry.kind === "symlink" ? "2" : "0",
+    linkname: pax.some(([k]) => k === "linkpath") ? asciiFallback(link, 100) : link,
+  });
+  if (pax.length === 0) return main;
+
+  const body = encoder.encode(pax.map(([k, v]) => paxRecord(k, v)).join(""));
+  const paxHeader = ustarBlock({
+    name: asciiFallback("PaxHeaders.0/" + (split?.name ?? baseName(name)), 100),
+    prefix: "",
+    mode: 0o644,
+    size: body.length,
+    mtime: options.mtime,
+    typeflag: "x",
+    linkname: "",
+  });
+  const out = new Uint8Array(BLOCK + padded(body.length) + BLOCK);
+  out.set(paxHeader, 0);
+  out.set(body, BLOCK);
+  out.set(main, BLOCK + padded(body.length));
+  return out;
+}
+
+/**
+ * Writes a whole archive as a stream of chunks: each header, the content, the
+ * padding to a block, and finally two zero blocks. Entries are written in the
+ * order given; callers sort them.
+ * @throws {RangeError} when a content function yields more or fewer bytes than the entry's size.
+ */
+export async function* writeTar(
+  entries: Iterable<TarEntry>,
+  options: TarOptions,
+): AsyncGenerator<Uint8Array> {
+  for (const entry of entries) {
+    yield encodeHeader(entry, options);
+    if (entry.kind !== "file" || entry.size === 0) {
+      if (entry.kind === "file" && entry.content) {
+        for await (const chunk of entry.content()) {
+          if (chunk.length) throw sizeChanged(entry, chunk.length);
+        }
+      }
+      continue;
+    }
+    if (!entry.content) throw new RangeError(`Cannot write tar entry "${entry.name}": no content`);
+    let written = 0;
+    for await (const chunk of entry.content()) {
+      written += chunk.length;
+      if (written > entry.size) throw sizeChanged(entry, written);
+      if (chunk.length) yield chunk;
+    }
+    if (written !== entry.size) throw sizeChanged(entry, written);
+    const pad = padded(entry.size) - entry.size;
+    if (pad) yield new Uint8Array(pad);
+  }
+  yield new Uint8Array(2 * BLOCK);
+}
+
+/** The number of bytes `writeTar` produces for these entries, without reading any content. */
+export function tarSize(entries: Iterable<TarEntry>, options: TarOptions): number {
+  let total = 2 * BLOCK;
+  for (const e of entries) {
+    total += encodeHeader(e, options).length + (e.kind === "file" ? padded(e.size) : 0);
+  }
+  return total;
+}
+
+function sizeChanged(entry: TarEntry, got: number): RangeError {
+  return new RangeError(
+    `Cannot write tar entry "${entry.name}": expected ${entry.size} bytes, content has ${
+      got > entry.size ? "more" : got
+    } (was the file changed while r10e read it?)`,
+  );
+}
+
+function padded(n: number): number {
+  return Math.ceil(n / BLOCK) * BLOCK;
+}
+
+function isAscii(s: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return /^[\x01-\x7f]*$/.test(s);
+}
+
+function baseName(name: string): string {
+  const trimmed = name.endsWith("/") ? name.slice(0, -1) : name;
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/** Replaces non-ASCII characters and cuts to a field's length, for the ustar fields a PAX record overrides. */
+function asciiFallback(s: string, max: number): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[^\x01-\x7f]/g, "_").slice(0, max);
+}
+
+/** Splits an ASCII name into ustar prefix (≤155) and name (≤100) at a slash, or null. */
+export function splitUstarName(name: string): { prefix: string; name: string } | null {
+  if (!isAscii(name)) return null;
+  if (name.length <= 100) return { prefix: "", name };
+  // The prefix must end at a slash; the slash itself is not stored.
+  const max = Math.min(name.length - 1, 155);
+  for (let i = max; i > 0; i--) {
+    if (name[i] === "/" && name.length - i - 1 <= 100 && name.length - i - 1 > 0) {
+      return { prefix: name.slice(0, i), name: name.slice(i + 1) };
+    }
+  }
+  return null;
+}
+
+/** One PAX record: `"%d %s=%s\n"` where the length counts itself. */
+export function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`;
+  const restLen = encoder.encode(rest).length;
+  let len = restLen + String(restLen).length;
+  if (String(len).length + restLen !== len) len = restLen + String(len).length;
+  return `${len}${rest}`;
+}
+
+interface UstarFields {
+  name: string;
+  prefix: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  linkname: string;
+}
+
+function ustarBlock(f: UstarFields): Uint8Array {
+  const b = new Uint8Array(BLOCK);
+  putString(b, 0, 100, f.name);
+  putOctal(b, 100, 8, f.mode);
+  putOctal(b, 108, 8, 0); // uid
+  putOctal(b, 116, 8, 0); // gid
+  putOctal(b, 124, 12, f.size);
+  putOctal(b, 136, 12, f.mtime);
+  b.fill(0x20, 148, 156); // checksum is computed with spaces in its field
+  putString(b, 156, 1, f.typeflag);
+  putString(b, 157, 100, f.linkname);
+  putString(b, 257, 6, "ustar"); // "ustar\0"
+  putString(b, 263, 2, "00");
+  // uname and gname stay empty (DESIGN: image format).
+  putOctal(b, 329, 8, 0); // devmajor
+  putOctal(b, 337, 8, 0); // devminor
+  putString(b, 345, 155, f.prefix);
+  let sum = 0;
+  for (const byte of b) sum += byte;
+  putOctal(b, 148, 7, sum); // six digits and a NUL, then the space already there
+  return b;
+}
+
+function putString(b: Uint8Array, offset: number, length: number, s: string): void {
+  const bytes = encoder.encode(s);
+  if (bytes.length > length) {
+    throw new RangeError(`Cannot fit "${s}" in a ${length}-byte tar field`);
+  }
+  b.set(bytes, offset);
+}
+
+/** Octal digits padded with zeros to length-1, then a NUL. */
+function putOctal(b: Uint8Array, offset: number, length: number, n: number): void {
+  const digits = n.toString(8).padStart(length - 1, "0");
+  if (digits.length > length - 1) {
+    throw new RangeError(`Cannot fit ${n} in a ${length}-byte tar field`);
+  }
+  putString(b, offset, length - 1, digits);
+  b[offset + length - 1] = 0;
+}
