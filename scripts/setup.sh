@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what r10e's tests and CI need on a fresh Debian machine, run as root.
+# Idempotent: each step checks first and does nothing when already satisfied.
+#   - Deno, pinned, from the npm registry (the only registry that ships it here)
+#   - docker.io (engine + CLI), skopeo, umoci, docker-registry, busybox-static from Debian
+# Usage: bash scripts/setup.sh
+set -euo pipefail
+
+DENO_VERSION="2.9.6"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# ── Deno ────────────────────────────────────────────────────────────────────
+current_deno=""
+if command -v deno >/dev/null 2>&1; then
+  current_deno="$(deno --version 2>/dev/null | awk 'NR==1 {print $2}')"
+fi
+if [ "$current_deno" = "$DENO_VERSION" ]; then
+  say "deno $DENO_VERSION present"
+else
+  if ! command -v npm >/dev/null 2>&1; then
+    say "npm is missing: install Node.js and npm first (Deno is installed through npm)"
+    exit 1
+  fi
+  say "installing deno $DENO_VERSION through npm (found: ${current_deno:-none})"
+  npm install -g --no-fund --no-audit --loglevel=error "deno@$DENO_VERSION" >/dev/null
+  hash -r
+  got="$(deno --version 2>/dev/null | awk 'NR==1 {print $2}')"
+  if [ "$got" != "$DENO_VERSION" ]; then
+    say "deno --version says '${got:-nothing}' after install, expected $DENO_VERSION (is another deno earlier in PATH?)"
+    exit 1
+  fi
+fi
+
+# ── Debian packages ─────────────────────────────────────────────────────────
+# package name → a file that proves it is installed
+declare -A wanted=(
+  [docker.io]=/usr/sbin/dockerd
+  [skopeo]=/usr/bin/skopeo
+  [umoci]=/usr/bin/umoci
+  [docker-registry]=/usr/bin/docker-registry
+  [busybox-static]=/bin/busybox
+)
+missing=()
+for pkg in docker.io skopeo umoci docker-registry busybox-static; do
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+    && [ -e "${wanted[$pkg]}" ]; then
+    :
+  else
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "Debian packages present: ${!wanted[*]}"
+else
+  say "installing from Debian: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  say "installed: ${missing[*]}"
+fi
+# Debian's docker-registry package enables a system service on :5000 on some
+# machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.
+say "ok"
