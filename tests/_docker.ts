@@ -353,3 +353,102 @@ export async function writeBusyboxRootfs(dir: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
   await Deno.writeTextFile(`${dir}/etc/group`, "root:x:0:\n");
 }
+
+/** Copies an ELF executable and the shared libraries `ldd` lists into `root` at the same paths. */
+async function copyWithLibraries(root: string, exe: string): Promise<void> {
+  const ldd = await run("ldd", [exe]);
+  const paths = [exe];
+  for (const line of ldd.stdout.split("\n")) {
+    const m = line.match(/(?:=>\s*)?(\/\S+)\s+\(0x/);
+    if (m) paths.push(m[1]);
+  }
+  for (const p of paths) {
+    const real = await Deno.realPath(p);
+    const dest = `${root}${p}`;
+    await Deno.mkdir(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(real, dest);
+    await Deno.chmod(dest, 0o755);
+  }
+}
+
+/** A Go builder image in the local registry, pinned by digest. */
+export interface GoBuilderImage {
+  /** `127.0.0.1:<port>/r10e-test-go-builder@sha256:<hex>` */
+  ref: string;
+  /** `127.0.0.1:<port>/r10e-test-go-builder` */
+  repository: string;
+  /** `sha256:<hex>` (the manifest digest in the registry) */
+  digest: string;
+  /** Exact Go version inside, e.g. `1.26.8`. */
+  goVersion: string;
+}
+
+/** Version of the fixture recipe below: bump it when the rootfs changes. */
+const BUILDER_FIXTURE_VERSION = "1";
+
+/**
+ * The test builder image of issue 3: a rootfs holding this machine's Go toolchain
+ * (GOROOT, without its test/ tree), Debian's static busybox as the shell, and git
+ * with its libraries (Go stamps VCS info and runs git for it, as the official golang
+ * images allow), made with `docker import` and pushed to the local registry so that
+ * it has a real digest. Reused while the engine holds one made from the same inputs.
+ *
+ * @throws {Error} when go, busybox, git, the engine or the registry is missing
+ */
+export async function goBuilderImage(): Promise<GoBuilderImage> {
+  const registry = testRegistry();
+  if (!registry) throw new Error("No local registry: start one with scripts/dockerd.sh start");
+  const goVersionOut = await run("go", ["env", "GOVERSION", "GOROOT"]);
+  if (goVersionOut.code !== 0) throw new Error(`Cannot run go: ${goVersionOut.stderr.trim()}`);
+  const [goVersionRaw, goroot] = goVersionOut.stdout.trim().split("\n");
+  const goVersion = goVersionRaw.replace(/^go/, "");
+  const gitVersion = (await run("git", ["--version"])).stdout.trim();
+  const key = (await sha256Text(
+    [BUILDER_FIXTURE_VERSION, goVersionRaw, goroot, gitVersion, Deno.statSync("/bin/busybox").size]
+      .join("\n"),
+  )).slice(0, 12);
+  const repository = `${registry}/r10e-test-go-builder`;
+  const remote = `${repository}:${key}`;
+  const existing = await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", remote], {
+    allowFail: true,
+  });
+  if (existing.code === 0) {
+    const pinned = (JSON.parse(existing.stdout) as string[]).find((d) =>
+      d.startsWith(repository + "@")
+    );
+    // Still in the registry? (a restarted registry with a kept engine would not have it)
+    if (
+      pinned &&
+      (await docker(["manifest", "inspect", "--insecure", pinned], { allowFail: true })).code === 0
+    ) {
+      return { ref: pinned, repository, digest: pinned.slice(pinned.indexOf("@") + 1), goVersion };
+    }
+  }
+  const dir = await Deno.makeTempDir({ prefix: "r10e-builder-rootfs-" });
+  try {
+    await writeBusyboxRootfs(dir);
+    await Deno.mkdir(`${dir}/usr/local`, { recursive: true });
+    await Deno.mkdir(`${dir}/root`, { recursive: true });
+    const cp = await run("cp", ["-a", goroot, `${dir}/usr/local/go`]);
+    if (cp.code !== 0) throw new Error(`Cannot copy "${goroot}": ${cp.stderr.trim()}`);
+    await Deno.remove(`${dir}/usr/local/go/test`, { recursive: true }).catch(() => {});
+    await copyWithLibraries(dir, "/usr/bin/git");
+    await importImage(dir, remote, {
+      changes: [
+        "ENV PATH=/usr/local/go/bin:/usr/bin:/bin",
+        "ENV HOME=/root",
+        "ENV GOTOOLCHAIN=local",
+        "WORKDIR /src",
+      ],
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const ref = await pushToLocalRegistry(remote);
+  return { ref, repository, digest: ref.slice(ref.indexOf("@") + 1), goVersion };
+}
+
+async function sha256Text(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d)).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
