@@ -1,0 +1,436 @@
+/**
+ * Top-down comparison of two images (DESIGN: verify): archive, index, manifest,
+ * config field by field, layers paired by position, and the files of each layer.
+ * The result is a tree of differences whose inner nodes are digests explained by
+ * the nodes below them; `collapse` (causes.ts) turns it into findings.
+ *
+ * Pure: works on the summaries the reader collected, never touches the disk.
+ *
+ * @module
+ */
+import type { CauseId, DiffNode } from "./findings.ts";
+import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
+
+/** Compares two images and returns the root of the difference tree, or `null` when nothing differs. */
+export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null {
+  const image = compareImage(a, b);
+  const children: DiffNode[] = [];
+  if (
+    a.outerCompression === b.outerCompression && a.archiveSha256 !== b.archiveSha256 &&
+    a.tarSha256 !== "" && a.tarSha256 === b.tarSha256
+  ) {
+    // Same tar, different compressed bytes: the outer compressor differs.
+    children.push(leaf("archive", "outer compression bytes", a.archiveSha256, b.archiveSha256, {
+      cause: "compression",
+    }));
+  }
+  children.push(...compareEntries(a.entries, b.entries, image !== null));
+  children.push(...compareIndex(a.index, b.index));
+  children.push(...compareDockerManifest(a.dockerManifest, b.dockerManifest));
+  if (image) children.push(image);
+  if (children.length === 0) return null;
+  return {
+    scope: "archive",
+    field: "archive sha256",
+    a: a.archiveSha256 || null,
+    b: b.archiveSha256 || null,
+    children,
+    unexplained: "tar-format",
+  };
+}
+
+function leaf(
+  scope: DiffNode["scope"],
+  field: string,
+  a: unknown,
+  b: unknown,
+  extra: Partial<DiffNode> & { cause: CauseId },
+): DiffNode {
+  return { scope, field, a, b, children: [], ...extra };
+}
+
+const BLOB_NAME = /^(blobs\/sha256\/[0-9a-f]{64}|[0-9a-f]{64}(\/.*|\.json)?)$/;
+
+/** Outer archive entries: names, metadata and order. Blob names follow digests, so they are explained by the image when it differs. */
+function compareEntries(
+  a: ArchiveEntry[],
+  b: ArchiveEntry[],
+  imageDiffers: boolean,
+): DiffNode[] {
+  const out: DiffNode[] = [];
+  const mapB = new Map(b.map((e) => [e.name, e]));
+  const mapA = new Map(a.map((e) => [e.name, e]));
+  const skip = (name: string) => imageDiffers && BLOB_NAME.test(name);
+  for (const ea of a) {
+    const eb = mapB.get(ea.name);
+    if (!eb) {
+      if (!skip(ea.name)) {
+        out.push(leaf("archive", "removed", ea.name, null, { path: ea.name, cause: "files" }));
+      }
+      continue;
+    }
+    out.push(...compareHeader("archive", undefined, ea, eb));
+  }
+  for (const eb of b) {
+    if (!mapA.has(eb.name) && !skip(eb.name)) {
+      out.push(leaf("archive", "added", null, eb.name, { path: eb.name, cause: "files" }));
+    }
+  }
+  const order = firstOrderDifference(
+    a.map((e) => e.name).filter((n) => mapB.has(n)),
+    b.map((e) => e.name).filter((n) => mapA.has(n)),
+  );
+  if (order) {
+    out.push(leaf("archive", "order", order.a, order.b, { cause: "order", path: order.at }));
+  }
+  return out;
+}
+
+/** Metadata of one tar entry present in both: type, mode, owner, mtime. */
+function compareHeader(
+  scope: "archive" | "file",
+  layer: number | undefined,
+  a: ArchiveEntry | FileMeta,
+  b: ArchiveEntry | FileMeta,
+): DiffNode[] {
+  const out: DiffNode[] = [];
+  const at = { path: "path" in a ? a.path : a.name, ...(layer === undefined ? {} : { layer }) };
+  if (a.type !== b.type) {
+    out.push(leaf(scope, "type", a.type, b.type, { ...at, cause: "metadata" }));
+  }
+  if (a.mode !== b.mode) {
+    out.push(leaf(scope, "mode", octal(a.mode), octal(b.mode), { ...at, cause: "mode" }));
+  }
+  for (const field of ["uid", "gid", "uname", "gname"] as const) {
+    if (a[field] !== b[field]) {
+      out.push(leaf(scope, field, a[field], b[field], { ...at, cause: "owner" }));
+    }
+  }
+  if (a.mtime !== b.mtime) {
+    out.push(
+      leaf(scope, "mtime", isoTime(a.mtime), isoTime(b.mtime), { ...at, cause: "timestamps" }),
+    );
+  }
+  return out;
+}
+
+/** Permission bits as `0755`. */
+export function octal(mode: number): string {
+  return "0" + mode.toString(8).padStart(3, "0");
+}
+
+/** Seconds since the epoch as RFC 3339, keeping fractions. */
+export function isoTime(seconds: number): string {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  const d = new Date(Math.floor(seconds * 1000));
+  if (Number.isNaN(d.getTime())) return String(seconds);
+  return d.toISOString().replace(".000Z", "Z");
+}
+
+/** The first position where two orderings of the same names differ. */
+function firstOrderDifference(
+  a: string[],
+  b: string[],
+): { at: string; a: string; b: string } | null {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) {
+      return { at: `entry ${i + 1} of ${n}`, a: a[i], b: b[i] };
+    }
+  }
+  return null;
+}
+
+/** `index.json`: everything but the manifest descriptors (their digests are explained by the image). */
+function compareIndex(a: unknown, b: unknown): DiffNode[] {
+  if (a === undefined || b === undefined) return [];
+  const strip = (index: unknown) => {
+    if (!isObject(index)) return index;
+    const copy: Record<string, unknown> = { ...index };
+    if (Array.isArray(copy.manifests)) {
+      copy.manifests = copy.manifests.map((m) => {
+        if (!isObject(m)) return m;
+        const { digest: _d, size: _s, ...rest } = m;
+        return rest;
+      });
+    }
+    return copy;
+  };
+  return compareJson(strip(a), strip(b), "", "index", indexCause);
+}
+
+function indexCause(path: string, a: unknown, b: unknown): CauseId {
+  if (/ref\.name|image\.name|RepoTags/.test(path)) return "tags";
+  return jsonCause(path, a, b);
+}
+
+/** The docker-archive `manifest.json` item: tags; `Config` and `Layers` name blobs, explained by the image. */
+function compareDockerManifest(a: unknown, b: unknown): DiffNode[] {
+  if (!isObject(a) || !isObject(b)) return [];
+  const { Config: _ca, Layers: _la, LayerSources: _sa, ...ra } = a;
+  const { Config: _cb, Layers: _lb, LayerSources: _sb, ...rb } = b;
+  return compareJson(ra, rb, "manifest.json", "archive", indexCause);
+}
+
+/** The image: manifest digest explained by manifest fields, config and layers. */
+function compareImage(a: ImageSummary, b: ImageSummary): DiffNode | null {
+  const layers = compareLayers(a.layers, b.layers);
+  const config = compareConfig(a, b, layers);
+  const children: DiffNode[] = [];
+  if (a.manifest !== undefined && b.manifest !== undefined) {
+    const strip = (m: unknown) => {
+      if (!isObject(m)) return m;
+      const { config: _c, layers: _l, ...rest } = m;
+      return rest;
+    };
+    children.push(...compareJson(strip(a.manifest), strip(b.manifest), "", "manifest", jsonCause));
+  }
+  if (config) children.push(config);
+  children.push(...layers.filter((l): l is DiffNode => l !== null));
+  const byManifest = a.manifestDigest !== "" && b.manifestDigest !== "";
+  const same = byManifest
+    ? a.manifestDigest === b.manifestDigest
+    : a.configDigest === b.configDigest && children.length === 0;
+  if (same && children.length === 0) return null;
+  return {
+    scope: "manifest",
+    field: byManifest ? "manifest digest" : "image ID",
+    a: byManifest ? a.manifestDigest : a.configDigest,
+    b: byManifest ? b.manifestDigest : b.configDigest,
+    children,
+    unexplained: "config",
+  };
+}
+
+/** The config digest, explained field by field; `rootfs.diff_ids` is explained by the layers. */
+function compareConfig(
+  a: ImageSummary,
+  b: ImageSummary,
+  layers: (DiffNode | null)[],
+): DiffNode | null {
+  if (a.configDigest === b.configDigest) return null;
+  const strip = (c: unknown) => {
+    if (!isObject(c)) return c;
+    const { rootfs: _r, ...rest } = c;
+    return rest;
+  };
+  const children = compareJson(strip(a.config), strip(b.config), "", "config", jsonCause);
+  const rootA = isObject(a.config) ? a.config.rootfs : undefined;
+  const rootB = isObject(b.config) ? b.config.rootfs : undefined;
+  if (JSON.stringify(rootA) !== JSON.stringify(rootB)) {
+    const below = layers.filter((l): l is DiffNode => l !== null);
+    children.push({
+      scope: "config",
+      field: "rootfs.diff_ids",
+      a: diffIds(rootA),
+      b: diffIds(rootB),
+      children: below,
+      unexplained: "layers",
+    });
+  }
+  return {
+    scope: "config",
+    field: "image ID",
+    a: a.configDigest,
+    b: b.configDigest,
+    children,
+    unexplained: "config",
+  };
+}
+
+function diffIds(rootfs: unknown): unknown {
+  return isObject(rootfs) && Array.isArray(rootfs.diff_ids)
+    ? rootfs.diff_ids.length + " layers"
+    : rootfs;
+}
+
+/** Layers paired by position; one entry per position, `null` where the blobs are the same. */
+function compareLayers(a: LayerSummary[], b: LayerSummary[]): (DiffNode | null)[] {
+  const out: (DiffNode | null)[] = [];
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const la = a[i];
+    const lb = b[i];
+    if (!la || !lb) {
+      const l = (la ?? lb)!;
+      out.push(leaf("layer", la ? "removed" : "added", la ? l.digest : null, lb ? l.digest : null, {
+        layer: i,
+        cause: "layers",
+      }));
+      continue;
+    }
+    out.push(compareLayer(la, lb, i));
+  }
+  return out;
+}
+
+/** One layer: same diff_id means only the compression differs; otherwise the files explain it. */
+export function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode | null {
+  if (a.digest === b.digest) return null;
+  const children: DiffNode[] = [];
+  const compressionA = a.compression + (a.mediaType ? ` (${a.mediaType})` : "");
+  const compressionB = b.compression + (b.mediaType ? ` (${b.mediaType})` : "");
+  if (a.diffId === b.diffId || compressionA !== compressionB) {
+    children.push(leaf("layer", "compression", compressionA, compressionB, {
+      layer,
+      cause: "compression",
+    }));
+  }
+  if (a.diffId !== b.diffId) children.push(...compareFiles(a.files, b.files, layer));
+  return {
+    scope: "layer",
+    layer,
+    field: "layer digest",
+    a: a.digest,
+    b: b.digest,
+    children,
+    unexplained: "tar-format",
+  };
+}
+
+/** Files of one layer, paired by path. */
+export function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
+  const out: DiffNode[] = [];
+  const mapA = new Map(a.map((f) => [f.path, f]));
+  const mapB = new Map(b.map((f) => [f.path, f]));
+  for (const fa of a) {
+    if (mapA.get(fa.path) !== fa) continue; // a duplicate name: the last one counts, as on extraction
+    const fb = mapB.get(fa.path);
+    if (!fb) {
+      out.push(
+        leaf("file", "removed", describe(fa), null, { layer, path: fa.path, cause: "files" }),
+      );
+      continue;
+    }
+    out.push(...compareFile(fa, fb, layer));
+  }
+  for (const fb of b) {
+    if (mapB.get(fb.path) === fb && !mapA.has(fb.path)) {
+      out.push(leaf("file", "added", null, describe(fb), { layer, path: fb.path, cause: "files" }));
+    }
+  }
+  const order = firstOrderDifference(
+    a.filter((f) => mapB.has(f.path) && mapA.get(f.path) === f).map((f) => f.path),
+    b.filter((f) => mapA.has(f.path) && mapB.get(f.path) === f).map((f) => f.path),
+  );
+  if (order) {
+    out.push(leaf("layer", "order", order.a, order.b, { layer, path: order.at, cause: "order" }));
+  }
+  const formatsA = formats(a);
+  const formatsB = formats(b);
+  if (formatsA !== formatsB) {
+    out.push(leaf("layer", "tar format", formatsA, formatsB, { layer, cause: "tar-format" }));
+  }
+  return out;
+}
+
+function formats(files: FileMeta[]): string {
+  return [...new Set(files.map((f) => f.format ?? ""))].filter((f) => f).sort().join(", ");
+}
+
+function describe(f: FileMeta): string {
+  if (f.type === "file") return `file, ${f.size} bytes`;
+  if (f.type === "symlink" || f.type === "hardlink") return `${f.type} → ${f.linkname}`;
+  return f.type;
+}
+
+/** PAX records that are timestamps. */
+const TIME_RECORDS = new Set(["atime", "ctime", "mtime", "LIBARCHIVE.creationtime"]);
+
+/** One file present in both: header fields, link target, content, PAX records and xattrs. */
+export function compareFile(a: FileMeta, b: FileMeta, layer: number): DiffNode[] {
+  const out = compareHeader("file", layer, a, b);
+  const at = { layer, path: a.path };
+  if (a.linkname !== b.linkname) {
+    out.push(leaf("file", "linkname", a.linkname, b.linkname, { ...at, cause: "metadata" }));
+  }
+  if (a.type === b.type && a.sha256 !== b.sha256) {
+    out.push(
+      leaf(
+        "file",
+        "content",
+        `${a.size} bytes, sha256:${a.sha256}`,
+        `${b.size} bytes, sha256:${b.sha256}`,
+        {
+          ...at,
+          cause: "content",
+        },
+      ),
+    );
+  }
+  for (const key of unionKeys(a.pax, b.pax)) {
+    if (a.pax[key] !== b.pax[key]) {
+      const cause = TIME_RECORDS.has(key) ? "timestamps" : "metadata";
+      out.push(
+        leaf("file", `pax ${key}`, a.pax[key] ?? null, b.pax[key] ?? null, { ...at, cause }),
+      );
+    }
+  }
+  for (const key of unionKeys(a.xattrs, b.xattrs)) {
+    if (a.xattrs[key] !== b.xattrs[key]) {
+      out.push(
+        leaf("file", `xattr ${key}`, a.xattrs[key] ?? null, b.xattrs[key] ?? null, {
+          ...at,
+          cause: "metadata",
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/** The cause of a differing JSON field: a time (by name or by value) is a leaked build time. */
+export function jsonCause(path: string, a: unknown, b: unknown): CauseId {
+  if (/(^|\.)created$/.test(path)) return "timestamps";
+  if (typeof a === "string" && typeof b === "string" && RFC3339.test(a) && RFC3339.test(b)) {
+    return "timestamps";
+  }
+  if (/^(architecture|os|variant|os\.version)$/.test(path)) return "platform";
+  return "config";
+}
+
+/**
+ * Field-by-field JSON comparison: objects by key, arrays of objects by position,
+ * other arrays and values whole. Returns one leaf per differing field.
+ */
+export function compareJson(
+  a: unknown,
+  b: unknown,
+  path: string,
+  scope: DiffNode["scope"],
+  causeOf: (path: string, a: unknown, b: unknown) => CauseId,
+): DiffNode[] {
+  if (isObject(a) && isObject(b)) {
+    const out: DiffNode[] = [];
+    for (const key of unionKeys(a, b)) {
+      const sub = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
+        ? (path ? `${path}.${key}` : key)
+        : `${path}[${JSON.stringify(key)}]`;
+      out.push(...compareJson(a[key], b[key], sub, scope, causeOf));
+    }
+    return out;
+  }
+  if (
+    Array.isArray(a) && Array.isArray(b) && (a.some(isObject) || b.some(isObject))
+  ) {
+    const out: DiffNode[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      out.push(...compareJson(a[i], b[i], `${path}[${i}]`, scope, causeOf));
+    }
+    return out;
+  }
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const va = a === undefined ? null : a;
+  const vb = b === undefined ? null : b;
+  return [leaf(scope, path, va, vb, { cause: causeOf(path, va, vb) })];
+}

@@ -1,0 +1,210 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { compareImages, compareJson, jsonCause } from "./compare.ts";
+import { collapse } from "./causes.ts";
+import type { FileMeta, ImageSummary } from "./summary.ts";
+
+/** A file entry with r10e's defaults; override what a case changes. */
+export function file(path: string, extra: Partial<FileMeta> = {}): FileMeta {
+  return {
+    path,
+    type: "file",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    uname: "",
+    gname: "",
+    mtime: 0,
+    linkname: "",
+    size: 1,
+    sha256: "aa",
+    pax: {},
+    xattrs: {},
+    index: 0,
+    format: "ustar",
+    ...extra,
+  };
+}
+
+/** A one-layer image whose digests are derived from `tag`. */
+export function image(
+  tag: string,
+  files: FileMeta[],
+  extra: Partial<ImageSummary> = {},
+  config: Record<string, unknown> = {},
+): ImageSummary {
+  const d = (s: string) => "sha256:" + s.padEnd(64, "0");
+  return {
+    input: `${tag}.tar`,
+    format: "docker-archive+oci",
+    outerCompression: "none",
+    archiveSha256: d("a" + tag),
+    tarSha256: d("a" + tag),
+    entries: [],
+    platform: "linux/amd64",
+    manifestDigest: d("b" + tag),
+    manifest: { schemaVersion: 2 },
+    configDigest: d("c" + tag),
+    config: {
+      architecture: "amd64",
+      os: "linux",
+      created: "1970-01-01T00:00:00Z",
+      rootfs: { type: "layers", diff_ids: [d("d" + tag)] },
+      ...config,
+    },
+    layers: [{
+      digest: d("d" + tag),
+      diffId: d("d" + tag),
+      mediaType: "application/vnd.oci.image.layer.v1.tar",
+      compression: "none",
+      size: 1024,
+      files: files.map((f, index) => ({ ...f, index })),
+    }],
+    ...extra,
+  };
+}
+
+const none = { causes: [], paths: [] };
+
+function causes(a: ImageSummary, b: ImageSummary, ignore = none) {
+  const { findings } = collapse(compareImages(a, b), ignore);
+  return findings.map((f) => `${f.scope}:${f.path ?? ""}:${f.field}:${f.cause}`);
+}
+
+Deno.test("compareImages names the cause of each leaf", async (t) => {
+  await t.step("identical summaries give no tree", () => {
+    const a = image("1", [file("a")]);
+    assertEquals(compareImages(a, a), null);
+  });
+  await t.step("only mtimes", () => {
+    const a = image("1", [file("app"), file("app/x")]);
+    const b = image("2", [file("app", { mtime: 5 }), file("app/x", { mtime: 5 })], {}, {
+      created: "1970-01-01T00:00:05Z",
+    });
+    assertEquals(causes(a, b), [
+      "config::created:timestamps",
+      "file:app:mtime:timestamps",
+      "file:app/x:mtime:timestamps",
+    ]);
+  });
+  await t.step("owner", () => {
+    const a = image("1", [file("a")]);
+    const b = image("2", [file("a", { uid: 1000, gid: 1000, uname: "me", gname: "me" })]);
+    assertEquals(causes(a, b), [
+      "file:a:uid:owner",
+      "file:a:gid:owner",
+      "file:a:uname:owner",
+      "file:a:gname:owner",
+    ]);
+  });
+  await t.step("order", () => {
+    const a = image("1", [file("a"), file("b")]);
+    const b = image("2", [file("b"), file("a")]);
+    assertEquals(causes(a, b), ["layer:entry 1 of 2:order:order"]);
+  });
+  await t.step("same diff_id, different blob", () => {
+    const a = image("1", [file("a")]);
+    const b = image("1", [file("a")], { manifestDigest: "sha256:other" });
+    b.layers[0] = { ...b.layers[0], digest: "sha256:gz", compression: "gzip", mediaType: "x+gzip" };
+    assertEquals(causes(a, b), ["layer::compression:compression"]);
+  });
+  await t.step("content, added, removed, mode, link, pax, xattrs", () => {
+    const a = image("1", [
+      file("c"),
+      file("gone"),
+      file("m"),
+      file("l", { type: "symlink", linkname: "x", size: 0, sha256: "" }),
+      file("p", { pax: { atime: "1", comment: "x" }, xattrs: { "user.a": "1" } }),
+    ]);
+    const b = image("2", [
+      file("c", { sha256: "bb" }),
+      file("m", { mode: 0o755 }),
+      file("l", { type: "symlink", linkname: "y", size: 0, sha256: "" }),
+      file("p", { pax: { atime: "2", comment: "x" }, xattrs: {} }),
+      file("new"),
+    ]);
+    assertEquals(causes(a, b), [
+      "file:c:content:content",
+      "file:gone:removed:files",
+      "file:m:mode:mode",
+      "file:l:linkname:metadata",
+      "file:p:pax atime:timestamps",
+      "file:p:xattr user.a:metadata",
+      "file:new:added:files",
+    ]);
+  });
+  await t.step("layer bytes differ with the same files: tar format", () => {
+    const a = image("1", [file("a")]);
+    const b = image("2", [file("a")]);
+    b.config = a.config;
+    b.configDigest = a.configDigest;
+    assertEquals(causes(a, b), ["layer::layer digest:tar-format"]);
+  });
+  await t.step("same image in a different outer compression is not a finding", () => {
+    const a = image("1", [file("a")]);
+    const b = { ...a, outerCompression: "gzip" as const, archiveSha256: "sha256:zz" };
+    assertEquals(compareImages(a, b), null);
+  });
+  await t.step("same tar, different gzip bytes: compression", () => {
+    const a = { ...image("1", [file("a")]), outerCompression: "gzip" as const };
+    const b = { ...a, archiveSha256: "sha256:zz" };
+    assertEquals(causes(a, b), ["archive::outer compression bytes:compression"]);
+  });
+  await t.step("tags in index.json and manifest.json", () => {
+    const a = image("1", [file("a")], {
+      index: { manifests: [{ digest: "x", annotations: { "io.containerd.image.name": "a:1" } }] },
+      dockerManifest: { RepoTags: ["a:1"], Config: "blobs/sha256/1" },
+    });
+    const b = {
+      ...a,
+      index: { manifests: [{ digest: "y", annotations: { "io.containerd.image.name": "b:1" } }] },
+      dockerManifest: { RepoTags: ["b:1"], Config: "blobs/sha256/2" },
+    };
+    assertEquals(causes(a, b), [
+      'index::manifests[0].annotations["io.containerd.image.name"]:tags',
+      "archive::manifest.json.RepoTags:tags",
+    ]);
+  });
+});
+
+Deno.test("collapse: ignoring the only cause makes the images identical", () => {
+  const a = image("1", [file("app")]);
+  const b = image("2", [file("app", { mtime: 5 })], {}, { created: "1970-01-01T00:00:05Z" });
+  const tree = compareImages(a, b);
+  const all = collapse(tree, none);
+  assertEquals(all.consequences.map((c) => `${c.field}: ${c.because}`), [
+    "archive sha256: image",
+    "manifest digest: config, layer 0",
+    "image ID: config created, config rootfs.diff_ids",
+    "rootfs.diff_ids: layer 0",
+    "layer digest: 1 file",
+  ]);
+  const some = collapse(tree, { causes: ["timestamps"], paths: [] });
+  assertEquals(some.findings, []);
+  assertEquals(some.consequences, []);
+  assertEquals(some.ignored, { count: 2, byCause: { timestamps: 2 } });
+  const byPath = collapse(tree, { causes: [], paths: ["app"] });
+  assertEquals(byPath.findings.map((f) => f.field), ["created"]);
+});
+
+Deno.test("compareJson and jsonCause", async (t) => {
+  await t.step("field by field, arrays of objects by position", () => {
+    const a = { config: { Env: ["A=1"], Labels: { x: "1" } }, history: [{ created: "t1" }] };
+    const b = {
+      config: { Env: ["A=2"], Labels: { x: "1", "a.b": "2" } },
+      history: [{ created: "t2" }],
+    };
+    const leaves = compareJson(a, b, "", "config", jsonCause);
+    assertEquals(leaves.map((l) => [l.field, l.a, l.b, l.cause]), [
+      ["config.Env", ["A=1"], ["A=2"], "config"],
+      ['config.Labels["a.b"]', null, "2", "config"],
+      ["history[0].created", "t1", "t2", "timestamps"],
+    ]);
+  });
+  await t.step("a date-valued label is a timestamp", () => {
+    assertEquals(
+      jsonCause("config.Labels.built", "2024-01-01T00:00:00Z", "2024-01-02T10:00:00.5+02:00"),
+      "timestamps",
+    );
+    assertEquals(jsonCause("architecture", "amd64", "arm64"), "platform");
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * The findings model of `verify`: a tree of differences compared top-down
+ * (archive, index, manifest, config, layers, files), the causes a leaf can have,
+ * and the report that `verify` returns and `--json` prints (docs/verify-json.md).
+ *
+ * @module
+ */
+
+/** Where a difference is. */
+export type Scope = "archive" | "index" | "manifest" | "config" | "layer" | "file";
+
+/** Stable identifiers of causes (DESIGN: verify, the cause table); part of the `--json` schema. */
+export type CauseId =
+  | "timestamps"
+  | "owner"
+  | "order"
+  | "compression"
+  | "go-build-info"
+  | "go-build-id"
+  | "build-paths"
+  | "content"
+  | "mode"
+  | "files"
+  | "metadata"
+  | "config"
+  | "tags"
+  | "tar-format"
+  | "layers"
+  | "platform";
+
+/** A cause: what likely made the difference, and the fix when one is known. */
+export interface Cause {
+  text: string;
+  hint: string;
+}
+
+/** The cause table of DESIGN ("Verify: from differences to causes"), extended with the rows verify also needs. */
+export const CAUSES: Readonly<Record<CauseId, Cause>> = {
+  timestamps: {
+    text: "build time leaked into the image",
+    hint: "set SOURCE_DATE_EPOCH; build with r10e",
+  },
+  owner: {
+    text: "built as different users",
+    hint: "use a fixed owner (uid/gid 0, empty uname/gname)",
+  },
+  order: { text: "unsorted tar writer", hint: "sort entries" },
+  compression: {
+    text: "compression differs",
+    hint: "pin the compressor or ship uncompressed",
+  },
+  "go-build-info": {
+    text: "Go build info differs (Go version, flags, deps, vcs.modified)",
+    hint: "see the differing fields",
+  },
+  "go-build-id": {
+    text: "Go build ID only: different toolchain or paths",
+    hint: "pin go_version; build with -trimpath",
+  },
+  "build-paths": {
+    text: "build paths in the binary: missing -trimpath",
+    hint: "build with -trimpath",
+  },
+  content: { text: "file content differs", hint: "" },
+  mode: {
+    text: "file modes differ (umask or checkout)",
+    hint: "fix modes: 0755 for executables and directories, 0644 otherwise (umask 022)",
+  },
+  files: { text: "different set of files", hint: "" },
+  metadata: {
+    text: "tar metadata differs (type, link target, PAX records, xattrs)",
+    hint: "",
+  },
+  config: { text: "image config differs", hint: "" },
+  tags: {
+    text: "image name or tag differs",
+    hint: "use the same project_name and tag",
+  },
+  "tar-format": {
+    text: "tar encoding differs, same files (header format or padding)",
+    hint: "write layers with one deterministic tar writer (r10e)",
+  },
+  layers: { text: "different layers", hint: "" },
+  platform: { text: "different platform", hint: "compare the same platform (--platform)" },
+};
+
+/** Extra data of a content difference, filled by the content analysis. */
+export type Detail =
+  | { kind: "text"; diff: string; truncated: boolean }
+  | { kind: "binary"; sizeA: number; sizeB: number; firstDifference: number }
+  | {
+    kind: "go";
+    /** Build info fields that differ, `field: a → b`. */
+    buildInfo: { field: string; a: string; b: string; hint: string }[];
+    buildIdA: string;
+    buildIdB: string;
+    /** ELF sections whose bytes differ. */
+    sections: string[];
+    /** Build paths found in the binaries (missing -trimpath). */
+    buildPaths: string[];
+    sizeA: number;
+    sizeB: number;
+    firstDifference: number;
+  };
+
+/** One node of the difference tree. A node with children is a consequence of them. */
+export interface DiffNode {
+  scope: Scope;
+  /** Layer position from 0, for layer and file nodes. */
+  layer?: number;
+  /** File path inside the layer, or archive entry name. */
+  path?: string;
+  /** What differs: a field (`mtime`, `config.Env`, `history[0].created`) or a digest (`manifest digest`). */
+  field: string;
+  a: unknown;
+  b: unknown;
+  /** Differences below that explain this one. */
+  children: DiffNode[];
+  /** The cause of a leaf. */
+  cause?: CauseId;
+  detail?: Detail;
+  /** Set on a digest node that needs children to be explained: without them it is a leaf with this cause. */
+  unexplained?: CauseId;
+}
+
+/** A leaf difference with its cause: what the user has to fix. */
+export interface Finding {
+  scope: Scope;
+  layer?: number;
+  path?: string;
+  field: string;
+  a: unknown;
+  b: unknown;
+  cause: CauseId;
+  causeText: string;
+  hint: string;
+  detail?: Detail;
+  /** `os/arch` when the inputs hold several platforms. */
+  platform?: string;
+}
+
+/** A difference that is only a consequence of findings below it (a digest, a count). */
+export interface Consequence {
+  scope: Scope;
+  layer?: number;
+  path?: string;
+  field: string;
+  a: unknown;
+  b: unknown;
+  /** Short description of what explains it, e.g. `config, layer 1`. */
+  because: string;
+  platform?: string;
+}
+
+/** What the user chose to ignore (`--ignore`, `--ignore-path`). */
+export interface IgnoreOptions {
+  /** Causes to ignore: `timestamps`, `owner`, `order`, `compression`. */
+  causes: CauseId[];
+  /** Globs of file paths to ignore. */
+  paths: string[];
+}
+
+/** One input as the report shows it. */
+export interface InputInfo {
+  input: string;
+  format: string;
+  compression: string;
+  archiveSha256: string;
+  platform: string;
+  manifestDigest: string;
+  imageId: string;
+  layers: number;
+  files: number;
+}
+
+/** The result of `verify`: printed by `main.ts` as text or `--json`. */
+export interface Report {
+  schemaVersion: 1;
+  identical: boolean;
+  /** One line: `identical` or `differ: N findings (cause ×n, …)`. */
+  summary: string;
+  a: InputInfo;
+  b: InputInfo;
+  findings: Finding[];
+  consequences: Consequence[];
+  /** Remarks that are not differences, e.g. about outer compression. */
+  notes: string[];
+  ignored: { count: number; byCause: Partial<Record<CauseId, number>> };
+}

@@ -1,0 +1,205 @@
+/**
+ * The human report of `verify`: the summary line first, then the findings grouped
+ * by place (archive, index, manifest, config, each layer) and path, then the
+ * causes with their fixes, then the consequences they explain. Colors only when
+ * asked (main.ts asks on a terminal). `--json` prints the `Report` itself
+ * (docs/verify-json.md).
+ *
+ * Pure.
+ *
+ * @module
+ */
+import { type CauseId, CAUSES, type Detail, type Finding, type Report } from "./findings.ts";
+
+/** Options of `formatReport`. */
+export interface FormatOptions {
+  /** ANSI colors (only on a terminal). */
+  color?: boolean;
+  /** Show every finding instead of folding many alike ones in a layer. */
+  full?: boolean;
+}
+
+/** Alike findings (same field and cause in one layer) beyond this many are folded into one line. */
+const FOLD = 8;
+
+/** Formats a report as text for a terminal or a log. */
+export function formatReport(report: Report, options: FormatOptions = {}): string {
+  const c = colors(options.color === true);
+  const out: string[] = [];
+  out.push(
+    report.identical ? c.green(`Images are ${report.summary}`) : c.red(`Images ${report.summary}`),
+  );
+  for (const [label, info] of [["A", report.a], ["B", report.b]] as const) {
+    const image = info.manifestDigest ? `manifest ${short(info.manifestDigest)}, ` : "";
+    out.push(
+      `  ${label}: ${info.input} (${info.format}, ${info.compression}, ${info.platform}): ` +
+        `${image}image ID ${short(info.imageId)}, ${info.layers} layers, ${info.files} files`,
+    );
+  }
+  for (const note of report.notes) out.push(c.dim(`  note: ${note}`));
+
+  if (report.findings.length > 0) {
+    for (const [title, group] of groupByPlace(report.findings)) {
+      out.push("", c.bold(title));
+      out.push(...formatGroup(group, c, options.full === true));
+    }
+    out.push("", c.bold("Causes and fixes"));
+    const counts = new Map<CauseId, number>();
+    for (const f of report.findings) counts.set(f.cause, (counts.get(f.cause) ?? 0) + 1);
+    for (const [cause, n] of [...counts].sort((x, y) => y[1] - x[1])) {
+      const { text, hint } = CAUSES[cause];
+      out.push(`  ${c.yellow(cause)} (${n}): ${text}${hint ? ` → ${c.bold(hint)}` : ""}`);
+    }
+  }
+  if (report.consequences.length > 0) {
+    out.push("", c.bold("Consequences (explained by the findings above)"));
+    for (const q of report.consequences) {
+      const where = q.layer !== undefined ? `layer ${q.layer} ` : `${q.scope} `;
+      out.push(
+        `  ${where}${q.field}: ${value(q.a)} → ${value(q.b)}` + c.dim(` because of ${q.because}`),
+      );
+    }
+  }
+  if (report.ignored.count > 0) {
+    const list = Object.entries(report.ignored.byCause).map(([k, n]) => `${k} (${n})`).join(", ");
+    out.push("", c.dim(`Ignored ${report.ignored.count} differences: ${list}`));
+  }
+  return out.join("\n") + "\n";
+}
+
+function groupByPlace(findings: Finding[]): Map<string, Finding[]> {
+  const groups = new Map<string, Finding[]>();
+  const order: Record<string, number> = {
+    archive: 0,
+    index: 1,
+    manifest: 2,
+    config: 3,
+    layer: 4,
+    file: 4,
+  };
+  const sorted = [...findings].sort((x, y) =>
+    (x.platform ?? "").localeCompare(y.platform ?? "") ||
+    order[x.scope] - order[y.scope] || (x.layer ?? 0) - (y.layer ?? 0)
+  );
+  for (const f of sorted) {
+    const place = f.layer !== undefined
+      ? `Layer ${f.layer}`
+      : { archive: "Archive", index: "Index (index.json)", manifest: "Manifest", config: "Config" }[
+        f.scope as "archive"
+      ];
+    const title = f.platform ? `${f.platform}: ${place}` : place;
+    const list = groups.get(title) ?? [];
+    list.push(f);
+    groups.set(title, list);
+  }
+  return groups;
+}
+
+function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
+  const out: string[] = [];
+  // Fold many alike file findings (e.g. 10,000 mtimes) into one line.
+  const alike = new Map<string, Finding[]>();
+  for (const f of group) {
+    if (f.scope !== "file" || f.detail) continue;
+    const key = `${f.field}\0${f.cause}`;
+    const list = alike.get(key) ?? [];
+    list.push(f);
+    alike.set(key, list);
+  }
+  const folded = new Set<Finding>();
+  if (!full) {
+    for (const list of alike.values()) {
+      if (list.length <= FOLD) continue;
+      for (const f of list) folded.add(f);
+      const f = list[0];
+      out.push(
+        `  ${f.field} differs on ${list.length} entries ${c.yellow(`[${f.cause}]`)}, e.g. ` +
+          `${f.path}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`,
+      );
+    }
+  }
+  let lastPath: string | undefined;
+  for (const f of group) {
+    if (folded.has(f)) continue;
+    let indent = "  ";
+    if (
+      f.scope === "file" || (f.scope === "archive" && f.path !== undefined && f.field !== "order")
+    ) {
+      if (f.path !== lastPath) out.push(`  ${c.bold("/" + f.path)}`);
+      lastPath = f.path;
+      indent = "    ";
+    } else {
+      lastPath = undefined;
+    }
+    const at = f.field === "order" && f.path ? ` (at ${f.path})` : "";
+    const what = f.field === "added" || f.field === "removed"
+      ? `${f.field}: ${value(f.a ?? f.b)}`
+      : `${f.field}${at}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`;
+    out.push(`${indent}${what} ${c.yellow(`[${f.cause}]`)}`);
+    if (f.detail) out.push(...formatDetail(f.detail, indent + "  ", c));
+  }
+  return out;
+}
+
+function formatDetail(d: Detail, indent: string, c: Colors): string[] {
+  const out: string[] = [];
+  if (d.kind === "text") {
+    for (const line of d.diff.trimEnd().split("\n")) {
+      const colored = line.startsWith("+") && !line.startsWith("+++")
+        ? c.green(line)
+        : line.startsWith("-") && !line.startsWith("---")
+        ? c.red(line)
+        : line;
+      out.push(indent + colored);
+    }
+  } else if (d.kind === "binary") {
+    out.push(
+      `${indent}binary: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
+    );
+  } else {
+    out.push(
+      `${indent}Go binary: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
+    );
+    for (const f of d.buildInfo) {
+      out.push(
+        `${indent}  build info ${f.field}: ${c.red(f.a || '""')} → ${c.green(f.b || '""')}` +
+          (f.hint ? ` → ${c.bold(f.hint)}` : ""),
+      );
+    }
+    if (d.buildIdA !== d.buildIdB) {
+      out.push(`${indent}  build ID: ${c.red(d.buildIdA)} → ${c.green(d.buildIdB)}`);
+    }
+    if (d.sections.length) {
+      out.push(`${indent}  ELF sections that differ: ${d.sections.join(", ")}`);
+    }
+    if (d.buildPaths.length) {
+      out.push(`${indent}  build paths in the binary: ${d.buildPaths.slice(0, 5).join(", ")}`);
+    }
+  }
+  return out;
+}
+
+function short(digest: string): string {
+  return digest ? digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, "$1…") : "none";
+}
+
+/** A value on one line: strings as they are (digests shortened), others as JSON, absent as `(none)`. */
+function value(v: unknown): string {
+  if (v === null || v === undefined) return "(none)";
+  const s = typeof v === "string" ? short(v) : JSON.stringify(v);
+  return s.length > 200 ? s.slice(0, 199) + "…" : s;
+}
+
+type Colors = Record<"red" | "green" | "yellow" | "bold" | "dim", (s: string) => string>;
+
+function colors(on: boolean): Colors {
+  const wrap = (code: number, end: number) => (s: string) =>
+    on ? `\x1b[${code}m${s}\x1b[${end}m` : s;
+  return {
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+  };
+}
