@@ -6,14 +6,20 @@
  * @module
  */
 // commander with extra-typings: typed options and arguments; @cliffy/command is JSR-only (STYLE: dependencies).
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
+import { build } from "./build/build.ts";
+import { parseToolchainList } from "./build/toolchain.ts";
+import { init } from "./init/init.ts";
 import { VERSION } from "./version.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Raw bytes to standard error (build_cmd output). */
+  stderrBytes: (bytes: Uint8Array) => void;
   /** Raw bytes to standard output (for `cp … -`). */
   stdoutBytes: WritableStream<Uint8Array>;
   env: Record<string, string>;
@@ -57,10 +63,109 @@ Examples:
   );
 
   // ── init ─────────────────────────────────────────────────────────────────
-  // (owned by the build pipeline)
+  program.command("init")
+    .description(
+      "Write r10e-docker/ next to config.json: the build recipe and its pinned inputs\n" +
+        "(exact Go version, CA bundle sha256, builder image digest). Commit the folder.",
+    )
+    .option("-c, --config <path>", "the project's config.json", "config.json")
+    .option("-f, --force", "overwrite files in r10e-docker/ that were changed by hand")
+    .option("-q, --quiet", "print nothing but errors")
+    .addHelpText(
+      "after",
+      `
+go_version "1.26" resolves to the newest 1.26.x the Go module proxy lists (GOPROXY),
+or r10e's own table when it is unreachable; the exact version is recorded in
+r10e-docker/pins.json and later builds never drift from it. Running init again with
+the same config writes the same bytes.`,
+    )
+    .action(async (opts) => {
+      const quiet = opts.quiet === true;
+      const say = (s: string) => quiet || io.stderr(s + "\n");
+      const result = await init({
+        configPath: resolvePath(io.cwd, opts.config),
+        force: opts.force === true,
+        listGoVersions: () => listGoVersions(io.env),
+        onProgress: say,
+      });
+      for (const w of result.warnings) io.stderr(`r10e: warning: ${w}\n`);
+      if (!quiet) {
+        io.stdout(
+          `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
+            `  Go ${result.pins.go_version}` +
+            (result.pins.go_version_requested
+              ? ` (go_version "${result.pins.go_version_requested}")`
+              : " (default)") +
+            `\n  CA bundle ${
+              result.pins.ca_bundle_sha256 ? "sha256:" + result.pins.ca_bundle_sha256 : "none"
+            }` +
+            `\n  builder ${result.pins.builder_image ?? "NOT PINNED"}\n`,
+        );
+      }
+    });
 
   // ── build ────────────────────────────────────────────────────────────────
-  // (owned by the build pipeline)
+  program.command("build")
+    .description(
+      "Run build_cmd with the pinned Go toolchain and write the image to\n" +
+        "r10e-docker/out/<project_name>-latest.tar.gz, which `docker load` accepts.",
+    )
+    .option("-c, --config <path>", "the project's config.json", "config.json")
+    .addOption(
+      new Option("--in <where>", "where build_cmd runs").choices(
+        ["auto", "host", "docker"] as const,
+      )
+        .default("auto" as const),
+    )
+    .addOption(
+      new Option("--format <format>", "outer archive format").choices(["tar.gz", "tar"] as const)
+        .default("tar.gz" as const),
+    )
+    .option("--allow-unpinned", "let --in docker use a builder image not pinned by digest")
+    .option("--no-build-cmd", "skip build_cmd and package the artifacts already on disk")
+    .option("--json", "print a machine-readable summary on stdout")
+    .option("-q, --quiet", "no progress on stderr (build_cmd output still streams)")
+    .addHelpText(
+      "after",
+      `
+Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings
+do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly", GOOS/GOARCH from
+the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host
+only PATH, HOME, the Go cache and proxy variables pass through.
+
+Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
+Prints the archive path and sha256, the image ID, the manifest digest and the
+sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
+    )
+    .action(async (opts) => {
+      const quiet = opts.quiet === true;
+      const json = opts.json === true;
+      const controller = new AbortController();
+      const result = await build({
+        configPath: resolvePath(io.cwd, opts.config),
+        hostEnv: io.env,
+        mode: opts.in,
+        format: opts.format,
+        skipBuildCmd: opts.buildCmd === false,
+        allowUnpinned: opts.allowUnpinned === true,
+        onProgress: (m) => quiet || io.stderr(`r10e: ${m}\n`),
+        onOutput: (chunk) => io.stderrBytes(chunk),
+        signal: controller.signal,
+      });
+      if (json) {
+        io.stdout(JSON.stringify(result, null, 2) + "\n");
+        return;
+      }
+      const lines = [
+        "======= CONTAINER IMAGE INFO ========",
+        `Container image created in ${result.archivePath}`,
+        `IMAGE sha256sum: ${result.archiveSha256}`,
+        `IMAGE ID: ${result.imageId}`,
+        `MANIFEST DIGEST: ${result.manifestDigest}`,
+        ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+      ];
+      io.stdout(lines.join("\n") + "\n");
+    });
 
   // ── verify ───────────────────────────────────────────────────────────────
   // (owned by issue 4: verify)
@@ -94,6 +199,31 @@ export async function main(args: string[], io: Io): Promise<number> {
   }
 }
 
+function resolvePath(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : join(cwd, path);
+}
+
+/**
+ * Exact Go versions listed by the module proxy for golang.org/toolchain, or null
+ * when no proxy in GOPROXY answers within a few seconds.
+ */
+async function listGoVersions(env: Record<string, string>): Promise<string[] | null> {
+  const proxies = (env.GOPROXY ?? "https://proxy.golang.org,direct").split(/[,|]/)
+    .filter((p) => p.startsWith("http"));
+  for (const proxy of proxies) {
+    try {
+      const res = await fetch(`${proxy.replace(/\/$/, "")}/golang.org/toolchain/@v/list`, {
+        signal: AbortSignal.timeout(8000),
+      });
+      if (res.ok) return parseToolchainList(await res.text());
+      await res.body?.cancel();
+    } catch {
+      // Try the next proxy; none reachable means the shipped table decides.
+    }
+  }
+  return null;
+}
+
 /** `r10e: message`, with the cause chain (and stack traces) only when verbose. */
 export function formatError(error: unknown, verbose: boolean): string {
   const lines: string[] = [];
@@ -122,6 +252,10 @@ if (import.meta.main) {
   const code = await main(Deno.args, {
     stdout: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
     stderr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+    stderrBytes: (b) => {
+      let off = 0;
+      while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
+    },
     stdoutBytes: Deno.stdout.writable,
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),

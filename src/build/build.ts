@@ -1,0 +1,376 @@
+/**
+ * `r10e build`: run build_cmd with the pinned toolchain, stage the artifacts,
+ * extern_data and CA bundle, and write the image archive atomically
+ * (DESIGN: pipeline of build).
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { BuildFailed, ConfigError } from "../errors.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { Sha256 } from "../image/digest.ts";
+import {
+  type ArchiveResult,
+  FORMAT_VERSION,
+  type LayerSpec,
+  type RuntimeConfig,
+  writeImageArchive,
+} from "../image/writer.ts";
+import { caBundle } from "./ca_bundle.ts";
+import { collect } from "./collect.ts";
+import { dirtyPaths, headCommitTime } from "./git.ts";
+import { parsePins, type Pins, PINS_FILE } from "./pins.ts";
+import { runOnHost } from "./run_host.ts";
+import { layerEntries, type StagedItem } from "./stage.ts";
+import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
+
+/** The PATH every image gets. */
+export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The fixed `created_by` texts of the three layers, part of the image format. */
+export const LAYER_CREATED_BY = {
+  ca: "r10e: CA bundle",
+  externData: "r10e: extern_data",
+  artifacts: "r10e: artifacts",
+} as const;
+
+/** Where build_cmd runs. */
+export type BuildMode = "host" | "docker" | "auto";
+
+/** Options of `build`. */
+export interface BuildOptions {
+  configPath: string;
+  /** The host environment: SOURCE_DATE_EPOCH and the pass-through variables are read from it. */
+  hostEnv: Record<string, string>;
+  mode: BuildMode;
+  /** The outer archive: gzip (default) or plain tar. */
+  format?: "tar.gz" | "tar";
+  /** Skip build_cmd and package what is on disk (for re-packaging and tests). */
+  skipBuildCmd?: boolean;
+  allowUnpinned?: boolean;
+  onProgress?: (message: string) => void;
+  /** build_cmd's output, as it comes. */
+  onOutput?: (chunk: Uint8Array) => void;
+  signal?: AbortSignal;
+}
+
+/** One artifact's digest, as r10edocker printed them. */
+export interface ArtifactDigest {
+  src: string;
+  dest: string;
+  sha256: string;
+  size: number;
+}
+
+/** What `build` produced. */
+export interface BuildResult {
+  archivePath: string;
+  archiveSha256: string;
+  archiveSize: number;
+  imageId: string;
+  manifestDigest: string;
+  layers: { createdBy: string; digest: string; size: number }[];
+  artifacts: ArtifactDigest[];
+  /** Creation time in seconds and where it came from. */
+  created: number;
+  createdFrom: "SOURCE_DATE_EPOCH" | "git HEAD" | "default (0)";
+  goVersion: string;
+  mode: "host" | "docker";
+  /** Uncommitted paths when the tree was dirty, else empty; null outside git. */
+  dirty: string[] | null;
+}
+
+/** The archive's file name for a project. */
+export function archiveName(projectName: string, format: "tar.gz" | "tar"): string {
+  return `${projectName.replaceAll("/", "-")}-latest.${format}`;
+}
+
+/**
+ * Runs the whole build.
+ * @throws {ConfigError} for config, pins or artifact problems (exit 2).
+ * @throws {BuildFailed} when build_cmd fails (exit 1).
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const progress = options.onProgress ?? (() => {});
+  const format = options.format ?? "tar.gz";
+  const loaded = await loadConfig(options.configPath);
+  const { config } = loaded;
+  const root = dirname(resolve(options.configPath));
+  const r10eDir = `${root}/r10e-docker`;
+  const pins = await readPins(`${r10eDir}/${PINS_FILE}`);
+  checkPins(config, pins, `${r10eDir}/${PINS_FILE}`);
+
+  const { created, createdFrom } = await creationTime(options.hostEnv, root);
+  progress(`Creation time ${new Date(created * 1000).toISOString()} (from ${createdFrom})`);
+  const dirty = await dirtyPaths(root);
+  if (dirty && dirty.length) {
+    const shown = dirty.slice(0, 5).map((p) => `"${p}"`).join(", ");
+    progress(
+      `Warning: the git tree is dirty (${dirty.length} uncommitted path${
+        dirty.length > 1 ? "s" : ""
+      }: ${shown}${
+        dirty.length > 5 ? ", …" : ""
+      }); Go stamps vcs.modified=true, so this image will differ from a build of the commit`,
+    );
+  }
+
+  const mode = options.mode === "auto" ? "host" : options.mode;
+  if (mode === "docker") {
+    throw new ConfigError("Cannot build --in docker: not available in this version of r10e");
+  }
+  const env = buildEnv({
+    host: options.hostEnv,
+    goVersion: pins.go_version,
+    platform: pins.platform,
+    sourceDateEpoch: created,
+  });
+  if (!options.skipBuildCmd) {
+    progress(
+      `Running build_cmd ${JSON.stringify(config.build_cmd)} on the host (Go ${pins.go_version})`,
+    );
+    const code = await runOnHost({
+      command: config.build_cmd,
+      cwd: root,
+      env,
+      onOutput: options.onOutput ?? (() => {}),
+      signal: options.signal,
+    });
+    if (code !== 0) {
+      throw new BuildFailed(
+        `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}`,
+      );
+    }
+  }
+
+  progress("Staging artifacts, extern_data and the CA bundle");
+  const ca = config.include_ca_bundle ? caBundle() : null;
+  const collected = await collect(loaded, root, ca);
+  const artifactDigests = collected.artifacts.map((item, i) =>
+    hashOnRead(item, config.artifacts[i].src)
+  );
+  const layers: LayerSpec[] = [
+    { createdBy: LAYER_CREATED_BY.ca, items: collected.ca },
+    { createdBy: LAYER_CREATED_BY.externData, items: collected.externData },
+    { createdBy: LAYER_CREATED_BY.artifacts, items: collected.artifacts },
+  ].filter((l) => l.items.length > 0).map((l) => ({
+    createdBy: l.createdBy,
+    entries: stageLayer(l.items),
+  }));
+
+  const outDir = `${r10eDir}/out`;
+  const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
+  const result = await writeAtomically(archivePath, (sink) =>
+    writeImageArchive(
+      {
+        repository: config.project_name,
+        tag: "latest",
+        created,
+        images: [{
+          platform: platformOf(pins.platform),
+          config: runtimeConfig(config),
+          layers,
+        }],
+      },
+      sink,
+      { compress: format === "tar.gz", onProgress: progress },
+    ));
+  const image = result.images[0];
+  return {
+    archivePath,
+    archiveSha256: result.archiveSha256,
+    archiveSize: result.archiveSize,
+    imageId: image.imageId,
+    manifestDigest: image.manifestDigest,
+    layers: image.layers.map((l, i) => ({
+      createdBy: layers[i].createdBy,
+      digest: l.digest,
+      size: l.size,
+    })),
+    artifacts: artifactDigests.map((d) => d()),
+    created,
+    createdFrom,
+    goVersion: pins.go_version,
+    mode,
+    dirty,
+  };
+}
+
+function stageLayer(items: StagedItem[]) {
+  try {
+    return layerEntries(items);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** The runtime config of the image from config.json. */
+export function runtimeConfig(config: Config): RuntimeConfig {
+  // The configured PATH replaces the default one; other variables follow in name order.
+  const env = [
+    ...(config.env.PATH === undefined ? [IMAGE_PATH] : []),
+    ...Object.keys(config.env).sort().map((k) => `${k}=${config.env[k]}`),
+  ];
+  const labels: Record<string, string> = {};
+  if (config.maintainers.length) {
+    labels["org.opencontainers.image.authors"] = config.maintainers.join(", ");
+  }
+  Object.assign(labels, config.labels);
+  return {
+    Env: env,
+    ...(config.entrypoint ? { Entrypoint: config.entrypoint } : {}),
+    ...(config.cmd ? { Cmd: config.cmd } : {}),
+    ...(config.workdir ? { WorkingDir: config.workdir } : {}),
+    ...(config.user ? { User: config.user } : {}),
+    ...(Object.keys(labels).length ? { Labels: labels } : {}),
+  };
+}
+
+/** `linux/arm/v7` → an OCI platform. */
+export function platformOf(platform: string) {
+  const [os, architecture, variant] = platform.split("/");
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+/** Wraps a file item so that its sha256 is computed on its first full read. */
+function hashOnRead(item: StagedItem, src: string): () => ArtifactDigest {
+  let digest: string | null = null;
+  const read = item.content!;
+  item.content = async function* () {
+    const hash = digest === null ? new Sha256() : null;
+    for await (const chunk of read()) {
+      hash?.update(chunk);
+      yield chunk;
+    }
+    if (hash) digest = hash.hex();
+  };
+  return () => ({ src, dest: item.dest, sha256: digest ?? "", size: item.size ?? 0 });
+}
+
+async function readPins(path: string): Promise<Pins> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new ConfigError(
+        `Cannot build: "${path}" is missing; run \`r10e init\` first to pin the build inputs`,
+      );
+    }
+    throw error;
+  }
+  return parsePins(text, path);
+}
+
+/**
+ * Checks that r10e-docker/ was written for this config and this r10e.
+ * @throws {ConfigError} naming what drifted and how to accept it.
+ */
+export function checkPins(config: Config, pins: Pins, file: string): void {
+  const problems: string[] = [];
+  if ((config.go_version ?? null) !== pins.go_version_requested) {
+    problems.push(
+      `config.json asks for go_version ${
+        JSON.stringify(config.go_version ?? null)
+      } but "${file}" was written for ${JSON.stringify(pins.go_version_requested)}`,
+    );
+  }
+  if (config.platform !== pins.platform) {
+    problems.push(
+      `config.json asks for platform "${config.platform}" but "${file}" pins "${pins.platform}"`,
+    );
+  }
+  if (pins.image_format !== FORMAT_VERSION) {
+    problems.push(
+      `"${file}" was written for image format ${pins.image_format}, this r10e writes format ${FORMAT_VERSION}`,
+    );
+  }
+  const ca = config.include_ca_bundle ? caBundle().sha256 : null;
+  if (ca !== pins.ca_bundle_sha256) {
+    problems.push(
+      ca === null || pins.ca_bundle_sha256 === null
+        ? `include_ca_bundle is ${config.include_ca_bundle} but "${file}" says ${
+          pins.ca_bundle_sha256 === null ? "no CA bundle" : "a CA bundle"
+        }`
+        : `the CA bundle shipped with this r10e (sha256 ${ca}) differs from the one pinned in "${file}" (sha256 ${pins.ca_bundle_sha256})`,
+    );
+  }
+  if (problems.length) {
+    throw new ConfigError(
+      `Cannot build: r10e-docker/ does not match: ${
+        problems.join("; ")
+      }. Run \`r10e init\` to accept the change and commit r10e-docker/`,
+    );
+  }
+}
+
+/** The creation time: SOURCE_DATE_EPOCH, else the commit time of HEAD, else 0 (DESIGN: creation time). */
+export async function creationTime(
+  hostEnv: Record<string, string>,
+  root: string,
+): Promise<{ created: number; createdFrom: BuildResult["createdFrom"] }> {
+  const sde = hostEnv.SOURCE_DATE_EPOCH;
+  if (sde !== undefined && sde !== "") {
+    try {
+      return { created: parseSourceDateEpoch(sde), createdFrom: "SOURCE_DATE_EPOCH" };
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  const head = await headCommitTime(root);
+  if (head !== null) return { created: head, createdFrom: "git HEAD" };
+  return { created: 0, createdFrom: "default (0)" };
+}
+
+/** Buffered writes, to a temporary file renamed over `path` only when complete. */
+async function writeAtomically(
+  path: string,
+  write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<ArchiveResult>,
+): Promise<ArchiveResult> {
+  const dir = dirname(path);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
+  }
+  const tmp = `${dir}/.${path.slice(dir.length + 1)}.tmp-${Deno.pid}-${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+  } catch (error) {
+    throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
+  }
+  const buffer = new Uint8Array(1 << 20);
+  let fill = 0;
+  const flush = async () => {
+    let off = 0;
+    while (off < fill) off += await file.write(buffer.subarray(off, fill));
+    fill = 0;
+  };
+  try {
+    const result = await write(async (chunk) => {
+      if (fill + chunk.length > buffer.length) await flush();
+      if (chunk.length >= buffer.length) {
+        let off = 0;
+        while (off < chunk.length) off += await file.write(chunk.subarray(off));
+        return;
+      }
+      buffer.set(chunk, fill);
+      fill += chunk.length;
+    });
+    await flush();
+    await file.syncData();
+    file.close();
+    await Deno.chmod(tmp, 0o644);
+    await Deno.rename(tmp, path);
+    return result;
+  } catch (error) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+}

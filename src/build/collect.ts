@@ -1,0 +1,209 @@
+/**
+ * Collecting what the config names from disk: artifacts, extern_data and the CA
+ * bundle, as staged items. The only part of staging that touches the disk.
+ * Directory listings are sorted; modes are reduced to a class (executable or not).
+ *
+ * @module
+ */
+import { ConfigError, type Problem } from "../errors.ts";
+import type { LoadedConfig, Mapping } from "../config/schema.ts";
+import { jsonPath } from "../config/schema.ts";
+import { CA_BUNDLE_PATH, type CaBundle } from "./ca_bundle.ts";
+import { type StagedItem, symlinkInside } from "./stage.ts";
+
+/** Read buffer size for file contents. */
+const READ_SIZE = 1 << 20;
+
+/** Streams a file's bytes in fresh buffers (consumers may keep them). */
+export async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  for (;;) {
+    const buf = new Uint8Array(READ_SIZE);
+    const n = await file.read(buf);
+    if (n === null) return;
+    yield n === buf.length ? buf : buf.subarray(0, n);
+  }
+}
+
+/** The three layers' items, base layer first. */
+export interface Collected {
+  ca: StagedItem[];
+  externData: StagedItem[];
+  artifacts: StagedItem[];
+}
+
+/**
+ * Collects every item the config names, under `root`. Collects all problems before failing.
+ * @throws {ConfigError} for a missing artifact, a src that leaves the project, a type mismatch.
+ */
+export async function collect(
+  loaded: LoadedConfig,
+  root: string,
+  ca: CaBundle | null,
+): Promise<Collected> {
+  const problems: Problem[] = [];
+  const fail = (path: (string | number)[], message: string) =>
+    problems.push({ file: loaded.file, ...loaded.locate(path), path: jsonPath(path), message });
+  const realRoot = await Deno.realPath(root);
+
+  const artifacts: StagedItem[] = [];
+  for (const [i, m] of loaded.config.artifacts.entries()) {
+    const origin = `artifacts[${i}] "${m.src}"`;
+    const where = ["artifacts", i, "src"];
+    const real = await resolveInside(realRoot, m.src, (msg) => fail(where, msg));
+    if (!real) continue;
+    const info = await Deno.stat(real);
+    if (!info.isFile) {
+      fail(
+        where,
+        `expected a regular file built by build_cmd, found a ${kindOf(info)} at "${m.src}"`,
+      );
+      continue;
+    }
+    artifacts.push(fileItem(m.dest, real, info, origin));
+  }
+
+  const externData: StagedItem[] = [];
+  for (const [i, m] of loaded.config.extern_data.entries()) {
+    const where = ["extern_data", i, "src"];
+    const real = await resolveInside(realRoot, m.src, (msg) => fail(where, msg));
+    if (!real) continue;
+    await collectExtern(m, real, `extern_data[${i}]`, externData, (msg) => fail(where, msg));
+  }
+  if (problems.length) {
+    throw new ConfigError(
+      `Cannot stage the files named in "${loaded.file}"`,
+      problems,
+    );
+  }
+  const caItems: StagedItem[] = ca
+    ? [{
+      dest: CA_BUNDLE_PATH,
+      kind: "file",
+      executable: false,
+      size: ca.bytes.length,
+      content: async function* () {
+        yield ca.bytes;
+      },
+      origin: "the CA bundle",
+    }]
+    : [];
+  return { ca: caItems, externData, artifacts };
+}
+
+async function collectExtern(
+  m: Mapping,
+  real: string,
+  origin: string,
+  out: StagedItem[],
+  fail: (message: string) => void,
+): Promise<void> {
+  const info = await Deno.stat(real);
+  const wantsDir = m.dest.length > 1 && m.dest.endsWith("/");
+  const dest = wantsDir ? m.dest.slice(0, -1) : m.dest;
+  if (info.isFile) {
+    if (wantsDir) {
+      fail(
+        `expected a directory because dest "${m.dest}" ends with "/", found a file at "${m.src}"`,
+      );
+      return;
+    }
+    out.push(fileItem(dest, real, info, `${origin} "${m.src}"`));
+    return;
+  }
+  if (!info.isDirectory) {
+    fail(`expected a file or directory, found a ${kindOf(info)} at "${m.src}"`);
+    return;
+  }
+  out.push({ dest, kind: "dir", origin: `${origin} "${m.src}"` });
+  await walk(real, "", async (rel, entry) => {
+    const path = `${real}/${rel}`;
+    const itemDest = `${dest}/${rel}`;
+    const itemOrigin = `${origin} "${m.src}/${rel}"`;
+    if (entry.isSymlink) {
+      const target = await Deno.readLink(path);
+      const inside = symlinkInside(rel, target);
+      if (inside === null) {
+        fail(`symlink "${m.src}/${rel}" points to "${target}", outside "${m.src}"`);
+        return false;
+      }
+      out.push({ dest: itemDest, kind: "symlink", linkTarget: target, origin: itemOrigin });
+      return false;
+    }
+    const st = await Deno.lstat(path);
+    if (st.isDirectory) {
+      out.push({ dest: itemDest, kind: "dir", origin: itemOrigin });
+      return true;
+    }
+    if (st.isFile) {
+      out.push(fileItem(itemDest, path, st, itemOrigin));
+      return false;
+    }
+    fail(`expected files, directories and symlinks, found a ${kindOf(st)} at "${m.src}/${rel}"`);
+    return false;
+  });
+}
+
+/** Walks a directory in bytewise name order; `visit` returns true to descend. */
+async function walk(
+  dir: string,
+  rel: string,
+  visit: (rel: string, entry: Deno.DirEntry) => Promise<boolean>,
+): Promise<void> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) entries.push(e);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const childRel = rel ? `${rel}/${e.name}` : e.name;
+    if (await visit(childRel, e)) await walk(dir, childRel, visit);
+  }
+}
+
+function fileItem(dest: string, path: string, info: Deno.FileInfo, origin: string): StagedItem {
+  return {
+    dest,
+    kind: "file",
+    // Only the owner's execute bit counts: group and other bits follow the umask.
+    executable: ((info.mode ?? 0) & 0o100) !== 0,
+    size: info.size,
+    content: () => readFileChunks(path),
+    origin,
+  };
+}
+
+/** Resolves `src` under `realRoot`, following symlinks; null (after `fail`) when missing or outside. */
+async function resolveInside(
+  realRoot: string,
+  src: string,
+  fail: (message: string) => void,
+): Promise<string | null> {
+  let real: string;
+  try {
+    real = await Deno.realPath(`${realRoot}/${src}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      fail(
+        `expected a file at "${src}" (relative to "${realRoot}"), found nothing: did build_cmd produce it?`,
+      );
+      return null;
+    }
+    throw error;
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + "/")) {
+    fail(
+      `expected a path inside the project, found "${src}", which resolves to "${real}" through a symlink`,
+    );
+    return null;
+  }
+  return real;
+}
+
+function kindOf(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "directory";
+  if (info.isSymlink) return "symlink";
+  if (info.isFile) return "file";
+  if (info.isFifo) return "FIFO";
+  if (info.isSocket) return "socket";
+  if (info.isCharDevice || info.isBlockDevice) return "device";
+  return "special file";
+}

@@ -1,0 +1,445 @@
+/**
+ * The config.json schema: every field of the r10edocker format, plus the
+ * extensions r10e documents (entrypoint, cmd, env, workdir, user, labels,
+ * platform, builder_image). Pure: text in, typed config or every problem out.
+ *
+ * @module
+ */
+// zod: declarative schema with per-path messages (STYLE: dependencies).
+import { z } from "zod";
+// jsonc-parser: JSON with comments, and node offsets for line:column (@std/jsonc is JSR-only).
+import {
+  findNodeAtLocation,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+import { ConfigError, type Problem } from "../errors.ts";
+
+/** A file or directory copied into the image. */
+export interface Mapping {
+  /** Path relative to the project root. */
+  src: string;
+  /** Absolute, normalized path in the image. */
+  dest: string;
+}
+
+/** A validated config. */
+export interface Config {
+  project_name: string;
+  build_cmd: string;
+  maintainers: string[];
+  go_version?: string;
+  artifacts: Mapping[];
+  extern_data: Mapping[];
+  include_ca_bundle: boolean;
+  entrypoint?: string[];
+  cmd?: string[];
+  env: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  labels: Record<string, string>;
+  /** `os/arch[/variant]`, default `linux/amd64` (never the host's). */
+  platform: string;
+  builder_image?: string;
+}
+
+/** A config with where each value came from, for messages that point into the file. */
+export interface LoadedConfig {
+  config: Config;
+  /** The file, as given. */
+  file: string;
+  /** Warnings such as unknown fields. */
+  warnings: Problem[];
+  /** Line and column of a JSON path in the file (0:0 when absent). */
+  locate(path: (string | number)[]): { line: number; column: number };
+}
+
+/** Known top-level fields, for the unknown-field warning. */
+export const KNOWN_FIELDS = [
+  "project_name",
+  "build_cmd",
+  "maintainers",
+  "go_version",
+  "artifacts",
+  "extern_data",
+  "include_ca_bundle",
+  "entrypoint",
+  "cmd",
+  "env",
+  "workdir",
+  "user",
+  "labels",
+  "platform",
+  "builder_image",
+] as const;
+
+/** Docker reference path: lowercase components separated by `/` (distribution/reference grammar). */
+const IMAGE_NAME =
+  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const GO_VERSION = /^1\.(\d+)(?:\.(\d+))?$/;
+const PLATFORM = /^linux\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64)(\/v[5-8])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const nonBlank = (what: string) =>
+  z.string({ error: (i) => `expected ${what}, found ${describe(i.input)}` }).refine(
+    (s) => s.trim() !== "",
+    { message: `expected ${what}, found an empty or blank string` },
+  );
+
+const stringList = (what: string) =>
+  z.array(nonBlank(what), {
+    error: (i) => `expected an array of ${what}s, found ${describe(i.input)}`,
+  });
+
+const mapping = z.object({ src: nonBlank("a relative path"), dest: nonBlank("an absolute path") }, {
+  error: (i) => `expected an object {"src", "dest"}, found ${describe(i.input)}`,
+});
+
+const stringMap = (what: string) =>
+  z.record(
+    z.string(),
+    z.string({ error: (i) => `expected a string, found ${describe(i.input)}` }),
+    {
+      error: (i) => `expected an object of ${what}, found ${describe(i.input)}`,
+    },
+  );
+
+const schema = z.object({
+  project_name: nonBlank("a lowercase image name").refine((s) => IMAGE_NAME.test(s), {
+    error: (i) =>
+      `expected a lowercase image name (a-z, 0-9, separators . _ - and /, starting and ending with a letter or digit), found ${
+        describe(i.input)
+      }`,
+  }),
+  build_cmd: nonBlank("a command"),
+  maintainers: stringList("name").nullish(),
+  go_version: z.string({
+    error: (i) => `expected a string like "1.26" or "1.26.8", found ${describe(i.input)}`,
+  })
+    .refine((s) => GO_VERSION.test(s), {
+      error: (i) => `expected a Go version like "1.26" or "1.26.8", found ${describe(i.input)}`,
+    }).nullish(),
+  artifacts: z.array(mapping, {
+    error: (i) => `expected a non-empty array of {"src", "dest"}, found ${describe(i.input)}`,
+  }).min(1, { message: 'expected at least one artifact {"src", "dest"}, found an empty array' }),
+  extern_data: z.array(mapping, {
+    error: (i) => `expected an array of {"src", "dest"}, found ${describe(i.input)}`,
+  }).nullish(),
+  include_ca_bundle: z.boolean({
+    error: (i) => `expected true or false, found ${describe(i.input)}`,
+  })
+    .nullish(),
+  entrypoint: stringList("string").nullish(),
+  cmd: stringList("string").nullish(),
+  env: stringMap("environment variables").nullish(),
+  workdir: nonBlank("an absolute path").nullish(),
+  user: nonBlank('a user such as "65534" or "65534:65534"').nullish(),
+  labels: stringMap("labels").nullish(),
+  platform: z.string({
+    error: (i) => `expected a platform like "linux/amd64", found ${describe(i.input)}`,
+  })
+    .refine((s) => PLATFORM.test(s), {
+      error: (i) =>
+        `expected a Linux platform like "linux/amd64" or "linux/arm64", found ${describe(i.input)}`,
+    }).nullish(),
+  builder_image: nonBlank("an image reference").nullish(),
+}, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
+
+/** How a found value is described in messages: its JSON, shortened, or its type. */
+export function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the field is missing)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";
+  if (typeof value === "object") return "an object";
+  const json = JSON.stringify(value);
+  return json.length > 60 ? json.slice(0, 57) + '..."' : json;
+}
+
+/**
+ * Checks an image path: absolute, normalized, not the root. Returns a message or null.
+ * A trailing slash is allowed when `allowDirMarker` (extern_data directories).
+ */
+export function checkImagePath(dest: string, allowDirMarker = false): string | null {
+  const found = JSON.stringify(dest);
+  if (!dest.startsWith("/")) return `expected an absolute path in the image, found ${found}`;
+  const body = allowDirMarker && dest.length > 1 && dest.endsWith("/") ? dest.slice(0, -1) : dest;
+  if (body === "/") {
+    return `expected a path below "/", found ${found}: the image root cannot be replaced`;
+  }
+  const parts = body.slice(1).split("/");
+  if (parts.some((p) => p === "" || p === "." || p === "..")) {
+    return `expected a normalized absolute path (no "//", "." or ".." parts${
+      allowDirMarker ? "" : ", no trailing slash"
+    }), found ${found}`;
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f]/.test(body)) return `expected a path without control characters, found ${found}`;
+  return null;
+}
+
+/** Checks a project path: relative and staying inside the project. Returns a message or null. */
+export function checkProjectPath(src: string): string | null {
+  const found = JSON.stringify(src);
+  if (src.startsWith("/") || /^[A-Za-z]:[\\/]/.test(src)) {
+    return `expected a path relative to the project root, found the absolute path ${found}`;
+  }
+  const parts = src.split(/[\\/]/);
+  let depth = 0;
+  for (const p of parts) {
+    if (p === "..") depth--;
+    else if (p !== "" && p !== ".") depth++;
+    if (depth < 0) {
+      return `expected a path inside the project, found ${found}, which leaves it through ".."`;
+    }
+  }
+  if (depth === 0) {
+    return `expected a path to a file or directory inside the project, found ${found}`;
+  }
+  return null;
+}
+
+/**
+ * Parses and validates config text. Collects every problem before failing.
+ * @throws {ConfigError} with one problem per mistake, each with line:column and JSON path.
+ */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const lines = lineStarts(text);
+  const position = (offset: number) => {
+    let lo = 0, hi = lines.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lines[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - lines[lo] + 1 };
+  };
+  if (errors.length || !root) {
+    const problems = errors.map((e) => ({
+      file,
+      ...position(e.offset),
+      path: "",
+      message: `invalid JSON: ${printParseErrorCode(e.error)}`,
+    }));
+    if (!root && problems.length === 0) {
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        path: "",
+        message: "expected a JSON object, found an empty file",
+      });
+    }
+    throw new ConfigError(`Invalid config "${file}"`, problems);
+  }
+  const locate = (path: (string | number)[]) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = findNodeAtLocation(root, path.slice(0, n));
+      if (node) {
+        // Point at the key of a property when the value itself is missing.
+        const at = n < path.length && node.type === "object"
+          ? propertyKey(node, path[n]) ?? node
+          : node;
+        return position(at.offset);
+      }
+    }
+    return { line: 0, column: 0 };
+  };
+  const problem = (path: (string | number)[], message: string): Problem => ({
+    file,
+    ...locate(path),
+    path: jsonPath(path),
+    message,
+  });
+
+  const value = nodeValue(root);
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
+      let message = issue.message;
+      if (issue.code === "invalid_type" && issue.input === undefined) {
+        message = `expected ${expectedOf(path)}, found nothing (the field is missing)`;
+      }
+      problems.push(problem(path, message));
+    }
+  }
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const key of Object.keys(value)) {
+      if (!(KNOWN_FIELDS as readonly string[]).includes(key)) {
+        warnings.push(problem([key], `unknown field "${key}" is ignored`));
+      }
+    }
+  }
+  if (!parsed.success) {
+    problems.push(...semanticProblems(value, problem));
+    throw new ConfigError(`Invalid config "${file}"`, dedupe(problems));
+  }
+  problems.push(...semanticProblems(parsed.data, problem));
+  if (problems.length) throw new ConfigError(`Invalid config "${file}"`, dedupe(problems));
+
+  const d = parsed.data;
+  const config: Config = {
+    project_name: d.project_name,
+    build_cmd: d.build_cmd,
+    maintainers: d.maintainers ?? [],
+    ...(d.go_version ? { go_version: d.go_version } : {}),
+    artifacts: d.artifacts,
+    extern_data: d.extern_data ?? [],
+    include_ca_bundle: d.include_ca_bundle ?? false,
+    ...(d.entrypoint ? { entrypoint: d.entrypoint } : {}),
+    ...(d.cmd ? { cmd: d.cmd } : {}),
+    env: d.env ?? {},
+    ...(d.workdir ? { workdir: d.workdir } : {}),
+    ...(d.user ? { user: d.user } : {}),
+    labels: d.labels ?? {},
+    platform: d.platform ?? "linux/amd64",
+    ...(d.builder_image ? { builder_image: d.builder_image } : {}),
+  };
+  return { config, file, warnings, locate };
+}
+
+type MakeProblem = (path: (string | number)[], message: string) => Problem;
+
+/** Checks that a schema cannot express: paths, duplicates, conflicts. Works on partially valid input. */
+function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
+  if (!value || typeof value !== "object") return problems;
+  const v = value as Record<string, unknown>;
+  const dests: { dest: string; path: (string | number)[]; dir: boolean }[] = [];
+  for (const field of ["artifacts", "extern_data"] as const) {
+    const list = v[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((m, i) => {
+      if (!m || typeof m !== "object") return;
+      const { src, dest } = m as Record<string, unknown>;
+      if (typeof src === "string" && src.trim() !== "") {
+        const msg = checkProjectPath(src);
+        if (msg) problems.push(problem([field, i, "src"], msg));
+      }
+      if (typeof dest === "string" && dest.trim() !== "") {
+        const msg = checkImagePath(dest, field === "extern_data");
+        if (msg) problems.push(problem([field, i, "dest"], msg));
+        else {
+          const dir = dest.length > 1 && dest.endsWith("/");
+          dests.push({ dest: dir ? dest.slice(0, -1) : dest, path: [field, i, "dest"], dir });
+        }
+      }
+    });
+  }
+  const seen = new Map<string, (string | number)[]>();
+  for (const d of dests) {
+    const first = seen.get(d.dest);
+    if (first) {
+      problems.push(
+        problem(d.path, `duplicate dest ${JSON.stringify(d.dest)}: also at ${jsonPath(first)}`),
+      );
+    } else seen.set(d.dest, d.path);
+  }
+  // A file dest cannot also be a parent directory of another dest.
+  for (const d of dests) {
+    for (const other of dests) {
+      if (other !== d && other.dest.startsWith(d.dest + "/")) {
+        const isArtifact = d.path[0] === "artifacts";
+        if (isArtifact) {
+          problems.push(problem(
+            other.path,
+            `expected a path outside ${JSON.stringify(d.dest)}, found ${
+              JSON.stringify(other.dest)
+            }: ${JSON.stringify(d.dest)} is an artifact file (${jsonPath(d.path)})`,
+          ));
+        }
+      }
+    }
+  }
+  if (typeof v.workdir === "string" && v.workdir.trim() !== "") {
+    const msg = checkImagePath(v.workdir);
+    if (msg) problems.push(problem(["workdir"], msg));
+  }
+  if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) {
+    for (const key of Object.keys(v.env)) {
+      if (!ENV_NAME.test(key)) {
+        problems.push(
+          problem(
+            ["env", key],
+            `expected an environment variable name, found ${JSON.stringify(key)}`,
+          ),
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function expectedOf(path: (string | number)[]): string {
+  const last = path[path.length - 1];
+  switch (last) {
+    case "project_name":
+      return "a lowercase image name";
+    case "build_cmd":
+      return "a command";
+    case "artifacts":
+      return 'a non-empty array of {"src", "dest"}';
+    case "src":
+      return "a relative path";
+    case "dest":
+      return "an absolute path";
+    default:
+      return "a value";
+  }
+}
+
+/** `artifacts[0].dest` style path. */
+export function jsonPath(path: (string | number)[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out;
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return starts;
+}
+
+function propertyKey(object: Node, key: string | number): Node | undefined {
+  if (typeof key !== "string") return undefined;
+  return object.children?.find((p) => p.children?.[0]?.value === key)?.children?.[0];
+}
+
+/** Value of a parse tree node; unlike getNodeValue, keeps the last of duplicate keys the same way JSON.parse does. */
+function nodeValue(node: Node): unknown {
+  switch (node.type) {
+    case "object": {
+      const out: Record<string, unknown> = {};
+      for (const prop of node.children ?? []) {
+        const [k, v] = prop.children ?? [];
+        if (k && v) out[k.value as string] = nodeValue(v);
+      }
+      return out;
+    }
+    case "array":
+      return (node.children ?? []).map(nodeValue);
+    default:
+      return node.value;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * What `init` writes into r10e-docker/: the templates filled in. Pure: the same
+ * config and pins give the same bytes.
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { Pins } from "../build/pins.ts";
+
+/** Template file in templates/ → file name in r10e-docker/. */
+export const TEMPLATE_FILES: Readonly<Record<string, string>> = {
+  "Dockerfile": "Dockerfile",
+  "Makefile": "Makefile",
+  "README.md": "README.md",
+  "build_container.sh": "build_container.sh",
+  "gitignore": ".gitignore",
+};
+
+/** Files that are executable once written. */
+export const EXECUTABLE_FILES = new Set(["build_container.sh"]);
+
+/** The default builder image for an exact Go version, before it is pinned by digest. */
+export function defaultBuilderImage(goVersion: string): string {
+  return `golang:${goVersion}`;
+}
+
+/**
+ * Fills `{{name}}` placeholders.
+ * @throws {RangeError} for a placeholder without a value (a broken template).
+ */
+export function render(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{([a-z_]+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new RangeError(`Template placeholder "{{${name}}}" has no value`);
+    }
+    return value;
+  });
+}
+
+/** The values templates may use. */
+export function templateValues(
+  config: Config,
+  pins: Omit<Pins, "generated">,
+  configFile: string,
+): Record<string, string> {
+  return {
+    project_name: config.project_name,
+    config_file: configFile,
+    go_version: pins.go_version,
+    builder_image: pins.builder_image ?? defaultBuilderImage(pins.go_version),
+    ca_bundle_sha256: pins.ca_bundle_sha256 ?? "none",
+    platform: pins.platform,
+  };
+}
