@@ -1,0 +1,955 @@
+/**
+ * The image reader shared by `verify` and `cp` (DESIGN: reading images). It opens a
+ * docker-archive or an OCI image layout, as a `.tar`, `.tar.gz`, `.tar.zst` or a directory,
+ * verifies every blob, and gives access to the JSON documents and to each layer's entries.
+ *
+ * ```ts
+ * await using input = await openImage("out.tar.gz", { platform: "linux/amd64" });
+ * input.compression;            // "gzip": the outer compression, detected by magic bytes
+ * input.entries;                // outer archive entries in order: name, header, size, sha256
+ * input.indexJson;              // raw bytes of index.json (or null), likewise manifestJson, ociLayout
+ * const image = input.image();  // the one image, or the one for options.platform
+ * image.manifestDigest; image.configDigest; image.configBytes; image.layers[0].diffId;
+ * for await (const e of input.layerEntries(image, 0)) {
+ *   e.header.name;              // tar header of each entry of layer 0, in order
+ *   for await (const chunk of e.body) {} // content, streamed
+ * }
+ * ```
+ *
+ * What `openImage` does, and what it guarantees once it returns:
+ * - The input is read ONCE from start to end. Every regular file in it is hashed (sha256,
+ *   `entries[i].sha256`); a `.tar` outer archive is then read in place by offset, a compressed
+ *   one has its entries spooled to a temporary directory (small ones kept in memory) that
+ *   {@linkcode ImageInput.close} removes. A layer is never held in memory.
+ * - Every blob named by a digest (`blobs/sha256/<hex>`, in an archive or a directory) matches it,
+ *   and every descriptor's size matches its blob.
+ * - index.json (nested indexes followed, attestation manifests left out) or else manifest.json
+ *   (docker-archive, pre-Docker-25 `<id>/layer.tar` layout included, with its symlinked layers)
+ *   is parsed into {@linkcode ImageInfo}s; each config is read and its `rootfs.diff_ids` counted
+ *   against the layers. Uncompressed layers are checked against their diff_id here already;
+ *   compressed ones (gzip or zstd, found by magic bytes) when `layerEntries` reads them to the end.
+ * - All errors are {@linkcode InputError}s (exit 2) that name the input and the entry:
+ *   `Cannot read image "x.tar.gz": blob "blobs/sha256/ab…" does not match its digest`.
+ *
+ * Designed for a consumer that compares two images: two inputs can be open at once and their
+ * layers iterated side by side; nothing is shared between inputs.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+// fzstd: pure-JS streaming zstd decompression (npm; Deno has no native zstd stream).
+import { Decompress as ZstdDecompress } from "fzstd";
+import { InputError } from "../errors.ts";
+import { readTar, type TarHeader, type TarReaderEntry, type TarSource } from "../tar/reader.ts";
+
+/** Compression of an archive or a blob, by magic bytes. */
+export type Compression = "none" | "gzip" | "zstd";
+
+/** Reads are done in blocks of this size: few syscalls, flat memory. */
+const READ_SIZE = 1 << 20;
+/** Entries of a compressed archive up to this size stay in memory; larger ones are spooled. */
+const MEMORY_MAX = 256 << 10;
+/** JSON documents (index, manifests, configs) larger than this are refused. */
+const JSON_MAX = 64 << 20;
+
+const MEDIA_INDEX = new Set([
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+]);
+const MEDIA_MANIFEST = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+]);
+
+/** The compression that the first bytes show: gzip `1f 8b`, zstd `28 b5 2f fd`, else none. */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (
+    head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f &&
+    head[3] === 0xfd
+  ) return "zstd";
+  return "none";
+}
+
+/** An OCI platform. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** Parses `os/arch[/variant]`, e.g. `linux/arm64/v8`. @throws {RangeError} for another shape. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.split("/");
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) {
+    throw new RangeError(`Bad platform "${text}": expected os/architecture[/variant]`);
+  }
+  return parts[2]
+    ? { os: parts[0], architecture: parts[1], variant: parts[2] }
+    : { os: parts[0], architecture: parts[1] };
+}
+
+/** `os/arch[/variant]`. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+/** One entry of the input: an outer archive member, or a file of a layout directory. */
+export interface OuterEntry {
+  /** The name as stored in the archive (or the path relative to the directory). */
+  name: string;
+  /** The name normalized: no `./`, no trailing slash, no empty components. */
+  path: string;
+  /** The tar header; null for a directory input. */
+  header: TarHeader | null;
+  kind: TarHeader["kind"];
+  /** Content size of a regular file, else 0. */
+  size: number;
+  /** sha256 hex of a regular file's content, else null. */
+  sha256: string | null;
+}
+
+/** One layer of an image. */
+export interface LayerInfo {
+  /** Position in the image, base layer = 0. */
+  index: number;
+  /** The entry holding the blob, e.g. `blobs/sha256/ab…` or `4f…/layer.tar`. */
+  path: string;
+  /** Digest of the blob as stored (the descriptor's, or the sha256 of the entry). */
+  digest: string;
+  /** The descriptor's media type, or null in a docker-archive manifest. */
+  mediaType: string | null;
+  /** Blob size in bytes. */
+  size: number;
+  /** Digest of the uncompressed tar, from the config's `rootfs.diff_ids`. */
+  diffId: string;
+  /** Compression of the blob, by magic bytes. */
+  compression: Compression;
+}
+
+/** One image of the input: one manifest with its config and layers. */
+export interface ImageInfo {
+  /** Where it was found: `index.json` (OCI layout) or `manifest.json` (docker-archive). */
+  source: "oci" | "docker";
+  /** From the index descriptor or the config; null when neither says. */
+  platform: Platform | null;
+  /** The manifest's digest, null for a docker-archive image (it has no manifest blob). */
+  manifestDigest: string | null;
+  manifestMediaType: string | null;
+  /** Raw bytes of the manifest, null for a docker-archive image. */
+  manifestBytes: Uint8Array | null;
+  /** Annotations of the index descriptor that led here. */
+  annotations: Record<string, string>;
+  /** `RepoTags` of the docker-archive manifest.json entry (also filled for OCI images when it names the same config). */
+  repoTags: string[];
+  /** `sha256:<hex>` of the config: Docker's image ID. */
+  configDigest: string;
+  configPath: string;
+  configMediaType: string | null;
+  /** Raw config bytes, exactly as stored. */
+  configBytes: Uint8Array;
+  /** The parsed config. */
+  config: Record<string, unknown>;
+  layers: LayerInfo[];
+}
+
+/** Options of `openImage`. */
+export interface OpenImageOptions {
+  /** `os/arch[/variant]` to choose among several images; see {@linkcode ImageInput.image}. */
+  platform?: string;
+  /** Parent directory of the spool directory (default: the system temporary directory). */
+  tempDir?: string;
+}
+
+/** Where an entry's bytes are. */
+type Stored =
+  | { kind: "memory"; bytes: Uint8Array }
+  | { kind: "file"; path: string; offset: number; size: number };
+
+/**
+ * An open image input. Close it (or `await using` it) to remove the spool directory.
+ */
+export class ImageInput implements AsyncDisposable {
+  /** The path given to `openImage`, used in messages. */
+  readonly path: string;
+  /** `archive` for a tar file, `directory` for an OCI layout directory. */
+  readonly kind: "archive" | "directory";
+  /** Outer compression of an archive (`none` for a directory). */
+  readonly compression: Compression;
+  /** Every entry in input order (a directory's files sorted bytewise by path). */
+  readonly entries: readonly OuterEntry[];
+  /** Raw bytes of `index.json`, `manifest.json`, `oci-layout`; null when absent. */
+  readonly indexJson: Uint8Array | null;
+  readonly manifestJson: Uint8Array | null;
+  readonly ociLayout: Uint8Array | null;
+  /** Every image, from index.json when present, else from manifest.json. */
+  readonly images: readonly ImageInfo[];
+  /** The images manifest.json lists, even when index.json is present (empty if it is absent). */
+  readonly dockerImages: readonly ImageInfo[];
+  #stored: Map<string, Stored>;
+  #byPath: Map<string, OuterEntry>;
+  #spool: string | null;
+  #platform: string | undefined;
+  #verifiedDiffIds = new Set<string>();
+
+  /** @internal Use `openImage`. */
+  constructor(init: {
+    path: string;
+    kind: "archive" | "directory";
+    compression: Compression;
+    entries: OuterEntry[];
+    stored: Map<string, Stored>;
+    spool: string | null;
+    platform: string | undefined;
+  }) {
+    this.path = init.path;
+    this.kind = init.kind;
+    this.compression = init.compression;
+    this.entries = init.entries;
+    this.#stored = init.stored;
+    this.#spool = init.spool;
+    this.#platform = init.platform;
+    this.#byPath = new Map(init.entries.map((e) => [e.path, e]));
+    this.indexJson = null;
+    this.manifestJson = null;
+    this.ociLayout = null;
+    this.images = [];
+    this.dockerImages = [];
+  }
+
+  /** `Cannot read image "<path>": <detail>`, as an InputError. */
+  error(detail: string, cause?: unknown): InputError {
+    return new InputError(`Cannot read image "${this.path}": ${detail}`, { cause });
+  }
+
+  /**
+   * The image to use: the one matching `platform` (else the `platform` given to `openImage`),
+   * or the only one.
+   * @throws {InputError} when none matches, or several do and no platform was given.
+   */
+  image(platform: string | undefined = this.#platform): ImageInfo {
+    const all = this.images;
+    if (platform !== undefined) {
+      let want: Platform;
+      try {
+        want = parsePlatform(platform);
+      } catch (e) {
+        throw new InputError((e as Error).message);
+      }
+      const found = all.filter((i) =>
+        i.platform && i.platform.os === want.os && i.platform.architecture === want.architecture &&
+        (!want.variant || i.platform.variant === want.variant)
+      );
+      if (found.length === 0) {
+        throw this.error(
+          `no image for platform "${platform}" (it has ${describePlatforms(all)})`,
+        );
+      }
+      return found[0];
+    }
+    if (all.length === 1) return all[0];
+    const platforms = new Set(all.map((i) => (i.platform ? formatPlatform(i.platform) : "?")));
+    if (platforms.size === all.length) {
+      throw this.error(
+        `it holds images for ${describePlatforms(all)}: choose one with --platform`,
+      );
+    }
+    throw this.error(`it holds ${all.length} images: choose one with --platform`);
+  }
+
+  /** The outer entry at a normalized path (symlinks inside the archive followed), or undefined. */
+  entry(path: string): OuterEntry | undefined {
+    return this.#resolve(normalize(path));
+  }
+
+  /** The bytes of a small entry (a JSON document). @throws {InputError} when it is missing or too large. */
+  async readBytes(path: string, what = `entry "${path}"`): Promise<Uint8Array> {
+    const entry = this.#resolve(normalize(path));
+    if (!entry || entry.kind !== "file") throw this.error(`${what} is missing`);
+    if (entry.size > JSON_MAX) throw this.error(`${what} is too large (${entry.size} bytes)`);
+    const parts: Uint8Array[] = [];
+    for await (const chunk of this.readEntry(entry.path)) parts.push(chunk);
+    return concat(parts);
+  }
+
+  /** Streams the bytes of an entry, as stored. @throws {InputError} when it is missing. */
+  readEntry(path: string, offset = 0, length?: number): TarSource {
+    const entry = this.#resolve(normalize(path));
+    const stored = entry && this.#stored.get(entry.path);
+    if (!entry || !stored) throw this.error(`entry "${path}" is missing`);
+    const size = entry.size;
+    const len = length ?? size - offset;
+    if (offset < 0 || offset + len > size) {
+      throw new RangeError(`Cannot read ${len} bytes at ${offset} of "${path}" (${size} bytes)`);
+    }
+    if (stored.kind === "memory") return bytesSource(stored.bytes.subarray(offset, offset + len));
+    return new FileRange(stored.path, stored.offset + offset, len);
+  }
+
+  /**
+   * The entries of one layer, in order, with their content streams (decompressed).
+   * Reading the layer to the end checks its diff_id.
+   * @throws {InputError} for a layer that is not a valid tar or does not match its diff_id.
+   */
+  async *layerEntries(image: ImageInfo, index: number): AsyncGenerator<TarReaderEntry> {
+    const layer = image.layers[index];
+    if (!layer) throw new RangeError(`Image has no layer ${index}`);
+    const what = `layer "${layer.path}"`;
+    const raw = this.readEntry(layer.path);
+    let source: TarSource = raw;
+    let hash: ReturnType<typeof createHash> | null = null;
+    if (layer.compression !== "none") {
+      source = decompress(raw, layer.compression);
+      if (!this.#verifiedDiffIds.has(layer.path + " " + layer.diffId)) {
+        hash = createHash("sha256");
+        source = hashing(source, hash);
+      }
+    }
+    try {
+      for await (const entry of readTar(source, { label: layer.path })) yield entry;
+      if (hash) {
+        // Read what follows the end-of-archive blocks too: it is part of the diff_id.
+        for await (const _ of source) { /* drain */ }
+        const got = "sha256:" + hash.digest("hex");
+        if (got !== layer.diffId) {
+          throw this.error(`${what} does not match its diff_id "${layer.diffId}"`);
+        }
+        this.#verifiedDiffIds.add(layer.path + " " + layer.diffId);
+      }
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      if (e instanceof SyntaxError) throw this.error(`${what} is not a valid tar`, e);
+      throw this.error(`${what} cannot be decompressed (${layer.compression})`, e);
+    }
+  }
+
+  /**
+   * The content bytes of a layer's entry by offset, when the layer is stored uncompressed
+   * (read in place, nothing else of the layer is read); null for a compressed layer, whose
+   * entries must be read through `layerEntries`.
+   */
+  layerRange(image: ImageInfo, index: number, dataOffset: number, size: number): TarSource | null {
+    const layer = image.layers[index];
+    if (!layer || layer.compression !== "none") return null;
+    return this.readEntry(layer.path, dataOffset, size);
+  }
+
+  /** Removes the spool directory. Safe to call twice. */
+  async close(): Promise<void> {
+    const spool = this.#spool;
+    this.#spool = null;
+    this.#stored.clear();
+    if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});
+  }
+
+  /** Same as `close`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #resolve(path: string, hops = 0): OuterEntry | undefined {
+    const entry = this.#byPath.get(path);
+    if (!entry || entry.kind !== "symlink" || !entry.header || hops > 40) {
+      return entry && entry.kind !== "symlink" ? entry : undefined;
+    }
+    // docker save (before 25) links identical layers: `<id>/layer.tar -> ../<id2>/layer.tar`.
+    const target = entry.header.linkname;
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    const next = collapse(target.startsWith("/") ? target : dir + "/" + target);
+    return this.#resolve(next, hops + 1);
+  }
+
+  /** @internal Filled by `openImage` after the entries are known. */
+  _set(fields: {
+    indexJson: Uint8Array | null;
+    manifestJson: Uint8Array | null;
+    ociLayout: Uint8Array | null;
+    images: ImageInfo[];
+    dockerImages: ImageInfo[];
+  }): void {
+    Object.assign(this, fields);
+  }
+
+  /** @internal Marks an uncompressed layer whose entry hash equals its diff_id. */
+  _verified(layer: LayerInfo): void {
+    this.#verifiedDiffIds.add(layer.path + " " + layer.diffId);
+  }
+}
+
+function describePlatforms(images: readonly ImageInfo[]): string {
+  return images.map((i) => (i.platform ? formatPlatform(i.platform) : "unknown platform"))
+    .join(", ");
+}
+
+/**
+ * Opens an image input: reads it once, verifies blob digests, parses its documents.
+ * @throws {InputError} for anything unreadable, naming the input and the entry.
+ */
+export async function openImage(path: string, options: OpenImageOptions = {}): Promise<ImageInput> {
+  const fail = (detail: string, cause?: unknown) =>
+    new InputError(`Cannot read image "${path}": ${detail}`, { cause });
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw fail("file not found", e);
+    throw fail("cannot open it", e);
+  }
+  let input: ImageInput;
+  if (info.isDirectory) {
+    input = await openDirectory(path, options);
+  } else {
+    input = await openArchive(path, options, fail);
+  }
+  try {
+    await parseDocuments(input);
+    return input;
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
+}
+
+async function openDirectory(path: string, options: OpenImageOptions): Promise<ImageInput> {
+  const entries: OuterEntry[] = [];
+  const stored = new Map<string, Stored>();
+  const walk = async (rel: string) => {
+    const names: Deno.DirEntry[] = [];
+    for await (const d of Deno.readDir(rel ? `${path}/${rel}` : path)) names.push(d);
+    names.sort((a, b) => compareBytes(a.name, b.name));
+    for (const d of names) {
+      const p = rel ? `${rel}/${d.name}` : d.name;
+      const full = `${path}/${p}`;
+      if (d.isDirectory) {
+        entries.push({ name: p, path: p, header: null, kind: "dir", size: 0, sha256: null });
+        await walk(p);
+      } else if (d.isFile) {
+        const size = (await Deno.stat(full)).size;
+        const hash = createHash("sha256");
+        for await (const chunk of new FileRange(full, 0, size)) hash.update(chunk);
+        entries.push({
+          name: p,
+          path: p,
+          header: null,
+          kind: "file",
+          size,
+          sha256: hash.digest("hex"),
+        });
+        stored.set(p, { kind: "file", path: full, offset: 0, size });
+      } else {
+        // Symlinks and other files in a layout directory are listed but never followed.
+        entries.push({ name: p, path: p, header: null, kind: "other", size: 0, sha256: null });
+      }
+    }
+  };
+  await walk("");
+  return new ImageInput({
+    path,
+    kind: "directory",
+    compression: "none",
+    entries,
+    stored,
+    spool: null,
+    platform: options.platform,
+  });
+}
+
+async function openArchive(
+  path: string,
+  options: OpenImageOptions,
+  fail: (detail: string, cause?: unknown) => InputError,
+): Promise<ImageInput> {
+  const size = (await Deno.stat(path)).size;
+  const head = await readHead(path, 4);
+  const compression = detectCompression(head);
+  const entries: OuterEntry[] = [];
+  const stored = new Map<string, Stored>();
+  let spool: string | null = null;
+  if (compression !== "none") {
+    spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
+  }
+  try {
+    const raw = new FileRange(path, 0, size);
+    const source = compression === "none" ? raw : decompress(raw, compression);
+    let n = 0;
+    for await (const e of readTar(source)) {
+      const h = e.header;
+      const p = normalize(h.name);
+      let sha256: string | null = null;
+      if (h.kind === "file") {
+        const hash = createHash("sha256");
+        if (compression === "none") {
+          for await (const chunk of e.body) hash.update(chunk);
+          stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
+        } else if (h.size <= MEMORY_MAX) {
+          const parts: Uint8Array[] = [];
+          for await (const chunk of e.body) {
+            hash.update(chunk);
+            parts.push(chunk.slice());
+          }
+          stored.set(p, { kind: "memory", bytes: concat(parts) });
+        } else {
+          const file = `${spool}/${n++}`;
+          using out = await Deno.open(file, { write: true, createNew: true });
+          for await (const chunk of e.body) {
+            hash.update(chunk);
+            await writeAll(out, chunk);
+          }
+          stored.set(p, { kind: "file", path: file, offset: 0, size: h.size });
+        }
+        sha256 = hash.digest("hex");
+      }
+      entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });
+    }
+  } catch (e) {
+    if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});
+    if (e instanceof SyntaxError) throw fail("not a valid tar archive", e);
+    if (e instanceof InputError) throw e;
+    throw fail(
+      compression === "none" ? "cannot read it" : `cannot decompress it (${compression})`,
+      e,
+    );
+  }
+  return new ImageInput({
+    path,
+    kind: "archive",
+    compression,
+    entries,
+    stored,
+    spool,
+    platform: options.platform,
+  });
+}
+
+/** Parses index.json / manifest.json and the configs, checking digests and sizes. */
+async function parseDocuments(input: ImageInput): Promise<void> {
+  // Every blob named by its digest must match it (DESIGN: reading images).
+  for (const e of input.entries) {
+    const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(e.path);
+    if (m && e.kind === "file" && e.sha256 !== m[1]) {
+      throw input.error(`blob "${e.path}" does not match its digest`);
+    }
+  }
+  const has = (p: string) => input.entry(p) !== undefined;
+  const indexJson = has("index.json") ? await input.readBytes("index.json") : null;
+  const manifestJson = has("manifest.json") ? await input.readBytes("manifest.json") : null;
+  const ociLayout = has("oci-layout") ? await input.readBytes("oci-layout") : null;
+  if (!indexJson && !manifestJson) {
+    throw input.error(ociLayout ? "index.json is missing" : "manifest.json is missing");
+  }
+  const dockerImages = manifestJson ? await dockerManifestImages(input, manifestJson) : [];
+  let images = dockerImages;
+  if (indexJson) {
+    images = [];
+    await ociImages(input, parseJson(input, indexJson, "index.json"), "index.json", images, {}, 0);
+    for (const image of images) {
+      image.repoTags = dockerImages.find((d) => d.configDigest === image.configDigest)?.repoTags ??
+        [];
+    }
+    if (images.length === 0) throw input.error("index.json lists no image manifest");
+  }
+  if (images.length === 0) throw input.error("manifest.json lists no image");
+  input._set({ indexJson, manifestJson, ociLayout, images, dockerImages });
+}
+
+async function dockerManifestImages(input: ImageInput, bytes: Uint8Array): Promise<ImageInfo[]> {
+  const doc = parseJson(input, bytes, "manifest.json");
+  if (!Array.isArray(doc)) throw input.error("manifest.json is not a JSON array");
+  const images: ImageInfo[] = [];
+  for (const [i, item] of doc.entries()) {
+    const where = `manifest.json[${i}]`;
+    if (!isObject(item) || typeof item.Config !== "string" || !Array.isArray(item.Layers)) {
+      throw input.error(`${where} has no "Config" string and "Layers" array`);
+    }
+    const configPath = normalize(item.Config);
+    const configEntry = input.entry(configPath);
+    if (!configEntry) throw input.error(`config "${item.Config}" is missing`);
+    const configBytes = await input.readBytes(configPath, `config "${item.Config}"`);
+    const configDigest = "sha256:" + configEntry.sha256;
+    const layers = (item.Layers as unknown[]).map((l, j) => {
+      if (typeof l !== "string") throw input.error(`${where}.Layers[${j}] is not a string`);
+      return { path: normalize(l), digest: null, mediaType: null, size: null };
+    });
+    images.push(
+      await buildImage(input, {
+        source: "docker",
+        platform: null,
+        manifestDigest: null,
+        manifestMediaType: null,
+        manifestBytes: null,
+        annotations: {},
+        repoTags: Array.isArray(item.RepoTags) ? item.RepoTags.filter(isString) : [],
+        configPath,
+        configDigest,
+        configMediaType: null,
+        configBytes,
+      }, layers),
+    );
+  }
+  return images;
+}
+
+interface DescriptorJson {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+}
+
+async function ociImages(
+  input: ImageInput,
+  doc: unknown,
+  where: string,
+  out: ImageInfo[],
+  inherited: { platform?: Platform; annotations?: Record<string, string> },
+  depth: number,
+): Promise<void> {
+  if (depth > 8) throw input.error(`${where} nests indexes too deeply`);
+  if (!isObject(doc) || !Array.isArray(doc.manifests)) {
+    throw input.error(`${where} has no "manifests" array`);
+  }
+  for (const [i, d] of (doc.manifests as unknown[]).entries()) {
+    const at = `${where}: manifests[${i}]`;
+    const desc = descriptor(input, d, at);
+    const annotations = { ...inherited.annotations, ...desc.annotations };
+    // BuildKit attaches provenance as extra manifests: they are not images to run.
+    if (annotations["vnd.docker.reference.type"] === "attestation-manifest") continue;
+    const platform = desc.platform ?? inherited.platform;
+    const blobPath = blob(input, desc, at);
+    const bytes = await input.readBytes(blobPath, `manifest "${blobPath}"`);
+    const parsed = parseJson(input, bytes, blobPath);
+    const mediaType = desc.mediaType ||
+      (isObject(parsed) && typeof parsed.mediaType === "string" ? parsed.mediaType : "");
+    if (MEDIA_INDEX.has(mediaType) || (isObject(parsed) && Array.isArray(parsed.manifests))) {
+      await ociImages(input, parsed, blobPath, out, { platform, annotations }, depth + 1);
+      continue;
+    }
+    if (!MEDIA_MANIFEST.has(mediaType) && !(isObject(parsed) && isObject(parsed.config))) {
+      continue; // not an image manifest (an artifact): nothing to read
+    }
+    if (!isObject(parsed) || !isObject(parsed.config) || !Array.isArray(parsed.layers)) {
+      throw input.error(`manifest "${blobPath}" has no "config" and "layers"`);
+    }
+    const config = descriptor(input, parsed.config, `${blobPath}: config`);
+    const configPath = blob(input, config, `${blobPath}: config`, "config");
+    const layers = [];
+    for (const [j, l] of (parsed.layers as unknown[]).entries()) {
+      const ld = descriptor(input, l, `${blobPath}: layers[${j}]`);
+      layers.push({
+        path: blob(input, ld, `${blobPath}: layers[${j}]`, "layer"),
+        digest: ld.digest,
+        mediaType: ld.mediaType,
+        size: ld.size,
+      });
+    }
+    out.push(
+      await buildImage(input, {
+        source: "oci",
+        platform: platform ?? null,
+        manifestDigest: desc.digest,
+        manifestMediaType: mediaType,
+        manifestBytes: bytes,
+        annotations,
+        repoTags: [],
+        configPath,
+        configDigest: config.digest,
+        configMediaType: config.mediaType,
+        configBytes: await input.readBytes(configPath, `config "${configPath}"`),
+      }, layers),
+    );
+  }
+}
+
+/** The path of a descriptor's blob, checking that it exists and has the descriptor's size. */
+function blob(
+  input: ImageInput,
+  d: DescriptorJson,
+  where: string,
+  what = "blob",
+): string {
+  const [alg, hex] = d.digest.split(":");
+  const path = `blobs/${alg}/${hex}`;
+  const entry = input.entry(path);
+  if (!entry || entry.kind !== "file") throw input.error(`${what} "${path}" is missing`);
+  if (entry.size !== d.size) {
+    throw input.error(
+      `${what} "${path}" has ${entry.size} bytes, its descriptor in ${where} says ${d.size}`,
+    );
+  }
+  if (alg === "sha256" && entry.sha256 !== hex) {
+    throw input.error(`blob "${path}" does not match its digest`);
+  }
+  return path;
+}
+
+function descriptor(input: ImageInput, d: unknown, where: string): DescriptorJson {
+  if (
+    !isObject(d) || typeof d.digest !== "string" || typeof d.size !== "number" ||
+    !/^[a-z0-9]+:[0-9a-f]{32,}$/.test(d.digest)
+  ) {
+    throw input.error(`${where} is not a valid descriptor (digest, size)`);
+  }
+  return {
+    mediaType: typeof d.mediaType === "string" ? d.mediaType : "",
+    digest: d.digest,
+    size: d.size,
+    platform: isObject(d.platform) && typeof d.platform.os === "string" &&
+        typeof d.platform.architecture === "string"
+      ? {
+        os: d.platform.os,
+        architecture: d.platform.architecture,
+        ...(typeof d.platform.variant === "string" ? { variant: d.platform.variant } : {}),
+      }
+      : undefined,
+    annotations: isObject(d.annotations)
+      ? Object.fromEntries(
+        Object.entries(d.annotations).filter((e): e is [string, string] => isString(e[1])),
+      )
+      : undefined,
+  };
+}
+
+async function buildImage(
+  input: ImageInput,
+  base: Omit<ImageInfo, "layers" | "config">,
+  layers: { path: string; digest: string | null; mediaType: string | null; size: number | null }[],
+): Promise<ImageInfo> {
+  const config = parseJson(input, base.configBytes, `config "${base.configPath}"`);
+  if (!isObject(config)) throw input.error(`config "${base.configPath}" is not a JSON object`);
+  const rootfs = config.rootfs;
+  const diffIds = isObject(rootfs) && Array.isArray(rootfs.diff_ids)
+    ? rootfs.diff_ids.filter(isString)
+    : null;
+  if (!diffIds) throw input.error(`config "${base.configPath}" has no rootfs.diff_ids`);
+  if (diffIds.length !== layers.length) {
+    throw input.error(
+      `config "${base.configPath}" lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+    );
+  }
+  const platform = base.platform ??
+    (typeof config.os === "string" && typeof config.architecture === "string"
+      ? {
+        os: config.os,
+        architecture: config.architecture,
+        ...(typeof config.variant === "string" ? { variant: config.variant } : {}),
+      }
+      : null);
+  const infos: LayerInfo[] = [];
+  for (const [i, l] of layers.entries()) {
+    const entry = input.entry(l.path);
+    if (!entry || entry.kind !== "file") throw input.error(`layer "${l.path}" is missing`);
+    const head = new Uint8Array(4);
+    let got = 0;
+    for await (const chunk of input.readEntry(entry.path, 0, Math.min(4, entry.size))) {
+      head.set(chunk, got);
+      got += chunk.length;
+    }
+    const layer: LayerInfo = {
+      index: i,
+      path: entry.path,
+      digest: l.digest ?? "sha256:" + entry.sha256,
+      mediaType: l.mediaType,
+      size: entry.size,
+      diffId: diffIds[i],
+      compression: detectCompression(head.subarray(0, got)),
+    };
+    if (layer.compression === "none") {
+      // An uncompressed blob is its own diff_id: checked now, for free.
+      if ("sha256:" + entry.sha256 !== layer.diffId) {
+        throw input.error(`layer "${l.path}" does not match its diff_id "${layer.diffId}"`);
+      }
+      input._verified(layer);
+    }
+    infos.push(layer);
+  }
+  return { ...base, platform, config, layers: infos };
+}
+
+function parseJson(input: ImageInput, bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw input.error(`${what} is not valid JSON: ${(e as Error).message}`, e);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+/** `./a//b/` → `a/b`; used for names inside the input only (never for writing). */
+function normalize(name: string): string {
+  return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
+}
+
+/** Normalizes and applies `..` (stopping at the top): for symlinks inside the input. */
+function collapse(name: string): string {
+  const out: string[] = [];
+  for (const p of normalize(name).split("/")) {
+    if (p === "..") out.pop();
+    else if (p) out.push(p);
+  }
+  return out.join("/");
+}
+
+function compareBytes(a: string, b: string): number {
+  const enc = new TextEncoder();
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < chunk.length) done += await file.write(chunk.subarray(done));
+}
+
+async function readHead(path: string, n: number): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await file.read(buf.subarray(got));
+    if (r === null) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * A byte range of a file, read in 1 MiB blocks into fresh buffers (so that consumers may keep
+ * the chunks). `skip` moves the position without reading: the tar reader uses it to step over
+ * content it does not need.
+ */
+export class FileRange implements TarSource {
+  #path: string;
+  #pos: number;
+  #end: number;
+
+  /** The range [offset, offset+length) of the file at `path`. */
+  constructor(path: string, offset: number, length: number) {
+    this.#path = path;
+    this.#pos = offset;
+    this.#end = offset + length;
+  }
+
+  /** Skips `n` bytes; past the end, the next read ends the stream. */
+  skip(n: number): Promise<void> {
+    this.#pos += n;
+    return Promise.resolve();
+  }
+
+  /** Streams the range. @throws {Error} when the file is shorter than the range. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    if (this.#pos >= this.#end) return;
+    using file = await Deno.open(this.#path);
+    let at = -1;
+    while (this.#pos < this.#end) {
+      if (at !== this.#pos) {
+        await file.seek(this.#pos, Deno.SeekMode.Start);
+        at = this.#pos;
+      }
+      const buf = new Uint8Array(Math.min(READ_SIZE, this.#end - this.#pos));
+      let got = 0;
+      while (got < buf.length) {
+        const r = await file.read(buf.subarray(got));
+        if (r === null) break;
+        got += r;
+      }
+      if (got === 0) throw new Error(`File "${this.#path}" ended before offset ${this.#end}`);
+      this.#pos += got;
+      at += got;
+      yield got === buf.length ? buf : buf.subarray(0, got);
+    }
+  }
+}
+
+function bytesSource(bytes: Uint8Array): TarSource {
+  let pos = 0;
+  return {
+    async *[Symbol.asyncIterator]() {
+      while (pos < bytes.length) {
+        const chunk = bytes.subarray(pos, pos + READ_SIZE);
+        pos += chunk.length;
+        yield chunk;
+      }
+    },
+    skip(n: number) {
+      pos += n;
+      return Promise.resolve();
+    },
+  };
+}
+
+async function* hashing(
+  source: AsyncIterable<Uint8Array>,
+  hash: ReturnType<typeof createHash>,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * Decompresses a gzip (Deno's native DecompressionStream: fast, and reading does not need the
+ * pinned bytes that writing does) or zstd (fzstd, streaming) stream.
+ */
+export function decompress(
+  source: AsyncIterable<Uint8Array>,
+  compression: Compression,
+): AsyncGenerator<Uint8Array> {
+  if (compression === "gzip") return gunzip(source);
+  if (compression === "zstd") return unzstd(source);
+  return passThrough(source);
+}
+
+async function* passThrough(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* source;
+}
+
+async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const stream = ReadableStream.from(source).pipeThrough(
+    new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  );
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const r = await reader.read();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+async function* unzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const d = new ZstdDecompress((chunk: Uint8Array) => {
+    out.push(chunk);
+  });
+  for await (const chunk of source) {
+    d.push(chunk);
+    while (out.length) yield out.shift()!;
+  }
+  d.push(new Uint8Array(0), true);
+  while (out.length) yield out.shift()!;
+}
