@@ -1,0 +1,899 @@
+/**
+ * Go binaries for `r10e verify`: the build info that `go version -m` prints,
+ * the Go build ID, build paths that leaked in (no `-trimpath`), and a
+ * comparison of two binaries that names which of these differ and which ELF
+ * sections differ (DESIGN: "Verify: from differences to causes", issue 4).
+ *
+ * Everything reads through a {@linkcode RandomAccess}: only the ELF headers,
+ * the build info blob and the build ID note are read whole; sections are
+ * hashed and scanned in chunks, so memory stays flat for 100 MB binaries.
+ *
+ * ```ts
+ * const info = await readGoBuildInfo(src);    // null: not a Go binary
+ * console.log(info && formatGoBuildInfo(info)); // same text as `go version -m`
+ * const diff = await compareGoBinaries(srcA, srcB);
+ * ```
+ *
+ * Build info format (Go's `debug/buildinfo` and `runtime/debug.ParseBuildInfo`):
+ * a 32-byte header `\xff Go buildinf:` + pointer size + flags, 16-byte
+ * aligned, at the start of `.go.buildinfo` (or the first writable segment).
+ * Go 1.18+ sets flag 0x2 and stores two varint-length strings after the header
+ * (Go version, then module info framed by 16-byte sentinels); older binaries
+ * store two pointers to Go string headers, read through the program headers.
+ *
+ * @module
+ */
+import {
+  type ElfFile,
+  findSection,
+  hashSections,
+  parseElf,
+  PF_W,
+  PF_X,
+  PT_LOAD,
+  PT_NOTE,
+  readSection,
+  readVirtual,
+  type SectionHash,
+  SHT_NOBITS,
+  SHT_NOTE,
+} from "./elf.ts";
+import {
+  CHUNK_SIZE,
+  type FirstDifference,
+  firstDifference,
+  type RandomAccess,
+  readChunks,
+} from "./random_access.ts";
+
+/** A module as listed in build info (`mod`, `dep` and `=>` lines). */
+export interface GoModule {
+  /** Module path, for example `golang.org/x/sys`. */
+  path: string;
+  /** Version, `(devel)` for the main module, or `""`. */
+  version: string;
+  /** `h1:` checksum, `""` when none (main module, local replacements). */
+  sum: string;
+  /** The module that replaced this one (`=>` line), if any. */
+  replace?: GoModule;
+}
+
+/** One `build` line: a setting that influenced the build. */
+export interface GoBuildSetting {
+  /** For example `-trimpath`, `-ldflags`, `CGO_ENABLED`, `GOAMD64`, `vcs.modified`. */
+  key: string;
+  /** The value, unquoted. */
+  value: string;
+}
+
+/** What `go version -m` prints for a binary. */
+export interface GoBuildInfo {
+  /** Toolchain that built the binary, for example `go1.26.8`. */
+  goVersion: string;
+  /** Package path of the main package, `""` when unknown. */
+  path: string;
+  /** The main module, `null` for binaries built outside module mode. */
+  main: GoModule | null;
+  /** Dependency modules in the order the binary lists them. */
+  deps: GoModule[];
+  /** Build settings in the order the binary lists them. */
+  settings: GoBuildSetting[];
+}
+
+// "\xff" is one byte, not UTF-8 "\u00ff", so the magic is spelled out byte by byte.
+const MAGIC = concatBytes(new Uint8Array([0xff]), ascii(" Go buildinf:"));
+const BUILDINFO_ALIGN = 16;
+const BUILDINFO_HEADER = 32;
+/** How far from the data start the header is searched, as Go does. */
+const BUILDINFO_WINDOW = 64 * 1024;
+/** Larger build info strings are treated as malformed (hostile input). */
+const MAX_STRING = 64 << 20;
+
+function ascii(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
+  const first = needle[0];
+  for (let i = hay.indexOf(first, from); i >= 0; i = hay.indexOf(first, i + 1)) {
+    if (i + needle.length > hay.length) return -1;
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+const utf8 = new TextDecoder();
+
+/** Reads an unsigned LEB128 varint; `null` when malformed or too large. */
+function uvarint(bytes: Uint8Array, at: number): { value: number; next: number } | null {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 8; i++) {
+    const b = bytes[i];
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return value > Number.MAX_SAFE_INTEGER ? null : { value, next: i + 1 };
+    scale *= 128;
+  }
+  return null;
+}
+
+/**
+ * Reads the Go version and raw module info of an ELF Go binary; `null` when
+ * it carries no build info. The module info has its sentinels removed and is
+ * `""` when the binary was built outside module mode.
+ */
+async function readRawBuildInfo(
+  src: RandomAccess,
+  elf: ElfFile,
+): Promise<{ version: string; mod: Uint8Array } | null> {
+  const start = dataStart(elf);
+  if (start === null) return null;
+  const window = await readVirtual(src, elf, start, BUILDINFO_WINDOW);
+  if (!window) return null;
+  let at = -1;
+  for (let i = indexOfBytes(window, MAGIC); i >= 0; i = indexOfBytes(window, MAGIC, i + 1)) {
+    if (i % BUILDINFO_ALIGN === 0 && window.length - i >= BUILDINFO_HEADER) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return null;
+  const header = window.subarray(at, at + BUILDINFO_HEADER);
+  const ptrSize = header[14];
+  const flags = header[15];
+  let version: Uint8Array;
+  let mod: Uint8Array;
+  if (flags & 2) {
+    // Go 1.18+: varint-prefixed strings inline after the header.
+    const addr = start + at + BUILDINFO_HEADER;
+    const first = await readInlineString(src, elf, addr);
+    if (!first) return null;
+    version = first.bytes;
+    mod = (await readInlineString(src, elf, first.next))?.bytes ?? new Uint8Array();
+  } else {
+    if (ptrSize !== 4 && ptrSize !== 8) return null;
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    const le = (flags & 1) === 0;
+    const ptr = (v: DataView, o: number) =>
+      ptrSize === 4 ? v.getUint32(o, le) : Number(v.getBigUint64(o, le));
+    const readString = async (addr: number): Promise<Uint8Array> => {
+      const hdr = await readVirtual(src, elf, addr, 2 * ptrSize);
+      if (!hdr || hdr.length < 2 * ptrSize) return new Uint8Array();
+      const hv = new DataView(hdr.buffer, hdr.byteOffset, hdr.byteLength);
+      const dataAddr = ptr(hv, 0);
+      const len = ptr(hv, ptrSize);
+      if (len > MAX_STRING) return new Uint8Array();
+      const data = await readVirtual(src, elf, dataAddr, len);
+      return data && data.length === len ? data : new Uint8Array();
+    };
+    version = await readString(ptr(view, 16));
+    mod = await readString(ptr(view, 16 + ptrSize));
+  }
+  if (version.length === 0) return null;
+  // Module info is framed by 16-byte sentinels (cmd/go modload infoStart/infoEnd).
+  const framed = mod.length >= 33 && mod[mod.length - 17] === 0x0a;
+  return {
+    version: utf8.decode(version),
+    mod: framed ? mod.subarray(16, mod.length - 16) : new Uint8Array(),
+  };
+}
+
+async function readInlineString(
+  src: RandomAccess,
+  elf: ElfFile,
+  addr: number,
+): Promise<{ bytes: Uint8Array; next: number } | null> {
+  const head = await readVirtual(src, elf, addr, 10);
+  if (!head) return null;
+  const len = uvarint(head, 0);
+  if (!len || len.value > MAX_STRING) return null;
+  const bytes = await readVirtual(src, elf, addr + len.next, len.value);
+  if (!bytes || bytes.length !== len.value) return null;
+  return { bytes, next: addr + len.next + len.value };
+}
+
+/** Where Go's linker puts the build info: `.go.buildinfo`, else the first writable data segment. */
+function dataStart(elf: ElfFile): number | null {
+  const section = findSection(elf, ".go.buildinfo");
+  if (section) return section.addr;
+  const seg = elf.programs.find((p) => p.type === PT_LOAD && (p.flags & (PF_X | PF_W)) === PF_W);
+  return seg ? seg.vaddr : null;
+}
+
+/**
+ * Reads the build info of a Go ELF binary, what `go version -m` prints.
+ * Returns `null` when `src` is not ELF or carries no Go build info.
+ * @throws {SyntaxError} when the ELF headers or the module info are malformed
+ */
+export async function readGoBuildInfo(src: RandomAccess): Promise<GoBuildInfo | null> {
+  const elf = await parseElf(src);
+  if (!elf) return null;
+  const raw = await readRawBuildInfo(src, elf);
+  if (!raw) return null;
+  return { goVersion: raw.version, ...parseGoModInfo(utf8.decode(raw.mod)) };
+}
+
+/**
+ * Parses module info text (the `path`/`mod`/`dep`/`=>`/`build` lines of
+ * `runtime/debug.BuildInfo.String`, without the `go` line), as Go's
+ * `ParseBuildInfo` does: unknown lines are skipped, quoted keys and values
+ * are Go string literals.
+ * @throws {SyntaxError} naming the line when a line is malformed
+ */
+export function parseGoModInfo(text: string): Omit<GoBuildInfo, "goVersion"> {
+  const out: Omit<GoBuildInfo, "goVersion"> = { path: "", main: null, deps: [], settings: [] };
+  let last: GoModule | null = null;
+  const lines = text.split("\n");
+  // A final line without "\n" is ignored, as in Go.
+  lines.pop();
+  for (const [i, line] of lines.entries()) {
+    const fail = (detail: string): never => {
+      throw new SyntaxError(`Cannot parse Go build info: line ${i + 1}: ${detail}`);
+    };
+    const module = (cols: string[]): GoModule => {
+      if (cols.length !== 2 && cols.length !== 3) {
+        fail(`expected 2 or 3 columns, found ${cols.length}`);
+      }
+      return { path: cols[0], version: cols[1], sum: cols[2] ?? "" };
+    };
+    if (line.startsWith("path\t")) {
+      out.path = line.slice(5);
+    } else if (line.startsWith("mod\t")) {
+      out.main = last = module(line.slice(4).split("\t"));
+    } else if (line.startsWith("dep\t")) {
+      last = module(line.slice(4).split("\t"));
+      out.deps.push(last);
+    } else if (line.startsWith("=>\t")) {
+      const cols = line.slice(3).split("\t");
+      if (cols.length !== 3) fail(`expected 3 columns for a replacement, found ${cols.length}`);
+      if (!last) fail("replacement with no module on the previous line");
+      last!.replace = { path: cols[0], version: cols[1], sum: cols[2] };
+      last = null;
+    } else if (line.startsWith("build\t")) {
+      out.settings.push(parseSettingLine(line.slice(6), fail));
+    }
+  }
+  return out;
+}
+
+function needsQuotedKey(key: string): boolean {
+  return key === "" || /[= \t\r\n"`]/.test(key);
+}
+
+function needsQuotedValue(value: string): boolean {
+  return /[ \t\r\n"`]/.test(value);
+}
+
+function parseSettingLine(kv: string, fail: (detail: string) => never): GoBuildSetting {
+  if (kv === "") fail("build line missing '='");
+  let key: string;
+  let rawValue: string;
+  if (kv[0] === "=") {
+    fail("build line with missing key");
+  }
+  if (kv[0] === '"' || kv[0] === "`") {
+    const end = quotedPrefixLength(kv);
+    if (end < 0) fail("invalid quoted key in build line");
+    if (end === kv.length) fail("build line missing '=' after quoted key");
+    if (kv[end] !== "=") fail(`unexpected character after quoted key: ${JSON.stringify(kv[end])}`);
+    key = unquoteGo(kv.slice(0, end))!;
+    rawValue = kv.slice(end + 1);
+  } else {
+    const eq = kv.indexOf("=");
+    if (eq < 0) fail("build line missing '=' after key");
+    key = kv.slice(0, eq);
+    rawValue = kv.slice(eq + 1);
+    if (needsQuotedKey(key)) fail(`unquoted key ${JSON.stringify(key)} must be quoted`);
+  }
+  let value = rawValue;
+  if (rawValue[0] === '"' || rawValue[0] === "`") {
+    const v = unquoteGo(rawValue);
+    if (v === null) fail("invalid quoted value in build line");
+    value = v!;
+  } else if (needsQuotedValue(rawValue)) {
+    fail(`unquoted value ${JSON.stringify(rawValue)} must be quoted`);
+  }
+  return { key, value };
+}
+
+/** Length of the Go string literal at the start of `s`, or -1. */
+function quotedPrefixLength(s: string): number {
+  const q = s[0];
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] === q) return unquoteGo(s.slice(0, i + 1)) === null ? -1 : i + 1;
+    if (q === '"' && s[i] === "\\") i++;
+    else if (q === '"' && s[i] === "\n") return -1;
+  }
+  return -1;
+}
+
+const SIMPLE_ESCAPES: Record<string, number> = {
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  "\\": 0x5c,
+  '"': 0x22,
+  "'": 0x27,
+};
+
+/** Go's `strconv.Unquote` for `"…"` and `` `…` `` literals; `null` when invalid. */
+export function unquoteGo(s: string): string | null {
+  if (s.length < 2 || s[0] !== s[s.length - 1]) return null;
+  const body = s.slice(1, -1);
+  if (s[0] === "`") return body.includes("`") ? null : body.replaceAll("\r", "");
+  if (s[0] !== '"') return null;
+  const bytes: number[] = [];
+  const encoder = new TextEncoder();
+  for (let i = 0; i < body.length;) {
+    const c = body[i];
+    if (c === '"' || c === "\n") return null;
+    if (c !== "\\") {
+      const cp = body.codePointAt(i)!;
+      const ch = String.fromCodePoint(cp);
+      bytes.push(...encoder.encode(ch));
+      i += ch.length;
+      continue;
+    }
+    const e = body[i + 1];
+    if (e === undefined) return null;
+    if (e in SIMPLE_ESCAPES && e !== "'") {
+      bytes.push(SIMPLE_ESCAPES[e]);
+      i += 2;
+    } else if (e === "x" || e === "u" || e === "U") {
+      const n = e === "x" ? 2 : e === "u" ? 4 : 8;
+      const hex = body.slice(i + 2, i + 2 + n);
+      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) return null;
+      const v = parseInt(hex, 16);
+      if (e === "x") bytes.push(v);
+      else if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) return null;
+      else bytes.push(...encoder.encode(String.fromCodePoint(v)));
+      i += 2 + n;
+    } else if (e >= "0" && e <= "7") {
+      const oct = body.slice(i + 1, i + 4);
+      if (!/^[0-7]{3}$/.test(oct) || parseInt(oct, 8) > 255) return null;
+      bytes.push(parseInt(oct, 8));
+      i += 4;
+    } else {
+      return null;
+    }
+  }
+  return utf8.decode(new Uint8Array(bytes));
+}
+
+/** Go's `strconv.Quote`, close enough for build settings (printable ASCII and Unicode kept). */
+export function quoteGo(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (ch === "\x07") out += "\\a";
+    else if (ch === "\b") out += "\\b";
+    else if (ch === "\f") out += "\\f";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\v") out += "\\v";
+    else if (cp < 0x20 || cp === 0x7f) out += "\\x" + cp.toString(16).padStart(2, "0");
+    else if (cp >= 0x80 && cp < 0xa0) out += "\\u" + cp.toString(16).padStart(4, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/**
+ * Formats build info like `runtime/debug.BuildInfo.String`, the lines that
+ * `go version -m` prints (there, each is indented by a tab).
+ */
+export function formatGoBuildInfo(info: GoBuildInfo): string {
+  let out = "";
+  if (info.goVersion) out += `go\t${info.goVersion}\n`;
+  if (info.path) out += `path\t${info.path}\n`;
+  const mod = (word: string, m: GoModule): void => {
+    out += `${word}\t${m.path}\t${m.version}`;
+    if (m.replace) {
+      out += "\n";
+      mod("=>", m.replace);
+    } else {
+      out += `\t${m.sum}`;
+    }
+    out += "\n";
+  };
+  if (info.main && (info.main.path || info.main.version || info.main.sum || info.main.replace)) {
+    mod("mod", info.main);
+  }
+  for (const d of info.deps) mod("dep", d);
+  for (const s of info.settings) {
+    const key = needsQuotedKey(s.key) ? quoteGo(s.key) : s.key;
+    const value = needsQuotedValue(s.value) ? quoteGo(s.value) : s.value;
+    out += `build\t${key}=${value}\n`;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Build ID
+
+/** Where a Go build ID was found in the file. */
+interface LocatedBuildId {
+  id: string;
+  /** File offset of the ID's bytes. */
+  offset: number;
+  /** Length of the ID's bytes (the literal's, for the quoted form). */
+  length: number;
+}
+
+const NOTE_NAME_GO = ascii("Go\0\0");
+const NOTE_TYPE_GO_BUILDID = 4;
+const RAW_PREFIX = concatBytes(new Uint8Array([0xff]), ascii(' Go build ID: "'));
+const RAW_END = concatBytes(ascii('"\n '), new Uint8Array([0xff]));
+/** Go's `cmd/internal/buildid` looks this far into the file for the quoted form. */
+const RAW_WINDOW = 32 * 1024;
+const MAX_NOTES = 1 << 20;
+
+/**
+ * Reads the Go build ID (what `go tool buildid` prints): from the
+ * `.note.go.buildid` ELF note (or any `PT_NOTE` segment), else from the quoted
+ * `\xff Go build ID: "…"\n \xff` form at the start of `.text` or of the file.
+ * Returns `null` when there is none.
+ * @throws {SyntaxError} when the ELF headers are malformed
+ */
+export async function readGoBuildId(src: RandomAccess): Promise<string | null> {
+  return (await locateGoBuildId(src, await parseElf(src)))?.id ?? null;
+}
+
+async function locateGoBuildId(
+  src: RandomAccess,
+  elf: ElfFile | null,
+): Promise<LocatedBuildId | null> {
+  if (elf) {
+    const regions: Array<{ offset: number; size: number }> = [];
+    const note = findSection(elf, ".note.go.buildid");
+    if (note && note.type === SHT_NOTE) regions.push(note);
+    for (const p of elf.programs) {
+      if (p.type === PT_NOTE) regions.push({ offset: p.offset, size: p.filesz });
+    }
+    for (const r of regions) {
+      if (r.size > MAX_NOTES) continue;
+      const found = findGoNote(await src.read(r.offset, r.size), elf.endian === "little");
+      if (found) return { ...found, offset: r.offset + found.offset };
+    }
+    // gccgo keeps the quoted form in a `.go.buildid` section; old gc put it at the start of .text.
+    for (const name of [".go.buildid", ".text"]) {
+      const s = findSection(elf, name);
+      if (!s || s.type === SHT_NOBITS) continue;
+      const found = findRawBuildId(await readSection(src, s, RAW_WINDOW));
+      if (found) return { ...found, offset: s.offset + found.offset };
+    }
+  }
+  return findRawBuildId(await src.read(0, RAW_WINDOW));
+}
+
+function findGoNote(bytes: Uint8Array, le: boolean): LocatedBuildId | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const align4 = (n: number) => (n + 3) & ~3;
+  for (let at = 0; at + 12 <= bytes.length;) {
+    const namesz = view.getUint32(at, le);
+    const descsz = view.getUint32(at + 4, le);
+    const type = view.getUint32(at + 8, le);
+    const name = at + 12;
+    const desc = name + align4(namesz);
+    if (desc + descsz > bytes.length) return null;
+    if (
+      namesz === 4 && type === NOTE_TYPE_GO_BUILDID &&
+      indexOfBytes(bytes.subarray(name, name + 4), NOTE_NAME_GO) === 0
+    ) {
+      return { id: utf8.decode(bytes.subarray(desc, desc + descsz)), offset: desc, length: descsz };
+    }
+    at = desc + align4(descsz);
+  }
+  return null;
+}
+
+function findRawBuildId(bytes: Uint8Array): LocatedBuildId | null {
+  const i = indexOfBytes(bytes, RAW_PREFIX);
+  if (i < 0) return null;
+  const open = i + RAW_PREFIX.length - 1;
+  const j = indexOfBytes(bytes, RAW_END, open + 1);
+  if (j < 0) return null;
+  const quoted = utf8.decode(bytes.subarray(open, j + 1));
+  const id = unquoteGo(quoted);
+  return id === null ? null : { id, offset: open + 1, length: j - open - 1 };
+}
+
+// ---------------------------------------------------------------------------
+// Leaked build paths
+
+/** What a leaked path looks like it comes from. */
+export type BuildPathKind = "home" | "tmp" | "goroot" | "gomodcache" | "source";
+
+/** One absolute build path found in a binary's bytes. */
+export interface LeakedPath {
+  /** File offset of the path's first byte. */
+  offset: number;
+  /** The path as found (printable ASCII, at most 4096 characters). */
+  path: string;
+  /**
+   * `home` (/home/, /root/, /Users/), `tmp` (/tmp/, /var/tmp/, macOS temp
+   * folders), `goroot` (/usr/local/go/, /usr/lib/go*), `gomodcache`
+   * (…/go/pkg/mod/), `source` (any other absolute `*.go`/`*.s` file name, as
+   * the pclntab stores them without `-trimpath`).
+   */
+  kind: BuildPathKind;
+}
+
+/** Build paths found in a binary: how many, and a few distinct examples. */
+export interface BuildPathLeaks {
+  /** Number of matches in the whole file. */
+  count: number;
+  /** Up to `maxExamples` distinct paths, every kind found represented first. */
+  examples: LeakedPath[];
+}
+
+const PATH_CHAR = String.raw`[A-Za-z0-9._+@~%=,:/-]`;
+const LEAK_RE = new RegExp(
+  String.raw`\/(?:home|root|Users|tmp|var\/tmp|var\/folders|private\/var|private\/tmp|` +
+    String.raw`usr\/local\/go|usr\/lib\/go[A-Za-z0-9.-]*|go\/pkg\/mod)\/${PATH_CHAR}+` +
+    // pclntab file names are NUL-terminated, so a NUL before "/" marks the start of a name.
+    String.raw`|(?<=\x00)\/${PATH_CHAR}+\.(?:go|s)(?!${PATH_CHAR})`,
+  "g",
+);
+const MAX_PATH = 4096;
+/** Bytes kept from the end of one chunk for matches that cross into the next. */
+const OVERLAP = 64;
+
+function pathKind(path: string): BuildPathKind {
+  if (/^\/(?:usr\/local\/go|usr\/lib\/go[^/]*)\//.test(path)) return "goroot";
+  if (path.includes("/go/pkg/mod/")) return "gomodcache";
+  if (/^\/(?:home|root|Users)\//.test(path)) return "home";
+  if (/^\/(?:tmp|var\/tmp|var\/folders|private)\//.test(path)) return "tmp";
+  return "source";
+}
+
+/**
+ * Scans a binary's bytes for absolute build paths, the trace of a build
+ * without `-trimpath` (DESIGN: "build paths in binary"). Streams in chunks;
+ * memory stays bounded whatever the file size.
+ */
+export async function findBuildPaths(
+  src: RandomAccess,
+  options: { maxExamples?: number; chunkSize?: number } = {},
+): Promise<BuildPathLeaks> {
+  const maxExamples = options.maxExamples ?? 5;
+  const chunkSize = Math.max(options.chunkSize ?? CHUNK_SIZE, OVERLAP * 2);
+  // windows-1252 maps every byte to one UTF-16 unit, so string indexes are byte offsets.
+  const decoder = new TextDecoder("windows-1252");
+  const seen = new Set<string>();
+  const examples: LeakedPath[] = [];
+  let count = 0;
+  let carry = "";
+  let carryStart = 0;
+  let handled = 0;
+  const record = (found: LeakedPath): void => {
+    count++;
+    if (seen.has(found.path)) return;
+    seen.add(found.path);
+    if (examples.length < maxExamples) {
+      examples.push(found);
+      return;
+    }
+    // Full: a kind not shown yet replaces the last example of a kind shown twice.
+    if (examples.some((e) => e.kind === found.kind)) return;
+    for (let i = examples.length - 1; i >= 0; i--) {
+      if (examples.filter((e) => e.kind === examples[i].kind).length > 1) {
+        examples[i] = found;
+        return;
+      }
+    }
+  };
+  let pos = 0;
+  for await (const chunk of readChunks(src, 0, src.size, chunkSize)) {
+    pos += chunk.length;
+    const eof = pos >= src.size;
+    const text = carry + decoder.decode(chunk);
+    let keepFrom = Math.max(0, text.length - OVERLAP);
+    for (const m of text.matchAll(LEAK_RE)) {
+      const offset = carryStart + m.index;
+      if (offset < handled) continue;
+      if (!eof && m.index + m[0].length >= text.length) {
+        // The path may go on in the next chunk: look at it again from its start.
+        keepFrom = Math.min(keepFrom, Math.max(m.index - 1, text.length - MAX_PATH));
+        break;
+      }
+      record({ offset, path: m[0].slice(0, MAX_PATH), kind: pathKind(m[0]) });
+      handled = offset + m[0].length;
+    }
+    carry = text.slice(keepFrom);
+    carryStart += keepFrom;
+  }
+  return { count, examples };
+}
+
+// ---------------------------------------------------------------------------
+// Comparison
+
+/** One field of the build info that differs between two binaries. */
+export interface BuildInfoDifference {
+  /**
+   * `go` (toolchain version), `path` (main package), `mod` (main module),
+   * `dep` (a dependency), `build` (a build setting).
+   */
+  field: "go" | "path" | "mod" | "dep" | "build";
+  /** The module path for `mod`/`dep`, the setting key for `build`, else the field name. */
+  key: string;
+  /** `added`: only in b; `removed`: only in a; `changed`: in both, different. */
+  change: "added" | "removed" | "changed";
+  /**
+   * The value in a, `null` when absent. Modules read
+   * `version[ sum][ => path version[ sum]]`.
+   */
+  a: string | null;
+  /** The value in b, `null` when absent. */
+  b: string | null;
+}
+
+/** One ELF section whose bytes differ (paired by name, then by occurrence). */
+export interface SectionDifference {
+  /** Section name (`#2` appended for a second section of the same name). */
+  name: string;
+  /** `added`: only in b; `removed`: only in a; `changed`: different bytes or size. */
+  change: "added" | "removed" | "changed";
+  /** The section in a, `null` when absent. */
+  a: SectionHash | null;
+  /** The section in b, `null` when absent. */
+  b: SectionHash | null;
+}
+
+/** Everything {@linkcode compareGoBinaries} finds about two (Go) binaries. */
+export interface GoBinaryDiff {
+  /** The two files are byte for byte the same. */
+  identical: boolean;
+  /** Sizes and first differing offset. */
+  bytes: FirstDifference;
+  /** Build info of a and b, `null` for a binary without any. */
+  buildInfo: { a: GoBuildInfo | null; b: GoBuildInfo | null };
+  /** Build info fields that differ, in `go version -m` order. */
+  buildInfoDifferences: BuildInfoDifference[];
+  /** Go build IDs of a and b, `null` when absent. */
+  buildId: { a: string | null; b: string | null };
+  /**
+   * The build IDs differ and nothing else does: the bytes are the same outside
+   * the Go build ID and the GNU build ID derived from it (DESIGN: "Go build ID
+   * only": different toolchain or paths).
+   */
+  onlyBuildIdDiffers: boolean;
+  /** ELF sections that differ, in a's section order then b's extra ones; empty if not ELF. */
+  sections: SectionDifference[];
+  /** Absolute build paths found in each binary (missing `-trimpath`). */
+  buildPaths: { a: BuildPathLeaks; b: BuildPathLeaks };
+  /** Parts that could not be read, for example a malformed ELF header, as messages. */
+  problems: string[];
+}
+
+function describeModule(m: GoModule): string {
+  const one = (x: GoModule) => [x.version, x.sum].filter((s) => s !== "").join(" ");
+  return m.replace ? `${one(m)} => ${m.replace.path} ${one(m.replace)}`.trim() : one(m);
+}
+
+/**
+ * Lists the build info fields that differ between two binaries: Go version,
+ * main package path, main module, each dependency added, removed or changed
+ * (sorted by module path), each build setting that differs (in a's order,
+ * then settings only b has).
+ */
+export function diffGoBuildInfo(a: GoBuildInfo, b: GoBuildInfo): BuildInfoDifference[] {
+  const out: BuildInfoDifference[] = [];
+  const push = (field: BuildInfoDifference["field"], key: string, x?: string, y?: string) => {
+    if (x === y) return;
+    const change = x === undefined ? "added" : y === undefined ? "removed" : "changed";
+    out.push({ field, key, change, a: x ?? null, b: y ?? null });
+  };
+  push("go", "go", a.goVersion, b.goVersion);
+  push("path", "path", a.path, b.path);
+  if (a.main?.path === b.main?.path || !a.main || !b.main) {
+    const key = a.main?.path ?? b.main?.path ?? "";
+    push(
+      "mod",
+      key,
+      a.main ? describeModule(a.main) : undefined,
+      b.main ? describeModule(b.main) : undefined,
+    );
+  } else {
+    push("mod", a.main.path, describeModule(a.main), undefined);
+    push("mod", b.main.path, undefined, describeModule(b.main));
+  }
+  const depsA = new Map(a.deps.map((d) => [d.path, describeModule(d)]));
+  const depsB = new Map(b.deps.map((d) => [d.path, describeModule(d)]));
+  const paths = [...new Set([...depsA.keys(), ...depsB.keys()])].sort(compareStrings);
+  for (const p of paths) push("dep", p, depsA.get(p), depsB.get(p));
+  const settingsA = settingsMap(a.settings);
+  const settingsB = settingsMap(b.settings);
+  for (const [k, v] of settingsA) push("build", k, v, settingsB.get(k));
+  for (const [k, v] of settingsB) if (!settingsA.has(k)) push("build", k, undefined, v);
+  return out;
+}
+
+function compareStrings(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Settings by key; a repeated key keeps every value, joined by newlines. */
+function settingsMap(settings: GoBuildSetting[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const s of settings) m.set(s.key, m.has(s.key) ? `${m.get(s.key)}\n${s.value}` : s.value);
+  return m;
+}
+
+function diffSections(a: SectionHash[], b: SectionHash[]): SectionDifference[] {
+  const keyed = (list: SectionHash[]) => {
+    const counts = new Map<string, number>();
+    const out = new Map<string, SectionHash>();
+    for (const s of list) {
+      if (s.index === 0 && s.name === "" && s.sha256 === null) continue;
+      const n = (counts.get(s.name) ?? 0) + 1;
+      counts.set(s.name, n);
+      out.set(n === 1 ? s.name : `${s.name}#${n}`, s);
+    }
+    return out;
+  };
+  const ka = keyed(a);
+  const kb = keyed(b);
+  const out: SectionDifference[] = [];
+  for (const [name, x] of ka) {
+    const y = kb.get(name);
+    if (!y) out.push({ name, change: "removed", a: x, b: null });
+    else if (x.sha256 !== y.sha256 || x.size !== y.size || x.type !== y.type) {
+      out.push({ name, change: "changed", a: x, b: y });
+    }
+  }
+  for (const [name, y] of kb) if (!ka.has(name)) out.push({ name, change: "added", a: null, b: y });
+  return out;
+}
+
+interface Side {
+  elf: ElfFile | null;
+  info: GoBuildInfo | null;
+  buildId: LocatedBuildId | null;
+  sections: SectionHash[];
+  paths: BuildPathLeaks;
+}
+
+async function inspect(
+  src: RandomAccess,
+  label: string,
+  problems: string[],
+  options: CompareOptions,
+): Promise<Side> {
+  const side: Side = {
+    elf: null,
+    info: null,
+    buildId: null,
+    sections: [],
+    paths: { count: 0, examples: [] },
+  };
+  const attempt = async (what: string, f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (e) {
+      if (!(e instanceof SyntaxError || e instanceof RangeError)) throw e;
+      problems.push(`Cannot read ${what} of ${label}: ${e.message}`);
+    }
+  };
+  await attempt("the ELF headers", async () => {
+    side.elf = await parseElf(src);
+  });
+  if (side.elf) {
+    const elf = side.elf;
+    await attempt("the Go build info", async () => {
+      const raw = await readRawBuildInfo(src, elf);
+      if (raw) side.info = { goVersion: raw.version, ...parseGoModInfo(utf8.decode(raw.mod)) };
+    });
+    await attempt("the ELF sections", async () => {
+      side.sections = await hashSections(src, elf, options);
+    });
+  }
+  await attempt("the Go build ID", async () => {
+    side.buildId = await locateGoBuildId(src, side.elf);
+  });
+  side.paths = await findBuildPaths(src, options);
+  return side;
+}
+
+/** Options of {@linkcode compareGoBinaries}. */
+export interface CompareOptions {
+  /** Examples of leaked paths to keep per binary (default 5). */
+  maxExamples?: number;
+  /** Read size for streaming (default 1 MiB). */
+  chunkSize?: number;
+}
+
+/**
+ * Compares two binaries (Go or not, ELF or not): bytes, build info field by
+ * field, build ID, ELF sections by sha256, and leaked build paths. Reads each
+ * file a few times in chunks; memory does not grow with the file size.
+ * Unreadable parts (a malformed ELF) are listed in `problems`, not thrown.
+ */
+export async function compareGoBinaries(
+  a: RandomAccess,
+  b: RandomAccess,
+  options: CompareOptions = {},
+): Promise<GoBinaryDiff> {
+  const problems: string[] = [];
+  const bytes = await firstDifference(a, b, options);
+  const sa = await inspect(a, "a", problems, options);
+  const sb = await inspect(b, "b", problems, options);
+  const buildInfoDifferences = sa.info && sb.info ? diffGoBuildInfo(sa.info, sb.info) : [];
+  const idA = sa.buildId?.id ?? null;
+  const idB = sb.buildId?.id ?? null;
+  let onlyBuildIdDiffers = false;
+  if (bytes.offset !== null && idA !== idB && sa.buildId && sb.buildId) {
+    const sameInfo = (sa.info === null) === (sb.info === null) && buildInfoDifferences.length === 0;
+    if (sameInfo && a.size === b.size) {
+      onlyBuildIdDiffers = await sameOutsideBuildIds(a, b, sa, sb, options.chunkSize ?? CHUNK_SIZE);
+    }
+  }
+  return {
+    identical: bytes.offset === null,
+    bytes,
+    buildInfo: { a: sa.info, b: sb.info },
+    buildInfoDifferences,
+    buildId: { a: idA, b: idB },
+    onlyBuildIdDiffers,
+    sections: diffSections(sa.sections, sb.sections),
+    buildPaths: { a: sa.paths, b: sb.paths },
+    problems,
+  };
+}
+
+/** Whether a and b (same size) are equal once their build IDs are masked. */
+async function sameOutsideBuildIds(
+  a: RandomAccess,
+  b: RandomAccess,
+  sa: Side,
+  sb: Side,
+  chunkSize: number,
+): Promise<boolean> {
+  const ida = sa.buildId!;
+  const idb = sb.buildId!;
+  if (ida.offset !== idb.offset || ida.length !== idb.length) return false;
+  const masks = [{ offset: ida.offset, size: ida.length }];
+  // Go 1.24+ derives the GNU build ID note from the Go build ID.
+  const gnuA = sa.elf && findSection(sa.elf, ".note.gnu.build-id");
+  const gnuB = sb.elf && findSection(sb.elf, ".note.gnu.build-id");
+  if (gnuA && gnuB && gnuA.offset === gnuB.offset && gnuA.size === gnuB.size) {
+    masks.push({ offset: gnuA.offset, size: gnuA.size });
+  }
+  for (let pos = 0; pos < a.size; pos += chunkSize) {
+    const n = Math.min(chunkSize, a.size - pos);
+    // Copies: the masks are written into them.
+    const [x, y] = (await Promise.all([a.read(pos, n), b.read(pos, n)])).map((c) => c.slice());
+    if (x.length !== n || y.length !== n) return false;
+    for (const m of masks) {
+      const from = Math.max(m.offset, pos) - pos;
+      const to = Math.min(m.offset + m.size, pos + n) - pos;
+      if (from < to) {
+        x.fill(0, from, to);
+        y.fill(0, from, to);
+      }
+    }
+    for (let i = 0; i < n; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
+}
