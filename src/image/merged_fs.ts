@@ -1,0 +1,385 @@
+/**
+ * The merged filesystem of an image, base layer first (DESIGN: reading images), as a tree of
+ * metadata: each file knows which layer and which tar entry hold its content, and the content
+ * is read again from the layer only when it is extracted. Memory grows with the number of
+ * files, never with their size.
+ *
+ * ```ts
+ * const fs = await buildMergedFs(input, image);       // reads every layer's headers once
+ * const { node, path } = fs.resolve("/usr/bin/app"); // follows symlinks inside the root, like docker cp -L
+ * for (const [rel, child] of fs.walk(node)) {}        // a directory's subtree, sorted, pre-order
+ * await readContents(input, image, [node], async (nodes, body) => { for await (const c of body) {} });
+ * ```
+ *
+ * Rules, as containerd and Docker apply layers:
+ * - `D/.wh.X` deletes X (and its subtree) from the lower layers; `D/.wh..wh..opq` hides every
+ *   lower child of D; other `.wh..wh.*` names (aufs metadata) are ignored; markers never show.
+ *   Whiteouts of a layer apply to the layers below it, before the layer's own entries.
+ * - A non-directory replaces whatever was at its path (a directory with its subtree); a
+ *   directory over a directory only updates the metadata. Missing parents are created (0755);
+ *   a parent that is not a directory is replaced by one (overlay semantics).
+ * - A hardlink takes the content and metadata of its target as it stands at that point.
+ * - Names are cleaned: a leading `/` or `./` is dropped (absolute names are contained), while a
+ *   name or hardlink target whose `..` climbs above the root is refused.
+ * - `resolve` follows symlinks inside the root: absolute targets restart at the root, `..`
+ *   stops at the root, more than 255 hops is a loop.
+ *
+ * Pure apart from `buildMergedFs` and `readContents`, which read layers through the image reader.
+ *
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import type { TarHeader } from "../tar/reader.ts";
+import type { ImageInfo, ImageInput } from "./reader.ts";
+
+/** Symlink hops allowed while resolving one path (Linux allows 40; docker cp uses 255). */
+export const MAX_SYMLINK_HOPS = 255;
+
+/** The kinds of file in the merged filesystem. */
+export type FsKind = "file" | "dir" | "symlink" | "char" | "block" | "fifo" | "other";
+
+/** Where a file's content is: a tar entry of a layer. */
+export interface ContentRef {
+  layer: number;
+  /** Offset of the entry's ustar header in the (uncompressed) layer. */
+  headerOffset: number;
+  /** Offset of its first content byte. */
+  dataOffset: number;
+  size: number;
+}
+
+/** One file, directory or link of the merged filesystem. */
+export interface FsNode {
+  kind: FsKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  /** Content size of a regular file, else 0. */
+  size: number;
+  /** Target of a symlink, as stored. */
+  linkname: string;
+  xattrs: Record<string, string>;
+  /** The layer that last wrote this node. */
+  layer: number;
+  /** Content of a regular file. */
+  content?: ContentRef;
+  /** Children of a directory, by name. */
+  children?: Map<string, FsNode>;
+}
+
+/** The result of resolving a path. */
+export interface Resolved {
+  node: FsNode;
+  /** The canonical absolute path, symlinks resolved, e.g. `/usr/bin/app`. */
+  path: string;
+}
+
+/** A merged filesystem. Build it with `buildMergedFs` or feed headers to `applyLayer`. */
+export class MergedFs {
+  /** Names the image in messages, e.g. its file name. */
+  readonly label: string;
+  /** The root directory. */
+  readonly root: FsNode = newDir(0o755, -1);
+
+  /** An empty filesystem for image `label`. */
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  /**
+   * Applies one layer's headers, in archive order.
+   * @throws {InputError} for a name or hardlink that leads outside the root, or a hardlink to nothing.
+   */
+  applyLayer(layer: number, headers: Iterable<TarHeader>, layerName = `${layer}`): void {
+    const fail = (h: TarHeader, detail: string) =>
+      new InputError(
+        `Cannot read image "${this.label}": layer "${layerName}": entry "${h.name}" at offset ${h.offset} ${detail}`,
+      );
+    const regular: [string[], TarHeader][] = [];
+    // Whiteouts first: they apply to the layers below (OCI image spec, layer changesets).
+    for (const h of headers) {
+      const parts = cleanName(h.name);
+      if (parts === null) throw fail(h, "leads outside the image root");
+      const base = parts[parts.length - 1];
+      if (base !== undefined && base.startsWith(".wh.")) {
+        const dir = this.#lookup(parts.slice(0, -1));
+        if (base === ".wh..wh..opq") {
+          if (dir?.kind === "dir") dir.children!.clear();
+        } else if (!base.startsWith(".wh..wh.")) {
+          if (dir?.kind === "dir") dir.children!.delete(base.slice(4));
+        }
+        continue;
+      }
+      regular.push([parts, h]);
+    }
+    for (const [parts, h] of regular) {
+      if (parts.length === 0) {
+        // The root itself (`./`): only its metadata.
+        if (h.kind === "dir") setMeta(this.root, h, layer);
+        continue;
+      }
+      let node: FsNode;
+      if (h.kind === "hardlink") {
+        const target = cleanName(h.linkname);
+        if (target === null) {
+          throw fail(h, `is a hardlink to "${h.linkname}", outside the image root`);
+        }
+        const found = this.#lookup(target);
+        if (!found || found.kind === "dir") {
+          throw fail(
+            h,
+            `is a hardlink to "${h.linkname}", which ${
+              found ? "is a directory" : "does not exist"
+            }`,
+          );
+        }
+        node = { ...found, layer };
+      } else {
+        node = fromHeader(h, layer);
+      }
+      const parent = this.#parent(parts, layer);
+      const name = parts[parts.length - 1];
+      const existing = parent.children!.get(name);
+      if (existing && existing.kind === "dir" && node.kind === "dir") {
+        setMeta(existing, h, layer);
+      } else {
+        parent.children!.set(name, node);
+      }
+    }
+  }
+
+  /** The node at an absolute or relative path, without following any symlink, or undefined. */
+  lookup(path: string): FsNode | undefined {
+    const parts = cleanName(path);
+    return parts === null ? undefined : this.#lookup(parts);
+  }
+
+  /**
+   * Resolves a path inside the root, following symlinks in every component (and in the last
+   * one when `followLast`, like `docker cp -L`).
+   * @throws {InputError} naming the missing component, a non-directory in the middle, or a loop.
+   */
+  resolve(path: string, options: { followLast?: boolean } = {}): Resolved {
+    const followLast = options.followLast ?? true;
+    const queue = path.split("/").filter((p) => p !== "" && p !== ".");
+    const stack: FsNode[] = [this.root];
+    const names: string[] = [];
+    let hops = 0;
+    const where = () => "/" + names.join("/");
+    while (queue.length) {
+      const c = queue.shift()!;
+      if (c === "..") {
+        if (names.length) {
+          names.pop();
+          stack.pop();
+        }
+        continue;
+      }
+      const dir = stack[stack.length - 1];
+      if (dir.kind !== "dir") {
+        throw new InputError(
+          `Cannot find "${path}" in image "${this.label}": "${where()}" is not a directory`,
+        );
+      }
+      const child = dir.children!.get(c);
+      if (!child) {
+        const missing = (names.length ? where() + "/" : "/") + c;
+        throw new InputError(
+          `Cannot find "${path}" in image "${this.label}": "${missing}" does not exist`,
+        );
+      }
+      if (child.kind === "symlink" && (queue.length > 0 || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) {
+          throw new InputError(
+            `Cannot find "${path}" in image "${this.label}": too many levels of symbolic links (a loop?)`,
+          );
+        }
+        const target = child.linkname.split("/").filter((p) => p !== "" && p !== ".");
+        if (child.linkname.startsWith("/")) {
+          names.length = 0;
+          stack.length = 1;
+        }
+        queue.unshift(...target);
+        continue;
+      }
+      names.push(c);
+      stack.push(child);
+    }
+    return { node: stack[stack.length - 1], path: where() };
+  }
+
+  /**
+   * The subtree of a directory in pre-order, children sorted bytewise by name; paths are
+   * relative to `node` (`a`, `a/b`). Symlinks are not followed.
+   */
+  *walk(node: FsNode, prefix = ""): Generator<[string, FsNode]> {
+    if (node.kind !== "dir") return;
+    const names = [...node.children!.keys()].sort(compareUtf8);
+    for (const name of names) {
+      const child = node.children!.get(name)!;
+      const rel = prefix ? `${prefix}/${name}` : name;
+      yield [rel, child];
+      if (child.kind === "dir") yield* this.walk(child, rel);
+    }
+  }
+
+  #lookup(parts: string[]): FsNode | undefined {
+    let node: FsNode | undefined = this.root;
+    for (const p of parts) {
+      if (!node || node.kind !== "dir") return undefined;
+      node = node.children!.get(p);
+    }
+    return node;
+  }
+
+  /** The parent directory of `parts`, created (0755) or made a directory where needed. */
+  #parent(parts: string[], layer: number): FsNode {
+    let node = this.root;
+    for (const p of parts.slice(0, -1)) {
+      let child = node.children!.get(p);
+      if (!child || child.kind !== "dir") {
+        child = newDir(0o755, layer);
+        node.children!.set(p, child);
+      }
+      node = child;
+    }
+    return node;
+  }
+}
+
+/**
+ * Reads the merged filesystem of an image: every layer's headers, once, in order.
+ * @throws {InputError} for an unreadable layer or a hostile entry.
+ */
+export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promise<MergedFs> {
+  const fs = new MergedFs(input.path);
+  for (const layer of image.layers) {
+    const headers: TarHeader[] = [];
+    for await (const entry of input.layerEntries(image, layer.index)) headers.push(entry.header);
+    fs.applyLayer(layer.index, headers, layer.path);
+  }
+  return fs;
+}
+
+/**
+ * Streams the content of regular files, reading each layer at most once (in place, by offset,
+ * for an uncompressed layer). `onContent` gets every node that shares one tar entry (a file and
+ * its hardlinks) with one body, which it must consume before returning.
+ * @throws {InputError} when a layer no longer holds an entry the filesystem points at.
+ */
+export async function readContents(
+  input: ImageInput,
+  image: ImageInfo,
+  nodes: Iterable<FsNode>,
+  onContent: (nodes: FsNode[], body: AsyncIterable<Uint8Array>) => Promise<void>,
+): Promise<void> {
+  const byLayer = new Map<number, Map<number, FsNode[]>>();
+  const seen = new Set<FsNode>();
+  for (const node of nodes) {
+    if (node.kind !== "file" || !node.content || seen.has(node)) continue;
+    seen.add(node);
+    const c = node.content;
+    let layer = byLayer.get(c.layer);
+    if (!layer) byLayer.set(c.layer, layer = new Map());
+    const list = layer.get(c.headerOffset);
+    if (list) list.push(node);
+    else layer.set(c.headerOffset, [node]);
+  }
+  for (const [index, wanted] of [...byLayer].sort((a, b) => a[0] - b[0])) {
+    const offsets = [...wanted.keys()].sort((a, b) => a - b);
+    if (image.layers[index].compression === "none") {
+      for (const offset of offsets) {
+        const list = wanted.get(offset)!;
+        const c = list[0].content!;
+        await onContent(list, input.layerRange(image, index, c.dataOffset, c.size)!);
+      }
+      continue;
+    }
+    let found = 0;
+    for await (const entry of input.layerEntries(image, index)) {
+      const list = wanted.get(entry.header.headerOffset);
+      if (!list) continue;
+      await onContent(list, entry.body);
+      if (++found === wanted.size) break;
+    }
+    if (found !== wanted.size) {
+      throw new InputError(
+        `Cannot read image "${input.path}": layer "${
+          image.layers[index].path
+        }" changed while it was read`,
+      );
+    }
+  }
+}
+
+function newDir(mode: number, layer: number): FsNode {
+  return {
+    kind: "dir",
+    mode,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    size: 0,
+    linkname: "",
+    xattrs: {},
+    layer,
+    children: new Map(),
+  };
+}
+
+function fromHeader(h: TarHeader, layer: number): FsNode {
+  const kind: FsKind = h.kind === "hardlink" ? "other" : h.kind;
+  const node: FsNode = {
+    kind,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+    size: kind === "file" ? h.size : 0,
+    linkname: kind === "symlink" ? h.linkname : "",
+    xattrs: h.xattrs,
+    layer,
+  };
+  if (kind === "file") {
+    node.content = { layer, headerOffset: h.headerOffset, dataOffset: h.dataOffset, size: h.size };
+  }
+  if (kind === "dir") node.children = new Map();
+  return node;
+}
+
+function setMeta(node: FsNode, h: TarHeader, layer: number): void {
+  node.mode = h.mode;
+  node.uid = h.uid;
+  node.gid = h.gid;
+  node.mtime = h.mtime;
+  node.xattrs = h.xattrs;
+  node.layer = layer;
+}
+
+/**
+ * Splits a tar name into clean components: `/`, `./` and empty parts dropped, `a/../b` → `b`;
+ * null when `..` climbs above the root.
+ */
+export function cleanName(name: string): string[] | null {
+  const out: string[] = [];
+  for (const p of name.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      if (out.length === 0) return null;
+      out.pop();
+      continue;
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/** Bytewise (UTF-8) order of names. */
+export function compareUtf8(a: string, b: string): number {
+  const enc = new TextEncoder();
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
