@@ -71,32 +71,39 @@ export function encodeHeader(entry: TarEntry, options: TarOptions): Uint8Array {
   }
   const name = headerName(entry);
   const link = entry.linkTarget ?? "";
+  // The same choices as Go's archive/tar (what moby and BuildKit write): ustar,
+  // with the prefix field for long ASCII names; PAX records, sorted by key, only
+  // for what ustar cannot hold.
   const pax: [string, string][] = [];
   const split = splitUstarName(name);
   if (!split) pax.push(["path", name]);
   if (!isAscii(link) || encoder.encode(link).length > 100) pax.push(["linkpath", link]);
   if (entry.size > USTAR_MAX_SIZE) pax.push(["size", String(entry.size)]);
+  pax.sort(([a], [b]) => (a < b ? -1 : 1));
+  const usePax = pax.length > 0;
 
   const main = ustarBlock({
-    name: split?.name ?? asciiFallback(name, 100),
-    prefix: split?.prefix ?? "",
+    name: split && !usePax ? split.name : truncatedAscii(name),
+    prefix: split && !usePax ? split.prefix : "",
     mode: entry.mode,
     size: entry.size > USTAR_MAX_SIZE ? 0 : entry.size,
     mtime: options.mtime,
     typeflag: entry.kind === "dir" ? "5" : entry.kind === "symlink" ? "2" : "0",
-    linkname: pax.some(([k]) => k === "linkpath") ? asciiFallback(link, 100) : link,
+    linkname: truncatedAscii(link),
+    devices: true,
   });
-  if (pax.length === 0) return main;
+  if (!usePax) return main;
 
   const body = encoder.encode(pax.map(([k, v]) => paxRecord(k, v)).join(""));
   const paxHeader = ustarBlock({
-    name: asciiFallback("PaxHeaders.0/" + (split?.name ?? baseName(name)), 100),
+    name: paxHeaderName(name),
     prefix: "",
-    mode: 0o644,
+    mode: 0,
     size: body.length,
-    mtime: options.mtime,
+    mtime: 0,
     typeflag: "x",
     linkname: "",
+    devices: false,
   });
   const out = new Uint8Array(BLOCK + padded(body.length) + BLOCK);
   out.set(paxHeader, 0);
@@ -165,15 +172,19 @@ function isAscii(s: string): boolean {
   return /^[\x01-\x7f]*$/.test(s);
 }
 
-function baseName(name: string): string {
-  const trimmed = name.endsWith("/") ? name.slice(0, -1) : name;
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+/** Drops non-ASCII characters and cuts to 100 bytes: the ustar field a PAX record overrides (as Go does). */
+function truncatedAscii(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[^\x01-\x7f]/g, "").slice(0, 100);
 }
 
-/** Replaces non-ASCII characters and cuts to a field's length, for the ustar fields a PAX record overrides. */
-function asciiFallback(s: string, max: number): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[^\x01-\x7f]/g, "_").slice(0, max);
+/** Name of a PAX header: `dir/PaxHeaders.0/file`, as Go's archive/tar names it. */
+function paxHeaderName(name: string): string {
+  const cut = name.lastIndexOf("/", name.length - 2);
+  const dir = name.endsWith("/") ? name.slice(0, -1) : name.slice(0, cut + 1);
+  const file = name.endsWith("/") ? "" : name.slice(cut + 1);
+  const joined = name.endsWith("/") ? `${dir}/PaxHeaders.0` : `${dir}PaxHeaders.0/${file}`;
+  return truncatedAscii(joined).replace(/\/+$/, "");
 }
 
 /** Splits an ASCII name into ustar prefix (≤155) and name (≤100) at a slash, or null. */
@@ -207,6 +218,8 @@ interface UstarFields {
   mtime: number;
   typeflag: string;
   linkname: string;
+  /** Write the device number fields ("0000000\0"); Go leaves them empty in PAX headers. */
+  devices: boolean;
 }
 
 function ustarBlock(f: UstarFields): Uint8Array {
@@ -223,8 +236,10 @@ function ustarBlock(f: UstarFields): Uint8Array {
   putString(b, 257, 6, "ustar"); // "ustar\0"
   putString(b, 263, 2, "00");
   // uname and gname stay empty (DESIGN: image format).
-  putOctal(b, 329, 8, 0); // devmajor
-  putOctal(b, 337, 8, 0); // devminor
+  if (f.devices) {
+    putOctal(b, 329, 8, 0); // devmajor
+    putOctal(b, 337, 8, 0); // devminor
+  }
   putString(b, 345, 155, f.prefix);
   let sum = 0;
   for (const byte of b) sum += byte;

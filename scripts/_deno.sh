@@ -1,0 +1,24 @@
+# Sourced by scripts/r10e and scripts/test: sets DENO to a deno of the pinned
+# version, installing it through npm into .tools/ (inside this checkout, no root
+# needed) when the one on PATH is missing or another version. Nothing is fetched
+# from outside the npm registry.
+R10E_DENO_VERSION="2.9.6"
+r10e_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DENO=""
+if command -v deno >/dev/null 2>&1 &&
+  [ "$(deno --version 2>/dev/null | awk 'NR==1 {print $2}')" = "$R10E_DENO_VERSION" ]; then
+  DENO="$(command -v deno)"
+elif [ -x "$r10e_repo/.tools/node_modules/.bin/deno" ]; then
+  DENO="$r10e_repo/.tools/node_modules/.bin/deno"
+else
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "r10e: Deno $R10E_DENO_VERSION is needed and is installed through npm, but npm is missing: install Node.js first" >&2
+    exit 2
+  fi
+  echo "r10e: installing Deno $R10E_DENO_VERSION through npm into $r10e_repo/.tools (once)" >&2
+  mkdir -p "$r10e_repo/.tools"
+  npm install --prefix "$r10e_repo/.tools" --no-fund --no-audit --loglevel=error \
+    "deno@$R10E_DENO_VERSION" >&2
+  DENO="$r10e_repo/.tools/node_modules/.bin/deno"
+fi
+export DENO

@@ -1,0 +1,195 @@
+import { gunzipSync } from "node:zlib";
+import { assertEquals, assertRejects } from "../../tests/_assert.ts";
+import { sha256Hex } from "./digest.ts";
+import type { TarEntry } from "../tar/writer.ts";
+import { type ArchiveSpec, fullImageName, rfc3339, writeImageArchive } from "./writer.ts";
+
+const enc = new TextEncoder();
+
+function file(name: string, text: string, mode = 0o644): TarEntry {
+  const bytes = enc.encode(text);
+  return {
+    name,
+    kind: "file",
+    mode,
+    size: bytes.length,
+    content: async function* () {
+      yield bytes;
+    },
+  };
+}
+const dir = (name: string): TarEntry => ({ name, kind: "dir", mode: 0o755, size: 0 });
+
+/** A fixed staged tree: the three layers r10e writes, with a long and a non-ASCII name. */
+function fixedSpec(): ArchiveSpec {
+  return {
+    repository: "golden",
+    tag: "latest",
+    created: 1700000000,
+    images: [{
+      platform: { os: "linux", architecture: "amd64" },
+      config: {
+        Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        Entrypoint: ["/app/server"],
+        Labels: { "org.opencontainers.image.authors": "r10e" },
+      },
+      layers: [
+        {
+          createdBy: "r10e: CA bundle",
+          entries: [
+            dir("etc"),
+            dir("etc/ssl"),
+            dir("etc/ssl/certs"),
+            file("etc/ssl/certs/ca-certificates.crt", "-----BEGIN CERTIFICATE-----\n"),
+          ],
+        },
+        {
+          createdBy: "r10e: extern_data",
+          entries: [
+            dir("app"),
+            dir("app/data"),
+            file("app/data/" + "n".repeat(120), "long name"),
+            file("app/data/gr\u00fc\u00dfe.txt", "hallo\n"),
+            {
+              name: "app/data/link",
+              kind: "symlink",
+              mode: 0o777,
+              size: 0,
+              linkTarget: "gr\u00fc\u00dfe.txt",
+            },
+          ],
+        },
+        {
+          createdBy: "r10e: artifacts",
+          entries: [dir("app"), file("app/server", "\x7fELF not really", 0o755)],
+        },
+      ],
+    }],
+  };
+}
+
+async function write(spec: ArchiveSpec, compress: boolean) {
+  const parts: Uint8Array[] = [];
+  const result = await writeImageArchive(spec, (c) => {
+    parts.push(c.slice());
+  }, { compress });
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    bytes.set(p, off);
+    off += p.length;
+  }
+  return { result, bytes };
+}
+
+// Golden digests: a change to any of these is an image format change. Bump
+// FORMAT_VERSION and say so in the commit (DESIGN: the one invariant).
+const GOLDEN = {
+  layers: [
+    "sha256:d4741daeb477ef857fa69b2c7d39f03a47b26b0fe85122763f30a91083e85e04",
+    "sha256:01697008b6efdfb17ef93606b00a69191c37ba044b6787e7a70532d8321af71c",
+    "sha256:3ae268ec63baa4fd319f3371e9eded6e2e39dfb35030778cebc91e0acc03c7a1",
+  ],
+  imageId: "sha256:2233c597c8620199ba2098ad0d2babaad9dc6fa58f74a0bd3a0ec361c42712aa",
+  manifestDigest: "sha256:5e2c0a416d6fe97728e612e57fd11d6fbb299fef7ca1b7e241d82107d8c1e4d4",
+  archiveTar: "0fc300e5ed1b6f5957a2fd0aea485cd10b34159df5e91bd0d09f871e57747fbe",
+  archiveGz: "b4166ec109dac95569fa24bd4b2a02f739e87e9bf4f42baac03558ec3642e82a",
+};
+
+Deno.test("writeImageArchive: golden digests for a fixed staged tree and creation time", async () => {
+  const { result } = await write(fixedSpec(), true);
+  const { result: plain } = await write(fixedSpec(), false);
+  if (Deno.env.get("R10E_PRINT_GOLDEN")) console.log(JSON.stringify({ result, plain }, null, 1));
+  assertEquals(result.images[0].layers.map((l) => l.digest), GOLDEN.layers);
+  assertEquals(result.images[0].imageId, GOLDEN.imageId);
+  assertEquals(result.images[0].manifestDigest, GOLDEN.manifestDigest);
+  assertEquals(plain.archiveSha256, GOLDEN.archiveTar);
+  assertEquals(result.archiveSha256, GOLDEN.archiveGz);
+});
+
+Deno.test("writeImageArchive: the reported digests are the digests of the bytes written", async () => {
+  const { result, bytes } = await write(fixedSpec(), true);
+  assertEquals(sha256Hex(bytes), result.archiveSha256);
+  const tar = new Uint8Array(gunzipSync(bytes));
+  // Read the outer tar with Python's tarfile: an independent reader.
+  const tmp = await Deno.makeTempFile({ suffix: ".tar" });
+  try {
+    await Deno.writeFile(tmp, tar);
+    const script = `
+import hashlib, json, sys, tarfile
+tf = tarfile.open(sys.argv[1])
+out = {"names": [], "blobs": {}, "meta": set()}
+for m in tf:
+    out["names"].append(m.name)
+    out["meta"].add((m.mode, m.uid, m.gid, m.uname, m.gname, m.mtime) if m.isfile() else ())
+    if m.isfile():
+        data = tf.extractfile(m).read()
+        out["blobs"][m.name] = hashlib.sha256(data).hexdigest()
+        if not m.name.startswith("blobs/"): out[m.name] = json.loads(data)
+out["meta"] = sorted(x for x in out["meta"] if x)
+print(json.dumps(out))`;
+    const py = await new Deno.Command("python3", { args: ["-c", script, tmp], stdout: "piped" })
+      .output();
+    const seen = JSON.parse(new TextDecoder().decode(py.stdout));
+    const image = result.images[0];
+    const blobNames = [image.imageId, image.manifestDigest, ...image.layers.map((l) => l.digest)]
+      .map((d) => `blobs/sha256/${d.slice(7)}`).sort();
+    assertEquals(seen.names, [
+      "blobs",
+      "blobs/sha256",
+      ...blobNames,
+      "index.json",
+      "manifest.json",
+      "oci-layout",
+    ]);
+    assertEquals(seen.meta, [[0o644, 0, 0, "", "", 0]]);
+    for (const name of blobNames) {
+      assertEquals(seen.blobs[name], name.slice("blobs/sha256/".length));
+    }
+    assertEquals(seen["oci-layout"], { imageLayoutVersion: "1.0.0" });
+    assertEquals(seen["manifest.json"], [{
+      Config: `blobs/sha256/${image.imageId.slice(7)}`,
+      Layers: image.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+      RepoTags: ["golden:latest"],
+    }]);
+    const index = seen["index.json"];
+    assertEquals(index.manifests[0].digest, image.manifestDigest);
+    assertEquals(index.manifests[0].annotations, {
+      "io.containerd.image.name": "docker.io/library/golden:latest",
+      "org.opencontainers.image.ref.name": "latest",
+    });
+  } finally {
+    await Deno.remove(tmp);
+  }
+});
+
+Deno.test("writeImageArchive: a file that changes between the two passes is an error", async () => {
+  const spec = fixedSpec();
+  let calls = 0;
+  spec.images[0].layers[2].entries[1].content = async function* () {
+    calls++;
+    yield enc.encode(calls === 1 ? "\x7fELF not really" : "\x7fELF changed!!!");
+  };
+  await assertRejects(
+    () => write(spec, true),
+    RangeError,
+    "its files changed while r10e read them",
+  );
+});
+
+Deno.test("gzip header: MTIME 0, no file name, fixed level (via the archive's first bytes)", async () => {
+  const { bytes } = await write(fixedSpec(), true);
+  assertEquals([...bytes.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+});
+
+Deno.test("fullImageName and rfc3339", () => {
+  assertEquals(fullImageName("app", "latest"), "docker.io/library/app:latest");
+  assertEquals(fullImageName("team/app", "v1"), "docker.io/team/app:v1");
+  assertEquals(
+    fullImageName("registry.example.com/app", "latest"),
+    "registry.example.com/app:latest",
+  );
+  assertEquals(fullImageName("localhost/app", "latest"), "localhost/app:latest");
+  assertEquals(rfc3339(0), "1970-01-01T00:00:00Z");
+  assertEquals(rfc3339(1700000000), "2023-11-14T22:13:20Z");
+});
