@@ -19,6 +19,7 @@ import {
 } from "../image/writer.ts";
 import { caBundle } from "./ca_bundle.ts";
 import { collect } from "./collect.ts";
+import { chooseMode, dockerBuildCmd } from "./docker.ts";
 import { dirtyPaths, headCommitTime } from "./git.ts";
 import { parsePins, type Pins, PINS_FILE } from "./pins.ts";
 import { runOnHost } from "./run_host.ts";
@@ -49,6 +50,8 @@ export interface BuildOptions {
   /** Skip build_cmd and package what is on disk (for re-packaging and tests). */
   skipBuildCmd?: boolean;
   allowUnpinned?: boolean;
+  /** --in docker: network of the build_cmd container (default: Docker's default, none without a bridge). */
+  network?: string;
   onProgress?: (message: string) => void;
   /** build_cmd's output, as it comes. */
   onOutput?: (chunk: Uint8Array) => void;
@@ -115,17 +118,45 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     );
   }
 
-  const mode = options.mode === "auto" ? "host" : options.mode;
-  if (mode === "docker") {
-    throw new ConfigError("Cannot build --in docker: not available in this version of r10e");
-  }
+  // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
+  // into a staging folder that mirrors the project, removed when build returns.
+  const mode = await chooseMode({
+    requested: options.mode,
+    pinnedBuilder: pins.builder_image,
+    ctx: { env: options.hostEnv, signal: options.signal },
+    onProgress: progress,
+  });
+  await using dockerStaging = mode === "docker" && !options.skipBuildCmd
+    ? await dockerBuildCmd({
+      root,
+      configFile: loaded.file,
+      buildCmd: config.build_cmd,
+      configuredBuilder: config.builder_image,
+      pinnedBuilder: pins.builder_image,
+      srcs: [...config.artifacts, ...config.extern_data].map((m) => m.src),
+      makeEnv: (host) =>
+        buildEnv({
+          host,
+          goVersion: pins.go_version,
+          platform: pins.platform,
+          sourceDateEpoch: created,
+        }),
+      hostEnv: options.hostEnv,
+      allowUnpinned: options.allowUnpinned,
+      network: options.network,
+      onProgress: progress,
+      onOutput: options.onOutput ?? (() => {}),
+      signal: options.signal,
+    })
+    : null;
+  // ── host mode ──
   const env = buildEnv({
     host: options.hostEnv,
     goVersion: pins.go_version,
     platform: pins.platform,
     sourceDateEpoch: created,
   });
-  if (!options.skipBuildCmd) {
+  if (!options.skipBuildCmd && mode === "host") {
     progress(
       `Running build_cmd ${JSON.stringify(config.build_cmd)} on the host (Go ${pins.go_version})`,
     );
@@ -145,7 +176,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   progress("Staging artifacts, extern_data and the CA bundle");
   const ca = config.include_ca_bundle ? caBundle() : null;
-  const collected = await collect(loaded, root, ca);
+  const collected = await collect(loaded, dockerStaging?.root ?? root, ca);
   const artifactDigests = collected.artifacts.map((item, i) =>
     hashOnRead(item, config.artifacts[i].src)
   );

@@ -85,7 +85,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const nonBlank = (what: string) =>
   z.string({ error: (i) => `expected ${what}, found ${describe(i.input)}` }).refine(
     (s) => s.trim() !== "",
-    { message: `expected ${what}, found an empty or blank string` },
+    { message: `expected ${what}, found an empty or blank string`, abort: true },
   );
 
 const stringList = (what: string) =>
@@ -146,6 +146,24 @@ const schema = z.object({
     }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
+
+const PARSE_ERRORS: Record<string, string> = {
+  InvalidSymbol: "unexpected character",
+  InvalidNumberFormat: "malformed number",
+  PropertyNameExpected: "expected a property name in double quotes",
+  ValueExpected: "expected a value",
+  ColonExpected: 'expected ":"',
+  CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "}"',
+  CloseBracketExpected: 'expected "]"',
+  EndOfFileExpected: "expected the end of the file",
+  UnexpectedEndOfComment: "unterminated comment",
+  UnexpectedEndOfString: "unterminated string",
+  UnexpectedEndOfNumber: "malformed number",
+  InvalidUnicode: "invalid unicode escape",
+  InvalidEscapeCharacter: "invalid escape character",
+  InvalidCharacter: "invalid character in string",
+};
 
 /** How a found value is described in messages: its JSON, shortened, or its type. */
 export function describe(value: unknown): string {
@@ -218,11 +236,15 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     return { line: lo + 1, column: offset - lines[lo] + 1 };
   };
   if (errors.length || !root) {
-    const problems = errors.map((e) => ({
+    // One problem per place: the parser's follow-up errors at the same offset add nothing.
+    const firsts = errors.filter((e, i) => errors.findIndex((f) => f.offset === e.offset) === i);
+    const problems = firsts.map((e) => ({
       file,
       ...position(e.offset),
       path: "",
-      message: `invalid JSON: ${printParseErrorCode(e.error)}`,
+      message: `invalid JSON: ${
+        PARSE_ERRORS[printParseErrorCode(e.error)] ?? printParseErrorCode(e.error)
+      }`,
     }));
     if (!root && problems.length === 0) {
       problems.push({
@@ -263,7 +285,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
       let message = issue.message;
-      if (issue.code === "invalid_type" && issue.input === undefined) {
+      if (issue.code === "invalid_type" && valueAt(value, path) === undefined) {
         message = `expected ${expectedOf(path)}, found nothing (the field is missing)`;
       }
       problems.push(problem(path, message));
@@ -272,7 +294,13 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     for (const key of Object.keys(value)) {
       if (!(KNOWN_FIELDS as readonly string[]).includes(key)) {
-        warnings.push(problem([key], `unknown field "${key}" is ignored`));
+        const at = propertyKey(root, key);
+        warnings.push({
+          file,
+          ...(at ? position(at.offset) : locate([key])),
+          path: jsonPath([key]),
+          message: `unknown field "${key}" is ignored`,
+        });
       }
     }
   }
@@ -374,6 +402,15 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
     }
   }
   return problems;
+}
+
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[p];
+  }
+  return v;
 }
 
 function dedupe(problems: Problem[]): Problem[] {

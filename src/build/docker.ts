@@ -1,0 +1,704 @@
+/**
+ * `r10e build --in docker` (issue 3): build_cmd runs inside the Go toolchain
+ * image that `r10e-docker/Dockerfile` pins by digest, with the same normalized
+ * environment as host mode; the artifacts and extern_data are copied out and
+ * the image is assembled on the host by the same stager and writer.
+ *
+ * Steps: check the pins (pure) → `docker build` of the builder stage (FROM the
+ * pinned image, COPY of the project: `.dockerignore` is honored by Docker) →
+ * `docker run` of build_cmd in it → `docker cp` of what the config names into a
+ * staging folder that mirrors the project → `collect` as in host mode.
+ *
+ * The Docker CLI is the only interface to the engine (no socket client): it
+ * reads DOCKER_HOST, contexts and credentials the way users expect.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { BuildFailed, ConfigError, UsageError } from "../errors.ts";
+import { PASSED_THROUGH } from "./toolchain.ts";
+
+// ── pure part: references, Dockerfile, pins ─────────────────────────────────
+
+/** An image reference split into the name (with any tag) and the digest. */
+export interface ImageRef {
+  /** `golang:1.26.8`, `127.0.0.1:5555/go-builder`, … */
+  name: string;
+  /** `sha256:<64 hex>` or null when the reference is not pinned. */
+  digest: string | null;
+}
+
+/**
+ * Splits `name[:tag][@sha256:hex]`.
+ * @throws {RangeError} for an empty reference or a malformed digest.
+ */
+export function parseImageRef(ref: string): ImageRef {
+  const text = ref.trim();
+  if (text === "") throw new RangeError("expected an image reference, found an empty string");
+  const at = text.indexOf("@");
+  if (at < 0) return { name: text, digest: null };
+  const name = text.slice(0, at);
+  const digest = text.slice(at + 1);
+  if (name === "" || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new RangeError(
+      `expected an image reference like "golang:1.26.8@sha256:<64 hex digits>", found "${ref}"`,
+    );
+  }
+  return { name, digest };
+}
+
+/** The name without a tag: `127.0.0.1:5555/go:1.26` → `127.0.0.1:5555/go`. */
+export function repositoryOf(name: string): string {
+  const slash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  return colon > slash ? name.slice(0, colon) : name;
+}
+
+/** Name of the Dockerfile stage in which build_cmd runs. */
+export const BUILDER_STAGE = "builder";
+
+/**
+ * The image of the `builder` stage of a Dockerfile (or of its first stage when
+ * none is named so), with build-time `ARG` defaults not substituted.
+ * @throws {ConfigError} when the Dockerfile has no FROM line
+ */
+export function dockerfileBuilderImage(text: string, file: string): string {
+  let first: string | null = null;
+  // Line continuations are joined first; FROM [--platform=…] image [AS name]
+  const lines = text.replace(/\\\r?\n/g, " ").split(/\r?\n/);
+  for (const line of lines) {
+    const m = /^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$/i.exec(line);
+    if (!m) continue;
+    if (m[2]?.toLowerCase() === BUILDER_STAGE) return m[1];
+    first ??= m[1];
+  }
+  if (first === null) {
+    throw new ConfigError(
+      `Cannot build --in docker: "${file}" has no FROM line; run \`r10e init\` to write it again`,
+    );
+  }
+  return first;
+}
+
+/** What `checkBuilder` compares. */
+export interface BuilderInputs {
+  /** `builder_image` of pins.json: the recorded input (null when init could not pin it). */
+  pinned: string | null;
+  /** The builder stage's FROM of r10e-docker/Dockerfile. */
+  dockerfile: string;
+  /** `builder_image` of config.json, when set. */
+  configured?: string;
+  /** `--allow-unpinned`. */
+  allowUnpinned?: boolean;
+  /** File names for messages. */
+  pinsFile: string;
+  dockerfileFile: string;
+  configFile: string;
+}
+
+/**
+ * Checks that the recorded builder, the Dockerfile and the config agree and that
+ * the builder is pinned by digest; returns the reference to build FROM.
+ * Collects every disagreement into one error.
+ * @throws {ConfigError} naming the expected and the found reference or digest
+ */
+export function checkBuilder(inputs: BuilderInputs): string {
+  const problems: string[] = [];
+  const parse = (ref: string, where: string): ImageRef | null => {
+    try {
+      return parseImageRef(ref);
+    } catch (error) {
+      problems.push(`${where}: ${(error as Error).message}`);
+      return null;
+    }
+  };
+  const fromFile = parse(inputs.dockerfile, `"${inputs.dockerfileFile}"`);
+  const recorded = inputs.pinned === null ? null : parse(inputs.pinned, `"${inputs.pinsFile}"`);
+  if (recorded && fromFile) {
+    if (recorded.digest !== fromFile.digest) {
+      problems.push(
+        `the builder image digest changed: "${inputs.pinsFile}" records ${
+          recorded.digest ?? "none"
+        } (expected) but "${inputs.dockerfileFile}" has ${
+          fromFile.digest ?? "none (not pinned)"
+        } (found)`,
+      );
+    }
+    if (recorded.name !== fromFile.name) {
+      problems.push(
+        `the builder image changed: "${inputs.pinsFile}" records "${recorded.name}" (expected) but "${inputs.dockerfileFile}" has "${fromFile.name}" (found)`,
+      );
+    }
+  }
+  if (inputs.configured !== undefined && (recorded ?? fromFile)) {
+    const wanted = parse(inputs.configured, `"${inputs.configFile}" builder_image`);
+    const have = (recorded ?? fromFile)!;
+    if (wanted && wanted.name !== have.name) {
+      problems.push(
+        `"${inputs.configFile}" asks for builder_image "${wanted.name}" but r10e-docker/ was written for "${have.name}"`,
+      );
+    }
+    if (wanted?.digest && have.digest && wanted.digest !== have.digest) {
+      problems.push(
+        `the builder image digest changed: "${inputs.configFile}" asks for ${wanted.digest} (expected) but r10e-docker/ records ${have.digest} (found)`,
+      );
+    }
+  }
+  if (problems.length) {
+    throw new ConfigError(
+      `Cannot build --in docker: ${
+        problems.join("; ")
+      }. If the new builder is intended, run \`r10e init\` and review the change to r10e-docker/ in a commit`,
+    );
+  }
+  const use = fromFile!;
+  if ((recorded === null || use.digest === null) && !inputs.allowUnpinned) {
+    throw new ConfigError(
+      `Cannot build --in docker: the builder image "${inputs.dockerfile}" is not pinned by digest (${
+        recorded === null ? `"${inputs.pinsFile}" records none` : "no @sha256 in the Dockerfile"
+      }); run \`r10e init\` where a Docker engine can pull it, or pass --allow-unpinned`,
+    );
+  }
+  return inputs.dockerfile;
+}
+
+/** Host variables that reach build_cmd in the container: only how to reach modules, never host paths. */
+export const PASSED_INTO_CONTAINER: readonly string[] = PASSED_THROUGH.filter((k) =>
+  /^(GOPROXY|GOSUMDB|GONOSUMDB|GONOPROXY|GOPRIVATE|GOINSECURE|GOVCS|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/
+    .test(k)
+);
+
+/** Where the Go caches live in the container: a named volume, so later builds are incremental. */
+export const CACHE_MOUNT = "/r10e-cache";
+
+/** Name of the Docker volume holding the Go build and module caches. */
+export const CACHE_VOLUME = "r10e-go-cache";
+
+/** Where the project is copied inside the builder (the Dockerfile's WORKDIR). */
+export const CONTAINER_ROOT = "/src";
+
+/**
+ * The `host` part of `buildEnv` for a container: the image's PATH and HOME,
+ * the cache locations in the volume, and the module-access variables of the
+ * real host. Nothing else of the host leaks in.
+ */
+export function containerHostEnv(
+  hostEnv: Record<string, string>,
+  imageEnv: string[],
+): Record<string, string> {
+  const fromImage: Record<string, string> = {};
+  for (const kv of imageEnv) {
+    const eq = kv.indexOf("=");
+    if (eq > 0) fromImage[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const env: Record<string, string> = {
+    PATH: fromImage.PATH ??
+      "/usr/local/go/bin:/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: fromImage.HOME ?? "/root",
+    GOCACHE: `${CACHE_MOUNT}/go-build`,
+    GOMODCACHE: `${CACHE_MOUNT}/mod`,
+  };
+  if (fromImage.GOPATH) env.GOPATH = fromImage.GOPATH;
+  for (const key of PASSED_INTO_CONTAINER) {
+    if (hostEnv[key] !== undefined) env[key] = hostEnv[key];
+  }
+  return env;
+}
+
+/** `docker run` arguments for build_cmd (the environment goes in as `-e` pairs, sorted). */
+export function runArgs(options: {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  network: string | null;
+  command: string;
+}): string[] {
+  const env: Record<string, string> = { ...options.env, R10E_BUILD_CMD: options.command };
+  return [
+    "run",
+    "--name",
+    options.name,
+    ...(options.network ? ["--network", options.network] : []),
+    "--workdir",
+    CONTAINER_ROOT,
+    "--volume",
+    `${CACHE_VOLUME}:${CACHE_MOUNT}`,
+    ...Object.keys(env).sort().flatMap((k) => ["--env", `${k}=${env[k]}`]),
+    "--entrypoint",
+    "/bin/sh",
+    options.image,
+    // As in host mode (run_host.ts): umask 022, then build_cmd through the shell.
+    "-c",
+    'umask 022 && eval "$R10E_BUILD_CMD"',
+  ];
+}
+
+/** The project-relative paths to copy out of the container: every artifact and extern_data src, sorted, deduplicated. */
+export function pathsToCopy(srcs: string[]): string[] {
+  const clean = srcs.map((s) => s.replace(/^\.\/+/, "").replace(/\/+$/, "")).filter((s) =>
+    s !== ""
+  );
+  return [...new Set(clean)].sort();
+}
+
+// ── the edge: the Docker CLI ────────────────────────────────────────────────
+
+/** How to talk to the engine. */
+export interface DockerContext {
+  /** Environment of the docker CLI (DOCKER_HOST, DOCKER_CONFIG, PATH, HOME…). */
+  env: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Output of one docker command. */
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function docker(
+  ctx: DockerContext,
+  args: string[],
+  options: { onOutput?: (chunk: Uint8Array) => void; extraEnv?: Record<string, string> } = {},
+): Promise<Result> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("docker", {
+      args,
+      env: { ...ctx.env, ...options.extraEnv },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: ctx.signal,
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(
+        "Cannot build --in docker: the docker command is not installed (install Docker, or build with --in host)",
+      );
+    }
+    throw error;
+  }
+  const dec = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const parts: string[] = [];
+    for await (const chunk of stream) {
+      if (options.onOutput) options.onOutput(chunk);
+      else parts.push(dec.decode(chunk, { stream: true }));
+    }
+    return parts.join("");
+  };
+  const [status, stdout, stderr] = await Promise.all([
+    child.status,
+    collect(child.stdout),
+    collect(child.stderr),
+  ]);
+  return { code: status.code, stdout, stderr };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? "";
+}
+
+/** Where DOCKER_HOST points, for messages. */
+function hostOf(env: Record<string, string>): string {
+  return env.DOCKER_HOST ||
+    (env.DOCKER_CONTEXT ? `context "${env.DOCKER_CONTEXT}"` : "the default socket");
+}
+
+/**
+ * The engine's server version, or the reason it cannot be reached.
+ * Never throws for an unreachable engine: `auto` mode falls back to the host.
+ */
+export async function probeEngine(
+  ctx: DockerContext,
+): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  let r: Result;
+  try {
+    r = await docker(ctx, ["version", "--format", "{{.Server.Version}}"]);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  if (r.code !== 0 || r.stdout.trim() === "") {
+    return {
+      ok: false,
+      reason: `no Docker engine reachable at ${hostOf(ctx.env)}: ${
+        lastLine(r.stderr) || `docker version exited ${r.code}`
+      }`,
+    };
+  }
+  return { ok: true, version: r.stdout.trim() };
+}
+
+/**
+ * Pins an image by digest through the engine: pulls it (unless present with a
+ * repo digest) and returns `name@sha256:…`, or null when that is not possible
+ * (no engine, offline, no such image). For `r10e init`.
+ */
+export async function pinImage(ctx: DockerContext, image: string): Promise<string | null> {
+  let ref: ImageRef;
+  try {
+    ref = parseImageRef(image);
+  } catch {
+    return null;
+  }
+  if (ref.digest) return image;
+  const engine = await probeEngine(ctx);
+  if (!engine.ok) return null;
+  const repo = repositoryOf(ref.name);
+  const inspect = async () => {
+    const r = await docker(ctx, [
+      "image",
+      "inspect",
+      "--format",
+      "{{json .RepoDigests}}",
+      ref.name,
+    ]);
+    if (r.code !== 0) return null;
+    const digests = JSON.parse(r.stdout) as string[];
+    // Docker normalizes "golang" to "golang" in RepoDigests but "docker.io/library/golang" is possible too.
+    const hit = digests.find((d) => repositoryOf(d.slice(0, d.indexOf("@"))) === repo) ??
+      digests.find((d) => d.slice(0, d.indexOf("@")).endsWith("/" + repo));
+    return hit ? `${ref.name}@${hit.slice(hit.indexOf("@") + 1)}` : null;
+  };
+  // Pull first: the digest of the registry's current image, not of a stale local tag.
+  const pull = await docker(ctx, ["pull", "--quiet", ref.name]);
+  if (pull.code !== 0) return await inspect();
+  return await inspect();
+}
+
+/** Options of `runInDocker`. */
+export interface DockerRunOptions {
+  /** The project root: the build context. */
+  root: string;
+  /** Path of the Dockerfile (r10e-docker/Dockerfile). */
+  dockerfile: string;
+  /** The builder stage's FROM reference (checked by `checkBuilder`). */
+  baseImage: string;
+  /** build_cmd. */
+  command: string;
+  /** A fixed environment for build_cmd (tests); ignored when `makeEnv` is given. */
+  env: Record<string, string>;
+  /** Makes the environment from `containerHostEnv` of the built stage (its PATH, HOME). */
+  makeEnv?: (containerHost: Record<string, string>) => Record<string, string>;
+  /** Network of the build_cmd container; null for Docker's default. */
+  network: string | null;
+  /** Project-relative paths to copy out (artifact and extern_data srcs). */
+  copyOut: string[];
+  /** Folder to copy them into, mirroring the project (created, must not exist). */
+  stagingRoot: string;
+  onProgress: (message: string) => void;
+  onOutput: (chunk: Uint8Array) => void;
+}
+
+/** What the builder stage is. */
+export interface BuiltBuilder {
+  /** Image ID of the built stage (FROM the pinned image + the project). */
+  imageId: string;
+  /** Env of that image (PATH, HOME…), for `containerHostEnv`. */
+  imageEnv: string[];
+}
+
+/**
+ * Whether `docker build` can use BuildKit: only when the buildx plugin is there,
+ * the classic builder otherwise (both honor `.dockerignore`).
+ */
+async function buildkitEnv(ctx: DockerContext): Promise<Record<string, string>> {
+  if (ctx.env.DOCKER_BUILDKIT !== undefined) return {};
+  const r = await docker(ctx, ["buildx", "version"]);
+  return r.code === 0 ? {} : { DOCKER_BUILDKIT: "0" };
+}
+
+/**
+ * Builds the builder stage of the Dockerfile with the project as context.
+ * @throws {BuildFailed} when docker build fails (its output was streamed)
+ */
+export async function buildBuilder(
+  ctx: DockerContext,
+  options: Pick<DockerRunOptions, "root" | "dockerfile" | "onOutput">,
+): Promise<BuiltBuilder> {
+  const iidDir = await Deno.makeTempDir({ prefix: "r10e-iid-" });
+  try {
+    const iidFile = `${iidDir}/iid`;
+    const r = await docker(ctx, [
+      "build",
+      "--file",
+      options.dockerfile,
+      "--target",
+      BUILDER_STAGE,
+      "--iidfile",
+      iidFile,
+      "--pull=false",
+      options.root,
+    ], { onOutput: options.onOutput, extraEnv: await buildkitEnv(ctx) });
+    if (r.code !== 0) {
+      throw new BuildFailed(
+        `Cannot build the builder stage of "${options.dockerfile}": docker build exited with code ${r.code}`,
+      );
+    }
+    const imageId = (await Deno.readTextFile(iidFile)).trim();
+    const inspect = await docker(ctx, [
+      "image",
+      "inspect",
+      "--format",
+      "{{json .Config.Env}}",
+      imageId,
+    ]);
+    if (inspect.code !== 0) {
+      throw new BuildFailed(
+        `Cannot inspect the builder image ${imageId}: ${lastLine(inspect.stderr)}`,
+      );
+    }
+    return { imageId, imageEnv: (JSON.parse(inspect.stdout) as string[] | null) ?? [] };
+  } finally {
+    await Deno.remove(iidDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The network for build_cmd: Docker's default when the engine has a `bridge`
+ * network, else `none` (an engine started with `--bridge=none` has no default network).
+ */
+export async function defaultNetwork(ctx: DockerContext): Promise<string | null> {
+  const r = await docker(ctx, ["network", "ls", "--format", "{{.Name}}"]);
+  if (r.code !== 0) return null;
+  return r.stdout.split("\n").map((s) => s.trim()).includes("bridge") ? null : "none";
+}
+
+/**
+ * Checks the engine, builds the builder stage, runs build_cmd in it and copies
+ * the named paths out into `stagingRoot`. Removes the container and the built
+ * stage image afterwards, whatever happens.
+ * @throws {UsageError} when no engine is reachable (exit 2)
+ * @throws {BuildFailed} when docker build or build_cmd fails (exit 1)
+ */
+export async function runInDocker(ctx: DockerContext, options: DockerRunOptions): Promise<void> {
+  const engine = await probeEngine(ctx);
+  if (!engine.ok) {
+    throw new UsageError(
+      `Cannot build --in docker: ${engine.reason} (start Docker, or build with --in host)`,
+    );
+  }
+  options.onProgress(
+    `Building the builder stage of ${options.dockerfile} (Docker ${engine.version})`,
+  );
+  const builder = await buildBuilder(ctx, options);
+  const name = `r10e-build-${crypto.randomUUID().slice(0, 12)}`;
+  try {
+    options.onProgress(
+      `Running build_cmd ${JSON.stringify(options.command)} in the builder container${
+        options.network ? ` (network ${options.network})` : ""
+      }`,
+    );
+    const run = await docker(
+      ctx,
+      runArgs({
+        name,
+        image: builder.imageId,
+        env: options.env,
+        network: options.network,
+        command: options.command,
+      }),
+      { onOutput: options.onOutput },
+    );
+    if (run.code !== 0) {
+      // 125-127: docker itself could not create or start the container.
+      const inspect = await docker(ctx, [
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        name,
+      ]);
+      if (inspect.code !== 0) {
+        throw new BuildFailed(
+          `Cannot start the builder container: docker run exited with code ${run.code}`,
+        );
+      }
+      throw new BuildFailed(
+        `build_cmd ${JSON.stringify(options.command)} failed with exit code ${run.code}`,
+      );
+    }
+    options.onProgress(`Copying ${options.copyOut.length} path(s) out of the builder container`);
+    await Deno.mkdir(options.stagingRoot, { recursive: true });
+    for (const rel of options.copyOut) {
+      const dest = `${options.stagingRoot}/${rel}`;
+      await Deno.mkdir(dirname(dest), { recursive: true });
+      // -L: the src itself is followed inside the container (like host mode's realpath); links
+      // within a copied directory stay links, and `collect` checks they stay inside it.
+      const cp = await docker(ctx, ["cp", "-L", `${name}:${CONTAINER_ROOT}/${rel}`, dest]);
+      // A missing path is left missing: `collect` reports it with the config's position.
+      if (cp.code !== 0 && !/no such file|could not find/i.test(cp.stderr)) {
+        throw new BuildFailed(
+          `Cannot copy "${rel}" out of the builder container: ${lastLine(cp.stderr)}`,
+        );
+      }
+    }
+  } finally {
+    const quiet = { env: ctx.env };
+    await docker(quiet, ["rm", "--force", name]).catch(() => {});
+    // The stage image holds a copy of the project; the pinned base image stays for the next build.
+    const base = await docker(quiet, ["image", "inspect", "--format", "{{.Id}}", options.baseImage])
+      .catch(() => null);
+    if (base?.stdout.trim() !== builder.imageId) {
+      await docker(quiet, ["image", "rm", builder.imageId]).catch(() => {});
+    }
+  }
+}
+
+// ── the part `build` calls ──────────────────────────────────────────────────
+
+/** What `chooseMode` needs. */
+export interface ModeInputs {
+  requested: "auto" | "host" | "docker";
+  /** pins.json's builder_image. */
+  pinnedBuilder: string | null;
+  ctx: DockerContext;
+  onProgress: (message: string) => void;
+}
+
+/**
+ * Where build_cmd runs. `auto`: docker when r10e-docker/ pins a builder and an
+ * engine is reachable, host otherwise; the choice and its reason are printed.
+ */
+export async function chooseMode(inputs: ModeInputs): Promise<"host" | "docker"> {
+  if (inputs.requested !== "auto") return inputs.requested;
+  if (inputs.pinnedBuilder === null) {
+    inputs.onProgress("Building on the host (--in auto: r10e-docker/ pins no builder image)");
+    return "host";
+  }
+  const engine = await probeEngine(inputs.ctx);
+  if (!engine.ok) {
+    inputs.onProgress(`Building on the host (--in auto: ${engine.reason})`);
+    return "host";
+  }
+  inputs.onProgress(
+    `Building in the pinned builder container (--in auto: builder pinned, Docker ${engine.version} reachable)`,
+  );
+  return "docker";
+}
+
+/** Options of `dockerBuildCmd`. */
+export interface DockerBuildCmdOptions {
+  /** The project root (directory of config.json): the build context. */
+  root: string;
+  /** config.json path, for messages. */
+  configFile: string;
+  buildCmd: string;
+  /** config.json's builder_image. */
+  configuredBuilder?: string;
+  /** pins.json's builder_image. */
+  pinnedBuilder: string | null;
+  /** Paths to copy out: every artifact and extern_data src. */
+  srcs: string[];
+  /** Makes the normalized environment from the container's `host` part (toolchain.ts `buildEnv`). */
+  makeEnv: (containerHost: Record<string, string>) => Record<string, string>;
+  hostEnv: Record<string, string>;
+  allowUnpinned?: boolean;
+  /** Network of the build_cmd container; default: Docker's default, or none without a bridge. */
+  network?: string;
+  onProgress: (message: string) => void;
+  onOutput: (chunk: Uint8Array) => void;
+  signal?: AbortSignal;
+}
+
+/** Where the files copied out of the container are; `await using` removes them. */
+export interface DockerStaging extends AsyncDisposable {
+  /** A folder that mirrors the project for the paths the config names: pass it to `collect`. */
+  root: string;
+}
+
+/**
+ * Runs build_cmd in the pinned builder (issue 3) and returns the folder holding
+ * the artifacts and extern_data copied out of it.
+ * @throws {ConfigError} when the builder is unpinned or its digest drifted (exit 2)
+ * @throws {UsageError} when no engine is reachable (exit 2)
+ * @throws {BuildFailed} when docker build or build_cmd fails (exit 1)
+ */
+export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<DockerStaging> {
+  const dockerfileFile = `${options.root}/r10e-docker/Dockerfile`;
+  let dockerfileText: string;
+  try {
+    dockerfileText = await Deno.readTextFile(dockerfileFile);
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot build --in docker: cannot read "${dockerfileFile}": ${
+        (error as Error).message
+      } (run \`r10e init\`)`,
+    );
+  }
+  const baseImage = checkBuilder({
+    pinned: options.pinnedBuilder,
+    dockerfile: dockerfileBuilderImage(dockerfileText, dockerfileFile),
+    configured: options.configuredBuilder,
+    allowUnpinned: options.allowUnpinned,
+    pinsFile: `${options.root}/r10e-docker/pins.json`,
+    dockerfileFile,
+    configFile: options.configFile,
+  });
+  if (parseImageRef(baseImage).digest === null) {
+    options.onProgress(
+      `Warning: building FROM "${baseImage}", NOT PINNED by digest (--allow-unpinned)`,
+    );
+  }
+  const ctx: DockerContext = { env: options.hostEnv, signal: options.signal };
+  const engine = await probeEngine(ctx);
+  if (!engine.ok) {
+    throw new UsageError(
+      `Cannot build --in docker: ${engine.reason} (start Docker, or build with --in host)`,
+    );
+  }
+  await warnOutsideRepository(options.root, options.onProgress);
+  const network = options.network ?? await defaultNetwork(ctx);
+  const stagingRoot = await Deno.makeTempDir({ prefix: "r10e-docker-out-" });
+  const cleanup = () => Deno.remove(stagingRoot, { recursive: true }).catch(() => {});
+  try {
+    await runInDocker(ctx, {
+      root: options.root,
+      dockerfile: dockerfileFile,
+      baseImage,
+      command: options.buildCmd,
+      // The env is made after the stage is built, from its image env: see runInDocker.
+      env: {},
+      makeEnv: options.makeEnv,
+      network,
+      copyOut: pathsToCopy(options.srcs),
+      stagingRoot: `${stagingRoot}/project`,
+      onProgress: options.onProgress,
+      onOutput: options.onOutput,
+    });
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { root: `${stagingRoot}/project`, [Symbol.asyncDispose]: cleanup };
+}
+
+/**
+ * Go stamps VCS information from the repository that holds the project; the
+ * build context holds only the project, so a project below its repository's
+ * root is stamped on the host but not in the container. Says so up front.
+ */
+async function warnOutsideRepository(root: string, onProgress: (m: string) => void): Promise<void> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["-C", root, "rev-parse", "--show-toplevel"],
+      stdout: "piped",
+      stderr: "null",
+      env: { LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" },
+    }).output();
+    if (!out.success) return;
+    const top = new TextDecoder().decode(out.stdout).trim();
+    const real = await Deno.realPath(root);
+    if (top !== "" && top !== real) {
+      onProgress(
+        `Warning: the project "${real}" is inside the git repository "${top}" but is not its root: ` +
+          "the container sees no .git, so Go stamps no VCS information and the binary differs from a host build",
+      );
+    }
+  } catch {
+    // no git on the host: nothing to compare with
+  }
+}

@@ -1,0 +1,114 @@
+import { assertEquals, assertThrows } from "../../tests/_assert.ts";
+import {
+  buildEnv,
+  parseSourceDateEpoch,
+  parseToolchainList,
+  resolveGoVersion,
+} from "./toolchain.ts";
+
+Deno.test("resolveGoVersion: minor → newest patch, exact stays, unknown fails", async (t) => {
+  const listed = ["1.26.0", "1.26.8", "1.26.10", "1.25.3"];
+  await t.step(
+    "newest listed patch",
+    () => assertEquals(resolveGoVersion("1.26", listed), "1.26.11"),
+  );
+  await t.step("exact listed", () => assertEquals(resolveGoVersion("1.26.8", listed), "1.26.8"));
+  await t.step("table when offline", () => assertEquals(resolveGoVersion("1.24", null), "1.24.13"));
+  await t.step("default", () => assertEquals(resolveGoVersion(undefined, null), "1.26.11"));
+  await t.step(
+    "exact not listed",
+    () =>
+      void assertThrows(
+        () => resolveGoVersion("1.26.99", listed),
+        RangeError,
+        'unknown Go version "1.26.99" (not listed by the Go module proxy',
+      ),
+  );
+  await t.step(
+    "unknown minor offline",
+    () =>
+      void assertThrows(
+        () => resolveGoVersion("1.99", null),
+        RangeError,
+        'unknown Go version "1.99" (the Go module proxy was not reachable',
+      ),
+  );
+  await t.step(
+    "too old",
+    () =>
+      void assertThrows(
+        () => resolveGoVersion("1.19", null),
+        RangeError,
+        "expected Go 1.21 or later",
+      ),
+  );
+});
+
+Deno.test("parseToolchainList keeps releases only", () => {
+  assertEquals(
+    parseToolchainList(
+      "v0.0.1-go1.26.8.linux-amd64\nv0.0.1-go1.26rc1.linux-amd64\nv0.0.1-go1.26.8.darwin-arm64\nv0.0.1-go1.25.0.windows-386\n",
+    ).sort(),
+    ["1.25.0", "1.26.8"],
+  );
+});
+
+Deno.test("buildEnv: only pass-through variables of the host; Go settings fixed", () => {
+  const env = buildEnv({
+    host: {
+      PATH: "/bin",
+      HOME: "/h",
+      GOFLAGS: "-ldflags=-X=a",
+      CGO_ENABLED: "1",
+      GOOS: "darwin",
+      SECRET: "x",
+      TZ: "Asia/Tokyo",
+      LANG: "de_DE.UTF-8",
+    },
+    goVersion: "1.26.8",
+    platform: "linux/arm64",
+    sourceDateEpoch: 42,
+  });
+  assertEquals(env.SECRET, undefined);
+  assertEquals(
+    [
+      env.PATH,
+      env.HOME,
+      env.GOENV,
+      env.GOTOOLCHAIN,
+      env.GOFLAGS,
+      env.CGO_ENABLED,
+      env.GOOS,
+      env.GOARCH,
+      env.SOURCE_DATE_EPOCH,
+      env.TZ,
+      env.LC_ALL,
+      env.LANG,
+    ],
+    [
+      "/bin",
+      "/h",
+      "off",
+      "go1.26.8",
+      "-trimpath -mod=readonly",
+      "0",
+      "linux",
+      "arm64",
+      "42",
+      "UTC",
+      "C",
+      "C",
+    ],
+  );
+});
+
+Deno.test("parseSourceDateEpoch", () => {
+  assertEquals(parseSourceDateEpoch("1700000000"), 1700000000);
+  assertThrows(
+    () => parseSourceDateEpoch("yesterday"),
+    RangeError,
+    'SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (at most 11 digits), found "yesterday"',
+  );
+  assertThrows(() => parseSourceDateEpoch("-1"), RangeError);
+  assertThrows(() => parseSourceDateEpoch("1.5"), RangeError);
+});
