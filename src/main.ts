@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
+import { cp } from "./cp/cp.ts";
 import { build } from "./build/build.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
 import { init } from "./init/init.ts";
@@ -172,6 +173,56 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
 
   // ── cp ───────────────────────────────────────────────────────────────────
   // (owned by issue 5: cp)
+  program
+    .command("cp")
+    .description(
+      "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`,\n" +
+        "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks\n" +
+        "are followed inside the image root. Prints name(sha256:<hex>) for each file copied.",
+    )
+    .argument(
+      "<image>",
+      "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)",
+    )
+    .argument(
+      "<src>",
+      "path in the image, e.g. /app/server; end a directory with /. to copy its contents",
+    )
+    .argument(
+      "<dest>",
+      "host path (docker cp rules: an existing directory receives SRC inside it), or - for a tar stream on stdout",
+    )
+    .option(
+      "--platform <os/arch>",
+      "the image of this platform in a multi-platform input (e.g. linux/arm64)",
+    )
+    .option("--json", "print a JSON list of {path, size, sha256} instead")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destination is refused.
+Examples:
+  r10e cp out/app-latest.tar.gz /app/server ./bin/        ./bin/server(sha256:…)
+  r10e cp image.tar /etc/ssl/certs/. ./certs              contents of the directory into ./certs
+  r10e cp image.tar /app - | tar -t                       a tar stream`,
+    )
+    .action(async (image, src, dest, opts) => {
+      // Paths are used as typed when they are relative to the process's own directory.
+      const where = (p: string) => (io.cwd === Deno.cwd() || isAbsolute(p) ? p : join(io.cwd, p));
+      const toStdout = dest === "-";
+      const result = await cp(where(image), { src, dest: toStdout ? dest : where(dest) }, {
+        platform: opts.platform,
+        stdout: toStdout ? io.stdoutBytes : undefined,
+      });
+      // With `-`, stdout carries the tar stream: the list goes to stderr.
+      const print = toStdout ? io.stderr : io.stdout;
+      if (opts.json) {
+        const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+        print(JSON.stringify(files, null, 2) + "\n");
+      } else {
+        print(result.files.map((f) => `${f.path}(sha256:${f.sha256})\n`).join(""));
+      }
+    });
 
   void state;
   return program;

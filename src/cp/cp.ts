@@ -1,0 +1,391 @@
+/**
+ * `r10e cp IMAGE SRC DEST`: copy a file or directory out of an image archive, like
+ * `docker create` + `docker cp -L`, without a daemon (issue 5, DESIGN: reading images).
+ *
+ * - SRC is resolved in the merged filesystem, symlinks followed inside the image root
+ *   (the last component too, like `-L`); inside a copied directory symlinks stay symlinks.
+ * - DEST follows docker cp's rules (see `destination.ts`); `-` writes a tar stream instead.
+ * - Safety: every host path is DEST's target joined with names from the merged tree (never
+ *   `..`, never a `/`); an existing non-directory where a directory goes is refused, so no
+ *   write passes through a symlink; files and symlinks are written to a temporary name in
+ *   their final directory and renamed; a new directory tree is built under a temporary name
+ *   and renamed at the end; everything is checked (devices, FIFOs, conflicts) before the first
+ *   write, and temporary files are removed on failure.
+ *
+ * Returns what it copied; `main.ts` prints it.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { InputError, UsageError } from "../errors.ts";
+import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
+import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
+import { encodeHeader, type TarEntry } from "../tar/writer.ts";
+import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
+
+/** One regular file copied. */
+export interface CopiedFile {
+  /** Host path as written (DEST-based), or the tar entry name for `-`. */
+  path: string;
+  size: number;
+  /** sha256 hex of the content. */
+  sha256: string;
+}
+
+/** What `cp` did. */
+export interface CpResult {
+  /** SRC resolved in the image, e.g. `/usr/bin/app` for `/bin/app`. */
+  source: string;
+  /** Host path of the copy's top, or `-`. */
+  target: string;
+  /** Regular files copied, in path order. */
+  files: CopiedFile[];
+}
+
+/** Options of `cp`. */
+export interface CpOptions {
+  /** `os/arch[/variant]` for multi-platform inputs. */
+  platform?: string;
+  /** Parent directory for the image reader's spool (default: the system one). */
+  tempDir?: string;
+  /** Where the tar stream goes when DEST is `-` (required then). */
+  stdout?: WritableStream<Uint8Array>;
+}
+
+const BLOCK = 512;
+
+/**
+ * Copies SRC out of IMAGE to DEST.
+ * @throws {InputError} for an unreadable image, a missing SRC (naming the missing component), or devices/FIFOs.
+ * @throws {UsageError} when docker cp's rules refuse the destination.
+ */
+export async function cp(
+  image: string,
+  paths: { src: string; dest: string },
+  options: CpOptions = {},
+): Promise<CpResult> {
+  if (!paths.src) throw new UsageError("SRC must not be empty");
+  if (!paths.dest) throw new UsageError("DEST must not be empty");
+  await using input = await openImage(image, {
+    platform: options.platform,
+    tempDir: options.tempDir,
+  });
+  const info = input.image();
+  const fs = await buildMergedFs(input, info);
+  const src = paths.src.startsWith("/") ? paths.src : "/" + paths.src;
+  const resolved = fs.resolve(src, { followLast: true });
+  const top = resolved.node;
+  const isDir = top.kind === "dir";
+  if (!isDir && top.kind !== "file") throw refuse(image, [[src, top.kind]]);
+  const tree: [string, FsNode][] = isDir ? [...fs.walk(top)] : [];
+  const bad = tree.filter(([, n]) => !["file", "dir", "symlink"].includes(n.kind));
+  if (bad.length) {
+    const base = resolved.path === "/" ? "" : resolved.path;
+    throw refuse(image, bad.map(([rel, n]) => [`${base}/${rel}`, n.kind]));
+  }
+  if (paths.dest === "-") {
+    if (!options.stdout) throw new TypeError("cp: DEST is - but no stdout stream was given");
+    const files = await streamTar(input, info, top, tree, src, {
+      stdout: options.stdout,
+      tempDir: options.tempDir,
+    });
+    return { source: resolved.path, target: "-", files };
+  }
+  const dest = await destInfo(paths.dest);
+  const placement = placeCopy({ arg: src, isDir }, dest);
+  const files = placement.mode === "file"
+    ? [await writeOneFile(input, info, top, placement.target)]
+    : await writeTree(input, info, top, tree, placement.target);
+  return { source: resolved.path, target: placement.target, files };
+}
+
+function refuse(image: string, items: [string, FsKind][]): InputError {
+  const what: Record<string, string> = {
+    char: "a character device",
+    block: "a block device",
+    fifo: "a FIFO",
+    other: "a special file",
+  };
+  const list = items.map(([p, k]) => `"${p}" is ${what[k] ?? k}`).join(", ");
+  return new InputError(
+    `Cannot copy from image "${image}": ${list}; r10e cp copies only files, directories and symlinks`,
+  );
+}
+
+async function destInfo(arg: string) {
+  const stat = await Deno.stat(arg).catch((e) => {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw new UsageError(`Cannot copy to "${arg}": ${(e as Error).message}`);
+  });
+  const parent = dirname(arg.replace(/\/+\.?$/, "") || "/");
+  const parentStat = stat ? null : await Deno.stat(parent).catch(() => null);
+  return {
+    arg,
+    exists: stat !== null,
+    isDir: stat?.isDirectory ?? false,
+    parentExists: stat !== null || (parentStat?.isDirectory ?? false),
+  };
+}
+
+async function lstat(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
+function tempName(dir: string): string {
+  const rand = crypto.getRandomValues(new Uint8Array(6));
+  return `${dir}/.r10e-cp-${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Writes a body to a new file (never an existing one), hashing it. */
+async function writeBody(
+  path: string,
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  for await (const chunk of body) {
+    hash.update(chunk);
+    size += chunk.length;
+    let done = 0;
+    while (done < chunk.length) done += await file.write(chunk.subarray(done));
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+
+async function finish(path: string, node: FsNode): Promise<void> {
+  await Deno.chmod(path, node.mode & 0o7777);
+  await Deno.utime(path, node.mtime, node.mtime);
+}
+
+async function writeOneFile(
+  input: ImageInput,
+  image: ImageInfo,
+  node: FsNode,
+  target: string,
+): Promise<CopiedFile> {
+  const existing = await lstat(target);
+  if (existing?.isDirectory) {
+    throw new UsageError(`Cannot copy to "${target}": cannot overwrite a directory with a file`);
+  }
+  const temp = tempName(dirname(target));
+  let written: { size: number; sha256: string } | undefined;
+  try {
+    await readContents(input, image, [node], async (_nodes, body) => {
+      written = await writeBody(temp, body);
+    });
+    if (!written) written = await writeBody(temp, empty());
+    await finish(temp, node);
+    await Deno.rename(temp, target);
+  } catch (e) {
+    await Deno.remove(temp).catch(() => {});
+    throw e;
+  }
+  return { path: target, ...written };
+}
+
+async function* empty(): AsyncGenerator<Uint8Array> {}
+
+/**
+ * Writes a directory tree at `target`: built under a temporary name and renamed when target
+ * does not exist, merged into it (file by file, temp + rename) when it is a directory.
+ */
+async function writeTree(
+  input: ImageInput,
+  image: ImageInfo,
+  top: FsNode,
+  tree: [string, FsNode][],
+  target: string,
+): Promise<CopiedFile[]> {
+  const existing = await lstat(target);
+  if (existing && !existing.isDirectory) {
+    // lstat: a symlink here is not followed, it is refused like any non-directory.
+    throw new UsageError(
+      `Cannot copy to "${target}": cannot overwrite a non-directory with a directory`,
+    );
+  }
+  const fresh = existing === null;
+  // Every conflict is found before the first write (docker cp: NoOverwriteDirNonDir).
+  if (!fresh) {
+    for (const [rel, node] of tree) {
+      const at = await lstat(`${target}/${rel}`);
+      if (!at) continue;
+      if (node.kind === "dir" && !at.isDirectory) {
+        throw new UsageError(
+          `Cannot copy to "${target}/${rel}": cannot overwrite a non-directory with a directory`,
+        );
+      }
+      if (node.kind !== "dir" && at.isDirectory) {
+        throw new UsageError(
+          `Cannot copy to "${target}/${rel}": cannot overwrite a directory with a non-directory`,
+        );
+      }
+    }
+  }
+  const root = fresh ? tempName(dirname(target)) : target;
+  const temps = new Set<string>();
+  try {
+    if (fresh) await Deno.mkdir(root, { mode: 0o700 });
+    for (const [rel, node] of tree) {
+      if (node.kind === "dir") {
+        await Deno.mkdir(`${root}/${rel}`, { mode: 0o700 }).catch((e) => {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        });
+      }
+    }
+    const where = new Map<FsNode, string>();
+    for (const [rel, node] of tree) if (node.kind === "file") where.set(node, rel);
+    const results = new Map<string, { size: number; sha256: string }>();
+    const place = async (rel: string, node: FsNode, write: (temp: string) => Promise<void>) => {
+      const final = `${root}/${rel}`;
+      const temp = tempName(dirname(final));
+      temps.add(temp);
+      await write(temp);
+      if (node.kind !== "symlink") await finish(temp, node);
+      await Deno.rename(temp, final);
+      temps.delete(temp);
+    };
+    await readContents(input, image, where.keys(), async (nodes, body) => {
+      const first = where.get(nodes[0])!;
+      await place(first, nodes[0], async (temp) => {
+        const r = await writeBody(temp, body);
+        results.set(first, r);
+        // Other files with the same content (hardlinks) are copies of this one.
+        for (const other of nodes.slice(1)) {
+          const rel = where.get(other)!;
+          await place(rel, other, (t) => Deno.copyFile(temp, t));
+          results.set(rel, r);
+        }
+      });
+    });
+    for (const [rel, node] of tree) {
+      if (node.kind === "file" && !results.has(rel)) {
+        await place(rel, node, async (temp) => {
+          results.set(rel, await writeBody(temp, empty()));
+        });
+      } else if (node.kind === "symlink") {
+        await place(rel, node, (temp) => Deno.symlink(node.linkname, temp));
+      }
+    }
+    // Directory modes and times last, deepest first, so a read-only directory can be filled.
+    for (const [rel, node] of [...tree].reverse()) {
+      if (node.kind === "dir") await finish(`${root}/${rel}`, node);
+    }
+    await finish(root, top);
+    if (fresh) await Deno.rename(root, target);
+    return tree.filter(([, n]) => n.kind === "file").map(([rel]) => ({
+      path: `${target}/${rel}`,
+      ...results.get(rel)!,
+    }));
+  } catch (e) {
+    for (const t of temps) await Deno.remove(t).catch(() => {});
+    if (fresh) {
+      await Deno.chmod(root, 0o700).catch(() => {});
+      await makeWritable(root);
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  try {
+    for await (const d of Deno.readDir(dir)) {
+      if (d.isDirectory) {
+        await Deno.chmod(`${dir}/${d.name}`, 0o700).catch(() => {});
+        await makeWritable(`${dir}/${d.name}`);
+      }
+    }
+  } catch {
+    // best effort: the directory is being removed
+  }
+}
+
+/**
+ * Writes the copy as a tar stream, names rebased on SRC's base name as docker cp does. Content
+ * is read in place from uncompressed layers; files in compressed layers are first spooled to a
+ * temporary directory so that the stream can follow path order.
+ */
+async function streamTar(
+  input: ImageInput,
+  image: ImageInfo,
+  top: FsNode,
+  tree: [string, FsNode][],
+  src: string,
+  out: { stdout: WritableStream<Uint8Array>; tempDir?: string },
+): Promise<CopiedFile[]> {
+  const base = copiesContents(src) ? "" : sourceBaseName(src);
+  const all: [string, FsNode][] = top.kind === "dir"
+    ? [
+      ...(base ? [[base, top] as [string, FsNode]] : []),
+      ...tree.map(([rel, n]) => [base ? `${base}/${rel}` : rel, n] as [string, FsNode]),
+    ]
+    : [[base, top]];
+  const spooled = new Map<FsNode, string>();
+  const spool = await Deno.makeTempDir({ dir: out.tempDir, prefix: "r10e-cp-" });
+  const writer = out.stdout.getWriter();
+  const files: CopiedFile[] = [];
+  try {
+    const compressed = all.map(([, n]) => n).filter((n) =>
+      n.kind === "file" && n.content && image.layers[n.content.layer].compression !== "none"
+    );
+    let i = 0;
+    await readContents(input, image, compressed, async (nodes, body) => {
+      const path = `${spool}/${i++}`;
+      await writeBody(path, body);
+      for (const n of nodes) spooled.set(n, path);
+    });
+    for (const [name, node] of all) {
+      const entry: TarEntry = {
+        name,
+        kind: node.kind === "dir" ? "dir" : node.kind === "symlink" ? "symlink" : "file",
+        mode: node.mode & 0o7777,
+        size: node.kind === "file" ? node.size : 0,
+        linkTarget: node.kind === "symlink" ? node.linkname : undefined,
+      };
+      await writer.write(encodeHeader(entry, { mtime: Math.max(0, Math.floor(node.mtime)) }));
+      if (node.kind !== "file") continue;
+      const hash = createHash("sha256");
+      let size = 0;
+      const source: AsyncIterable<Uint8Array> = spooled.has(node)
+        ? readFileChunks(spooled.get(node)!)
+        : node.content
+        ? input.layerRange(image, node.content.layer, node.content.dataOffset, node.size)!
+        : empty();
+      for await (const chunk of source) {
+        hash.update(chunk);
+        size += chunk.length;
+        await writer.write(chunk);
+      }
+      if (size !== node.size) {
+        throw new InputError(
+          `Cannot read image "${input.path}": "${name}" changed while it was read`,
+        );
+      }
+      const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+      if (pad) await writer.write(new Uint8Array(pad));
+      files.push({ path: name, size, sha256: hash.digest("hex") });
+    }
+    await writer.write(new Uint8Array(2 * BLOCK));
+  } finally {
+    writer.releaseLock();
+    await Deno.remove(spool, { recursive: true }).catch(() => {});
+  }
+  return files;
+}
+
+async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
+  using file = await Deno.open(path);
+  while (true) {
+    const buf = new Uint8Array(1 << 20);
+    const n = await file.read(buf);
+    if (n === null) return;
+    yield buf.subarray(0, n);
+  }
+}
