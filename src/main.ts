@@ -14,6 +14,10 @@ import { build } from "./build/build.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
 import { init } from "./init/init.ts";
 import { VERSION } from "./version.ts";
+import { IGNORABLE } from "./verify/causes.ts";
+import { globRegExp } from "./verify/glob.ts";
+import { formatReport } from "./verify/report.ts";
+import { verifyImages } from "./verify/verify.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -170,6 +174,73 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
 
   // ── verify ───────────────────────────────────────────────────────────────
   // (owned by issue 4: verify)
+  const collect = (value: string, previous: string[]) => [...previous, ...value.split(",")];
+  program
+    .command("verify")
+    .description(
+      "Compare two image archives and say why they differ: archive, index, manifest,\n" +
+        "config field by field, layers by position, files (mode, owner, mtime, content…),\n" +
+        "Go build info of changed binaries; each finding with its likely cause and fix.",
+    )
+    .argument("<a>", "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)")
+    .argument("<b>", "image to compare with")
+    .option("--json", "print the findings as JSON (schema: docs/verify-json.md)")
+    .option(
+      "--ignore <what>",
+      "ignore expected differences: timestamps, owner, order, compression (repeatable, or comma-separated)",
+      collect,
+      [] as string[],
+    )
+    .option(
+      "--ignore-path <glob>",
+      "ignore differences in files matching GLOB (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option("--platform <os/arch>", "compare the image of this platform (e.g. linux/arm64)")
+    .option("--full", "list every finding instead of folding many alike ones")
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read or bad usage.
+Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz`,
+    )
+    .action(async (a, b, opts) => {
+      const causes = opts.ignore.map((w) => {
+        const cause = IGNORABLE[w.trim()];
+        if (!cause) {
+          throw new UsageError(
+            `Unknown --ignore value "${w}": expected ${Object.keys(IGNORABLE).join(", ")}`,
+          );
+        }
+        return cause;
+      });
+      for (const g of opts.ignorePath) {
+        try {
+          globRegExp(g);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      }
+      const quiet = opts.quiet === true;
+      // Messages name the inputs as typed when they are relative to the process's own directory.
+      const where = (p: string) => (io.cwd === Deno.cwd() ? p : resolvePath(io.cwd, p));
+      const report = await verifyImages(where(a), where(b), {
+        ignore: { causes, paths: opts.ignorePath },
+        platform: opts.platform,
+        onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
+      });
+      // Inputs are shown as the user typed them.
+      report.a.input = a;
+      report.b.input = b;
+      if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
+      else {
+        const color = io.isTerminal && !("NO_COLOR" in io.env);
+        io.stdout(formatReport(report, { color, full: opts.full === true }));
+      }
+      state.exitCode = report.identical ? 0 : 1;
+    });
 
   // ── cp ───────────────────────────────────────────────────────────────────
   // (owned by issue 5: cp)

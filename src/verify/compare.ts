@@ -16,10 +16,10 @@ export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null
   const image = compareImage(a, b);
   const children: DiffNode[] = [];
   if (
-    a.outerCompression === b.outerCompression && a.archiveSha256 !== b.archiveSha256 &&
-    a.tarSha256 !== "" && a.tarSha256 === b.tarSha256
+    a.outerCompression === b.outerCompression && a.outerCompression !== "none" &&
+    a.archiveSha256 !== b.archiveSha256 && sameEntries(a.entries, b.entries)
   ) {
-    // Same tar, different compressed bytes: the outer compressor differs.
+    // Same tar entries, different compressed bytes: the outer compressor differs.
     children.push(leaf("archive", "outer compression bytes", a.archiveSha256, b.archiveSha256, {
       cause: "compression",
     }));
@@ -39,6 +39,11 @@ export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null
   };
 }
 
+/** Same names, headers and contents in the same order: the same tar, up to padding. */
+function sameEntries(a: ArchiveEntry[], b: ArchiveEntry[]): boolean {
+  return a.length === b.length && a.every((e, i) => JSON.stringify(e) === JSON.stringify(b[i]));
+}
+
 function leaf(
   scope: DiffNode["scope"],
   field: string,
@@ -49,6 +54,7 @@ function leaf(
   return { scope, field, a, b, children: [], ...extra };
 }
 
+const DOCUMENTS = new Set(["index.json", "manifest.json"]);
 const BLOB_NAME = /^(blobs\/sha256\/[0-9a-f]{64}|[0-9a-f]{64}(\/.*|\.json)?)$/;
 
 /** Outer archive entries: names, metadata and order. Blob names follow digests, so they are explained by the image when it differs. */
@@ -70,6 +76,11 @@ function compareEntries(
       continue;
     }
     out.push(...compareHeader("archive", undefined, ea, eb));
+    if (ea.sha256 !== eb.sha256 && !BLOB_NAME.test(ea.name) && !DOCUMENTS.has(ea.name)) {
+      // index.json and manifest.json are compared field by field; blobs by what they hold.
+      const cause = ea.name === "repositories" ? "tags" : "content";
+      out.push(leaf("archive", "content", ea.sha256, eb.sha256, { path: ea.name, cause }));
+    }
   }
   for (const eb of b) {
     if (!mapA.has(eb.name) && !skip(eb.name)) {
@@ -239,9 +250,7 @@ function compareConfig(
 }
 
 function diffIds(rootfs: unknown): unknown {
-  return isObject(rootfs) && Array.isArray(rootfs.diff_ids)
-    ? rootfs.diff_ids.length + " layers"
-    : rootfs;
+  return isObject(rootfs) && Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids : rootfs;
 }
 
 /** Layers paired by position; one entry per position, `null` where the blobs are the same. */
@@ -268,9 +277,11 @@ function compareLayers(a: LayerSummary[], b: LayerSummary[]): (DiffNode | null)[
 export function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode | null {
   if (a.digest === b.digest) return null;
   const children: DiffNode[] = [];
-  const compressionA = a.compression + (a.mediaType ? ` (${a.mediaType})` : "");
-  const compressionB = b.compression + (b.mediaType ? ` (${b.mediaType})` : "");
-  if (a.diffId === b.diffId || compressionA !== compressionB) {
+  const kindA = a.compression + (a.mediaType ? ` (${a.mediaType})` : "");
+  const kindB = b.compression + (b.mediaType ? ` (${b.mediaType})` : "");
+  if (a.diffId === b.diffId || kindA !== kindB) {
+    const compressionA = `${kindA}, ${a.size} bytes`;
+    const compressionB = `${kindB}, ${b.size} bytes`;
     children.push(leaf("layer", "compression", compressionA, compressionB, {
       layer,
       cause: "compression",

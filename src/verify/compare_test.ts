@@ -38,7 +38,6 @@ export function image(
     format: "docker-archive+oci",
     outerCompression: "none",
     archiveSha256: d("a" + tag),
-    tarSha256: d("a" + tag),
     entries: [],
     platform: "linux/amd64",
     manifestDigest: d("b" + tag),

@@ -54,10 +54,12 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
   if (report.consequences.length > 0) {
     out.push("", c.bold("Consequences (explained by the findings above)"));
     for (const q of report.consequences) {
-      const where = q.layer !== undefined ? `layer ${q.layer} ` : `${q.scope} `;
-      out.push(
-        `  ${where}${q.field}: ${value(q.a)} → ${value(q.b)}` + c.dim(` because of ${q.because}`),
-      );
+      const label = q.layer !== undefined
+        ? `layer ${q.layer} ${q.field.replace(/^layer /, "")}`
+        : q.field.startsWith(q.scope) || q.scope === "manifest"
+        ? q.field
+        : `${q.scope} ${q.field}`;
+      out.push(`  ${label}: ${value(q.a)} → ${value(q.b)}` + c.dim(` because of ${q.because}`));
     }
   }
   if (report.ignored.count > 0) {
@@ -180,13 +182,13 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
 }
 
 function short(digest: string): string {
-  return digest ? digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, "$1…") : "none";
+  return digest ? digest.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, "$1…") : "none";
 }
 
 /** A value on one line: strings as they are (digests shortened), others as JSON, absent as `(none)`. */
 function value(v: unknown): string {
   if (v === null || v === undefined) return "(none)";
-  const s = typeof v === "string" ? short(v) : JSON.stringify(v);
+  const s = typeof v === "string" && v !== "" ? short(v) : short(JSON.stringify(v));
   return s.length > 200 ? s.slice(0, 199) + "…" : s;
 }
 

@@ -44,6 +44,8 @@ export interface FileMeta {
   index: number;
   /** Tar header format as detected (`ustar`, `gnu`, `pax`, `v7`): a layer whose bytes differ with same files may differ only here. */
   format?: string;
+  /** Offset of the content in the uncompressed layer tar, so that it can be read again without the rest. */
+  dataOffset?: number;
 }
 
 /** Outer or blob compression, detected by magic bytes. */
@@ -74,6 +76,8 @@ export interface ArchiveEntry {
   gname: string;
   mtime: number;
   size: number;
+  /** sha256 hex of a regular file's content, `""` otherwise. */
+  sha256: string;
 }
 
 /** One image (one platform) of an input, with the archive around it. */
@@ -86,8 +90,6 @@ export interface ImageSummary {
   outerCompression: Compression;
   /** sha256 of the input file as given (`""` for a directory). */
   archiveSha256: string;
-  /** sha256 of the uncompressed outer tar (`""` for a directory). */
-  tarSha256: string;
   /** Entries of the outer archive, in archive order. */
   entries: ArchiveEntry[];
   /** `os/architecture[/variant]` of the image. */

@@ -1,0 +1,493 @@
+/**
+ * `r10e verify A B`: why do two images differ? The edge of the verify package:
+ * it opens both inputs with the image reader, summarizes every layer in one
+ * streaming pass (file headers and the sha256 of each file's content), compares
+ * the summaries top-down (compare.ts), spools only the files whose content
+ * differs to a temporary directory to look inside them (content.ts), and
+ * collapses the differences into findings with causes (causes.ts).
+ *
+ * Memory grows with the number of files, never with their size (DESIGN:
+ * reading images). It returns a `Report`; main.ts prints it and picks the exit
+ * code.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
+import type { TarHeader } from "../tar/reader.ts";
+import { collapse, summarize } from "./causes.ts";
+import { compareImages } from "./compare.ts";
+import { analyzeContent } from "./content.ts";
+import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
+import { globMatch } from "./glob.ts";
+import { fileRandomAccess } from "./random_access.ts";
+import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
+
+/** Options of `verifyImages`. */
+export interface VerifyOptions {
+  /** What to leave out of the findings. */
+  ignore?: IgnoreOptions;
+  /** `os/arch[/variant]`: compare only this platform. */
+  platform?: string;
+  /** Parent of the temporary directories (spools, differing files). */
+  tempDir?: string;
+  /** Receives a progress line now and then (at most once a second, after the first second). */
+  onProgress?: (line: string) => void;
+  /** Lines of unified diff to keep per text file. */
+  maxDiffLines?: number;
+  /** At most this many differing files are looked into (spooled and analyzed); the rest keep their digests. */
+  maxAnalyzed?: number;
+  /** The clock for progress throttling, in milliseconds (injected by tests). */
+  now?: () => number;
+}
+
+/**
+ * Compares two image inputs and returns the report.
+ * @throws {InputError} when an input cannot be read, naming the input and the entry.
+ */
+export async function verifyImages(
+  pathA: string,
+  pathB: string,
+  options: VerifyOptions = {},
+): Promise<Report> {
+  const ignore = options.ignore ?? { causes: [], paths: [] };
+  const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
+  const open = { platform: options.platform, tempDir: options.tempDir };
+  await using inputA = await openImage(pathA, open);
+  progress.force(`read ${pathA}`);
+  await using inputB = await openImage(pathB, open);
+  progress.force(`read ${pathB}`);
+  const pairs = pairImages(inputA, inputB, options.platform);
+  const [shaA, shaB] = [await fileSha256(pathA), await fileSha256(pathB)];
+  const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
+  try {
+    const findings: Finding[] = [];
+    const consequences: Report["consequences"] = [];
+    const ignored: Report["ignored"] = { count: 0, byCause: {} };
+    const infos: [InputInfo, InputInfo][] = [];
+    for (const [index, pair] of pairs.entries()) {
+      const platform = pairs.length > 1 ? pairPlatform(pair) : undefined;
+      if (!pair.a || !pair.b) {
+        findings.push(missingPlatform(pair));
+        continue;
+      }
+      const a = await summarizeImage(inputA, pair.a, shaA, progress);
+      const b = await summarizeImage(inputB, pair.b, shaB, progress);
+      if (index > 0) {
+        // Archive-level differences were reported with the first pair.
+        b.entries = a.entries;
+        b.index = a.index;
+        b.archiveSha256 = a.archiveSha256;
+      }
+      infos.push([inputInfo(a), inputInfo(b)]);
+      const tree = compareImages(a, b);
+      await analyzeContents(tree, {
+        inputs: [inputA, inputB],
+        images: [pair.a, pair.b],
+        summaries: [a, b],
+        work,
+        ignore,
+        maxDiffLines: options.maxDiffLines,
+        maxAnalyzed: options.maxAnalyzed ?? 100,
+        progress,
+      });
+      const c = collapse(tree, ignore);
+      for (const f of c.findings) findings.push(platform ? { ...f, platform } : f);
+      for (const q of c.consequences) consequences.push(platform ? { ...q, platform } : q);
+      ignored.count += c.ignored.count;
+      for (const [k, n] of Object.entries(c.ignored.byCause)) {
+        const key = k as keyof typeof ignored.byCause;
+        ignored.byCause[key] = (ignored.byCause[key] ?? 0) + n;
+      }
+    }
+    const notes: string[] = [];
+    if (inputA.compression !== inputB.compression) {
+      notes.push(
+        `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
+          `so the archive files differ; the images inside are compared`,
+      );
+    }
+    const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB);
+    if (infoA.format !== infoB.format) {
+      notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
+    }
+    return {
+      schemaVersion: 1,
+      identical: findings.length === 0,
+      summary: summarize(findings, ignored.count),
+      a: infoA,
+      b: infoB,
+      findings,
+      consequences,
+      notes,
+      ignored,
+    };
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+interface Pair {
+  a?: ImageInfo;
+  b?: ImageInfo;
+}
+
+/** Which images to compare: the chosen platform, the only image of each, or each platform of both. */
+function pairImages(a: ImageInput, b: ImageInput, platform: string | undefined): Pair[] {
+  if (platform !== undefined || (a.images.length <= 1 && b.images.length <= 1)) {
+    return [{ a: a.image(platform), b: b.image(platform) }];
+  }
+  const key = (i: ImageInfo) => (i.platform ? formatPlatform(i.platform) : "unknown");
+  const byKey = new Map<string, Pair>();
+  for (const i of a.images) if (!byKey.has(key(i))) byKey.set(key(i), { a: i });
+  for (const i of b.images) {
+    const p = byKey.get(key(i)) ?? {};
+    if (!p.b) p.b = i;
+    byKey.set(key(i), p);
+  }
+  return [...byKey.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([, p]) => p);
+}
+
+function pairPlatform(pair: Pair): string {
+  const i = (pair.a ?? pair.b)!;
+  return i.platform ? formatPlatform(i.platform) : "unknown";
+}
+
+function missingPlatform(pair: Pair): Finding {
+  const platform = pairPlatform(pair);
+  return {
+    scope: "index",
+    field: "platform",
+    a: pair.a ? platform : null,
+    b: pair.b ? platform : null,
+    cause: "platform",
+    causeText: "a platform only one input has",
+    hint: "build the same platforms, or compare one with --platform",
+    platform,
+  };
+}
+
+/** sha256 of an input file as given; `""` for a directory. */
+async function fileSha256(path: string): Promise<string> {
+  const info = await Deno.stat(path);
+  if (!info.isFile) return "";
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    hash.update(buf.subarray(0, n));
+  }
+  return "sha256:" + hash.digest("hex");
+}
+
+const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** PAX records that restate a header field or an xattr: compared through those. */
+const RESTATED = new Set(["path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime"]);
+
+/** A tar header as verify compares it. */
+export function fileMeta(header: TarHeader, index: number, sha256: string): FileMeta {
+  let pax = EMPTY;
+  for (const [k, v] of Object.entries(header.pax)) {
+    if (RESTATED.has(k) || k.startsWith("SCHILY.xattr.") || k.startsWith("LIBARCHIVE.xattr.")) {
+      continue;
+    }
+    if (pax === EMPTY) pax = {};
+    pax[k] = v;
+  }
+  const hasPax = Object.keys(header.pax).length > 0;
+  return {
+    path: normalizePath(header.name),
+    type: header.kind,
+    mode: header.mode,
+    uid: header.uid,
+    gid: header.gid,
+    uname: header.uname,
+    gname: header.gname,
+    mtime: header.mtime,
+    linkname: header.linkname,
+    size: header.size,
+    sha256,
+    pax,
+    xattrs: Object.keys(header.xattrs).length ? { ...header.xattrs } : EMPTY,
+    index,
+    format: hasPax ? "pax" : header.format,
+    dataOffset: header.dataOffset,
+  };
+}
+
+/** Image path without `./`, leading `/` or trailing `/`. */
+function normalizePath(name: string): string {
+  return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
+}
+
+/** One pass over each layer: headers and content hashes. */
+async function summarizeImage(
+  input: ImageInput,
+  image: ImageInfo,
+  archiveSha256: string,
+  progress: Progress,
+): Promise<ImageSummary> {
+  const layers: LayerSummary[] = [];
+  for (let i = 0; i < image.layers.length; i++) {
+    const layer = image.layers[i];
+    const files: FileMeta[] = [];
+    let bytes = 0;
+    for await (const entry of input.layerEntries(image, i)) {
+      let sha = "";
+      if (entry.header.kind === "file") {
+        const hash = createHash("sha256");
+        for await (const chunk of entry.body) {
+          hash.update(chunk);
+          bytes += chunk.length;
+        }
+        sha = hash.digest("hex");
+      }
+      files.push(fileMeta(entry.header, files.length, sha));
+      progress(
+        `${input.path}: layer ${i + 1}/${image.layers.length}: ${files.length} files, ` +
+          `${(bytes / 1e6).toFixed(0)} MB`,
+      );
+    }
+    layers.push({
+      digest: layer.digest,
+      diffId: layer.diffId,
+      mediaType: layer.mediaType ?? "",
+      compression: layer.compression,
+      size: layer.size,
+      files,
+    });
+  }
+  const entries: ArchiveEntry[] = input.entries.map((e) => ({
+    name: e.path,
+    type: e.kind,
+    mode: e.header?.mode ?? 0,
+    uid: e.header?.uid ?? 0,
+    gid: e.header?.gid ?? 0,
+    uname: e.header?.uname ?? "",
+    gname: e.header?.gname ?? "",
+    mtime: e.header?.mtime ?? 0,
+    size: e.size,
+    sha256: e.sha256 ?? "",
+  }));
+  const format = input.indexJson && input.manifestJson
+    ? "docker-archive+oci"
+    : input.indexJson
+    ? "oci"
+    : "docker-archive";
+  return {
+    input: input.path,
+    format,
+    outerCompression: input.compression,
+    archiveSha256,
+    entries,
+    platform: image.platform ? formatPlatform(image.platform) : platformOf(image.config),
+    index: input.indexJson ? parse(input.indexJson) : undefined,
+    dockerManifest: dockerItem(input, image),
+    manifestDigest: image.manifestDigest ?? "",
+    manifest: image.manifestBytes ? parse(image.manifestBytes) : undefined,
+    configDigest: image.configDigest,
+    config: image.config,
+    layers,
+  };
+}
+
+function platformOf(config: Record<string, unknown>): string {
+  const { os, architecture, variant } = config as Record<string, string | undefined>;
+  return [os ?? "unknown", architecture ?? "unknown", variant].filter(Boolean).join("/");
+}
+
+function parse(bytes: Uint8Array): unknown {
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** The manifest.json item naming this image's config, if any. */
+function dockerItem(input: ImageInput, image: ImageInfo): unknown {
+  if (!input.manifestJson) return undefined;
+  const items = parse(input.manifestJson);
+  if (!Array.isArray(items)) return undefined;
+  const hex = image.configDigest.replace(/^sha256:/, "");
+  return items.find((i) =>
+    typeof i === "object" && i !== null && typeof i.Config === "string" && i.Config.includes(hex)
+  );
+}
+
+function inputInfo(s: ImageSummary): InputInfo {
+  return {
+    input: s.input,
+    format: s.format,
+    compression: s.outerCompression,
+    archiveSha256: s.archiveSha256,
+    platform: s.platform,
+    manifestDigest: s.manifestDigest,
+    imageId: s.configDigest,
+    layers: s.layers.length,
+    files: s.layers.reduce((n, l) => n + l.files.length, 0),
+  };
+}
+
+/** One input's info: of the only pair, or of the first with the platforms listed. */
+function mergeInfos(
+  infos: [InputInfo, InputInfo][],
+  a: ImageInput,
+  b: ImageInput,
+  shaA: string,
+  shaB: string,
+): [InputInfo, InputInfo] {
+  const blank = (input: ImageInput, sha: string): InputInfo => ({
+    input: input.path,
+    format: input.indexJson ? "oci" : "docker-archive",
+    compression: input.compression,
+    archiveSha256: sha,
+    platform: "",
+    manifestDigest: "",
+    imageId: "",
+    layers: 0,
+    files: 0,
+  });
+  if (infos.length === 0) return [blank(a, shaA), blank(b, shaB)];
+  if (infos.length === 1) return infos[0];
+  const [ia, ib] = infos[0];
+  return [
+    { ...ia, platform: infos.map((p) => p[0].platform).join(", ") },
+    { ...ib, platform: infos.map((p) => p[1].platform).join(", ") },
+  ];
+}
+
+interface ContentContext {
+  inputs: [ImageInput, ImageInput];
+  images: [ImageInfo, ImageInfo];
+  summaries: [ImageSummary, ImageSummary];
+  work: string;
+  ignore: IgnoreOptions;
+  maxDiffLines?: number;
+  maxAnalyzed: number;
+  progress: Progress;
+}
+
+/** The `content` leaves of the tree, minus those the user ignores by path. */
+function contentLeaves(tree: DiffNode | null, ignore: IgnoreOptions): DiffNode[] {
+  const out: DiffNode[] = [];
+  const seen = new Set<DiffNode>();
+  const walk = (n: DiffNode) => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    if (n.scope === "file" && n.field === "content" && n.layer !== undefined && n.path) {
+      if (!ignore.paths.some((g) => globMatch(g, n.path!))) out.push(n);
+    }
+    n.children.forEach(walk);
+  };
+  if (tree) walk(tree);
+  return out;
+}
+
+/** Spools both versions of each differing file and names what differs inside. */
+async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Promise<void> {
+  const leaves = contentLeaves(tree, ctx.ignore).slice(0, ctx.maxAnalyzed);
+  if (leaves.length === 0) return;
+  const spooled: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
+  for (const side of [0, 1] as const) {
+    const byLayer = new Map<number, Set<string>>();
+    for (const n of leaves) {
+      const set = byLayer.get(n.layer!) ?? new Set();
+      set.add(n.path!);
+      byLayer.set(n.layer!, set);
+    }
+    for (const [layer, paths] of byLayer) {
+      await spoolFiles(ctx, side, layer, paths, spooled[side]);
+    }
+  }
+  for (const n of leaves) {
+    const key = `${n.layer}\0${n.path}`;
+    const pa = spooled[0].get(key);
+    const pb = spooled[1].get(key);
+    if (!pa || !pb) continue;
+    using fa = await Deno.open(pa);
+    using fb = await Deno.open(pb);
+    const ra = fileRandomAccess(fa, (await fa.stat()).size);
+    const rb = fileRandomAccess(fb, (await fb.stat()).size);
+    const { cause, detail } = await analyzeContent(ra, rb, {
+      path: n.path!,
+      maxDiffLines: ctx.maxDiffLines,
+    });
+    n.cause = cause;
+    n.detail = detail;
+  }
+}
+
+/**
+ * Writes the content of `paths` in one layer of one side to temporary files:
+ * by offset when the layer is stored uncompressed, else in one pass over it.
+ */
+async function spoolFiles(
+  ctx: ContentContext,
+  side: 0 | 1,
+  layer: number,
+  paths: Set<string>,
+  into: Map<string, string>,
+): Promise<void> {
+  const input = ctx.inputs[side];
+  const image = ctx.images[side];
+  const files = ctx.summaries[side].layers[layer].files;
+  const last = new Map<string, FileMeta>();
+  for (const f of files) if (paths.has(f.path)) last.set(f.path, f);
+  const target = () => `${ctx.work}/${side}-${layer}-${into.size}`;
+  let pending = last.size;
+  for (const [path, f] of last) {
+    if (f.dataOffset === undefined) continue;
+    const range = input.layerRange(image, layer, f.dataOffset, f.size);
+    if (!range) break;
+    const dest = target();
+    await writeStream(dest, range);
+    into.set(`${layer}\0${path}`, dest);
+    pending--;
+  }
+  if (pending === 0) return;
+  ctx.progress.force(
+    `${input.path}: reading layer ${layer + 1} again for ${pending} differing files`,
+  );
+  let index = 0;
+  for await (const entry of input.layerEntries(image, layer)) {
+    const f = files[index++];
+    if (!f || last.get(f.path) !== f || into.has(`${layer}\0${f.path}`)) continue;
+    const dest = target();
+    await writeStream(dest, entry.body);
+    into.set(`${layer}\0${f.path}`, dest);
+    if (--pending === 0) break;
+  }
+}
+
+async function writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  for await (const chunk of source) {
+    let off = 0;
+    while (off < chunk.length) off += await file.write(chunk.subarray(off));
+  }
+}
+
+/** A progress callback limited to one line a second, silent during the first second. */
+interface Progress {
+  (line: string): void;
+  /** Passes the line on when anything was shown already. */
+  force(line: string): void;
+}
+
+function throttle(sink: ((line: string) => void) | undefined, now: () => number): Progress {
+  const start = now();
+  let last = start;
+  let shown = false;
+  const progress = ((line: string) => {
+    if (!sink) return;
+    const t = now();
+    if (t - start < 1000 || t - last < 1000) return;
+    last = t;
+    shown = true;
+    sink(line);
+  }) as Progress;
+  progress.force = (line: string) => {
+    if (sink && shown) sink(line);
+    else progress(line);
+  };
+  return progress;
+}
