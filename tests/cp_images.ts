@@ -312,3 +312,56 @@ export async function writeTestImage(
   }
   return { path, diffIds, layerDigests, configDigests, manifestDigests, names };
 }
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+/** Output of one run of the real entry point. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+/** Runs `r10e …args` (src/main.ts) in `cwd` and captures its output. */
+export async function runR10e(args: string[], cwd: string): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    stdoutBytes: out.stdout,
+  };
+}
+
+/**
+ * Every path under `dir` (symlinks not followed) with its type, mode, and content digest or
+ * link target: compare two snapshots to see what a command wrote.
+ */
+export async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (rel: string) => {
+    const names: string[] = [];
+    for await (const d of Deno.readDir(rel ? `${dir}/${rel}` : dir)) names.push(d.name);
+    names.sort();
+    for (const name of names) {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = await Deno.lstat(`${dir}/${p}`);
+      const mode = (st.mode! & 0o7777).toString(8);
+      if (st.isSymlink) out.set(p, `symlink -> ${await Deno.readLink(`${dir}/${p}`)}`);
+      else if (st.isDirectory) {
+        out.set(p, `dir ${mode}`);
+        await walk(p);
+      } else out.set(p, `file ${mode} ${sha256(await Deno.readFile(`${dir}/${p}`))}`);
+    }
+  };
+  await walk("");
+  return out;
+}

@@ -392,7 +392,7 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
   try {
     info = await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw fail("file not found", e);
+    if (e instanceof Deno.errors.NotFound) throw fail("file not found");
     throw fail("cannot open it", e);
   }
   let input: ImageInput;
