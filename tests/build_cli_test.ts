@@ -1,0 +1,292 @@
+/**
+ * `r10e init` and `r10e build --in host` through the real entry point, on copies
+ * of the example project.
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, EXAMPLE, fileSha256, listTree, r10e } from "./_cli.ts";
+
+const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
+
+async function tempProject(options: { reverse?: boolean } = {}): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-build-test-" });
+  await copyExample(dir, options);
+  return dir;
+}
+
+Deno.test("build: prints the archive, its sha256, image ID, manifest digest and artifact digests", async () => {
+  const dir = await tempProject();
+  try {
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "1700000000" } });
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split("\n");
+    assertEquals(lines[0], "======= CONTAINER IMAGE INFO ========");
+    assertEquals(lines[1], `Container image created in ${dir}/${ARCHIVE}`);
+    assertEquals(lines[2], `IMAGE sha256sum: ${await fileSha256(`${dir}/${ARCHIVE}`)}`);
+    assertEquals(/^IMAGE ID: sha256:[0-9a-f]{64}$/.test(lines[3]), true, lines[3]);
+    assertEquals(/^MANIFEST DIGEST: sha256:[0-9a-f]{64}$/.test(lines[4]), true, lines[4]);
+    assertEquals(lines[5], `ARTIFACT /app/hello(sha256:${await fileSha256(`${dir}/build/hello`)})`);
+    assertEquals(lines.length, 6);
+    assertStringIncludes(r.stderr, "Running build_cmd");
+    assertStringIncludes(
+      r.stderr,
+      "Creation time 2023-11-14T22:13:20.000Z (from SOURCE_DATE_EPOCH)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: byte-identical archives from two paths, umasks, TZ, locales, mtimes and creation orders", async () => {
+  const a = await tempProject();
+  const b = await tempProject({ reverse: true });
+  try {
+    // Different file modes (as umask 077 would leave them) and mtimes in the second copy.
+    await Deno.chmod(`${b}/data/greeting.txt`, 0o600);
+    await Deno.chmod(`${b}/LICENSE`, 0o600);
+    for (const f of ["main.go", "data/greeting.txt", "LICENSE", "config.json"]) {
+      await Deno.utime(`${b}/${f}`, 86400 * 365, 86400 * 365 * 2);
+    }
+    const ra = await r10e(["build", "--json"], {
+      cwd: a,
+      umask: "022",
+      env: { TZ: "UTC", LANG: "C.UTF-8", SOURCE_DATE_EPOCH: "1700000000" },
+    });
+    const rb = await r10e(["build", "--json", "-q"], {
+      cwd: b,
+      umask: "077",
+      env: {
+        TZ: "Asia/Kolkata",
+        LANG: "de_DE.UTF-8",
+        LC_ALL: "de_DE.UTF-8",
+        SOURCE_DATE_EPOCH: "1700000000",
+      },
+    });
+    assertEquals(ra.code, 0, ra.stderr);
+    assertEquals(rb.code, 0, rb.stderr);
+    const ja = JSON.parse(ra.stdout);
+    const jb = JSON.parse(rb.stdout);
+    assertEquals(await fileSha256(`${a}/${ARCHIVE}`), await fileSha256(`${b}/${ARCHIVE}`));
+    assertEquals(ja.archiveSha256, jb.archiveSha256);
+    assertEquals(ja.imageId, jb.imageId);
+    assertEquals(ja.manifestDigest, jb.manifestDigest);
+    assertEquals(ja.archiveSha256, await fileSha256(`${a}/${ARCHIVE}`));
+    // The copies' files really had other modes; only the mode class reaches the image.
+    assertEquals((await Deno.stat(`${a}/data/greeting.txt`)).mode! & 0o777, 0o644);
+    assertEquals((await Deno.stat(`${b}/data/greeting.txt`)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("build: a different SOURCE_DATE_EPOCH changes the archive (the time is an input)", async () => {
+  const dir = await tempProject();
+  try {
+    const r1 = await r10e(["build", "--json", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "1" } });
+    const r2 = await r10e(["build", "--json", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "2" } });
+    assertEquals([r1.code, r2.code], [0, 0]);
+    assertEquals(JSON.parse(r1.stdout).imageId !== JSON.parse(r2.stdout).imageId, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: a failing build_cmd exits 1 with its code and keeps the previous archive", async () => {
+  const dir = await tempProject();
+  try {
+    await Deno.mkdir(`${dir}/r10e-docker/out`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/${ARCHIVE}`, "previous archive");
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      config.replace('"go build -o build/hello ."', '"echo compiling; exit 3"'),
+    );
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    assertEquals(r.code, 1);
+    assertEquals(r.stdout, "");
+    assertStringIncludes(r.stderr, "compiling\n");
+    assertStringIncludes(
+      r.stderr,
+      'r10e: build_cmd "echo compiling; exit 3" failed with exit code 3',
+    );
+    assertEquals(await Deno.readTextFile(`${dir}/${ARCHIVE}`), "previous archive");
+    assertEquals(await listTree(`${dir}/r10e-docker/out`), ["r10e-hello-latest.tar.gz"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: a missing artifact exits 2 naming it, and writes nothing", async () => {
+  const dir = await tempProject();
+  try {
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      config.replace('"go build -o build/hello ."', '"true"'),
+    );
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    assertEquals(r.code, 2);
+    assertEquals(r.stdout, "");
+    assertStringIncludes(
+      r.stderr,
+      `config.json:9:14: artifacts[0].src: expected a file at "build/hello" (relative to "${dir}"), found nothing: did build_cmd produce it?`,
+    );
+    assertEquals((await listTree(`${dir}/r10e-docker`)).includes("out"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: an artifact that is a symlink out of the project exits 2", async () => {
+  const dir = await tempProject();
+  try {
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      config.replace(
+        '"go build -o build/hello ."',
+        '"mkdir -p build && ln -sf /bin/sh build/hello"',
+      ),
+    );
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    assertEquals(r.code, 2);
+    assertStringIncludes(
+      r.stderr,
+      'artifacts[0].src: expected a path inside the project, found "build/hello", which resolves to',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: an unwritable output location exits 2 and leaves nothing", async () => {
+  const dir = await tempProject();
+  try {
+    await Deno.writeTextFile(`${dir}/r10e-docker/out`, "a file where the out/ folder should be");
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    assertEquals(r.code, 2);
+    assertStringIncludes(r.stderr, `r10e: Cannot write the image to "${dir}/r10e-docker/out"`);
+    assertEquals(
+      await Deno.readTextFile(`${dir}/r10e-docker/out`),
+      "a file where the out/ folder should be",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: a malformed SOURCE_DATE_EPOCH and a missing r10e-docker/ are usage errors", async () => {
+  const dir = await tempProject();
+  try {
+    const bad = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "last tuesday" } });
+    assertEquals(bad.code, 2);
+    assertEquals(
+      bad.stderr.trim(),
+      'r10e: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (at most 11 digits), found "last tuesday"',
+    );
+    await Deno.remove(`${dir}/r10e-docker`, { recursive: true });
+    const noInit = await r10e(["build"], { cwd: dir });
+    assertEquals(noInit.code, 2);
+    assertStringIncludes(noInit.stderr, 'pins.json" is missing; run `r10e init` first');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: a dirty git tree is reported before building", async () => {
+  const dir = await tempProject();
+  try {
+    const git = (...args: string[]) =>
+      new Deno.Command("git", {
+        args: ["-c", "user.name=t", "-c", "user.email=t@e", ...args],
+        cwd: dir,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    await git("init", "-q");
+    await git("add", ".");
+    await git("commit", "-qm", "init");
+    await Deno.writeTextFile(`${dir}/main.go`, "\n// changed\n", { append: true });
+    const r = await r10e(["build", "-q"], { cwd: dir });
+    // -q silences progress, not the warning.
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stderr, 'the git tree is dirty (1 uncommitted path: "main.go")');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("init: same config, same bytes; hand edits are kept unless --force", async () => {
+  const dir = await tempProject();
+  try {
+    const before = await fileSha256(`${dir}/r10e-docker/pins.json`);
+    const again = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(await fileSha256(`${dir}/r10e-docker/pins.json`), before);
+    // The example's committed r10e-docker/ is what init writes today (regenerate it when templates change).
+    for (const f of await listTree(`${dir}/r10e-docker`)) {
+      assertEquals(
+        await Deno.readTextFile(`${dir}/r10e-docker/${f}`),
+        await Deno.readTextFile(`${EXAMPLE}/r10e-docker/${f}`),
+        `examples/hello/r10e-docker/${f} is stale: run scripts/r10e init -c examples/hello/config.json`,
+      );
+    }
+    await Deno.writeTextFile(`${dir}/r10e-docker/Makefile`, "# mine\n", { append: true });
+    const refused = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(refused.code, 2);
+    assertStringIncludes(
+      refused.stderr,
+      'r10e: Cannot write "r10e-docker/": "r10e-docker/Makefile" was changed by hand; rerun with --force to overwrite',
+    );
+    assertStringIncludes(await Deno.readTextFile(`${dir}/r10e-docker/Makefile`), "# mine");
+    const forced = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals(
+      (await Deno.readTextFile(`${dir}/r10e-docker/Makefile`)).includes("# mine"),
+      false,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("init: an unknown go_version is reported with its position", async () => {
+  const dir = await tempProject();
+  try {
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(`${dir}/config.json`, config.replace('"1.26.8"', '"1.99"'));
+    const r = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(r.code, 2);
+    assertStringIncludes(
+      r.stderr,
+      'config.json:7:17: go_version: unknown Go version "1.99" (the Go module proxy was not reachable; r10e knows 1.21,',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("init: every r10edocker compat config drives init", async (t) => {
+  const compat = new URL("../../shared/compat/r10edocker/", import.meta.url);
+  for await (const e of Deno.readDir(compat)) {
+    if (!e.name.endsWith(".json")) continue;
+    await t.step(e.name, async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        await Deno.copyFile(new URL(e.name, compat), `${dir}/config.json`);
+        const r = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(await listTree(`${dir}/r10e-docker`), [
+          ".gitignore",
+          "Dockerfile",
+          "Makefile",
+          "README.md",
+          "build_container.sh",
+          "pins.json",
+        ]);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  }
+});
