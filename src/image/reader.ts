@@ -850,10 +850,11 @@ export class FileRange implements TarSource {
     this.#end = offset + length;
   }
 
-  /** Skips `n` bytes; past the end, the next read ends the stream. */
-  skip(n: number): Promise<void> {
-    this.#pos += n;
-    return Promise.resolve();
+  /** Skips up to `n` bytes, without reading them; resolves to how many were skipped. */
+  skip(n: number): Promise<number> {
+    const k = Math.max(0, Math.min(n, this.#end - this.#pos));
+    this.#pos += k;
+    return Promise.resolve(k);
   }
 
   /** Streams the range. @throws {Error} when the file is shorter than the range. */
@@ -892,8 +893,9 @@ function bytesSource(bytes: Uint8Array): TarSource {
       }
     },
     skip(n: number) {
-      pos += n;
-      return Promise.resolve();
+      const k = Math.max(0, Math.min(n, bytes.length - pos));
+      pos += k;
+      return Promise.resolve(k);
     },
   };
 }

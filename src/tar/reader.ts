@@ -85,8 +85,8 @@ export interface TarReaderEntry {
 
 /** A stream of chunks that may also skip bytes without reading them. */
 export interface TarSource extends AsyncIterable<Uint8Array> {
-  /** Discards the next `n` bytes of the stream (after what was already yielded). */
-  skip?(n: number): Promise<void>;
+  /** Discards the next `n` bytes of the stream (after what was already yielded); resolves to how many there were (fewer at the end). */
+  skip?(n: number): Promise<number>;
 }
 
 /** Options of `readTar`. */
@@ -245,7 +245,7 @@ class Body implements AsyncIterable<Uint8Array> {
 /** A byte stream with a read position, over chunks of any size. */
 class Input {
   #it: AsyncIterator<Uint8Array>;
-  #skip?: (n: number) => Promise<void>;
+  #skip?: (n: number) => Promise<number>;
   #reader?: ReadableStreamDefaultReader<Uint8Array>;
   #buf: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -316,10 +316,10 @@ class Input {
     n -= buffered;
     if (n === 0) return true;
     if (this.#skip && !this.#done) {
-      // The source skips without reading; a short source shows up at the next read.
-      await this.#skip(n);
-      this.offset += n;
-      return true;
+      // The source skips without reading.
+      const skipped = await this.#skip(n);
+      this.offset += skipped;
+      return skipped === n;
     }
     while (n > 0) {
       const part = await this.take(n);

@@ -203,6 +203,31 @@ Deno.test("readTar errors name the archive, the entry and the offset", async (t)
       new SyntaxError('Cannot read tar: entry "dir/café.txt" at offset 512 is truncated'),
     );
   });
+  await t.step("truncated content that a seeking source skips", async () => {
+    const bytes = gnu.slice(0, 512 + 512 + 3);
+    let pos = 0;
+    const source: TarSource = {
+      async *[Symbol.asyncIterator]() {
+        while (pos < bytes.length) {
+          const chunk = bytes.slice(pos, pos + 512);
+          pos += chunk.length;
+          yield chunk;
+        }
+      },
+      skip(n: number) {
+        const k = Math.min(n, bytes.length - pos);
+        pos += k;
+        return Promise.resolve(k);
+      },
+    };
+    const consume = async () => {
+      for await (const _ of readTar(source)) { /* content not read */ }
+    };
+    await assert.rejects(
+      consume(),
+      new SyntaxError('Cannot read tar: entry "dir/café.txt" at offset 512 is truncated'),
+    );
+  });
   await t.step("truncated header", async () => {
     await assert.rejects(
       readAll(gnu.slice(0, 700), 65536, "x"),
@@ -244,9 +269,10 @@ Deno.test("readTar skips unread content through the source's skip", async () => 
       }
     },
     skip(n: number) {
-      skipped += n;
-      pos += n;
-      return Promise.resolve();
+      const k = Math.min(n, bytes.length - pos);
+      skipped += k;
+      pos += k;
+      return Promise.resolve(k);
     },
   };
   const names: string[] = [];
