@@ -7,28 +7,10 @@
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 
+import { verify } from "./_verify.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname;
-const MAIN = ROOT + "src/main.ts";
 const MAKE = ROOT + "tests/fixtures/verify/make_fixtures.py";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `r10e verify …` from `cwd`. */
-export async function verify(args: string[], cwd: string): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "verify", ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", ...options })

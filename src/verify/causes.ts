@@ -79,8 +79,11 @@ export function collapse(root: DiffNode | null, ignore: IgnoreOptions): Collapse
     return differs;
   }
   visit(root);
-  // Consequences were pushed bottom-up; show the outermost first.
-  out.consequences.reverse();
+  // Consequences were pushed bottom-up; show the outermost first, layers in order.
+  const rank = { archive: 0, index: 1, manifest: 2, config: 3, layer: 4, file: 5 };
+  out.consequences.reverse().sort((x, y) =>
+    rank[x.scope] - rank[y.scope] || (x.layer ?? 0) - (y.layer ?? 0)
+  );
   return out;
 }
 
@@ -120,7 +123,10 @@ function because(children: DiffNode[]): string {
     }
   }
   for (const [, set] of files) parts.push(set.size === 1 ? `1 file` : `${set.size} files`);
-  return [...new Set(parts)].join(", ");
+  const unique = [...new Set(parts)];
+  return unique.length > 4
+    ? `${unique.slice(0, 3).join(", ")} and ${unique.length - 3} more`
+    : unique.join(", ");
 }
 
 /** The one-line summary: `identical` or `differ: 3 findings: timestamps (2), owner (1)`. */

@@ -31,7 +31,7 @@ export interface VerifyOptions {
   platform?: string;
   /** Parent of the temporary directories (spools, differing files). */
   tempDir?: string;
-  /** Receives a progress line now and then (at most once a second, after the first second). */
+  /** Receives a progress line now and then (at most once a second, after the first two seconds). */
   onProgress?: (line: string) => void;
   /** Lines of unified diff to keep per text file. */
   maxDiffLines?: number;
@@ -466,7 +466,7 @@ async function writeStream(path: string, source: AsyncIterable<Uint8Array>): Pro
   }
 }
 
-/** A progress callback limited to one line a second, silent during the first second. */
+/** A progress callback limited to one line a second, silent during the first two seconds. */
 interface Progress {
   (line: string): void;
   /** Passes the line on when anything was shown already. */
@@ -480,7 +480,7 @@ function throttle(sink: ((line: string) => void) | undefined, now: () => number)
   const progress = ((line: string) => {
     if (!sink) return;
     const t = now();
-    if (t - start < 1000 || t - last < 1000) return;
+    if (t - start < 2000 || t - last < 1000) return;
     last = t;
     shown = true;
     sink(line);
