@@ -11,6 +11,7 @@ import { isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
 import { cp } from "./cp/cp.ts";
 import { build } from "./build/build.ts";
+import { pinImage } from "./build/docker.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
 import { init } from "./init/init.ts";
 import { VERSION } from "./version.ts";
@@ -91,6 +92,8 @@ the same config writes the same bytes.`,
         configPath: resolvePath(io.cwd, opts.config),
         force: opts.force === true,
         listGoVersions: () => listGoVersions(io.env),
+        // issue 3: pin the builder image by digest through the local engine when there is one
+        pinBuilderImage: (image) => pinImage({ env: io.env }, image),
         onProgress: say,
       });
       for (const w of result.warnings) io.stderr(`r10e: warning: ${w}\n`);
@@ -127,6 +130,10 @@ the same config writes the same bytes.`,
         .default("tar.gz" as const),
     )
     .option("--allow-unpinned", "let --in docker use a builder image not pinned by digest")
+    .option(
+      "--network <network>",
+      "--in docker: network of the build_cmd container (default: Docker's; none when the engine has no bridge)",
+    )
     .option("--no-build-cmd", "skip build_cmd and package the artifacts already on disk")
     .option("--json", "print a machine-readable summary on stdout")
     .option("-q, --quiet", "no progress on stderr (build_cmd output still streams)")
@@ -153,7 +160,9 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
         format: opts.format,
         skipBuildCmd: opts.buildCmd === false,
         allowUnpinned: opts.allowUnpinned === true,
+        network: opts.network,
         onProgress: (m) => quiet || io.stderr(`r10e: ${m}\n`),
+        onWarning: (m) => io.stderr(`r10e: warning: ${m}\n`),
         onOutput: (chunk) => io.stderrBytes(chunk),
         signal: controller.signal,
       });

@@ -205,8 +205,8 @@ export function containerHostEnv(
   return env;
 }
 
-/** `docker run` arguments for build_cmd (the environment goes in as `-e` pairs, sorted). */
-export function runArgs(options: {
+/** `docker create` arguments for the build_cmd container (the environment goes in as `--env` pairs, sorted). */
+export function createArgs(options: {
   name: string;
   image: string;
   env: Record<string, string>;
@@ -215,7 +215,7 @@ export function runArgs(options: {
 }): string[] {
   const env: Record<string, string> = { ...options.env, R10E_BUILD_CMD: options.command };
   return [
-    "run",
+    "create",
     "--name",
     options.name,
     ...(options.network ? ["--network", options.network] : []),
@@ -257,18 +257,17 @@ interface Result {
   stderr: string;
 }
 
-async function docker(
+function spawnDocker(
   ctx: DockerContext,
   args: string[],
-  options: { onOutput?: (chunk: Uint8Array) => void; extraEnv?: Record<string, string> } = {},
-): Promise<Result> {
-  let child: Deno.ChildProcess;
+  options: { extraEnv?: Record<string, string>; stdin?: boolean } = {},
+): Deno.ChildProcess {
   try {
-    child = new Deno.Command("docker", {
+    return new Deno.Command("docker", {
       args,
       env: { ...ctx.env, ...options.extraEnv },
       clearEnv: true,
-      stdin: "null",
+      stdin: options.stdin ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       signal: ctx.signal,
@@ -281,6 +280,14 @@ async function docker(
     }
     throw error;
   }
+}
+
+async function docker(
+  ctx: DockerContext,
+  args: string[],
+  options: { onOutput?: (chunk: Uint8Array) => void; extraEnv?: Record<string, string> } = {},
+): Promise<Result> {
+  const child = spawnDocker(ctx, args, options);
   const dec = new TextDecoder();
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const parts: string[] = [];
@@ -381,7 +388,7 @@ export interface DockerRunOptions {
   command: string;
   /** A fixed environment for build_cmd (tests); ignored when `makeEnv` is given. */
   env: Record<string, string>;
-  /** Makes the environment from `containerHostEnv` of the built stage (its PATH, HOME). */
+  /** Makes the environment from `containerHostEnv` of the builder image (its PATH, HOME). */
   makeEnv?: (containerHost: Record<string, string>) => Record<string, string>;
   /** Network of the build_cmd container; null for Docker's default. */
   network: string | null;
@@ -393,13 +400,8 @@ export interface DockerRunOptions {
   onOutput: (chunk: Uint8Array) => void;
 }
 
-/** What the builder stage is. */
-export interface BuiltBuilder {
-  /** Image ID of the built stage (FROM the pinned image + the project). */
-  imageId: string;
-  /** Env of that image (PATH, HOME…), for `containerHostEnv`. */
-  imageEnv: string[];
-}
+/** Name of the Dockerfile stage that holds the project, filtered by `.dockerignore`. */
+export const CONTEXT_STAGE = "context";
 
 /**
  * Whether `docker build` can use BuildKit: only when the buildx plugin is there,
@@ -412,13 +414,13 @@ async function buildkitEnv(ctx: DockerContext): Promise<Record<string, string>> 
 }
 
 /**
- * Builds the builder stage of the Dockerfile with the project as context.
+ * Builds one stage of the Dockerfile with the project as context; returns its image ID.
  * @throws {BuildFailed} when docker build fails (its output was streamed)
  */
-export async function buildBuilder(
+export async function buildStage(
   ctx: DockerContext,
-  options: Pick<DockerRunOptions, "root" | "dockerfile" | "onOutput">,
-): Promise<BuiltBuilder> {
+  options: Pick<DockerRunOptions, "root" | "dockerfile" | "onOutput"> & { target: string },
+): Promise<string> {
   const iidDir = await Deno.makeTempDir({ prefix: "r10e-iid-" });
   try {
     const iidFile = `${iidDir}/iid`;
@@ -427,31 +429,17 @@ export async function buildBuilder(
       "--file",
       options.dockerfile,
       "--target",
-      BUILDER_STAGE,
+      options.target,
       "--iidfile",
       iidFile,
-      "--pull=false",
       options.root,
     ], { onOutput: options.onOutput, extraEnv: await buildkitEnv(ctx) });
     if (r.code !== 0) {
       throw new BuildFailed(
-        `Cannot build the builder stage of "${options.dockerfile}": docker build exited with code ${r.code}`,
+        `Cannot build stage "${options.target}" of "${options.dockerfile}": docker build exited with code ${r.code}`,
       );
     }
-    const imageId = (await Deno.readTextFile(iidFile)).trim();
-    const inspect = await docker(ctx, [
-      "image",
-      "inspect",
-      "--format",
-      "{{json .Config.Env}}",
-      imageId,
-    ]);
-    if (inspect.code !== 0) {
-      throw new BuildFailed(
-        `Cannot inspect the builder image ${imageId}: ${lastLine(inspect.stderr)}`,
-      );
-    }
-    return { imageId, imageEnv: (JSON.parse(inspect.stdout) as string[] | null) ?? [] };
+    return (await Deno.readTextFile(iidFile)).trim();
   } finally {
     await Deno.remove(iidDir, { recursive: true }).catch(() => {});
   }
@@ -468,9 +456,39 @@ export async function defaultNetwork(ctx: DockerContext): Promise<string | null>
 }
 
 /**
- * Checks the engine, builds the builder stage, runs build_cmd in it and copies
- * the named paths out into `stagingRoot`. Removes the container and the built
- * stage image afterwards, whatever happens.
+ * Streams `/src` of one container into another: `docker cp A:/src -` piped into `docker cp - B:/`.
+ * @throws {BuildFailed} when either side fails
+ */
+async function copyBetween(ctx: DockerContext, from: string, to: string): Promise<void> {
+  const out = spawnDocker(ctx, ["cp", `${from}:${CONTAINER_ROOT}`, "-"]);
+  const into = spawnDocker(ctx, ["cp", "-", `${to}:/`], { stdin: true });
+  const text = (s: ReadableStream<Uint8Array>) => new Response(s).text();
+  const [, outErr, , intoErr, outStatus, intoStatus] = await Promise.all([
+    out.stdout.pipeTo(into.stdin),
+    text(out.stderr),
+    text(into.stdout),
+    text(into.stderr),
+    out.status,
+    into.status,
+  ]);
+  if (!outStatus.success || !intoStatus.success) {
+    throw new BuildFailed(
+      `Cannot copy the project into the builder container: ${
+        lastLine(outErr) || lastLine(intoErr)
+      }`,
+    );
+  }
+}
+
+/**
+ * Runs build_cmd in the builder (issue 3) and copies the named paths out into
+ * `stagingRoot`. The stages are built from the Dockerfile: `builder` (the pinned
+ * toolchain image, plus any steps added to it) and `context` (FROM scratch,
+ * COPY of the project: `.dockerignore` is honored by Docker). One container is
+ * made from the builder, the context is streamed into it, build_cmd runs, the
+ * files come out. Making the project part of the builder image with COPY would
+ * copy the whole toolchain once more on storage drivers without layer sharing (vfs).
+ * The containers and the context image are removed whatever happens.
  * @throws {UsageError} when no engine is reachable (exit 2)
  * @throws {BuildFailed} when docker build or build_cmd fails (exit 1)
  */
@@ -482,41 +500,53 @@ export async function runInDocker(ctx: DockerContext, options: DockerRunOptions)
     );
   }
   options.onProgress(
-    `Building the builder stage of ${options.dockerfile} (Docker ${engine.version})`,
+    `Building the builder and context stages of ${options.dockerfile} (Docker ${engine.version})`,
   );
-  const builder = await buildBuilder(ctx, options);
-  const name = `r10e-build-${crypto.randomUUID().slice(0, 12)}`;
+  const builderId = await buildStage(ctx, { ...options, target: BUILDER_STAGE });
+  const contextId = await buildStage(ctx, { ...options, target: CONTEXT_STAGE });
+  const inspect = await docker(ctx, [
+    "image",
+    "inspect",
+    "--format",
+    "{{json .Config.Env}}",
+    builderId,
+  ]);
+  if (inspect.code !== 0) {
+    throw new BuildFailed(
+      `Cannot inspect the builder image ${builderId}: ${lastLine(inspect.stderr)}`,
+    );
+  }
+  const imageEnv = (JSON.parse(inspect.stdout) as string[] | null) ?? [];
+  const id = crypto.randomUUID().slice(0, 12);
+  const contextName = `r10e-context-${id}`;
+  const buildName = `r10e-build-${id}`;
+  const quiet = { env: ctx.env };
   try {
+    const created = await docker(ctx, ["create", "--name", contextName, contextId, "/r10e-none"]);
+    if (created.code !== 0) {
+      throw new BuildFailed(`Cannot create the context container: ${lastLine(created.stderr)}`);
+    }
+    const build = await docker(
+      ctx,
+      createArgs({
+        name: buildName,
+        image: builderId,
+        env: options.makeEnv ? options.makeEnv(containerHostEnv(ctx.env, imageEnv)) : options.env,
+        network: options.network,
+        command: options.command,
+      }),
+    );
+    if (build.code !== 0) {
+      throw new BuildFailed(`Cannot create the builder container: ${lastLine(build.stderr)}`);
+    }
+    await copyBetween(ctx, contextName, buildName);
     options.onProgress(
       `Running build_cmd ${JSON.stringify(options.command)} in the builder container${
         options.network ? ` (network ${options.network})` : ""
       }`,
     );
-    const run = await docker(
-      ctx,
-      runArgs({
-        name,
-        image: builder.imageId,
-        env: options.env,
-        network: options.network,
-        command: options.command,
-      }),
-      { onOutput: options.onOutput },
-    );
+    const run = await docker(ctx, ["start", "--attach", buildName], { onOutput: options.onOutput });
     if (run.code !== 0) {
-      // 125-127: docker itself could not create or start the container.
-      const inspect = await docker(ctx, [
-        "container",
-        "inspect",
-        "--format",
-        "{{.State.ExitCode}}",
-        name,
-      ]);
-      if (inspect.code !== 0) {
-        throw new BuildFailed(
-          `Cannot start the builder container: docker run exited with code ${run.code}`,
-        );
-      }
       throw new BuildFailed(
         `build_cmd ${JSON.stringify(options.command)} failed with exit code ${run.code}`,
       );
@@ -528,7 +558,7 @@ export async function runInDocker(ctx: DockerContext, options: DockerRunOptions)
       await Deno.mkdir(dirname(dest), { recursive: true });
       // -L: the src itself is followed inside the container (like host mode's realpath); links
       // within a copied directory stay links, and `collect` checks they stay inside it.
-      const cp = await docker(ctx, ["cp", "-L", `${name}:${CONTAINER_ROOT}/${rel}`, dest]);
+      const cp = await docker(ctx, ["cp", "-L", `${buildName}:${CONTAINER_ROOT}/${rel}`, dest]);
       // A missing path is left missing: `collect` reports it with the config's position.
       if (cp.code !== 0 && !/no such file|could not find/i.test(cp.stderr)) {
         throw new BuildFailed(
@@ -537,14 +567,9 @@ export async function runInDocker(ctx: DockerContext, options: DockerRunOptions)
       }
     }
   } finally {
-    const quiet = { env: ctx.env };
-    await docker(quiet, ["rm", "--force", name]).catch(() => {});
-    // The stage image holds a copy of the project; the pinned base image stays for the next build.
-    const base = await docker(quiet, ["image", "inspect", "--format", "{{.Id}}", options.baseImage])
-      .catch(() => null);
-    if (base?.stdout.trim() !== builder.imageId) {
-      await docker(quiet, ["image", "rm", builder.imageId]).catch(() => {});
-    }
+    await docker(quiet, ["rm", "--force", buildName, contextName]).catch(() => {});
+    // The context image holds only the project; the builder image stays for the next build.
+    await docker(quiet, ["image", "rm", contextId]).catch(() => {});
   }
 }
 
