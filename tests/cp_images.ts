@@ -345,7 +345,10 @@ export async function runR10e(args: string[], cwd: string): Promise<CliResult> {
  * Every path under `dir` (symlinks not followed) with its type, mode, and content digest or
  * link target: compare two snapshots to see what a command wrote.
  */
-export async function snapshot(dir: string): Promise<Map<string, string>> {
+export async function snapshot(
+  dir: string,
+  options: { mtime?: boolean } = {},
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (rel: string) => {
     const names: string[] = [];
@@ -354,7 +357,8 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
     for (const name of names) {
       const p = rel ? `${rel}/${name}` : name;
       const st = await Deno.lstat(`${dir}/${p}`);
-      const mode = (st.mode! & 0o7777).toString(8);
+      const mode = (st.mode! & 0o7777).toString(8) +
+        (options.mtime && !st.isSymlink ? ` @${st.mtime!.getTime() / 1000}` : "");
       if (st.isSymlink) out.set(p, `symlink -> ${await Deno.readLink(`${dir}/${p}`)}`);
       else if (st.isDirectory) {
         out.set(p, `dir ${mode}`);

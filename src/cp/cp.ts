@@ -239,8 +239,14 @@ async function writeTree(
         });
       }
     }
-    const where = new Map<FsNode, string>();
-    for (const [rel, node] of tree) if (node.kind === "file") where.set(node, rel);
+    // One node may sit at several paths (hardlinks): each path gets its own copy.
+    const where = new Map<FsNode, string[]>();
+    for (const [rel, node] of tree) {
+      if (node.kind !== "file") continue;
+      const list = where.get(node);
+      if (list) list.push(rel);
+      else where.set(node, [rel]);
+    }
     const results = new Map<string, { size: number; sha256: string }>();
     const place = async (rel: string, node: FsNode, write: (temp: string) => Promise<void>) => {
       const final = `${root}/${rel}`;
@@ -252,14 +258,15 @@ async function writeTree(
       temps.delete(temp);
     };
     await readContents(input, image, where.keys(), async (nodes, body) => {
-      const first = where.get(nodes[0])!;
-      await place(first, nodes[0], async (temp) => {
+      const [first, ...others] = nodes.flatMap((n) =>
+        where.get(n)!.map((rel) => [rel, n] as const)
+      );
+      await place(first[0], first[1], async (temp) => {
         const r = await writeBody(temp, body);
-        results.set(first, r);
-        // Other files with the same content (hardlinks) are copies of this one.
-        for (const other of nodes.slice(1)) {
-          const rel = where.get(other)!;
-          await place(rel, other, (t) => Deno.copyFile(temp, t));
+        results.set(first[0], r);
+        // Other paths with the same content (hardlinks) get copies of this file.
+        for (const [rel, node] of others) {
+          await place(rel, node, (t) => Deno.copyFile(temp, t));
           results.set(rel, r);
         }
       });

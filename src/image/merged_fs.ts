@@ -18,7 +18,9 @@
  * - A non-directory replaces whatever was at its path (a directory with its subtree); a
  *   directory over a directory only updates the metadata. Missing parents are created (0755);
  *   a parent that is not a directory is replaced by one (overlay semantics).
- * - A hardlink takes the content and metadata of its target as it stands at that point.
+ * - A hardlink takes the content of its target as it stands at that point and shares its node
+ *   (one inode, two paths): the link header's mode, owner and mtime apply to both, as Docker's
+ *   and containerd's layer appliers do. A later entry at either path replaces only that path.
  * - Names are cleaned: a leading `/` or `./` is dropped (absolute names are contained), while a
  *   name or hardlink target whose `..` climbs above the root is refused.
  * - `resolve` follows symlinks inside the root: absolute targets restart at the root, `..`
@@ -60,7 +62,7 @@ export interface FsNode {
   /** Target of a symlink, as stored. */
   linkname: string;
   xattrs: Record<string, string>;
-  /** The layer that last wrote this node. */
+  /** The layer that last wrote this node. A node reached by several paths is one hardlinked file. */
   layer: number;
   /** Content of a regular file. */
   content?: ContentRef;
@@ -134,7 +136,15 @@ export class MergedFs {
             }`,
           );
         }
-        node = { ...found, layer };
+        // A hardlink is the same inode: the node is shared by both paths, and the link's own
+        // header sets mode, owner and mtime of that inode (Docker and containerd chmod/chown the
+        // link after creating it), which the target then shows too.
+        found.mode = h.mode;
+        found.uid = h.uid;
+        found.gid = h.gid;
+        found.mtime = h.mtime;
+        if (Object.keys(h.xattrs).length) found.xattrs = h.xattrs;
+        node = found;
       } else {
         node = fromHeader(h, layer);
       }
