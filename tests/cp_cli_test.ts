@@ -30,7 +30,8 @@ const LAYERS: RawEntry[][] = [
     { name: "empty", content: "" },
   ],
   [
-    { name: "app/hard", type: "hardlink", linkname: "app/server" },
+    // A hardlink's header sets the shared inode's mode and mtime (as Docker applies it).
+    { name: "app/hard", type: "hardlink", linkname: "app/server", mode: 0o755, mtime: 1600000001 },
     { name: "app/conf/.wh.a.txt" },
     { name: "app/conf/b.txt", content: "B\n", mode: 0o600 },
   ],
