@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { CHUNK_SIZE, type RandomAccess, readChunks } from "./random_access.ts";
 
 /** Section type: inactive entry (index 0). */
@@ -456,15 +456,61 @@ export async function hashSections(
   elf: ElfFile,
   options: { chunkSize?: number } = {},
 ): Promise<SectionHash[]> {
-  const out: SectionHash[] = [];
+  const hasher = new SectionHasher(elf);
   for (const s of elf.sections) {
-    let sha256: string | null = null;
-    if (s.type !== SHT_NOBITS && s.type !== SHT_NULL) {
-      const hash = createHash("sha256");
-      for await (const chunk of sectionChunks(src, s, options.chunkSize)) hash.update(chunk);
-      sha256 = hash.digest("hex");
+    if (!hasher.wants(s)) continue;
+    let pos = s.offset;
+    for await (const chunk of sectionChunks(src, s, options.chunkSize)) {
+      hasher.update(pos, chunk, s.index);
+      pos += chunk.length;
     }
-    out.push({ name: s.name, index: s.index, type: s.type, size: s.size, sha256 });
   }
-  return out;
+  return hasher.digest();
+}
+
+/**
+ * Hashes the sections of one file from chunks of it read in file order, so
+ * that one sequential pass over a file can also do other work on the same
+ * chunks (`compareGoBinaries` compares bytes and scans for paths meanwhile).
+ */
+export class SectionHasher {
+  #sections: ElfSection[];
+  #hashes: Array<Hash | null>;
+
+  /** Starts a hash for every section of `elf` that has file bytes. */
+  constructor(elf: ElfFile) {
+    this.#sections = elf.sections;
+    this.#hashes = elf.sections.map((s) => (this.wants(s) ? createHash("sha256") : null));
+  }
+
+  /** Whether a section has file bytes to hash. */
+  wants(s: ElfSection): boolean {
+    return s.type !== SHT_NOBITS && s.type !== SHT_NULL;
+  }
+
+  /**
+   * Adds `chunk`, the file bytes at `offset`, to the sections it overlaps (only
+   * to section `only` when given). Chunks must come in increasing offsets.
+   */
+  update(offset: number, chunk: Uint8Array, only?: number): void {
+    const end = offset + chunk.length;
+    for (const s of this.#sections) {
+      const hash = this.#hashes[s.index];
+      if (!hash || (only !== undefined && s.index !== only)) continue;
+      const from = Math.max(offset, s.offset);
+      const to = Math.min(end, s.offset + s.size);
+      if (from < to) hash.update(chunk.subarray(from - offset, to - offset));
+    }
+  }
+
+  /** The hashes, in section table order; the hasher cannot be updated afterwards. */
+  digest(): SectionHash[] {
+    return this.#sections.map((s) => ({
+      name: s.name,
+      index: s.index,
+      type: s.type,
+      size: s.size,
+      sha256: this.#hashes[s.index]?.digest("hex") ?? null,
+    }));
+  }
 }

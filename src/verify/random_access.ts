@@ -30,8 +30,12 @@ export interface RandomAccess {
   read(offset: number, length: number): Promise<Uint8Array>;
 }
 
-/** Default chunk size for streaming reads: 1 MiB keeps memory flat and syscalls few. */
-export const CHUNK_SIZE = 1 << 20;
+/**
+ * Default chunk size for streaming reads. 256 KiB measured faster than 1 and
+ * 4 MiB when comparing two 95 MB files (the chunks stay in the CPU caches while
+ * they are compared, hashed and scanned) and keeps the peak RSS lower.
+ */
+export const CHUNK_SIZE = 256 << 10;
 
 function checkRange(offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) {
