@@ -57,6 +57,11 @@ function leaf(
 const DOCUMENTS = new Set(["index.json", "manifest.json"]);
 const BLOB_NAME = /^(blobs\/sha256\/[0-9a-f]{64}|[0-9a-f]{64}(\/.*|\.json)?)$/;
 
+/** Whether an archive entry is named by a digest (an OCI blob or a legacy docker-archive layer). */
+export function isBlobName(name: string): boolean {
+  return BLOB_NAME.test(name);
+}
+
 /** Outer archive entries: names, metadata and order. Blob names follow digests, so they are explained by the image when it differs. */
 function compareEntries(
   a: ArchiveEntry[],

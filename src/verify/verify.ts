@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
-import { compareImages } from "./compare.ts";
+import { compareImages, isBlobName } from "./compare.ts";
 import { analyzeContent } from "./content.ts";
 import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
 import { globMatch } from "./glob.ts";
@@ -73,6 +73,11 @@ export async function verifyImages(
       }
       const a = await summarizeImage(inputA, pair.a, shaA, progress);
       const b = await summarizeImage(inputB, pair.b, shaB, progress);
+      if (inputA.images.length > 1 || inputB.images.length > 1) {
+        // Blobs of the images not compared here differ too: only the images explain them.
+        a.entries = a.entries.filter((e) => !isBlobName(e.name));
+        b.entries = b.entries.filter((e) => !isBlobName(e.name));
+      }
       if (index > 0) {
         // Archive-level differences were reported with the first pair.
         b.entries = a.entries;

@@ -1,0 +1,257 @@
+/**
+ * Benchmark of issue 4: `r10e verify` on two ~1 GB images of 10,000 files with a
+ * few changed (a text file edited, a binary with one byte flipped, a file added),
+ * against, in the same run:
+ *
+ * - the lower bound: `zcat a | sha256sum; zcat b | sha256sum` (read both archives once);
+ * - diffoscope (Debian package), capped in time: reported as "> cap" when it does not finish;
+ * - diffoci, when installed (`go install github.com/reproducible-containers/diffoci/cmd/diffoci@latest`),
+ *   counting the `docker load` of both images it needs first.
+ *
+ * Target: r10e ≤ 2x the lower bound, peak RSS < 200 MB, faster than both peers.
+ *
+ *   deno run -A bench/verify.ts [--rounds N] [--files N] [--file-kb N] [--diffoscope-cap SECONDS]
+ *
+ * The images are r10e-format archives (uncompressed layers inside a gzip outer
+ * tar) written with r10e's image writer and compressed with `gzip -6`; file
+ * contents are slices of the Go toolchain's binaries and sources, so they
+ * compress like real programs. They are kept in bench/out/verify between runs.
+ *
+ * @module
+ */
+import { compare, formatRows, measure, type Measurement } from "./_measure.ts";
+import { type TarEntry } from "../src/tar/writer.ts";
+import { writeImageArchive } from "../src/image/writer.ts";
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const WORK = `${REPO}/bench/out/verify`;
+const GOROOT = "/usr/local/go";
+
+function arg(name: string, fallback: number): number {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Number(Deno.args[at + 1]) : fallback;
+}
+
+/** About 64 MiB of real program bytes: Go tool binaries and sources. */
+async function pool(): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const t of ["compile", "link", "vet", "asm", "cgo", "cover"]) {
+    const b = await Deno.readFile(`${GOROOT}/pkg/tool/linux_amd64/${t}`);
+    parts.push(b);
+    size += b.length;
+    if (size > 48 << 20) break;
+  }
+  const text = new TextEncoder().encode(
+    (await Deno.readTextFile(`${GOROOT}/src/net/http/server.go`)).repeat(40),
+  );
+  parts.push(text);
+  size += text.length;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The file list of one image; `changed` applies the few differences of image B. */
+function files(
+  data: Uint8Array,
+  count: number,
+  fileSize: number,
+  changed: boolean,
+): { small: TarEntry[]; large: TarEntry[] } {
+  const enc = new TextEncoder();
+  const content = (i: number): Uint8Array => {
+    const start = (i * 1_000_003) % (data.length - fileSize);
+    const bytes = data.slice(start, start + fileSize);
+    bytes.set(enc.encode(`file ${i}\n`), 0); // every file distinct
+    if (changed && i === 4242) bytes[fileSize >> 1] ^= 1; // a binary with one byte flipped
+    return bytes;
+  };
+  const dirs = new Set<string>();
+  const large: TarEntry[] = [];
+  for (let i = 100; i < count; i++) {
+    const dir = `data/d${String(i % 100).padStart(2, "0")}`;
+    if (!dirs.has(dir)) {
+      dirs.add(dir);
+      large.push({ name: dir, kind: "dir", mode: 0o755, size: 0 });
+    }
+    large.push({
+      name: `${dir}/f${String(i).padStart(5, "0")}.bin`,
+      kind: "file",
+      mode: 0o644,
+      size: fileSize,
+      content: async function* () {
+        yield content(i);
+      },
+    });
+  }
+  const conf = (b: boolean) =>
+    enc.encode(
+      Array.from({ length: 200 }, (_, k) => `key_${k} = ${b && k === 120 ? "changed" : k}`)
+        .join("\n") + "\n",
+    );
+  large.push({
+    name: "data/app.conf",
+    kind: "file",
+    mode: 0o644,
+    size: conf(changed).length,
+    content: async function* () {
+      yield conf(changed);
+    },
+  });
+  if (changed) {
+    const extra = enc.encode("a file only B has\n");
+    large.push({
+      name: "data/new.txt",
+      kind: "file",
+      mode: 0o644,
+      size: extra.length,
+      content: async function* () {
+        yield extra;
+      },
+    });
+  }
+  large.push({ name: "data", kind: "dir", mode: 0o755, size: 0 });
+  large.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const small: TarEntry[] = [{ name: "app", kind: "dir", mode: 0o755, size: 0 }];
+  for (let i = 0; i < 100; i++) {
+    small.push({
+      name: `app/lib${String(i).padStart(3, "0")}.so`,
+      kind: "file",
+      mode: 0o755,
+      size: fileSize,
+      content: async function* () {
+        yield content(i);
+      },
+    });
+  }
+  return { small, large };
+}
+
+/** Writes `name`.tar.gz: r10e's writer for the tar, `gzip -6` for the outer compression. */
+async function writeImage(name: string, entries: { small: TarEntry[]; large: TarEntry[] }) {
+  const path = `${WORK}/${name}.tar.gz`;
+  const gzip = new Deno.Command("sh", {
+    args: ["-c", `gzip -6 > "${path}.tmp"`],
+    stdin: "piped",
+  }).spawn();
+  const writer = gzip.stdin.getWriter();
+  await writeImageArchive(
+    {
+      repository: "bench",
+      tag: "latest",
+      created: 1700000000,
+      images: [{
+        platform: { os: "linux", architecture: "amd64" },
+        config: { Env: ["PATH=/usr/bin:/bin"], Entrypoint: ["/app/lib000.so"] },
+        layers: [
+          { createdBy: "r10e: libs", entries: entries.small },
+          { createdBy: "r10e: data", entries: entries.large },
+        ],
+      }],
+    },
+    (chunk) => writer.write(chunk),
+    { compress: false },
+  );
+  await writer.close();
+  if (!(await gzip.status).success) throw new Error("gzip failed");
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+async function which(cmd: string): Promise<string | null> {
+  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "piped" })
+    .output();
+  const path = new TextDecoder().decode(out.stdout).trim();
+  return out.success && path ? path : null;
+}
+
+if (import.meta.main) {
+  const rounds = arg("--rounds", 1);
+  const count = arg("--files", 10_000);
+  const fileKb = arg("--file-kb", 100);
+  const cap = arg("--diffoscope-cap", 600);
+  await Deno.mkdir(WORK, { recursive: true });
+  const stamp = `${WORK}/made-${count}-${fileKb}`;
+  if (!(await exists(stamp))) {
+    console.log(`making two images of ${count} files of ${fileKb} KB in ${WORK} …`);
+    const data = await pool();
+    await writeImage("a", files(data, count, fileKb * 1024, false));
+    await writeImage("b", files(data, count, fileKb * 1024, true));
+    await Deno.writeTextFile(stamp, "");
+  }
+  const sizeA = (await Deno.stat(`${WORK}/a.tar.gz`)).size;
+  const sizeB = (await Deno.stat(`${WORK}/b.tar.gz`)).size;
+  const unpacked = count * fileKb * 1024;
+  console.log(
+    `verify: two images, ${count} files, ${(unpacked / 1e9).toFixed(2)} GB uncompressed, ` +
+      `archives ${(sizeA / 1e6).toFixed(0)} MB and ${(sizeB / 1e6).toFixed(0)} MB; ` +
+      `${rounds} round(s), medians`,
+  );
+
+  const deno = Deno.execPath();
+  const env = { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/" };
+  const lower = "zcat a | sha256sum";
+  const contenders: Record<string, () => Promise<Measurement>> = {
+    [lower]: () =>
+      measure("zcat a.tar.gz | sha256sum; zcat b.tar.gz | sha256sum", { cwd: WORK, env }),
+    "r10e verify": () =>
+      // exit 1 (the images differ) is the expected outcome
+      measure(
+        `"${deno}" run -A "${REPO}/src/main.ts" verify -q a.tar.gz b.tar.gz > r10e.txt; test $? -eq 1`,
+        { cwd: WORK, env },
+      ),
+  };
+  const skipped: string[] = [];
+  if (await which("diffoscope")) {
+    contenders[`diffoscope (cap ${cap} s)`] = async () => {
+      const t0 = performance.now();
+      try {
+        return await measure(
+          `timeout ${cap} diffoscope --no-progress --text diffoscope.txt a.tar.gz b.tar.gz; ` +
+            `s=$?; test $s -eq 1 || test $s -eq 124`,
+          { cwd: WORK, env },
+        );
+      } catch (e) {
+        skipped.push(`diffoscope failed: ${(e as Error).message.slice(0, 300)}`);
+        return { wallSeconds: (performance.now() - t0) / 1000, peakRssMb: 0 };
+      }
+    };
+  } else skipped.push("diffoscope: not installed (apt-get install diffoscope)");
+  if (await which("diffoci")) {
+    contenders["docker load ×2 + diffoci diff --semantic"] = () =>
+      measure(
+        "docker load -i a.tar.gz >/dev/null && docker load -i b.tar.gz >/dev/null && " +
+          "diffoci diff --semantic docker://bench:a docker://bench:b > diffoci.txt; true",
+        { cwd: WORK, env: { ...env, DOCKER_HOST: Deno.env.get("DOCKER_HOST") ?? "" } },
+      );
+  } else {
+    skipped.push(
+      "diffoci: not installed (go install github.com/reproducible-containers/diffoci/cmd/diffoci@latest)",
+    );
+  }
+  const results = await compare(contenders, rounds);
+  console.log(formatRows(results, lower));
+  const r = results["r10e verify"];
+  console.log(
+    `ratio r10e / lower bound: ${(r.wallSeconds / results[lower].wallSeconds).toFixed(2)}x ` +
+      `(target ≤ 2x); r10e peak RSS ${r.peakRssMb.toFixed(0)} MB (target < 200 MB)`,
+  );
+  for (const [name, m] of Object.entries(results)) {
+    if (name.startsWith("diffoscope") && m.wallSeconds >= cap - 1) {
+      console.log(`${name}: did not finish: > ${cap} s`);
+    }
+  }
+  for (const s of skipped) console.log(s);
+  console.log(
+    "r10e's report starts with: " +
+      (await Deno.readTextFile(`${WORK}/r10e.txt`)).split("\n")[0],
+  );
+}

@@ -1,0 +1,125 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { type ImageSpec, writeImageArchive } from "../image/writer.ts";
+import type { TarHeader } from "../tar/reader.ts";
+import { fileMeta, verifyImages } from "./verify.ts";
+
+const enc = new TextEncoder();
+
+function image(arch: string, text: string): ImageSpec {
+  const bytes = enc.encode(text);
+  return {
+    platform: { os: "linux", architecture: arch },
+    config: { Env: ["PATH=/bin"] },
+    layers: [{
+      createdBy: "test",
+      entries: [
+        { name: "etc", kind: "dir", mode: 0o755, size: 0 },
+        {
+          name: "etc/motd",
+          kind: "file",
+          mode: 0o644,
+          size: bytes.length,
+          content: async function* () {
+            yield bytes;
+          },
+        },
+      ],
+    }],
+  };
+}
+
+/** Writes an archive of r10e's format (in-process tests only; the cause fixtures use another writer). */
+async function write(path: string, images: ImageSpec[], compress = false): Promise<void> {
+  const parts: Uint8Array[] = [];
+  await writeImageArchive(
+    { repository: "t", tag: "latest", created: 0, images },
+    (c) => {
+      parts.push(c.slice());
+    },
+    { compress },
+  );
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  await Deno.writeFile(path, out);
+}
+
+Deno.test("verifyImages", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-verify-test-" });
+  try {
+    await write(`${dir}/a.tar`, [image("amd64", "hi\n"), image("arm64", "hi\n")]);
+    await write(`${dir}/b.tar.gz`, [image("amd64", "hi\n"), image("arm64", "ho\n")], true);
+
+    await t.step("several platforms are compared pairwise, findings name theirs", async () => {
+      const r = await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, { tempDir: dir });
+      assertEquals(r.identical, false);
+      assertEquals(
+        r.findings.map((f) => [f.platform, f.path, f.field, f.cause]),
+        [["linux/arm64", "etc/motd", "content", "content"]],
+      );
+      assertEquals(r.a.platform, "linux/amd64, linux/arm64");
+      ok(r.notes[0].startsWith("outer compression differs (none vs gzip)"), r.notes[0]);
+      assertEquals(r.findings[0].detail?.kind, "text");
+    });
+    await t.step("--platform picks one", async () => {
+      const r = await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, {
+        tempDir: dir,
+        platform: "linux/amd64",
+      });
+      assertEquals([r.identical, r.summary, r.a.platform], [true, "identical", "linux/amd64"]);
+    });
+    await t.step("progress lines after two seconds, at most one a second", async () => {
+      let clock = 0;
+      const lines: string[] = [];
+      await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, {
+        tempDir: dir,
+        now: () => (clock += 700),
+        onProgress: (l) => lines.push(l),
+      });
+      ok(lines.length > 0);
+      ok(lines.every((l) => l.startsWith(dir) || l.startsWith("read ")), lines.join("\n"));
+    });
+    await t.step("no temporary files are left", async () => {
+      const left = [];
+      for await (const e of Deno.readDir(dir)) left.push(e.name);
+      assertEquals(left.sort(), ["a.tar", "b.tar.gz"]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fileMeta keeps only PAX records that no field restates", () => {
+  const header: TarHeader = {
+    name: "./a/b/",
+    kind: "dir",
+    typeflag: "5",
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    uname: "",
+    gname: "",
+    mtime: 1.5,
+    size: 0,
+    linkname: "",
+    devmajor: 0,
+    devminor: 0,
+    format: "ustar",
+    pax: { path: "a/b", mtime: "1.5", atime: "2", "SCHILY.xattr.user.x": "1" },
+    xattrs: { "user.x": "1" },
+    offset: 0,
+    headerOffset: 512,
+    dataOffset: 1024,
+  };
+  const m = fileMeta(header, 3, "");
+  assertEquals([m.path, m.pax, m.xattrs, m.format, m.index], [
+    "a/b",
+    { atime: "2" },
+    { "user.x": "1" },
+    "pax",
+    3,
+  ]);
+});
