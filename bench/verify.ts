@@ -20,7 +20,7 @@
  * @module
  */
 import { compare, formatRows, measure, type Measurement } from "./_measure.ts";
-import { type TarEntry } from "../src/tar/writer.ts";
+import type { TarEntry } from "../src/tar/writer.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
