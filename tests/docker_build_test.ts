@@ -1,0 +1,262 @@
+/**
+ * `r10e build --in docker` (issue 3) through the real entry point, on git copies
+ * of the example project, with a builder image the test makes itself (the
+ * machine's Go toolchain + busybox + git, `docker import`ed and pushed to the
+ * local registry for a real digest: tests/_docker.ts goBuilderImage).
+ *
+ * The checks that stop before the engine (unpinned builder, drifted digest,
+ * unreachable engine) run without Docker; the rest skip visibly without one.
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, fileSha256, r10e } from "./_cli.ts";
+import { docker, dockerTest, goBuilderImage, run } from "./_docker.ts";
+
+const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
+const FAKE_DIGEST = "sha256:" + "5".repeat(64);
+const OTHER_DIGEST = "sha256:" + "6".repeat(64);
+const SDE = { SOURCE_DATE_EPOCH: "1700000000" };
+
+/** Fixed identity and dates: two copies with the same files get the same commit. */
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "r10e test",
+  GIT_AUTHOR_EMAIL: "test@r10e.invalid",
+  GIT_COMMITTER_NAME: "r10e test",
+  GIT_COMMITTER_EMAIL: "test@r10e.invalid",
+  GIT_AUTHOR_DATE: "@1700000000 +0000",
+  GIT_COMMITTER_DATE: "@1700000000 +0000",
+};
+
+async function git(dir: string, args: string[]): Promise<string> {
+  const r = await run("git", ["-C", dir, "-c", "init.defaultBranch=main", ...args], {
+    env: { ...Deno.env.toObject(), ...GIT_ENV },
+  });
+  if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A copy of the example whose config names `builder`, with r10e-docker/ written
+ * by `r10e init` and everything committed (so the tree is clean and Go stamps
+ * the same VCS information in both modes).
+ */
+async function project(
+  builder: string,
+  options: { reverse?: boolean; env?: Record<string, string> } = {},
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-docker-build-" });
+  await copyExample(dir, { reverse: options.reverse });
+  const config = await Deno.readTextFile(`${dir}/config.json`);
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    config.replace(
+      '"include_ca_bundle": true,',
+      `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(builder)},`,
+    ),
+  );
+  const init = await r10e(["init", "--force"], { cwd: dir, env: options.env });
+  if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
+  await git(dir, ["init", "-q"]);
+  await git(dir, ["add", "-A"]);
+  await git(dir, ["commit", "-q", "-m", "example"]);
+  return dir;
+}
+
+async function pins(dir: string): Promise<{ builder_image: string | null }> {
+  return JSON.parse(await Deno.readTextFile(`${dir}/r10e-docker/pins.json`));
+}
+
+Deno.test("build --in docker without an engine: refusals with exit 2 and clear messages", async (t) => {
+  const noEngine = { DOCKER_HOST: "unix:///nonexistent/r10e-no-docker.sock", ...SDE };
+  const dir = await project(`127.0.0.1:5555/r10e-test-go-builder@${FAKE_DIGEST}`, {
+    env: noEngine,
+  });
+  try {
+    await t.step("init records the pinned builder as given", async () => {
+      assertEquals(
+        (await pins(dir)).builder_image,
+        `127.0.0.1:5555/r10e-test-go-builder@${FAKE_DIGEST}`,
+      );
+      const dockerfile = await Deno.readTextFile(`${dir}/r10e-docker/Dockerfile`);
+      assertStringIncludes(
+        dockerfile,
+        `FROM 127.0.0.1:5555/r10e-test-go-builder@${FAKE_DIGEST} AS builder\n`,
+      );
+    });
+
+    await t.step("unreachable engine: exit 2, one clear line, no stack trace", async () => {
+      const r = await r10e(["build", "--in", "docker"], { cwd: dir, env: noEngine });
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        "r10e: Cannot build --in docker: no Docker engine reachable at unix:///nonexistent/r10e-no-docker.sock: ",
+      );
+      assertStringIncludes(r.stderr, "(start Docker, or build with --in host)");
+      assertEquals(/^\s+at /m.test(r.stderr), false, r.stderr);
+      assertEquals(await exists(`${dir}/${ARCHIVE}`), false);
+    });
+
+    await t.step("--in auto falls back to the host and says why", async () => {
+      const r = await r10e(["build", "--json"], { cwd: dir, env: noEngine });
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        "Building on the host (--in auto: no Docker engine reachable at unix:///nonexistent/r10e-no-docker.sock",
+      );
+      assertEquals(JSON.parse(r.stdout).mode, "host");
+    });
+
+    await t.step("a changed digest in the recorded inputs names both digests", async () => {
+      const file = `${dir}/r10e-docker/pins.json`;
+      const text = await Deno.readTextFile(file);
+      await Deno.writeTextFile(file, text.replace(FAKE_DIGEST, OTHER_DIGEST));
+      try {
+        const r = await r10e(["build", "--in", "docker"], { cwd: dir, env: noEngine });
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(
+          r.stderr,
+          `Cannot build --in docker: the builder image digest changed: "${dir}/r10e-docker/pins.json" records ${OTHER_DIGEST} (expected) but "${dir}/r10e-docker/Dockerfile" has ${FAKE_DIGEST} (found)`,
+        );
+      } finally {
+        await Deno.writeTextFile(file, text);
+      }
+    });
+
+    await t.step("an unpinned builder is refused unless --allow-unpinned", async () => {
+      const file = `${dir}/r10e-docker/pins.json`;
+      const dockerfile = `${dir}/r10e-docker/Dockerfile`;
+      const [p, d] = [await Deno.readTextFile(file), await Deno.readTextFile(dockerfile)];
+      await Deno.writeTextFile(
+        file,
+        p.replace(/"builder_image": "[^"]*"/, '"builder_image": null'),
+      );
+      await Deno.writeTextFile(dockerfile, d.replaceAll(`@${FAKE_DIGEST}`, ""));
+      try {
+        const refused = await r10e(["build", "--in", "docker"], { cwd: dir, env: noEngine });
+        assertEquals(refused.code, 2, refused.stderr);
+        assertStringIncludes(
+          refused.stderr,
+          'Cannot build --in docker: the builder image "127.0.0.1:5555/r10e-test-go-builder" is not pinned by digest',
+        );
+        assertStringIncludes(refused.stderr, "or pass --allow-unpinned");
+        // Allowed, it gets past the pin check and stops at the missing engine.
+        const allowed = await r10e(["build", "--in", "docker", "--allow-unpinned"], {
+          cwd: dir,
+          env: noEngine,
+        });
+        assertEquals(allowed.code, 2, allowed.stderr);
+        assertStringIncludes(allowed.stderr, "NOT PINNED by digest (--allow-unpinned)");
+        assertStringIncludes(allowed.stderr, "no Docker engine reachable");
+      } finally {
+        await Deno.writeTextFile(file, p);
+        await Deno.writeTextFile(dockerfile, d);
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+dockerTest(
+  "build --in docker: same archive, image ID and manifest digest as --in host, from any path; .dockerignore honored",
+  async (t, engine) => {
+    const builder = await goBuilderImage();
+    const env = { DOCKER_HOST: engine.host, ...SDE };
+    // The config names the builder by tag: init pins it through the engine.
+    const tag = await docker([
+      "image",
+      "inspect",
+      "--format",
+      "{{index .RepoTags 0}}",
+      builder.ref,
+    ]);
+    const a = await project(tag.stdout.trim(), { env });
+    const b = await project(tag.stdout.trim(), { reverse: true, env });
+    try {
+      await t.step("init pins the builder's digest from the local registry", async () => {
+        assertEquals((await pins(a)).builder_image, `${tag.stdout.trim()}@${builder.digest}`);
+      });
+
+      let dockerSeconds = 0;
+      let hostSeconds = 0;
+      let inDocker: Record<string, unknown> = {};
+      await t.step("docker mode builds the example", async () => {
+        const t0 = performance.now();
+        const r = await r10e(["build", "--in", "docker", "--json"], { cwd: a, env });
+        dockerSeconds = (performance.now() - t0) / 1000;
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stderr, "in the builder container (network none)");
+        inDocker = JSON.parse(r.stdout);
+        assertEquals(inDocker.mode, "docker");
+        assertEquals(inDocker.archiveSha256, await fileSha256(`${a}/${ARCHIVE}`));
+      });
+
+      await t.step("host mode gives the same archive, image ID and manifest digest", async () => {
+        await Deno.remove(`${a}/${ARCHIVE}`);
+        const t0 = performance.now();
+        const r = await r10e(["build", "--in", "host", "--json"], { cwd: a, env });
+        hostSeconds = (performance.now() - t0) / 1000;
+        assertEquals(r.code, 0, r.stderr);
+        const inHost = JSON.parse(r.stdout);
+        assertEquals(inHost.mode, "host");
+        assertEquals(inHost.archiveSha256, inDocker.archiveSha256);
+        assertEquals(inHost.imageId, inDocker.imageId);
+        assertEquals(inHost.manifestDigest, inDocker.manifestDigest);
+        assertEquals(inHost.artifacts, inDocker.artifacts);
+        console.log(
+          `docker mode ${dockerSeconds.toFixed(1)} s, host mode ${
+            hostSeconds.toFixed(1)
+          } s, ratio ${
+            (dockerSeconds / hostSeconds).toFixed(2)
+          } (builder image present; vfs storage driver)`,
+        );
+      });
+
+      await t.step(
+        "another path, creation order, umask and clock: identical (--in auto picks docker)",
+        async () => {
+          for (const f of ["main.go", "LICENSE", "data/greeting.txt"]) {
+            await Deno.utime(`${b}/${f}`, 86400 * 400, 86400 * 800);
+          }
+          const r = await r10e(["build", "--json"], {
+            cwd: b,
+            env: { ...env, TZ: "Asia/Kolkata", LC_ALL: "de_DE.UTF-8" },
+            umask: "077",
+          });
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stderr, "Building in the pinned builder container (--in auto");
+          const other = JSON.parse(r.stdout);
+          assertEquals(other.mode, "docker");
+          assertEquals(other.archiveSha256, inDocker.archiveSha256);
+          assertEquals(await fileSha256(`${b}/${ARCHIVE}`), inDocker.archiveSha256);
+        },
+      );
+
+      await t.step(
+        ".dockerignore is honored: an ignored extern_data src is missing in the container",
+        async () => {
+          await Deno.writeTextFile(`${b}/.dockerignore`, "LICENSE\n");
+          const r = await r10e(["build", "--in", "docker"], { cwd: b, env });
+          assertEquals(r.code, 2, r.stderr);
+          assertStringIncludes(r.stderr, 'extern_data[1].src: expected a file at "LICENSE"');
+        },
+      );
+
+      await t.step("no container or context image is left behind", async () => {
+        const ps = await docker(["ps", "-a", "--format", "{{.Names}}"]);
+        assertEquals(ps.stdout.split("\n").filter((n) => n.startsWith("r10e-")), []);
+      });
+    } finally {
+      await Deno.remove(a, { recursive: true });
+      await Deno.remove(b, { recursive: true });
+    }
+  },
+);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
