@@ -53,12 +53,21 @@ export async function verifyImages(
   const ignore = options.ignore ?? { causes: [], paths: [] };
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
   const open = { platform: options.platform, tempDir: options.tempDir };
-  await using inputA = await openImage(pathA, open);
-  progress.force(`read ${pathA}`);
-  await using inputB = await openImage(pathB, open);
-  progress.force(`read ${pathB}`);
+  // Both inputs at once: decompression and hashing of one overlap with the other's (2 cores).
+  const opened = await Promise.allSettled([
+    openImage(pathA, open).finally(() => progress.force(`read ${pathA}`)),
+    openImage(pathB, open).finally(() => progress.force(`read ${pathB}`)),
+  ]);
+  const failed = opened.find((o) => o.status === "rejected");
+  if (failed) {
+    for (const o of opened) if (o.status === "fulfilled") await o.value.close();
+    throw failed.reason;
+  }
+  const [okA, okB] = opened as PromiseFulfilledResult<ImageInput>[];
+  await using inputA = okA.value;
+  await using inputB = okB.value;
   const pairs = pairImages(inputA, inputB, options.platform);
-  const [shaA, shaB] = [await fileSha256(pathA), await fileSha256(pathB)];
+  const [shaA, shaB] = await Promise.all([fileSha256(pathA), fileSha256(pathB)]);
   const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
   try {
     const findings: Finding[] = [];
@@ -71,8 +80,15 @@ export async function verifyImages(
         findings.push(missingPlatform(pair));
         continue;
       }
-      const a = await summarizeImage(inputA, pair.a, shaA, progress);
-      const b = await summarizeImage(inputB, pair.b, shaB, progress);
+      // A layer with the same diff_id on both sides holds the same files: its contents need no hashing.
+      const same = new Set<number>();
+      pair.a.layers.forEach((l, i) => {
+        if (pair.b?.layers[i]?.diffId === l.diffId) same.add(i);
+      });
+      const [a, b] = await Promise.all([
+        summarizeImage(inputA, pair.a, shaA, { progress, same }),
+        summarizeImage(inputB, pair.b, shaB, { progress, same }),
+      ]);
       if (inputA.images.length > 1 || inputB.images.length > 1) {
         // Blobs of the images not compared here differ too: only the images explain them.
         a.entries = a.entries.filter((e) => !isBlobName(e.name));
@@ -232,16 +248,21 @@ async function summarizeImage(
   input: ImageInput,
   image: ImageInfo,
   archiveSha256: string,
-  progress: Progress,
+  options: { progress: Progress; same: Set<number> },
 ): Promise<ImageSummary> {
+  const { progress, same } = options;
   const layers: LayerSummary[] = [];
   for (let i = 0; i < image.layers.length; i++) {
     const layer = image.layers[i];
     const files: FileMeta[] = [];
     let bytes = 0;
-    for await (const entry of input.layerEntries(image, i)) {
+    // A layer both images share: headers only when they are cheap to read (uncompressed,
+    // contents skipped), not read at all when compressed.
+    const shared = same.has(i);
+    const entries = shared && layer.compression !== "none" ? [] : input.layerEntries(image, i);
+    for await (const entry of entries) {
       let sha = "";
-      if (entry.header.kind === "file") {
+      if (entry.header.kind === "file" && !shared) {
         const hash = createHash("sha256");
         for await (const chunk of entry.body) {
           hash.update(chunk);
