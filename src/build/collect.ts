@@ -11,17 +11,32 @@ import { jsonPath } from "../config/schema.ts";
 import { CA_BUNDLE_PATH, type CaBundle } from "./ca_bundle.ts";
 import { type StagedItem, symlinkInside } from "./stage.ts";
 
-/** Read buffer size for file contents. */
+/** Read buffer size for file contents; smaller files are read in one call. */
 const READ_SIZE = 1 << 20;
 
-/** Streams a file's bytes in fresh buffers (consumers may keep them). */
-export async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
+/**
+ * Streams a file's bytes in fresh buffers (consumers may keep them). `size` is
+ * the size staging saw: buffers are sized to it, and a file that grew since is
+ * noticed (the tar writer rejects a size that does not match).
+ */
+export async function* readFileChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
+  if (size < READ_SIZE) {
+    // One read op for the thousands of small files of an extern_data tree.
+    yield await Deno.readFile(path);
+    return;
+  }
   using file = await Deno.open(path, { read: true });
   for (;;) {
     const buf = new Uint8Array(READ_SIZE);
-    const n = await file.read(buf);
-    if (n === null) return;
-    yield n === buf.length ? buf : buf.subarray(0, n);
+    let fill = 0;
+    while (fill < buf.length) {
+      const n = await file.read(buf.subarray(fill));
+      if (n === null) break;
+      fill += n;
+    }
+    if (fill === 0) return;
+    yield fill === buf.length ? buf : buf.subarray(0, fill);
+    if (fill < buf.length) return;
   }
 }
 
@@ -166,7 +181,7 @@ function fileItem(dest: string, path: string, info: Deno.FileInfo, origin: strin
     // Only the owner's execute bit counts: group and other bits follow the umask.
     executable: ((info.mode ?? 0) & 0o100) !== 0,
     size: info.size,
-    content: () => readFileChunks(path),
+    content: () => readFileChunks(path, info.size),
     origin,
   };
 }

@@ -3,28 +3,116 @@
  * header MTIME 0 and no file name (DESIGN: image format). Deno's own
  * CompressionStream is not used because its bytes can change with Deno's zlib.
  *
+ * Compression runs on worker threads the way pigz does it: the input is cut
+ * into 1 MiB blocks, each deflated with the previous block's last 32 KiB as
+ * dictionary and ended by a sync flush, and the pieces are concatenated. The
+ * bytes depend only on the input, the block size and the level (all fixed
+ * here), never on the number of threads or how the input was chunked.
+ *
  * @module
  */
-import { Gzip } from "fflate";
+import { crc32 } from "node:zlib";
+import { deflateBlock, type GzipJob } from "./gzip_worker.ts";
 
 /** The compression level of every archive r10e writes. Part of the format. */
 export const GZIP_LEVEL = 6;
 
-/** Input is fed to the compressor in blocks of this size, so the output depends only on the bytes, not on how they were chunked. */
-const FEED = 1 << 18;
+/** Input block size. Part of the format: a different size gives other bytes. */
+export const GZIP_BLOCK = 1 << 20;
+
+/** The dictionary a block gets from its predecessor: deflate's whole window. */
+const WINDOW = 32768;
+
+/** Options of `gzip`. */
+export interface GzipOptions {
+  /** Worker threads; 0 compresses on the calling thread. Default: one per core, at most 4. */
+  workers?: number;
+}
+
+/** The gzip header: no flags, MTIME 0, XFL 0, OS 3 (Unix). */
+const HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+
+/** The default number of compression threads: one per core, at most 4. */
+export function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, navigator.hardwareConcurrency ?? 1));
+}
 
 /** Compresses a stream of chunks to gzip. */
-export async function* gzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const out: Uint8Array[] = [];
-  const gz = new Gzip({ level: GZIP_LEVEL, mtime: 0 }, (data) => {
-    out.push(data);
-  });
-  for await (const block of rechunk(source, FEED)) {
-    gz.push(block, false);
-    while (out.length) yield out.shift()!;
+export async function* gzip(
+  source: AsyncIterable<Uint8Array>,
+  options: GzipOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const workers = options.workers ?? defaultWorkers();
+  const pool = workers > 0 ? new Pool(workers) : null;
+  try {
+    yield HEADER;
+    let crc = 0;
+    let size = 0;
+    const inFlight: Promise<Uint8Array>[] = [];
+    const limit = Math.max(2, 2 * workers);
+    let dictionary: Uint8Array | null = null;
+    let id = 0;
+    const submit = (data: Uint8Array, final: boolean) => {
+      const job = { data, dictionary, final, level: GZIP_LEVEL };
+      // The next block's dictionary, copied before `data` is transferred to a worker.
+      dictionary = data.slice(Math.max(0, data.length - WINDOW));
+      inFlight.push(pool ? pool.run({ id: id++, ...job }) : Promise.resolve(deflateBlock(job)));
+    };
+    // One block of lookahead: the last block is the final one.
+    let pending: Uint8Array | null = null;
+    for await (const block of rechunk(source, GZIP_BLOCK)) {
+      crc = crc32(block, crc);
+      size += block.length;
+      if (pending) submit(pending, false);
+      pending = block.slice();
+      while (inFlight.length >= limit) yield await inFlight.shift()!;
+    }
+    submit(pending ?? new Uint8Array(0), true);
+    while (inFlight.length) yield await inFlight.shift()!;
+    const trailer = new Uint8Array(8);
+    const view = new DataView(trailer.buffer);
+    view.setUint32(0, crc >>> 0, true);
+    view.setUint32(4, size % 2 ** 32, true);
+    yield trailer;
+  } finally {
+    pool?.close();
   }
-  gz.push(new Uint8Array(0), true);
-  while (out.length) yield out.shift()!;
+}
+
+/** Worker threads running `deflateBlock`. */
+class Pool {
+  #workers: Worker[] = [];
+  #next = 0;
+  #waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }>();
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL("./gzip_worker.ts", import.meta.url), { type: "module" });
+      worker.onmessage = (e: MessageEvent<{ id: number; data: Uint8Array }>) => {
+        const w = this.#waiting.get(e.data.id);
+        this.#waiting.delete(e.data.id);
+        w?.resolve(e.data.data);
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        for (const w of this.#waiting.values()) w.reject(new Error(`gzip worker failed: ${e.message}`));
+        this.#waiting.clear();
+      };
+      this.#workers.push(worker);
+    }
+  }
+
+  run(job: GzipJob): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(job.id, { resolve, reject });
+      const worker = this.#workers[this.#next++ % this.#workers.length];
+      worker.postMessage(job, [job.data.buffer as ArrayBuffer]);
+    });
+  }
+
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+  }
 }
 
 /** Re-cuts a stream into blocks of exactly `size` bytes (the last may be shorter). */
