@@ -363,7 +363,9 @@ async function streamTar(
       const source: AsyncIterable<Uint8Array> = spooled.has(node)
         ? readFileChunks(spooled.get(node)!)
         : node.content
-        ? input.layerRange(image, node.content.layer, node.content.dataOffset, node.size)!
+        ? input.layerRange(image, node.content.layer, node.content.dataOffset, node.size, {
+          reuse: true,
+        })!
         : empty();
       for await (const chunk of source) {
         hash.update(chunk);

@@ -275,7 +275,8 @@ export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promis
 /**
  * Streams the content of regular files, reading each layer at most once (in place, by offset,
  * for an uncompressed layer). `onContent` gets every node that shares one tar entry (a file and
- * its hardlinks) with one body, which it must consume before returning.
+ * its hardlinks) with one body, which it must consume before returning; a chunk is valid only
+ * until the next one is asked for (buffers are reused).
  * @throws {InputError} when a layer no longer holds an entry the filesystem points at.
  */
 export async function readContents(
@@ -302,7 +303,8 @@ export async function readContents(
       for (const offset of offsets) {
         const list = wanted.get(offset)!;
         const c = list[0].content!;
-        await onContent(list, input.layerRange(image, index, c.dataOffset, c.size)!);
+        const body = input.layerRange(image, index, c.dataOffset, c.size, { reuse: true })!;
+        await onContent(list, body);
       }
       continue;
     }

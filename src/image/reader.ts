@@ -47,6 +47,8 @@ export type Compression = "none" | "gzip" | "zstd";
 
 /** Reads are done in blocks of this size: few syscalls, flat memory. */
 const READ_SIZE = 1 << 20;
+/** The first read after a skip: enough for a few tar headers. */
+const SMALL_READ = 16 << 10;
 /** Entries of a compressed archive up to this size stay in memory; larger ones are spooled. */
 const MEMORY_MAX = 256 << 10;
 /** JSON documents (index, manifests, configs) larger than this are refused. */
@@ -272,8 +274,17 @@ export class ImageInput implements AsyncDisposable {
     return concat(parts);
   }
 
-  /** Streams the bytes of an entry, as stored. @throws {InputError} when it is missing. */
-  readEntry(path: string, offset = 0, length?: number): TarSource {
+  /**
+   * Streams the bytes of an entry, as stored. With `reuse`, chunks share one buffer and are valid
+   * only until the next one is asked for (no allocation per chunk).
+   * @throws {InputError} when it is missing.
+   */
+  readEntry(
+    path: string,
+    offset = 0,
+    length?: number,
+    options: { reuse?: boolean } = {},
+  ): TarSource {
     const entry = this.#resolve(normalize(path));
     const stored = entry && this.#stored.get(entry.path);
     if (!entry || !stored) throw this.error(`entry "${path}" is missing`);
@@ -283,7 +294,7 @@ export class ImageInput implements AsyncDisposable {
       throw new RangeError(`Cannot read ${len} bytes at ${offset} of "${path}" (${size} bytes)`);
     }
     if (stored.kind === "memory") return bytesSource(stored.bytes.subarray(offset, offset + len));
-    return new FileRange(stored.path, stored.offset + offset, len);
+    return new FileRange(stored.path, stored.offset + offset, len, options);
   }
 
   /**
@@ -328,10 +339,16 @@ export class ImageInput implements AsyncDisposable {
    * (read in place, nothing else of the layer is read); null for a compressed layer, whose
    * entries must be read through `layerEntries`.
    */
-  layerRange(image: ImageInfo, index: number, dataOffset: number, size: number): TarSource | null {
+  layerRange(
+    image: ImageInfo,
+    index: number,
+    dataOffset: number,
+    size: number,
+    options: { reuse?: boolean } = {},
+  ): TarSource | null {
     const layer = image.layers[index];
     if (!layer || layer.compression !== "none") return null;
-    return this.readEntry(layer.path, dataOffset, size);
+    return this.readEntry(layer.path, dataOffset, size, options);
   }
 
   /** Removes the spool directory. Safe to call twice. */
@@ -426,7 +443,7 @@ async function openDirectory(path: string, options: OpenImageOptions): Promise<I
       } else if (d.isFile) {
         const size = (await Deno.stat(full)).size;
         const hash = createHash("sha256");
-        for await (const chunk of new FileRange(full, 0, size)) hash.update(chunk);
+        for await (const chunk of new FileRange(full, 0, size, { reuse: true })) hash.update(chunk);
         entries.push({
           name: p,
           path: p,
@@ -469,7 +486,9 @@ async function openArchive(
     spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
   }
   try {
-    const raw = new FileRange(path, 0, size);
+    // A plain tar is only hashed here (chunks are not kept): one buffer serves every read.
+    // A decompressor may hold chunks while it works, so it gets fresh ones.
+    const raw = new FileRange(path, 0, size, { reuse: compression === "none" });
     const source = compression === "none" ? raw : decompress(raw, compression);
     let n = 0;
     for await (const e of readTar(source)) {
@@ -842,18 +861,26 @@ export class FileRange implements TarSource {
   #path: string;
   #pos: number;
   #end: number;
+  #reuse: Uint8Array | null;
+  /** Size of the next read: small after a skip (the tar reader wants one header), growing back to READ_SIZE. */
+  #next = READ_SIZE;
 
-  /** The range [offset, offset+length) of the file at `path`. */
-  constructor(path: string, offset: number, length: number) {
+  /**
+   * The range [offset, offset+length) of the file at `path`. With `reuse`, one buffer is read
+   * into again and again: each chunk is valid only until the next one is asked for.
+   */
+  constructor(path: string, offset: number, length: number, options: { reuse?: boolean } = {}) {
     this.#path = path;
     this.#pos = offset;
     this.#end = offset + length;
+    this.#reuse = options.reuse ? new Uint8Array(Math.min(READ_SIZE, Math.max(length, 1))) : null;
   }
 
   /** Skips up to `n` bytes, without reading them; resolves to how many were skipped. */
   skip(n: number): Promise<number> {
     const k = Math.max(0, Math.min(n, this.#end - this.#pos));
     this.#pos += k;
+    this.#next = SMALL_READ;
     return Promise.resolve(k);
   }
 
@@ -867,7 +894,9 @@ export class FileRange implements TarSource {
         await file.seek(this.#pos, Deno.SeekMode.Start);
         at = this.#pos;
       }
-      const buf = new Uint8Array(Math.min(READ_SIZE, this.#end - this.#pos));
+      const want = Math.min(this.#next, this.#end - this.#pos);
+      this.#next = Math.min(READ_SIZE, this.#next * 4);
+      const buf = this.#reuse ? this.#reuse.subarray(0, want) : new Uint8Array(want);
       let got = 0;
       while (got < buf.length) {
         const r = await file.read(buf.subarray(got));
