@@ -384,11 +384,11 @@ export interface GoBuilderImage {
 }
 
 /** Version of the fixture recipe below: bump it when the rootfs changes. */
-const BUILDER_FIXTURE_VERSION = "1";
+const BUILDER_FIXTURE_VERSION = "2";
 
 /**
  * The test builder image of issue 3: a rootfs holding this machine's Go toolchain
- * (GOROOT, without its test/ tree), Debian's static busybox as the shell, and git
+ * (GOROOT, less what `go build` does not use), Debian's static busybox as the shell, and git
  * with its libraries (Go stamps VCS info and runs git for it, as the official golang
  * images allow), made with `docker import` and pushed to the local registry so that
  * it has a real digest. Reused while the engine holds one made from the same inputs.
@@ -431,7 +431,22 @@ export async function goBuilderImage(): Promise<GoBuilderImage> {
     await Deno.mkdir(`${dir}/root`, { recursive: true });
     const cp = await run("cp", ["-a", goroot, `${dir}/usr/local/go`]);
     if (cp.code !== 0) throw new Error(`Cannot copy "${goroot}": ${cp.stderr.trim()}`);
-    await Deno.remove(`${dir}/usr/local/go/test`, { recursive: true }).catch(() => {});
+    // Left out: what `go build` never reads (the toolchain's own commands' sources, the
+    // test suite, API lists, the vet/cover/fix tools). The storage driver here (vfs)
+    // copies the whole image for every container, so its size is the docker-mode overhead.
+    for (
+      const extra of [
+        "test",
+        "api",
+        "src/cmd",
+        "pkg/tool/linux_amd64/vet",
+        "pkg/tool/linux_amd64/cover",
+        "pkg/tool/linux_amd64/fix",
+        "pkg/tool/linux_amd64/preprofile",
+      ]
+    ) {
+      await Deno.remove(`${dir}/usr/local/go/${extra}`, { recursive: true }).catch(() => {});
+    }
     await copyWithLibraries(dir, "/usr/bin/git");
     await importImage(dir, remote, {
       changes: [
