@@ -14,6 +14,13 @@
  * const hashes = elf && await hashSections(src, elf);
  * ```
  *
+ * API: `parseElf(src): Promise<ElfFile | null>` (class, endian, machine,
+ * sections with name/type/flags/addr/offset/size, program headers),
+ * `isElfMagic(head)`, `findSection(elf, name)`, `readSection`,
+ * `sectionChunks`, `readVirtual(src, elf, addr, size)` (through the program
+ * headers), `hashSections(src, elf)` and `SectionHasher` (the same hashes
+ * from chunks of the whole file read in order), `SHT_*`/`SHF_*`/`PT_*`/`PF_*`.
+ *
  * @module
  */
 import { createHash, type Hash } from "node:crypto";

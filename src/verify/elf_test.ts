@@ -9,6 +9,7 @@ import {
   PT_LOAD,
   readSection,
   readVirtual,
+  SectionHasher,
   SHF_ALLOC,
   SHF_EXECINSTR,
   SHT_NOBITS,
@@ -148,6 +149,12 @@ Deno.test({
                 assert.equal(h.sha256, want, s.name);
               }
             }
+            // Fed the whole file in odd-sized chunks, as compareGoBinaries does: same hashes.
+            const hasher = new SectionHasher(elf);
+            for (let pos = 0; pos < whole.length; pos += 77_777) {
+              hasher.update(pos, whole.subarray(pos, pos + 77_777));
+            }
+            assert.deepEqual(hasher.digest(), hashes);
           } finally {
             file.close();
           }

@@ -14,6 +14,24 @@
  * const diff = await compareGoBinaries(srcA, srcB);
  * ```
  *
+ * API (stable: `src/verify/content.ts` builds on it):
+ * - `readGoBuildInfo(src): Promise<GoBuildInfo | null>`: Go version, package
+ *   path, main module, deps (with `replace`), build settings in file order.
+ * - `readGoBuildId(src): Promise<string | null>`: as `go tool buildid` prints it.
+ * - `compareGoBinaries(a, b, options?): Promise<GoBinaryDiff>`: everything
+ *   below at once, in one side-by-side pass over both files.
+ * - `diffGoBuildInfo(a, b): BuildInfoDifference[]`: field by field.
+ * - `findBuildPaths(src, options?): Promise<BuildPathLeaks>`: leaked paths.
+ * - `parseGoModInfo(text)`, `formatGoBuildInfo(info)`, `unquoteGo(s)`,
+ *   `quoteGo(s)`: Go's text format (`ParseBuildInfo`, `BuildInfo.String`).
+ *
+ * Only ELF is read (what Linux images carry); Mach-O and PE give `null`.
+ *
+ * Go records `-ldflags` only in builds without `-trimpath` (they may hold
+ * paths), so two `-trimpath` builds that differ by `-X main.version=…` have
+ * equal build info: they show as different build IDs and different data
+ * sections (`.rodata`), with `onlyBuildIdDiffers` false.
+ *
  * Build info format (Go's `debug/buildinfo` and `runtime/debug.ParseBuildInfo`):
  * a 32-byte header `\xff Go buildinf:` + pointer size + flags, 16-byte
  * aligned, at the start of `.go.buildinfo` (or the first writable segment).

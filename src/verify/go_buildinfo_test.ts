@@ -678,26 +678,40 @@ Deno.test({
         const id = await goToolBuildId(bin.base);
         const at = indexOf(bytes, encoder.encode(id));
         assert.ok(at > 0);
-        const other = id.replace(/^./, (c) => (c === "A" ? "B" : "A"));
+        // Change the last character of the ID, and the GNU build ID derived from it, as a
+        // real rebuild would.
+        const other = id.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
         const patched = bytes.slice();
         patched.set(encoder.encode(other), at);
-        const d = await compareGoBinaries(bytesRandomAccess(bytes), bytesRandomAccess(patched));
-        assert.equal(d.identical, false);
-        assert.deepEqual(d.buildId, { a: id, b: other });
-        assert.deepEqual(d.buildInfoDifferences, []);
-        assert.equal(d.onlyBuildIdDiffers, true);
-        assert.deepEqual(d.sections.map((s) => [s.name, s.change]), [[
-          ".note.go.buildid",
-          "changed",
-        ]]);
+        const elf = (await parseElf(bytesRandomAccess(bytes)))!;
+        const gnu = elf.sections.find((s) => s.name === ".note.gnu.build-id")!;
+        patched[gnu.offset + gnu.size - 1] ^= 0xff;
+        // Chunk boundaries before, inside and after the ID.
+        for (const chunkSize of [256 << 10, at + 5, at + id.length, 4096]) {
+          const d = await compareGoBinaries(bytesRandomAccess(bytes), bytesRandomAccess(patched), {
+            chunkSize,
+          });
+          assert.equal(d.identical, false);
+          assert.deepEqual(d.buildId, { a: id, b: other });
+          assert.deepEqual(d.buildInfoDifferences, []);
+          assert.equal(d.onlyBuildIdDiffers, true, `chunk ${chunkSize}`);
+          assert.equal(d.bytes.offset, at + id.length - 1);
+          assert.deepEqual(d.sections.map((s) => [s.name, s.change]), [
+            [".note.go.buildid", "changed"],
+            [".note.gnu.build-id", "changed"],
+          ]);
+        }
 
         // One more byte elsewhere (in .rodata) and it is no longer the build ID only.
-        const ro = (await parseElf(bytesRandomAccess(bytes)))!.sections
-          .find((s) => s.name === ".rodata")!;
+        const ro = elf.sections.find((s) => s.name === ".rodata")!;
         patched[ro.offset + 10] ^= 1;
         const d2 = await compareGoBinaries(bytesRandomAccess(bytes), bytesRandomAccess(patched));
         assert.equal(d2.onlyBuildIdDiffers, false);
-        assert.deepEqual(d2.sections.map((s) => s.name), [".note.go.buildid", ".rodata"]);
+        assert.deepEqual(d2.sections.map((s) => s.name), [
+          ".note.go.buildid",
+          ".note.gnu.build-id",
+          ".rodata",
+        ]);
       });
 
       await t.step("not Go, not ELF, or broken: bytes compared, problems listed", async () => {
