@@ -103,11 +103,14 @@ function where(node: DiffNode) {
 function because(children: DiffNode[]): string {
   const parts: string[] = [];
   const files = new Map<number, Set<string>>();
+  const archive = new Set<string>();
   for (const c of children) {
     if (c.scope === "file") {
       const set = files.get(c.layer ?? -1) ?? new Set();
       set.add(c.path ?? "");
       files.set(c.layer ?? -1, set);
+    } else if (c.scope === "archive" && c.path !== undefined && c.field !== "order") {
+      archive.add(c.path);
     } else if (c.scope === "layer" && c.field === "layer digest") {
       parts.push(`layer ${c.layer}`);
     } else if (c.field === "image ID" && c.scope === "config") {
@@ -123,6 +126,9 @@ function because(children: DiffNode[]): string {
     }
   }
   for (const [, set] of files) parts.push(set.size === 1 ? `1 file` : `${set.size} files`);
+  if (archive.size) {
+    parts.push(archive.size === 1 ? "1 archive entry" : `${archive.size} archive entries`);
+  }
   const unique = [...new Set(parts)];
   return unique.length > 4
     ? `${unique.slice(0, 3).join(", ")} and ${unique.length - 3} more`

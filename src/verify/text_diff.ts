@@ -143,10 +143,13 @@ function toHunks(ops: Op[], context: number): string[][] {
     const stop = Math.min(ops.length, end + context + 1);
     const slice = ops.slice(start, stop);
     const first = slice[0];
-    const countA = slice.filter((o) => o.op !== "+").length;
-    const countB = slice.filter((o) => o.op !== "-").length;
-    const startA = countA === 0 ? first.ia : first.ia + 1;
-    const startB = countB === 0 ? first.ib : first.ib + 1;
+    const inA = slice.filter((o) => o.op !== "+");
+    const inB = slice.filter((o) => o.op !== "-");
+    // 1-based first line of each side; for an empty side, the line after which the change goes.
+    const startA = inA.length === 0 ? first.ia : Math.min(...inA.map((o) => o.ia)) + 1;
+    const startB = inB.length === 0 ? first.ib : Math.min(...inB.map((o) => o.ib)) + 1;
+    const countA = inA.length;
+    const countB = inB.length;
     hunks.push([
       `@@ -${startA},${countA} +${startB},${countB} @@`,
       ...slice.map((o) => o.op + o.line),

@@ -47,6 +47,9 @@ Deno.test("unifiedDiff", async (t) => {
     assertEquals(r.diff.trimEnd().split("\n").length, 2 + 10 + 1);
     ok(r.diff.includes("… 191 more diff lines"), r.diff);
   });
+  await t.step("a whole one-line file replaced", () => {
+    assertEquals(unifiedDiff("x\n", "y\n").diff, "--- a\n+++ b\n@@ -1,1 +1,1 @@\n-x\n+y\n");
+  });
   await t.step("empty to text", () => {
     assertEquals(unifiedDiff("", "x\n").diff, "--- a\n+++ b\n@@ -0,0 +1,1 @@\n+x\n");
   });
