@@ -714,6 +714,51 @@ Deno.test({
         ]);
       });
 
+      await t.step(
+        "corrupted headers or build info never crash: problems or SyntaxError",
+        async () => {
+          const bytes = await Deno.readFile(bin.base);
+          const elf = (await parseElf(bytesRandomAccess(bytes)))!;
+          const info = elf.sections.find((s) => s.name === ".go.buildinfo")!;
+          // Deterministic PRNG (mulberry32): the same corruptions on every run.
+          let seed = 42;
+          const random = () => {
+            seed = (seed + 0x6d2b79f5) | 0;
+            let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+            x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+            return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+          };
+          const original = bytesRandomAccess(bytes);
+          const outcomes = { ok: 0, syntaxError: 0 };
+          let problems = 0;
+          for (let i = 0; i < 200; i++) {
+            // Headers and notes live in the first 4 KiB; then the build info blob.
+            const corrupt = bytes.slice();
+            for (let k = 0; k < 3; k++) {
+              const at = random() < 0.5
+                ? Math.floor(random() * 4096)
+                : info.offset + Math.floor(random() * info.size);
+              corrupt[at] = Math.floor(random() * 256);
+            }
+            const src = bytesRandomAccess(corrupt);
+            for (const read of [readGoBuildInfo, readGoBuildId]) {
+              try {
+                await read(src);
+                outcomes.ok++;
+              } catch (e) {
+                assert.ok(e instanceof SyntaxError, String(e));
+                outcomes.syntaxError++;
+              }
+            }
+            if (i % 10 === 0) {
+              problems += (await compareGoBinaries(original, src)).problems.length;
+            }
+          }
+          assert.ok(outcomes.ok > 0 && outcomes.syntaxError > 0, JSON.stringify(outcomes));
+          assert.ok(problems > 0, "some corruptions were reported as problems");
+        },
+      );
+
       await t.step("not Go, not ELF, or broken: bytes compared, problems listed", async () => {
         const d = await compareGoBinaries(
           bytesRandomAccess(encoder.encode("abc")),
