@@ -18,9 +18,10 @@
  *
  * What `openImage` does, and what it guarantees once it returns:
  * - The input is read ONCE from start to end. Every regular file in it is hashed (sha256,
- *   `entries[i].sha256`); a `.tar` outer archive is then read in place by offset, a compressed
- *   one has its entries spooled to a temporary directory (small ones kept in memory) that
- *   {@linkcode ImageInput.close} removes. A layer is never held in memory.
+ *   `entries[i].sha256`); a `.tar` outer archive is then read in place by offset (its headers
+ *   are read first, seeking over content, then its entries are hashed on every core), a
+ *   compressed one has its entries spooled to a temporary directory (small ones kept in memory)
+ *   that {@linkcode ImageInput.close} removes. A layer is never held in memory.
  * - Every blob named by a digest (`blobs/sha256/<hex>`, in an archive or a directory) matches it,
  *   and every descriptor's size matches its blob.
  * - index.json (nested indexes followed, attestation manifests left out) or else manifest.json
@@ -41,6 +42,7 @@ import { createHash } from "node:crypto";
 import { Decompress as ZstdDecompress } from "fzstd";
 import { InputError } from "../errors.ts";
 import { readTar, type TarHeader, type TarReaderEntry, type TarSource } from "../tar/reader.ts";
+import { hashRanges } from "./_hash_ranges.ts";
 
 /** Compression of an archive or a blob, by magic bytes. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -486,21 +488,29 @@ async function openArchive(
     spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
   }
   try {
-    // A plain tar is only hashed here (chunks are not kept): one buffer serves every read.
+    // A plain tar's content is sought over here: one small buffer serves every header read.
     // A decompressor may hold chunks while it works, so it gets fresh ones.
     const raw = new FileRange(path, 0, size, { reuse: compression === "none" });
     const source = compression === "none" ? raw : decompress(raw, compression);
     let n = 0;
+    const ranges: [number, number][] = [];
+    const hashed: OuterEntry[] = [];
     for await (const e of readTar(source)) {
       const h = e.header;
       const p = normalize(h.name);
       let sha256: string | null = null;
+      if (h.kind === "file" && compression === "none") {
+        // Read in place: only headers now (content is sought over), hashes below, in parallel.
+        stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
+        const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 };
+        entries.push(entry);
+        hashed.push(entry);
+        ranges.push([h.dataOffset, h.size]);
+        continue;
+      }
       if (h.kind === "file") {
         const hash = createHash("sha256");
-        if (compression === "none") {
-          for await (const chunk of e.body) hash.update(chunk);
-          stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
-        } else if (h.size <= MEMORY_MAX) {
+        if (h.size <= MEMORY_MAX) {
           const parts: Uint8Array[] = [];
           for await (const chunk of e.body) {
             hash.update(chunk);
@@ -519,6 +529,10 @@ async function openArchive(
         sha256 = hash.digest("hex");
       }
       entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });
+    }
+    if (ranges.length) {
+      const hexes = await hashRanges(path, ranges);
+      hashed.forEach((entry, i) => (entry.sha256 = hexes[i]));
     }
   } catch (e) {
     if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});

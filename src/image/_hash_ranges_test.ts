@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { hashFileRanges, hashRanges } from "./_hash_ranges.ts";
+
+Deno.test("hashRanges hashes ranges on workers like in one thread", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    const size = 80 << 20; // above the parallel threshold
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i += 4096) bytes[i] = (i >> 12) & 0xff;
+    await Deno.writeFile(path, bytes);
+    const ranges: [number, number][] = [[0, 30 << 20], [30 << 20, 40 << 20], [70 << 20, 10 << 20], [
+      5,
+      0,
+    ], [123, 4567]];
+    const want = ranges.map(([o, s]) =>
+      createHash("sha256").update(bytes.subarray(o, o + s)).digest("hex")
+    );
+    assert.deepEqual(await hashRanges(path, ranges), want);
+    assert.deepEqual(await hashFileRanges(path, ranges), want);
+    await assert.rejects(
+      hashRanges(path, [[0, 40 << 20], [size - 10, 20], [0, 40 << 20]]),
+      /ended before offset/,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
