@@ -185,6 +185,12 @@ Deno.test("verify names the cause of each row of the cause table", async (t) => 
       }
     });
   }
+  await t.step("outer gzip bytes", async () => {
+    const r = await verify(["outer_level/a.tar.gz", "outer_level/b.tar.gz"], dir);
+    assertEquals([r.code, r.stderr], [1, ""]);
+    assertEquals(r.stdout.split("\n")[0], "Images differ: 1 finding: compression (1)");
+    ok(r.stdout.includes("\nArchive\n  outer compression bytes: sha256:"), r.stdout);
+  });
   await t.step("--json gives the same findings as data", async () => {
     const r = await verify(["goinfo/a.tar", "goinfo/b.tar", "--json"], dir);
     assertEquals([r.code, r.stderr], [1, ""]);

@@ -89,6 +89,11 @@ export async function verifyImages(
         summarizeImage(inputA, pair.a, shaA, { progress, same }),
         summarizeImage(inputB, pair.b, shaB, { progress, same }),
       ]);
+      if (inputA.kind !== inputB.kind) {
+        // A layout directory has no tar headers to compare with an archive's.
+        a.entries = [];
+        b.entries = [];
+      }
       if (inputA.images.length > 1 || inputB.images.length > 1) {
         // Blobs of the images not compared here differ too: only the images explain them.
         a.entries = a.entries.filter((e) => !isBlobName(e.name));
@@ -126,6 +131,11 @@ export async function verifyImages(
       notes.push(
         `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
           `so the archive files differ; the images inside are compared`,
+      );
+    }
+    if (inputA.kind !== inputB.kind) {
+      notes.push(
+        `one input is a directory, the other an archive: archive entries are not compared`,
       );
     }
     const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB);

@@ -82,6 +82,27 @@ Deno.test("verifyImages", async (t) => {
       ok(lines.length > 0);
       ok(lines.every((l) => l.startsWith(dir) || l.startsWith("read ")), lines.join("\n"));
     });
+    await t.step("an OCI layout directory and a .tar.zst of the same image", async () => {
+      await Deno.mkdir(`${dir}/layout`);
+      const untar = await new Deno.Command("tar", {
+        args: ["-xf", `${dir}/a.tar`, "-C", `${dir}/layout`],
+      })
+        .output();
+      assertEquals(untar.code, 0);
+      const zstd = await new Deno.Command("zstd", {
+        args: ["-q", `${dir}/a.tar`, "-o", `${dir}/a.tar.zst`],
+      })
+        .output();
+      assertEquals(zstd.code, 0);
+      const r = await verifyImages(`${dir}/layout`, `${dir}/a.tar.zst`, { tempDir: dir });
+      assertEquals([r.identical, r.a.compression, r.b.compression], [true, "none", "zstd"]);
+      assertEquals(r.notes, [
+        "outer compression differs (none vs zstd), so the archive files differ; the images inside are compared",
+        "one input is a directory, the other an archive: archive entries are not compared",
+      ]);
+      await Deno.remove(`${dir}/layout`, { recursive: true });
+      await Deno.remove(`${dir}/a.tar.zst`);
+    });
     await t.step("no temporary files are left", async () => {
       const left = [];
       for await (const e of Deno.readDir(dir)) left.push(e.name);
