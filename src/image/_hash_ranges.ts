@@ -70,11 +70,14 @@ export async function hashRanges(path: string, ranges: [number, number][]): Prom
           const w = workers[i];
           w.onmessage = (e: MessageEvent<{ hexes?: string[]; error?: string }>) =>
             e.data.hexes ? resolve(e.data.hexes) : reject(new Error(e.data.error));
+          const mine = b.index.map((j) => ranges[j]);
+          // A worker that cannot run (say, its module is not in a compiled binary): this thread
+          // hashes its share instead.
           w.onerror = (e) => {
             e.preventDefault();
-            reject(new Error(e.message));
+            hashFileRanges(path, mine).then(resolve, reject);
           };
-          w.postMessage({ path, ranges: b.index.map((j) => ranges[j]) });
+          w.postMessage({ path, ranges: mine });
         })
       ),
     ]);
