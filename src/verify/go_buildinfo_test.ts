@@ -16,6 +16,7 @@ import {
 import { parseElf } from "./elf.ts";
 import { bytesRandomAccess, fileRandomAccess, type RandomAccess } from "./random_access.ts";
 import {
+  buildWithProxy,
   copyHello,
   gitCommitAll,
   goBuild,
@@ -23,6 +24,7 @@ import {
   goToolBuildId,
   goVersion,
   goVersionM,
+  writeDepProxy,
 } from "../../tests/fixtures/go/build.ts";
 
 const GO = await goVersion();
@@ -530,6 +532,18 @@ Deno.test({
         if (v.dirty) await Deno.writeTextFile(`${tmp}/${v.dir}/untracked.txt`, "dirty\n");
         bin[name] = `${tmp}/bin/${name}`;
         await goBuild(`${tmp}/${v.dir}`, bin[name], v.options);
+      }
+
+      // Versioned dependencies with h1: sums, from a module proxy on disk.
+      const proxy = await writeDepProxy(`${tmp}/proxy`, ["v1.0.0", "v1.1.0"]);
+      for (const version of ["v1.0.0", "v1.1.0"]) {
+        bin[`proxy-${version}`] = `${tmp}/bin/proxy-${version}`;
+        await buildWithProxy(`${tmp}/proxy-${version}`, bin[`proxy-${version}`], {
+          proxy,
+          version,
+          modCache: `${tmp}/modcache`,
+          flags: BASE_FLAGS,
+        });
       }
 
       for (const name of Object.keys(bin)) {
