@@ -618,6 +618,25 @@ Deno.test({
         });
       }
 
+      await t.step("a dependency at another version from a proxy: version and sum", async () => {
+        const d = await compareFiles(bin["proxy-v1.0.0"], bin["proxy-v1.1.0"]);
+        // Golden sums: the h1: hash of the module files writeDepProxy serves.
+        assert.deepEqual(d.buildInfoDifferences, [{
+          field: "dep",
+          key: "example.com/dep",
+          change: "changed",
+          a: "v1.0.0 h1:whLaiLPrQG6VJKSxoUqSJeVd+Bgb381J/mm9tejuNvQ=",
+          b: "v1.1.0 h1:HtRnxekEQRVLg4eKKHsM1YH6n8h4ay8XFWWI2nHM/Q4=",
+        }]);
+        assert.deepEqual(d.buildInfo.a!.deps, [{
+          path: "example.com/dep",
+          version: "v1.0.0",
+          sum: "h1:whLaiLPrQG6VJKSxoUqSJeVd+Bgb381J/mm9tejuNvQ=",
+        }]);
+        // The greeting differs too, so the data does.
+        assert.ok(d.sections.some((s) => s.name === ".rodata"));
+      });
+
       await t.step(
         "-ldflags=-X main.version=…: not in the build info under -trimpath",
         async () => {
