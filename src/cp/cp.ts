@@ -177,8 +177,11 @@ async function writeOneFile(
   const temp = tempName(dirname(target));
   let written: { size: number; sha256: string } | undefined;
   try {
-    await readContents(input, image, [node], async (_nodes, body) => {
-      written = await writeBody(temp, body);
+    await readContents(input, image, {
+      nodes: [node],
+      onContent: async (_nodes, body) => {
+        written = await writeBody(temp, body);
+      },
     });
     if (!written) written = await writeBody(temp, empty());
     await finish(temp, node);
@@ -257,19 +260,22 @@ async function writeTree(
       await Deno.rename(temp, final);
       temps.delete(temp);
     };
-    await readContents(input, image, where.keys(), async (nodes, body) => {
-      const [first, ...others] = nodes.flatMap((n) =>
-        where.get(n)!.map((rel) => [rel, n] as const)
-      );
-      await place(first[0], first[1], async (temp) => {
-        const r = await writeBody(temp, body);
-        results.set(first[0], r);
-        // Other paths with the same content (hardlinks) get copies of this file.
-        for (const [rel, node] of others) {
-          await place(rel, node, (t) => Deno.copyFile(temp, t));
-          results.set(rel, r);
-        }
-      });
+    await readContents(input, image, {
+      nodes: where.keys(),
+      onContent: async (nodes, body) => {
+        const [first, ...others] = nodes.flatMap((n) =>
+          where.get(n)!.map((rel) => [rel, n] as const)
+        );
+        await place(first[0], first[1], async (temp) => {
+          const r = await writeBody(temp, body);
+          results.set(first[0], r);
+          // Other paths with the same content (hardlinks) get copies of this file.
+          for (const [rel, node] of others) {
+            await place(rel, node, (t) => Deno.copyFile(temp, t));
+            results.set(rel, r);
+          }
+        });
+      },
     });
     for (const [rel, node] of tree) {
       if (node.kind === "file" && !results.has(rel)) {
@@ -343,10 +349,13 @@ async function streamTar(
       n.kind === "file" && n.content && image.layers[n.content.layer].compression !== "none"
     );
     let i = 0;
-    await readContents(input, image, compressed, async (nodes, body) => {
-      const path = `${spool}/${i++}`;
-      await writeBody(path, body);
-      for (const n of nodes) spooled.set(n, path);
+    await readContents(input, image, {
+      nodes: compressed,
+      onContent: async (nodes, body) => {
+        const path = `${spool}/${i++}`;
+        await writeBody(path, body);
+        for (const n of nodes) spooled.set(n, path);
+      },
     });
     for (const [name, node] of all) {
       const entry: TarEntry = {

@@ -8,7 +8,7 @@
  * const fs = await buildMergedFs(input, image);       // reads every layer's headers once
  * const { node, path } = fs.resolve("/usr/bin/app"); // follows symlinks inside the root, like docker cp -L
  * for (const [rel, child] of fs.walk(node)) {}        // a directory's subtree, sorted, pre-order
- * await readContents(input, image, [node], async (nodes, body) => { for await (const c of body) {} });
+ * await readContents(input, image, { nodes: [node], onContent: async (nodes, body) => {} });
  * ```
  *
  * Rules, as containerd and Docker apply layers:
@@ -282,9 +282,14 @@ export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promis
 export async function readContents(
   input: ImageInput,
   image: ImageInfo,
-  nodes: Iterable<FsNode>,
-  onContent: (nodes: FsNode[], body: AsyncIterable<Uint8Array>) => Promise<void>,
+  options: {
+    /** The files to read (other kinds are left out). */
+    nodes: Iterable<FsNode>;
+    /** Receives the nodes sharing one entry and its content; must consume `body`. */
+    onContent: (nodes: FsNode[], body: AsyncIterable<Uint8Array>) => Promise<void>;
+  },
 ): Promise<void> {
+  const { nodes, onContent } = options;
   const byLayer = new Map<number, Map<number, FsNode[]>>();
   const seen = new Set<FsNode>();
   for (const node of nodes) {

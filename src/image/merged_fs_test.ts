@@ -38,8 +38,11 @@ function tree(fs: MergedFs): string[] {
 async function text(o: Opened, path: string): Promise<string> {
   const node = o.fs.resolve(path).node;
   let out = "";
-  await readContents(o.input, o.image, [node], async (_nodes, body) => {
-    for await (const c of body) out += new TextDecoder().decode(c);
+  await readContents(o.input, o.image, {
+    nodes: [node],
+    onContent: async (_nodes, body) => {
+      for await (const c of body) out += new TextDecoder().decode(c);
+    },
   });
   return out;
 }
@@ -117,15 +120,13 @@ Deno.test("hardlinks take the content of their target as it stands", async () =>
     assert.equal(o.fs.lookup("b"), o.fs.lookup("c"), "one inode, two paths");
     // b and c are one node: one body.
     const calls: number[] = [];
-    await readContents(
-      o.input,
-      o.image,
-      [o.fs.lookup("b")!, o.fs.lookup("c")!],
-      async (nodes, body) => {
+    await readContents(o.input, o.image, {
+      nodes: [o.fs.lookup("b")!, o.fs.lookup("c")!],
+      onContent: async (nodes, body) => {
         calls.push(nodes.length);
         for await (const _ of body) { /* consume */ }
       },
-    );
+    });
     assert.deepEqual(calls, [1]);
   });
 });

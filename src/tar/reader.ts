@@ -445,7 +445,7 @@ function kindOf(typeflag: string, name: string): TarEntryKind {
 }
 
 /** Parses PAX records `"%d %s=%s\n"`. */
-export function parsePax(
+function parsePax(
   data: Uint8Array,
   name: string,
   offset: number,
