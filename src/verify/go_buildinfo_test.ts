@@ -485,6 +485,8 @@ const VARIANTS: Record<string, Variant> = {
   dep11: { dir: "dep11", options: { flags: BASE_FLAGS } },
   vcsClean: { dir: "git", options: { flags: ["-trimpath", "-buildvcs=true"] } },
   vcsDirty: { dir: "git", options: { flags: ["-trimpath", "-buildvcs=true"] }, dirty: true },
+  pie: { dir: "a", options: { flags: [...BASE_FLAGS, "-buildmode=pie"] } },
+  stripped: { dir: "a", options: { flags: ["-trimpath", "-buildvcs=false", "-ldflags=-s -w"] } },
   arm64: { dir: "a", options: { flags: BASE_FLAGS, env: { GOARCH: "arm64" } } },
   i386: { dir: "a", options: { flags: BASE_FLAGS, env: { GOARCH: "386" } } },
 };
@@ -617,6 +619,31 @@ Deno.test({
           );
         });
       }
+
+      await t.step(
+        "-buildmode=pie: the setting; a position-independent ELF is read too",
+        async () => {
+          const d = await compareFiles(bin.base, bin.pie);
+          assert.deepEqual(d.buildInfoDifferences, [
+            { field: "build", key: "-buildmode", change: "changed", a: "exe", b: "pie" },
+          ]);
+          const { src, close } = await open(bin.pie);
+          try {
+            assert.equal((await parseElf(src))!.type, 3, "ET_DYN");
+          } finally {
+            close();
+          }
+        },
+      );
+
+      await t.step("-ldflags=-s -w: symbol and debug sections removed", async () => {
+        const d = await compareFiles(bin.base, bin.stripped);
+        const removed = d.sections.filter((s) => s.change === "removed").map((s) => s.name);
+        assert.ok(removed.includes(".symtab"), removed.join());
+        assert.ok(removed.includes(".debug_info"), removed.join());
+        assert.ok(d.sections.every((s) => s.change !== "added"));
+        assert.equal(d.buildInfo.b!.goVersion, d.buildInfo.a!.goVersion);
+      });
 
       await t.step("a dependency at another version from a proxy: version and sum", async () => {
         const d = await compareFiles(bin["proxy-v1.0.0"], bin["proxy-v1.1.0"]);
