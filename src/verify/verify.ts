@@ -54,10 +54,13 @@ export async function verifyImages(
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
   const open = { platform: options.platform, tempDir: options.tempDir };
   // Both inputs at once: decompression and hashing of one overlap with the other's (2 cores).
+  // The archives' own sha256, computed while the reader works: the reads overlap.
+  const shas = Promise.all([fileSha256(pathA), fileSha256(pathB)]);
   const opened = await Promise.allSettled([
     openImage(pathA, open).finally(() => progress.force(`read ${pathA}`)),
     openImage(pathB, open).finally(() => progress.force(`read ${pathB}`)),
   ]);
+  shas.catch(() => {}); // an unreadable input is reported by openImage
   const failed = opened.find((o) => o.status === "rejected");
   if (failed) {
     for (const o of opened) if (o.status === "fulfilled") await o.value.close();
@@ -67,7 +70,7 @@ export async function verifyImages(
   await using inputA = okA.value;
   await using inputB = okB.value;
   const pairs = pairImages(inputA, inputB, options.platform);
-  const [shaA, shaB] = await Promise.all([fileSha256(pathA), fileSha256(pathB)]);
+  const [shaA, shaB] = await shas;
   const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
   try {
     const findings: Finding[] = [];
