@@ -33,7 +33,7 @@ export async function r10e(args: string[], options: CliOptions = {}): Promise<Cl
   const main = `${REPO}/src/main.ts`;
   const command = `umask ${
     options.umask ?? "022"
-  } && d="$0" c="$1" m="$2" && shift 2 && exec "$d" run --quiet --allow-all --config "$c" "$m" "$@"`;
+  } && d="$0" c="$1" m="$2" && shift 2 && exec "$d" run --quiet --allow-all --v8-flags=--expose-gc --config "$c" "$m" "$@"`;
   const base: Record<string, string> = {};
   for (
     const k of [

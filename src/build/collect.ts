@@ -14,29 +14,39 @@ import { type StagedItem, symlinkInside } from "./stage.ts";
 /** Read buffer size for file contents; smaller files are read in one call. */
 const READ_SIZE = 1 << 20;
 
+/** Read buffers not in use; a generator takes one and gives it back when done. */
+const freeBuffers: Uint8Array[] = [];
+
 /**
- * Streams a file's bytes in fresh buffers (consumers may keep them). `size` is
- * the size staging saw: buffers are sized to it, and a file that grew since is
- * noticed (the tar writer rejects a size that does not match).
+ * Streams a file's bytes. `size` is the size staging saw: a file that grew or
+ * shrank since is noticed by the tar writer, which checks the byte count.
+ *
+ * Files are read into reused buffers: each chunk is valid until the consumer
+ * asks for the next one (the hash, the gzip and the file writer copy what they
+ * keep), so memory grows neither with file size nor with file count, and no
+ * garbage piles up for V8 to collect late.
  */
 export async function* readFileChunks(path: string, size: number): AsyncGenerator<Uint8Array> {
-  if (size < READ_SIZE) {
-    // One read op for the thousands of small files of an extern_data tree.
-    yield await Deno.readFile(path);
-    return;
-  }
-  using file = await Deno.open(path, { read: true });
-  for (;;) {
-    const buf = new Uint8Array(READ_SIZE);
-    let fill = 0;
-    while (fill < buf.length) {
-      const n = await file.read(buf.subarray(fill));
-      if (n === null) break;
-      fill += n;
+  const buf = freeBuffers.pop() ?? new Uint8Array(READ_SIZE);
+  try {
+    using file = await Deno.open(path, { read: true });
+    // Read at most one byte past the expected size: enough to notice growth.
+    let left = size + 1;
+    for (;;) {
+      let fill = 0;
+      const want = Math.min(buf.length, left);
+      while (fill < want) {
+        const n = await file.read(buf.subarray(fill, want));
+        if (n === null) break;
+        fill += n;
+      }
+      if (fill === 0) return;
+      left -= fill;
+      yield buf.subarray(0, fill);
+      if (fill < want || left <= 0) return;
     }
-    if (fill === 0) return;
-    yield fill === buf.length ? buf : buf.subarray(0, fill);
-    if (fill < buf.length) return;
+  } finally {
+    freeBuffers.push(buf);
   }
 }
 

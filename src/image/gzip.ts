@@ -66,6 +66,8 @@ export async function* gzip(
       if (pending) submit(pending, false);
       pending = block.slice();
       while (inFlight.length >= limit) yield await inFlight.shift()!;
+      // Returned blocks are external memory V8 collects late; collect when allowed (--expose-gc).
+      if (id % 32 === 31) (globalThis as { gc?: () => void }).gc?.();
     }
     submit(pending ?? new Uint8Array(0), true);
     while (inFlight.length) yield await inFlight.shift()!;
@@ -95,7 +97,9 @@ class Pool {
       };
       worker.onerror = (e) => {
         e.preventDefault();
-        for (const w of this.#waiting.values()) w.reject(new Error(`gzip worker failed: ${e.message}`));
+        for (const w of this.#waiting.values()) {
+          w.reject(new Error(`gzip worker failed: ${e.message}`));
+        }
         this.#waiting.clear();
       };
       this.#workers.push(worker);

@@ -46,5 +46,9 @@ if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.Wor
   scope.onmessage = (event: MessageEvent<GzipJob>) => {
     const out = deflateBlock(event.data);
     scope.postMessage({ id: event.data.id, data: out }, [out.buffer as ArrayBuffer]);
+    // fflate allocates ~2 MB per block; V8 lets up to 64 MB of such external
+    // garbage pile up per isolate before it collects. Collect now when allowed
+    // (--v8-flags=--expose-gc, which scripts/r10e and the compiled binary set).
+    scope.gc?.();
   };
 }
