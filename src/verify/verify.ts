@@ -56,11 +56,11 @@ export async function verifyImages(
   // Both inputs at once: decompression and hashing of one overlap with the other's (2 cores).
   // The archives' own sha256, computed while the reader works: the reads overlap.
   const shas = Promise.all([fileSha256(pathA), fileSha256(pathB)]);
+  shas.catch(() => {}); // handled now: an unreadable input is reported by openImage below
   const opened = await Promise.allSettled([
     openImage(pathA, open).finally(() => progress.force(`read ${pathA}`)),
     openImage(pathB, open).finally(() => progress.force(`read ${pathB}`)),
   ]);
-  shas.catch(() => {}); // an unreadable input is reported by openImage
   const failed = opened.find((o) => o.status === "rejected");
   if (failed) {
     for (const o of opened) if (o.status === "fulfilled") await o.value.close();
