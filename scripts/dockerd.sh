@@ -11,7 +11,10 @@
 #
 #   eval "$(bash scripts/dockerd.sh start)"
 #
-# Environment: R10E_DOCKERD_DIR (default /tmp/r10e-dockerd), R10E_REGISTRY_PORT (default 5555).
+# Environment: R10E_DOCKERD_DIR (default /tmp/r10e-dockerd), R10E_REGISTRY_PORT (default 5555),
+# R10E_DOCKERD_STORAGE (default vfs, which works everywhere; overlay2 is much faster
+# where the kernel lets the sandbox mount overlayfs: vfs copies a whole image for
+# every container).
 # Must run as root (dockerd needs it).
 set -euo pipefail
 
@@ -20,6 +23,7 @@ PORT="${R10E_REGISTRY_PORT:-5555}"
 SOCK="$STATE/docker.sock"
 HOST="unix://$SOCK"
 TIMEOUT="${R10E_DOCKERD_TIMEOUT:-60}"
+STORAGE="${R10E_DOCKERD_STORAGE:-vfs}"
 
 say() { printf 'dockerd.sh: %s\n' "$*" >&2; }
 
@@ -48,11 +52,11 @@ start_engine() {
   fi
   mkdir -p "$STATE/data" "$STATE/exec"
   rm -f "$SOCK"
-  say "starting dockerd (vfs, no iptables, no bridge) at $HOST"
+  say "starting dockerd ($STORAGE, no iptables, no bridge) at $HOST"
   # setsid: its own session, so that the caller's Ctrl-C or exit does not reach it;
   # stop uses the pid recorded here.
   setsid dockerd \
-    --storage-driver=vfs \
+    --storage-driver="$STORAGE" \
     --iptables=false --ip6tables=false --bridge=none \
     --data-root="$STATE/data" \
     --exec-root="$STATE/exec" \

@@ -233,12 +233,14 @@ export function createArgs(options: {
   ];
 }
 
-/** The project-relative paths to copy out of the container: every artifact and extern_data src, sorted, deduplicated. */
+/** The project-relative paths to copy out of the container: every artifact and extern_data src, sorted, deduplicated, none inside another. */
 export function pathsToCopy(srcs: string[]): string[] {
   const clean = srcs.map((s) => s.replace(/^\.\/+/, "").replace(/\/+$/, "")).filter((s) =>
     s !== ""
   );
-  return [...new Set(clean)].sort();
+  const unique = [...new Set(clean)].sort();
+  // A path inside another one comes out with it: copying both would race.
+  return unique.filter((p) => !unique.some((q) => p.startsWith(q + "/")));
 }
 
 // ── the edge: the Docker CLI ────────────────────────────────────────────────
@@ -319,9 +321,22 @@ function hostOf(env: Record<string, string>): string {
  * The engine's server version, or the reason it cannot be reached.
  * Never throws for an unreachable engine: `auto` mode falls back to the host.
  */
-export async function probeEngine(
-  ctx: DockerContext,
-): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+export function probeEngine(ctx: DockerContext): Promise<EngineProbe> {
+  // Asked once per environment object: `auto` and the docker mode share the answer.
+  let probe = probes.get(ctx.env);
+  if (!probe) {
+    probe = askEngine(ctx);
+    probes.set(ctx.env, probe);
+  }
+  return probe;
+}
+
+/** The answer of `probeEngine`. */
+export type EngineProbe = { ok: true; version: string } | { ok: false; reason: string };
+
+const probes = new WeakMap<object, Promise<EngineProbe>>();
+
+async function askEngine(ctx: DockerContext): Promise<EngineProbe> {
   let r: Result;
   try {
     r = await docker(ctx, ["version", "--format", "{{.Server.Version}}"]);
@@ -407,11 +422,18 @@ export const CONTEXT_STAGE = "context";
  * Whether `docker build` can use BuildKit: only when the buildx plugin is there,
  * the classic builder otherwise (both honor `.dockerignore`).
  */
-async function buildkitEnv(ctx: DockerContext): Promise<Record<string, string>> {
-  if (ctx.env.DOCKER_BUILDKIT !== undefined) return {};
-  const r = await docker(ctx, ["buildx", "version"]);
-  return r.code === 0 ? {} : { DOCKER_BUILDKIT: "0" };
+function buildkitEnv(ctx: DockerContext): Promise<Record<string, string>> {
+  if (ctx.env.DOCKER_BUILDKIT !== undefined) return Promise.resolve({});
+  const cached = buildkitChecks.get(ctx.env);
+  if (cached) return cached;
+  const check = docker(ctx, ["buildx", "version"]).then((r): Record<string, string> =>
+    r.code === 0 ? {} : { DOCKER_BUILDKIT: "0" }
+  );
+  buildkitChecks.set(ctx.env, check);
+  return check;
 }
+
+const buildkitChecks = new WeakMap<object, Promise<Record<string, string>>>();
 
 /**
  * Builds one stage of the Dockerfile with the project as context; returns its image ID.
@@ -419,7 +441,11 @@ async function buildkitEnv(ctx: DockerContext): Promise<Record<string, string>> 
  */
 export async function buildStage(
   ctx: DockerContext,
-  options: Pick<DockerRunOptions, "root" | "dockerfile" | "onOutput"> & { target: string },
+  options: Pick<DockerRunOptions, "root" | "dockerfile"> & {
+    target: string;
+    /** Streams docker build's output; without it, the output is shown only on failure. */
+    onOutput?: (chunk: Uint8Array) => void;
+  },
 ): Promise<string> {
   const iidDir = await Deno.makeTempDir({ prefix: "r10e-iid-" });
   try {
@@ -435,8 +461,9 @@ export async function buildStage(
       options.root,
     ], { onOutput: options.onOutput, extraEnv: await buildkitEnv(ctx) });
     if (r.code !== 0) {
+      const output = options.onOutput ? "" : `: ${lastLine(r.stderr) || lastLine(r.stdout)}`;
       throw new BuildFailed(
-        `Cannot build stage "${options.target}" of "${options.dockerfile}": docker build exited with code ${r.code}`,
+        `Cannot build stage "${options.target}" of "${options.dockerfile}": docker build exited with code ${r.code}${output}`,
       );
     }
     return (await Deno.readTextFile(iidFile)).trim();
@@ -488,11 +515,15 @@ async function copyBetween(ctx: DockerContext, from: string, to: string): Promis
  * made from the builder, the context is streamed into it, build_cmd runs, the
  * files come out. Making the project part of the builder image with COPY would
  * copy the whole toolchain once more on storage drivers without layer sharing (vfs).
- * The containers and the context image are removed whatever happens.
+ * The containers and the context image are removed whatever happens: on failure
+ * before this throws, on success in the background (`removed`, to be awaited).
  * @throws {UsageError} when no engine is reachable (exit 2)
  * @throws {BuildFailed} when docker build or build_cmd fails (exit 1)
  */
-export async function runInDocker(ctx: DockerContext, options: DockerRunOptions): Promise<void> {
+export async function runInDocker(
+  ctx: DockerContext,
+  options: DockerRunOptions,
+): Promise<{ removed: Promise<void> }> {
   const engine = await probeEngine(ctx);
   if (!engine.ok) {
     throw new UsageError(
@@ -502,30 +533,34 @@ export async function runInDocker(ctx: DockerContext, options: DockerRunOptions)
   options.onProgress(
     `Building the builder and context stages of ${options.dockerfile} (Docker ${engine.version})`,
   );
-  const builderId = await buildStage(ctx, { ...options, target: BUILDER_STAGE });
-  const contextId = await buildStage(ctx, { ...options, target: CONTEXT_STAGE });
-  const inspect = await docker(ctx, [
-    "image",
-    "inspect",
-    "--format",
-    "{{json .Config.Env}}",
-    builderId,
+  // Both at once: the builder's output streams, the context's shows only on failure.
+  const [builderId, contextId] = await Promise.all([
+    buildStage(ctx, { ...options, target: BUILDER_STAGE }),
+    buildStage(ctx, { root: options.root, dockerfile: options.dockerfile, target: CONTEXT_STAGE }),
   ]);
-  if (inspect.code !== 0) {
-    throw new BuildFailed(
-      `Cannot inspect the builder image ${builderId}: ${lastLine(inspect.stderr)}`,
-    );
-  }
-  const imageEnv = (JSON.parse(inspect.stdout) as string[] | null) ?? [];
   const id = crypto.randomUUID().slice(0, 12);
   const contextName = `r10e-context-${id}`;
   const buildName = `r10e-build-${id}`;
   const quiet = { env: ctx.env };
+  const remove = async () => {
+    await docker(quiet, ["rm", "--force", buildName, contextName]).catch(() => {});
+    // The context image holds only the project; the builder image stays for the next build.
+    await docker(quiet, ["image", "rm", contextId]).catch(() => {});
+  };
   try {
-    const created = await docker(ctx, ["create", "--name", contextName, contextId, "/r10e-none"]);
+    const [inspect, created] = await Promise.all([
+      docker(ctx, ["image", "inspect", "--format", "{{json .Config.Env}}", builderId]),
+      docker(ctx, ["create", "--name", contextName, contextId, "/r10e-none"]),
+    ]);
+    if (inspect.code !== 0) {
+      throw new BuildFailed(
+        `Cannot inspect the builder image ${builderId}: ${lastLine(inspect.stderr)}`,
+      );
+    }
     if (created.code !== 0) {
       throw new BuildFailed(`Cannot create the context container: ${lastLine(created.stderr)}`);
     }
+    const imageEnv = (JSON.parse(inspect.stdout) as string[] | null) ?? [];
     const build = await docker(
       ctx,
       createArgs({
@@ -554,23 +589,31 @@ export async function runInDocker(ctx: DockerContext, options: DockerRunOptions)
     options.onProgress(`Copying ${options.copyOut.length} path(s) out of the builder container`);
     await Deno.mkdir(options.stagingRoot, { recursive: true });
     for (const rel of options.copyOut) {
-      const dest = `${options.stagingRoot}/${rel}`;
-      await Deno.mkdir(dirname(dest), { recursive: true });
+      await Deno.mkdir(dirname(`${options.stagingRoot}/${rel}`), { recursive: true });
+    }
+    // In parallel: each is a round trip to the engine; `pathsToCopy` made them disjoint.
+    await Promise.all(options.copyOut.map(async (rel) => {
       // -L: the src itself is followed inside the container (like host mode's realpath); links
       // within a copied directory stay links, and `collect` checks they stay inside it.
-      const cp = await docker(ctx, ["cp", "-L", `${buildName}:${CONTAINER_ROOT}/${rel}`, dest]);
+      const cp = await docker(ctx, [
+        "cp",
+        "-L",
+        `${buildName}:${CONTAINER_ROOT}/${rel}`,
+        `${options.stagingRoot}/${rel}`,
+      ]);
       // A missing path is left missing: `collect` reports it with the config's position.
       if (cp.code !== 0 && !/no such file|could not find/i.test(cp.stderr)) {
         throw new BuildFailed(
           `Cannot copy "${rel}" out of the builder container: ${lastLine(cp.stderr)}`,
         );
       }
-    }
-  } finally {
-    await docker(quiet, ["rm", "--force", buildName, contextName]).catch(() => {});
-    // The context image holds only the project; the builder image stays for the next build.
-    await docker(quiet, ["image", "rm", contextId]).catch(() => {});
+    }));
+  } catch (error) {
+    await remove();
+    throw error;
   }
+  // Removing the containers overlaps with staging and writing on the host.
+  return { removed: remove() };
 }
 
 // ── the part `build` calls ──────────────────────────────────────────────────
@@ -675,12 +718,18 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       `Cannot build --in docker: ${engine.reason} (start Docker, or build with --in host)`,
     );
   }
-  await warnOutsideRepository(options.root, options.onProgress);
-  const network = options.network ?? await defaultNetwork(ctx);
+  const [network] = await Promise.all([
+    options.network ?? defaultNetwork(ctx),
+    warnOutsideRepository(options.root, options.onProgress),
+  ]);
   const stagingRoot = await Deno.makeTempDir({ prefix: "r10e-docker-out-" });
-  const cleanup = () => Deno.remove(stagingRoot, { recursive: true }).catch(() => {});
+  let removed: Promise<void> = Promise.resolve();
+  const cleanup = async () => {
+    await removed;
+    await Deno.remove(stagingRoot, { recursive: true }).catch(() => {});
+  };
   try {
-    await runInDocker(ctx, {
+    ({ removed } = await runInDocker(ctx, {
       root: options.root,
       dockerfile: dockerfileFile,
       baseImage,
@@ -693,7 +742,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       stagingRoot: `${stagingRoot}/project`,
       onProgress: options.onProgress,
       onOutput: options.onOutput,
-    });
+    }));
   } catch (error) {
     await cleanup();
     throw error;

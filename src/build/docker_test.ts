@@ -194,10 +194,16 @@ Deno.test("createArgs: sorted env, cache volume, network, build_cmd through sh w
   );
 });
 
-Deno.test("pathsToCopy: normalized, deduplicated, sorted", () => {
+Deno.test("pathsToCopy: normalized, deduplicated, sorted, none inside another", () => {
   assertEquals(pathsToCopy(["build/app", "./data/", "LICENSE", "data", "build/app"]), [
     "LICENSE",
     "build/app",
     "data",
+  ]);
+  assertEquals(pathsToCopy(["data/x", "data", "data2/y", "build/a", "build/ab"]), [
+    "build/a",
+    "build/ab",
+    "data",
+    "data2/y",
   ]);
 });
