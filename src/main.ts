@@ -30,6 +30,8 @@ export interface Io {
   stdoutBytes: WritableStream<Uint8Array>;
   env: Record<string, string>;
   cwd: string;
+  /** Install signal handlers (Ctrl-C cleanup); false when run in-process by tests. */
+  signals: boolean;
   isTerminal: boolean;
 }
 
@@ -152,20 +154,28 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
     .action(async (opts) => {
       const quiet = opts.quiet === true;
       const json = opts.json === true;
+      // Ctrl-C: stop build_cmd and remove the partial archive before exiting (exit 1).
       const controller = new AbortController();
-      const result = await build({
-        configPath: resolvePath(io.cwd, opts.config),
-        hostEnv: io.env,
-        mode: opts.in,
-        format: opts.format,
-        skipBuildCmd: opts.buildCmd === false,
-        allowUnpinned: opts.allowUnpinned === true,
-        network: opts.network,
-        onProgress: (m) => quiet || io.stderr(`r10e: ${m}\n`),
-        onWarning: (m) => io.stderr(`r10e: warning: ${m}\n`),
-        onOutput: (chunk) => io.stderrBytes(chunk),
-        signal: controller.signal,
-      });
+      const interrupt = () => controller.abort();
+      if (io.signals) Deno.addSignalListener("SIGINT", interrupt);
+      let result;
+      try {
+        result = await build({
+          configPath: resolvePath(io.cwd, opts.config),
+          hostEnv: io.env,
+          mode: opts.in,
+          format: opts.format,
+          skipBuildCmd: opts.buildCmd === false,
+          allowUnpinned: opts.allowUnpinned === true,
+          network: opts.network,
+          onProgress: (m) => quiet || io.stderr(`r10e: ${m}\n`),
+          onWarning: (m) => io.stderr(`r10e: warning: ${m}\n`),
+          onOutput: (chunk) => io.stderrBytes(chunk),
+          signal: controller.signal,
+        });
+      } finally {
+        if (io.signals) Deno.removeSignalListener("SIGINT", interrupt);
+      }
       if (json) {
         io.stdout(JSON.stringify(result, null, 2) + "\n");
         return;
@@ -391,6 +401,7 @@ if (import.meta.main) {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),
+    signals: true,
   });
   Deno.exit(code);
 }

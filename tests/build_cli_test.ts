@@ -3,7 +3,7 @@
  * of the example project.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, EXAMPLE, fileSha256, listTree, r10e } from "./_cli.ts";
+import { copyExample, EXAMPLE, fileSha256, listTree, r10e, REPO } from "./_cli.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
 
@@ -288,5 +288,45 @@ Deno.test("init: every r10edocker compat config drives init", async (t) => {
         await Deno.remove(dir, { recursive: true });
       }
     });
+  }
+});
+
+Deno.test("build: Ctrl-C stops build_cmd, exits 1 and writes nothing", async () => {
+  const dir = await tempProject();
+  try {
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      config.replace('"go build -o build/hello ."', '"echo started; sleep 30"'),
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${REPO}/src/main.ts`, "build"],
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "0", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const started = Date.now();
+    const reader = child.stderr.getReader();
+    let err = "";
+    while (!err.includes("started")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += new TextDecoder().decode(value);
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += new TextDecoder().decode(value);
+    }
+    const status = await child.status;
+    await child.stdout.cancel();
+    assertEquals(status.code, 1, err);
+    assertEquals(Date.now() - started < 20_000, true, "build_cmd was not stopped");
+    assertStringIncludes(err, "r10e: Interrupted while build_cmd ran: no image was written");
+    assertEquals((await listTree(`${dir}/r10e-docker`)).includes("out"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -53,6 +53,8 @@ export interface BuildOptions {
   /** --in docker: network of the build_cmd container (default: Docker's default, none without a bridge). */
   network?: string;
   onProgress?: (message: string) => void;
+  /** Warnings the user must see even with -q (a dirty tree). */
+  onWarning?: (message: string) => void;
   /** build_cmd's output, as it comes. */
   onOutput?: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
@@ -109,8 +111,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const dirty = await dirtyPaths(root);
   if (dirty && dirty.length) {
     const shown = dirty.slice(0, 5).map((p) => `"${p}"`).join(", ");
-    progress(
-      `Warning: the git tree is dirty (${dirty.length} uncommitted path${
+    (options.onWarning ?? progress)(
+      `the git tree is dirty (${dirty.length} uncommitted path${
         dirty.length > 1 ? "s" : ""
       }: ${shown}${
         dirty.length > 5 ? ", …" : ""
@@ -167,6 +169,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       onOutput: options.onOutput ?? (() => {}),
       signal: options.signal,
     });
+    if (options.signal?.aborted) {
+      throw new BuildFailed("Interrupted while build_cmd ran: no image was written");
+    }
     if (code !== 0) {
       throw new BuildFailed(
         `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}`,
@@ -191,7 +196,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   const outDir = `${r10eDir}/out`;
   const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
-  const result = await writeAtomically(archivePath, (sink) =>
+  const result = await writeAtomically(archivePath, options.signal, (sink) =>
     writeImageArchive(
       {
         repository: config.project_name,
@@ -356,6 +361,7 @@ export async function creationTime(
 /** Buffered writes, to a temporary file renamed over `path` only when complete. */
 async function writeAtomically(
   path: string,
+  signal: AbortSignal | undefined,
   write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<ArchiveResult>,
 ): Promise<ArchiveResult> {
   const dir = dirname(path);
@@ -382,6 +388,7 @@ async function writeAtomically(
   };
   try {
     const result = await write(async (chunk) => {
+      if (signal?.aborted) throw new BuildFailed("Interrupted: no image was written");
       if (fill + chunk.length > buffer.length) await flush();
       if (chunk.length >= buffer.length) {
         let off = 0;

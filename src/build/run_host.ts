@@ -22,20 +22,35 @@ export interface RunOptions {
  */
 export async function runOnHost(options: RunOptions): Promise<number> {
   // umask is set by the shell: Deno cannot set it for a child (DESIGN: umask 022).
-  const child = new Deno.Command("/bin/sh", {
-    args: ["-c", 'umask 022 && eval "$R10E_BUILD_CMD"'],
+  // setsid makes the shell lead a process group, so that an interrupt stops
+  // everything build_cmd started, not only the shell.
+  const child = new Deno.Command("setsid", {
+    args: ["/bin/sh", "-c", 'umask 022 && eval "$R10E_BUILD_CMD"'],
     cwd: options.cwd,
     env: { ...options.env, R10E_BUILD_CMD: options.command },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    signal: options.signal,
   }).spawn();
+  const stop = () => {
+    const kill = (signal: Deno.Signal) => {
+      try {
+        Deno.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    kill("SIGTERM");
+    Deno.unrefTimer(setTimeout(() => kill("SIGKILL"), 5000));
+  };
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener("abort", stop, { once: true });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) options.onOutput(chunk);
   };
   const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
+  options.signal?.removeEventListener("abort", stop);
   return status.signal ? 128 + signalNumber(status.signal) : status.code;
 }
 
