@@ -202,12 +202,11 @@ dockerTest(
         assertEquals(inHost.imageId, inDocker.imageId);
         assertEquals(inHost.manifestDigest, inDocker.manifestDigest);
         assertEquals(inHost.artifacts, inDocker.artifacts);
+        const driver = (await docker(["info", "--format", "{{.Driver}}"])).stdout.trim();
+        const ratio = (dockerSeconds / hostSeconds).toFixed(2);
         console.log(
-          `docker mode ${dockerSeconds.toFixed(1)} s, host mode ${
-            hostSeconds.toFixed(1)
-          } s, ratio ${
-            (dockerSeconds / hostSeconds).toFixed(2)
-          } (builder image present; vfs storage driver)`,
+          `docker mode ${dockerSeconds.toFixed(1)} s, host mode ${hostSeconds.toFixed(1)} s, ` +
+            `ratio ${ratio} (builder image present; storage driver ${driver})`,
         );
       });
 
