@@ -95,6 +95,7 @@ async function verify(
     const consequences: Report["consequences"] = [];
     const ignored: Report["ignored"] = { count: 0, byCause: {} };
     const infos: [InputInfo, InputInfo][] = [];
+    let skippedContent = 0;
     for (const [index, pair] of pairs.entries()) {
       const platform = pairs.length > 1 ? pairPlatform(pair) : undefined;
       if (!pair.a || !pair.b) {
@@ -128,7 +129,7 @@ async function verify(
       }
       infos.push([inputInfo(a), inputInfo(b)]);
       const tree = compareImages(a, b);
-      await analyzeContents(tree, {
+      const notAnalyzed = await analyzeContents(tree, {
         inputs: [inputA, inputB],
         images: [pair.a, pair.b],
         summaries: [a, b],
@@ -138,6 +139,9 @@ async function verify(
         maxAnalyzed: options.maxAnalyzed ?? 100,
         progress,
       });
+      if (notAnalyzed > 0) {
+        skippedContent += notAnalyzed;
+      }
       const c = collapse(tree, ignore);
       for (const f of c.findings) findings.push(platform ? { ...f, platform } : f);
       for (const q of c.consequences) consequences.push(platform ? { ...q, platform } : q);
@@ -148,6 +152,12 @@ async function verify(
       }
     }
     const notes: string[] = [];
+    if (skippedContent > 0) {
+      notes.push(
+        `${skippedContent} more files differ in content: only the first ` +
+          `${options.maxAnalyzed ?? 100} were looked into (Go build info, diffs)`,
+      );
+    }
     if (inputA.compression !== inputB.compression) {
       notes.push(
         `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
@@ -440,9 +450,11 @@ function contentLeaves(tree: DiffNode | null, ignore: IgnoreOptions): DiffNode[]
 }
 
 /** Spools both versions of each differing file and names what differs inside. */
-async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Promise<void> {
-  const leaves = contentLeaves(tree, ctx.ignore).slice(0, ctx.maxAnalyzed);
-  if (leaves.length === 0) return;
+/** Returns how many differing files were left out by `maxAnalyzed`. */
+async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Promise<number> {
+  const all = contentLeaves(tree, ctx.ignore);
+  const leaves = all.slice(0, ctx.maxAnalyzed);
+  if (leaves.length === 0) return all.length;
   const spooled: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
   for (const side of [0, 1] as const) {
     const byLayer = new Map<number, Set<string>>();
@@ -471,6 +483,7 @@ async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Prom
     n.cause = cause;
     n.detail = detail;
   }
+  return all.length - leaves.length;
 }
 
 /**

@@ -64,6 +64,24 @@ Deno.test("verifyImages", async (t) => {
       ok(r.notes[0].startsWith("outer compression differs (none vs gzip)"), r.notes[0]);
       assertEquals(r.findings[0].detail?.kind, "text");
     });
+    await t.step(
+      "beyond maxAnalyzed, differing files keep their digests and a note says so",
+      async () => {
+        const r = await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, {
+          tempDir: dir,
+          maxAnalyzed: 0,
+        });
+        assertEquals(r.findings.map((f) => [f.field, f.cause, f.detail]), [[
+          "content",
+          "content",
+          undefined,
+        ]]);
+        assertEquals(
+          r.notes[0],
+          "1 more files differ in content: only the first 0 were looked into (Go build info, diffs)",
+        );
+      },
+    );
     await t.step("--platform picks one", async () => {
       const r = await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, {
         tempDir: dir,
