@@ -216,7 +216,9 @@ if (import.meta.main) {
         return await measure(
           `timeout ${cap} diffoscope --no-progress --text diffoscope.txt a.tar.gz b.tar.gz; ` +
             `s=$?; test $s -eq 1 || test $s -eq 124`,
-          { cwd: WORK, env },
+          // python3-libarchive-c finds the library through ldconfig's cache, which a fresh
+          // install may not have updated yet.
+          { cwd: WORK, env: { ...env, LIBARCHIVE: "/usr/lib/x86_64-linux-gnu/libarchive.so.13" } },
         );
       } catch (e) {
         skipped.push(`diffoscope failed: ${(e as Error).message.slice(0, 300)}`);
