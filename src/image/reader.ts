@@ -368,11 +368,12 @@ export class ImageInput implements AsyncDisposable {
 
   #resolve(path: string, hops = 0): OuterEntry | undefined {
     const entry = this.#byPath.get(path);
-    if (!entry || entry.kind !== "symlink" || !entry.header || hops > 40) {
-      return entry && entry.kind !== "symlink" ? entry : undefined;
-    }
-    // docker save (before 25) links identical layers: `<id>/layer.tar -> ../<id2>/layer.tar`.
+    const link = entry?.kind === "symlink" || entry?.kind === "hardlink";
+    if (!entry || !link || !entry.header || hops > 40) return link ? undefined : entry;
     const target = entry.header.linkname;
+    // A hardlink names its target from the archive's top (a tar of a layout with shared blobs).
+    if (entry.kind === "hardlink") return this.#resolve(collapse(target), hops + 1);
+    // docker save (before 25) links identical layers: `<id>/layer.tar -> ../<id2>/layer.tar`.
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     const next = collapse(target.startsWith("/") ? target : dir + "/" + target);
     return this.#resolve(next, hops + 1);

@@ -172,6 +172,38 @@ Deno.test("openImage follows docker save's symlinked duplicate layers", async ()
   }
 });
 
+Deno.test("openImage follows hardlinked entries of the outer archive", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const enc = new TextEncoder();
+    const config = enc.encode(JSON.stringify({
+      os: "linux",
+      architecture: "amd64",
+      rootfs: { type: "layers", diff_ids: LAYERS.map((l) => "sha256:" + sha256(l)) },
+    }));
+    // Written by hand: a tar of a layout whose second layer is a hardlink to a shared blob.
+    const outer = rawTar([
+      { name: "c.json", content: config },
+      { name: "a/", type: "dir" },
+      { name: "a/layer.tar", content: LAYERS[0] },
+      { name: "b/", type: "dir" },
+      { name: "b/layer.tar", content: LAYERS[1] },
+      { name: "d/", type: "dir" },
+      { name: "d/layer.tar", type: "hardlink", linkname: "./a/layer.tar" },
+      {
+        name: "manifest.json",
+        content: JSON.stringify([{ Config: "c.json", Layers: ["d/layer.tar", "b/layer.tar"] }]),
+      },
+    ]);
+    await Deno.writeFile(`${dir}/h.tar`, outer);
+    await using input = await openImage(`${dir}/h.tar`);
+    assert.equal(input.image().layers[0].path, "a/layer.tar");
+    assert.deepEqual(await names(input, 0), ["etc/=", "etc/hello=hello\n"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("openImage errors name the archive and the entry", async (t) => {
   const dir = await Deno.makeTempDir();
   const expectError = async (path: string, message: string, layer?: number) => {
