@@ -174,6 +174,42 @@ Deno.test("cp writes a tar stream for -, and JSON with --json", async () => {
   }
 });
 
+Deno.test("cp - streams files of compressed layers in path order, and a single file", async () => {
+  const dir = await setup({ outer: "gzip", layerCompression: "zstd" }, "img.tar.gz");
+  try {
+    const r = await runR10e(["cp", "img.tar.gz", "/bin", "-"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const seen: string[] = [];
+    for await (const e of readTar(ReadableStream.from([r.stdoutBytes]))) {
+      let text = "";
+      for await (const c of e.body) text += new TextDecoder().decode(c);
+      seen.push(`${e.header.name} ${e.header.kind} ${sha256(new TextEncoder().encode(text))}`);
+    }
+    const empty = sha256(new Uint8Array(0));
+    assert.deepEqual(seen, [
+      `bin/ dir ${empty}`,
+      `bin/conf/ dir ${empty}`,
+      `bin/conf/b.txt file ${sha256(new TextEncoder().encode("B\n"))}`,
+      `bin/hard file ${SERVER_SHA}`,
+      `bin/link symlink ${empty}`,
+      `bin/ro/ dir ${empty}`,
+      `bin/ro/r.txt file ${sha256(new TextEncoder().encode("read only dir\n"))}`,
+      `bin/server file ${SERVER_SHA}`,
+    ]);
+    assert.equal(r.stderr.split("\n").length, 5); // four files listed on stderr
+    const f = await runR10e(["cp", "img.tar.gz", "/app/server", "-"], dir);
+    const names: string[] = [];
+    for await (const e of readTar(ReadableStream.from([f.stdoutBytes]))) names.push(e.header.name);
+    assert.deepEqual(names, ["server"]);
+    assert.equal(f.stderr, `server(sha256:${SERVER_SHA})\n`);
+    const left = [];
+    for await (const d of Deno.readDir(dir)) left.push(d.name);
+    assert.deepEqual(left, ["img.tar.gz"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("cp reads every packaging the same way", async (t) => {
   const variants: [string, TestImageOptions, string][] = [
     ["tar.gz with gzip layers", { outer: "gzip", layerCompression: "gzip" }, "img.tar.gz"],
