@@ -8,7 +8,7 @@
  * unreachable engine) run without Docker; the rest skip visibly without one.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, fileSha256, r10e } from "./_cli.ts";
+import { copyExample, fileSha256, r10e, REPO } from "./_cli.ts";
 import { docker, dockerTest, goBuilderImage, run } from "./_docker.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
@@ -231,11 +231,16 @@ dockerTest(
       );
 
       await t.step(
-        ".dockerignore is honored: an ignored extern_data src is missing in the container",
+        "build_container.sh builds in docker, and .dockerignore is honored: an ignored extern_data src is missing",
         async () => {
           await Deno.writeTextFile(`${b}/.dockerignore`, "LICENSE\n");
-          const r = await r10e(["build", "--in", "docker"], { cwd: b, env });
+          // As r10edocker users run it, from anywhere, with r10e from this checkout.
+          const r = await run("bash", [`${b}/r10e-docker/build_container.sh`], {
+            cwd: "/",
+            env: { ...Deno.env.toObject(), ...env, R10E: `${REPO}/scripts/r10e`, NO_COLOR: "1" },
+          });
           assertEquals(r.code, 2, r.stderr);
+          assertStringIncludes(r.stderr, "in the builder container");
           assertStringIncludes(r.stderr, 'extern_data[1].src: expected a file at "LICENSE"');
         },
       );
