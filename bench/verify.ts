@@ -19,13 +19,41 @@
  *
  * @module
  */
-import { compare, formatRows, measure, type Measurement } from "./_measure.ts";
+import { compare, formatRows, type Measurement } from "./_measure.ts";
 import type { TarEntry } from "../src/tar/writer.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const WORK = `${REPO}/bench/out/verify`;
 const GOROOT = "/usr/local/go";
+
+/** CPU seconds (user + sys) of the last run of each contender, by name. */
+const cpu = new Map<string, number>();
+
+/**
+ * Like `_measure.ts`'s `measure`, also recording CPU time: on a shared, loaded machine
+ * wall time mostly says how many cores a tool gets; CPU time says how much work it does.
+ */
+async function measure(
+  name: string,
+  script: string,
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Measurement> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "R10E_TIME %e %M %U %S", "sh", "-c", script],
+    cwd: options.cwd,
+    env: options.env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  const m = /R10E_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
+  if (!out.success || !m) {
+    throw new Error(`Benchmark command failed: ${script}\n${err.slice(-2000)}`);
+  }
+  cpu.set(name, Number(m[3]) + Number(m[4]));
+  return { wallSeconds: Number(m[1]), peakRssMb: Number(m[2]) / 1024 };
+}
 
 function arg(name: string, fallback: number): number {
   const at = Deno.args.indexOf(name);
@@ -200,10 +228,11 @@ if (import.meta.main) {
   const lower = "zcat a | sha256sum";
   const contenders: Record<string, () => Promise<Measurement>> = {
     [lower]: () =>
-      measure("zcat a.tar.gz | sha256sum; zcat b.tar.gz | sha256sum", { cwd: WORK, env }),
+      measure(lower, "zcat a.tar.gz | sha256sum; zcat b.tar.gz | sha256sum", { cwd: WORK, env }),
     "r10e verify": () =>
       // as users run it from source (scripts/r10e: --expose-gc); exit 1 = the images differ
       measure(
+        "r10e verify",
         `"${REPO}/scripts/r10e" verify -q a.tar.gz b.tar.gz > r10e.txt; test $? -eq 1`,
         { cwd: WORK, env },
       ),
@@ -214,6 +243,7 @@ if (import.meta.main) {
       const t0 = performance.now();
       try {
         return await measure(
+          "diffoscope",
           `timeout ${cap} diffoscope --no-progress --text diffoscope.txt a.tar.gz b.tar.gz; ` +
             `s=$?; test $s -eq 1 || test $s -eq 124`,
           // python3-libarchive-c finds the library through ldconfig's cache, which a fresh
@@ -229,6 +259,7 @@ if (import.meta.main) {
   if (await which("diffoci")) {
     contenders["docker load ×2 + diffoci diff --semantic"] = () =>
       measure(
+        "diffoci",
         "docker load -i a.tar.gz >/dev/null && docker load -i b.tar.gz >/dev/null && " +
           "diffoci diff --semantic docker://bench:a docker://bench:b > diffoci.txt; true",
         { cwd: WORK, env: { ...env, DOCKER_HOST: Deno.env.get("DOCKER_HOST") ?? "" } },
@@ -244,6 +275,11 @@ if (import.meta.main) {
   console.log(
     `ratio r10e / lower bound: ${(r.wallSeconds / results[lower].wallSeconds).toFixed(2)}x ` +
       `(target ≤ 2x); r10e peak RSS ${r.peakRssMb.toFixed(0)} MB (target < 200 MB)`,
+  );
+  console.log(
+    "CPU seconds (user+sys) of the last round: " +
+      [...cpu].map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ") +
+      `; load average at the end: ${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
   );
   for (const [name, m] of Object.entries(results)) {
     if (name.startsWith("diffoscope") && m.wallSeconds >= cap - 1) {
