@@ -307,6 +307,12 @@ async function docker(
   return { code: status.code, stdout, stderr };
 }
 
+/** The last `n` non-empty lines, indented, for an error message. */
+function tail(text: string, n: number): string {
+  return text.trim().split("\n").filter((l) => l.trim() !== "").slice(-n).map((l) => "  " + l)
+    .join("\n");
+}
+
 function lastLine(text: string): string {
   return text.trim().split("\n").filter((l) => l.trim() !== "").pop() ?? "";
 }
@@ -461,7 +467,12 @@ export async function buildStage(
       options.root,
     ], { onOutput: options.onOutput, extraEnv: await buildkitEnv(ctx) });
     if (r.code !== 0) {
-      const output = options.onOutput ? "" : `: ${lastLine(r.stderr) || lastLine(r.stdout)}`;
+      const output = options.onOutput ? "" : `:\n${tail(r.stdout + r.stderr, 20)}`;
+      if (/failed to reach build target|target stage .* could not be found/i.test(r.stderr)) {
+        throw new ConfigError(
+          `Cannot build --in docker: "${options.dockerfile}" has no stage "${options.target}" (it needs the stages "${BUILDER_STAGE}" and "${CONTEXT_STAGE}" that \`r10e init\` writes; run \`r10e init --force\` to write it again)`,
+        );
+      }
       throw new BuildFailed(
         `Cannot build stage "${options.target}" of "${options.dockerfile}": docker build exited with code ${r.code}${output}`,
       );
@@ -533,9 +544,9 @@ export async function runInDocker(
   options.onProgress(
     `Building the builder and context stages of ${options.dockerfile} (Docker ${engine.version})`,
   );
-  // Both at once: the builder's output streams, the context's shows only on failure.
+  // Both at once; docker build's output is shown only when it fails.
   const [builderId, contextId] = await Promise.all([
-    buildStage(ctx, { ...options, target: BUILDER_STAGE }),
+    buildStage(ctx, { root: options.root, dockerfile: options.dockerfile, target: BUILDER_STAGE }),
     buildStage(ctx, { root: options.root, dockerfile: options.dockerfile, target: CONTEXT_STAGE }),
   ]);
   const id = crypto.randomUUID().slice(0, 12);
@@ -602,7 +613,11 @@ export async function runInDocker(
         `${options.stagingRoot}/${rel}`,
       ]);
       // A missing path is left missing: `collect` reports it with the config's position.
-      if (cp.code !== 0 && !/no such file|could not find/i.test(cp.stderr)) {
+      if (cp.code !== 0 && /no such file|could not find/i.test(cp.stderr)) {
+        options.onProgress(
+          `Warning: "${rel}" is not in the builder container's ${CONTAINER_ROOT} (left out by .dockerignore, or not made by build_cmd)`,
+        );
+      } else if (cp.code !== 0) {
         throw new BuildFailed(
           `Cannot copy "${rel}" out of the builder container: ${lastLine(cp.stderr)}`,
         );
