@@ -247,7 +247,7 @@ dockerTest(
 
       await t.step("no container or context image is left behind", async () => {
         const ps = await docker(["ps", "-a", "--format", "{{.Names}}"]);
-        assertEquals(ps.stdout.split("\n").filter((n) => n.startsWith("r10e-")), []);
+        assertEquals(ps.stdout.split("\n").filter((n) => /^r10e-(build|context)-/.test(n)), []);
       });
     } finally {
       await Deno.remove(a, { recursive: true });
