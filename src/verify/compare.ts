@@ -175,7 +175,7 @@ function compareIndex(a: unknown, b: unknown): DiffNode[] {
     }
     return copy;
   };
-  return compareJson(strip(a), strip(b), "", "index", indexCause);
+  return compareJson(strip(a), strip(b), { path: "", scope: "index", causeOf: indexCause });
 }
 
 function indexCause(path: string, a: unknown, b: unknown): CauseId {
@@ -188,7 +188,7 @@ function compareDockerManifest(a: unknown, b: unknown): DiffNode[] {
   if (!isObject(a) || !isObject(b)) return [];
   const { Config: _ca, Layers: _la, LayerSources: _sa, ...ra } = a;
   const { Config: _cb, Layers: _lb, LayerSources: _sb, ...rb } = b;
-  return compareJson(ra, rb, "manifest.json", "archive", indexCause);
+  return compareJson(ra, rb, { path: "manifest.json", scope: "archive", causeOf: indexCause });
 }
 
 /** The image: manifest digest explained by manifest fields, config and layers. */
@@ -202,7 +202,13 @@ function compareImage(a: ImageSummary, b: ImageSummary): DiffNode | null {
       const { config: _c, layers: _l, ...rest } = m;
       return rest;
     };
-    children.push(...compareJson(strip(a.manifest), strip(b.manifest), "", "manifest", jsonCause));
+    children.push(
+      ...compareJson(strip(a.manifest), strip(b.manifest), {
+        path: "",
+        scope: "manifest",
+        causeOf: jsonCause,
+      }),
+    );
   }
   if (config) children.push(config);
   children.push(...layers.filter((l): l is DiffNode => l !== null));
@@ -233,7 +239,11 @@ function compareConfig(
     const { rootfs: _r, ...rest } = c;
     return rest;
   };
-  const children = compareJson(strip(a.config), strip(b.config), "", "config", jsonCause);
+  const children = compareJson(strip(a.config), strip(b.config), {
+    path: "",
+    scope: "config",
+    causeOf: jsonCause,
+  });
   const rootA = isObject(a.config) ? a.config.rootfs : undefined;
   const rootB = isObject(b.config) ? b.config.rootfs : undefined;
   if (JSON.stringify(rootA) !== JSON.stringify(rootB)) {
@@ -282,7 +292,7 @@ function compareLayers(a: LayerSummary[], b: LayerSummary[]): (DiffNode | null)[
 }
 
 /** One layer: same diff_id means only the compression differs; otherwise the files explain it. */
-export function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode | null {
+function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode | null {
   if (a.digest === b.digest) return null;
   const children: DiffNode[] = [];
   const kindA = a.compression + (a.mediaType ? ` (${a.mediaType})` : "");
@@ -308,7 +318,7 @@ export function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): D
 }
 
 /** Files of one layer, paired by path. */
-export function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
+function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
   const out: DiffNode[] = [];
   const mapA = new Map(a.map((f) => [f.path, f]));
   const mapB = new Map(b.map((f) => [f.path, f]));
@@ -357,7 +367,7 @@ function describe(f: FileMeta): string {
 const TIME_RECORDS = new Set(["atime", "ctime", "mtime", "LIBARCHIVE.creationtime"]);
 
 /** One file present in both: header fields, link target, content, PAX records and xattrs. */
-export function compareFile(a: FileMeta, b: FileMeta, layer: number): DiffNode[] {
+function compareFile(a: FileMeta, b: FileMeta, layer: number): DiffNode[] {
   const out = compareHeader("file", layer, a, b);
   const at = { layer, path: a.path };
   if (a.linkname !== b.linkname) {
@@ -425,17 +435,21 @@ export function jsonCause(path: string, a: unknown, b: unknown): CauseId {
 export function compareJson(
   a: unknown,
   b: unknown,
-  path: string,
-  scope: DiffNode["scope"],
-  causeOf: (path: string, a: unknown, b: unknown) => CauseId,
+  options: {
+    /** JSON path of `a` and `b`, `""` at the top. */
+    path: string;
+    scope: DiffNode["scope"];
+    causeOf: (path: string, a: unknown, b: unknown) => CauseId;
+  },
 ): DiffNode[] {
+  const { path, scope, causeOf } = options;
   if (isObject(a) && isObject(b)) {
     const out: DiffNode[] = [];
     for (const key of unionKeys(a, b)) {
       const sub = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
         ? (path ? `${path}.${key}` : key)
         : `${path}[${JSON.stringify(key)}]`;
-      out.push(...compareJson(a[key], b[key], sub, scope, causeOf));
+      out.push(...compareJson(a[key], b[key], { path: sub, scope, causeOf }));
     }
     return out;
   }
@@ -444,7 +458,7 @@ export function compareJson(
   ) {
     const out: DiffNode[] = [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      out.push(...compareJson(a[i], b[i], `${path}[${i}]`, scope, causeOf));
+      out.push(...compareJson(a[i], b[i], { path: `${path}[${i}]`, scope, causeOf }));
     }
     return out;
   }

@@ -192,7 +192,7 @@ Deno.test("compareJson and jsonCause", async (t) => {
       config: { Env: ["A=2"], Labels: { x: "1", "a.b": "2" } },
       history: [{ created: "t2" }],
     };
-    const leaves = compareJson(a, b, "", "config", jsonCause);
+    const leaves = compareJson(a, b, { path: "", scope: "config", causeOf: jsonCause });
     assertEquals(leaves.map((l) => [l.field, l.a, l.b, l.cause]), [
       ["config.Env", ["A=1"], ["A=2"], "config"],
       ['config.Labels["a.b"]', null, "2", "config"],

@@ -249,7 +249,16 @@ const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string
 const RESTATED = new Set(["path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime"]);
 
 /** A tar header as verify compares it. */
-export function fileMeta(header: TarHeader, index: number, sha256: string): FileMeta {
+export function fileMeta(
+  header: TarHeader,
+  content: {
+    /** Position of the entry in its layer, from 0. */
+    index: number;
+    /** sha256 hex of the content, `""` when it was not hashed. */
+    sha256: string;
+  },
+): FileMeta {
+  const { index, sha256 } = content;
   let pax = EMPTY;
   for (const [k, v] of Object.entries(header.pax)) {
     if (RESTATED.has(k) || k.startsWith("SCHILY.xattr.") || k.startsWith("LIBARCHIVE.xattr.")) {
@@ -311,7 +320,7 @@ async function summarizeImage(
         }
         sha = hash.digest("hex");
       }
-      files.push(fileMeta(entry.header, files.length, sha));
+      files.push(fileMeta(entry.header, { index: files.length, sha256: sha }));
       progress(
         `${input.path}: layer ${i + 1}/${image.layers.length}: ${files.length} files, ` +
           `${(bytes / 1e6).toFixed(0)} MB`,
