@@ -37,7 +37,12 @@ export async function hashFileRanges(path: string, ranges: [number, number][]): 
  * when workers cannot start.
  * @throws {Error} when the file is shorter than a range.
  */
-export async function hashRanges(path: string, ranges: [number, number][]): Promise<string[]> {
+export async function hashRanges(
+  path: string,
+  ranges: [number, number][],
+  options: { workerUrl?: string } = {},
+): Promise<string[]> {
+  const workerUrl = options.workerUrl ?? new URL("./_hash_worker.ts", import.meta.url).href;
   const total = ranges.reduce((n, [, size]) => n + size, 0);
   const cores = Math.min(4, navigator.hardwareConcurrency ?? 1);
   if (total < PARALLEL_MIN || cores < 2 || ranges.length < 2) return hashFileRanges(path, ranges);
@@ -55,7 +60,7 @@ export async function hashRanges(path: string, ranges: [number, number][]): Prom
   try {
     for (let i = 0; i < used.length; i++) {
       workers.push(
-        new Worker(new URL("./_hash_worker.ts", import.meta.url).href, { type: "module" }),
+        new Worker(workerUrl, { type: "module" }),
       );
     }
   } catch {
