@@ -3,16 +3,17 @@
  * header MTIME 0 and no file name (DESIGN: image format). Deno's own
  * CompressionStream is not used because its bytes can change with Deno's zlib.
  *
- * Compression runs on worker threads the way pigz does it: the input is cut
- * into 1 MiB blocks, each deflated with the previous block's last 32 KiB as
- * dictionary and ended by a sync flush, and the pieces are concatenated. The
- * bytes depend only on the input, the block size and the level (all fixed
- * here), never on the number of threads or how the input was chunked.
+ * Compression runs on worker threads: the input is cut into 1 MiB blocks and
+ * each becomes one complete gzip member (RFC 1952 allows any number of
+ * members; gzip, Go's compress/gzip as in Docker and skopeo, zlib and Python
+ * read them all), like bgzip. The bytes depend only on the input, the block
+ * size and the level (all fixed here), never on the number of threads or how
+ * the input was chunked. (Members are independent rather than pigz-style
+ * dictionary-chained: fflate's sync flush corrupts some inputs.)
  *
  * @module
  */
-import { crc32 } from "node:zlib";
-import { deflateBlock, type GzipJob } from "./gzip_worker.ts";
+import { type GzipJob, gzipMember } from "./gzip_worker.ts";
 
 /** The compression level of every archive r10e writes. Part of the format. */
 export const GZIP_LEVEL = 6;
@@ -20,17 +21,11 @@ export const GZIP_LEVEL = 6;
 /** Input block size. Part of the format: a different size gives other bytes. */
 export const GZIP_BLOCK = 1 << 20;
 
-/** The dictionary a block gets from its predecessor: deflate's whole window. */
-const WINDOW = 32768;
-
 /** Options of `gzip`. */
 export interface GzipOptions {
   /** Worker threads; 0 compresses on the calling thread. Default: one per core, at most 4. */
   workers?: number;
 }
-
-/** The gzip header: no flags, MTIME 0, XFL 0, OS 3 (Unix). */
-const HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 
 /** The default number of compression threads: one per core, at most 4. */
 export function defaultWorkers(): number {
@@ -45,37 +40,27 @@ export async function* gzip(
   const workers = options.workers ?? defaultWorkers();
   const pool = workers > 0 ? new Pool(workers) : null;
   try {
-    yield HEADER;
-    let crc = 0;
-    let size = 0;
     const inFlight: Promise<Uint8Array>[] = [];
     const limit = Math.max(2, 2 * workers);
-    let dictionary: Uint8Array | null = null;
     let id = 0;
-    const submit = (data: Uint8Array, final: boolean) => {
-      const job = { data, dictionary, final, level: GZIP_LEVEL };
-      // The next block's dictionary, copied before `data` is transferred to a worker.
-      dictionary = data.slice(Math.max(0, data.length - WINDOW));
-      inFlight.push(pool ? pool.run({ id: id++, ...job }) : Promise.resolve(deflateBlock(job)));
+    const submit = (data: Uint8Array) => {
+      inFlight.push(
+        pool
+          ? pool.run({ id: id++, data, level: GZIP_LEVEL })
+          : Promise.resolve(gzipMember(data, GZIP_LEVEL)),
+      );
     };
-    // One block of lookahead: the last block is the final one.
-    let pending: Uint8Array | null = null;
+    let empty = true;
     for await (const block of rechunk(source, GZIP_BLOCK)) {
-      crc = crc32(block, crc);
-      size += block.length;
-      if (pending) submit(pending, false);
-      pending = block.slice();
+      empty = false;
+      // A copy: the block may be a view of the caller's reused buffer, and it is transferred.
+      submit(block.slice());
       while (inFlight.length >= limit) yield await inFlight.shift()!;
       // Returned blocks are external memory V8 collects late; collect when allowed (--expose-gc).
       if (id % 32 === 31) (globalThis as { gc?: () => void }).gc?.();
     }
-    submit(pending ?? new Uint8Array(0), true);
+    if (empty) submit(new Uint8Array(0));
     while (inFlight.length) yield await inFlight.shift()!;
-    const trailer = new Uint8Array(8);
-    const view = new DataView(trailer.buffer);
-    view.setUint32(0, crc >>> 0, true);
-    view.setUint32(4, size % 2 ** 32, true);
-    yield trailer;
   } finally {
     pool?.close();
   }

@@ -37,6 +37,8 @@
  *
  * @module
  */
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 // fzstd: pure-JS streaming zstd decompression (npm; Deno has no native zstd stream).
 import { Decompress as ZstdDecompress } from "fzstd";
@@ -955,8 +957,8 @@ async function* hashing(
 }
 
 /**
- * Decompresses a gzip (Deno's native DecompressionStream: fast, and reading does not need the
- * pinned bytes that writing does) or zstd (fzstd, streaming) stream.
+ * Decompresses a gzip (node:zlib: native, every member of a multi-member file; reading does
+ * not need the pinned bytes that writing does) or zstd (fzstd, streaming) stream.
  */
 export function decompress(
   source: AsyncIterable<Uint8Array>,
@@ -972,18 +974,18 @@ async function* passThrough(source: AsyncIterable<Uint8Array>): AsyncGenerator<U
 }
 
 async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const stream = ReadableStream.from(source).pipeThrough(
-    new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-  );
-  const reader = stream.getReader();
+  // node:zlib rather than DecompressionStream: a gzip file may hold several
+  // members (RFC 1952; bgzip, concatenated files, r10e's own parallel gzip),
+  // and Deno's DecompressionStream fails after the first one.
+  const input = Readable.from(source, { objectMode: false });
+  const inflater = createGunzip();
+  input.on("error", (error) => inflater.destroy(error));
+  input.pipe(inflater);
   try {
-    while (true) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value;
-    }
+    for await (const chunk of inflater) yield chunk as Uint8Array;
   } finally {
-    await reader.cancel().catch(() => {});
+    input.destroy();
+    inflater.destroy();
   }
 }
 

@@ -93,7 +93,7 @@ const GOLDEN = {
   imageId: "sha256:2233c597c8620199ba2098ad0d2babaad9dc6fa58f74a0bd3a0ec361c42712aa",
   manifestDigest: "sha256:5e2c0a416d6fe97728e612e57fd11d6fbb299fef7ca1b7e241d82107d8c1e4d4",
   archiveTar: "0fc300e5ed1b6f5957a2fd0aea485cd10b34159df5e91bd0d09f871e57747fbe",
-  archiveGz: "2e83d13dc32e4f08669067749495042acd95b97b055bfaf89d96522105d5313f",
+  archiveGz: "31b1e0746c6476ea10f82696d32c7b44389d0c6748c35d1ed9df5477549a1d92",
 };
 
 Deno.test("writeImageArchive: golden digests for a fixed staged tree and creation time", async () => {
