@@ -125,9 +125,12 @@ Deno.test("cp copies a directory as docker cp does", async (t) => {
     });
     await t.step("its contents with /.", async () => {
       await Deno.mkdir(`${dir}/contents`);
+      await Deno.chmod(`${dir}/contents`, 0o700);
       await Deno.writeTextFile(`${dir}/contents/keep`, "kept");
       const r = await runR10e(["cp", "img.tar", "/app/.", "contents"], dir);
       assert.equal(r.code, 0, r.stderr);
+      // The existing directory keeps its own mode (docker cp skips the "." entry).
+      assert.equal((await Deno.stat(`${dir}/contents`)).mode! & 0o777, 0o700);
       const snap = await snapshot(`${dir}/contents`);
       assert.equal(snap.get("keep"), `file 644 ${sha256(new TextEncoder().encode("kept"))}`);
       snap.delete("keep");

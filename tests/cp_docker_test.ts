@@ -51,16 +51,32 @@ async function compare(
   archive: string,
   container: string,
   sources: string[],
+  options: { into?: boolean } = {},
 ): Promise<void> {
-  for (const [i, src] of sources.entries()) {
-    await t.step(src, async () => {
+  for (const [n, src] of sources.entries()) {
+    await t.step(`${src}${options.into ? " into an existing directory" : ""}`, async () => {
+      const i = `${n}${options.into ? "-into" : ""}`;
       await Deno.mkdir(`${dir}/docker-${i}`);
       await Deno.mkdir(`${dir}/r10e-${i}`);
+      if (options.into) {
+        // Into an existing directory (mode 0700, holding a file of its own).
+        for (const side of ["docker", "r10e"]) {
+          await Deno.mkdir(`${dir}/${side}-${i}/out`, { mode: 0o700 });
+          await Deno.chmod(`${dir}/${side}-${i}/out`, 0o700);
+          await Deno.writeTextFile(`${dir}/${side}-${i}/out/mine`, "mine");
+        }
+      }
       await docker(["cp", "-L", `${container}:${src}`, `${dir}/docker-${i}/out`]);
       const r = await runR10e(["cp", archive, src, `${dir}/r10e-${i}/out`], dir);
       assert.equal(r.code, 0, r.stderr);
       const want = await snapshot(`${dir}/docker-${i}`, { mtime: true });
       const got = await snapshot(`${dir}/r10e-${i}`, { mtime: true });
+      if (options.into) {
+        // The existing directory's mtime is the time of the last write into it, on each side.
+        for (const m of [want, got]) {
+          for (const p of ["out", "out/mine"]) m.set(p, m.get(p)!.replace(/ @[\d.]+/, ""));
+        }
+      }
       assert.deepEqual(got, want);
       assert.ok(want.size > 0);
     });
@@ -87,6 +103,24 @@ dockerTest("r10e cp equals docker cp -L on an image from docker build", async (t
     await docker(["save", "-o", `${dir}/built.tar`, tag]);
     container = (await docker(["create", "--network", "none", tag, "/app"])).stdout.trim();
     await compare(t, dir, "built.tar", container, SOURCES_BUILT);
+    await compare(t, dir, "built.tar", container, ["/datalink", "/data/a", "/opq/."], {
+      into: true,
+    });
+    await t.step("a relative symlink out of DEST is refused by both", async () => {
+      // /data/sub/up -> ../a: outside DEST when the contents of /data/sub are merged into it.
+      for (const side of ["docker", "r10e"]) await Deno.mkdir(`${dir}/${side}-up`);
+      const d = await docker(["cp", "-L", `${container}:/data/sub/.`, `${dir}/docker-up`], {
+        allowFail: true,
+      });
+      const r = await runR10e(["cp", "built.tar", "/data/sub/.", "r10e-up"], dir);
+      assert.match(d.stderr, /invalid symlink/);
+      assert.equal(r.code, 2);
+      assert.equal(
+        r.stderr,
+        'r10e: Cannot copy to "r10e-up": symlink "up" -> "../a" would point outside "r10e-up"\n',
+      );
+      assert.deepEqual([...(await snapshot(`${dir}/r10e-up`)).keys()], []);
+    });
     await t.step("a missing path fails in both", async () => {
       const d = await docker(["cp", "-L", `${container}:/data/gone`, `${dir}/x`], {
         allowFail: true,

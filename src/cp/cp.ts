@@ -17,7 +17,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
 import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
@@ -96,7 +96,12 @@ export async function cp(
   const placement = placeCopy({ arg: src, isDir }, dest);
   const files = placement.mode === "file"
     ? [await writeOneFile(input, info, top, placement.target)]
-    : await writeTree(input, info, top, tree, placement.target);
+    : await writeTree(input, info, {
+      top,
+      tree,
+      target: placement.target,
+      contents: copiesContents(src),
+    });
   return { source: resolved.path, target: placement.target, files };
 }
 
@@ -202,10 +207,9 @@ async function* empty(): AsyncGenerator<Uint8Array> {}
 async function writeTree(
   input: ImageInput,
   image: ImageInfo,
-  top: FsNode,
-  tree: [string, FsNode][],
-  target: string,
+  what: { top: FsNode; tree: [string, FsNode][]; target: string; contents: boolean },
 ): Promise<CopiedFile[]> {
+  const { top, tree, target, contents } = what;
   const existing = await lstat(target);
   if (existing && !existing.isDirectory) {
     // lstat: a symlink here is not followed, it is refused like any non-directory.
@@ -214,6 +218,20 @@ async function writeTree(
     );
   }
   const fresh = existing === null;
+  // Like docker cp's untar: a relative symlink that leads out of the directory the copy is
+  // extracted into (DEST's parent, or DEST itself when its contents are merged) is refused.
+  const extractDir = resolvePath(contents && !fresh ? target : dirname(target));
+  const escaping = tree.filter(([rel, n]) =>
+    n.kind === "symlink" && escapes(resolvePath(target, rel), n.linkname, extractDir)
+  );
+  if (escaping.length) {
+    const [rel, n] = escaping[0];
+    throw new UsageError(
+      `Cannot copy to "${target}": symlink "${rel}" -> "${n.linkname}" would point outside "${
+        contents && !fresh ? target : dirname(target)
+      }"${escaping.length > 1 ? ` (and ${escaping.length - 1} more)` : ""}`,
+    );
+  }
   // Every conflict is found before the first write (docker cp: NoOverwriteDirNonDir).
   if (!fresh) {
     for (const [rel, node] of tree) {
@@ -290,7 +308,8 @@ async function writeTree(
     for (const [rel, node] of [...tree].reverse()) {
       if (node.kind === "dir") await finish(`${root}/${rel}`, node);
     }
-    await finish(root, top);
+    // docker cp skips the "." entry of `SRC/.` over an existing directory: its mode stays.
+    if (fresh || !contents) await finish(root, top);
     if (fresh) await Deno.rename(root, target);
     return tree.filter(([, n]) => n.kind === "file").map(([rel]) => ({
       path: `${target}/${rel}`,
@@ -305,6 +324,13 @@ async function writeTree(
     }
     throw e;
   }
+}
+
+/** Whether a relative symlink at `linkPath` (absolute) leads lexically outside `root`. */
+export function escapes(linkPath: string, linkname: string, root: string): boolean {
+  if (linkname.startsWith("/")) return false; // docker cp joins it under the link's directory
+  const to = resolvePath(dirname(linkPath), linkname);
+  return to !== root && !to.startsWith(root.endsWith("/") ? root : root + "/");
 }
 
 async function makeWritable(dir: string): Promise<void> {
