@@ -7,7 +7,8 @@
  * - DEST follows docker cp's rules (see `destination.ts`); `-` writes a tar stream instead.
  * - Safety: every host path is DEST's target joined with names from the merged tree (never
  *   `..`, never a `/`); an existing non-directory where a directory goes is refused, so no
- *   write passes through a symlink; files and symlinks are written to a temporary name in
+ *   write passes through a symlink; a relative symlink in a copied directory that would lead
+ *   out of the directory the copy lands in is refused, as docker cp's untar refuses it; files and symlinks are written to a temporary name in
  *   their final directory and renamed; a new directory tree is built under a temporary name
  *   and renamed at the end; everything is checked (devices, FIFOs, conflicts) before the first
  *   write, and temporary files are removed on failure.
