@@ -23,13 +23,16 @@ export const GZIP_BLOCK = 1 << 20;
 
 /** Options of `gzip`. */
 export interface GzipOptions {
-  /** Worker threads; 0 compresses on the calling thread. Default: one per core, at most 4. */
+  /**
+   * Compressing threads besides the calling one, which compresses too (each
+   * worker is a V8 isolate of some 30 MB). Default: one less than the cores, at most 3.
+   */
   workers?: number;
 }
 
-/** The default number of compression threads: one per core, at most 4. */
+/** The default number of worker threads: one less than the cores, at most 3. */
 export function defaultWorkers(): number {
-  return Math.min(4, Math.max(1, navigator.hardwareConcurrency ?? 1));
+  return Math.min(3, Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1));
 }
 
 /** Compresses a stream of chunks to gzip. */
@@ -56,8 +59,6 @@ export async function* gzip(
       // A copy: the block may be a view of the caller's reused buffer, and it is transferred.
       submit(block.slice());
       while (inFlight.length >= limit) yield await inFlight.shift()!;
-      // Returned blocks are external memory V8 collects late; collect when allowed (--expose-gc).
-      if (id % 32 === 31) (globalThis as { gc?: () => void }).gc?.();
     }
     if (empty) submit(new Uint8Array(0));
     while (inFlight.length) yield await inFlight.shift()!;
