@@ -330,3 +330,18 @@ Deno.test("build: Ctrl-C stops build_cmd, exits 1 and writes nothing", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("init: a go_version older than go.mod's go line is reported at go_version", async () => {
+  const dir = await tempProject();
+  try {
+    await Deno.writeTextFile(`${dir}/go.mod`, "module example.com/hello\n\ngo 1.27.1\n");
+    const r = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(r.code, 2);
+    assertStringIncludes(
+      r.stderr,
+      'config.json:7:17: go_version: go_version "1.26.8" resolves to Go 1.26.8, older than the "go 1.27.1" that go.mod requires: raise go_version',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -61,6 +61,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     );
   }
   const goVersion = resolveGo(loaded, available);
+  await checkGoMod(loaded, root, goVersion);
 
   const builderWanted = config.builder_image ?? `golang:${goVersion}`;
   let builder: string | null = builderWanted.includes("@sha256:") ? builderWanted : null;
@@ -167,6 +168,42 @@ function resolveGo(loaded: LoadedConfig, available: string[] | null): string {
       message: (error as Error).message,
     }]);
   }
+}
+
+/**
+ * go.mod's `go` line is the oldest Go that may build the module: a pinned
+ * version below it would fail at build time, so say it now.
+ * @throws {ConfigError} at go_version when the pin is older than go.mod requires.
+ */
+async function checkGoMod(loaded: LoadedConfig, root: string, goVersion: string): Promise<void> {
+  const text = await readOrNull(`${root}/go.mod`);
+  const required = text === null ? null : goModVersion(text);
+  if (!required || compareGoVersions(goVersion, required) >= 0) return;
+  const requested = loaded.config.go_version;
+  throw new ConfigError(`Invalid config "${loaded.file}"`, [{
+    file: loaded.file,
+    ...loaded.locate(["go_version"]),
+    path: "go_version",
+    message: `${
+      requested ? `go_version "${requested}" resolves to` : "the default"
+    } Go ${goVersion}, older than the "go ${required}" that go.mod requires: raise go_version`,
+  }]);
+}
+
+/** The version of go.mod's `go` directive, or null. */
+export function goModVersion(text: string): string | null {
+  return /^go[ \t]+(1\.\d+(?:\.\d+)?)\s*(?:\/\/.*)?$/m.exec(text)?.[1] ?? null;
+}
+
+/** Compares Go versions such as "1.26" and "1.26.8" numerically (a missing patch counts as 0). */
+export function compareGoVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 function unpinnedNote(text: string): string {
