@@ -51,16 +51,7 @@ export async function verifyImages(
   options: VerifyOptions = {},
 ): Promise<Report> {
   const ignore = options.ignore ?? { causes: [], paths: [] };
-  // With --expose-gc (scripts/r10e and the compiled binary set it), collect every quarter
-  // second: the reader's 1 MiB chunks are otherwise freed only after 64 MB of them piled up
-  // (V8's external memory limit), which is most of the peak RSS.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const collector = gc ? setInterval(gc, 250) : undefined;
-  try {
-    return await verify(pathA, pathB, options, ignore);
-  } finally {
-    clearInterval(collector);
-  }
+  return await verify(pathA, pathB, options, ignore);
 }
 
 async function verify(
