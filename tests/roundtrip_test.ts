@@ -7,6 +7,7 @@ import { assertEquals } from "./_assert.ts";
 import { openImage } from "../src/image/reader.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
 import type { TarEntry } from "../src/tar/writer.ts";
+import { dirEntry, fileEntry } from "./_bytes.ts";
 
 Deno.test("round trip: a multi-member gzip archive reads back with the digests the writer reported", async () => {
   // 3 MB of a fixed pseudo-random pattern: three 1 MiB gzip members.
@@ -16,18 +17,7 @@ Deno.test("round trip: a multi-member gzip archive reads back with the digests t
     x = (x * 1103515245 + 12345) >>> 0;
     big[i] = x >>> 24;
   }
-  const entries: TarEntry[] = [
-    { name: "app", kind: "dir", mode: 0o755, size: 0 },
-    {
-      name: "app/blob",
-      kind: "file",
-      mode: 0o644,
-      size: big.length,
-      content: async function* () {
-        yield big;
-      },
-    },
-  ];
+  const entries: TarEntry[] = [dirEntry("app"), fileEntry("app/blob", big)];
   const path = await Deno.makeTempFile({ suffix: ".tar.gz" });
   try {
     using file = await Deno.open(path, { write: true, truncate: true });

@@ -1,19 +1,10 @@
 import { gunzipSync } from "node:zlib";
 import { assertEquals } from "../../tests/_assert.ts";
+import { collectBytes } from "../../tests/_bytes.ts";
 import { gzip, rechunk } from "./gzip.ts";
 import { sha256Hex } from "./digest.ts";
 
-async function all(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of source) parts.push(c.slice());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+const all = collectBytes;
 
 async function* chunks(data: Uint8Array, size: number) {
   for (let i = 0; i < data.length; i += size) yield data.slice(i, i + size);

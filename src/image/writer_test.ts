@@ -1,24 +1,12 @@
 import { gunzipSync } from "node:zlib";
 import { assertEquals, assertRejects } from "../../tests/_assert.ts";
+import { collectBytes, dirEntry, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "./digest.ts";
-import type { TarEntry } from "../tar/writer.ts";
 import { type ArchiveSpec, fullImageName, rfc3339, writeImageArchive } from "./writer.ts";
 
 const enc = new TextEncoder();
-
-function file(name: string, text: string, mode = 0o644): TarEntry {
-  const bytes = enc.encode(text);
-  return {
-    name,
-    kind: "file",
-    mode,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
-}
-const dir = (name: string): TarEntry => ({ name, kind: "dir", mode: 0o755, size: 0 });
+const file = fileEntry;
+const dir = dirEntry;
 
 /** A fixed staged tree: the three layers r10e writes, with a long and a non-ASCII name. */
 function fixedSpec(): ArchiveSpec {
@@ -73,12 +61,9 @@ async function write(spec: ArchiveSpec, compress: boolean) {
   const result = await writeImageArchive(spec, (c) => {
     parts.push(c.slice());
   }, { compress });
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    bytes.set(p, off);
-    off += p.length;
-  }
+  const bytes = await collectBytes((async function* () {
+    yield* parts;
+  })());
   return { result, bytes };
 }
 

@@ -1,4 +1,5 @@
 import { assertEquals, assertRejects, assertThrows } from "../../tests/_assert.ts";
+import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
 import {
   compareNames,
   encodeHeader,
@@ -10,29 +11,10 @@ import {
 
 const enc = new TextEncoder();
 
-function file(name: string, text: string, mode = 0o644): TarEntry {
-  const bytes = enc.encode(text);
-  return {
-    name,
-    kind: "file",
-    mode,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
-}
+const file = fileEntry;
 
-async function collect(entries: TarEntry[], mtime: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of writeTar(entries, { mtime })) parts.push(c);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function collect(entries: TarEntry[], mtime: number): Promise<Uint8Array> {
+  return collectBytes(writeTar(entries, { mtime }));
 }
 
 /**
