@@ -602,6 +602,11 @@ async function dockerManifestImages(input: ImageInput, bytes: Uint8Array): Promi
     if (!configEntry) throw input.error(`config "${item.Config}" is missing`);
     const configBytes = await input.readBytes(configPath, `config "${item.Config}"`);
     const configDigest = "sha256:" + configEntry.sha256;
+    // docker save names the config after its digest: `<hex>.json`.
+    const named = /(?:^|\/)([0-9a-f]{64})\.json$/.exec(configPath);
+    if (named && named[1] !== configEntry.sha256) {
+      throw input.error(`config "${item.Config}" does not match its digest`);
+    }
     const layers = (item.Layers as unknown[]).map((l, j) => {
       if (typeof l !== "string") throw input.error(`${where}.Layers[${j}] is not a string`);
       return { path: normalize(l), digest: null, mediaType: null, size: null };

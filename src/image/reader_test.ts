@@ -245,6 +245,18 @@ Deno.test("openImage errors name the archive and the entry", async (t) => {
         }" does not match its digest`,
       );
     });
+    await t.step("a docker-archive config that does not match its name", async () => {
+      const w = await writeTestImage(`${dir}/cfg.tar`, LAYERS, { layout: "docker-legacy" });
+      const bytes = await Deno.readFile(w.path);
+      const at = findBytes(bytes, new TextEncoder().encode('"amd64"'));
+      bytes.set(new TextEncoder().encode('"arm64"'), at);
+      await Deno.writeFile(w.path, bytes);
+      const name = `${w.configDigests[0].slice(7)}.json`;
+      await expectError(
+        w.path,
+        `Cannot read image "${w.path}": config "${name}" does not match its digest`,
+      );
+    });
     await t.step("no manifest", async () => {
       const w = await writeTestImage(`${dir}/m.tar`, LAYERS, {
         layout: "docker-legacy",
