@@ -496,6 +496,7 @@ async function openArchive(
     const raw = new FileRange(path, 0, size, { reuse: compression === "none" });
     const source = compression === "none" ? raw : decompress(raw, compression);
     let n = 0;
+    let spoolBlock: Uint8Array | undefined;
     const ranges: [number, number][] = [];
     const hashed: OuterEntry[] = [];
     for await (const e of readTar(source)) {
@@ -523,9 +524,26 @@ async function openArchive(
         } else {
           const file = `${spool}/${n++}`;
           using out = await Deno.open(file, { write: true, createNew: true });
-          for await (const chunk of e.body) {
-            hash.update(chunk);
-            await writeAll(out, chunk);
+          // Decompressors yield small chunks: gather them into large blocks, so that writing
+          // and hashing cost one call per MiB, not one per chunk.
+          const block = spoolBlock ??= new Uint8Array(READ_SIZE);
+          let fill = 0;
+          for await (let chunk of e.body) {
+            while (chunk.length) {
+              const k = Math.min(chunk.length, block.length - fill);
+              block.set(chunk.subarray(0, k), fill);
+              fill += k;
+              chunk = chunk.subarray(k);
+              if (fill === block.length) {
+                hash.update(block);
+                await writeAll(out, block);
+                fill = 0;
+              }
+            }
+          }
+          if (fill) {
+            hash.update(block.subarray(0, fill));
+            await writeAll(out, block.subarray(0, fill));
           }
           stored.set(p, { kind: "file", path: file, offset: 0, size: h.size });
         }
@@ -983,7 +1001,8 @@ async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   // members (RFC 1952; bgzip, concatenated files, r10e's own parallel gzip),
   // and Deno's DecompressionStream fails after the first one.
   const input = Readable.from(source, { objectMode: false });
-  const inflater = createGunzip();
+  // Large output chunks: fewer trips through the tar reader, the hash and the spool.
+  const inflater = createGunzip({ chunkSize: 256 << 10 });
   input.on("error", (error) => inflater.destroy(error));
   input.pipe(inflater);
   try {
