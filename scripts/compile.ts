@@ -33,8 +33,11 @@ export function compileArgs(target: string, output: string): string[] {
     "--no-check",
     // Lets the gzip workers free their buffers early (peak RSS), as scripts/r10e does.
     "--v8-flags=--expose-gc",
+    // Workers are loaded by URL at run time: embed them.
     "--include",
     "src/image/gzip_worker.ts",
+    "--include",
+    "src/image/_hash_worker.ts",
     "--include",
     "templates",
     "--target",
