@@ -193,7 +193,11 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
 
   // ── verify ───────────────────────────────────────────────────────────────
   // (owned by issue 4: verify)
-  const collect = (value: string, previous: string[]) => [...previous, ...value.split(",")];
+  // No default value: commander would print "(default: [])" in the help.
+  const collect = (value: string, previous: string[] | undefined) => [
+    ...(previous ?? []),
+    ...value.split(","),
+  ];
   program
     .command("verify")
     .description(
@@ -208,13 +212,11 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
       "--ignore <what>",
       "ignore expected differences: timestamps, owner, order, compression (repeatable, or comma-separated)",
       collect,
-      [] as string[],
     )
     .option(
       "--ignore-path <glob>",
       "ignore differences in files matching GLOB (repeatable)",
       collect,
-      [] as string[],
     )
     .option("--platform <os/arch>", "compare the image of this platform (e.g. linux/arm64)")
     .option("--full", "list every finding instead of folding many alike ones")
@@ -226,7 +228,7 @@ Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read or bad u
 Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz`,
     )
     .action(async (a, b, opts) => {
-      const causes = opts.ignore.map((w) => {
+      const causes = (opts.ignore ?? []).map((w) => {
         const cause = IGNORABLE[w.trim()];
         if (!cause) {
           throw new UsageError(
@@ -235,7 +237,8 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
         }
         return cause;
       });
-      for (const g of opts.ignorePath) {
+      const ignorePath = opts.ignorePath ?? [];
+      for (const g of ignorePath) {
         try {
           globRegExp(g);
         } catch (e) {
@@ -246,7 +249,7 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
       // Messages name the inputs as typed when they are relative to the process's own directory.
       const where = (p: string) => (io.cwd === Deno.cwd() ? p : resolvePath(io.cwd, p));
       const report = await verifyImages(where(a), where(b), {
-        ignore: { causes, paths: opts.ignorePath },
+        ignore: { causes, paths: ignorePath },
         platform: opts.platform,
         onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
       });
