@@ -9,16 +9,10 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
-import { cp } from "./cp/cp.ts";
-import { build } from "./build/build.ts";
-import { pinImage } from "./build/docker.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
-import { init } from "./init/init.ts";
 import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
 import { globRegExp } from "./verify/glob.ts";
-import { formatReport } from "./verify/report.ts";
-import { verifyImages } from "./verify/verify.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -90,6 +84,9 @@ the same config writes the same bytes.`,
     .action(async (opts) => {
       const quiet = opts.quiet === true;
       const say = (s: string) => quiet || io.stderr(s + "\n");
+      // Each command loads its modules when it runs: less to start, less memory (issue 2: RSS).
+      const { init } = await import("./init/init.ts");
+      const { pinImage } = await import("./build/docker.ts");
       const result = await init({
         configPath: resolvePath(io.cwd, opts.config),
         force: opts.force === true,
@@ -158,6 +155,7 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
       const controller = new AbortController();
       const interrupt = () => controller.abort();
       if (io.signals) Deno.addSignalListener("SIGINT", interrupt);
+      const { build } = await import("./build/build.ts");
       let result;
       try {
         result = await build({
@@ -248,6 +246,8 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
       const quiet = opts.quiet === true;
       // Messages name the inputs as typed when they are relative to the process's own directory.
       const where = (p: string) => (io.cwd === Deno.cwd() ? p : resolvePath(io.cwd, p));
+      const { verifyImages } = await import("./verify/verify.ts");
+      const { formatReport } = await import("./verify/report.ts");
       const report = await verifyImages(where(a), where(b), {
         ignore: { causes, paths: ignorePath },
         platform: opts.platform,
@@ -303,6 +303,7 @@ Examples:
       // Paths are used as typed when they are relative to the process's own directory.
       const where = (p: string) => (io.cwd === Deno.cwd() || isAbsolute(p) ? p : join(io.cwd, p));
       const toStdout = dest === "-";
+      const { cp } = await import("./cp/cp.ts");
       const result = await cp(where(image), { src, dest: toStdout ? dest : where(dest) }, {
         platform: opts.platform,
         stdout: toStdout ? io.stdoutBytes : undefined,
