@@ -39,8 +39,8 @@ function buildProgram(io: Io, state: State) {
     .name("r10e")
     .description(
       "Bit-for-bit reproducible, minimal container images for Go applications.\n\n" +
-        "The same commit built on two machines gives byte-identical image archives.\n" +
-        "Run `r10e init` once in a Go project that has a config.json, commit r10e-docker/,\n" +
+        "The same commit built on two machines gives byte-identical image archives. " +
+        "Run `r10e init` once in a Go project that has a config.json, commit r10e-docker/, " +
         "then `r10e build`; anyone can rebuild and compare with `r10e verify`.",
     )
     .version(VERSION, "-V, --version")
@@ -67,7 +67,7 @@ Examples:
   // ── init ─────────────────────────────────────────────────────────────────
   program.command("init")
     .description(
-      "Write r10e-docker/ next to config.json: the build recipe and its pinned inputs\n" +
+      "Write r10e-docker/ next to config.json: the build recipe and its pinned inputs " +
         "(exact Go version, CA bundle sha256, builder image digest). Commit the folder.",
     )
     .option("-c, --config <path>", "the project's config.json", "config.json")
@@ -114,7 +114,7 @@ the same config writes the same bytes.`,
   // ── build ────────────────────────────────────────────────────────────────
   program.command("build")
     .description(
-      "Run build_cmd with the pinned Go toolchain and write the image to\n" +
+      "Run build_cmd with the pinned Go toolchain and write the image to " +
         "r10e-docker/out/<project_name>-latest.tar.gz, which `docker load` accepts.",
     )
     .option("-c, --config <path>", "the project's config.json", "config.json")
@@ -199,8 +199,8 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
   program
     .command("verify")
     .description(
-      "Compare two image archives and say why they differ: archive, index, manifest,\n" +
-        "config field by field, layers by position, files (mode, owner, mtime, content…),\n" +
+      "Compare two image archives and say why they differ: archive, index, manifest, " +
+        "config field by field, layers by position, files (mode, owner, mtime, content…), " +
         "Go build info of changed binaries; each finding with its likely cause and fix.",
     )
     .argument("<a>", "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)")
@@ -269,8 +269,8 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
   program
     .command("cp")
     .description(
-      "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`,\n" +
-        "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks\n" +
+      "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`, " +
+        "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks " +
         "are followed inside the image root. Prints name(sha256:<hex>) for each file copied.",
     )
     .argument(
@@ -393,9 +393,20 @@ export function formatError(error: unknown, verbose: boolean): string {
   return lines.join("\n");
 }
 
+/** Writes everything; a closed pipe (`r10e … | head`) ends the process quietly, as Unix tools do. */
+function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array): void {
+  try {
+    let off = 0;
+    while (off < bytes.length) off += out.writeSync(bytes.subarray(off));
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw error;
+  }
+}
+
 if (import.meta.main) {
   const code = await main(Deno.args, {
-    stdout: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+    stdout: (s) => writeAll(Deno.stdout, new TextEncoder().encode(s)),
     stderr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
     stderrBytes: (b) => {
       let off = 0;
