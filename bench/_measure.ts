@@ -11,6 +11,8 @@
 export interface Measurement {
   wallSeconds: number;
   peakRssMb: number;
+  /** User + system CPU seconds: on a loaded machine, the work done rather than the cores got. */
+  cpuSeconds?: number;
 }
 
 /**
@@ -22,18 +24,22 @@ export async function measure(
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<Measurement> {
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "R10E_TIME %e %M", "sh", "-c", script],
+    args: ["-f", "R10E_TIME %e %M %U %S", "sh", "-c", script],
     cwd: options.cwd,
     env: options.env,
     stdout: "null",
     stderr: "piped",
   }).output();
   const err = new TextDecoder().decode(out.stderr);
-  const m = /R10E_TIME ([\d.]+) (\d+)/.exec(err);
+  const m = /R10E_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
   if (!out.success || !m) {
     throw new Error(`Benchmark command failed: ${script}\n${err.slice(-2000)}`);
   }
-  return { wallSeconds: Number(m[1]), peakRssMb: Number(m[2]) / 1024 };
+  return {
+    wallSeconds: Number(m[1]),
+    peakRssMb: Number(m[2]) / 1024,
+    cpuSeconds: Number(m[3]) + Number(m[4]),
+  };
 }
 
 /** Median of numbers. */

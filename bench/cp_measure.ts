@@ -1,10 +1,11 @@
 /**
- * Wall time and peak RSS of a shell command, from GNU `/usr/bin/time -v` (its maximum resident
- * set size is the largest of the command's processes, so a pipeline reports its biggest member).
+ * Wall time and peak RSS of a shell command for the cp benchmark (GNU time through `_measure.ts`;
+ * its maximum resident set size is the largest of the command's processes).
  *
  * @module
  */
 import { createHash } from "node:crypto";
+import { measure as measureCommand, median } from "./_measure.ts";
 
 /** One measured run. */
 export interface Measure {
@@ -13,33 +14,15 @@ export interface Measure {
 }
 
 /**
- * Runs `sh -c script` under `/usr/bin/time -v` in `cwd`.
+ * Runs `sh -c script` in `cwd` under GNU time (`_measure.ts`).
  * @throws {Error} when the command fails or time's report cannot be read.
  */
 export async function measure(script: string, cwd: string): Promise<Measure> {
-  const r = await new Deno.Command("/usr/bin/time", {
-    args: ["-v", "sh", "-c", script],
-    cwd,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(r.stderr);
-  if (r.code !== 0) throw new Error(`Command failed: ${script}\n${err}`);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
-    err,
-  );
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-  if (!wall || !rss) throw new Error(`Cannot read /usr/bin/time's report:\n${err}`);
-  const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { wallSeconds: seconds, maxRssMb: Number(rss[1]) / 1024 };
+  const m = await measureCommand(script, { cwd });
+  return { wallSeconds: m.wallSeconds, maxRssMb: m.peakRssMb };
 }
 
-/** The median of numbers. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median };
 
 /** sha256 hex of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { compare, formatRows, type Measurement } from "./_measure.ts";
+import { compare, formatRows, measure as measureCommand, type Measurement } from "./_measure.ts";
 import type { TarEntry } from "../src/tar/writer.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
 
@@ -30,29 +30,15 @@ const GOROOT = "/usr/local/go";
 /** CPU seconds (user + sys) of the last run of each contender, by name. */
 const cpu = new Map<string, number>();
 
-/**
- * Like `_measure.ts`'s `measure`, also recording CPU time: on a shared, loaded machine
- * wall time mostly says how many cores a tool gets; CPU time says how much work it does.
- */
+/** `_measure.ts`'s `measure`, recording the CPU time of each contender's last run. */
 async function measure(
   name: string,
   script: string,
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<Measurement> {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "R10E_TIME %e %M %U %S", "sh", "-c", script],
-    cwd: options.cwd,
-    env: options.env,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(out.stderr);
-  const m = /R10E_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
-  if (!out.success || !m) {
-    throw new Error(`Benchmark command failed: ${script}\n${err.slice(-2000)}`);
-  }
-  cpu.set(name, Number(m[3]) + Number(m[4]));
-  return { wallSeconds: Number(m[1]), peakRssMb: Number(m[2]) / 1024 };
+  const m = await measureCommand(script, options);
+  cpu.set(name, m.cpuSeconds ?? 0);
+  return m;
 }
 
 function arg(name: string, fallback: number): number {
