@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { compareCodePoints } from "../code_point_order.ts";
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -31,20 +32,6 @@ export function canonicalJson(value: unknown): string {
     }
     default:
       throw new TypeError(`Cannot encode ${typeof value} as JSON`);
-  }
-}
-
-/** Compares strings by Unicode code point (UTF-8 byte order), not UTF-16 units. */
-export function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const ca = ia.next();
-    const cb = ib.next();
-    if (ca.done) return cb.done ? 0 : -1;
-    if (cb.done) return 1;
-    const d = ca.value.codePointAt(0)! - cb.value.codePointAt(0)!;
-    if (d !== 0) return d;
   }
 }
 

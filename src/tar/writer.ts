@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { compareCodePoints } from "../code_point_order.ts";
 
 const BLOCK = 512;
 const encoder = new TextEncoder();
@@ -46,13 +47,7 @@ export function headerName(entry: Pick<TarEntry, "name" | "kind">): string {
 }
 
 /** Bytewise (UTF-8) comparison of header names: the sort order of every archive r10e writes. */
-export function compareNames(a: string, b: string): number {
-  const ab = encoder.encode(a);
-  const bb = encoder.encode(b);
-  const n = Math.min(ab.length, bb.length);
-  for (let i = 0; i < n; i++) if (ab[i] !== bb[i]) return ab[i] - bb[i];
-  return ab.length - bb.length;
-}
+export const compareNames: (a: string, b: string) => number = compareCodePoints;
 
 /**
  * Encodes the header block(s) of one entry: a PAX `x` header first when ustar
