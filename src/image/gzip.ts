@@ -44,14 +44,21 @@ export async function* gzip(
   const pool = workers > 0 ? new Pool(workers) : null;
   try {
     const inFlight: Promise<Uint8Array>[] = [];
-    const limit = Math.max(2, 2 * workers);
+    const limit = 2 * (workers + 1);
     let id = 0;
+    const gc = (globalThis as { gc?: () => void }).gc;
     const submit = (data: Uint8Array) => {
-      inFlight.push(
-        pool
-          ? pool.run({ id: id++, data, level: GZIP_LEVEL })
-          : Promise.resolve(gzipMember(data, GZIP_LEVEL)),
-      );
+      // Every (workers+1)-th block is compressed on this thread, the others on the workers.
+      if (!pool || id % (workers + 1) === workers) {
+        inFlight.push(Promise.resolve(gzipMember(data, GZIP_LEVEL)));
+      } else {
+        inFlight.push(pool.run({ id, data, level: GZIP_LEVEL }));
+      }
+      id++;
+      // fflate's buffers and the blocks coming back from workers are external memory V8
+      // collects late; collect now when allowed (--v8-flags=--expose-gc, which scripts/r10e
+      // and the compiled binary set).
+      gc?.();
     };
     let empty = true;
     for await (const block of rechunk(source, GZIP_BLOCK)) {
@@ -67,7 +74,7 @@ export async function* gzip(
   }
 }
 
-/** Worker threads running `deflateBlock`. */
+/** Worker threads running `gzipMember`. */
 class Pool {
   #workers: Worker[] = [];
   #next = 0;
