@@ -1005,8 +1005,19 @@ async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   const inflater = createGunzip({ chunkSize: 256 << 10 });
   input.on("error", (error) => inflater.destroy(error));
   input.pipe(inflater);
+  // Each output chunk is a fresh buffer: collect them early when allowed (--expose-gc, set by
+  // scripts/r10e and the compiled binary), or they pile up as external memory until V8 gets to it.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let sinceCollect = 0;
   try {
-    for await (const chunk of inflater) yield chunk as Uint8Array;
+    for await (const chunk of inflater) {
+      yield chunk as Uint8Array;
+      sinceCollect += (chunk as Uint8Array).length;
+      if (gc && sinceCollect >= 4 << 20) {
+        gc();
+        sinceCollect = 0;
+      }
+    }
   } finally {
     input.destroy();
     inflater.destroy();
