@@ -172,7 +172,7 @@ const cases: { name: string; script: string; out: string }[] = [
   {
     name: "r10e cp image.tar",
     script:
-      `rm -f out.r10e && ${deno} run -A --quiet ${main} cp image.tar /app/big.bin out.r10e > /dev/null`,
+      `rm -f out.r10e && ${deno} run -A --quiet --v8-flags=--expose-gc ${main} cp image.tar /app/big.bin out.r10e > /dev/null`,
     out: "out.r10e",
   },
 ];
@@ -191,7 +191,7 @@ if (gz) {
   cases.push({
     name: "r10e cp image.tar.gz",
     script:
-      `rm -f out.r10egz && ${deno} run -A --quiet ${main} cp image.tar.gz /app/big.bin out.r10egz > /dev/null`,
+      `rm -f out.r10egz && ${deno} run -A --quiet --v8-flags=--expose-gc ${main} cp image.tar.gz /app/big.bin out.r10egz > /dev/null`,
     out: "out.r10egz",
   });
 }
