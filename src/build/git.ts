@@ -27,12 +27,6 @@ export async function headCommitTime(dir: string): Promise<number | null> {
   return Number.isSafeInteger(n) && out!.trim() !== "" ? n : null;
 }
 
-/** The commit HEAD names, or null. */
-export async function headCommit(dir: string): Promise<string | null> {
-  const out = await git(dir, ["rev-parse", "HEAD"]);
-  return out?.trim() || null;
-}
-
 /** Paths git reports as modified or untracked (not ignored), or null outside a repository. */
 export async function dirtyPaths(dir: string): Promise<string[] | null> {
   const out = await git(dir, ["status", "--porcelain", "--untracked-files=normal", "."]);

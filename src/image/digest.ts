@@ -32,14 +32,3 @@ export class Sha256 {
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
-
-/** Passes chunks through unchanged while hashing them into `hash`. */
-export async function* tee(
-  source: AsyncIterable<Uint8Array>,
-  hash: Sha256,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
-}

@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { compareCodePoints } from "../code_point_order.ts";
 import { InputError } from "../errors.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import type { ImageInfo, ImageInput } from "./reader.ts";
@@ -225,7 +226,7 @@ export class MergedFs {
    */
   *walk(node: FsNode, prefix = ""): Generator<[string, FsNode]> {
     if (node.kind !== "dir") return;
-    const names = [...node.children!.keys()].sort(compareUtf8);
+    const names = [...node.children!.keys()].sort(compareCodePoints);
     for (const name of names) {
       const child = node.children!.get(name)!;
       const rel = prefix ? `${prefix}/${name}` : name;
@@ -390,13 +391,4 @@ export function cleanName(name: string): string[] | null {
     out.push(p);
   }
   return out;
-}
-
-/** Bytewise (UTF-8) order of names. */
-export function compareUtf8(a: string, b: string): number {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
 }

@@ -37,6 +37,7 @@
  *
  * @module
  */
+import { compareCodePoints } from "../code_point_order.ts";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
@@ -438,7 +439,7 @@ async function openDirectory(path: string, options: OpenImageOptions): Promise<I
   const walk = async (rel: string) => {
     const names: Deno.DirEntry[] = [];
     for await (const d of Deno.readDir(rel ? `${path}/${rel}` : path)) names.push(d);
-    names.sort((a, b) => compareBytes(a.name, b.name));
+    names.sort((a, b) => compareCodePoints(a.name, b.name));
     for (const d of names) {
       const p = rel ? `${rel}/${d.name}` : d.name;
       const full = `${path}/${p}`;
@@ -854,14 +855,6 @@ function collapse(name: string): string {
     else if (p) out.push(p);
   }
   return out.join("/");
-}
-
-function compareBytes(a: string, b: string): number {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -14,7 +14,13 @@ import { resolveGoVersion } from "../build/toolchain.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { VERSION } from "../version.ts";
-import { EXECUTABLE_FILES, render, TEMPLATE_FILES, templateValues } from "./render.ts";
+import {
+  defaultBuilderImage,
+  EXECUTABLE_FILES,
+  render,
+  TEMPLATE_FILES,
+  templateValues,
+} from "./render.ts";
 
 /** The folder `init` writes, next to config.json. */
 export const R10E_DIR = "r10e-docker";
@@ -63,7 +69,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const goVersion = resolveGo(loaded, available);
   await checkGoMod(loaded, root, goVersion);
 
-  const builderWanted = config.builder_image ?? `golang:${goVersion}`;
+  const builderWanted = config.builder_image ?? defaultBuilderImage(goVersion);
   let builder: string | null = builderWanted.includes("@sha256:") ? builderWanted : null;
   if (!builder && options.pinBuilderImage) {
     progress(`Pinning builder image "${builderWanted}"`);

@@ -141,15 +141,6 @@ export async function* writeTar(
   yield new Uint8Array(2 * BLOCK);
 }
 
-/** The number of bytes `writeTar` produces for these entries, without reading any content. */
-export function tarSize(entries: Iterable<TarEntry>, options: TarOptions): number {
-  let total = 2 * BLOCK;
-  for (const e of entries) {
-    total += encodeHeader(e, options).length + (e.kind === "file" ? padded(e.size) : 0);
-  }
-  return total;
-}
-
 function sizeChanged(entry: TarEntry, got: number): RangeError {
   return new RangeError(
     `Cannot write tar entry "${entry.name}": expected ${entry.size} bytes, content has ${

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { compareCodePoints } from "../code_point_order.ts";
 import { type CauseId, CAUSES, type Detail, type Finding, type Report } from "./findings.ts";
 
 /** Options of `formatReport`. */
@@ -80,7 +81,7 @@ function groupByPlace(findings: Finding[]): Map<string, Finding[]> {
     file: 4,
   };
   const sorted = [...findings].sort((x, y) =>
-    (x.platform ?? "").localeCompare(y.platform ?? "") ||
+    compareCodePoints(x.platform ?? "", y.platform ?? "") ||
     order[x.scope] - order[y.scope] || (x.layer ?? 0) - (y.layer ?? 0)
   );
   for (const f of sorted) {
