@@ -3,7 +3,7 @@
  * CA bundle comes from one source pinned by sha256, never from the build host).
  *
  * Source: the Mozilla roots as packaged by Debian's `ca-certificates`
- * (`/usr/share/ca-certificates/mozilla/*.crt`), concatenated in bytewise order
+ * (`/usr/share/ca-certificates/mozilla/*.crt`), concatenated in code-point (UTF-8 byte) order
  * of their file names. Run deliberately, review the diff, and mention the new
  * sha256 in the commit: it changes the CA layer of every image.
  *
@@ -12,12 +12,13 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { compareCodePoints } from "../src/code_point_order.ts";
 
 const dir = Deno.args[0] ?? "/usr/share/ca-certificates/mozilla";
 const source = Deno.args[1] ??
   "Debian ca-certificates 20230311+deb12u1 (Mozilla roots), /usr/share/ca-certificates/mozilla/*.crt in bytewise name order";
 const names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".crt"))
-  .map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  .map((e) => e.name).sort(compareCodePoints);
 let pem = "";
 for (const name of names) {
   let text = Deno.readTextFileSync(`${dir}/${name}`);
