@@ -1,7 +1,7 @@
 /**
  * What differs inside a file whose content differs (DESIGN: verify): a Go binary
  * is compared by build info, build ID, ELF sections and leaked build paths
- * (go_buildinfo.ts); a text file gets a truncated unified diff; any other file
+ * (src/gobinary/go_binary.ts); a text file gets a truncated unified diff; any other file
  * its sizes and first differing offset.
  *
  * Pure over `RandomAccess` sources: the caller spools the two files to disk.
@@ -9,9 +9,13 @@
  * @module
  */
 import type { CauseId, Detail } from "./findings.ts";
-import { type BuildInfoDifference, compareGoBinaries, type GoBinaryDiff } from "./go_buildinfo.ts";
-import { isElfMagic } from "./elf.ts";
-import { firstDifference, type RandomAccess } from "./random_access.ts";
+import {
+  type BuildInfoDifference,
+  compareGoBinaries,
+  type GoBinaryDiff,
+} from "../gobinary/go_binary.ts";
+import { isElfMagic } from "../gobinary/elf.ts";
+import { firstDifference, type RandomAccess } from "../gobinary/random_access.ts";
 import { isText, unifiedDiff } from "./text_diff.ts";
 
 /** Text files larger than this are compared as binaries (the diff would be cut anyway). */

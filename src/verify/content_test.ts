@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyzeContent, buildInfoHint, goAnalysis } from "./content.ts";
-import { bytesRandomAccess } from "./random_access.ts";
-import type { GoBinaryDiff } from "./go_buildinfo.ts";
+import { bytesRandomAccess } from "../gobinary/random_access.ts";
+import type { GoBinaryDiff } from "../gobinary/go_binary.ts";
 
 const enc = new TextEncoder();
 

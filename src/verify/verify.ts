@@ -20,7 +20,7 @@ import { compareImages, isBlobName } from "./compare.ts";
 import { analyzeContent } from "./content.ts";
 import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
 import { globMatch } from "./glob.ts";
-import { fileRandomAccess } from "./random_access.ts";
+import { fileRandomAccess } from "../gobinary/random_access.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
 /** Options of `verifyImages`. */

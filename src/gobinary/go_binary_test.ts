@@ -12,7 +12,7 @@ import {
   readGoBuildId,
   readGoBuildInfo,
   unquoteGo,
-} from "./go_buildinfo.ts";
+} from "./go_binary.ts";
 import { parseElf } from "./elf.ts";
 import { bytesRandomAccess, fileRandomAccess, type RandomAccess } from "./random_access.ts";
 import {

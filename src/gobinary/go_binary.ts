@@ -1,5 +1,5 @@
 /**
- * Go binaries for `r10e verify`: the build info that `go version -m` prints,
+ * Go binaries, for `r10e verify`, the build's check of its artifacts and the SBOM: the build info that `go version -m` prints,
  * the Go build ID, build paths that leaked in (no `-trimpath`), and a
  * comparison of two binaries that names which of these differ and which ELF
  * sections differ (DESIGN: "Verify: from differences to causes", issue 4).
