@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
+import { printable } from "./printable.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
 import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
@@ -47,7 +48,7 @@ function buildProgram(io: Io, state: State) {
     .option("--verbose", "print the cause chain of errors and more progress")
     .configureOutput({
       writeOut: (s) => io.stdout(s),
-      writeErr: (s) => io.stderr(s),
+      writeErr: (s) => io.stderr(printable(s, { multiline: true })),
     })
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
@@ -83,7 +84,7 @@ the same config writes the same bytes.`,
     )
     .action(async (opts) => {
       const quiet = opts.quiet === true;
-      const say = (s: string) => quiet || io.stderr(s + "\n");
+      const say = (s: string) => quiet || io.stderr(printable(s) + "\n");
       // Each command loads its modules when it runs: less to start, less memory (issue 2: RSS).
       const { init } = await import("./init/init.ts");
       const { pinImage } = await import("./build/docker.ts");
@@ -95,7 +96,7 @@ the same config writes the same bytes.`,
         pinBuilderImage: (image) => pinImage({ env: io.env }, image),
         onProgress: say,
       });
-      for (const w of result.warnings) io.stderr(`r10e: warning: ${w}\n`);
+      for (const w of result.warnings) io.stderr(`r10e: warning: ${printable(w)}\n`);
       if (!quiet) {
         io.stdout(
           `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
@@ -166,8 +167,8 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
           skipBuildCmd: opts.buildCmd === false,
           allowUnpinned: opts.allowUnpinned === true,
           network: opts.network,
-          onProgress: (m) => quiet || io.stderr(`r10e: ${m}\n`),
-          onWarning: (m) => io.stderr(`r10e: warning: ${m}\n`),
+          onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
+          onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
           onOutput: (chunk) => io.stderrBytes(chunk),
           signal: controller.signal,
         });
@@ -186,7 +187,7 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
         `MANIFEST DIGEST: ${result.manifestDigest}`,
         ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
       ];
-      io.stdout(lines.join("\n") + "\n");
+      io.stdout(lines.map((l) => printable(l)).join("\n") + "\n");
     });
 
   // ── verify ───────────────────────────────────────────────────────────────
@@ -251,7 +252,7 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
       const report = await verifyImages(where(a), where(b), {
         ignore: { causes, paths: ignorePath },
         platform: opts.platform,
-        onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
+        onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
       });
       // Inputs are shown as the user typed them.
       report.a.input = a;
@@ -314,7 +315,8 @@ Examples:
         const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
         print(JSON.stringify(files, null, 2) + "\n");
       } else {
-        print(result.files.map((f) => `${f.path}(sha256:${f.sha256})\n`).join(""));
+        // Names come from the image: escaped, so that they cannot drive the terminal (issue 10).
+        print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
       }
     });
 
@@ -375,7 +377,10 @@ export function formatError(error: unknown, verbose: boolean): string {
   let current: unknown = error;
   let first = true;
   while (current) {
-    const message = current instanceof Error ? current.message : String(current);
+    // Messages quote names from images and configs: escaped, keeping the lines they were made of.
+    const message = printable(current instanceof Error ? current.message : String(current), {
+      multiline: true,
+    });
     lines.push(first ? `r10e: ${message}` : `  caused by: ${message}`);
     if (verbose && current instanceof Error && current.stack && !(current instanceof UsageError)) {
       lines.push(current.stack.split("\n").slice(1).join("\n"));
@@ -385,7 +390,9 @@ export function formatError(error: unknown, verbose: boolean): string {
     if (!verbose && current) {
       // Without --verbose, show only the innermost cause: it says what went wrong at the bottom.
       while (current instanceof Error && current.cause) current = current.cause;
-      const inner = current instanceof Error ? current.message : String(current);
+      const inner = printable(current instanceof Error ? current.message : String(current), {
+        multiline: true,
+      });
       if (!lines[0].includes(inner)) lines.push(`  caused by: ${inner}`);
       break;
     }
