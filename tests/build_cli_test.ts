@@ -216,6 +216,82 @@ Deno.test("build: a dirty git tree is reported before building", async () => {
   }
 });
 
+/** The image config JSON of an archive, read with the system's tar (an independent reader). */
+async function imageConfigOf(
+  archive: string,
+): Promise<{ created: string; config: { Labels: Record<string, string> } }> {
+  const read = async (name: string) => {
+    const out = await new Deno.Command("tar", { args: ["-xzOf", archive, name], stdout: "piped" })
+      .output();
+    assertEquals(out.success, true, `tar cannot read ${name} from ${archive}`);
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  const [manifest] = await read("manifest.json");
+  return await read(manifest.Config);
+}
+
+/** Runs git in `dir` with a fixed identity; returns stdout. */
+async function git(dir: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", ...args],
+    cwd: dir,
+    env: { GIT_COMMITTER_DATE: "1700000000 +0000", GIT_AUTHOR_DATE: "1700000000 +0000" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.success, true, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("build: the image config carries the revision, created and source labels (format 2)", async () => {
+  const dir = await tempProject();
+  try {
+    await git(dir, "init", "-q");
+    await git(dir, "add", ".");
+    await git(dir, "commit", "-qm", "init");
+    const head = (await git(dir, "rev-parse", "HEAD")).trim();
+    const r = await r10e(["build", "--json", "-q"], { cwd: dir });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).revision, head);
+    const config = await imageConfigOf(`${dir}/${ARCHIVE}`);
+    assertEquals(config.config.Labels, {
+      "org.opencontainers.image.authors": "r10e",
+      "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
+      "org.opencontainers.image.revision": head,
+      "org.opencontainers.image.source": "https://example.com/r10e-hello",
+    });
+    assertEquals(config.created, "2023-11-14T22:13:20Z");
+    // Another commit, another revision label and so another image.
+    await git(dir, "commit", "-q", "--allow-empty", "-m", "second");
+    const r2 = await r10e(["build", "--json", "-q"], { cwd: dir });
+    assertEquals(r2.code, 0, r2.stderr);
+    assertEquals(JSON.parse(r2.stdout).imageId !== JSON.parse(r.stdout).imageId, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build: a source URL with credentials is a config error with its position", async () => {
+  const dir = await tempProject();
+  try {
+    const config = await Deno.readTextFile(`${dir}/config.json`);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      config.replace("https://example.com/r10e-hello", "https://me:s3cret@example.com/r10e-hello"),
+    );
+    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    assertEquals(r.code, 2);
+    assertStringIncludes(
+      r.stderr,
+      'config.json:17:13: source: expected a URL without credentials (it becomes a public label), found one with "user:password@"',
+    );
+    assertEquals(r.stderr.includes("s3cret"), false);
+    assertEquals((await listTree(`${dir}/r10e-docker`)).includes("out"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("init: same config, same bytes; hand edits are kept unless --force", async () => {
   const dir = await tempProject();
   try {
@@ -267,7 +343,7 @@ Deno.test("init: an unknown go_version is reported with its position", async () 
 });
 
 Deno.test("init: every r10edocker compat config drives init", async (t) => {
-  const compat = new URL("../../shared/compat/r10edocker/", import.meta.url);
+  const compat = new URL("fixtures/r10edocker/", import.meta.url);
   for await (const e of Deno.readDir(compat)) {
     if (!e.name.endsWith(".json")) continue;
     await t.step(e.name, async () => {

@@ -20,7 +20,7 @@ import {
 import { caBundle } from "./ca_bundle.ts";
 import { collect } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
-import { dirtyPaths, headCommitTime } from "./git.ts";
+import { dirtyPaths, headCommitTime, headRevision } from "./git.ts";
 import { parsePins, type Pins, PINS_FILE } from "./pins.ts";
 import { runOnHost } from "./run_host.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
@@ -84,6 +84,8 @@ export interface BuildResult {
   mode: "host" | "docker";
   /** Uncommitted paths when the tree was dirty, else empty; null outside git. */
   dirty: string[] | null;
+  /** The commit recorded as `org.opencontainers.image.revision`, null outside git. */
+  revision: string | null;
 }
 
 /** The archive's file name for a project. */
@@ -194,6 +196,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     entries: stageLayer(l.items),
   }));
 
+  const revision = await headRevision(root);
   const outDir = `${r10eDir}/out`;
   const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
   const result = await writeAtomically(archivePath, options.signal, (sink) =>
@@ -202,6 +205,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         repository: config.project_name,
         tag: "latest",
         created,
+        ...(revision ? { revision } : {}),
+        ...(config.source ? { source: config.source } : {}),
         images: [{
           platform: platformOf(pins.platform),
           config: runtimeConfig(config),
@@ -229,6 +234,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     goVersion: pins.go_version,
     mode,
     dirty,
+    revision,
   };
 }
 

@@ -33,3 +33,10 @@ export async function dirtyPaths(dir: string): Promise<string[] | null> {
   if (out === null) return null;
   return out.split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3));
 }
+
+/** The full commit hash of HEAD, or null outside a repository or before the first commit. */
+export async function headRevision(dir: string): Promise<string | null> {
+  const out = await git(dir, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]);
+  const rev = out?.trim() ?? "";
+  return /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(rev) ? rev : null;
+}

@@ -43,6 +43,8 @@ export interface Config {
   /** `os/arch[/variant]`, default `linux/amd64` (never the host's). */
   platform: string;
   builder_image?: string;
+  /** Where the source is, the label `org.opencontainers.image.source` (a URL without credentials). */
+  source?: string;
 }
 
 /** A config with where each value came from, for messages that point into the file. */
@@ -73,6 +75,7 @@ export const KNOWN_FIELDS = [
   "labels",
   "platform",
   "builder_image",
+  "source",
 ] as const;
 
 /** Docker reference path: lowercase components separated by `/` (distribution/reference grammar). */
@@ -145,6 +148,7 @@ const schema = z.object({
         `expected a Linux platform like "linux/amd64" or "linux/arm64", found ${describe(i.input)}`,
     }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
+  source: nonBlank('a URL such as "https://github.com/org/repo"').nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
 const PARSE_ERRORS: Record<string, string> = {
@@ -194,6 +198,39 @@ export function checkImagePath(dest: string, allowDirMarker = false): string | n
   }
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f]/.test(body)) return `expected a path without control characters, found ${found}`;
+  return null;
+}
+
+/** Labels r10e sets itself, and from what. */
+const RESERVED_LABELS: [string, string][] = [
+  ["org.opencontainers.image.created", "the creation time"],
+  ["org.opencontainers.image.revision", "git HEAD"],
+];
+const SOURCE_LABEL = "org.opencontainers.image.source";
+
+/**
+ * Checks the `source` URL: a URL with a scheme, and no credentials in it (the
+ * label is public: a token in it would leak with every image). Returns a message or null.
+ */
+export function checkSourceUrl(source: string): string | null {
+  const found = JSON.stringify(source);
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(source);
+  if (!scheme) {
+    return `expected a URL such as "https://github.com/org/repo", found ${found}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return `expected a URL such as "https://github.com/org/repo", found ${found}`;
+  }
+  // A password, or any user part of an http(s) URL (where tokens go), is a credential.
+  const http = /^https?$/i.test(scheme[1]);
+  if (url.password !== "" || (http && url.username !== "")) {
+    return `expected a URL without credentials (it becomes a public label), found one with "${
+      url.password !== "" ? "user:password@" : "user@"
+    }": remove the part before "@"`;
+  }
   return null;
 }
 
@@ -328,6 +365,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     labels: d.labels ?? {},
     platform: d.platform ?? "linux/amd64",
     ...(d.builder_image ? { builder_image: d.builder_image } : {}),
+    ...(d.source ? { source: d.source } : {}),
   };
   return { config, file, warnings, locate };
 }
@@ -388,6 +426,37 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
   if (typeof v.workdir === "string" && v.workdir.trim() !== "") {
     const msg = checkImagePath(v.workdir);
     if (msg) problems.push(problem(["workdir"], msg));
+  }
+  if (typeof v.source === "string" && v.source.trim() !== "") {
+    const msg = checkSourceUrl(v.source);
+    if (msg) problems.push(problem(["source"], msg));
+  }
+  if (v.labels && typeof v.labels === "object" && !Array.isArray(v.labels)) {
+    const labels = v.labels as Record<string, unknown>;
+    for (const [key, from] of RESERVED_LABELS) {
+      if (key in labels) {
+        problems.push(
+          problem(
+            ["labels", key],
+            `expected no label ${JSON.stringify(key)}: r10e sets it from ${from}`,
+          ),
+        );
+      }
+    }
+    const sourceLabel = labels[SOURCE_LABEL];
+    if (typeof sourceLabel === "string") {
+      if (typeof v.source === "string") {
+        problems.push(
+          problem(
+            ["labels", SOURCE_LABEL],
+            `expected the source in one place, found both "source" and this label: keep "source"`,
+          ),
+        );
+      } else {
+        const msg = checkSourceUrl(sourceLabel);
+        if (msg) problems.push(problem(["labels", SOURCE_LABEL], msg));
+      }
+    }
   }
   if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) {
     for (const key of Object.keys(v.env)) {

@@ -2,9 +2,9 @@ import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError, formatProblem } from "../errors.ts";
 import { checkImagePath, checkProjectPath, parseConfig } from "./schema.ts";
 
-const COMPAT = new URL("../../../shared/compat/r10edocker/", import.meta.url);
+const COMPAT = new URL("../../tests/fixtures/r10edocker/", import.meta.url);
 
-Deno.test("parseConfig: every r10edocker config in shared/compat loads unchanged", async (t) => {
+Deno.test("parseConfig: every r10edocker config in tests/fixtures/r10edocker loads unchanged", async (t) => {
   for await (const entry of Deno.readDir(COMPAT)) {
     if (!entry.name.endsWith(".json")) continue;
     await t.step(entry.name, async () => {
@@ -154,4 +154,45 @@ Deno.test("checkImagePath and checkProjectPath", () => {
   assertEquals(checkProjectPath("build/x"), null);
   assertEquals(checkProjectPath("a/../../b") !== null, true);
   assertEquals(checkProjectPath(".") !== null, true);
+});
+
+Deno.test("parseConfig: source is a URL without credentials; r10e's own labels are not settable", async (t) => {
+  assertEquals(
+    parseConfig(base(`,\n  "source": "https://github.com/org/repo"`), "config.json").config.source,
+    "https://github.com/org/repo",
+  );
+  assertEquals(
+    parseConfig(base(`,\n  "source": "ssh://git@github.com/org/repo.git"`), "config.json").config
+      .source,
+    "ssh://git@github.com/org/repo.git",
+  );
+  const cases: [string, string, string[]][] = [
+    ["user:password in an https URL", `,\n  "source": "https://bob:hunter2@github.com/org/repo"`, [
+      'config.json:5:13: source: expected a URL without credentials (it becomes a public label), found one with "user:password@": remove the part before "@"',
+    ]],
+    ["a token as the user", `,\n  "source": "https://ghp_abc@github.com/org/repo"`, [
+      'config.json:5:13: source: expected a URL without credentials (it becomes a public label), found one with "user@": remove the part before "@"',
+    ]],
+    ["not a URL", `,\n  "source": "github.com/org/repo"`, [
+      'config.json:5:13: source: expected a URL such as "https://github.com/org/repo", found "github.com/org/repo"',
+    ]],
+    [
+      "credentials in the source label",
+      `,\n  "labels": {"org.opencontainers.image.source": "https://u:p@h/r"}`,
+      [
+        'config.json:5:49: labels["org.opencontainers.image.source"]: expected a URL without credentials (it becomes a public label), found one with "user:password@": remove the part before "@"',
+      ],
+    ],
+    ["the revision label", `,\n  "labels": {"org.opencontainers.image.revision": "abc"}`, [
+      'config.json:5:51: labels["org.opencontainers.image.revision"]: expected no label "org.opencontainers.image.revision": r10e sets it from git HEAD',
+    ]],
+  ];
+  for (const [name, extra, want] of cases) {
+    await t.step(name, () => {
+      const problems = problemsOf(base(extra));
+      assertEquals(problems, want);
+      // The password never appears in the message.
+      assertEquals(problems.join("").includes("hunter2"), false);
+    });
+  }
 });

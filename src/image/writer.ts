@@ -1,7 +1,7 @@
 /**
  * The image writer: layers, image config, OCI manifest and index, docker-archive
  * manifest.json, all in one tar that is both a docker-archive and an OCI image
- * layout (DESIGN: image format, version 1).
+ * layout (DESIGN: image format, version 2: provenance labels).
  *
  * Pure: content comes from the entries' `content` functions and bytes go to a
  * sink; no clock, no environment, no disk.
@@ -14,7 +14,17 @@ import { gzip } from "./gzip.ts";
 import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
 
 /** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+
+/**
+ * The provenance labels r10e sets itself (format version 2): the creation time
+ * always, the commit and the source when known. `config.json`'s `labels` cannot set them.
+ */
+export const PROVENANCE_LABELS = {
+  created: "org.opencontainers.image.created",
+  revision: "org.opencontainers.image.revision",
+  source: "org.opencontainers.image.source",
+} as const;
 
 /** Media types of what r10e writes. */
 export const MediaType = {
@@ -65,6 +75,10 @@ export interface ArchiveSpec {
   created: number;
   /** One image per platform; the first is the one `docker load` tags. */
   images: ImageSpec[];
+  /** The commit the image was built from (`org.opencontainers.image.revision`), when known. */
+  revision?: string;
+  /** Where its source is (`org.opencontainers.image.source`), when configured. */
+  source?: string;
 }
 
 /** A content descriptor. */
@@ -149,7 +163,9 @@ export async function writeImageArchive(
       layers.push({ mediaType: MediaType.layer, digest, size: hash.size });
       blobs.set(digest, { size: hash.size, layer: layer.entries });
     }
-    const configBytes = canonicalJsonBytes(imageConfig(image, layers, spec.created));
+    const configBytes = canonicalJsonBytes(
+      imageConfig(withProvenance(image, spec), layers, spec.created),
+    );
     const config = addBytes(blobs, MediaType.config, configBytes);
     const manifestBytes = canonicalJsonBytes({
       schemaVersion: 2,
@@ -204,6 +220,20 @@ export async function writeImageArchive(
     await sink(chunk);
   }
   return { archiveSha256: archive.hex(), archiveSize: archive.size, images: results };
+}
+
+/** The image with r10e's provenance labels added to its own (DESIGN: provenance in the image). */
+export function withProvenance(
+  image: ImageSpec,
+  provenance: { created: number; revision?: string; source?: string },
+): ImageSpec {
+  const labels: Record<string, string> = {
+    ...image.config.Labels,
+    [PROVENANCE_LABELS.created]: rfc3339(provenance.created),
+  };
+  if (provenance.revision) labels[PROVENANCE_LABELS.revision] = provenance.revision;
+  if (provenance.source) labels[PROVENANCE_LABELS.source] = provenance.source;
+  return { ...image, config: { ...image.config, Labels: labels } };
 }
 
 /** The image config, before serialization. */

@@ -2,7 +2,13 @@ import { gunzipSync } from "node:zlib";
 import { assertEquals, assertRejects } from "../../tests/_assert.ts";
 import { collectBytes, dirEntry, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "./digest.ts";
-import { type ArchiveSpec, fullImageName, rfc3339, writeImageArchive } from "./writer.ts";
+import {
+  type ArchiveSpec,
+  fullImageName,
+  rfc3339,
+  withProvenance,
+  writeImageArchive,
+} from "./writer.ts";
 
 const enc = new TextEncoder();
 const file = fileEntry;
@@ -14,6 +20,8 @@ function fixedSpec(): ArchiveSpec {
     repository: "golden",
     tag: "latest",
     created: 1700000000,
+    revision: "0123456789abcdef0123456789abcdef01234567",
+    source: "https://example.com/golden",
     images: [{
       platform: { os: "linux", architecture: "amd64" },
       config: {
@@ -75,10 +83,10 @@ const GOLDEN = {
     "sha256:01697008b6efdfb17ef93606b00a69191c37ba044b6787e7a70532d8321af71c",
     "sha256:3ae268ec63baa4fd319f3371e9eded6e2e39dfb35030778cebc91e0acc03c7a1",
   ],
-  imageId: "sha256:2233c597c8620199ba2098ad0d2babaad9dc6fa58f74a0bd3a0ec361c42712aa",
-  manifestDigest: "sha256:5e2c0a416d6fe97728e612e57fd11d6fbb299fef7ca1b7e241d82107d8c1e4d4",
-  archiveTar: "0fc300e5ed1b6f5957a2fd0aea485cd10b34159df5e91bd0d09f871e57747fbe",
-  archiveGz: "31b1e0746c6476ea10f82696d32c7b44389d0c6748c35d1ed9df5477549a1d92",
+  imageId: "sha256:5a1407a0bf0d02c4ecc782e51adcb25e4e77fb214f854d7519ad6afff19f60d8",
+  manifestDigest: "sha256:a51b8f8930ff25f3b2b2652620d137461d30deb285b6c0abaabe1014704970d7",
+  archiveTar: "1b1a0f65e5d11685af941c77a8c98d1aa7a8814b11578e9c5bce89c22a703c35",
+  archiveGz: "cfb90dfb0f28752a53f4a50fc30129d62d948a8c69d9d47d47d55e25abf3d445",
 };
 
 Deno.test("writeImageArchive: golden digests for a fixed staged tree and creation time", async () => {
@@ -111,12 +119,23 @@ for m in tf:
         data = tf.extractfile(m).read()
         out["blobs"][m.name] = hashlib.sha256(data).hexdigest()
         if not m.name.startswith("blobs/"): out[m.name] = json.loads(data)
+        if m.name == "blobs/sha256/" + sys.argv[2]: out["config"] = json.loads(data)
 out["meta"] = sorted(x for x in out["meta"] if x)
 print(json.dumps(out))`;
-    const py = await new Deno.Command("python3", { args: ["-c", script, tmp], stdout: "piped" })
-      .output();
-    const seen = JSON.parse(new TextDecoder().decode(py.stdout));
     const image = result.images[0];
+    const py = await new Deno.Command("python3", {
+      args: ["-c", script, tmp, image.imageId.slice(7)],
+      stdout: "piped",
+    }).output();
+    const seen = JSON.parse(new TextDecoder().decode(py.stdout));
+    // Format 2: the provenance labels beside the config's own.
+    assertEquals(seen.config.config.Labels, {
+      "org.opencontainers.image.authors": "r10e",
+      "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
+      "org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567",
+      "org.opencontainers.image.source": "https://example.com/golden",
+    });
+    assertEquals(seen.config.created, "2023-11-14T22:13:20Z");
     const blobNames = [image.imageId, image.manifestDigest, ...image.layers.map((l) => l.digest)]
       .map((d) => `blobs/sha256/${d.slice(7)}`).sort();
     assertEquals(seen.names, [
@@ -160,6 +179,19 @@ Deno.test("writeImageArchive: a file that changes between the two passes is an e
     RangeError,
     "its files changed while r10e read them",
   );
+});
+
+Deno.test("writeImageArchive: without revision or source, only the created label is added", async () => {
+  const spec = { ...fixedSpec(), revision: undefined, source: undefined, created: 0 };
+  spec.images = [{ ...spec.images[0], config: { Env: [] } }];
+  const a = await write(spec, false);
+  const b = await write({ ...spec, revision: "ab".repeat(20) }, false);
+  // The revision is an input: another commit, another image ID.
+  assertEquals(a.result.images[0].imageId !== b.result.images[0].imageId, true);
+  const withLabel = withProvenance(spec.images[0], { created: 0 });
+  assertEquals(withLabel.config.Labels, {
+    "org.opencontainers.image.created": "1970-01-01T00:00:00Z",
+  });
 });
 
 Deno.test("gzip header: MTIME 0, no file name, fixed level (via the archive's first bytes)", async () => {
