@@ -209,7 +209,7 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
     .option("--json", "print the findings as JSON (schema: docs/verify-json.md)")
     .option(
       "--ignore <what>",
-      "ignore expected differences: timestamps, owner, order, compression (repeatable, or comma-separated)",
+      "ignore expected differences: timestamps, owner, order, compression, config-encoding (repeatable, or comma-separated)",
       collect,
     )
     .option(

@@ -24,6 +24,7 @@ export const IGNORABLE: Readonly<Record<string, CauseId>> = {
   owner: "owner",
   order: "order",
   compression: "compression",
+  "config-encoding": "config-encoding",
 };
 
 /** Findings and consequences of a difference tree. */

@@ -8,11 +8,49 @@
  *
  * @module
  */
+import { canonicalJson } from "../image/canonical_json.ts";
 import type { CauseId, DiffNode } from "./findings.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
-/** Compares two images and returns the root of the difference tree, or `null` when nothing differs. */
+/**
+ * Whether two summaries hold the same image: the same config digest, hence the same
+ * `rootfs.diff_ids` and the same files in the same layers (issue 8: packaging is not a
+ * difference of the image).
+ */
+export function sameImage(a: ImageSummary, b: ImageSummary): boolean {
+  return a.configDigest === b.configDigest && a.layers.length === b.layers.length &&
+    a.layers.every((l, i) => l.diffId === b.layers[i].diffId);
+}
+
+/**
+ * Whether two summaries hold the same content: configs equal as JSON (whatever their bytes: key
+ * order, escapes), the same diff_ids.
+ */
+export function sameContent(a: ImageSummary, b: ImageSummary): boolean {
+  return canonical(a.config) === canonical(b.config) && a.layers.length === b.layers.length &&
+    a.layers.every((l, i) => l.diffId === b.layers[i].diffId);
+}
+
+/**
+ * Compares two images and returns the root of the difference tree, or `null` when nothing
+ * differs. The same image in different packaging is `null` too: see {@linkcode packagingNotes}.
+ */
 export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null {
+  if (sameImage(a, b)) return null;
+  if (sameContent(a, b)) {
+    // The config's bytes are all that differs: one finding; the rest is packaging (notes).
+    const config = leaf("config", "image ID", a.configDigest, b.configDigest, {
+      cause: "config-encoding",
+    });
+    return {
+      scope: "archive",
+      field: "archive sha256",
+      a: a.archiveSha256 || null,
+      b: b.archiveSha256 || null,
+      children: [config],
+      unexplained: "tar-format",
+    };
+  }
   const image = compareImage(a, b);
   const children: DiffNode[] = [];
   if (
@@ -40,7 +78,7 @@ export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null
 }
 
 /** Same names, headers and contents in the same order: the same tar, up to padding. */
-function sameEntries(a: ArchiveEntry[], b: ArchiveEntry[]): boolean {
+export function sameEntries(a: ArchiveEntry[], b: ArchiveEntry[]): boolean {
   return a.length === b.length && a.every((e, i) => JSON.stringify(e) === JSON.stringify(b[i]));
 }
 
@@ -55,7 +93,12 @@ function leaf(
 }
 
 const DOCUMENTS = new Set(["index.json", "manifest.json"]);
-const BLOB_NAME = /^(blobs\/sha256\/[0-9a-f]{64}|[0-9a-f]{64}(\/.*|\.json)?)$/;
+/**
+ * Entries named after a digest: OCI blobs, `docker save`'s `<id>/layer.tar` and `<hex>.json`,
+ * go-containerregistry's tarball (ko, crane) `sha256:<hex>` config and `<hex>.tar.gz` layers.
+ */
+const BLOB_NAME =
+  /^(blobs\/sha256\/[0-9a-f]{64}|(sha256:)?[0-9a-f]{64}(\/.*|\.json|\.tar|\.tar\.gz|\.tar\.zst)?)$/;
 
 /** Whether an archive entry is named by a digest (an OCI blob or a legacy docker-archive layer). */
 export function isBlobName(name: string): boolean {
@@ -227,13 +270,21 @@ function compareImage(a: ImageSummary, b: ImageSummary): DiffNode | null {
   };
 }
 
-/** The config digest, explained field by field; `rootfs.diff_ids` is explained by the layers. */
+/**
+ * The config digest, explained field by field; `rootfs.diff_ids` is explained by the layers.
+ * Different bytes holding the same JSON (skopeo re-encodes: key order, `\u003c`) are one leaf.
+ */
 function compareConfig(
   a: ImageSummary,
   b: ImageSummary,
   layers: (DiffNode | null)[],
 ): DiffNode | null {
   if (a.configDigest === b.configDigest) return null;
+  if (canonical(a.config) === canonical(b.config)) {
+    return leaf("config", "image ID", a.configDigest, b.configDigest, {
+      cause: "config-encoding",
+    });
+  }
   const strip = (c: unknown) => {
     if (!isObject(c)) return c;
     const { rootfs: _r, ...rest } = c;
@@ -246,7 +297,7 @@ function compareConfig(
   });
   const rootA = isObject(a.config) ? a.config.rootfs : undefined;
   const rootB = isObject(b.config) ? b.config.rootfs : undefined;
-  if (JSON.stringify(rootA) !== JSON.stringify(rootB)) {
+  if (canonical(rootA) !== canonical(rootB)) {
     const below = layers.filter((l): l is DiffNode => l !== null);
     children.push({
       scope: "config",
@@ -265,6 +316,15 @@ function compareConfig(
     children,
     unexplained: "config",
   };
+}
+
+/** JSON with sorted keys: equal for equal content whatever the encoding. */
+function canonical(v: unknown): string {
+  try {
+    return canonicalJson(v);
+  } catch {
+    return JSON.stringify(v);
+  }
 }
 
 function diffIds(rootfs: unknown): unknown {
@@ -466,4 +526,112 @@ export function compareJson(
   const va = a === undefined ? null : a;
   const vb = b === undefined ? null : b;
   return [leaf(scope, path, va, vb, { cause: causeOf(path, va, vb) })];
+}
+
+/**
+ * The packaging around the same image, as notes (issue 8): blob file names, media types, layer
+ * blob compression, the manifest's own fields, tags, and the outer archive's entries. Format and
+ * outer compression are noted by the caller for every pair. Empty when nothing differs.
+ */
+export function packagingNotes(a: ImageSummary, b: ImageSummary): string[] {
+  const notes: string[] = [];
+  const names = (s: ImageSummary) =>
+    distinct([s.configPath ?? "", ...s.layers.map((l) => l.path ?? "")].map(nameShape));
+  const [na, nb] = [names(a), names(b)];
+  if (na !== nb) notes.push(`blob file names differ: ${na} vs ${nb}`);
+  const media = (s: ImageSummary) =>
+    mediaFamily([
+      manifestMediaType(s.manifest),
+      s.configMediaType ?? "",
+      ...s.layers.map((l) => l.mediaType),
+    ]);
+  const [ma, mb] = [media(a), media(b)];
+  if (ma !== mb) notes.push(`media types differ: ${ma} vs ${mb}`);
+  const compression = (s: ImageSummary) => distinct(s.layers.map((l) => l.compression));
+  const [ca, cb] = [compression(a), compression(b)];
+  if (ca !== cb) notes.push(`layer blobs are stored ${ca} vs ${cb} (same diff_ids)`);
+  else {
+    const blobs = a.layers.flatMap((l, i) => (l.digest !== b.layers[i].digest ? [i] : []));
+    if (blobs.length) {
+      notes.push(
+        `layer blob bytes differ for the same diff_ids (layer ${blobs.join(", ")}): ` +
+          `another compressor or level (pin it, or ship layers uncompressed)`,
+      );
+    }
+  }
+  if (a.manifestDigest && b.manifestDigest && a.manifestDigest !== b.manifestDigest) {
+    const strip = (m: unknown) => {
+      if (!isObject(m)) return m;
+      const { config: _c, layers: _l, ...rest } = m;
+      return rest;
+    };
+    const fields = compareJson(strip(a.manifest), strip(b.manifest), {
+      path: "",
+      scope: "manifest",
+      causeOf: jsonCause,
+    }).map((n) => n.field);
+    const what = fields.length ? `fields ${fields.slice(0, 4).join(", ")}` : "descriptors";
+    notes.push(
+      `manifests differ (${shortDigest(a.manifestDigest)} vs ${shortDigest(b.manifestDigest)}): ` +
+        `${what}`,
+    );
+  }
+  const tags = [
+    ...compareIndex(a.index, b.index),
+    ...compareDockerManifest(a.dockerManifest, b.dockerManifest),
+  ];
+  for (const t of tags.slice(0, 2)) {
+    const cut = (v: unknown) => {
+      const text = JSON.stringify(v) ?? "null";
+      return text.length > 60 ? text.slice(0, 59) + "…" : text;
+    };
+    notes.push(`${t.field} differs: ${cut(t.a)} vs ${cut(t.b)}`);
+  }
+  const entries = compareEntries(a.entries, b.entries, true);
+  const onlyA = entries.filter((e) => e.field === "removed").map((e) => String(e.path));
+  const onlyB = entries.filter((e) => e.field === "added").map((e) => String(e.path));
+  const list = (xs: string[]) =>
+    xs.slice(0, 3).join(", ") + (xs.length > 3 ? ` and ${xs.length - 3} more` : "");
+  if (onlyA.length) notes.push(`archive entries only in A: ${list(onlyA)}`);
+  if (onlyB.length) notes.push(`archive entries only in B: ${list(onlyB)}`);
+  const headers = new Map<string, number>();
+  for (const e of entries) {
+    if (e.field !== "added" && e.field !== "removed") {
+      headers.set(e.field, (headers.get(e.field) ?? 0) + 1);
+    }
+  }
+  if (headers.size) {
+    notes.push(
+      `archive entry headers differ: ${[...headers].map(([f, n]) => `${f} (${n})`).join(", ")}`,
+    );
+  }
+  return notes;
+}
+
+/** `blobs/sha256/ab12…` → `blobs/sha256/<hex>`: how an archive names its blobs. */
+function nameShape(name: string): string {
+  return name.replace(/[0-9a-f]{64}/g, "<hex>");
+}
+
+function distinct(values: string[]): string {
+  return [...new Set(values.filter((v) => v !== ""))].sort().join(", ");
+}
+
+/** `OCI`, `Docker v2` or the list of media types: short enough for one note. */
+function mediaFamily(types: string[]): string {
+  const all = [...new Set(types.filter((t) => t !== ""))].sort();
+  if (all.length === 0) return "none (docker-archive)";
+  if (all.every((t) => t.startsWith("application/vnd.oci."))) return "OCI";
+  if (all.every((t) => t.startsWith("application/vnd.docker."))) {
+    return "Docker v2";
+  }
+  return all.join(", ");
+}
+
+function manifestMediaType(m: unknown): string {
+  return isObject(m) && typeof m.mediaType === "string" ? m.mediaType : "";
+}
+
+function shortDigest(d: string): string {
+  return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, "$1…");
 }

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { compareImages, compareJson, jsonCause } from "./compare.ts";
+import { compareImages, compareJson, jsonCause, packagingNotes } from "./compare.ts";
 import { collapse } from "./causes.ts";
-import type { FileMeta, ImageSummary } from "./summary.ts";
+import type { ArchiveEntry, FileMeta, ImageSummary } from "./summary.ts";
 
 /** A file entry with r10e's defaults; override what a case changes. */
 export function file(path: string, extra: Partial<FileMeta> = {}): FileMeta {
@@ -100,11 +100,29 @@ Deno.test("compareImages names the cause of each leaf", async (t) => {
     const b = image("2", [file("b"), file("a")]);
     assertEquals(causes(a, b), ["layer:entry 1 of 2:order:order"]);
   });
-  await t.step("same diff_id, different blob", () => {
+  await t.step("same config, layer blob compressed: a packaging note, no tree", () => {
     const a = image("1", [file("a")]);
     const b = image("1", [file("a")], { manifestDigest: "sha256:other" });
     b.layers[0] = { ...b.layers[0], digest: "sha256:gz", compression: "gzip", mediaType: "x+gzip" };
-    assertEquals(causes(a, b), ["layer::compression:compression"]);
+    assertEquals(compareImages(a, b), null);
+    assertEquals(packagingNotes(a, b), [
+      "media types differ: OCI vs x+gzip",
+      "layer blobs are stored none vs gzip (same diff_ids)",
+      "manifests differ (sha256:b10000000000… vs sha256:other): descriptors",
+    ]);
+  });
+  await t.step("a config re-encoded with the same content: config-encoding", () => {
+    const a = image("1", [file("a")]);
+    const b = image("2", [file("a")]);
+    b.layers = a.layers;
+    // The same JSON with other key order (skopeo copy re-encodes it).
+    const config = a.config as Record<string, unknown>;
+    b.config = Object.fromEntries(Object.entries(config).reverse());
+    (b.config as Record<string, unknown>).rootfs = {
+      diff_ids: a.layers.map((l) => l.diffId),
+      type: "layers",
+    };
+    assertEquals(causes(a, b), ["config::image ID:config-encoding"]);
   });
   await t.step("content, added, removed, mode, link, pax, xattrs", () => {
     const a = image("1", [
@@ -143,27 +161,56 @@ Deno.test("compareImages names the cause of each leaf", async (t) => {
     const b = { ...a, outerCompression: "gzip" as const, archiveSha256: "sha256:zz" };
     assertEquals(compareImages(a, b), null);
   });
-  await t.step("same tar, different gzip bytes: compression", () => {
-    const a = { ...image("1", [file("a")]), outerCompression: "gzip" as const };
-    const b = { ...a, archiveSha256: "sha256:zz" };
-    assertEquals(causes(a, b), ["archive::outer compression bytes:compression"]);
-  });
-  await t.step("tags in index.json and manifest.json", () => {
+  await t.step("same image, tags and archive entries differ: notes only", () => {
     const a = image("1", [file("a")], {
       index: { manifests: [{ digest: "x", annotations: { "io.containerd.image.name": "a:1" } }] },
       dockerManifest: { RepoTags: ["a:1"], Config: "blobs/sha256/1" },
+      entries: [entry("index.json"), entry("repositories")],
     });
     const b = {
       ...a,
       index: { manifests: [{ digest: "y", annotations: { "io.containerd.image.name": "b:1" } }] },
       dockerManifest: { RepoTags: ["b:1"], Config: "blobs/sha256/2" },
+      entries: [entry("index.json", { uname: "root" }), entry("oci-layout")],
     };
-    assertEquals(causes(a, b), [
-      'index::manifests[0].annotations["io.containerd.image.name"]:tags',
-      "archive::manifest.json.RepoTags:tags",
+    assertEquals(compareImages(a, b), null);
+    assertEquals(packagingNotes(a, b), [
+      'manifests[0].annotations["io.containerd.image.name"] differs: "a:1" vs "b:1"',
+      'manifest.json.RepoTags differs: ["a:1"] vs ["b:1"]',
+      "archive entries only in A: repositories",
+      "archive entries only in B: oci-layout",
+      "archive entry headers differ: uname (1)",
     ]);
   });
+  await t.step(
+    "different images: a config entry renamed by digest is not a file-set finding",
+    () => {
+      const a = image("1", [file("a")], { entries: [entry("sha256:" + "1".repeat(64))] });
+      const b = image("2", [file("a")], { entries: [entry("sha256:" + "2".repeat(64))] }, {
+        created: "1970-01-01T00:00:05Z",
+      });
+      b.layers = a.layers;
+      (b.config as Record<string, unknown>).rootfs = (a.config as Record<string, unknown>).rootfs;
+      assertEquals(causes(a, b), ["config::created:timestamps"]);
+    },
+  );
 });
+
+function entry(name: string, extra: Partial<ArchiveEntry> = {}): ArchiveEntry {
+  return {
+    name,
+    type: "file",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    uname: "",
+    gname: "",
+    mtime: 0,
+    size: 1,
+    sha256: "aa",
+    ...extra,
+  };
+}
 
 Deno.test("collapse: ignoring the only cause makes the images identical", () => {
   const a = image("1", [file("app")]);

@@ -26,7 +26,11 @@ export type CauseId =
   | "tags"
   | "tar-format"
   | "layers"
-  | "platform";
+  | "platform"
+  | "config-encoding"
+  | "commit"
+  | "builder-ids"
+  | "godebug";
 
 /** A cause: what likely made the difference, and the fix when one is known. */
 export interface Cause {
@@ -82,6 +86,23 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
   },
   layers: { text: "different layers", hint: "" },
   platform: { text: "different platform", hint: "compare the same platform (--platform)" },
+  "config-encoding": {
+    text: "config re-serialized: the same JSON content in other bytes (key order, escapes)",
+    hint:
+      "no fix needed: the image content is identical (a copy tool such as skopeo re-encoded it)",
+  },
+  commit: {
+    text: "built from different commits",
+    hint: "compare builds of the same commit",
+  },
+  "builder-ids": {
+    text: "the legacy docker builder records its build container and parent image IDs",
+    hint: "they follow from the other differences; BuildKit and r10e do not record them",
+  },
+  godebug: {
+    text: "DefaultGODEBUG differs: the go.mod `go` line or `godebug` directives differ",
+    hint: "build with the same go.mod (its `go` and `godebug` lines) and the same Go version",
+  },
 };
 
 /** Extra data of a content difference, filled by the content analysis. */

@@ -62,6 +62,8 @@ export interface LayerSummary {
   compression: Compression;
   /** Size of the blob in bytes. */
   size: number;
+  /** The entry holding the blob (`blobs/sha256/…`, `<id>/layer.tar`), for packaging notes. */
+  path?: string;
   files: FileMeta[];
 }
 
@@ -106,5 +108,8 @@ export interface ImageSummary {
   configDigest: string;
   /** Parsed image config. */
   config: unknown;
+  /** The entry holding the config, and its media type (`""` in a docker-archive). */
+  configPath?: string;
+  configMediaType?: string;
   layers: LayerSummary[];
 }

@@ -16,7 +16,8 @@ import { createHash } from "node:crypto";
 import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
-import { compareImages, isBlobName } from "./compare.ts";
+import { compareImages, isBlobName, packagingNotes, sameContent, sameEntries } from "./compare.ts";
+import { type ByteDifference, describeByteDifference, type TarSpan } from "./archive_bytes.ts";
 import { analyzeContent } from "./content.ts";
 import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
 import { globMatch } from "./glob.ts";
@@ -87,6 +88,7 @@ async function verify(
     const ignored: Report["ignored"] = { count: 0, byCause: {} };
     const infos: [InputInfo, InputInfo][] = [];
     let skippedContent = 0;
+    const packaging: string[] = [];
     for (const [index, pair] of pairs.entries()) {
       const platform = pairs.length > 1 ? pairPlatform(pair) : undefined;
       if (!pair.a || !pair.b) {
@@ -119,6 +121,7 @@ async function verify(
         b.archiveSha256 = a.archiveSha256;
       }
       infos.push([inputInfo(a), inputInfo(b)]);
+      if (sameContent(a, b) && index === 0) packaging.push(...packagingNotes(a, b));
       const tree = compareImages(a, b);
       const notAnalyzed = await analyzeContents(tree, {
         inputs: [inputA, inputB],
@@ -163,6 +166,10 @@ async function verify(
     const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB);
     if (infoA.format !== infoB.format) {
       notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
+    }
+    notes.push(...packaging);
+    if (findings.length === 0 && shaA && shaB && shaA !== shaB) {
+      notes.push(await archiveNote(inputA, inputB, shaA, shaB));
     }
     return {
       schemaVersion: 1,
@@ -318,6 +325,7 @@ async function summarizeImage(
       );
     }
     layers.push({
+      path: layer.path,
       digest: layer.digest,
       diffId: layer.diffId,
       mediaType: layer.mediaType ?? "",
@@ -356,6 +364,8 @@ async function summarizeImage(
     manifest: image.manifestBytes ? parse(image.manifestBytes) : undefined,
     configDigest: image.configDigest,
     config: image.config,
+    configPath: image.configPath,
+    configMediaType: image.configMediaType ?? "",
     layers,
   };
 }
@@ -533,6 +543,107 @@ async function writeStream(path: string, source: AsyncIterable<Uint8Array>): Pro
   for await (const chunk of source) {
     let off = 0;
     while (off < chunk.length) off += await file.write(chunk.subarray(off));
+  }
+}
+
+/**
+ * The note on archive files whose sha256 differ while no finding is left: where the bytes differ
+ * when both hold the same entries (trailing bytes, padding, the archive twice), else that the
+ * packaging notes explain it.
+ */
+async function archiveNote(
+  a: ImageInput,
+  b: ImageInput,
+  shaA: string,
+  shaB: string,
+): Promise<string> {
+  const head = `the archive files differ (${shortSha(shaA)} vs ${shortSha(shaB)})`;
+  const outer = (i: ImageInput) =>
+    i.entries.map((e) => ({
+      name: e.path,
+      type: e.kind,
+      mode: e.header?.mode ?? 0,
+      uid: e.header?.uid ?? 0,
+      gid: e.header?.gid ?? 0,
+      uname: e.header?.uname ?? "",
+      gname: e.header?.gname ?? "",
+      mtime: e.header?.mtime ?? 0,
+      size: e.size,
+      sha256: e.sha256 ?? "",
+    }));
+  if (a.compression !== b.compression || !sameEntries(outer(a), outer(b))) {
+    return `${head}: the same image, packaged differently`;
+  }
+  const d = await compareFiles(a.path, b.path);
+  const spans: TarSpan[] | null = a.compression === "none"
+    ? a.entries.filter((e) => e.header).map((e) => ({
+      name: e.name,
+      dataOffset: e.header!.dataOffset,
+      size: e.kind === "file" ? e.size : 0,
+    }))
+    : null;
+  const gz = a.compression === "none"
+    ? ""
+    : ` (${a.compression} bytes; the tar inside is the same)`;
+  return `${head}, with the same entries: ${describeByteDifference(d, spans)}${gz}`;
+}
+
+function shortSha(d: string): string {
+  return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, "$1…");
+}
+
+/** Reads two files side by side: the first differing byte, how many differ, what a longer one adds. */
+async function compareFiles(pathA: string, pathB: string): Promise<ByteDifference> {
+  using fa = await Deno.open(pathA);
+  using fb = await Deno.open(pathB);
+  const sizeA = (await fa.stat()).size;
+  const sizeB = (await fb.stat()).size;
+  const common = Math.min(sizeA, sizeB);
+  const bufA = new Uint8Array(1 << 20);
+  const bufB = new Uint8Array(1 << 20);
+  let first = -1;
+  let count = 0;
+  for (let at = 0; at < common;) {
+    const n = Math.min(bufA.length, common - at);
+    await readFull(fa, bufA.subarray(0, n));
+    await readFull(fb, bufB.subarray(0, n));
+    for (let i = 0; i < n; i++) {
+      if (bufA[i] !== bufB[i]) {
+        if (first < 0) first = at + i;
+        count++;
+      }
+    }
+    at += n;
+  }
+  const d: ByteDifference = { sizeA, sizeB, first: first < 0 ? common : first, count };
+  if (count === 0 && sizeA !== sizeB) {
+    // The longer one goes on: a copy of the shorter (written twice), zeros, or anything else.
+    const [longer, shorter, shortSize] = sizeA > sizeB ? [fa, fb, sizeB] : [fb, fa, sizeA];
+    const extra = Math.max(sizeA, sizeB) - common;
+    await shorter.seek(0, Deno.SeekMode.Start);
+    let copy = extra === shortSize;
+    let zeros = true;
+    for (let at = 0; at < extra;) {
+      const n = Math.min(bufA.length, extra - at);
+      await readFull(longer, bufA.subarray(0, n));
+      if (copy) await readFull(shorter, bufB.subarray(0, n));
+      for (let i = 0; i < n; i++) {
+        if (bufA[i] !== 0) zeros = false;
+        if (copy && bufA[i] !== bufB[i]) copy = false;
+      }
+      at += n;
+    }
+    d.tail = copy ? "copy" : zeros ? "zeros" : "other";
+  }
+  return d;
+}
+
+async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<void> {
+  let got = 0;
+  while (got < buf.length) {
+    const r = await file.read(buf.subarray(got));
+    if (r === null) throw new Error("File ended while it was read");
+    got += r;
   }
 }
 
