@@ -3,6 +3,8 @@
 # Idempotent: each step checks first and does nothing when already satisfied.
 #   - Deno, pinned, from the npm registry (the only registry that ships it here)
 #   - docker.io (engine + CLI), skopeo, umoci, docker-registry, busybox-static from Debian
+#   - apache2-utils (htpasswd), openssl, curl: the registry tests' TLS, Basic auth, start-up probe
+#   - crane, pinned, through the Go module proxy (the registry tests compare digests with it)
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 
@@ -40,9 +42,12 @@ declare -A wanted=(
   [umoci]=/usr/bin/umoci
   [docker-registry]=/usr/bin/docker-registry
   [busybox-static]=/bin/busybox
+  [apache2-utils]=/usr/bin/htpasswd
+  [openssl]=/usr/bin/openssl
+  [curl]=/usr/bin/curl
 )
 missing=()
-for pkg in docker.io skopeo umoci docker-registry busybox-static; do
+for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :
@@ -59,6 +64,20 @@ else
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   say "installed: ${missing[*]}"
 fi
+# ── crane (go-containerregistry), pinned ───────────────────────────────────
+CRANE_VERSION="v0.22.1"
+gobin="$( (command -v go >/dev/null 2>&1 && go env GOPATH) || echo "$HOME/go")/bin"
+crane_bin="$(command -v crane 2>/dev/null || echo "$gobin/crane")"
+if [ -x "$crane_bin" ] && [ "$("$crane_bin" version 2>/dev/null)" = "$CRANE_VERSION" ]; then
+  say "crane $CRANE_VERSION present"
+elif ! command -v go >/dev/null 2>&1; then
+  say "go is missing: install Go first (crane is installed with go install)"
+  exit 1
+else
+  say "installing crane $CRANE_VERSION with go install (into $gobin)"
+  GOFLAGS= go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+fi
+
 # Debian's docker-registry package enables a system service on :5000 on some
 # machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.
 say "ok"

@@ -14,6 +14,7 @@ import { parseToolchainList } from "./build/toolchain.ts";
 import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
 import { globRegExp } from "./verify/glob.ts";
+import { addPushCommand } from "./cli/push.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -319,6 +320,10 @@ Examples:
         print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
       }
     });
+
+  // ── push ─────────────────────────────────────────────────────────────────
+  // (owned by issue 11: registry; options and help in src/cli/push.ts)
+  addPushCommand(program, io, () => program.opts().verbose === true);
 
   void state;
   return program;

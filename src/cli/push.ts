@@ -1,0 +1,112 @@
+/**
+ * `r10e push ARCHIVE REF`: options and help only; the work is in src/registry/push.ts
+ * (STYLE: one small file per command, like crane's cmd/).
+ *
+ * @module
+ */
+import type { Command } from "@commander-js/extra-typings";
+import { isAbsolute, join } from "node:path";
+import { UsageError } from "../errors.ts";
+
+/** What the command needs of main's Io. */
+export interface PushIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** `12MiB`, `512k`, `1048576` → bytes. @throws {UsageError} for anything else. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([kmg]i?b?|b)?$/i.exec(text.trim());
+  const units: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  const n = m ? Number(m[1]) * (m[2] ? units[m[2][0].toLowerCase()] ?? 1 : 1) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`Invalid --chunk-size "${text}": expected bytes such as 8MiB or 1048576`);
+  }
+  return n;
+}
+
+/** Adds `push` to the program. `verbose` says whether the global --verbose was given. */
+export function addPushCommand(program: Command, io: PushIo, verbose: () => boolean): void {
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+  program.command("push")
+    .description(
+      "Upload an image archive to a registry, byte for byte: the registry's digest is the one " +
+        "`r10e build` printed. Prints REF@sha256:<digest>, the line to deploy with.",
+    )
+    .argument(
+      "<archive>",
+      "image: OCI layout as .tar, .tar.gz, .tar.zst or directory (r10e build's output)",
+    )
+    .argument(
+      "<ref>",
+      "where to: host[:port]/repository[:tag] (tag default latest), or …@sha256:<digest> to push by digest only",
+    )
+    .option("--json", "print {reference, digest, tag, blobs, manifests} as JSON")
+    .option(
+      "--from <repository>",
+      "mount blobs the registry already has in this repository instead of uploading them (repeatable)",
+      collect,
+    )
+    .option("--ca-file <pem>", "trust these CA certificates too (besides the system roots)")
+    .option("--insecure", "allow plain http to a registry that is not on loopback")
+    .option(
+      "--chunk-size <size>",
+      "blobs larger than this are uploaded in chunks of this size (resumable)",
+      "32MiB",
+    )
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText(
+      "after",
+      `
+What happens: every blob is checked (HEAD) and sent only when the registry lacks it,
+mounted from a --from repository when it has it there, uploaded in one request when
+small, in chunks otherwise; then the manifests (and index) by digest, the tag last.
+Nothing is re-compressed or re-encoded. Run it again after an interruption: what is
+there is not sent again, and a chunked upload resumes where the registry says it
+stands (upload URLs are kept in \$XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
+
+Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json),
+its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the
+Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even
+with --verbose (which lists each request: method, URL without query, status).
+TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure.
+
+Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused
+(its own message is printed: HTTP 401/403, an unknown media type, …).
+
+Examples:
+  r10e push r10e-docker/out/app-latest.tar.gz registry.example.com/team/app:v1.2.0
+  r10e push out/app.tar localhost:5000/app --json
+  r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
+    )
+    .action(async (archive, refText, opts) => {
+      const { parseReference } = await import("../registry/reference.ts");
+      let ref;
+      try {
+        ref = parseReference(refText);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const chunkSize = parseSize(opts.chunkSize);
+      const { openImage } = await import("../image/reader.ts");
+      const { push } = await import("../registry/push.ts");
+      const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
+      const quiet = opts.quiet === true;
+      const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
+      await using input = await openImage(where(archive));
+      const result = await push(input, ref, {
+        env: io.env,
+        caFile: opts.caFile ? where(opts.caFile) : undefined,
+        insecure: opts.insecure === true,
+        from: opts.from,
+        chunkSize,
+        stateDir: cache ? join(cache, "r10e", "uploads") : undefined,
+        onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
+        onVerbose: verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
+      });
+      if (opts.json) io.stdout(JSON.stringify(result, null, 2) + "\n");
+      else io.stdout(result.reference + "\n");
+    });
+}

@@ -1,0 +1,427 @@
+/**
+ * An OCI distribution-spec client for one registry host: scheme and TLS, authentication as a
+ * layer below every request (Basic, or the Bearer token flow with a scope per repository),
+ * retries in one place (retry.ts). Learned from go-containerregistry's `pkg/v1/remote/transport`;
+ * written anew.
+ *
+ * Credentials and tokens live only in request headers: never in messages, errors or the
+ * `--verbose` lines, which name the method, the URL without its query, and the status.
+ *
+ * @module
+ */
+import { type Challenge, parseChallenges } from "./challenge.ts";
+import { type Credential, findCredential, type HelperRunner } from "./credentials.ts";
+import { RegistryError } from "./errors.ts";
+import { apiHost, isLoopback } from "./reference.ts";
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry.ts";
+
+/** How to reach registries. */
+export interface ClientOptions {
+  /** The environment: DOCKER_CONFIG, HOME, PATH (for credential helpers), SSL_CERT_FILE. */
+  env: Record<string, string>;
+  /** PEM file of extra CAs trusted besides the system roots. */
+  caFile?: string;
+  /** Allow plain http to hosts that are not loopback. */
+  insecure?: boolean;
+  /** Hears one line per request and retry (never a header). */
+  onVerbose?: (line: string) => void;
+  /** Runs credential helpers (default: spawn them). */
+  runHelper?: HelperRunner;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** One request. */
+export interface Call {
+  /** Scopes the request needs, e.g. `repository:team/app:pull,push`. */
+  scopes: string[];
+  headers?: Record<string, string>;
+  /** Replayable body (retries send it again). */
+  body?: Uint8Array;
+  /** Statuses that are success for this request; anything else is a RegistryError. */
+  expect: number[];
+  /** What the request is for, in error messages (`upload blob sha256:…`). */
+  what: string;
+  /** false: one attempt only (a chunk the caller resumes itself). */
+  retry?: boolean;
+}
+
+const SYSTEM_BUNDLES = [
+  "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Alpine
+  "/etc/pki/tls/certs/ca-bundle.crt", // Fedora, RHEL
+  "/etc/ssl/cert.pem", // macOS, OpenBSD
+];
+
+/** A client for one registry host. */
+export class RegistryClient {
+  readonly registry: string;
+  #host: string;
+  #options: ClientOptions;
+  #retry: RetryPolicy;
+  #base: Promise<string> | null = null;
+  #challenge: Challenge | null = null;
+  #credential: Promise<Credential> | null = null;
+  #tokens = new Map<string, { token: string; until: number }>();
+  #http: Deno.HttpClient | null = null;
+  #lastAuth: string | undefined;
+
+  constructor(registry: string, options: ClientOptions) {
+    this.registry = registry;
+    this.#host = apiHost(registry);
+    this.#options = options;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  /** Releases the TLS client. */
+  close(): void {
+    this.#http?.close();
+    this.#http = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `https://host` or (loopback, --insecure) `http://host`, found by pinging `/v2/`. */
+  base(): Promise<string> {
+    return this.#base ??= this.#ping();
+  }
+
+  /**
+   * Sends a request to `pathOrUrl` (a `/v2/…` path, or an absolute upload URL the registry gave),
+   * authenticated for `init.scopes`, retried on 5xx, 429 and dropped connections.
+   * @throws {RegistryError} for a status not in `init.expect`, with the registry's own message.
+   */
+  async request(method: string, pathOrUrl: string, init: Call): Promise<Response> {
+    const base = await this.base();
+    const url = new URL(pathOrUrl, base).href;
+    let response: Response;
+    try {
+      response = await this.#send(method, url, init, await this.#authorization(init.scopes));
+    } catch (e) {
+      if (e instanceof RegistryError) throw e;
+      throw new RegistryError(
+        `Cannot ${init.what} at registry "${this.registry}": ${describe(e)}`,
+        { cause: e },
+      );
+    }
+    if (response.status === 401) {
+      // A token may have expired or lack a scope the registry names in its challenge: once more.
+      const header = response.headers.get("www-authenticate");
+      const bearer = header
+        ? parseChallenges(header).find((c) => c.scheme === "bearer")
+        : undefined;
+      if (bearer) {
+        this.#challenge = bearer;
+        const extra = bearer.params.scope ? bearer.params.scope.split(" ") : [];
+        await response.body?.cancel();
+        const auth = await this.#authorization([...init.scopes, ...extra], true);
+        try {
+          response = await this.#send(method, url, init, auth);
+        } catch (e) {
+          throw new RegistryError(
+            `Cannot ${init.what} at registry "${this.registry}": ${describe(e)}`,
+            { cause: e },
+          );
+        }
+      }
+    }
+    if (!init.expect.includes(response.status)) {
+      throw await this.#refusal(method, url, response, init);
+    }
+    return response;
+  }
+
+  async #ping(): Promise<string> {
+    const allowHttp = this.#options.insecure === true || isLoopback(this.registry);
+    const schemes = allowHttp ? ["https", "http"] : ["https"];
+    let lastError: unknown;
+    for (const scheme of schemes) {
+      const url = `${scheme}://${this.#host}/v2/`;
+      let response: Response;
+      try {
+        response = await this.#fetch("GET", url, {});
+      } catch (e) {
+        lastError = e;
+        continue;
+      }
+      await response.body?.cancel();
+      this.#verbose(`GET ${url} -> ${response.status}`);
+      // An http request to a TLS port: the server says so with 400.
+      if (scheme === "http" && response.status === 400 && lastError) continue;
+      if (response.status === 401) {
+        const header = response.headers.get("www-authenticate") ?? "";
+        const challenges = parseChallenges(header);
+        this.#challenge = challenges.find((c) => c.scheme === "bearer") ??
+          challenges.find((c) => c.scheme === "basic") ?? null;
+      } else if (response.status >= 500 || response.status === 404) {
+        throw new RegistryError(
+          `Registry "${this.registry}" answered ${response.status} at ${url}: is it an OCI registry?`,
+          { status: response.status },
+        );
+      }
+      return `${scheme}://${this.#host}`;
+    }
+    const hint = allowHttp
+      ? ""
+      : " (plain http is tried only for loopback hosts or with --insecure)";
+    throw new RegistryError(
+      `Cannot reach registry "${this.registry}": ${describe(lastError)}${hint}`,
+      { cause: lastError },
+    );
+  }
+
+  /** The Authorization header value for `scopes`, or undefined for anonymous access. */
+  async #authorization(scopes: string[], force = false): Promise<string | undefined> {
+    const challenge = this.#challenge;
+    if (!challenge) return undefined;
+    const credential = await (this.#credential ??= findCredential(this.registry, {
+      env: this.#options.env,
+      runHelper: this.#options.runHelper,
+    }));
+    if (challenge.scheme === "basic") {
+      if (credential.kind !== "basic") return undefined;
+      return "Basic " + btoa(utf8Binary(`${credential.username}:${credential.password}`));
+    }
+    if (challenge.scheme !== "bearer") return undefined;
+    const wanted = [...new Set(scopes)].sort();
+    const key = wanted.join(" ");
+    const cached = this.#tokens.get(key);
+    if (!force && cached && cached.until > Date.now()) return "Bearer " + cached.token;
+    const { token, expiresIn } = await this.#fetchToken(challenge, wanted, credential);
+    this.#tokens.set(key, { token, until: Date.now() + Math.max(expiresIn - 10, 5) * 1000 });
+    return "Bearer " + token;
+  }
+
+  async #fetchToken(
+    challenge: Challenge,
+    scopes: string[],
+    credential: Credential,
+  ): Promise<{ token: string; expiresIn: number }> {
+    const realm = challenge.params.realm;
+    if (!realm) {
+      throw new RegistryError(
+        `Registry "${this.registry}" sent a Bearer challenge without a realm`,
+      );
+    }
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new RegistryError(`Registry "${this.registry}" sent a token realm that is not a URL`);
+    }
+    if (
+      realmUrl.protocol !== "https:" &&
+      !(realmUrl.protocol === "http:" && (this.#options.insecure || isLoopback(realmUrl.host)))
+    ) {
+      throw new RegistryError(
+        `Registry "${this.registry}" sends credentials to "${realmUrl.origin}" without TLS: refused (use --insecure to allow)`,
+      );
+    }
+    // A registry must not send our credentials to link-local addresses (cloud metadata services),
+    // nor from a remote registry to loopback (ggcr's realm check, issue #2258, does the same).
+    const realmHost = realmUrl.hostname.replace(/^\[|\]$/g, "");
+    const sameHost = realmUrl.host === this.#host;
+    if (
+      !sameHost && (/^169\.254\./.test(realmHost) || /^fe80:/i.test(realmHost) ||
+        (isLoopback(realmUrl.host) && !isLoopback(this.registry)))
+    ) {
+      throw new RegistryError(
+        `Registry "${this.registry}" sends credentials to "${realmUrl.origin}", a link-local or loopback address: refused`,
+      );
+    }
+    const service = challenge.params.service;
+    let response: Response;
+    const where = `${realmUrl.origin}${realmUrl.pathname}`;
+    if (credential.kind === "identity") {
+      // OAuth2 refresh-token grant (docker's token spec, "OAuth2 token" section).
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: credential.token,
+        client_id: "r10e",
+        ...(service ? { service } : {}),
+        scope: scopes.join(" "),
+      });
+      response = await withRetries(
+        this.#retry,
+        () =>
+          this.#fetch("POST", realmUrl.href, {
+            "content-type": "application/x-www-form-urlencoded",
+          }, new TextEncoder().encode(form.toString())),
+        (why, ms) => this.#verbose(`POST ${where}: ${why}, retrying in ${ms} ms`),
+      );
+      this.#verbose(`POST ${where} -> ${response.status}`);
+    } else {
+      const url = new URL(realmUrl.href);
+      if (service) url.searchParams.set("service", service);
+      for (const s of scopes) url.searchParams.append("scope", s);
+      const headers: Record<string, string> = {};
+      if (credential.kind === "basic") {
+        headers.authorization = "Basic " +
+          btoa(utf8Binary(`${credential.username}:${credential.password}`));
+      }
+      response = await withRetries(
+        this.#retry,
+        () => this.#fetch("GET", url.href, headers),
+        (why, ms) => this.#verbose(`GET ${where}: ${why}, retrying in ${ms} ms`),
+      );
+      this.#verbose(`GET ${where} -> ${response.status}`);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const who = credential.kind === "anonymous" ? "anonymous access" : "the credentials";
+      throw new RegistryError(
+        `Token server "${where}" of registry "${this.registry}" refused ${who} for ${
+          scopes.join(" ")
+        } (HTTP ${response.status})${registryWords(text)}`,
+        { status: response.status },
+      );
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new RegistryError(`Token server "${where}" answered something that is not JSON`);
+    }
+    const obj = (doc ?? {}) as Record<string, unknown>;
+    const token = typeof obj.token === "string" ? obj.token : obj.access_token;
+    if (typeof token !== "string" || !token) {
+      throw new RegistryError(`Token server "${where}" answered no token`);
+    }
+    const expiresIn = typeof obj.expires_in === "number" && obj.expires_in > 0
+      ? obj.expires_in
+      : 60;
+    return { token, expiresIn };
+  }
+
+  /** One request with retries, following redirects itself (Authorization stays on its origin). */
+  async #send(
+    method: string,
+    url: string,
+    init: Call,
+    authorization: string | undefined,
+  ): Promise<Response> {
+    let current = url;
+    for (let hop = 0;; hop++) {
+      const headers = { ...init.headers };
+      const sameOrigin = new URL(current).origin === new URL(url).origin;
+      if (authorization && sameOrigin) headers.authorization = authorization;
+      this.#lastAuth = sameOrigin ? authorization : undefined;
+      const shown = withoutQuery(current);
+      const policy = init.retry === false ? { ...this.#retry, attempts: 1 } : this.#retry;
+      const response = await withRetries(
+        policy,
+        () => this.#fetch(method, current, headers, init.body),
+        (why, ms) => this.#verbose(`${method} ${shown}: ${why}, retrying in ${ms} ms`),
+      );
+      this.#verbose(`${method} ${shown} -> ${response.status}`);
+      const location = response.headers.get("location");
+      if ([301, 302, 303, 307, 308].includes(response.status) && location && hop < 5) {
+        if (method !== "GET" && method !== "HEAD") return response;
+        await response.body?.cancel();
+        current = new URL(location, current).href;
+        continue;
+      }
+      return response;
+    }
+  }
+
+  #fetch(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body?: Uint8Array,
+  ): Promise<Response> {
+    const options: RequestInit & { client?: Deno.HttpClient } = {
+      method,
+      headers,
+      redirect: "manual",
+      body: body as BodyInit | undefined,
+    };
+    if (url.startsWith("https:")) options.client = this.#tls();
+    return fetch(url, options);
+  }
+
+  #tls(): Deno.HttpClient {
+    if (this.#http) return this.#http;
+    const caCerts: string[] = [];
+    const env = this.#options.env;
+    const system = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : SYSTEM_BUNDLES;
+    for (const path of system) {
+      try {
+        caCerts.push(Deno.readTextFileSync(path));
+        break;
+      } catch {
+        // not on this system: the next one
+      }
+    }
+    if (this.#options.caFile) {
+      try {
+        caCerts.push(Deno.readTextFileSync(this.#options.caFile));
+      } catch (e) {
+        throw new RegistryError(`Cannot read --ca-file "${this.#options.caFile}"`, { cause: e });
+      }
+    }
+    this.#http = Deno.createHttpClient({ caCerts });
+    return this.#http;
+  }
+
+  async #refusal(method: string, url: string, response: Response, init: Call) {
+    let text = await response.text().catch(() => "");
+    if (method === "HEAD" && !text && response.status >= 400 && response.status < 500) {
+      // A HEAD answer has no body: the same request as GET says why (an error has no blob).
+      const headers = { ...init.headers };
+      if (this.#lastAuth) headers.authorization = this.#lastAuth;
+      const again = await this.#fetch("GET", url, headers).catch(() => null);
+      if (again && again.status === response.status) text = await again.text().catch(() => "");
+      else await again?.body?.cancel();
+    }
+    const status = response.status;
+    let detail = "";
+    if (status === 401) {
+      const credential = await (this.#credential ?? Promise.resolve({ kind: "anonymous" }));
+      detail = credential.kind === "anonymous"
+        ? ` (no credentials for "${this.registry}" in the docker config: run docker login)`
+        : ` (the credentials for "${this.registry}" were not accepted)`;
+    }
+    return new RegistryError(
+      `Registry "${this.registry}" refused to ${init.what}: HTTP ${status} for ${method} ${
+        withoutQuery(url)
+      }${registryWords(text)}${detail}`,
+      { status },
+    );
+  }
+
+  #verbose(line: string): void {
+    this.#options.onVerbose?.(line);
+  }
+}
+
+/** The registry's error list (`{"errors":[{"code","message","detail"}]}`) as `: CODE message`. */
+function registryWords(text: string): string {
+  if (!text) return "";
+  try {
+    const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    if (Array.isArray(doc.errors) && doc.errors.length) {
+      return ": " + doc.errors.map((e) => [e.code, e.message].filter(Boolean).join(" ")).join("; ");
+    }
+  } catch {
+    // not JSON: the text itself, shortened
+  }
+  const plain = text.replace(/\s+/g, " ").trim().slice(0, 300);
+  return plain ? `: ${plain}` : "";
+}
+
+function withoutQuery(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message.replace(/\s+/g, " ").slice(0, 300);
+}
+
+/** A string as the binary string `btoa` takes, UTF-8 encoded. */
+function utf8Binary(text: string): string {
+  return String.fromCharCode(...new TextEncoder().encode(text));
+}

@@ -1,0 +1,508 @@
+/**
+ * `r10e push`: every blob of an OCI layout (archive or directory, read by the image reader) to a
+ * registry, byte for byte, then the manifests and indexes by digest, the top one by tag. The
+ * registry's digest is the one `build` printed because nothing is re-encoded
+ * (DESIGN: registries; ggcr's `remote.Write` works the same way).
+ *
+ * Order: every blob confirmed (HEAD, mount, or upload) before any manifest, children before the
+ * index that names them, the tag last. An interrupted push run again finds what is there (HEAD)
+ * and resumes a chunked upload where the registry says it stands (its `Range` header), from the
+ * upload URL kept in the state directory.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { ImageInput } from "../image/reader.ts";
+import { RegistryClient } from "./client.ts";
+import { RegistryError } from "./errors.ts";
+import { type Descriptor, readDocument } from "./media.ts";
+import { formatName, type Reference } from "./reference.ts";
+import { backoff, DEFAULT_RETRY, retriableError, retriableStatus } from "./retry.ts";
+import type { ClientOptions } from "./client.ts";
+
+/** Options of `push`. */
+export interface PushOptions extends ClientOptions {
+  /** Repositories of the same registry to mount missing blobs from (`team/base`). */
+  from?: string[];
+  /** Blobs larger than this go in chunks of this size (PATCH); smaller ones in one PUT. */
+  chunkSize?: number;
+  /** Directory for upload state (resumable upload URLs); none means no resume across runs. */
+  stateDir?: string;
+  /** Hears progress lines (for stderr). */
+  onProgress?: (line: string) => void;
+}
+
+/** What happened to one blob. */
+export interface BlobResult {
+  digest: string;
+  size: number;
+  /** `present`: already there; `mounted` from another repository; `uploaded` by this run. */
+  action: "present" | "mounted" | "uploaded";
+  /** Bytes this run sent for it (less than size when an upload resumed). */
+  sent: number;
+  /** Where a resumed upload started, when it did. */
+  resumedAt?: number;
+  /** The repository it was mounted from. */
+  mountedFrom?: string;
+}
+
+/** The outcome of a push. */
+export interface PushResult {
+  /** `host/repo@sha256:…`: the line to deploy with. */
+  reference: string;
+  digest: string;
+  mediaType: string;
+  tag: string | null;
+  blobs: BlobResult[];
+  manifests: { digest: string; mediaType: string; size: number }[];
+}
+
+const DEFAULT_CHUNK = 32 * 1024 * 1024;
+
+/** A manifest or index to PUT, in order (children first). */
+interface ManifestItem {
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+}
+
+/**
+ * Pushes the image of `input` to `ref`.
+ * @throws {RegistryError} for a refusal (the registry's message), an unreachable registry, or
+ * a REF digest that is not the image's.
+ * @throws {InputError} for an input that is not an OCI layout.
+ */
+export async function push(
+  input: ImageInput,
+  ref: Reference,
+  options: PushOptions,
+): Promise<PushResult> {
+  const plan = await planPush(input);
+  const top = plan.top;
+  if (ref.digest && ref.digest !== top.digest) {
+    throw new RegistryError(
+      `Cannot push "${input.path}" as "${ref.digest}": the image's digest is ${top.digest}`,
+    );
+  }
+  using client = new RegistryClient(ref.registry, options);
+  const repo = ref.repository;
+  const scopes = [`repository:${repo}:pull,push`];
+  const progress = options.onProgress ?? (() => {});
+  const blobs: BlobResult[] = [];
+  for (const blob of plan.blobs) {
+    blobs.push(await pushBlob(client, input, repo, blob, { ...options, scopes, progress }));
+  }
+  for (const m of plan.manifests) {
+    await putManifest(client, repo, m, m.descriptor.digest, scopes);
+  }
+  const tag = ref.digest ? null : ref.tag ?? "latest";
+  const topItem = plan.manifests[plan.manifests.length - 1];
+  if (tag) await putManifest(client, repo, topItem, tag, scopes);
+  return {
+    reference: `${formatName(ref)}@${top.digest}`,
+    digest: top.digest,
+    mediaType: top.mediaType,
+    tag,
+    blobs,
+    manifests: plan.manifests.map((m) => ({
+      digest: m.descriptor.digest,
+      mediaType: m.descriptor.mediaType,
+      size: m.descriptor.size,
+    })),
+  };
+}
+
+/** What to send: blobs (sorted by first use), manifests children first, the top descriptor. */
+async function planPush(input: ImageInput) {
+  if (!input.indexJson) {
+    throw input.error(
+      "it has no index.json: r10e push sends OCI layouts (r10e build writes one; so do docker save 25+, skopeo and crane)",
+    );
+  }
+  const index = readDocument(input.indexJson, "index.json");
+  if (index.kind !== "index") throw input.error("index.json is not an image index");
+  if (index.children.length === 0) throw input.error("index.json lists no manifest");
+  const blobs = new Map<string, Descriptor>();
+  const manifests = new Map<string, ManifestItem>();
+  const walk = async (d: Descriptor, where: string, depth: number): Promise<void> => {
+    if (manifests.has(d.digest)) return;
+    if (depth > 8) throw input.error(`${where} nests indexes too deeply`);
+    const bytes = await readBlob(input, d, where);
+    let doc;
+    try {
+      doc = readDocument(bytes, `manifest "${blobPath(d.digest)}"`, d.mediaType);
+    } catch (e) {
+      throw input.error((e as Error).message, e);
+    }
+    for (const [i, child] of doc.children.entries()) {
+      if (doc.kind === "index") {
+        await walk(child, `${blobPath(d.digest)}: manifests[${i}]`, depth + 1);
+      } else if (!blobs.has(child.digest)) {
+        checkBlob(input, child, blobPath(d.digest));
+        blobs.set(child.digest, child);
+      }
+    }
+    manifests.set(d.digest, {
+      descriptor: { mediaType: doc.mediaType, digest: d.digest, size: d.size },
+      bytes,
+    });
+  };
+  for (const [i, d] of index.children.entries()) await walk(d, `index.json: manifests[${i}]`, 0);
+  let top: Descriptor;
+  const items = [...manifests.values()];
+  if (index.children.length === 1) {
+    top = manifests.get(index.children[0].digest)!.descriptor;
+  } else {
+    // Several images in the layout and no index blob naming them all: the index is made here,
+    // from index.json's descriptors (platforms kept, layout annotations dropped).
+    const bytes = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: index.children.map((c) => ({
+        mediaType: manifests.get(c.digest)!.descriptor.mediaType,
+        digest: c.digest,
+        size: c.size,
+        ...(c.platform ? { platform: c.platform } : {}),
+      })),
+    }));
+    top = {
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.length,
+    };
+    items.push({ descriptor: top, bytes });
+  }
+  return { blobs: [...blobs.values()], manifests: items, top };
+}
+
+function blobPath(digest: string): string {
+  return `blobs/${digest.replace(":", "/")}`;
+}
+
+function checkBlob(input: ImageInput, d: Descriptor, where: string): void {
+  const entry = input.entry(blobPath(d.digest));
+  if (!entry || entry.kind !== "file") {
+    throw input.error(`blob "${blobPath(d.digest)}" named in ${where} is missing`);
+  }
+  if (entry.size !== d.size) {
+    throw input.error(
+      `blob "${
+        blobPath(d.digest)
+      }" has ${entry.size} bytes, its descriptor in ${where} says ${d.size}`,
+    );
+  }
+  // The reader checked every blob against its name when it opened the input.
+  if ("sha256:" + entry.sha256 !== d.digest) {
+    throw input.error(`blob "${blobPath(d.digest)}" does not match its digest`);
+  }
+}
+
+async function readBlob(input: ImageInput, d: Descriptor, where: string): Promise<Uint8Array> {
+  checkBlob(input, d, where);
+  return await input.readBytes(blobPath(d.digest), `manifest "${blobPath(d.digest)}"`);
+}
+
+async function putManifest(
+  client: RegistryClient,
+  repo: string,
+  item: ManifestItem,
+  reference: string,
+  scopes: string[],
+): Promise<void> {
+  const response = await client.request("PUT", `/v2/${repo}/manifests/${reference}`, {
+    scopes,
+    headers: { "content-type": item.descriptor.mediaType },
+    body: item.bytes,
+    expect: [200, 201, 202],
+    what:
+      `store manifest ${item.descriptor.digest} (${item.descriptor.mediaType}) as "${reference}"`,
+  });
+  await response.body?.cancel();
+  const said = response.headers.get("docker-content-digest");
+  if (said && said !== item.descriptor.digest) {
+    throw new RegistryError(
+      `Registry "${client.registry}" stored manifest ${item.descriptor.digest} under another digest, ${said}`,
+    );
+  }
+}
+
+interface BlobContext extends PushOptions {
+  scopes: string[];
+  progress: (line: string) => void;
+}
+
+async function pushBlob(
+  client: RegistryClient,
+  input: ImageInput,
+  repo: string,
+  blob: Descriptor,
+  ctx: BlobContext,
+): Promise<BlobResult> {
+  const short = blob.digest.slice(0, 19);
+  const head = await client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
+    scopes: ctx.scopes,
+    expect: [200, 404],
+    what: `check blob ${blob.digest}`,
+  });
+  await head.body?.cancel();
+  if (head.status === 200) {
+    await forgetState(ctx.stateDir, client.registry, repo, blob.digest);
+    return { digest: blob.digest, size: blob.size, action: "present", sent: 0 };
+  }
+  let location: string | null = null;
+  for (const from of ctx.from ?? []) {
+    if (from === repo) continue;
+    const mount = await client.request(
+      "POST",
+      `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(blob.digest)}&from=${
+        encodeURIComponent(from)
+      }`,
+      {
+        scopes: [...ctx.scopes, `repository:${from}:pull`],
+        headers: { "content-length": "0" },
+        expect: [201, 202],
+        what: `mount blob ${blob.digest} from "${from}"`,
+      },
+    );
+    await mount.body?.cancel();
+    if (mount.status === 201) {
+      ctx.progress(`mounted ${short} from ${from}`);
+      return {
+        digest: blob.digest,
+        size: blob.size,
+        action: "mounted",
+        sent: 0,
+        mountedFrom: from,
+      };
+    }
+    // 202: the registry could not mount and opened an upload instead (the spec allows it).
+    location = mount.headers.get("location");
+    if (location) break;
+  }
+  const chunk = ctx.chunkSize ?? DEFAULT_CHUNK;
+  let offset = 0;
+  let resumedAt: number | undefined;
+  if (!location && blob.size > chunk) {
+    const saved = await loadState(ctx.stateDir, client.registry, repo, blob.digest);
+    if (saved) {
+      const at = await uploadOffset(client, saved, ctx.scopes, blob.digest);
+      if (at) {
+        location = at.location;
+        offset = at.offset;
+        resumedAt = offset;
+        ctx.progress(`resuming ${short} at ${mb(offset)} of ${mb(blob.size)}`);
+      }
+    }
+  }
+  let url: string = location
+    ? new URL(location, await client.base()).href
+    : await startUpload(client, repo, ctx.scopes, blob.digest);
+  const path = blobPath(blob.digest);
+  let sent = 0;
+  if (blob.size <= chunk && offset === 0) {
+    const bytes = await readRange(input, path, 0, blob.size);
+    await finishUpload(client, url, blob.digest, bytes, ctx.scopes);
+    sent = blob.size;
+    ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
+  } else {
+    const meter = throttle(ctx.progress);
+    const retry = { ...DEFAULT_RETRY, ...ctx.retry };
+    let failures = 0;
+    while (offset < blob.size) {
+      const len = Math.min(chunk, blob.size - offset);
+      const bytes = await readRange(input, path, offset, len);
+      let response: Response | null = null;
+      let failure: unknown = null;
+      try {
+        response = await client.request("PATCH", url, {
+          scopes: ctx.scopes,
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-range": `${offset}-${offset + len - 1}`,
+          },
+          body: bytes,
+          expect: [202],
+          what: `upload ${mb(len)} of blob ${blob.digest} at ${offset}`,
+          // A PATCH half received must not be sent again as it was: ask where the upload stands.
+          retry: false,
+        });
+      } catch (e) {
+        failure = e;
+      }
+      if (response) {
+        await response.body?.cancel();
+        const next = response.headers.get("location");
+        if (next) url = new URL(next, url).href;
+        offset += len;
+        sent += len;
+        failures = 0;
+        await saveState(ctx.stateDir, client.registry, repo, blob.digest, url);
+        meter(`uploading ${short}: ${mb(offset)} of ${mb(blob.size)}`);
+        continue;
+      }
+      const status = failure instanceof RegistryError ? failure.status : undefined;
+      const again = status === undefined
+        ? retriableError((failure as Error)?.cause ?? failure) || failure instanceof RegistryError
+        : retriableStatus(status) || status === 416;
+      if (!again || ++failures >= retry.attempts) throw failure;
+      await retry.sleep(backoff(retry, failures));
+      const at: { location: string; offset: number } | null = await uploadOffset(
+        client,
+        url,
+        ctx.scopes,
+        blob.digest,
+      ).catch(() => null);
+      if (!at) throw failure;
+      ctx.progress(`upload of ${short} interrupted; the registry has ${mb(at.offset)}, continuing`);
+      sent -= offset - at.offset;
+      url = at.location;
+      offset = at.offset;
+    }
+    await finishUpload(client, url, blob.digest, new Uint8Array(0), ctx.scopes);
+  }
+  await forgetState(ctx.stateDir, client.registry, repo, blob.digest);
+  return {
+    digest: blob.digest,
+    size: blob.size,
+    action: "uploaded",
+    sent,
+    ...(resumedAt !== undefined ? { resumedAt } : {}),
+  };
+}
+
+async function startUpload(
+  client: RegistryClient,
+  repo: string,
+  scopes: string[],
+  digest: string,
+): Promise<string> {
+  const response = await client.request("POST", `/v2/${repo}/blobs/uploads/`, {
+    scopes,
+    headers: { "content-length": "0" },
+    expect: [202],
+    what: `start the upload of blob ${digest}`,
+  });
+  await response.body?.cancel();
+  const location = response.headers.get("location");
+  if (!location) {
+    throw new RegistryError(`Registry "${client.registry}" opened an upload without a Location`);
+  }
+  return new URL(location, await client.base()).href;
+}
+
+/** Where an open upload stands: the registry's `Range: 0-<last byte>`; null when it is gone. */
+async function uploadOffset(
+  client: RegistryClient,
+  location: string,
+  scopes: string[],
+  digest: string,
+): Promise<{ location: string; offset: number } | null> {
+  const response = await client.request("GET", location, {
+    scopes,
+    expect: [204, 404, 400],
+    what: `ask where the upload of blob ${digest} stands`,
+  });
+  await response.body?.cancel();
+  if (response.status !== 204) return null;
+  const range = response.headers.get("range");
+  const m = range ? /^(?:bytes=)?0-(\d+)$/.exec(range.trim()) : null;
+  // "0-0" is what distribution answers for an upload that has nothing yet.
+  const offset = m ? (m[1] === "0" ? 0 : Number(m[1]) + 1) : 0;
+  const next = response.headers.get("location");
+  return { location: next ? new URL(next, location).href : location, offset };
+}
+
+async function finishUpload(
+  client: RegistryClient,
+  location: string,
+  digest: string,
+  body: Uint8Array,
+  scopes: string[],
+): Promise<void> {
+  const url = new URL(location, await client.base());
+  url.searchParams.set("digest", digest);
+  const response = await client.request("PUT", url.href, {
+    scopes,
+    headers: { "content-type": "application/octet-stream" },
+    body,
+    expect: [201, 204],
+    what: `complete the upload of blob ${digest}`,
+  });
+  await response.body?.cancel();
+}
+
+async function readRange(
+  input: ImageInput,
+  path: string,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for await (const chunk of input.readEntry(path, offset, length, { reuse: true })) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  if (at !== length) throw input.error(`entry "${path}" ended early`);
+  return out;
+}
+
+function mb(n: number): string {
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+function throttle(say: (line: string) => void): (line: string) => void {
+  let last = 0;
+  return (line) => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    say(line);
+  };
+}
+
+// ── upload state: the URL of an unfinished chunked upload, to resume it in a later run ──
+
+function stateFile(dir: string, registry: string, repo: string, digest: string): string {
+  const key = createHash("sha256").update(`${registry}/${repo}@${digest}`).digest("hex");
+  return `${dir}/${key}.json`;
+}
+
+async function loadState(
+  dir: string | undefined,
+  registry: string,
+  repo: string,
+  digest: string,
+): Promise<string | null> {
+  if (!dir) return null;
+  try {
+    const doc = JSON.parse(await Deno.readTextFile(stateFile(dir, registry, repo, digest)));
+    return typeof doc.location === "string" ? doc.location : null;
+  } catch {
+    return null;
+  }
+}
+
+async function saveState(
+  dir: string | undefined,
+  registry: string,
+  repo: string,
+  digest: string,
+  location: string,
+): Promise<void> {
+  if (!dir) return;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = stateFile(dir, registry, repo, digest);
+  // Written beside, then renamed: a state file is whole or absent.
+  await Deno.writeTextFile(file + ".tmp", JSON.stringify({ location }), { mode: 0o600 });
+  await Deno.rename(file + ".tmp", file);
+}
+
+async function forgetState(
+  dir: string | undefined,
+  registry: string,
+  repo: string,
+  digest: string,
+): Promise<void> {
+  if (!dir) return;
+  await Deno.remove(stateFile(dir, registry, repo, digest)).catch(() => {});
+}

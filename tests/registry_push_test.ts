@@ -1,0 +1,420 @@
+/**
+ * `r10e push` against real registries: Debian's docker-registry on loopback with TLS and
+ * htpasswd Basic auth, with token auth (an issuer of ours), and the shared loopback registry
+ * that the Docker engine pulls from. The digests the registry serves are checked with crane
+ * and skopeo; docker pulls by digest and runs the image.
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { r10e } from "./_cli.ts";
+import { docker, dockerTest, requireTool, run, testRegistry } from "./_docker.ts";
+import {
+  basicAuth,
+  cacheEnv,
+  findCrane,
+  makeCa,
+  makeHtpasswd,
+  startRegistry,
+  suffix,
+  writeDockerConfig,
+  writeTestArchive,
+} from "./_registry.ts";
+import { startTokenIssuer } from "./_token_issuer.ts";
+
+interface PushJson {
+  reference: string;
+  digest: string;
+  tag: string | null;
+  blobs: { digest: string; size: number; action: string; sent: number; resumedAt?: number }[];
+}
+
+function tools(t: Deno.TestContext): { crane: string; skopeo: string } | undefined {
+  if (!requireTool(t, "docker-registry") || !requireTool(t, "openssl")) return undefined;
+  const skopeo = requireTool(t, "skopeo");
+  if (!skopeo) return undefined;
+  const crane = findCrane();
+  if (!crane) {
+    if (Deno.env.get("R10E_REQUIRE_DOCKER") === "1") {
+      throw new Error("R10E_REQUIRE_DOCKER=1 but crane is not installed (bash scripts/setup.sh)");
+    }
+    console.log(`skipped: "${t.name}": crane is not installed (bash scripts/setup.sh installs it)`);
+    return undefined;
+  }
+  return { crane, skopeo };
+}
+
+dockerTest(
+  "push to the loopback registry: docker pulls it by digest and runs it; crane and skopeo agree",
+  async (t) => {
+    const found = tools(t);
+    if (!found) return;
+    const registry = testRegistry();
+    if (!registry) throw new Error("no shared loopback registry (scripts/dockerd.sh start)");
+    const dir = await Deno.makeTempDir({ prefix: "r10e-push-" });
+    const name = `r10e-push-${suffix()}`;
+    let pulled: string | undefined;
+    try {
+      const image = await writeTestArchive(`${dir}/app.tar.gz`, { size: 300_000, seed: 7 });
+      const env = { DOCKER_CONFIG: `${dir}/docker`, ...cacheEnv(dir) };
+      const pushed = await r10e(["push", `${dir}/app.tar.gz`, `${registry}/${name}:v1`], { env });
+      assertEquals(
+        [pushed.code, pushed.stderr.includes("r10e: uploaded") || pushed.stderr === ""],
+        [0, true],
+      );
+      const ref = `${registry}/${name}@${image.manifestDigest}`;
+      assertEquals(pushed.stdout, ref + "\n");
+
+      const crane = await run(found.crane, ["digest", "--insecure", `${registry}/${name}:v1`]);
+      assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+      const skopeo = await run(found.skopeo, [
+        "inspect",
+        "--tls-verify=false",
+        `docker://${registry}/${name}:v1`,
+      ]);
+      assertEquals(JSON.parse(skopeo.stdout).Digest, image.manifestDigest, skopeo.stderr);
+
+      await docker(["pull", ref]);
+      pulled = ref;
+      const inspect = await docker(["image", "inspect", "--format", "{{.Id}}", ref]);
+      assertEquals(inspect.stdout.trim(), image.imageId);
+      const ran = await docker([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        ref,
+        "echo",
+        "hello from r10e push",
+      ]);
+      assertEquals(ran.stdout, "hello from r10e push\n");
+
+      // Again: everything is there, nothing is sent.
+      const again = await r10e(["push", "--json", `${dir}/app.tar.gz`, `${registry}/${name}:v1`], {
+        env,
+      });
+      assertEquals(again.code, 0, again.stderr);
+      const json = JSON.parse(again.stdout) as PushJson;
+      assertEquals(json.blobs.map((b) => [b.action, b.sent]), json.blobs.map(() => ["present", 0]));
+      assertEquals([json.reference, json.tag], [ref, "v1"]);
+    } finally {
+      if (pulled) await docker(["rmi", pulled], { allowFail: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("push over TLS with htpasswd Basic auth: --ca-file, docker config auths, credsStore and credHelpers, mounts; secrets never printed", async (t) => {
+  const found = tools(t);
+  if (!found || !requireTool(t, "htpasswd")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-push-tls-" });
+  const password = `pw-${suffix()}-secret`;
+  let registry;
+  try {
+    const ca = await makeCa(dir);
+    await makeHtpasswd(`${dir}/htpasswd`, { pusher: password });
+    registry = await startRegistry(`${dir}/registry`, { tls: ca, htpasswd: `${dir}/htpasswd` });
+    const image = await writeTestArchive(`${dir}/app.tar`, { size: 2_500_000, seed: 11 });
+    const cache = cacheEnv(dir);
+    const target = `${registry.host}/team/app:v1`;
+    const secrets = [password, basicAuth("pusher", password)];
+    const noSecret = (text: string) => {
+      for (const s of secrets) {
+        assertEquals(text.includes(s), false, `a secret was printed: ${text}`);
+      }
+    };
+
+    await t.step("without --ca-file the certificate is not trusted: exit 2", async () => {
+      const r = await r10e(["push", `${dir}/app.tar`, target], {
+        env: { ...cache, DOCKER_CONFIG: `${dir}/none` },
+      });
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, `Cannot reach registry "${registry!.host}"`);
+      assertStringIncludes(r.stderr.toLowerCase(), "certificate");
+    });
+
+    await t.step("without credentials: exit 2 with the registry's own words", async () => {
+      const r = await r10e(["push", "--ca-file", ca.caCert, `${dir}/app.tar`, target], {
+        env: { ...cache, DOCKER_CONFIG: `${dir}/none` },
+      });
+      assertEquals([r.code, r.stdout], [2, ""], r.stderr);
+      assertStringIncludes(r.stderr, "HTTP 401");
+      // docker-registry's own words for it
+      assertStringIncludes(r.stderr, "UNAUTHORIZED authentication required");
+      assertStringIncludes(r.stderr, "docker login");
+    });
+
+    await t.step("a wrong password: exit 2, not accepted, the password not printed", async () => {
+      await writeDockerConfig(`${dir}/wrong`, {
+        auths: { [registry!.host]: { auth: basicAuth("pusher", "wrong-" + password) } },
+      });
+      const r = await r10e(
+        ["--verbose", "push", "--ca-file", ca.caCert, `${dir}/app.tar`, target],
+        {
+          env: { ...cache, DOCKER_CONFIG: `${dir}/wrong` },
+        },
+      );
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, "were not accepted");
+      noSecret(r.stdout + r.stderr);
+      assertEquals(r.stderr.includes("wrong-" + password), false);
+    });
+
+    await t.step(
+      "auths in DOCKER_CONFIG: pushed, digest as built, chunked; --verbose shows no secret",
+      async () => {
+        await writeDockerConfig(`${dir}/auths`, {
+          auths: { [`https://${registry!.host}`]: { auth: basicAuth("pusher", password) } },
+        });
+        const r = await r10e([
+          "--verbose",
+          "push",
+          "--json",
+          "--chunk-size",
+          "1MiB",
+          "--ca-file",
+          ca.caCert,
+          `${dir}/app.tar`,
+          target,
+        ], { env: { ...cache, DOCKER_CONFIG: `${dir}/auths` } });
+        assertEquals(r.code, 0, r.stderr);
+        noSecret(r.stdout + r.stderr);
+        assertStringIncludes(r.stderr, "PATCH https://");
+        const json = JSON.parse(r.stdout) as PushJson;
+        assertEquals(json.reference, `${registry!.host}/team/app@${image.manifestDigest}`);
+        assertEquals(json.blobs.every((b) => b.action === "uploaded" && b.sent === b.size), true);
+        const crane = await run(found.crane, ["digest", target], {
+          env: { ...Deno.env.toObject(), DOCKER_CONFIG: `${dir}/auths`, SSL_CERT_FILE: ca.caCert },
+        });
+        assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+        await Deno.mkdir(`${dir}/certs`);
+        await Deno.copyFile(ca.caCert, `${dir}/certs/ca.crt`);
+        const skopeo = await run(found.skopeo, [
+          "inspect",
+          "--cert-dir",
+          `${dir}/certs`,
+          "--creds",
+          `pusher:${password}`,
+          `docker://${target}`,
+        ]);
+        assertEquals(JSON.parse(skopeo.stdout).Digest, image.manifestDigest, skopeo.stderr);
+      },
+    );
+
+    await t.step(
+      "credsStore and credHelpers run docker-credential-* programs; --from mounts blobs",
+      async () => {
+        const bin = `${dir}/bin`;
+        await Deno.mkdir(bin);
+        // A credential helper speaking the protocol: the server URL on stdin, JSON on stdout.
+        const helper = `#!/bin/sh
+[ "$1" = get ] || exit 1
+read -r server
+echo "$server" >> "${dir}/helper.log"
+if [ "$server" = "${registry!.host}" ]; then
+  printf '{"ServerURL":"%s","Username":"pusher","Secret":"%s"}' "$server" "${password}"
+else
+  echo "credentials not found in native keychain"; exit 1
+fi
+`;
+        await Deno.writeTextFile(`${bin}/docker-credential-r10etest`, helper, { mode: 0o755 });
+        const path = `${bin}:${Deno.env.get("PATH")}`;
+        for (
+          const [label, doc] of [["credsStore", { credsStore: "r10etest" }], ["credHelpers", {
+            credHelpers: { [registry!.host]: "r10etest" },
+          }]] as const
+        ) {
+          await writeDockerConfig(`${dir}/${label}`, doc);
+          const r = await r10e([
+            "push",
+            "--json",
+            "--from",
+            "team/app",
+            "--ca-file",
+            ca.caCert,
+            `${dir}/app.tar`,
+            `${registry!.host}/team/${label.toLowerCase()}:v1`,
+          ], { env: { ...cache, DOCKER_CONFIG: `${dir}/${label}`, PATH: path } });
+          assertEquals(r.code, 0, r.stderr);
+          noSecret(r.stdout + r.stderr);
+          const json = JSON.parse(r.stdout) as PushJson;
+          // The blobs are in team/app already: mounted, not sent.
+          assertEquals(
+            json.blobs.map((b) => [b.action, b.sent]),
+            json.blobs.map(() => ["mounted", 0]),
+            label,
+          );
+        }
+        assertEquals(
+          (await Deno.readTextFile(`${dir}/helper.log`)).trim().split("\n").length >= 2,
+          true,
+        );
+      },
+    );
+  } finally {
+    await registry?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const alg of ["RS256", "ES256"] as const) {
+  Deno.test(`push with token auth (${alg}): a scope per repository, a refused push is exit 2 with the registry's words, no token printed`, async (t) => {
+    const found = tools(t);
+    if (!found) return;
+    const dir = await Deno.makeTempDir({ prefix: "r10e-push-token-" });
+    const password = `tok-${suffix()}`;
+    let registry;
+    let issuer;
+    try {
+      const ca = await makeCa(dir);
+      issuer = await startTokenIssuer(dir, ca, {
+        alg,
+        users: {
+          pusher: { password, actions: ["pull", "push"] },
+          reader: { password, actions: ["pull"] },
+        },
+      });
+      registry = await startRegistry(`${dir}/registry`, { tls: ca, token: issuer });
+      const image = await writeTestArchive(`${dir}/app.tar.gz`, { size: 200_000, seed: 13 });
+      const cache = cacheEnv(dir);
+      const target = `${registry.host}/org/svc:1.0`;
+
+      await writeDockerConfig(`${dir}/reader`, {
+        auths: { [registry.host]: { auth: basicAuth("reader", password) } },
+      });
+      const refused = await r10e(["push", "--ca-file", ca.caCert, `${dir}/app.tar.gz`, target], {
+        env: { ...cache, DOCKER_CONFIG: `${dir}/reader` },
+      });
+      assertEquals([refused.code, refused.stdout], [2, ""], refused.stderr);
+      assertStringIncludes(refused.stderr, "HTTP 401");
+      assertStringIncludes(refused.stderr, "UNAUTHORIZED");
+
+      await writeDockerConfig(`${dir}/pusher`, {
+        auths: { [registry.host]: { auth: basicAuth("pusher", password) } },
+      });
+      const r = await r10e([
+        "--verbose",
+        "push",
+        "--ca-file",
+        ca.caCert,
+        `${dir}/app.tar.gz`,
+        target,
+      ], {
+        env: { ...cache, DOCKER_CONFIG: `${dir}/pusher` },
+      });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, `${registry.host}/org/svc@${image.manifestDigest}\n`);
+      for (const secret of [password, ...issuer.tokens]) {
+        assertEquals(
+          (r.stdout + r.stderr + refused.stderr).includes(secret),
+          false,
+          "a secret was printed",
+        );
+      }
+      const scopes = issuer.requests.filter((q) => q.user === "pusher").flatMap((q) => q.scopes);
+      assertEquals([...new Set(scopes)], ["repository:org/svc:pull,push"]);
+      const crane = await run(found.crane, ["digest", target], {
+        env: { ...Deno.env.toObject(), DOCKER_CONFIG: `${dir}/pusher`, SSL_CERT_FILE: ca.caCert },
+      });
+      assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+    } finally {
+      await registry?.stop();
+      await issuer?.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("an interrupted push (the registry stopped mid-upload, then restarted) completes on re-run without sending a byte twice", async (t) => {
+  const found = tools(t);
+  if (!found) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-push-resume-" });
+  let registry;
+  try {
+    registry = await startRegistry(`${dir}/registry`);
+    const image = await writeTestArchive(`${dir}/app.tar`, { size: 24_000_000, seed: 17 });
+    const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
+    const target = `${registry.host}/resume/app:v1`;
+    // Run push with --verbose and stop the registry after the 6th chunk was accepted.
+    const deno = Deno.execPath();
+    const child = new Deno.Command(deno, {
+      args: [
+        "run",
+        "--quiet",
+        "-A",
+        "--config",
+        `${Deno.cwd()}/deno.json`,
+        `${Deno.cwd()}/src/main.ts`,
+        "--verbose",
+        "push",
+        "--json",
+        "--chunk-size",
+        "1MiB",
+        `${dir}/app.tar`,
+        target,
+      ],
+      env: {
+        ...env,
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "",
+        NO_COLOR: "1",
+      },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    let patches = 0;
+    const decoder = new TextDecoder();
+    const reader = child.stderr.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value);
+      patches = (stderr.match(/PATCH \S+ -> 202/g) ?? []).length;
+      if (patches >= 6 && registry) {
+        await registry.stop(true);
+        break;
+      }
+    }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value);
+    }
+    const first = await child.output().catch(() => null);
+    const status = await child.status;
+    assertEquals(status.code, 2, stderr);
+    assertStringIncludes(stderr, "Cannot");
+    void first;
+
+    await registry.start();
+    const again = await r10e(["push", "--json", "--chunk-size", "1MiB", `${dir}/app.tar`, target], {
+      env,
+    });
+    assertEquals(again.code, 0, again.stderr);
+    const json = JSON.parse(again.stdout) as PushJson;
+    assertEquals(json.reference, `${registry.host}/resume/app@${image.manifestDigest}`);
+    const big = json.blobs.find((b) => b.size > 20_000_000)!;
+    // What the first run had sent of the large blob: the chunks accepted after its upload began.
+    const acceptedBefore = (stderr.split("POST ").pop()!.match(/PATCH \S+ -> 202/g) ?? []).length;
+    // The small layer went before the large one: it is there already. The large one resumed.
+    assertEquals(json.blobs.filter((b) => b !== big && b.size > 1000).map((b) => b.action), [
+      "present",
+    ]);
+    assertEquals(big.action, "uploaded");
+    assertEquals(acceptedBefore >= 1, true, stderr);
+    assertEquals(big.resumedAt, acceptedBefore * 1024 * 1024, JSON.stringify(big));
+    assertEquals(big.sent, big.size - big.resumedAt!);
+    assertStringIncludes(again.stderr, "resuming");
+    const crane = await run(found.crane, ["digest", "--insecure", target]);
+    assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+    const pulled = await run(found.crane, [
+      "blob",
+      "--insecure",
+      `${registry.host}/resume/app@${big.digest}`,
+    ]);
+    assertEquals(pulled.code, 0);
+  } finally {
+    await registry?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
