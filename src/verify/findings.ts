@@ -207,4 +207,17 @@ export interface Report {
   /** Remarks that are not differences, e.g. about outer compression. */
   notes: string[];
   ignored: { count: number; byCause: Partial<Record<CauseId, number>> };
+  /** One line per cause, the evidence read (commit, time shift, builder): the report's second part. */
+  causes: CauseSummary[];
+  /** Who built each image, from its history: `r10e`, `ko`, `buildkit`, `docker-legacy`, `nix`, `unknown`. */
+  builders: { a: string; b: string };
+}
+
+/** One cause with its evidence, fix and count (explain.ts). */
+export interface CauseSummary {
+  cause: CauseId;
+  text: string;
+  hint: string;
+  count: number;
+  shift?: { a: string; b: string; count: number };
 }

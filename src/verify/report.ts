@@ -1,16 +1,19 @@
 /**
- * The human report of `verify`: the summary line first, then the findings grouped
- * by place (archive, index, manifest, config, each layer) and path, then the
- * causes with their fixes, then the consequences they explain. Colors only when
- * asked (main.ts asks on a terminal). `--json` prints the `Report` itself
- * (docs/verify-json.md).
+ * The human report of `verify`, read at a glance (issue 8 item 4): the summary line, the
+ * inputs and notes, one line per cause with its count and fix, then the details grouped by
+ * place (archive, index, manifest, config, each layer) and path, then the consequences they
+ * explain. Colors only when asked (main.ts asks on a terminal). Every text that comes from an
+ * input (entry names, values, diffs) passes through `printable` (issue 10: terminal escapes).
+ * `--json` prints the `Report` itself (docs/verify-json.md).
  *
  * Pure.
  *
  * @module
  */
 import { compareCodePoints } from "../code_point_order.ts";
-import { type CauseId, CAUSES, type Detail, type Finding, type Report } from "./findings.ts";
+import { printable } from "../printable.ts";
+import { type Builder, BUILDER_NAMES, explain } from "./explain.ts";
+import { type CauseSummary, type Detail, type Finding, type Report } from "./findings.ts";
 
 /** Options of `formatReport`. */
 export interface FormatOptions {
@@ -27,29 +30,39 @@ const FOLD = 8;
 export function formatReport(report: Report, options: FormatOptions = {}): string {
   const c = colors(options.color === true);
   const out: string[] = [];
+  const archiveDiffers = report.identical && report.ignored.count === 0 &&
+    report.a.archiveSha256 !== "" &&
+    report.b.archiveSha256 !== "" && report.a.archiveSha256 !== report.b.archiveSha256;
   out.push(
-    report.identical ? c.green(`Images are ${report.summary}`) : c.red(`Images ${report.summary}`),
+    report.identical
+      ? c.green(`Images are ${report.summary}`) +
+        (archiveDiffers ? " (the archive files differ: see the notes)" : "")
+      : c.red(`Images ${report.summary}`),
   );
   for (const [label, info] of [["A", report.a], ["B", report.b]] as const) {
     const image = info.manifestDigest ? `manifest ${short(info.manifestDigest)}, ` : "";
     out.push(
-      `  ${label}: ${info.input} (${info.format}, ${info.compression}, ${info.platform}): ` +
+      `  ${label}: ${p(info.input)} (${info.format}, ${info.compression}, ${p(info.platform)}): ` +
         `${image}image ID ${short(info.imageId)}, ${info.layers} layers, ${info.files} files`,
     );
   }
-  for (const note of report.notes) out.push(c.dim(`  note: ${note}`));
+  for (const note of report.notes) out.push(c.dim(`  note: ${p(note)}`));
 
   if (report.findings.length > 0) {
+    const causes = report.causes?.length
+      ? report.causes
+      : explain(report.findings, { a: undefined, b: undefined }).causes;
+    const by = report.builders && report.builders.a === report.builders.b &&
+        report.builders.a !== "unknown"
+      ? ` (both built by ${builderName(report.builders.a)})`
+      : report.builders && report.builders.a !== report.builders.b
+      ? ` (A built by ${builderName(report.builders.a)}, B by ${builderName(report.builders.b)})`
+      : "";
+    out.push("", c.bold(`Causes and fixes${by}`));
+    for (const line of causes) out.push(causeLine(line, c));
     for (const [title, group] of groupByPlace(report.findings)) {
-      out.push("", c.bold(title));
+      out.push("", c.bold(p(title)));
       out.push(...formatGroup(group, c, options.full === true));
-    }
-    out.push("", c.bold("Causes and fixes"));
-    const counts = new Map<CauseId, number>();
-    for (const f of report.findings) counts.set(f.cause, (counts.get(f.cause) ?? 0) + 1);
-    for (const [cause, n] of [...counts].sort((x, y) => y[1] - x[1])) {
-      const { text, hint } = CAUSES[cause];
-      out.push(`  ${c.yellow(cause)} (${n}): ${text}${hint ? ` → ${c.bold(hint)}` : ""}`);
     }
   }
   if (report.consequences.length > 0) {
@@ -60,7 +73,9 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
         : q.field.startsWith(q.scope) || q.scope === "manifest"
         ? q.field
         : `${q.scope} ${q.field}`;
-      out.push(`  ${label}: ${value(q.a)} → ${value(q.b)}` + c.dim(` because of ${q.because}`));
+      out.push(
+        `  ${p(label)}: ${value(q.a)} → ${value(q.b)}` + c.dim(` because of ${p(q.because)}`),
+      );
     }
   }
   if (report.ignored.count > 0) {
@@ -68,6 +83,21 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
     out.push("", c.dim(`Ignored ${report.ignored.count} differences: ${list}`));
   }
   return out.join("\n") + "\n";
+}
+
+/** `timestamps (12): build time … in 12 places (…) → set SOURCE_DATE_EPOCH…`. */
+function causeLine(line: CauseSummary, c: Colors): string {
+  const hint = line.hint ? ` → ${c.bold(p(line.hint))}` : "";
+  return `  ${c.yellow(line.cause)} (${line.count}): ${p(line.text)}${hint}`;
+}
+
+function builderName(id: string): string {
+  return BUILDER_NAMES[id as Builder] ?? id;
+}
+
+/** Escapes control characters of text that comes from an input. */
+function p(s: string): string {
+  return printable(s);
 }
 
 function groupByPlace(findings: Finding[]): Map<string, Finding[]> {
@@ -116,8 +146,8 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
       for (const f of list) folded.add(f);
       const f = list[0];
       out.push(
-        `  ${f.field} differs on ${list.length} entries ${c.yellow(`[${f.cause}]`)}, e.g. ` +
-          `${f.path}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`,
+        `  ${p(f.field)} differs on ${list.length} entries ${c.yellow(`[${f.cause}]`)}, e.g. ` +
+          `${p(f.path ?? "")}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`,
       );
     }
   }
@@ -128,16 +158,16 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
     if (
       f.scope === "file" || (f.scope === "archive" && f.path !== undefined && f.field !== "order")
     ) {
-      if (f.path !== lastPath) out.push(`  ${c.bold("/" + f.path)}`);
+      if (f.path !== lastPath) out.push(`  ${c.bold(p("/" + f.path))}`);
       lastPath = f.path;
       indent = "    ";
     } else {
       lastPath = undefined;
     }
-    const at = f.field === "order" && f.path ? ` (at ${f.path})` : "";
+    const at = f.field === "order" && f.path ? ` (at ${p(f.path)})` : "";
     const what = f.field === "added" || f.field === "removed"
       ? `${f.field}: ${value(f.a ?? f.b)}`
-      : `${f.field}${at}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`;
+      : `${p(f.field)}${at}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`;
     out.push(`${indent}${what} ${c.yellow(`[${f.cause}]`)}`);
     if (f.detail) out.push(...formatDetail(f.detail, indent + "  ", c));
   }
@@ -147,7 +177,8 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
 function formatDetail(d: Detail, indent: string, c: Colors): string[] {
   const out: string[] = [];
   if (d.kind === "text") {
-    for (const line of d.diff.trimEnd().split("\n")) {
+    for (const raw of d.diff.trimEnd().split("\n")) {
+      const line = p(raw);
       const colored = line.startsWith("+") && !line.startsWith("+++")
         ? c.green(line)
         : line.startsWith("-") && !line.startsWith("---")
@@ -165,18 +196,21 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
     );
     for (const f of d.buildInfo) {
       out.push(
-        `${indent}  build info ${f.field}: ${c.red(f.a || '""')} → ${c.green(f.b || '""')}` +
-          (f.hint ? ` → ${c.bold(f.hint)}` : ""),
+        `${indent}  build info ${p(f.field)}: ${c.red(p(f.a) || '""')} → ${
+          c.green(p(f.b) || '""')
+        }` + (f.hint ? ` → ${c.bold(p(f.hint))}` : ""),
       );
     }
     if (d.buildIdA !== d.buildIdB) {
-      out.push(`${indent}  build ID: ${c.red(d.buildIdA)} → ${c.green(d.buildIdB)}`);
+      out.push(`${indent}  build ID: ${c.red(p(d.buildIdA))} → ${c.green(p(d.buildIdB))}`);
     }
     if (d.sections.length) {
       out.push(`${indent}  ELF sections that differ: ${d.sections.join(", ")}`);
     }
     if (d.buildPaths.length) {
-      out.push(`${indent}  build paths in the binary: ${d.buildPaths.slice(0, 5).join(", ")}`);
+      out.push(
+        `${indent}  build paths in the binary: ${p(d.buildPaths.slice(0, 5).join(", "))}`,
+      );
     }
   }
   return out;
@@ -190,7 +224,7 @@ function short(digest: string): string {
 function value(v: unknown): string {
   if (v === null || v === undefined) return "(none)";
   const s = typeof v === "string" && v !== "" ? short(v) : short(JSON.stringify(v));
-  return s.length > 200 ? s.slice(0, 199) + "…" : s;
+  return printable(s.length > 200 ? s.slice(0, 199) + "…" : s);
 }
 
 type Colors = Record<"red" | "green" | "yellow" | "bold" | "dim", (s: string) => string>;

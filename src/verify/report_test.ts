@@ -42,6 +42,8 @@ function report(findings: Finding[]): Report {
       : [],
     notes: [],
     ignored: { count: 0, byCause: {} },
+    causes: [],
+    builders: { a: "unknown", b: "unknown" },
   };
 }
 
@@ -71,6 +73,11 @@ Deno.test("formatReport", async (t) => {
         "  A: a.tar.gz (docker-archive+oci, gzip, linux/amd64): manifest sha256:111111111111…, image ID sha256:111111111111…, 1 layers, 3 files",
         "  B: b.tar.gz (docker-archive+oci, gzip, linux/amd64): manifest sha256:222222222222…, image ID sha256:222222222222…, 1 layers, 3 files",
         "",
+        "Causes and fixes",
+        "  timestamps (2): build time 1970-01-01T00:00:00Z → 2024-01-01T00:00:00Z in 2 places (created, mtimes) → set SOURCE_DATE_EPOCH; build with r10e",
+        "  content (1): file content differs (etc/c)",
+        "  owner (1): built as different users → use a fixed owner (uid/gid 0, empty uname/gname)",
+        "",
         "Config",
         "  created: 1970-01-01T00:00:00Z → 2024-01-01T00:00:00Z [timestamps]",
         "",
@@ -86,11 +93,6 @@ Deno.test("formatReport", async (t) => {
         "      -x",
         "      +y",
         "",
-        "Causes and fixes",
-        "  timestamps (2): build time leaked into the image → set SOURCE_DATE_EPOCH; build with r10e",
-        "  owner (1): built as different users → use a fixed owner (uid/gid 0, empty uname/gname)",
-        "  content (1): file content differs",
-        "",
         "Consequences (explained by the findings above)",
         "  manifest digest: sha256:111111111111… → sha256:222222222222… because of config, layer 0",
         "",
@@ -98,7 +100,22 @@ Deno.test("formatReport", async (t) => {
     );
   });
   await t.step("identical", () => {
-    assertEquals(formatReport(report([])).split("\n")[0], "Images are identical");
+    const same = report([]);
+    same.b.archiveSha256 = same.a.archiveSha256;
+    assertEquals(formatReport(same).split("\n")[0], "Images are identical");
+    assertEquals(
+      formatReport(report([])).split("\n")[0],
+      "Images are identical (the archive files differ: see the notes)",
+    );
+  });
+  await t.step("control characters from the input are escaped", () => {
+    const evil = "\x1b]0;title\x07\x1b[2J\rImages are identical";
+    const text = formatReport(report([
+      finding("files", { layer: 0, path: evil, field: "added", a: null, b: evil }),
+    ]));
+    ok(!text.includes("\x1b"), JSON.stringify(text));
+    ok(!text.includes("\r"), JSON.stringify(text));
+    ok(text.includes("  /\\x1b]0;title\\x07\\x1b[2J\\rImages are identical\n"), text);
   });
   await t.step("colors only when asked", () => {
     const r = report([finding("timestamps", { layer: 0, path: "a" })]);

@@ -21,6 +21,7 @@ import { type ByteDifference, describeByteDifference, type TarSpan } from "./arc
 import { analyzeContent } from "./content.ts";
 import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
 import { globMatch } from "./glob.ts";
+import { explain } from "./explain.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
@@ -168,19 +169,23 @@ async function verify(
       notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
     }
     notes.push(...packaging);
-    if (findings.length === 0 && shaA && shaB && shaA !== shaB) {
+    if (findings.length === 0 && ignored.count === 0 && shaA && shaB && shaA !== shaB) {
       notes.push(await archiveNote(inputA, inputB, shaA, shaB));
     }
+    const first = pairs.find((p) => p.a && p.b);
+    const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config });
     return {
       schemaVersion: 1,
       identical: findings.length === 0,
-      summary: summarize(findings, ignored.count),
+      summary: summarize(explained.findings, ignored.count),
       a: infoA,
       b: infoB,
-      findings,
+      findings: explained.findings,
       consequences,
       notes,
       ignored,
+      causes: explained.causes,
+      builders: explained.builders,
     };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
