@@ -63,7 +63,10 @@ dockerTest("verify: docker build twice, docker save, compare", async (t) => {
     await t.step("--ignore timestamps still shows the content", async () => {
       const r = await verify(["1.tar", "2.tar", "--ignore", "timestamps"], dir);
       assertEquals([r.code, r.stderr], [1, ""]);
-      assertEquals(r.stdout.split("\n")[0], "Images differ: 2 findings: builder-ids (1), content (1)");
+      assertEquals(
+        r.stdout.split("\n")[0],
+        "Images differ: 2 findings: builder-ids (1), content (1)",
+      );
       ok(r.stdout.includes("  /stamp\n"), r.stdout);
     });
   } finally {
