@@ -475,23 +475,30 @@ export async function hashSections(
   return hasher.digest();
 }
 
+/** What {@linkcode SectionHasher} needs of a section. */
+export type HashedSection = Pick<ElfSection, "index" | "name" | "type" | "offset" | "size">;
+
 /**
  * Hashes the sections of one file from chunks of it read in file order, so
  * that one sequential pass over a file can also do other work on the same
  * chunks (`compareGoBinaries` compares bytes and scans for paths meanwhile).
  */
 export class SectionHasher {
-  #sections: ElfSection[];
+  #sections: readonly HashedSection[];
   #hashes: Array<Hash | null>;
 
-  /** Starts a hash for every section of `elf` that has file bytes. */
-  constructor(elf: ElfFile) {
+  /**
+   * Starts a hash for every section of `elf` that has file bytes. Any list of
+   * sections whose `index` is their position works (the Mach-O view of
+   * `executable.ts` too).
+   */
+  constructor(elf: { sections: readonly HashedSection[] }) {
     this.#sections = elf.sections;
     this.#hashes = elf.sections.map((s) => (this.wants(s) ? createHash("sha256") : null));
   }
 
   /** Whether a section has file bytes to hash. */
-  wants(s: ElfSection): boolean {
+  wants(s: HashedSection): boolean {
     return s.type !== SHT_NOBITS && s.type !== SHT_NULL;
   }
 

@@ -43,21 +43,20 @@
  */
 // Buffer: memcmp-speed equals and latin1 decoding, both on hot paths over whole files.
 import { Buffer } from "node:buffer";
+import { findSection, PT_NOTE, type SectionHash, SectionHasher, SHT_NOTE } from "./elf.ts";
+import { type Executable, findExecSection, parseExecutable, readAddress } from "./executable.ts";
+import { type BuildIdComparison, compareBuildIds } from "./build_id.ts";
 import {
-  type ElfFile,
-  findSection,
-  parseElf,
-  PF_W,
-  PF_X,
-  PT_LOAD,
-  PT_NOTE,
-  readSection,
-  readVirtual,
-  type SectionHash,
-  SectionHasher,
-  SHT_NOBITS,
-  SHT_NOTE,
-} from "./elf.ts";
+  differingStrings,
+  mapRangesToSymbols,
+  RangeCollector,
+  type StampedString,
+  stampedStrings,
+  type StringDifferences,
+  type SymbolDifferences,
+  withoutMasks,
+} from "./symbol_diff.ts";
+import { readSymbols } from "./symbols.ts";
 import {
   CHUNK_SIZE,
   type FirstDifference,
@@ -157,11 +156,11 @@ function uvarint(bytes: Uint8Array, at: number): { value: number; next: number }
  */
 async function readRawBuildInfo(
   src: RandomAccess,
-  elf: ElfFile,
+  elf: Executable,
 ): Promise<{ version: string; mod: Uint8Array } | null> {
   const start = dataStart(elf);
   if (start === null) return null;
-  const window = await readVirtual(src, elf, start, BUILDINFO_WINDOW);
+  const window = await readAddress(src, elf, start, BUILDINFO_WINDOW);
   if (!window) return null;
   let at = -1;
   for (let i = indexOfBytes(window, MAGIC); i >= 0; i = indexOfBytes(window, MAGIC, i + 1)) {
@@ -190,13 +189,13 @@ async function readRawBuildInfo(
     const ptr = (v: DataView, o: number) =>
       ptrSize === 4 ? v.getUint32(o, le) : Number(v.getBigUint64(o, le));
     const readString = async (addr: number): Promise<Uint8Array> => {
-      const hdr = await readVirtual(src, elf, addr, 2 * ptrSize);
+      const hdr = await readAddress(src, elf, addr, 2 * ptrSize);
       if (!hdr || hdr.length < 2 * ptrSize) return new Uint8Array();
       const hv = new DataView(hdr.buffer, hdr.byteOffset, hdr.byteLength);
       const dataAddr = ptr(hv, 0);
       const len = ptr(hv, ptrSize);
       if (len > MAX_STRING) return new Uint8Array();
-      const data = await readVirtual(src, elf, dataAddr, len);
+      const data = await readAddress(src, elf, dataAddr, len);
       return data && data.length === len ? data : new Uint8Array();
     };
     version = await readString(ptr(view, 16));
@@ -213,33 +212,36 @@ async function readRawBuildInfo(
 
 async function readInlineString(
   src: RandomAccess,
-  elf: ElfFile,
+  elf: Executable,
   addr: number,
 ): Promise<{ bytes: Uint8Array; next: number } | null> {
-  const head = await readVirtual(src, elf, addr, 10);
+  const head = await readAddress(src, elf, addr, 10);
   if (!head) return null;
   const len = uvarint(head, 0);
   if (!len || len.value > MAX_STRING) return null;
-  const bytes = await readVirtual(src, elf, addr + len.next, len.value);
+  const bytes = await readAddress(src, elf, addr + len.next, len.value);
   if (!bytes || bytes.length !== len.value) return null;
   return { bytes, next: addr + len.next + len.value };
 }
 
-/** Where Go's linker puts the build info: `.go.buildinfo`, else the first writable data segment. */
-function dataStart(elf: ElfFile): number | null {
-  const section = findSection(elf, ".go.buildinfo");
+/**
+ * Where Go's linker puts the build info: `.go.buildinfo` (ELF) or
+ * `__DATA,__go_buildinfo` (Mach-O), else the first writable data segment.
+ */
+function dataStart(exe: Executable): number | null {
+  const section = findExecSection(exe, ".go.buildinfo", "__DATA,__go_buildinfo");
   if (section) return section.addr;
-  const seg = elf.programs.find((p) => p.type === PT_LOAD && (p.flags & (PF_X | PF_W)) === PF_W);
+  const seg = exe.segments.find((p) => p.writable && !p.executable);
   return seg ? seg.vaddr : null;
 }
 
 /**
- * Reads the build info of a Go ELF binary, what `go version -m` prints.
- * Returns `null` when `src` is not ELF or carries no Go build info.
- * @throws {SyntaxError} when the ELF headers or the module info are malformed
+ * Reads the build info of a Go binary (ELF or Mach-O), what `go version -m`
+ * prints. Returns `null` when `src` is neither or carries no Go build info.
+ * @throws {SyntaxError} when the headers or the module info are malformed
  */
 export async function readGoBuildInfo(src: RandomAccess): Promise<GoBuildInfo | null> {
-  const elf = await parseElf(src);
+  const elf = await parseExecutable(src);
   if (!elf) return null;
   const raw = await readRawBuildInfo(src, elf);
   if (!raw) return null;
@@ -475,13 +477,22 @@ const MAX_NOTES = 1 << 20;
  * @throws {SyntaxError} when the ELF headers are malformed
  */
 export async function readGoBuildId(src: RandomAccess): Promise<string | null> {
-  return (await locateGoBuildId(src, await parseElf(src)))?.id ?? null;
+  return (await locateGoBuildId(src, await parseExecutable(src)))?.id ?? null;
 }
 
 async function locateGoBuildId(
   src: RandomAccess,
-  elf: ElfFile | null,
+  exe: Executable | null,
 ): Promise<LocatedBuildId | null> {
+  const elf = exe?.elf;
+  if (exe?.macho) {
+    // Mach-O has no notes: the quoted form starts __TEXT,__text.
+    const text = findExecSection(exe, "__TEXT,__text");
+    if (text && text.hasBytes) {
+      const found = findRawBuildId(await src.read(text.offset, Math.min(RAW_WINDOW, text.size)));
+      if (found) return { ...found, offset: text.offset + found.offset };
+    }
+  }
   if (elf) {
     const regions: Array<{ offset: number; size: number }> = [];
     const note = findSection(elf, ".note.go.buildid");
@@ -496,9 +507,9 @@ async function locateGoBuildId(
     }
     // gccgo keeps the quoted form in a `.go.buildid` section; old gc put it at the start of .text.
     for (const name of [".go.buildid", ".text"]) {
-      const s = findSection(elf, name);
-      if (!s || s.type === SHT_NOBITS) continue;
-      const found = findRawBuildId(await readSection(src, s, RAW_WINDOW));
+      const s = exe && findExecSection(exe, name);
+      if (!s || !s.hasBytes) continue;
+      const found = findRawBuildId(await src.read(s.offset, Math.min(RAW_WINDOW, s.size)));
       if (found) return { ...found, offset: s.offset + found.offset };
     }
   }
@@ -564,6 +575,8 @@ export interface BuildPathLeaks {
   count: number;
   /** Up to `maxExamples` distinct paths, every kind found represented first. */
   examples: LeakedPath[];
+  /** Every distinct path found (at most 10,000) with its kind, in file order. */
+  paths?: { path: string; kind: BuildPathKind }[];
 }
 
 const PATH_CHAR = String.raw`[A-Za-z0-9._+@~%=,:/-]`;
@@ -607,7 +620,7 @@ export async function findBuildPaths(
 class PathScanner {
   #size: number;
   #maxExamples: number;
-  #seen = new Set<string>();
+  #seen = new Map<string, BuildPathKind>();
   #examples: LeakedPath[] = [];
   #count = 0;
   /** Text kept from the previous chunk, starting at file offset #carryStart. */
@@ -647,14 +660,15 @@ class PathScanner {
   }
 
   result(): BuildPathLeaks {
-    return { count: this.#count, examples: this.#examples };
+    const paths = [...this.#seen].map(([path, kind]) => ({ path, kind }));
+    return { count: this.#count, examples: this.#examples, paths };
   }
 
   #record(found: LeakedPath): void {
     this.#count++;
     if (this.#seen.has(found.path)) return;
     // Bounded memory: past this many distinct paths, examples may repeat a path.
-    if (this.#seen.size < MAX_DISTINCT) this.#seen.add(found.path);
+    if (this.#seen.size < MAX_DISTINCT) this.#seen.set(found.path, found.kind);
     const examples = this.#examples;
     if (examples.length < this.#maxExamples) {
       examples.push(found);
@@ -706,6 +720,22 @@ export interface SectionDifference {
   b: SectionHash | null;
 }
 
+/**
+ * The build paths that say something about two builds: those that look like
+ * a build machine's (a home directory, /tmp and other temporary build
+ * directories, the module cache, GOROOT, absolute source file names as the
+ * pclntab keeps them without `-trimpath`) and either differ between the two
+ * binaries or were not trimmed (a binary's build settings lack
+ * `-trimpath=true`). A path both binaries hold from the program's own source
+ * (a string literal) in two `-trimpath` builds is not one of them.
+ */
+export interface BuildPathVerdict {
+  /** The paths, a's first (at most 10). */
+  paths: string[];
+  /** `differ`: in one binary only; `not trimmed`: built without `-trimpath`; `null`: none. */
+  reason: "differ" | "not trimmed" | null;
+}
+
 /** Everything {@linkcode compareGoBinaries} finds about two (Go) binaries. */
 export interface GoBinaryDiff {
   /** The two files are byte for byte the same. */
@@ -720,16 +750,33 @@ export interface GoBinaryDiff {
   buildId: { a: string | null; b: string | null };
   /**
    * The build IDs differ and nothing else does: the bytes are the same outside
-   * the Go build ID and the GNU build ID derived from it (DESIGN: "Go build ID
-   * only": different toolchain or paths).
+   * the Go build ID and what derives from it (the GNU build ID note, the
+   * Mach-O UUID and code signature) (DESIGN: "Go build ID only": different
+   * toolchain or paths).
    */
   onlyBuildIdDiffers: boolean;
-  /** ELF sections that differ, in a's section order then b's extra ones; empty if not ELF. */
+  /** Sections that differ, in a's section order then b's extra ones; empty if neither ELF nor Mach-O. */
   sections: SectionDifference[];
   /** Absolute build paths found in each binary (missing `-trimpath`). */
   buildPaths: { a: BuildPathLeaks; b: BuildPathLeaks };
   /** Parts that could not be read, for example a malformed ELF header, as messages. */
   problems: string[];
+  /** `elf`, `macho`, or `null` (neither) for a and b. */
+  format: { a: "elf" | "macho" | null; b: "elf" | "macho" | null };
+  /**
+   * The symbols of a that hold the differing bytes (outside the build ID and
+   * what derives from it); `source: "none"` and no symbols when a has neither
+   * a symbol table nor a pclntab.
+   */
+  symbols: SymbolDifferences;
+  /** Go string variables stamped at link time (`-ldflags=-X`) whose values differ. */
+  stamps: StampedString[];
+  /** Printable strings near the differing bytes that only one binary holds (for stripped binaries). */
+  strings: StringDifferences;
+  /** Which parts of the Go build ID differ, `null` when equal or absent. */
+  buildIdParts: BuildIdComparison | null;
+  /** The build paths that point at a build machine and differ or were not trimmed. */
+  buildPathVerdict: BuildPathVerdict;
 }
 
 function describeModule(m: GoModule): string {
@@ -814,35 +861,37 @@ function diffSections(a: SectionHash[], b: SectionHash[]): SectionDifference[] {
 
 /** What is read of one binary before the pass over its bytes. */
 interface Side {
-  elf: ElfFile | null;
+  exe: Executable | null;
   info: GoBuildInfo | null;
   buildId: LocatedBuildId | null;
 }
 
 async function inspect(src: RandomAccess, label: string, problems: string[]): Promise<Side> {
-  const side: Side = { elf: null, info: null, buildId: null };
-  const attempt = async (what: string, f: () => Promise<void>) => {
-    try {
-      await f();
-    } catch (e) {
-      if (!(e instanceof SyntaxError || e instanceof RangeError)) throw e;
-      problems.push(`Cannot read ${what} of ${label}: ${e.message}`);
-    }
-  };
-  await attempt("the ELF headers", async () => {
-    side.elf = await parseElf(src);
+  const side: Side = { exe: null, info: null, buildId: null };
+  await attempt(problems, `the headers of ${label}`, async () => {
+    side.exe = await parseExecutable(src);
   });
-  if (side.elf) {
-    const elf = side.elf;
-    await attempt("the Go build info", async () => {
-      const raw = await readRawBuildInfo(src, elf);
+  if (side.exe) {
+    const exe = side.exe;
+    await attempt(problems, `the Go build info of ${label}`, async () => {
+      const raw = await readRawBuildInfo(src, exe);
       if (raw) side.info = { goVersion: raw.version, ...parseGoModInfo(utf8.decode(raw.mod)) };
     });
   }
-  await attempt("the Go build ID", async () => {
-    side.buildId = await locateGoBuildId(src, side.elf);
+  await attempt(problems, `the Go build ID of ${label}`, async () => {
+    side.buildId = await locateGoBuildId(src, side.exe);
   });
   return side;
+}
+
+/** Runs `f`; a malformed input becomes a message in `problems` instead of a throw. */
+async function attempt(problems: string[], what: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    if (!(e instanceof SyntaxError || e instanceof RangeError)) throw e;
+    problems.push(`Cannot read ${what}: ${e.message}`);
+  }
 }
 
 /** Options of {@linkcode compareGoBinaries}. */
@@ -851,14 +900,19 @@ export interface CompareOptions {
   maxExamples?: number;
   /** Read size for streaming (default {@linkcode CHUNK_SIZE}, 256 KiB). */
   chunkSize?: number;
+  /** Map the differing bytes to symbols, stamps and strings (default true; the benchmark turns it off to measure its cost). */
+  symbols?: boolean;
 }
 
 /**
- * Compares two binaries (Go or not, ELF or not): bytes, build info field by
- * field, build ID, ELF sections by sha256, and leaked build paths. After the
- * headers, both files are read once, side by side, in chunks: memory does not
- * grow with the file size. Unreadable parts (a malformed ELF) are listed in
- * `problems`, not thrown.
+ * Compares two binaries (Go or not, ELF, Mach-O or neither): bytes, build
+ * info field by field, build ID (and which of its parts), sections by sha256,
+ * leaked build paths, and, after the pass, the symbols that hold the
+ * differing bytes, the `-ldflags=-X` strings with both values and, without a
+ * symbol table, the printable strings that differ. After the headers, both
+ * files are read once, side by side, in chunks: memory does not grow with the
+ * file size. Unreadable parts (a malformed header) are listed in `problems`,
+ * not thrown.
  */
 export async function compareGoBinaries(
   a: RandomAccess,
@@ -872,16 +926,19 @@ export async function compareGoBinaries(
   const buildInfoDifferences = sa.info && sb.info ? diffGoBuildInfo(sa.info, sb.info) : [];
   const idA = sa.buildId?.id ?? null;
   const idB = sb.buildId?.id ?? null;
+  const idMasks = buildIdMasks(sa, sb);
   // "Only the build ID" is checked during the pass, with the build IDs masked.
   let masks = idA !== idB && (sa.info === null) === (sb.info === null) &&
       buildInfoDifferences.length === 0 && a.size === b.size
-    ? buildIdMasks(sa, sb)
+    ? idMasks
     : null;
 
-  const hashA = sa.elf ? new SectionHasher(sa.elf) : null;
-  const hashB = sb.elf ? new SectionHasher(sb.elf) : null;
+  const hashA = sa.exe ? new SectionHasher(sa.exe) : null;
+  const hashB = sb.exe ? new SectionHasher(sb.exe) : null;
   const pathsA = new PathScanner(a.size, options.maxExamples);
   const pathsB = new PathScanner(b.size, options.maxExamples);
+  const wantSymbols = options.symbols !== false && sa.exe !== null && sb.exe !== null;
+  const ranges = wantSymbols ? new RangeCollector() : null;
   let offset: number | null = null;
   const end = Math.max(a.size, b.size);
   for (let pos = 0; pos < end; pos += chunkSize) {
@@ -891,13 +948,15 @@ export async function compareGoBinaries(
     ]);
     if (offset === null) offset = firstDifferingIndex(x, y, pos);
     if (masks && offset !== null && !equalOutside(x, y, pos, masks)) masks = null;
+    if (ranges && offset !== null) ranges.update(pos, x, y);
     hashA?.update(pos, x);
     hashB?.update(pos, y);
     if (x.length) pathsA.update(x);
     if (y.length) pathsB.update(y);
   }
   if (offset === null && a.size !== b.size) offset = Math.min(a.size, b.size);
-  return {
+  const buildPaths = { a: pathsA.result(), b: pathsB.result() };
+  const diff: GoBinaryDiff = {
     identical: offset === null,
     bytes: { sizeA: a.size, sizeB: b.size, offset },
     buildInfo: { a: sa.info, b: sb.info },
@@ -905,9 +964,72 @@ export async function compareGoBinaries(
     buildId: { a: idA, b: idB },
     onlyBuildIdDiffers: masks !== null && offset !== null,
     sections: diffSections(hashA?.digest() ?? [], hashB?.digest() ?? []),
-    buildPaths: { a: pathsA.result(), b: pathsB.result() },
+    buildPaths,
     problems,
+    format: { a: sa.exe?.format ?? null, b: sb.exe?.format ?? null },
+    symbols: { source: "none", count: 0, symbols: [], unnamed: { ranges: 0, bytes: 0 } },
+    stamps: [],
+    strings: { a: [], b: [] },
+    buildIdParts: compareBuildIds(idA, idB),
+    buildPathVerdict: buildPathVerdict(sa.info, sb.info, buildPaths),
   };
+  if (ranges && sa.exe && sb.exe && offset !== null) {
+    const exeA = sa.exe;
+    const exeB = sb.exe;
+    const differing = withoutMasks(ranges.ranges(), idMasks ?? []);
+    await attempt(problems, "the symbols", async () => {
+      const [symsA, symsB] = await Promise.all([readSymbols(a, exeA), readSymbols(b, exeB)]);
+      diff.symbols = await mapRangesToSymbols(differing, exeA, symsA);
+      diff.stamps = await stampedStrings(
+        { src: a, exe: exeA, syms: symsA },
+        { src: b, exe: exeB, syms: symsB },
+      );
+    });
+    await attempt(problems, "the strings", async () => {
+      diff.strings = await differingStrings({ src: a, exe: exeA }, { src: b }, differing);
+    });
+  }
+  return diff;
+}
+
+/** Path kinds that point at the machine a binary was built on. */
+const BUILD_MACHINE_KINDS: ReadonlySet<BuildPathKind> = new Set([
+  "home",
+  "tmp",
+  "gomodcache",
+  "goroot",
+  "source",
+]);
+
+/** See {@linkcode BuildPathVerdict}. */
+export function buildPathVerdict(
+  infoA: GoBuildInfo | null,
+  infoB: GoBuildInfo | null,
+  leaks: { a: BuildPathLeaks; b: BuildPathLeaks },
+): BuildPathVerdict {
+  const list = (l: BuildPathLeaks) =>
+    (l.paths ?? l.examples).filter((p) => BUILD_MACHINE_KINDS.has(p.kind)).map((p) => p.path);
+  const pa = list(leaks.a);
+  const pb = list(leaks.b);
+  const trimmed = (i: GoBuildInfo | null) =>
+    i !== null && i.settings.some((s) => s.key === "-trimpath" && s.value === "true");
+  // Without build info (not Go), nothing says whether paths were trimmed: only differences count.
+  const untrimmed = (infoA !== null && !trimmed(infoA)) || (infoB !== null && !trimmed(infoB));
+  let paths: string[];
+  let reason: BuildPathVerdict["reason"] = null;
+  if (untrimmed && pa.length + pb.length > 0) {
+    // The project's own paths first: GOROOT paths only say that -trimpath is missing.
+    paths = [...new Set([...pa, ...pb])];
+    reason = "not trimmed";
+  } else {
+    const sa = new Set(pa);
+    const sb = new Set(pb);
+    paths = [...pa.filter((p) => !sb.has(p)), ...pb.filter((p) => !sa.has(p))];
+    if (paths.length) reason = "differ";
+  }
+  const goroot = (p: string) => /^\/(?:usr\/local\/go|usr\/lib\/go[^/]*)\//.test(p);
+  paths.sort((x, y) => Number(goroot(x)) - Number(goroot(y)));
+  return { paths: paths.slice(0, 10), reason };
 }
 
 /** Offset of the first byte where two chunks at `pos` differ, `null` when equal. */
@@ -926,15 +1048,21 @@ function buildIdMasks(sa: Side, sb: Side): Mask[] | null {
   const idb = sb.buildId;
   if (!ida || !idb || ida.offset !== idb.offset || ida.length !== idb.length) return null;
   const masks = [{ offset: ida.offset, size: ida.length }];
+  const same = (x: Mask | null | undefined, y: Mask | null | undefined) =>
+    x && y && x.offset === y.offset && x.size === y.size;
   // Go 1.24+ derives the GNU build ID note from the Go build ID.
-  const gnuA = sa.elf && findSection(sa.elf, ".note.gnu.build-id");
-  const gnuB = sb.elf && findSection(sb.elf, ".note.gnu.build-id");
-  if (gnuA && gnuB && gnuA.offset === gnuB.offset && gnuA.size === gnuB.size) {
-    masks.push({ offset: gnuA.offset, size: gnuA.size });
+  const gnuA = sa.exe?.elf && findSection(sa.exe.elf, ".note.gnu.build-id");
+  const gnuB = sb.exe?.elf && findSection(sb.exe.elf, ".note.gnu.build-id");
+  if (gnuA && gnuB && same(gnuA, gnuB)) masks.push({ offset: gnuA.offset, size: gnuA.size });
+  // Mach-O: the UUID derives from the build ID, and the ad hoc code signature hashes every page.
+  const ma = sa.exe?.macho;
+  const mb = sb.exe?.macho;
+  if (ma && mb && ma.uuid && same(ma.uuid, mb.uuid)) masks.push(ma.uuid);
+  if (ma && mb && ma.codeSignature && same(ma.codeSignature, mb.codeSignature)) {
+    masks.push(ma.codeSignature);
   }
   return masks;
 }
-
 /** Whether two same-size chunks at `pos` are equal outside the masks. */
 function equalOutside(x: Uint8Array, y: Uint8Array, pos: number, masks: Mask[]): boolean {
   if (x.length !== y.length) return false;

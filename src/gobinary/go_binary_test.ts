@@ -841,7 +841,7 @@ Deno.test({
         assert.equal(broken.problems.length, 1);
         assert.match(
           broken.problems[0],
-          /^Cannot read the ELF headers of b: Cannot read ELF: section \d+ .* is outside the file/,
+          /^Cannot read the headers of b: Cannot read ELF: section \d+ .* is outside the file/,
         );
         await assert.rejects(readGoBuildInfo(bytesRandomAccess(cut)), SyntaxError);
       });

@@ -1,8 +1,11 @@
 /**
  * What differs inside a file whose content differs (DESIGN: verify): a Go binary
- * is compared by build info, build ID, ELF sections and leaked build paths
- * (src/gobinary/go_binary.ts); a text file gets a truncated unified diff; any other file
- * its sizes and first differing offset.
+ * (ELF or Mach-O) is compared by build info, build ID (and which of its parts
+ * differ), sections, the symbols that hold the differing bytes, the strings
+ * stamped with `-ldflags -X` (both values; for stripped binaries the
+ * printable strings that differ) and build paths that point at a build
+ * machine (src/gobinary/go_binary.ts); a text file gets a truncated unified
+ * diff; any other file its sizes and first differing offset.
  *
  * Pure over `RandomAccess` sources: the caller spools the two files to disk.
  *
@@ -15,6 +18,7 @@ import {
   type GoBinaryDiff,
 } from "../gobinary/go_binary.ts";
 import { isElfMagic } from "../gobinary/elf.ts";
+import { isMachOMagic } from "../gobinary/macho.ts";
 import { firstDifference, type RandomAccess } from "../gobinary/random_access.ts";
 import { isText, unifiedDiff } from "./text_diff.ts";
 
@@ -42,7 +46,8 @@ export async function analyzeContent(
   options: AnalyzeOptions,
 ): Promise<ContentAnalysis> {
   const [headA, headB] = await Promise.all([a.read(0, 4), b.read(0, 4)]);
-  if (isElfMagic(headA) && isElfMagic(headB)) {
+  const exe = (h: Uint8Array) => isElfMagic(h) || isMachOMagic(h);
+  if (exe(headA) && exe(headB)) {
     const diff = await compareGoBinaries(a, b);
     if (diff.buildInfo.a || diff.buildInfo.b) return goAnalysis(diff);
   }
@@ -70,16 +75,31 @@ export async function analyzeContent(
   };
 }
 
-/** Cause of a Go binary difference: build info first, then build ID only, then leaked paths. */
+/**
+ * Cause of a Go binary difference, first match wins: build info (unless only
+ * `-ldflags` differs and stamped strings explain it), strings stamped at link
+ * time (`-ldflags -X`: named by the symbol table, or, stripped, printable
+ * strings that differ while the build ID says the main package compiled the
+ * same), build ID only, build paths that point at a build machine, else a
+ * content change.
+ */
 export function goAnalysis(diff: GoBinaryDiff): ContentAnalysis {
-  // The project's own paths first: GOROOT paths only say that -trimpath is missing.
-  const leaked = [...diff.buildPaths.a.examples, ...diff.buildPaths.b.examples]
-    .sort((x, y) => Number(x.kind === "goroot") - Number(y.kind === "goroot"))
-    .map((p) => p.path);
+  const stamps = diff.stamps;
+  const strings = diff.strings;
+  const linkOnly = diff.buildIdParts?.verdict === "link";
+  const stripped = diff.symbols.source !== "symtab";
+  const stampedStrings = stripped && linkOnly && strings.a.length + strings.b.length > 0;
+  const onlyLdflags = diff.buildInfoDifferences.every((d) =>
+    d.field === "build" && d.key === "-ldflags"
+  );
+  const paths = diff.buildPathVerdict.paths;
   let cause: CauseId = "content";
-  if (diff.buildInfoDifferences.length > 0) cause = "go-build-info";
+  if (diff.buildInfoDifferences.length > 0) {
+    cause = onlyLdflags && (stamps.length > 0 || stampedStrings) ? "go-ldflags-x" : "go-build-info";
+  } else if (stamps.length > 0 || stampedStrings) cause = "go-ldflags-x";
   else if (diff.onlyBuildIdDiffers) cause = "go-build-id";
-  else if (diff.buildPaths.a.count + diff.buildPaths.b.count > 0) cause = "build-paths";
+  else if (paths.length > 0) cause = "build-paths";
+  const symbols = diff.symbols;
   return {
     cause,
     detail: {
@@ -93,12 +113,48 @@ export function goAnalysis(diff: GoBinaryDiff): ContentAnalysis {
       buildIdA: diff.buildId.a ?? "",
       buildIdB: diff.buildId.b ?? "",
       sections: diff.sections.map((s) => s.name),
-      buildPaths: [...new Set(leaked)],
+      buildPaths: paths,
       sizeA: diff.bytes.sizeA,
       sizeB: diff.bytes.sizeB,
       firstDifference: diff.bytes.offset ?? -1,
+      ...(diff.format.a ? { format: diff.format.a } : {}),
+      ...(stamps.length
+        ? { stamps: stamps.map((s) => ({ ...s, hint: stampHint(s.a, s.b) })) }
+        : {}),
+      ...(stripped && strings.a.length + strings.b.length > 0 ? { strings } : {}),
+      ...(symbols.count > 0
+        ? {
+          symbols: {
+            source: symbols.source,
+            count: symbols.count,
+            names: symbols.symbols.map((s) => `${s.name} (${s.section})`),
+          },
+        }
+        : {}),
+      ...(diff.buildIdParts ? { buildIdParts: diff.buildIdParts } : {}),
     },
   };
+}
+
+/**
+ * The fix for one stamped value: a clock reading (epoch seconds or
+ * nanoseconds, a date) should come from the commit; a `git describe` output
+ * differs with the tags present.
+ */
+export function stampHint(a: string | null, b: string | null): string {
+  const values = [a, b].filter((v): v is string => v !== null);
+  const clock = (v: string) => /^\d{9,20}$/.test(v) || /\d{4}-\d{2}-\d{2}/.test(v);
+  // A tag (v1.2.3), a describe suffix (-3-gabc1234), or an abbreviated hash (with a letter: not a clock).
+  const describe = (v: string) =>
+    /^v?\d+\.\d+/.test(v) || /-g[0-9a-f]{7,40}(?:-dirty)?$/.test(v) ||
+    (/^[0-9a-f]{7,40}(?:-dirty)?$/.test(v) && /[a-f]/.test(v));
+  if (values.length && values.every(clock)) {
+    return "derive it from vcs.time or SOURCE_DATE_EPOCH, not the clock";
+  }
+  if (values.length && values.every(describe)) {
+    return "stamp the same commit with the same tags (git describe prints a tag, or a hash without one), or read the version from the build info (vcs.revision)";
+  }
+  return "derive it from vcs.time, a tag or SOURCE_DATE_EPOCH, not the clock";
 }
 
 /** The fix for one differing build info field (DESIGN: "Go build info differs": field by field). */

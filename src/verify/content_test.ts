@@ -1,6 +1,7 @@
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { analyzeContent, buildInfoHint, goAnalysis } from "./content.ts";
-import { bytesRandomAccess } from "../gobinary/random_access.ts";
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { analyzeContent, buildInfoHint, type ContentAnalysis, goAnalysis } from "./content.ts";
+import { bytesRandomAccess, fileRandomAccess } from "../gobinary/random_access.ts";
+import { copyStamp, gitCommitAll, goBuild, goVersion } from "../../tests/fixtures/go/build.ts";
 import type { GoBinaryDiff } from "../gobinary/go_binary.ts";
 
 const enc = new TextEncoder();
@@ -42,6 +43,12 @@ function goDiff(extra: Partial<GoBinaryDiff>): GoBinaryDiff {
     sections: [],
     buildPaths: { a: none, b: none },
     problems: [],
+    format: { a: "elf", b: "elf" },
+    symbols: { source: "symtab", count: 0, symbols: [], unnamed: { ranges: 0, bytes: 0 } },
+    stamps: [],
+    strings: { a: [], b: [] },
+    buildIdParts: null,
+    buildPathVerdict: { paths: [], reason: null },
     ...extra,
   };
 }
@@ -70,7 +77,13 @@ Deno.test("goAnalysis picks the cause: build info, then build ID only, then path
       count: 1,
       examples: [{ offset: 1, path: "/home/me/src/main.go", kind: "home" as const }],
     };
-    assertEquals(goAnalysis(goDiff({ buildPaths: { a: leak, b: leak } })).cause, "build-paths");
+    const verdict = { paths: ["/home/me/src/main.go"], reason: "not trimmed" as const };
+    assertEquals(
+      goAnalysis(goDiff({ buildPaths: { a: leak, b: leak }, buildPathVerdict: verdict })).cause,
+      "build-paths",
+    );
+    // Paths found in both, but none that differ or that a build without -trimpath left: no cause.
+    assertEquals(goAnalysis(goDiff({ buildPaths: { a: leak, b: leak } })).cause, "content");
   });
   await t.step("otherwise a content change", () => {
     assertEquals(goAnalysis(goDiff({})).cause, "content");
@@ -86,4 +99,112 @@ Deno.test("buildInfoHint", () => {
     "pin dependencies: commit go.mod and go.sum",
   );
   assertEquals(buildInfoHint({ field: "build", key: "DefaultGODEBUG" }), "");
+});
+
+// ---------------------------------------------------------------------------
+// Real Go builds (tests/fixtures/go/stamp): what build scripts stamp with -ldflags=-X.
+
+const GO = await goVersion();
+
+/** A value like `date +%s%N`, different on each call. */
+function clockNs(): string {
+  return (BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString();
+}
+
+/** Builds the stamp fixture in `dir` (a clean git tree) with `flags`, returns the binary's path. */
+function twoClocks(): [string, string] {
+  const t1 = clockNs();
+  let t2 = clockNs();
+  while (t2 === t1) t2 = clockNs();
+  return [t1, t2];
+}
+
+async function buildStamp(
+  dir: string,
+  name: string,
+  flags: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const out = `${dir}/${name}`;
+  await goBuild(`${dir}/src`, out, { flags: ["-trimpath", ...flags], env });
+  return out;
+}
+
+async function analyzeFiles(pa: string, pb: string): Promise<ContentAnalysis> {
+  using fa = await Deno.open(pa);
+  using fb = await Deno.open(pb);
+  return await analyzeContent(
+    fileRandomAccess(fa, (await fa.stat()).size),
+    fileRandomAccess(fb, (await fb.stat()).size),
+    { path: "app" },
+  );
+}
+
+function goDetail(r: ContentAnalysis) {
+  if (r.detail.kind !== "go") throw new Error(`expected a Go detail, got ${r.detail.kind}`);
+  return r.detail;
+}
+
+Deno.test({
+  name: "analyzeContent names -ldflags=-X stamps: symbol, both values, cause and fix",
+  ignore: GO === null,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "r10e-stamp-" });
+    try {
+      await copyStamp(`${dir}/src`);
+      await gitCommitAll(`${dir}/src`);
+      const platforms = [
+        {
+          label: "linux/amd64 (ELF)",
+          env: {} as Record<string, string>,
+          format: "elf",
+          section: ".rodata",
+        },
+        {
+          label: "darwin/arm64 (Mach-O)",
+          env: { GOOS: "darwin", GOARCH: "arm64" },
+          format: "macho",
+          section: "__TEXT,__rodata",
+        },
+      ];
+      for (const p of platforms) {
+        await t.step(`${p.label}: main.buildTime from the clock`, async () => {
+          const [t1, t2] = twoClocks();
+          const a = await buildStamp(dir, "a", [`-ldflags=-X main.buildTime=${t1}`], p.env);
+          const b = await buildStamp(dir, "b", [`-ldflags=-X main.buildTime=${t2}`], p.env);
+          const r = await analyzeFiles(a, b);
+          const d = goDetail(r);
+          assert.equal(r.cause, "go-ldflags-x");
+          assert.equal(d.format, p.format);
+          assert.deepEqual(d.stamps, [{
+            symbol: "main.buildTime",
+            a: t1,
+            b: t2,
+            hint: "derive it from vcs.time or SOURCE_DATE_EPOCH, not the clock",
+          }]);
+          assert.ok(
+            d.symbols?.names.includes(`main.buildTime.str (${p.section})`),
+            `symbols: ${d.symbols?.names}`,
+          );
+          assert.equal(d.buildIdParts?.verdict, "link");
+          assert.deepEqual(d.buildIdParts?.parts, ["actionID(binary)", "contentID(binary)"]);
+          assert.deepEqual(d.buildInfo, [], "-trimpath: Go does not record -ldflags");
+          assert.deepEqual(d.buildPaths, [], "the source's own /home/user/x is not a build path");
+        });
+        await t.step(`${p.label}: stripped (-s -w), the strings that differ`, async () => {
+          const [t1, t2] = twoClocks();
+          const a = await buildStamp(dir, "a", [`-ldflags=-s -w -X main.buildTime=${t1}`], p.env);
+          const b = await buildStamp(dir, "b", [`-ldflags=-s -w -X main.buildTime=${t2}`], p.env);
+          const r = await analyzeFiles(a, b);
+          const d = goDetail(r);
+          assert.equal(r.cause, "go-ldflags-x");
+          assert.equal(d.stamps, undefined, "no symbol table to name the variable");
+          assert.deepEqual(d.strings, { a: [t1], b: [t2] });
+          assert.equal(d.buildIdParts?.verdict, "link");
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -30,7 +30,8 @@ export type CauseId =
   | "config-encoding"
   | "commit"
   | "builder-ids"
-  | "godebug";
+  | "godebug"
+  | "go-ldflags-x";
 
 /** A cause: what likely made the difference, and the fix when one is known. */
 export interface Cause {
@@ -122,6 +123,16 @@ export type Detail =
     sizeA: number;
     sizeB: number;
     firstDifference: number;
+    /** `elf` or `macho`. */
+    format?: string;
+    /** Go string variables stamped with `-ldflags -X` whose values differ, with the fix for each. */
+    stamps?: { symbol: string; a: string | null; b: string | null; hint: string }[];
+    /** Printable strings near the differing bytes that only A or only B holds (stripped binaries). */
+    strings?: { a: string[]; b: string[] };
+    /** Symbols holding the differing bytes: where names come from, how many, the first few as `name (section)`. */
+    symbols?: { source: string; count: number; names: string[] };
+    /** Which parts of the Go build ID differ, and what that means. */
+    buildIdParts?: { parts: string[]; verdict: string; meaning: string };
   };
 
 /** One node of the difference tree. A node with children is a consequence of them. */

@@ -191,9 +191,25 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
       `${indent}binary: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
     );
   } else {
+    const format = d.format === "macho" ? " (Mach-O)" : d.format === "elf" ? " (ELF)" : "";
     out.push(
-      `${indent}Go binary: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
+      `${indent}Go binary${format}: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
     );
+    for (const s of d.stamps ?? []) {
+      const q = (v: string | null) => (v === null ? "(none)" : JSON.stringify(v));
+      out.push(
+        `${indent}  ${s.symbol}: ${c.red(q(s.a))} → ${c.green(q(s.b))} (-ldflags -X)` +
+          (s.hint ? ` → ${c.bold(s.hint)}` : ""),
+      );
+    }
+    if (d.strings) {
+      const list = (v: string[]) => v.map((x) => JSON.stringify(x)).join(", ") || "(none)";
+      out.push(
+        `${indent}  strings that differ: ${c.red(list(d.strings.a))} → ${
+          c.green(list(d.strings.b))
+        }`,
+      );
+    }
     for (const f of d.buildInfo) {
       out.push(
         `${indent}  build info ${p(f.field)}: ${c.red(p(f.a) || '""')} → ${
@@ -204,8 +220,24 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
     if (d.buildIdA !== d.buildIdB) {
       out.push(`${indent}  build ID: ${c.red(p(d.buildIdA))} → ${c.green(p(d.buildIdB))}`);
     }
+    if (d.buildIdParts) {
+      out.push(
+        `${indent}  build ID parts that differ: ${
+          d.buildIdParts.parts.join(", ")
+        }: ${d.buildIdParts.meaning}`,
+      );
+    }
     if (d.sections.length) {
-      out.push(`${indent}  ELF sections that differ: ${d.sections.join(", ")}`);
+      out.push(`${indent}  sections that differ: ${d.sections.join(", ")}`);
+    }
+    if (d.symbols) {
+      const more = d.symbols.count > d.symbols.names.length ? ", …" : "";
+      const from = d.symbols.source === "pclntab" ? ", functions from the pclntab" : "";
+      out.push(
+        `${indent}  symbols that differ (${d.symbols.count}${from}): ${
+          d.symbols.names.join(", ")
+        }${more}`,
+      );
     }
     if (d.buildPaths.length) {
       out.push(
