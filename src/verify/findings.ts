@@ -104,6 +104,10 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
     text: "DefaultGODEBUG differs: the go.mod `go` line or `godebug` directives differ",
     hint: "build with the same go.mod (its `go` and `godebug` lines) and the same Go version",
   },
+  "go-ldflags-x": {
+    text: "a value stamped at link time (-ldflags -X)",
+    hint: "derive it from vcs.time, a tag or SOURCE_DATE_EPOCH, not the clock",
+  },
 };
 
 /** Extra data of a content difference, filled by the content analysis. */
