@@ -1,6 +1,6 @@
 /**
  * Error classes that `main.ts` branches on. Everything else is a built-in error
- * (STYLE: errors) and exits 1 or, for unreadable input, is wrapped into one of these.
+ * (STYLE: errors) and exits 2, like every error that is not an answer.
  *
  * @module
  */
@@ -64,11 +64,16 @@ export class BuildFailed extends Error {
   }
 }
 
-/** Exit code for an error: 2 for ours that say so, 1 otherwise. */
+/**
+ * Exit code for an error: the one it carries (1 only for {@linkcode BuildFailed}),
+ * else 2. An unexpected error is not an answer: exit 1 is "the build failed" or
+ * "the images differ", and a script must be able to tell a crash from those
+ * (issue 10: exit codes).
+ */
 export function exitCodeOf(error: unknown): number {
   if (error && typeof error === "object" && "exitCode" in error) {
     const code = (error as { exitCode: unknown }).exitCode;
     if (typeof code === "number") return code;
   }
-  return 1;
+  return 2;
 }

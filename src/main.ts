@@ -7,9 +7,18 @@
  */
 // commander with extra-typings: typed options and arguments; @cliffy/command is JSR-only (STYLE: dependencies).
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
 import { printable } from "./printable.ts";
+import {
+  cleanUp,
+  DEFAULT_GRACE_MS,
+  HANDLED_SIGNALS,
+  hurry,
+  registerTemporary,
+  removeStaleTemporaries,
+  removeTemporary,
+} from "./signals.ts";
 import { parseToolchainList } from "./build/toolchain.ts";
 import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
@@ -34,6 +43,10 @@ export interface Io {
 /** Mutable result of a command's action: actions set a non-zero exit code here instead of exiting. */
 interface State {
   exitCode: number;
+  /** Aborted on SIGINT, SIGTERM or SIGHUP: commands that take it stop and clean up. */
+  signal: AbortSignal;
+  /** Set by a command that stops by itself on `signal` (build): the interrupt waits for it. */
+  unwinds: boolean;
 }
 
 function buildProgram(io: Io, state: State) {
@@ -57,7 +70,9 @@ function buildProgram(io: Io, state: State) {
   program.addHelpText(
     "after",
     `
-Exit codes: 0 success (images identical), 1 build failed (images differ), 2 usage, config or input error.
+Exit codes: 0 success (images identical), 1 build failed (images differ), 2 usage, config or
+input error, and any other error; 130, 143, 129 when stopped by SIGINT, SIGTERM, SIGHUP (children
+stopped, temporary files removed).
 
 Examples:
   r10e init                      write r10e-docker/ from ./config.json
@@ -153,28 +168,33 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
     .action(async (opts) => {
       const quiet = opts.quiet === true;
       const json = opts.json === true;
-      // Ctrl-C: stop build_cmd and remove the partial archive before exiting (exit 1).
-      const controller = new AbortController();
-      const interrupt = () => controller.abort();
-      if (io.signals) Deno.addSignalListener("SIGINT", interrupt);
+      // SIGINT, SIGTERM, SIGHUP: build stops build_cmd (its whole process group) and the
+      // docker containers, removes the partial archive, and the interrupt waits for that.
+      state.unwinds = true;
       const { build } = await import("./build/build.ts");
-      let result;
-      try {
-        result = await build({
-          configPath: resolvePath(io.cwd, opts.config),
-          hostEnv: io.env,
-          mode: opts.in,
-          format: opts.format,
-          skipBuildCmd: opts.buildCmd === false,
-          allowUnpinned: opts.allowUnpinned === true,
-          network: opts.network,
-          onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
-          onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
-          onOutput: (chunk) => io.stderrBytes(chunk),
-          signal: controller.signal,
-        });
-      } finally {
-        if (io.signals) Deno.removeSignalListener("SIGINT", interrupt);
+      const result = await build({
+        configPath: resolvePath(io.cwd, opts.config),
+        hostEnv: io.env,
+        mode: opts.in,
+        format: opts.format,
+        skipBuildCmd: opts.buildCmd === false,
+        allowUnpinned: opts.allowUnpinned === true,
+        network: opts.network,
+        onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
+        onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
+        onOutput: (chunk) => io.stderrBytes(chunk),
+        signal: state.signal,
+      });
+      // r10e-docker/out (or a folder above it) may be a symlink (issue 10: output paths): the
+      // path printed is where the archive really is, and a warning says so.
+      const real = realFilePath(result.archivePath);
+      if (real !== result.archivePath) {
+        io.stderr(
+          `r10e: warning: ${
+            printable(dirname(result.archivePath))
+          } leads through a symbolic link: the image is in ${printable(dirname(real))}\n`,
+        );
+        result.archivePath = real;
       }
       if (json) {
         io.stdout(JSON.stringify(result, null, 2) + "\n");
@@ -309,6 +329,10 @@ Examples:
       const result = await cp(where(image), { src, dest: toStdout ? dest : where(dest) }, {
         platform: opts.platform,
         stdout: toStdout ? io.stdoutBytes : undefined,
+      }).catch((error) => {
+        // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
+        if (osErrorCode(error) === null) throw error;
+        throw new Error(`Cannot copy "${src}" from "${image}" to "${dest}"`, { cause: error });
       });
       // With `-`, stdout carries the tar stream: the list goes to stderr.
       const print = toStdout ? io.stderr : io.stdout;
@@ -325,30 +349,153 @@ Examples:
   // (owned by issue 11: registry; options and help in src/cli/push.ts)
   addPushCommand(program, io, () => program.opts().verbose === true);
 
-  void state;
   return program;
+}
+
+/** `path` with every symlink of its directory resolved (the file itself may be replaced later). */
+function realFilePath(path: string): string {
+  try {
+    return join(Deno.realPathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
 }
 
 /**
  * Runs the CLI with `args` and returns the exit code. Does not call `Deno.exit`,
- * so tests can run it in-process.
+ * so tests can run it in-process. With `io.signals`, SIGINT, SIGTERM and SIGHUP
+ * stop the command: its children's process groups are stopped and waited for,
+ * its temporaries removed (signals.ts), and the code is 128 + the signal number.
  */
 export async function main(args: string[], io: Io): Promise<number> {
-  const state = { exitCode: 0 };
+  const controller = new AbortController();
+  const state: State = { exitCode: 0, signal: controller.signal, unwinds: false };
   const program = buildProgram(io, state);
-  try {
-    await program.parseAsync(args, { from: "user" });
-    return state.exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
-      if (error.code === "commander.help") return 0;
-      return 2;
+  let processTemp: string | undefined;
+  const run = (async () => {
+    try {
+      await program.parseAsync(args, { from: "user" });
+      return state.exitCode;
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+          return 0;
+        }
+        if (error.code === "commander.help") return 0;
+        return 2;
+      }
+      // `r10e … | head`: the reader has what it wanted; end quietly, as Unix tools do.
+      if (isClosedStdout(error)) return 0;
+      const verbose = program.opts().verbose === true;
+      namePathsOfUser(error, { systemTemp: io.env.TMPDIR || "/tmp", processTemp });
+      io.stderr(formatError(error, verbose) + "\n");
+      return exitCodeOf(error);
     }
-    const verbose = program.opts().verbose === true;
-    io.stderr(formatError(error, verbose) + "\n");
-    return exitCodeOf(error);
+  })();
+  if (!io.signals) return await run;
+
+  // Spools and staging folders of this process go into one folder of its own, removed at the
+  // end or on an interrupt; the folders of processes killed too hard to clean up (SIGKILL) are
+  // removed by the next run (issue 10: leftovers).
+  const systemTemp = io.env.TMPDIR || "/tmp";
+  await removeStaleTemporaries(systemTemp, ownerOfProcessTemp);
+  try {
+    processTemp = await Deno.makeTempDir({ dir: systemTemp, prefix: `r10e-${Deno.pid}-` });
+    registerTemporary(processTemp);
+    // Read by Deno.makeTempDir everywhere below; children get `io.env`, taken before this.
+    Deno.env.set("TMPDIR", processTemp);
+  } catch {
+    // An unwritable TMPDIR: the commands say so with their own paths when they need it.
   }
+  const interrupted = Promise.withResolvers<number>();
+  let caught: Deno.Signal | null = null;
+  const listeners = (Object.keys(HANDLED_SIGNALS) as (keyof typeof HANDLED_SIGNALS)[]).map(
+    (sig) => {
+      const listener = () => {
+        if (caught) return hurry();
+        caught = sig;
+        io.stderr(`r10e: interrupted by ${sig}: stopping\n`);
+        controller.abort(new Error(`Interrupted by ${sig}`));
+        (async () => {
+          // build stops its children, removes its containers and partial archive; bounded.
+          if (state.unwinds) {
+            await Promise.race([run, new Promise((r) => setTimeout(r, DEFAULT_GRACE_MS + 15_000))]);
+          }
+          await cleanUp();
+          interrupted.resolve(HANDLED_SIGNALS[sig]);
+        })();
+      };
+      Deno.addSignalListener(sig, listener);
+      return [sig, listener] as const;
+    },
+  );
+  try {
+    const code = await Promise.race([run, interrupted.promise]);
+    return caught ? await interrupted.promise : code;
+  } finally {
+    for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
+    if (processTemp) await removeTemporary(processTemp);
+  }
+}
+
+/** `r10e-<pid>-XXXXXX`, the folder of a process (see `main`): its pid. */
+function ownerOfProcessTemp(name: string): number | null {
+  const m = /^r10e-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** The code (`EROFS`, `ENOSPC`…) of the OS error at the bottom of `error`'s cause chain, or null. */
+function osErrorCode(error: unknown): string | null {
+  let code: string | null = null;
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const c = (e as { code?: unknown }).code;
+    if (typeof c === "string" && /^E[A-Z0-9]+$/.test(c)) code = c;
+  }
+  return code;
+}
+
+/** Names of r10e's own temporaries beside a destination (cp's, build's archive). */
+const INTERNAL_NAME = /^\.r10e-cp-|^\..+\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Rewrites the messages of OS errors in `error`'s chain ("Read-only file system (os error 30):
+ * open 'dest/.r10e-cp-1f3a'") so that they name the user's paths: the folder a temporary name
+ * sits in, or TMPDIR for the process's spool (issue 10: OS errors name the user's path).
+ */
+function namePathsOfUser(
+  error: unknown,
+  temp: { systemTemp: string; processTemp?: string },
+): void {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const m = /^(.*\(os error \d+\)): (\w+) '(.*)'$/s.exec(e.message);
+    if (!m) continue;
+    const [, reason, op, path] = m;
+    if (temp.processTemp && path.startsWith(temp.processTemp + "/")) {
+      const hint = (e as { code?: string }).code === "ENOSPC"
+        ? " (set TMPDIR to a folder with more space)"
+        : "";
+      e.message = `${reason}, writing temporary files in "${temp.systemTemp}"${hint}`;
+    } else if (INTERNAL_NAME.test(basename(path))) {
+      e.message = `${reason}, writing in "${dirname(path)}"`;
+    } else {
+      e.message = `${reason}: ${op} "${path}"`;
+    }
+  }
+}
+
+/** Thrown by the writers of standard output when its reader is gone (EPIPE). */
+class StdoutClosed extends Error {
+  constructor(options?: ErrorOptions) {
+    super("Standard output was closed", options);
+    this.name = "StdoutClosed";
+  }
+}
+
+function isClosedStdout(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof StdoutClosed) return true;
+  }
+  return false;
 }
 
 function resolvePath(cwd: string, path: string): string {
@@ -405,26 +552,60 @@ export function formatError(error: unknown, verbose: boolean): string {
   return lines.join("\n");
 }
 
-/** Writes everything; a closed pipe (`r10e … | head`) ends the process quietly, as Unix tools do. */
-function writeAll(out: { writeSync(b: Uint8Array): number }, bytes: Uint8Array): void {
+/**
+ * Writes everything. A closed pipe (`r10e … | head`) throws {@linkcode StdoutClosed}
+ * for standard output, which `main` ends quietly on after the command cleaned up;
+ * on standard error it is ignored (there is no one left to tell).
+ */
+function writeAll(
+  out: { writeSync(b: Uint8Array): number },
+  bytes: Uint8Array,
+  closed: "throw" | "ignore",
+): void {
   try {
     let off = 0;
     while (off < bytes.length) off += out.writeSync(bytes.subarray(off));
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    if (error instanceof Deno.errors.BrokenPipe) {
+      if (closed === "ignore") return;
+      throw new StdoutClosed({ cause: error });
+    }
     throw error;
   }
 }
 
-if (import.meta.main) {
-  const code = await main(Deno.args, {
-    stdout: (s) => writeAll(Deno.stdout, new TextEncoder().encode(s)),
-    stderr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
-    stderrBytes: (b) => {
-      let off = 0;
-      while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
+/** Standard output as a stream (`cp … -`) whose closed pipe is a {@linkcode StdoutClosed}. */
+function stdoutStream(): WritableStream<Uint8Array> {
+  return new WritableStream({
+    write(chunk) {
+      writeAll(Deno.stdout, chunk, "throw");
     },
-    stdoutBytes: Deno.stdout.writable,
+  });
+}
+
+if (import.meta.main) {
+  const encoder = new TextEncoder();
+  const stderr = (s: string) => writeAll(Deno.stderr, encoder.encode(s), "ignore");
+  // An error nothing awaited is still an error, not an answer (issue 10: exit codes): exit 2
+  // with its message, after removing what the command left, instead of Deno's stack trace.
+  const fail = (reason: unknown) => {
+    if (isClosedStdout(reason)) return cleanUp({ graceMs: 0 }).then(() => Deno.exit(0));
+    stderr(formatError(reason, Deno.args.includes("--verbose")) + "\n");
+    return cleanUp({ graceMs: 0 }).then(() => Deno.exit(2));
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fail(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fail(e.error);
+  });
+  const code = await main(Deno.args, {
+    stdout: (s) => writeAll(Deno.stdout, encoder.encode(s), "throw"),
+    stderr,
+    stderrBytes: (b) => writeAll(Deno.stderr, b, "ignore"),
+    stdoutBytes: stdoutStream(),
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),

@@ -367,7 +367,7 @@ Deno.test("init: every r10edocker compat config drives init", async (t) => {
   }
 });
 
-Deno.test("build: Ctrl-C stops build_cmd, exits 1 and writes nothing", async () => {
+Deno.test("build: Ctrl-C stops build_cmd, exits 130 and writes nothing", async () => {
   const dir = await tempProject();
   try {
     const config = await Deno.readTextFile(`${dir}/config.json`);
@@ -398,7 +398,7 @@ Deno.test("build: Ctrl-C stops build_cmd, exits 1 and writes nothing", async () 
     }
     const status = await child.status;
     await child.stdout.cancel();
-    assertEquals(status.code, 1, err);
+    assertEquals(status.code, 130, err);
     assertEquals(Date.now() - started < 20_000, true, "build_cmd was not stopped");
     assertStringIncludes(err, "r10e: Interrupted while build_cmd ran: no image was written");
     assertEquals((await listTree(`${dir}/r10e-docker`)).includes("out"), false);

@@ -6,6 +6,12 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import {
+  registerTemporary,
+  releaseTemporary,
+  removeStaleTemporaries,
+  removeTemporary,
+} from "../signals.ts";
 import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -364,6 +370,12 @@ export async function creationTime(
   return { created: 0, createdFrom: "default (0)" };
 }
 
+/** `.<name>.tmp-<pid>-<8 hex>`, the temporary of `writeAtomically`: its pid. */
+function ownerOfArchiveTemp(name: string): number | null {
+  const m = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
 /** Buffered writes, to a temporary file renamed over `path` only when complete. */
 async function writeAtomically(
   path: string,
@@ -376,9 +388,12 @@ async function writeAtomically(
   } catch (error) {
     throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
   }
+  // Left by a build killed too hard to clean up (SIGKILL): removed now (issue 10).
+  await removeStaleTemporaries(dir, ownerOfArchiveTemp);
   const tmp = `${dir}/.${path.slice(dir.length + 1)}.tmp-${Deno.pid}-${
     crypto.randomUUID().slice(0, 8)
   }`;
+  registerTemporary(tmp);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
@@ -409,12 +424,13 @@ async function writeAtomically(
     file.close();
     await Deno.chmod(tmp, 0o644);
     await Deno.rename(tmp, path);
+    releaseTemporary(tmp);
     return result;
   } catch (error) {
     try {
       file.close();
     } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
+    await removeTemporary(tmp);
     throw error;
   }
 }

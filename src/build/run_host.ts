@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { registerProcessGroup, releaseProcessGroup, stopProcessGroup } from "../signals.ts";
 
 /** Options of `runOnHost`. */
 export interface RunOptions {
@@ -33,24 +34,26 @@ export async function runOnHost(options: RunOptions): Promise<number> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // The registry lets an interrupt stop the group even where no abort signal reaches (signals.ts).
+  registerProcessGroup(child.pid);
+  let stopping: Promise<void> | undefined;
   const stop = () => {
-    const kill = (signal: Deno.Signal) => {
-      try {
-        Deno.kill(-child.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    };
-    kill("SIGTERM");
-    Deno.unrefTimer(setTimeout(() => kill("SIGKILL"), 5000));
+    stopping ??= stopProcessGroup(child.pid);
   };
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener("abort", stop, { once: true });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) options.onOutput(chunk);
   };
-  const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
-  options.signal?.removeEventListener("abort", stop);
+  let status: Deno.CommandStatus;
+  try {
+    [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    // Interrupted: return only when every process build_cmd started is gone (issue 10).
+    if (stopping) await stopping;
+    releaseProcessGroup(child.pid);
+  }
   return status.signal ? 128 + signalNumber(status.signal) : status.code;
 }
 

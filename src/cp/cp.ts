@@ -24,6 +24,7 @@ import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/
 import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
 import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
+import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 
 /** One regular file copied. */
 export interface CopiedFile {
@@ -143,9 +144,14 @@ async function lstat(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
+/** A temporary name in `dir`, registered so that an interrupt removes it (signals.ts). */
 function tempName(dir: string): string {
   const rand = crypto.getRandomValues(new Uint8Array(6));
-  return `${dir}/.r10e-cp-${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const name = `${dir}/.r10e-cp-${
+    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
+  registerTemporary(name);
+  return name;
 }
 
 /** Writes a body to a new file (never an existing one), hashing it. */
@@ -192,8 +198,9 @@ async function writeOneFile(
     if (!written) written = await writeBody(temp, empty());
     await finish(temp, node);
     await Deno.rename(temp, target);
+    releaseTemporary(temp);
   } catch (e) {
-    await Deno.remove(temp).catch(() => {});
+    await removeTemporary(temp);
     throw e;
   }
   return { path: target, ...written };
@@ -278,6 +285,7 @@ async function writeTree(
       if (node.kind !== "symlink") await finish(temp, node);
       await Deno.rename(temp, final);
       temps.delete(temp);
+      releaseTemporary(temp);
     };
     await readContents(input, image, {
       nodes: where.keys(),
@@ -312,16 +320,17 @@ async function writeTree(
     // docker cp skips the "." entry of `SRC/.` over an existing directory: its mode stays.
     if (fresh || !contents) await finish(root, top);
     if (fresh) await Deno.rename(root, target);
+    if (fresh) releaseTemporary(root);
     return tree.filter(([, n]) => n.kind === "file").map(([rel]) => ({
       path: `${target}/${rel}`,
       ...results.get(rel)!,
     }));
   } catch (e) {
-    for (const t of temps) await Deno.remove(t).catch(() => {});
+    for (const t of temps) await removeTemporary(t);
     if (fresh) {
       await Deno.chmod(root, 0o700).catch(() => {});
       await makeWritable(root);
-      await Deno.remove(root, { recursive: true }).catch(() => {});
+      await removeTemporary(root);
     }
     throw e;
   }

@@ -1,0 +1,179 @@
+/**
+ * What a command leaves behind while it works, so that an interrupt can undo it
+ * (issue 10: signals and leftovers). One registry per process: the code that
+ * makes a temporary file, a spool directory or a process group registers it and
+ * releases it when done; `main.ts`, which alone listens for SIGINT, SIGTERM and
+ * SIGHUP and exits (STYLE: shape), calls {@linkcode cleanUp} and then exits
+ * with 128 + the signal number.
+ *
+ * A path is registered as soon as it exists (or before, when its name is
+ * known), and released only after it was renamed or removed: an interrupt in
+ * between removes a path that is gone, which is harmless.
+ *
+ * @module
+ */
+
+const temporaries = new Set<string>();
+const groups = new Set<number>();
+let hurried = false;
+
+/** Default time between SIGTERM and SIGKILL for a process group, in milliseconds. */
+export const DEFAULT_GRACE_MS = 5000;
+
+/** Registers a temporary file or directory (removed recursively by {@linkcode cleanUp}). */
+export function registerTemporary(path: string): void {
+  temporaries.add(path);
+}
+
+/** Forgets a temporary that was renamed to its final name or removed. */
+export function releaseTemporary(path: string): void {
+  temporaries.delete(path);
+}
+
+/** Removes a registered temporary (recursively, missing is fine), then forgets it. */
+export async function removeTemporary(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch {
+    // Gone already, or cannot be removed: nothing more to do here.
+  }
+  temporaries.delete(path);
+}
+
+/** The registered temporaries, for tests and messages. */
+export function registeredTemporaries(): string[] {
+  return [...temporaries].sort();
+}
+
+/**
+ * Registers a process group (a child started with `setsid`, whose pid is its
+ * group id) that {@linkcode cleanUp} stops.
+ */
+export function registerProcessGroup(pgid: number): void {
+  groups.add(pgid);
+}
+
+/** Forgets a process group that is gone. */
+export function releaseProcessGroup(pgid: number): void {
+  groups.delete(pgid);
+}
+
+/** Whether any process of the group is alive (zombies count until reaped). */
+export function processGroupAlive(pgid: number): boolean {
+  try {
+    // Signal 0 checks existence and permission without sending anything (kill(2)).
+    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function send(pgid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Stops a process group: SIGTERM, then SIGKILL after `graceMs` (at once after
+ * {@linkcode hurry}), and resolves when no process of the group is left, so
+ * that the caller does not exit before its children (issue 10: the SIGKILL
+ * fallback timer of the old code never fired, because the process had exited).
+ */
+export async function stopProcessGroup(
+  pgid: number,
+  options: { graceMs?: number } = {},
+): Promise<void> {
+  const grace = options.graceMs ?? DEFAULT_GRACE_MS;
+  const start = Date.now();
+  send(pgid, "SIGTERM");
+  // SIGCONT: a stopped process (Ctrl-Z) cannot act on SIGTERM until it runs again.
+  send(pgid, "SIGCONT");
+  let killed = false;
+  while (processGroupAlive(pgid)) {
+    if (!killed && (hurried || Date.now() - start >= grace)) {
+      send(pgid, "SIGKILL");
+      killed = true;
+    }
+    // After SIGKILL, only the reaping of zombies is left: give up after a while.
+    if (killed && Date.now() - start >= grace + 10_000) return;
+    await delay(25);
+  }
+}
+
+/** A second signal: send SIGKILL now instead of waiting for the grace period. */
+export function hurry(): void {
+  hurried = true;
+}
+
+/**
+ * Stops every registered process group (waiting until they are gone), then
+ * removes every registered temporary. The removal is synchronous, so that the
+ * caller can exit right after it with nothing of the interrupted command
+ * running in between.
+ */
+export async function cleanUp(options: { graceMs?: number } = {}): Promise<string[]> {
+  await Promise.all([...groups].map((g) => stopProcessGroup(g, options)));
+  groups.clear();
+  const removed: string[] = [];
+  for (const path of [...temporaries].sort().reverse()) {
+    try {
+      Deno.removeSync(path, { recursive: true });
+      removed.push(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) removed.push(`${path} (${error})`);
+    }
+  }
+  temporaries.clear();
+  return removed;
+}
+
+/**
+ * Removes the temporaries in `dir` that an earlier process left when it was
+ * killed too hard to clean up (SIGKILL, power loss). `ownerOf` recognizes
+ * r10e's own names and returns the pid in them (null for anything else);
+ * a temporary whose process is still alive, other than this one, is kept.
+ * Returns the names removed.
+ */
+export async function removeStaleTemporaries(
+  dir: string,
+  ownerOf: (name: string) => number | null,
+): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return removed;
+  }
+  for (const e of entries) {
+    const pid = ownerOf(e.name);
+    if (pid === null) continue;
+    if (pid !== Deno.pid && processAlive(pid)) continue;
+    try {
+      await Deno.remove(`${dir}/${e.name}`, { recursive: true });
+      removed.push(e.name);
+    } catch {
+      // Someone else removed it, or it is not ours to remove.
+    }
+  }
+  return removed.sort();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but someone else's.
+    return error instanceof Deno.errors.PermissionDenied;
+  }
+}
+
+/** The signals that every command handles, with the exit code each gives (128 + its number). */
+export const HANDLED_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;

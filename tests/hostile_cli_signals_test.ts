@@ -1,0 +1,216 @@
+/**
+ * Issue 10, signals and leftovers: the real CLI gets SIGINT, SIGTERM or SIGHUP in
+ * the middle of its work (a build_cmd that sleeps and spawns children, one of
+ * them deaf to SIGTERM; a build writing its archive; a cp and a verify of a
+ * 1 GiB sparse-made archive), then: the exit code is 128 + the signal number,
+ * no child process is alive (checked by pid and by process group in /proc), and
+ * no temporary file or spool directory is left (TMPDIR is a folder of the test).
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample } from "./_cli.ts";
+import {
+  listAll,
+  processAlive,
+  processesInGroup,
+  type Running,
+  spawnR10e,
+  waitFor,
+  writeSparseImage,
+} from "./hostile_cli_helpers.ts";
+
+const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+async function project(buildCmd: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-hostile-sig-" });
+  await copyExample(dir);
+  const config = await Deno.readTextFile(`${dir}/config.json`);
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    config.replace('"go build -o build/hello ."', () => JSON.stringify(buildCmd)),
+  );
+  await Deno.mkdir(`${dir}/tmp`);
+  return dir;
+}
+
+const readPid = (path: string) => Number(Deno.readTextFileSync(path).trim());
+
+Deno.test("signals: build_cmd and all its children are stopped and waited for, exit 128+n", async (t) => {
+  // The leader records its pid (= its process group: r10e starts it with setsid); one child
+  // ignores SIGTERM, SIGHUP and SIGINT (kept through exec), so only the SIGKILL after the grace
+  // period stops it; the other is an ordinary sleep.
+  const cmd = `echo $$ > leader.pid; ` +
+    `sh -c 'trap "" TERM HUP INT; echo $$ > deaf.pid; exec sleep 300' & ` +
+    `sh -c 'echo $$ > child.pid; exec sleep 300' & ` +
+    `while [ ! -s deaf.pid ] || [ ! -s child.pid ]; do sleep 0.05; done; echo ready-$((1+1)); wait`;
+  for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
+    await t.step(sig, async () => {
+      const dir = await project(cmd);
+      let run: Running | undefined;
+      try {
+        run = spawnR10e(["build", "--in", "host"], {
+          cwd: dir,
+          env: { SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` },
+        });
+        await Promise.race([run.stderrIncludes("ready-2"), run.child.status]);
+        if (!run) throw new Error("unreachable");
+        const leader = readPid(`${dir}/leader.pid`);
+        const deaf = readPid(`${dir}/deaf.pid`);
+        const child = readPid(`${dir}/child.pid`);
+        assertEquals(
+          processAlive(deaf) && processAlive(child),
+          true,
+          `children not running: ${await Promise.race([
+            run.stderr,
+            new Promise((r) => setTimeout(() => r("(running)"), 100)),
+          ])}`,
+        );
+        const sent = Date.now();
+        run.child.kill(sig);
+        const status = await run.child.status;
+        const stderr = await run.stderr;
+        await run.stdout;
+        assertEquals(status.code, CODES[sig], stderr);
+        assertStringIncludes(stderr, `r10e: interrupted by ${sig}`);
+        // The deaf child needed the SIGKILL: r10e waited for it instead of exiting first.
+        assertEquals(Date.now() - sent >= 4000, true, "exited before the grace period");
+        assertEquals(processAlive(deaf), false, `deaf child ${deaf} alive`);
+        assertEquals(processAlive(child), false, `child ${child} alive`);
+        assertEquals(processesInGroup(leader), [], "processes left in build_cmd's group");
+        assertEquals(listAll(`${dir}/tmp`), [], "temporaries left in TMPDIR");
+        assertEquals(listAll(`${dir}/r10e-docker`).filter((p) => p.startsWith("out")), []);
+      } finally {
+        if (run) await stopAll(run, dir);
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  }
+});
+
+/** A failed assertion must not leave the CLI or build_cmd's group running. */
+async function stopAll(run: Running, dir: string): Promise<void> {
+  try {
+    run.child.kill("SIGKILL");
+  } catch {
+    // ended
+  }
+  try {
+    Deno.kill(-readPid(`${dir}/leader.pid`), "SIGKILL");
+  } catch {
+    // ended, or never started
+  }
+  await run.child.status;
+  await Promise.all([run.stderr, run.stdout]).catch(() => {});
+}
+
+Deno.test("signals: a build killed while writing its archive leaves no temporary; a stale one of a SIGKILL is removed by the next build", async () => {
+  // A large extern_data file of random bytes: the archive takes seconds to write.
+  const dir = await project("go build -o build/hello .");
+  try {
+    const big = await Deno.open(`${dir}/data/big.bin`, { write: true, create: true });
+    const chunk = new Uint8Array(1 << 16);
+    for (let i = 0; i < 3200; i++) {
+      crypto.getRandomValues(chunk);
+      await big.write(chunk);
+    }
+    big.close();
+    const out = `${dir}/r10e-docker/out`;
+    const temps = () => listAll(out).filter((n) => n.includes(".tmp-"));
+    const run = spawnR10e(["build", "--in", "host"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` },
+    });
+    await Promise.race([
+      waitFor("the archive's temporary", () => temps().length > 0, 240_000),
+      run.child.status,
+    ]);
+    assertEquals(temps().length, 1, await Promise.race([run.stderr, Promise.resolve("")]));
+    run.child.kill("SIGTERM");
+    const status = await run.child.status;
+    const stderr = await run.stderr;
+    await run.stdout;
+    assertEquals(status.code, 143, stderr);
+    assertEquals(listAll(out), [], "left in r10e-docker/out");
+    assertEquals(listAll(`${dir}/tmp`), [], "left in TMPDIR");
+
+    // What a SIGKILL leaves (no handler runs): a temporary of a dead process, and one of a
+    // live process (this test's) that must be kept. The next build removes only the first.
+    const name = "r10e-hello-latest.tar.gz";
+    const dead = `.${name}.tmp-${2 ** 22 + 12345}-0123abcd`;
+    const live = `.${name}.tmp-${Deno.pid}-89abcdef`;
+    await Deno.writeTextFile(`${out}/${dead}`, "partial");
+    await Deno.writeTextFile(`${out}/${live}`, "in use");
+    await Deno.writeTextFile(`${out}/unrelated.tmp-1-0123abcd`, "not ours");
+    await Deno.remove(`${dir}/data/big.bin`);
+    const again = spawnR10e(["build", "--in", "host", "--no-build-cmd"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` },
+    });
+    const st = await again.child.status;
+    const err = await again.stderr;
+    await again.stdout;
+    assertEquals(st.code, 0, err);
+    assertEquals(listAll(out), [live, name, "unrelated.tmp-1-0123abcd"].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("signals: an interrupted cp leaves nothing beside DEST, an interrupted verify no spool", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-hostile-sig-" });
+  try {
+    await Deno.mkdir(`${dir}/tmp`);
+    await Deno.mkdir(`${dir}/dest`);
+    // 1 GiB of zeros in /app/big, sparse on disk; B differs in the last bytes only.
+    await writeSparseImage(`${dir}/a.tar`, 1 << 30);
+    await writeSparseImage(`${dir}/b.tar`, 1 << 30, new TextEncoder().encode("END\n"));
+    const env = { TMPDIR: `${dir}/tmp` };
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      await t.step(`cp, ${sig}`, async () => {
+        const run = spawnR10e(["cp", "a.tar", "/app/big", "dest/big"], { cwd: dir, env });
+        // Mid-copy: the temporary file beside DEST exists and grows.
+        await Promise.race([
+          waitFor("cp's temporary", () => {
+            const names = listAll(`${dir}/dest`);
+            return names.some((n) =>
+              n.startsWith(".r10e-cp-") && Deno.statSync(`${dir}/dest/${n}`).size > 0
+            );
+          }),
+          run.child.status,
+        ]);
+        run.child.kill(sig);
+        const status = await run.child.status;
+        const stderr = await run.stderr;
+        await run.stdout;
+        assertEquals(status.code, CODES[sig], stderr);
+        assertEquals(listAll(`${dir}/dest`), [], "left beside DEST");
+        assertEquals(listAll(`${dir}/tmp`), [], "left in TMPDIR");
+        assertEquals(run.peakRss() < 300 << 20, true, `peak RSS ${run.peakRss()}`);
+      });
+    }
+    await t.step("verify, SIGTERM while it spools the differing file", async () => {
+      const run = spawnR10e(["verify", "a.tar", "b.tar"], { cwd: dir, env });
+      // The differing /app/big is spooled (both sides) into the process's folder in TMPDIR.
+      await Promise.race([
+        waitFor("verify's spool", () => {
+          const files = listAll(`${dir}/tmp`).filter((n) => {
+            try {
+              return Deno.statSync(`${dir}/tmp/${n}`).isFile;
+            } catch {
+              return false;
+            }
+          });
+          return files.some((n) => Deno.statSync(`${dir}/tmp/${n}`).size > 1 << 20);
+        }, 120_000),
+        run.child.status,
+      ]);
+      run.child.kill("SIGTERM");
+      const status = await run.child.status;
+      const stderr = await run.stderr;
+      await run.stdout;
+      assertEquals(status.code, 143, stderr);
+      assertEquals(listAll(`${dir}/tmp`), [], "spool left in TMPDIR");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
