@@ -127,6 +127,8 @@ export function explain(
           line.hint = "none needed once the same commit is built";
         }
       }
+    } else if ((cause === "go-build-info" || cause === "go-build-id") && commit) {
+      line.text += ": expected from a source change between the commits";
     } else if (cause === "content" || cause === "files") {
       const paths = [...new Set(list.map((f) => f.path).filter((p) => p !== undefined))];
       if (paths.length) {

@@ -13,7 +13,7 @@
 import { compareCodePoints } from "../code_point_order.ts";
 import { printable } from "../printable.ts";
 import { type Builder, BUILDER_NAMES, explain } from "./explain.ts";
-import { type CauseSummary, type Detail, type Finding, type Report } from "./findings.ts";
+import type { CauseSummary, Detail, Finding, Report } from "./findings.ts";
 
 /** Options of `formatReport`. */
 export interface FormatOptions {
