@@ -24,6 +24,7 @@ import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
 import { globRegExp } from "./verify/glob.ts";
 import { addPushCommand } from "./cli/push.ts";
+import { addRegistryOptions, registryOptions } from "./cli/registry_options.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -274,6 +275,7 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
         ignore: { causes, paths: ignorePath },
         platform: opts.platform,
         onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
+        registry: registryOptions(io, opts, program.opts().verbose === true),
       });
       // Inputs are shown as the user typed them.
       report.a.input = a;
@@ -329,6 +331,7 @@ Examples:
       const result = await cp(where(image), { src, dest: toStdout ? dest : where(dest) }, {
         platform: opts.platform,
         stdout: toStdout ? io.stdoutBytes : undefined,
+        registry: registryOptions(io, opts, program.opts().verbose === true),
       }).catch((error) => {
         // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
         if (osErrorCode(error) === null) throw error;
@@ -348,6 +351,7 @@ Examples:
   // ── push ─────────────────────────────────────────────────────────────────
   // (owned by issue 11: registry; options and help in src/cli/push.ts)
   addPushCommand(program, io, () => program.opts().verbose === true);
+  addRegistryOptions(program, ["verify", "cp"]);
 
   return program;
 }

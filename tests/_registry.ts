@@ -203,46 +203,75 @@ http:
   return { host, dir, stop, start };
 }
 
-/** Writes a runnable test image (busybox + `size` bytes of data) as an archive; returns its digests. */
+/** Digests of a written test image. */
+export interface TestArchive {
+  manifestDigest: string;
+  imageId: string;
+  layers: string[];
+  /** Every platform's image (one unless `platforms` was given). */
+  images: { platform: string; manifestDigest: string; layers: string[] }[];
+}
+
+/**
+ * Writes a runnable test image (busybox + `size` bytes of data) as an archive; returns its
+ * digests. With `platforms`, one image per platform: the busybox layer shared, the data layer
+ * different for each.
+ */
 export async function writeTestArchive(
   path: string,
-  options: { size?: number; name?: string; seed?: number } = {},
-): Promise<{ manifestDigest: string; imageId: string; layers: string[] }> {
+  options: { size?: number; name?: string; seed?: number; platforms?: string[] } = {},
+): Promise<TestArchive> {
   const size = options.size ?? 100_000;
-  const data = new Uint8Array(size);
-  // A fixed pseudo-random pattern, different per seed: blobs differ between test images.
-  let x = (options.seed ?? 1) >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 255;
-  }
+  const data = (seed: number) => {
+    const bytes = new Uint8Array(size);
+    // A fixed pseudo-random pattern, different per seed: blobs differ between test images.
+    let x = seed >>> 0 || 1;
+    for (let i = 0; i < size; i += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      bytes[i] = x & 255;
+    }
+    return bytes;
+  };
   const busybox = await Deno.readFile("/bin/busybox");
+  const platforms = options.platforms ?? ["linux/amd64"];
   using file = await Deno.open(path, { write: true, create: true, truncate: true });
   const result = await writeImageArchive({
     repository: options.name ?? "registry-test",
     tag: "latest",
     created: 0,
-    images: [{
-      platform: { os: "linux", architecture: "amd64" },
-      config: { Env: ["PATH=/bin"], Entrypoint: ["/bin/busybox"] },
-      layers: [
-        {
-          createdBy: "busybox",
-          entries: [dirEntry("bin"), fileEntry("bin/busybox", busybox, 0o755)],
-        },
-        { createdBy: "data", entries: [dirEntry("data"), fileEntry("data/blob", data)] },
-      ],
-    }],
+    images: platforms.map((p, i) => {
+      const [os, architecture, variant] = p.split("/");
+      return {
+        platform: { os, architecture, ...(variant ? { variant } : {}) },
+        config: { Env: ["PATH=/bin"], Entrypoint: ["/bin/busybox"] },
+        layers: [
+          {
+            createdBy: "busybox",
+            entries: [dirEntry("bin"), fileEntry("bin/busybox", busybox, 0o755)],
+          },
+          {
+            createdBy: "data",
+            entries: [dirEntry("data"), fileEntry("data/blob", data((options.seed ?? 1) + i))],
+          },
+        ],
+      };
+    }),
   }, async (chunk) => {
     let off = 0;
     while (off < chunk.length) off += await file.write(chunk.subarray(off));
   }, { compress: path.endsWith(".gz") });
+  const images = result.images.map((im, i) => ({
+    platform: platforms[i],
+    manifestDigest: im.manifestDigest,
+    layers: im.layers.map((l) => l.digest),
+  }));
   return {
     manifestDigest: result.images[0].manifestDigest,
     imageId: result.images[0].imageId,
-    layers: result.images[0].layers.map((l) => l.digest),
+    layers: images[0].layers,
+    images,
   };
 }
 

@@ -315,6 +315,19 @@ for (const alg of ["RS256", "ES256"] as const) {
         env: { ...Deno.env.toObject(), DOCKER_CONFIG: `${dir}/pusher`, SSL_CERT_FILE: ca.caCert },
       });
       assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+
+      // Reading needs only pull: the reader's token is enough for verify.
+      const read = await r10e([
+        "verify",
+        "--ca-file",
+        ca.caCert,
+        `${registry.host}/org/svc@${image.manifestDigest}`,
+        `${dir}/app.tar.gz`,
+      ], { env: { ...cache, DOCKER_CONFIG: `${dir}/reader` } });
+      assertEquals(read.code, 0, read.stdout + read.stderr);
+      assertStringIncludes(read.stdout, "Images are identical");
+      const pulls = issuer.requests.filter((q) => q.user === "reader").flatMap((q) => q.scopes);
+      assertEquals(pulls.includes("repository:org/svc:pull"), true, JSON.stringify(pulls));
     } finally {
       await registry?.stop();
       await issuer?.close();

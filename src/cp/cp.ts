@@ -22,6 +22,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
 import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
+import { resolveImage, type ResolveOptions } from "../registry/resolve.ts";
 import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
@@ -47,6 +48,8 @@ export interface CpResult {
 
 /** Options of `cp`. */
 export interface CpOptions {
+  /** How to reach registries, when IMAGE is a registry reference. */
+  registry?: Omit<ResolveOptions, "platform" | "tempDir">;
   /** `os/arch[/variant]` for multi-platform inputs. */
   platform?: string;
   /** Parent directory for the image reader's spool (default: the system one). */
@@ -69,7 +72,14 @@ export async function cp(
 ): Promise<CpResult> {
   if (!paths.src) throw new UsageError("SRC must not be empty");
   if (!paths.dest) throw new UsageError("DEST must not be empty");
-  await using input = await openImage(image, {
+  // A registry reference is fetched into a temporary layout first (issue 11: reading from a registry).
+  await using local = await resolveImage(image, {
+    env: {},
+    ...options.registry,
+    platform: options.platform,
+    tempDir: options.tempDir,
+  });
+  await using input = await openImage(local.path, {
     platform: options.platform,
     tempDir: options.tempDir,
   });

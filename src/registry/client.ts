@@ -71,6 +71,11 @@ export class RegistryClient {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 
+  /** The retry policy in force (for callers that resume streams themselves). */
+  get retryPolicy(): RetryPolicy {
+    return this.#retry;
+  }
+
   /** Releases the TLS client. */
   close(): void {
     this.#http?.close();

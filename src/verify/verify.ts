@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
+import { type ResolvedImage, resolveImage, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
 import { compareImages, isBlobName, packagingNotes, sameContent, sameEntries } from "./compare.ts";
@@ -33,6 +34,8 @@ export interface VerifyOptions {
   platform?: string;
   /** Parent of the temporary directories (spools, differing files). */
   tempDir?: string;
+  /** How to reach registries, for inputs that are registry references. */
+  registry?: Omit<ResolveOptions, "platform" | "tempDir">;
   /** Receives a progress line now and then (at most once a second, after the first two seconds). */
   onProgress?: (line: string) => void;
   /** Lines of unified diff to keep per text file. */
@@ -53,7 +56,21 @@ export async function verifyImages(
   options: VerifyOptions = {},
 ): Promise<Report> {
   const ignore = options.ignore ?? { causes: [], paths: [] };
-  return await verify(pathA, pathB, options, ignore);
+  // A registry reference is fetched into a temporary layout first (issue 11: reading from a registry).
+  const resolve = (p: string) =>
+    resolveImage(p, {
+      env: {},
+      ...options.registry,
+      platform: options.platform,
+      tempDir: options.tempDir,
+    });
+  const resolved = await Promise.allSettled([resolve(pathA), resolve(pathB)]);
+  await using stack = new AsyncDisposableStack();
+  for (const r of resolved) if (r.status === "fulfilled") stack.use(r.value);
+  const failed = resolved.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  const [a, b] = resolved as PromiseFulfilledResult<ResolvedImage>[];
+  return await verify(a.value.path, b.value.path, options, ignore);
 }
 
 async function verify(

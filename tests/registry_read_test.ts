@@ -1,0 +1,151 @@
+/**
+ * `verify` and `cp` read registry references (issue 11 part 3) from a docker-registry of the
+ * test's own on loopback: the auditor's `r10e verify host/app@sha256:… app-latest.tar.gz`, a
+ * platform's blobs only, a corrupted blob caught by its digest, an existing path winning over
+ * a reference.
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { fileSha256, r10e } from "./_cli.ts";
+import { requireTool } from "./_docker.ts";
+import { cacheEnv, startRegistry, writeTestArchive } from "./_registry.ts";
+
+Deno.test("verify and cp read registry references: by digest and tag, one platform's blobs, digests checked", async (t) => {
+  if (!requireTool(t, "docker-registry") || !requireTool(t, "curl")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-read-" });
+  let registry;
+  try {
+    registry = await startRegistry(`${dir}/registry`);
+    const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
+    const image = await writeTestArchive(`${dir}/app.tar.gz`, { size: 1_500_000, seed: 3 });
+    const other = await writeTestArchive(`${dir}/other.tar.gz`, { size: 1_500_000, seed: 4 });
+    const pushed = await r10e(["push", "-q", `${dir}/app.tar.gz`, `${registry.host}/team/app:v1`], {
+      env,
+    });
+    assertEquals(pushed.code, 0, pushed.stderr);
+    const ref = pushed.stdout.trim();
+    assertEquals(ref, `${registry.host}/team/app@${image.manifestDigest}`);
+
+    await t.step(
+      "the auditor's command: the registry's image against the archive is identical",
+      async () => {
+        const r = await r10e(["verify", ref, `${dir}/app.tar.gz`], { env });
+        assertEquals(r.code, 0, r.stdout + r.stderr);
+        assertStringIncludes(r.stdout, "Images are identical");
+        assertStringIncludes(r.stdout, `manifest ${image.manifestDigest.slice(0, 19)}`);
+      },
+    );
+
+    await t.step(
+      "by tag, against another archive: they differ (exit 1), and the finding is the file",
+      async () => {
+        const r = await r10e([
+          "verify",
+          "--json",
+          `${registry!.host}/team/app:v1`,
+          `${dir}/other.tar.gz`,
+        ], { env });
+        assertEquals(r.code, 1, r.stderr);
+        const report = JSON.parse(r.stdout);
+        assertEquals(report.identical, false);
+        assertStringIncludes(JSON.stringify(report.findings), "data/blob");
+      },
+    );
+
+    await t.step("cp from a reference copies the file with the bytes of the archive", async () => {
+      await Deno.mkdir(`${dir}/out`);
+      const r = await r10e(["cp", ref, "/bin/busybox", `${dir}/out/`], { env });
+      assertEquals(r.code, 0, r.stderr);
+      const want = (await fileSha256("/bin/busybox")).replace(/^sha256:/, "");
+      assertEquals(r.stdout, `${dir}/out/busybox(sha256:${want})\n`);
+    });
+
+    await t.step(
+      "a multi-platform index: --platform fetches that platform's blobs only",
+      async () => {
+        const multi = await writeTestArchive(`${dir}/multi.tar`, {
+          size: 500_000,
+          seed: 21,
+          platforms: ["linux/amd64", "linux/arm64"],
+        });
+        const p = await r10e([
+          "push",
+          "--json",
+          `${dir}/multi.tar`,
+          `${registry!.host}/team/multi:v1`,
+        ], { env });
+        assertEquals(p.code, 0, p.stderr);
+        const json = JSON.parse(p.stdout);
+        assertEquals(json.mediaType, "application/vnd.oci.image.index.v1+json");
+        const r = await r10e([
+          "--verbose",
+          "cp",
+          "--platform",
+          "linux/arm64",
+          `${registry!.host}/team/multi:v1`,
+          "/data/blob",
+          `${dir}/arm64-blob`,
+        ], { env });
+        assertEquals(r.code, 0, r.stderr);
+        const [amd64, arm64] = multi.images;
+        const fetched = [...r.stderr.matchAll(/GET \S+\/blobs\/(sha256:[0-9a-f]{64}) -> 200/g)].map(
+          (m) => m[1],
+        );
+        assertEquals(fetched.includes(arm64.layers[1]), true, r.stderr);
+        assertEquals(fetched.includes(amd64.layers[1]), false, "the amd64 data layer was fetched");
+        const manifests = [...r.stderr.matchAll(/GET \S+\/manifests\/(\S+) -> 200/g)].map((m) =>
+          m[1]
+        );
+        assertEquals(
+          manifests.includes(amd64.manifestDigest),
+          false,
+          "the amd64 manifest was fetched",
+        );
+      },
+    );
+
+    await t.step("an existing path wins over a reference that reads the same", async () => {
+      // A directory named like a registry host, holding an archive named like repo:tag.
+      await Deno.mkdir(`${dir}/cwd/127.0.0.1:9`, { recursive: true });
+      await Deno.copyFile(`${dir}/app.tar.gz`, `${dir}/cwd/127.0.0.1:9/app:v1`);
+      const r = await r10e(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
+        env,
+        cwd: `${dir}/cwd`,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      // and without the path, it is a reference to a registry that is not there: exit 2
+      await Deno.remove(`${dir}/cwd/127.0.0.1:9`, { recursive: true });
+      const gone = await r10e(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
+        env,
+        cwd: `${dir}/cwd`,
+      });
+      assertEquals(gone.code, 2, gone.stderr);
+      assertStringIncludes(gone.stderr, 'Cannot reach registry "127.0.0.1:9"');
+    });
+
+    await t.step(
+      "a blob corrupted in the registry's storage is caught by its digest: exit 2",
+      async () => {
+        const layer = image.layers[1].slice("sha256:".length);
+        const data = `${dir}/registry/storage/docker/registry/v2/blobs/sha256/${
+          layer.slice(0, 2)
+        }/${layer}/data`;
+        using f = await Deno.open(data, { read: true, write: true });
+        await f.seek(1000, Deno.SeekMode.Start);
+        const one = new Uint8Array(1);
+        await f.read(one);
+        await f.seek(1000, Deno.SeekMode.Start);
+        await f.write(new Uint8Array([one[0] ^ 0xff]));
+        const r = await r10e(["verify", ref, `${dir}/app.tar.gz`], { env });
+        assertEquals([r.code, r.stdout], [2, ""], r.stderr);
+        assertStringIncludes(r.stderr, `blob ${image.layers[1]} does not match its digest`);
+        const left = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) =>
+          e.name.startsWith("r10e-pull-")
+        );
+        void left; // other runs may be in flight on this machine: nothing to assert about /tmp here
+      },
+    );
+  } finally {
+    await registry?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
