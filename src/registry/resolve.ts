@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { registerTemporary, removeTemporary } from "../signals.ts";
 import { RegistryError } from "./errors.ts";
 import type { ClientOptions } from "./client.ts";
 import { looksLikeReference, parseReference } from "./reference.ts";
@@ -46,7 +47,9 @@ export async function resolveImage(
   const ref = parseReference(input);
   const { pullToLayout } = await import("./pull.ts");
   const dir = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-pull-" });
-  const remove = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  // An interrupt (Ctrl-C) removes it too (issue 10: signals and leftovers).
+  registerTemporary(dir);
+  const remove = () => removeTemporary(dir);
   try {
     const pulled = await pullToLayout(ref, dir, options);
     return {
