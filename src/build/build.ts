@@ -23,6 +23,7 @@ import {
   type RuntimeConfig,
   writeImageArchive,
 } from "../image/writer.ts";
+import { type ArtifactAudit, prepareAudit } from "./audit.ts";
 import { caBundle } from "./ca_bundle.ts";
 import { collect } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
@@ -92,6 +93,8 @@ export interface BuildResult {
   dirty: string[] | null;
   /** The commit recorded as `org.opencontainers.image.revision`, null outside git. */
   revision: string | null;
+  /** The check of each artifact's Go build info (audit.ts); null when skipped. */
+  audit: ArtifactAudit[] | null;
 }
 
 /** The archive's file name for a project. */
@@ -134,6 +137,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     requested: options.mode,
     pinnedBuilder: pins.builder_image,
     ctx: { env: options.hostEnv, signal: options.signal },
+    onProgress: progress,
+  });
+  const auditor = await prepareAudit({
+    root,
+    goVersion: pins.go_version,
+    mode,
+    hostEnv: options.hostEnv,
     onProgress: progress,
   });
   await using dockerStaging = mode === "docker" && !options.skipBuildCmd
@@ -190,6 +200,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   progress("Staging artifacts, extern_data and the CA bundle");
   const ca = config.include_ca_bundle ? caBundle() : null;
   const collected = await collect(loaded, dockerStaging?.root ?? root, ca);
+  // Issue 9 item 3: the artifacts' build info must match the pins before anything is written.
+  const audit = await auditor.check(dockerStaging?.root ?? root, config.artifacts);
   const artifactDigests = collected.artifacts.map((item, i) =>
     hashOnRead(item, config.artifacts[i].src)
   );
@@ -241,6 +253,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     mode,
     dirty,
     revision,
+    audit,
   };
 }
 

@@ -1,0 +1,370 @@
+/**
+ * The build checks its own artifacts before it writes the image (issue 9 item 3,
+ * DESIGN: pipeline of build): every Go artifact's embedded build info must show
+ * the pinned Go version, `CGO_ENABLED=0`, `-trimpath`, and in a git project
+ * `vcs.revision` = HEAD with `vcs.modified` as the tree was when build_cmd ran.
+ * Anything else means the image is not the function of the commit that r10e
+ * promises: another toolchain, flags or tree got in.
+ *
+ * A mismatch is a failed build (exit 1, `BuildFailed`): the config is valid, the
+ * artifacts build_cmd made are wrong. Each mismatch names the artifact, the
+ * field, what was expected and found, and the likely cause.
+ *
+ * `checkBuildInfo` is pure; `auditArtifacts` reads the files (headers and the
+ * build info blob only: a few KB per artifact, whatever its size).
+ *
+ * @module
+ */
+import { BuildFailed } from "../errors.ts";
+import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { fileRandomAccess } from "../gobinary/random_access.ts";
+
+/** What every Go artifact must show. */
+export interface AuditExpectations {
+  /** Exact pinned Go version, e.g. "1.26.8". */
+  goVersion: string;
+  /** `git rev-parse HEAD` of the project, or null outside git (then vcs is not checked). */
+  revision: string | null;
+  /** Whether the tree was dirty when build_cmd ran (Go's vcs.modified); null outside git. */
+  modified: boolean | null;
+  /** Where build_cmd ran: the likely causes differ. */
+  mode: "host" | "docker";
+}
+
+/** One field of one artifact that is not what r10e pinned. */
+export interface Mismatch {
+  /** `Go version`, `CGO_ENABLED`, `-trimpath`, `vcs.revision`, `vcs.modified`. */
+  field: string;
+  expected: string;
+  found: string;
+  /** The likely cause and fix. */
+  cause: string;
+}
+
+/** The audit of one artifact. */
+export type ArtifactAudit =
+  & { src: string; dest: string }
+  & (
+    | { status: "checked"; goVersion: string; mismatches: Mismatch[]; notes: string[] }
+    | { status: "not checked"; reason: string }
+  );
+
+/** An artifact to audit: config src and dest, and where the file is on disk. */
+export interface AuditInput {
+  src: string;
+  dest: string;
+  path: string;
+}
+
+function setting(info: GoBuildInfo, key: string): string | undefined {
+  // The last one wins, as in Go's BuildInfo (a key appears once in practice).
+  let value: string | undefined;
+  for (const s of info.settings) if (s.key === key) value = s.value;
+  return value;
+}
+
+const ABSENT = "nothing (not recorded)";
+
+/**
+ * Compares one binary's build info with the pins; returns every mismatch and
+ * notes (fields deliberately not checked). Pure.
+ */
+export function checkBuildInfo(
+  info: GoBuildInfo,
+  expect: AuditExpectations,
+): { mismatches: Mismatch[]; notes: string[] } {
+  const mismatches: Mismatch[] = [];
+  const notes: string[] = [];
+  const goVersion = `go${expect.goVersion}`;
+  if (info.goVersion !== goVersion) {
+    mismatches.push({
+      field: "Go version",
+      expected: goVersion,
+      found: info.goVersion,
+      cause:
+        `build_cmd sets its own GOTOOLCHAIN or runs another \`go\` (r10e sets GOTOOLCHAIN=${goVersion}; ` +
+        "use `go` from PATH and leave GOTOOLCHAIN alone)",
+    });
+  }
+  const cgo = setting(info, "CGO_ENABLED");
+  if (cgo !== "0") {
+    mismatches.push({
+      field: "CGO_ENABLED",
+      expected: "0",
+      found: cgo ?? ABSENT,
+      cause:
+        "build_cmd sets CGO_ENABLED (r10e sets CGO_ENABLED=0: a cgo binary depends on the host's C toolchain and libc)",
+    });
+  }
+  const trimpath = setting(info, "-trimpath");
+  if (trimpath !== "true") {
+    mismatches.push({
+      field: "-trimpath",
+      expected: "true",
+      found: trimpath ?? ABSENT,
+      cause:
+        'build_cmd sets its own GOFLAGS or passes -trimpath=false (r10e sets GOFLAGS="-trimpath -mod=readonly"; ' +
+        'add to GOFLAGS with GOFLAGS="$GOFLAGS …" instead of replacing it): without -trimpath the binary holds build paths',
+    });
+  }
+  if (expect.revision !== null) {
+    // `go install module@version`: built from the module cache (its sum is recorded), not from
+    // this commit. A main module built from the project has no sum (its version is "(devel)",
+    // or since Go 1.24 a pseudo-version from the VCS stamp).
+    if (info.main && info.main.sum !== "") {
+      notes.push(
+        `vcs not checked: built from the module ${info.main.path}@${info.main.version}, not from the project's commit`,
+      );
+    } else {
+      const revision = setting(info, "vcs.revision");
+      if (revision === undefined) {
+        mismatches.push({
+          field: "vcs.revision",
+          expected: expect.revision,
+          found: "nothing (no VCS stamp)",
+          cause: expect.mode === "docker"
+            ? "the builder image has no git, or the container sees no .git (config.json not at the root of the repository): " +
+              "Go stamps VCS information only when it can run git; use a builder image with git (README: docker mode)"
+            : "build_cmd passes -buildvcs=false, or builds outside the project's repository, or git is not on PATH",
+        });
+      } else {
+        if (revision !== expect.revision) {
+          mismatches.push({
+            field: "vcs.revision",
+            expected: expect.revision,
+            found: revision,
+            cause:
+              "the binary was built from another commit or checkout (a stale artifact, or build_cmd builds elsewhere)",
+          });
+        }
+        const modified = setting(info, "vcs.modified");
+        const wanted = String(expect.modified ?? false);
+        if (expect.modified !== null && modified !== wanted) {
+          mismatches.push({
+            field: "vcs.modified",
+            expected: wanted,
+            found: modified ?? ABSENT,
+            cause: expect.modified
+              ? "the tree was dirty before build_cmd ran but the binary says clean (built from another checkout?)"
+              : expect.mode === "docker"
+              ? "the tree in the builder container differs from the commit: .dockerignore leaves out tracked files, or build_cmd " +
+                "writes files git does not ignore before `go build` runs"
+              : "build_cmd writes or changes files git does not ignore before `go build` runs (add them to .gitignore)",
+          });
+        }
+      }
+    }
+  }
+  return { mismatches, notes };
+}
+
+/** Why a file without Go build info was not checked. */
+function notGoReason(head: Uint8Array): string {
+  const be = head.length >= 4
+    ? ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0
+    : 0;
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(be)) {
+    return "Mach-O file: no Go build info read from it (r10e's Go-binary reader handles Mach-O only where src/gobinary supports it)";
+  }
+  if (head[0] === 0x4d && head[1] === 0x5a) return "PE file: no Go build info read from it";
+  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) {
+    return "ELF file without Go build info (not a Go binary)";
+  }
+  return "not a Go binary";
+}
+
+/**
+ * Reads each artifact's build info and checks it (`checkBuildInfo`).
+ * Files that are not Go binaries are returned as "not checked" with the reason.
+ * @throws {Error} when a file cannot be opened
+ */
+export async function auditArtifacts(
+  inputs: readonly AuditInput[],
+  expect: AuditExpectations,
+): Promise<ArtifactAudit[]> {
+  return await Promise.all(inputs.map(async (input): Promise<ArtifactAudit> => {
+    const base = { src: input.src, dest: input.dest };
+    using file = await Deno.open(input.path, { read: true });
+    const size = (await file.stat()).size;
+    const src = fileRandomAccess(file, size);
+    let info: GoBuildInfo | null;
+    try {
+      info = await readGoBuildInfo(src);
+    } catch (error) {
+      return {
+        ...base,
+        status: "not checked",
+        reason: `unreadable Go build info: ${(error as Error).message}`,
+      };
+    }
+    if (!info) {
+      return { ...base, status: "not checked", reason: notGoReason(await src.read(0, 4)) };
+    }
+    return {
+      ...base,
+      status: "checked",
+      goVersion: info.goVersion,
+      ...checkBuildInfo(info, expect),
+    };
+  }));
+}
+
+/**
+ * One line per artifact for the progress output: what was checked and what not.
+ */
+export function describeAudit(
+  audits: readonly ArtifactAudit[],
+  expect: AuditExpectations,
+): string[] {
+  const checked = audits.filter((a) => a.status === "checked");
+  const lines: string[] = [];
+  if (checked.length) {
+    const vcs = expect.revision === null
+      ? "not a git project: vcs not checked"
+      : `vcs.revision ${expect.revision.slice(0, 12)}, vcs.modified=${expect.modified ?? false}`;
+    lines.push(
+      `Checked the build info of ${checked.length} Go artifact${
+        checked.length > 1 ? "s" : ""
+      }: go${expect.goVersion}, CGO_ENABLED=0, -trimpath, ${vcs}`,
+    );
+  }
+  for (const a of audits) {
+    if (a.status === "not checked") lines.push(`Not checked: ${a.dest} ("${a.src}"): ${a.reason}`);
+    else for (const n of a.notes) lines.push(`${a.dest} ("${a.src}"): ${n}`);
+  }
+  return lines;
+}
+
+/**
+ * Throws when any artifact has a mismatch, with every mismatch of every artifact.
+ * @throws {BuildFailed} (exit 1) naming artifact, field, expected, found and cause
+ */
+export function assertAudit(audits: readonly ArtifactAudit[]): void {
+  const lines: string[] = [];
+  for (const a of audits) {
+    if (a.status !== "checked") continue;
+    for (const m of a.mismatches) {
+      lines.push(
+        `  ${a.dest} ("${a.src}"): ${m.field}: expected ${JSON.stringify(m.expected)}, found ${
+          m.found.startsWith("nothing") ? m.found : JSON.stringify(m.found)
+        }: ${m.cause}`,
+      );
+    }
+  }
+  if (lines.length) {
+    throw new BuildFailed(
+      `The artifacts are not what the pinned build makes, so no image was written:\n${
+        lines.join("\n")
+      }`,
+    );
+  }
+}
+
+/** Runs git in `dir`; null when git is missing, `dir` is outside a repository, or git fails. */
+async function git(dir: string, args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["-C", dir, ...args],
+      stdout: "piped",
+      stderr: "null",
+      env: { LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" },
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The repository Go stamps from: the nearest directory at or above `dir` that
+ * holds a `.git` directory. Go's VCS detection (cmd/go/internal/vcs) looks for
+ * a `.git` directory only, so a git worktree or submodule (where `.git` is a
+ * file) gets no VCS stamp from its own checkout.
+ */
+async function goVcsRoot(dir: string): Promise<string | null> {
+  let d: string;
+  try {
+    d = await Deno.realPath(dir);
+  } catch {
+    return null;
+  }
+  for (;;) {
+    try {
+      if ((await Deno.stat(`${d}/.git`)).isDirectory) return d;
+    } catch { /* not here */ }
+    const parent = d.slice(0, d.lastIndexOf("/")) || "/";
+    if (parent === d) return null;
+    d = parent;
+  }
+}
+
+/**
+ * HEAD and whether the tree is dirty, as `go build` will see them: Go runs
+ * `git status --porcelain` at the top of the repository it found, so a change
+ * anywhere in it counts, not only under the project. Null when Go will stamp
+ * no VCS information (no repository, a worktree, no commit yet).
+ */
+export async function vcsState(
+  dir: string,
+): Promise<{ revision: string; modified: boolean } | null> {
+  const top = await goVcsRoot(dir);
+  if (top === null) return null;
+  const [head, status] = await Promise.all([
+    git(top, ["rev-parse", "--verify", "-q", "HEAD"]),
+    git(top, ["status", "--porcelain"]),
+  ]);
+  const revision = head?.trim() ?? "";
+  if (!/^[0-9a-f]{40,64}$/.test(revision) || status === null) return null;
+  return { revision, modified: status.trim() !== "" };
+}
+
+/** What `prepareAudit` needs. */
+export interface PrepareAuditOptions {
+  /** Project root (for git). */
+  root: string;
+  goVersion: string;
+  mode: "host" | "docker";
+  /** `R10E_BENCH_SKIP_AUDIT=1` (bench/build.ts only) skips the audit, to measure its cost. */
+  hostEnv: Record<string, string>;
+  onProgress: (message: string) => void;
+}
+
+/** The audit, prepared before build_cmd runs (the tree as Go will see it) and run after it. */
+export interface PreparedAudit {
+  /**
+   * Checks the artifacts found under `filesRoot` (the project root, or docker
+   * mode's staging folder); returns the audits, or null when skipped by the benchmark's switch.
+   * @throws {BuildFailed} on any mismatch
+   */
+  check(
+    filesRoot: string,
+    artifacts: readonly { src: string; dest: string }[],
+  ): Promise<ArtifactAudit[] | null>;
+}
+
+/**
+ * Reads HEAD and the tree state now, before build_cmd can change the tree, and
+ * returns the check to run on the artifacts it makes.
+ */
+export async function prepareAudit(options: PrepareAuditOptions): Promise<PreparedAudit> {
+  const skip = options.hostEnv.R10E_BENCH_SKIP_AUDIT === "1";
+  const vcs = skip ? null : await vcsState(options.root);
+  const expect: AuditExpectations = {
+    goVersion: options.goVersion,
+    revision: vcs?.revision ?? null,
+    modified: vcs?.modified ?? null,
+    mode: options.mode,
+  };
+  return {
+    async check(filesRoot, artifacts) {
+      if (skip) return null;
+      const audits = await auditArtifacts(
+        artifacts.map((a) => ({ src: a.src, dest: a.dest, path: `${filesRoot}/${a.src}` })),
+        expect,
+      );
+      for (const line of describeAudit(audits, expect)) options.onProgress(line);
+      assertAudit(audits);
+      return audits;
+    },
+  };
+}

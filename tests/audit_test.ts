@@ -1,0 +1,139 @@
+/**
+ * The build checks its own artifacts (issue 9 item 3), through the real entry
+ * point, on a git copy of the example: a build_cmd that runs another Go
+ * version, one that drops -trimpath, one that dirties the tree before `go
+ * build`, each refused with exit 1 naming the field, and nothing written.
+ * (The builder image without git is in docker_build_test.ts.)
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, r10e } from "./_cli.ts";
+import { run } from "./_docker.ts";
+
+const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "r10e test",
+  GIT_AUTHOR_EMAIL: "test@r10e.invalid",
+  GIT_COMMITTER_NAME: "r10e test",
+  GIT_COMMITTER_EMAIL: "test@r10e.invalid",
+  GIT_AUTHOR_DATE: "@1700000000 +0000",
+  GIT_COMMITTER_DATE: "@1700000000 +0000",
+};
+
+async function git(dir: string, args: string[]): Promise<string> {
+  const r = await run("git", ["-C", dir, "-c", "init.defaultBranch=main", ...args], {
+    env: { ...Deno.env.toObject(), ...GIT_ENV },
+  });
+  if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A committed copy of the example whose build_cmd is `buildCmd`, plus a non-Go artifact. */
+async function project(buildCmd: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-audit-" });
+  await copyExample(dir);
+  const config = JSON.parse(
+    (await Deno.readTextFile(`${dir}/config.json`)).replace(/^\s*\/\/.*$/gm, ""),
+  );
+  config.build_cmd = buildCmd;
+  config.artifacts.push({ src: "data/greeting.txt", dest: "/app/greeting.txt" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
+  await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
+  const init = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+  if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
+  await git(dir, ["init", "-q"]);
+  await git(dir, ["add", "-A"]);
+  await git(dir, ["commit", "-q", "-m", "example"]);
+  return dir;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("build audit: r10e's own environment passes; a non-Go artifact is listed as not checked", async () => {
+  const dir = await project("go build -o build/hello .");
+  try {
+    const r = await r10e(["build", "--in", "host", "--json"], { cwd: dir });
+    assertEquals(r.code, 0, r.stderr);
+    const head = (await git(dir, ["rev-parse", "HEAD"])).trim();
+    assertStringIncludes(
+      r.stderr,
+      `Checked the build info of 1 Go artifact: go1.26.8, CGO_ENABLED=0, -trimpath, vcs.revision ${
+        head.slice(0, 12)
+      }, vcs.modified=false`,
+    );
+    assertStringIncludes(
+      r.stderr,
+      'Not checked: /app/greeting.txt ("data/greeting.txt"): not a Go binary',
+    );
+    const audit = JSON.parse(r.stdout).audit as { dest: string; status: string }[];
+    assertEquals(audit.map((a) => [a.dest, a.status]), [
+      ["/app/hello", "checked"],
+      ["/app/greeting.txt", "not checked"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("build audit: each drifted field is an error (exit 1) naming artifact, field, expected, found and cause", async (t) => {
+  const cases = [
+    {
+      name: "another Go version (GOTOOLCHAIN set inside build_cmd)",
+      cmd: "GOTOOLCHAIN=go1.25.5 go build -o build/hello .",
+      line:
+        '/app/hello ("build/hello"): Go version: expected "go1.26.8", found "go1.25.5": build_cmd sets its own GOTOOLCHAIN or runs another `go`',
+    },
+    {
+      name: "-trimpath dropped (GOFLAGS replaced inside build_cmd)",
+      cmd: "GOFLAGS= go build -o build/hello .",
+      line:
+        '/app/hello ("build/hello"): -trimpath: expected "true", found nothing (not recorded): build_cmd sets its own GOFLAGS',
+    },
+    {
+      name: "-trimpath=false on the command line",
+      cmd: "go build -trimpath=false -o build/hello .",
+      line:
+        '/app/hello ("build/hello"): -trimpath: expected "true", found nothing (not recorded): build_cmd sets its own GOFLAGS or passes -trimpath=false',
+    },
+    {
+      name: "cgo switched on",
+      cmd: "CGO_ENABLED=1 go build -o build/hello .",
+      line: '/app/hello ("build/hello"): CGO_ENABLED: expected "0", found "1"',
+    },
+    {
+      name: "a file git does not ignore written before go build: vcs.modified",
+      cmd: "date > stamp.txt && go build -o build/hello .",
+      line:
+        '/app/hello ("build/hello"): vcs.modified: expected "false", found "true": build_cmd writes or changes files git does not ignore',
+    },
+    {
+      name: "-buildvcs=false: no VCS stamp",
+      cmd: "go build -buildvcs=false -o build/hello .",
+      line: '/app/hello ("build/hello"): vcs.revision: expected "',
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const dir = await project(c.cmd);
+      try {
+        const r = await r10e(["build", "--in", "host"], { cwd: dir });
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(
+          r.stderr,
+          "r10e: The artifacts are not what the pinned build makes, so no image was written:\n",
+        );
+        assertStringIncludes(r.stderr, `\n  ${c.line}`);
+        assertEquals(r.stdout, "");
+        assertEquals(await exists(`${dir}/${ARCHIVE}`), false);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  }
+});
