@@ -270,3 +270,122 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** A project whose binary prints a fixed instant in Europe/Paris, with the given extra config fields. */
+async function tzProject(extra: Record<string, unknown>, name: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-tz-" });
+  await Deno.writeTextFile(`${dir}/go.mod`, "module example.com/tz\n\ngo 1.24\n");
+  await Deno.writeTextFile(
+    `${dir}/main.go`,
+    `package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tz:", err)
+		os.Exit(3)
+	}
+	fmt.Println(time.Unix(1700000000, 0).In(loc).Format(time.RFC3339 + " MST"))
+}
+`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    JSON.stringify({
+      project_name: name,
+      build_cmd: "go build -o build/tz .",
+      go_version: "1.26.8",
+      artifacts: [{ src: "build/tz", dest: "/app/tz" }],
+      entrypoint: ["/app/tz"],
+      ...extra,
+    }),
+  );
+  const init = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+  if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
+  return dir;
+}
+
+dockerTest(
+  "exposed_ports and stop_signal show in docker inspect; include_tzdata lets time.LoadLocation work in docker run --network none",
+  async (t) => {
+    const suffix = crypto.randomUUID().slice(0, 8);
+    const withTz = `r10e-test-tz-${suffix}`;
+    const withoutTz = `r10e-test-notz-${suffix}`;
+    const a = await tzProject({
+      exposed_ports: ["8080", "53/udp"],
+      stop_signal: "SIGINT",
+      include_tzdata: true,
+    }, withTz);
+    const b = await tzProject({}, withoutTz);
+    try {
+      const built = await r10e(["build", "--in", "host", "--json", "-q"], { cwd: a, env: SDE });
+      assertEquals(built.code, 0, built.stderr);
+      const pinned = JSON.parse(await Deno.readTextFile(`${a}/r10e-docker/pins.json`));
+      assertEquals(typeof pinned.tzdata_sha256, "string");
+      const load = await docker(["load", "-i", `${a}/r10e-docker/out/${withTz}-latest.tar.gz`]);
+      assertStringIncludes(load.stdout, `Loaded image: ${withTz}:latest`);
+
+      await t.step("docker inspect shows ExposedPorts and StopSignal", async () => {
+        const inspect = await docker([
+          "image",
+          "inspect",
+          "--format",
+          "{{json .Config.ExposedPorts}} {{.Config.StopSignal}}",
+          `${withTz}:latest`,
+        ]);
+        assertEquals(inspect.stdout.trim(), '{"53/udp":{},"8080/tcp":{}} SIGINT');
+      });
+
+      await t.step("Europe/Paris loads from /usr/share/zoneinfo inside the container", async () => {
+        const out = await docker(["run", "--rm", "--network", "none", `${withTz}:latest`]);
+        assertEquals(out.stdout, "2023-11-14T23:13:20+01:00 CET\n");
+      });
+
+      await t.step(
+        "without include_tzdata the same program cannot load it (and pins.json says nothing)",
+        async () => {
+          const r = await r10e(["build", "--in", "host", "-q"], { cwd: b, env: SDE });
+          assertEquals(r.code, 0, r.stderr);
+          const pins = JSON.parse(await Deno.readTextFile(`${b}/r10e-docker/pins.json`));
+          assertEquals("tzdata_sha256" in pins, false);
+          await docker(["load", "-i", `${b}/r10e-docker/out/${withoutTz}-latest.tar.gz`]);
+          const out = await docker(["run", "--rm", "--network", "none", `${withoutTz}:latest`], {
+            allowFail: true,
+          });
+          assertEquals(out.code, 3, out.stderr);
+          assertStringIncludes(out.stderr, "tz: unknown time zone Europe/Paris");
+          const inspect = await docker([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.ExposedPorts}} {{json .Config.StopSignal}}",
+            `${withoutTz}:latest`,
+          ]);
+          assertEquals(inspect.stdout.trim(), 'null ""');
+        },
+      );
+
+      await t.step("include_tzdata set after init: build refuses until init pins it", async () => {
+        const file = `${b}/config.json`;
+        const config = JSON.parse(await Deno.readTextFile(file));
+        await Deno.writeTextFile(file, JSON.stringify({ ...config, include_tzdata: true }));
+        const r = await r10e(["build", "--in", "host", "-q"], { cwd: b, env: SDE });
+        assertEquals(r.code, 2, r.stderr);
+        assertStringIncludes(
+          r.stderr,
+          `include_tzdata is true but "${b}/r10e-docker/pins.json" says no tzdata`,
+        );
+      });
+    } finally {
+      await docker(["rmi", "-f", `${withTz}:latest`, `${withoutTz}:latest`], { allowFail: true });
+      await Deno.remove(a, { recursive: true });
+      await Deno.remove(b, { recursive: true });
+    }
+  },
+);

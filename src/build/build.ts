@@ -32,6 +32,7 @@ import { parsePins, type Pins, PINS_FILE } from "./pins.ts";
 import { runOnHost } from "./run_host.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
 import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
+import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -39,6 +40,7 @@ export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /** The fixed `created_by` texts of the three layers, part of the image format. */
 export const LAYER_CREATED_BY = {
   ca: "r10e: CA bundle",
+  tzdata: "r10e: tzdata",
   externData: "r10e: extern_data",
   artifacts: "r10e: artifacts",
 } as const;
@@ -207,6 +209,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   );
   const layers: LayerSpec[] = [
     { createdBy: LAYER_CREATED_BY.ca, items: collected.ca },
+    // Issue 9 item 6: its own layer, present only with include_tzdata.
+    {
+      createdBy: LAYER_CREATED_BY.tzdata,
+      items: config.include_tzdata ? tzdataItems(await loadTzdata()) : [],
+    },
     { createdBy: LAYER_CREATED_BY.externData, items: collected.externData },
     { createdBy: LAYER_CREATED_BY.artifacts, items: collected.artifacts },
   ].filter((l) => l.items.length > 0).map((l) => ({
@@ -284,6 +291,11 @@ export function runtimeConfig(config: Config): RuntimeConfig {
     ...(config.workdir ? { WorkingDir: config.workdir } : {}),
     ...(config.user ? { User: config.user } : {}),
     ...(Object.keys(labels).length ? { Labels: labels } : {}),
+    // Issue 9 item 6: only when set, so other images keep their bytes.
+    ...(config.exposed_ports.length
+      ? { ExposedPorts: Object.fromEntries(config.exposed_ports.map((p) => [p, {}])) }
+      : {}),
+    ...(config.stop_signal ? { StopSignal: config.stop_signal } : {}),
   };
 }
 
@@ -356,6 +368,8 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
         : `the CA bundle shipped with this r10e (sha256 ${ca}) differs from the one pinned in "${file}" (sha256 ${pins.ca_bundle_sha256})`,
     );
   }
+  const tz = checkTzdataPin(config.include_tzdata, pins.tzdata_sha256, file);
+  if (tz) problems.push(tz);
   if (problems.length) {
     throw new ConfigError(
       `Cannot build: r10e-docker/ does not match: ${

@@ -20,6 +20,8 @@ export interface Pins {
   platform: string;
   /** sha256 of the CA bundle r10e put in the image, or null when include_ca_bundle is false. */
   ca_bundle_sha256: string | null;
+  /** sha256 of the zoneinfo zip r10e put in the image; absent when include_tzdata is false. */
+  tzdata_sha256?: string;
   /** Builder image for `--in docker`, `name@sha256:…`, or null when it could not be pinned. */
   builder_image: string | null;
   /** Image format version of the r10e that wrote this. */
@@ -75,6 +77,11 @@ export function parsePins(text: string, file: string): Pins {
     "a sha256 or null",
   );
   want("builder_image", strOrNull, "an image reference or null");
+  want(
+    "tzdata_sha256",
+    (x) => x === undefined || (typeof x === "string" && /^[0-9a-f]{64}$/.test(x)),
+    "a sha256 or nothing",
+  );
   want("image_format", (x) => Number.isInteger(x), "a number");
   want("r10e_version", str, "a version");
   want("generated", (x) => !!x && typeof x === "object" && !Array.isArray(x), "an object");

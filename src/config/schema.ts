@@ -45,6 +45,12 @@ export interface Config {
   builder_image?: string;
   /** Where the source is, the label `org.opencontainers.image.source` (a URL without credentials). */
   source?: string;
+  /** The image's ExposedPorts, normalized to `port/proto` (`"8080"` → `"8080/tcp"`), sorted, no duplicates. */
+  exposed_ports: string[];
+  /** The image's StopSignal, as written (`"SIGTERM"`, `"15"`). */
+  stop_signal?: string;
+  /** Put r10e's pinned zoneinfo tree at /usr/share/zoneinfo (default false). */
+  include_tzdata: boolean;
 }
 
 /** A config with where each value came from, for messages that point into the file. */
@@ -76,6 +82,9 @@ export const KNOWN_FIELDS = [
   "platform",
   "builder_image",
   "source",
+  "exposed_ports",
+  "stop_signal",
+  "include_tzdata",
 ] as const;
 
 /** Docker reference path: lowercase components separated by `/` (distribution/reference grammar). */
@@ -84,6 +93,65 @@ const IMAGE_NAME =
 const GO_VERSION = /^1\.(\d+)(?:\.(\d+))?$/;
 const PLATFORM = /^linux\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64)(\/v[5-8])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `8080`, `8080/tcp`, `53/udp`, `9/sctp` (Docker's EXPOSE forms, without ranges). */
+const PORT = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+/** Signal names Docker and the OCI runtime spec accept for StopSignal (with or without SIG). */
+const SIGNALS = new Set([
+  "ABRT",
+  "ALRM",
+  "BUS",
+  "CHLD",
+  "CONT",
+  "FPE",
+  "HUP",
+  "ILL",
+  "INT",
+  "IO",
+  "IOT",
+  "KILL",
+  "PIPE",
+  "POLL",
+  "PROF",
+  "PWR",
+  "QUIT",
+  "SEGV",
+  "STKFLT",
+  "STOP",
+  "SYS",
+  "TERM",
+  "TRAP",
+  "TSTP",
+  "TTIN",
+  "TTOU",
+  "URG",
+  "USR1",
+  "USR2",
+  "VTALRM",
+  "WINCH",
+  "XCPU",
+  "XFSZ",
+]);
+
+/** Normalizes an exposed port to `port/proto`, or returns null when it is not one. */
+export function normalizePort(text: string): string | null {
+  const m = PORT.exec(text);
+  if (!m) return null;
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535 || String(port) !== m[1]) return null;
+  return `${port}/${m[2] ?? "tcp"}`;
+}
+
+/** Whether a stop signal is one Docker accepts: a name (`SIGTERM`, `TERM`, `SIGRTMIN+3`) or a number 1-64. */
+export function isStopSignal(text: string): boolean {
+  if (/^\d{1,2}$/.test(text)) return Number(text) >= 1 && Number(text) <= 64;
+  const name = text.startsWith("SIG") ? text.slice(3) : text;
+  if (SIGNALS.has(name)) return true;
+  const rt = /^RTM(IN|AX)(?:([+-])(\d{1,2}))?$/.exec(name);
+  if (!rt) return false;
+  if (rt[3] === undefined) return true;
+  // SIGRTMIN+n and SIGRTMAX-n, n within the 32 real-time signals.
+  return ((rt[1] === "IN") === (rt[2] === "+")) && Number(rt[3]) <= 30;
+}
 
 const nonBlank = (what: string) =>
   z.string({ error: (i) => `expected ${what}, found ${describe(i.input)}` }).refine(
@@ -149,6 +217,27 @@ const schema = z.object({
     }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
   source: nonBlank('a URL such as "https://github.com/org/repo"').nullish(),
+  exposed_ports: z.array(
+    z.string({ error: (i) => `expected a port like "8080/tcp", found ${describe(i.input)}` })
+      .refine((s) => normalizePort(s) !== null, {
+        error: (i) =>
+          `expected a port like "8080/tcp" (1-65535, /tcp, /udp or /sctp, default tcp), found ${
+            describe(i.input)
+          }`,
+      }),
+    { error: (i) => `expected an array of ports like "8080/tcp", found ${describe(i.input)}` },
+  ).nullish(),
+  stop_signal: z.string({
+    error: (i) => `expected a signal like "SIGTERM", found ${describe(i.input)}`,
+  }).refine(isStopSignal, {
+    error: (i) =>
+      `expected a signal name like "SIGTERM" or "SIGRTMIN+3", or a number 1-64, found ${
+        describe(i.input)
+      }`,
+  }).nullish(),
+  include_tzdata: z.boolean({
+    error: (i) => `expected true or false, found ${describe(i.input)}`,
+  }).nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
 const PARSE_ERRORS: Record<string, string> = {
@@ -366,6 +455,9 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     platform: d.platform ?? "linux/amd64",
     ...(d.builder_image ? { builder_image: d.builder_image } : {}),
     ...(d.source ? { source: d.source } : {}),
+    exposed_ports: [...new Set((d.exposed_ports ?? []).map((p) => normalizePort(p)!))].sort(),
+    ...(d.stop_signal ? { stop_signal: d.stop_signal } : {}),
+    include_tzdata: d.include_tzdata ?? false,
   };
   return { config, file, warnings, locate };
 }
@@ -457,6 +549,22 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
         if (msg) problems.push(problem(["labels", SOURCE_LABEL], msg));
       }
     }
+  }
+  if (Array.isArray(v.exposed_ports)) {
+    const seen = new Map<string, number>();
+    v.exposed_ports.forEach((p, i) => {
+      const n = typeof p === "string" ? normalizePort(p) : null;
+      if (n === null) return;
+      const first = seen.get(n);
+      if (first !== undefined) {
+        problems.push(
+          problem(
+            ["exposed_ports", i],
+            `duplicate port ${JSON.stringify(n)}: also at ${jsonPath(["exposed_ports", first])}`,
+          ),
+        );
+      } else seen.set(n, i);
+    });
   }
   if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) {
     for (const key of Object.keys(v.env)) {

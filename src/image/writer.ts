@@ -49,6 +49,9 @@ export interface RuntimeConfig {
   WorkingDir?: string;
   User?: string;
   Labels?: Record<string, string>;
+  /** `{"8080/tcp": {}}`, as Docker writes it. */
+  ExposedPorts?: Record<string, Record<string, never>>;
+  StopSignal?: string;
 }
 
 /** One layer: the fixed `created_by` text of its history entry, and its sorted entries. */

@@ -9,6 +9,7 @@ import { ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { LoadedConfig } from "../config/schema.ts";
 import { caBundle } from "../build/ca_bundle.ts";
+import { tzdataPin } from "../build/tzdata.ts";
 import { formatPins, parsePins, type Pins, PINS_FILE } from "../build/pins.ts";
 import { resolveGoVersion } from "../build/toolchain.ts";
 import { sha256Hex } from "../image/digest.ts";
@@ -87,6 +88,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     go_version_requested: config.go_version ?? null,
     platform: config.platform,
     ca_bundle_sha256: ca?.sha256 ?? null,
+    ...(config.include_tzdata ? { tzdata_sha256: tzdataPin(true) } : {}),
     builder_image: builder,
     image_format: FORMAT_VERSION,
     r10e_version: VERSION,

@@ -1,0 +1,202 @@
+import { assertEquals, assertThrows } from "../../tests/_assert.ts";
+import { parseConfig } from "../config/schema.ts";
+import { sha256Hex } from "../image/digest.ts";
+import { writeImageArchive } from "../image/writer.ts";
+import { LAYER_CREATED_BY, runtimeConfig } from "./build.ts";
+import { layerEntries } from "./stage.ts";
+import { checkTzdataPin, loadTzdata, readStoredZip, tzdataItems } from "./tzdata.ts";
+import { TZDATA_SHA256 } from "./tzdata_pin.ts";
+
+const enc = new TextEncoder();
+
+/** A stored zip made by hand: one local header + data per file, then the central directory. */
+function storedZip(files: [string, string][], method = 0): Uint8Array {
+  const parts: number[] = [];
+  const central: number[] = [];
+  const le = (n: number, bytes: number) =>
+    Array.from({ length: bytes }, (_, i) => (n >>> (8 * i)) & 0xff);
+  for (const [name, text] of files) {
+    const n = [...enc.encode(name)];
+    const d = [...enc.encode(text)];
+    const offset = parts.length;
+    parts.push(...le(0x04034b50, 4), ...le(10, 2), 0, 0, ...le(method, 2), 0, 0, 0, 0, 0, 0, 0, 0);
+    parts.push(...le(d.length, 4), ...le(d.length, 4), ...le(n.length, 2), 0, 0, ...n, ...d);
+    central.push(...le(0x02014b50, 4), ...le(10, 2), ...le(10, 2), 0, 0, ...le(method, 2));
+    central.push(
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...le(d.length, 4),
+      ...le(d.length, 4),
+      ...le(n.length, 2),
+    );
+    central.push(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(offset, 4), ...n);
+  }
+  const cdOffset = parts.length;
+  const eocd = [...le(0x06054b50, 4), 0, 0, 0, 0, ...le(files.length, 2), ...le(files.length, 2)];
+  eocd.push(...le(central.length, 4), ...le(cdOffset, 4), 0, 0);
+  return new Uint8Array([...parts, ...central, ...eocd]);
+}
+
+Deno.test("readStoredZip: files in name order; compressed, traversing and cut zips refused", async (t) => {
+  await t.step("reads stored entries", () => {
+    const files = readStoredZip(
+      storedZip([["Europe/Paris", "TZif paris"], ["America/New_York", "TZif ny"]]),
+    );
+    assertEquals(files.map((f) => [f.name, new TextDecoder().decode(f.bytes)]), [
+      ["America/New_York", "TZif ny"],
+      ["Europe/Paris", "TZif paris"],
+    ]);
+  });
+  await t.step(
+    "a deflated entry",
+    () =>
+      void assertThrows(
+        () => readStoredZip(storedZip([["UTC", "x"]], 8)),
+        SyntaxError,
+        '"UTC" is compressed (method 8)',
+      ),
+  );
+  await t.step("a name with ..", () =>
+    void assertThrows(
+      () => readStoredZip(storedZip([["../etc/passwd", "x"]])),
+      SyntaxError,
+      '"../etc/passwd" is not a relative normalized path',
+    ));
+  await t.step("no end of central directory", () =>
+    void assertThrows(
+      () => readStoredZip(storedZip([["UTC", "x"]]).subarray(0, 40)),
+      SyntaxError,
+      "no end of central directory",
+    ));
+});
+
+Deno.test("loadTzdata: the shipped zip matches its pin and holds the zones Go programs load", async () => {
+  const tz = await loadTzdata();
+  assertEquals(tz.sha256, TZDATA_SHA256);
+  assertEquals(tz.files.length, 598);
+  const paris = tz.files.find((f) => f.name === "Europe/Paris")!;
+  assertEquals(new TextDecoder().decode(paris.bytes.subarray(0, 4)), "TZif");
+  assertEquals(tz.files.some((f) => f.name === "UTC"), true);
+  const items = tzdataItems(tz);
+  assertEquals(items[0].dest.startsWith("/usr/share/zoneinfo/"), true);
+  assertEquals(items.every((i) => i.kind === "file" && i.executable === false), true);
+});
+
+Deno.test("checkTzdataPin: config, shipped zip and pins.json must agree", () => {
+  assertEquals(checkTzdataPin(false, undefined, "pins.json"), null);
+  assertEquals(checkTzdataPin(true, TZDATA_SHA256, "pins.json"), null);
+  assertEquals(
+    checkTzdataPin(true, undefined, "pins.json"),
+    'include_tzdata is true but "pins.json" says no tzdata',
+  );
+  assertEquals(
+    checkTzdataPin(false, TZDATA_SHA256, "pins.json"),
+    'include_tzdata is false but "pins.json" says tzdata',
+  );
+  assertEquals(
+    checkTzdataPin(true, "0".repeat(64), "pins.json"),
+    `the tzdata shipped with this r10e (sha256 ${TZDATA_SHA256}) differs from the one pinned in "pins.json" (sha256 ${
+      "0".repeat(64)
+    })`,
+  );
+});
+
+/** Golden digests of an image with exposed_ports, stop_signal and include_tzdata (issue 9 item 6). */
+const GOLDEN = {
+  tzdataLayer: "sha256:508ac0ea3a2ed85328c84f16dd850ed0d72a1fc8e32e53a483e1495ce20d9e79",
+  config:
+    '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"ExposedPorts":{"53/udp":{},"8080/tcp":{}},"StopSignal":"SIGINT"}',
+  imageId: "sha256:2b0249f82034bc3a0347b4003480b22250e1c72bcf2d5930b7c8221846c8071b",
+  manifestDigest: "sha256:052c5f32573a4797ad8c6addf2de909b427debd8ee32d57a8022739f57742caf",
+};
+
+Deno.test("image with exposed_ports, stop_signal and include_tzdata: golden digests", async () => {
+  const { config } = parseConfig(
+    JSON.stringify({
+      project_name: "golden-fields",
+      build_cmd: "true",
+      artifacts: [{ src: "app", dest: "/app/server" }],
+      exposed_ports: ["8080", "53/udp"],
+      stop_signal: "SIGINT",
+      include_tzdata: true,
+    }),
+    "config.json",
+  );
+  const runtime = runtimeConfig(config);
+  assertEquals(runtime.ExposedPorts, { "53/udp": {}, "8080/tcp": {} });
+  assertEquals(runtime.StopSignal, "SIGINT");
+  const parts: Uint8Array[] = [];
+  const result = await writeImageArchive(
+    {
+      repository: config.project_name,
+      tag: "latest",
+      created: 1700000000,
+      images: [{
+        platform: { os: "linux", architecture: "amd64" },
+        config: runtime,
+        layers: [
+          {
+            createdBy: LAYER_CREATED_BY.tzdata,
+            entries: layerEntries(tzdataItems(await loadTzdata())),
+          },
+          {
+            createdBy: LAYER_CREATED_BY.artifacts,
+            entries: [{ name: "app", kind: "dir", mode: 0o755, size: 0 }, {
+              name: "app/server",
+              kind: "file",
+              mode: 0o755,
+              size: 4,
+              content: async function* () {
+                yield enc.encode("\x7fELF");
+              },
+            }],
+          },
+        ],
+      }],
+    },
+    (chunk) => {
+      parts.push(chunk.slice());
+      return Promise.resolve();
+    },
+    { compress: false },
+  );
+  const image = result.images[0];
+  // The config blob: ExposedPorts and StopSignal as Docker writes them.
+  const archive = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    archive.set(p, at);
+    at += p.length;
+  }
+  const configText = findBlob(archive, image.imageId.slice(7));
+  const found = {
+    tzdataLayer: image.layers[0].digest,
+    config: JSON.stringify(JSON.parse(configText).config),
+    imageId: image.imageId,
+    manifestDigest: image.manifestDigest,
+  };
+  if (Deno.env.get("R10E_PRINT_GOLDEN")) console.log(JSON.stringify(found, null, 1));
+  assertEquals(sha256Hex(enc.encode(configText)), image.imageId.slice(7));
+  assertEquals(found, GOLDEN);
+});
+
+/** The text of the blob `blobs/sha256/<hex>` in an uncompressed archive (ustar names only). */
+function findBlob(tar: Uint8Array, hex: string): string {
+  const dec = new TextDecoder();
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = dec.decode(tar.subarray(at, at + 100)).replace(/\0.*$/s, "");
+    const size = parseInt(
+      dec.decode(tar.subarray(at + 124, at + 136)).replace(/\0.*$/s, "").trim() || "0",
+      8,
+    );
+    if (name === `blobs/sha256/${hex}`) return dec.decode(tar.subarray(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`blob ${hex} not found`);
+}

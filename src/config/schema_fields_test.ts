@@ -1,0 +1,89 @@
+// exposed_ports, stop_signal, include_tzdata (issue 9 item 6).
+import { assertEquals, assertThrows } from "../../tests/_assert.ts";
+import { ConfigError, formatProblem } from "../errors.ts";
+import { isStopSignal, normalizePort, parseConfig } from "./schema.ts";
+
+const base = (extra: string) =>
+  `{\n  "project_name": "app",\n  "build_cmd": "make",\n  "artifacts": [{"src": "bin/app", "dest": "/app/app"}]${extra}\n}`;
+
+function problemsOf(text: string): string[] {
+  const error = assertThrows(() => parseConfig(text, "config.json"), ConfigError) as ConfigError;
+  return error.problems.map(formatProblem);
+}
+
+Deno.test("normalizePort: port/proto, tcp by default, 1-65535", () => {
+  const cases: [string, string | null][] = [
+    ["8080", "8080/tcp"],
+    ["8080/tcp", "8080/tcp"],
+    ["53/udp", "53/udp"],
+    ["9/sctp", "9/sctp"],
+    ["1", "1/tcp"],
+    ["65535/udp", "65535/udp"],
+    ["0", null],
+    ["65536", null],
+    ["080", null],
+    ["8080/TCP", null],
+    ["8080/icmp", null],
+    ["8000-8010/tcp", null],
+    [" 8080", null],
+    ["", null],
+  ];
+  assertEquals(cases.map(([p]) => [p, normalizePort(p)]), cases);
+});
+
+Deno.test("isStopSignal: names with or without SIG, real-time signals, numbers 1-64", () => {
+  const cases: [string, boolean][] = [
+    ["SIGTERM", true],
+    ["TERM", true],
+    ["SIGQUIT", true],
+    ["SIGWINCH", true],
+    ["SIGRTMIN", true],
+    ["SIGRTMIN+3", true],
+    ["SIGRTMAX-2", true],
+    ["15", true],
+    ["64", true],
+    ["0", false],
+    ["65", false],
+    ["sigterm", false],
+    ["SIGFOO", false],
+    ["SIGRTMIN-1", false],
+    ["SIGRTMAX+1", false],
+    ["", false],
+  ];
+  assertEquals(cases.map(([s]) => [s, isStopSignal(s)]), cases);
+});
+
+Deno.test("parseConfig: the new fields, defaults and normalized values", () => {
+  const none = parseConfig(base(""), "config.json").config;
+  assertEquals([none.exposed_ports, none.stop_signal, none.include_tzdata], [[], undefined, false]);
+  const set = parseConfig(
+    base(
+      `,\n  "exposed_ports": ["9090/udp", "8080", "443/tcp"],\n  "stop_signal": "SIGINT",\n  "include_tzdata": true`,
+    ),
+    "config.json",
+  );
+  assertEquals(set.warnings, []);
+  assertEquals(set.config.exposed_ports, ["443/tcp", "8080/tcp", "9090/udp"]);
+  assertEquals(set.config.stop_signal, "SIGINT");
+  assertEquals(set.config.include_tzdata, true);
+});
+
+Deno.test("parseConfig: bad ports, signals and tzdata flags, each with its position", () => {
+  assertEquals(
+    problemsOf(
+      base(
+        `,\n  "exposed_ports": ["8080", "70000/tcp", "8080/tcp", 22],\n  "stop_signal": "SIGSTOPP",\n  "include_tzdata": "yes"`,
+      ),
+    ),
+    [
+      'config.json:5:29: exposed_ports[1]: expected a port like "8080/tcp" (1-65535, /tcp, /udp or /sctp, default tcp), found "70000/tcp"',
+      'config.json:5:42: exposed_ports[2]: duplicate port "8080/tcp": also at exposed_ports[0]',
+      'config.json:5:54: exposed_ports[3]: expected a port like "8080/tcp", found 22',
+      'config.json:6:18: stop_signal: expected a signal name like "SIGTERM" or "SIGRTMIN+3", or a number 1-64, found "SIGSTOPP"',
+      'config.json:7:21: include_tzdata: expected true or false, found "yes"',
+    ],
+  );
+  assertEquals(problemsOf(base(`,\n  "exposed_ports": "8080"`)), [
+    'config.json:5:20: exposed_ports: expected an array of ports like "8080/tcp", found "8080"',
+  ]);
+});
