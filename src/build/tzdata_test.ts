@@ -111,9 +111,9 @@ Deno.test("checkTzdataPin: config, shipped zip and pins.json must agree", () => 
 const GOLDEN = {
   tzdataLayer: "sha256:508ac0ea3a2ed85328c84f16dd850ed0d72a1fc8e32e53a483e1495ce20d9e79",
   config:
-    '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"ExposedPorts":{"53/udp":{},"8080/tcp":{}},"StopSignal":"SIGINT"}',
-  imageId: "sha256:2b0249f82034bc3a0347b4003480b22250e1c72bcf2d5930b7c8221846c8071b",
-  manifestDigest: "sha256:052c5f32573a4797ad8c6addf2de909b427debd8ee32d57a8022739f57742caf",
+    '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"ExposedPorts":{"53/udp":{},"8080/tcp":{}},"Labels":{"org.opencontainers.image.created":"2023-11-14T22:13:20Z"},"StopSignal":"SIGINT"}',
+  imageId: "sha256:3babf3e1f60f58a055ccaf7452f5749dcecd224bff6a6b6a686512e56d6568e6",
+  manifestDigest: "sha256:9b2fa1306716b68ef84020db9dfb37a874bdc464eecdb4eb0acf73c88e595fa6",
 };
 
 Deno.test("image with exposed_ports, stop_signal and include_tzdata: golden digests", async () => {
