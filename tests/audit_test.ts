@@ -28,16 +28,25 @@ async function git(dir: string, args: string[]): Promise<string> {
 }
 
 /** A committed copy of the example whose build_cmd is `buildCmd`, plus a non-Go artifact. */
-async function project(buildCmd: string): Promise<string> {
+async function project(
+  buildCmd: string,
+  extraArtifacts: { src: string; dest: string }[] = [],
+): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "r10e-audit-" });
   await copyExample(dir);
   const config = JSON.parse(
     (await Deno.readTextFile(`${dir}/config.json`)).replace(/^\s*\/\/.*$/gm, ""),
   );
   config.build_cmd = buildCmd;
-  config.artifacts.push({ src: "data/greeting.txt", dest: "/app/greeting.txt" });
+  config.artifacts.push({ src: "data/greeting.txt", dest: "/app/greeting.txt" }, ...extraArtifacts);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
   await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
+  // A second main with no imports: its darwin build compiles only the runtime.
+  await Deno.mkdir(`${dir}/cmd/tiny`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/cmd/tiny/main.go`,
+    'package main\n\nfunc main() { println("tiny") }\n',
+  );
   const init = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
   await git(dir, ["init", "-q"]);
@@ -55,15 +64,18 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-Deno.test("build audit: r10e's own environment passes; a non-Go artifact is listed as not checked", async () => {
-  const dir = await project("go build -o build/hello .");
+Deno.test("build audit: r10e's own environment passes, a darwin (Mach-O) artifact too; a non-Go artifact is listed as not checked", async () => {
+  const dir = await project(
+    "go build -o build/hello . && GOOS=darwin GOARCH=arm64 go build -o build/tiny-darwin ./cmd/tiny",
+    [{ src: "build/tiny-darwin", dest: "/app/tiny-darwin" }],
+  );
   try {
     const r = await r10e(["build", "--in", "host", "--json"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     const head = (await git(dir, ["rev-parse", "HEAD"])).trim();
     assertStringIncludes(
       r.stderr,
-      `Checked the build info of 1 Go artifact: go1.26.8, CGO_ENABLED=0, -trimpath, vcs.revision ${
+      `Checked the build info of 2 Go artifacts: go1.26.8, CGO_ENABLED=0, -trimpath, vcs.revision ${
         head.slice(0, 12)
       }, vcs.modified=false`,
     );
@@ -75,6 +87,7 @@ Deno.test("build audit: r10e's own environment passes; a non-Go artifact is list
     assertEquals(audit.map((a) => [a.dest, a.status]), [
       ["/app/hello", "checked"],
       ["/app/greeting.txt", "not checked"],
+      ["/app/tiny-darwin", "checked"],
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });

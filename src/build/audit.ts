@@ -163,9 +163,10 @@ function notGoReason(head: Uint8Array): string {
   const be = head.length >= 4
     ? ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0
     : 0;
-  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(be)) {
-    return "Mach-O file: no Go build info read from it (r10e's Go-binary reader handles Mach-O only where src/gobinary supports it)";
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe].includes(be)) {
+    return "Mach-O file without Go build info (not a Go binary)";
   }
+  if (be === 0xcafebabe) return "universal (fat) Mach-O file: its Go build info is not read";
   if (head[0] === 0x4d && head[1] === 0x5a) return "PE file: no Go build info read from it";
   if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) {
     return "ELF file without Go build info (not a Go binary)";
