@@ -1,8 +1,8 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { analyzeContent, buildInfoHint, type ContentAnalysis, goAnalysis } from "./content.ts";
 import { bytesRandomAccess, fileRandomAccess } from "../gobinary/random_access.ts";
-import { copyStamp, gitCommitAll, goBuild, goVersion } from "../../tests/fixtures/go/build.ts";
-import type { GoBinaryDiff } from "../gobinary/go_binary.ts";
+import { copyStamp, git, gitCommitAll, goBuild, goVersion } from "../../tests/fixtures/go/build.ts";
+import { compareGoBinaries, type GoBinaryDiff } from "../gobinary/go_binary.ts";
 
 const enc = new TextEncoder();
 
@@ -203,6 +203,86 @@ Deno.test({
           assert.equal(d.buildIdParts?.verdict, "link");
         });
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "analyzeContent: -X main.version from git describe, with and without a tag",
+  ignore: GO === null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "r10e-describe-" });
+    try {
+      await copyStamp(`${dir}/src`);
+      await gitCommitAll(`${dir}/src`);
+      const describe = () => git(`${dir}/src`, ["describe", "--tags", "--always", "--dirty"]);
+      const untagged = await describe();
+      await git(`${dir}/src`, ["tag", "v1.4.0"]);
+      const tagged = await describe();
+      assert.equal(tagged, "v1.4.0");
+      assert.match(untagged, /^[0-9a-f]{7,}$/);
+      const a = await buildStamp(dir, "a", [`-ldflags=-X main.version=${untagged}`]);
+      const b = await buildStamp(dir, "b", [`-ldflags=-X main.version=${tagged}`]);
+      const r = await analyzeFiles(a, b);
+      assert.equal(r.cause, "go-ldflags-x");
+      assert.deepEqual(goDetail(r).stamps, [{
+        symbol: "main.version",
+        a: untagged,
+        b: tagged,
+        hint:
+          "stamp the same commit with the same tags (git describe prints a tag, or a hash without one), or read the version from the build info (vcs.revision)",
+      }]);
+      assert.deepEqual(goDetail(r).buildInfo, [], "the same commit: equal vcs settings");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "analyzeContent: build paths only when they point at a build machine and differ or were not trimmed",
+  ignore: GO === null,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "r10e-paths-" });
+    try {
+      for (const side of ["x", "y"]) await copyStamp(`${dir}/${side}/src`);
+      await t.step(
+        "-trimpath builds in two directories: the source's /home/user/x is no finding",
+        async () => {
+          const a = `${dir}/x/app`;
+          const b = `${dir}/y/app`;
+          await goBuild(`${dir}/x/src`, a, { flags: ["-trimpath", "-ldflags=-X main.version=1"] });
+          await goBuild(`${dir}/y/src`, b, { flags: ["-trimpath", "-ldflags=-X main.version=2"] });
+          using fa = await Deno.open(a);
+          using fb = await Deno.open(b);
+          const diff = await compareGoBinaries(
+            fileRandomAccess(fa, (await fa.stat()).size),
+            fileRandomAccess(fb, (await fb.stat()).size),
+          );
+          // The scanner sees the literal in both; the verdict leaves it out.
+          for (const side of [diff.buildPaths.a, diff.buildPaths.b]) {
+            assert.ok(side.paths?.some((p) => p.path === "/home/user/x"), JSON.stringify(side));
+          }
+          assert.deepEqual(diff.buildPathVerdict, { paths: [], reason: null });
+          const r = goAnalysis(diff);
+          assert.equal(r.cause, "go-ldflags-x");
+          assert.deepEqual(goDetail(r).buildPaths, []);
+        },
+      );
+      await t.step("without -trimpath: the build directories, not trimmed", async () => {
+        const a = `${dir}/x/app`;
+        const b = `${dir}/y/app`;
+        await goBuild(`${dir}/x/src`, a);
+        await goBuild(`${dir}/y/src`, b);
+        const r = await analyzeFiles(a, b);
+        assert.equal(r.cause, "build-paths");
+        const paths = goDetail(r).buildPaths;
+        assert.ok(paths.includes(`${dir}/x/src/main.go`), paths.join(", "));
+        assert.ok(paths.includes(`${dir}/y/src/main.go`), paths.join(", "));
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
