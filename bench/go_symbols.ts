@@ -42,7 +42,9 @@ async function run(cmd: string, args: string[], cwd: string, env: Record<string,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -72,7 +74,8 @@ async function writeProgram(dir: string): Promise<void> {
   let src = 'package main\n\nimport _ "embed"\n\n//go:embed blob.bin\nvar blob string\n\n' +
     'var buildTime = "unknown"\n\nvar sink int\n\n';
   for (let i = 0; i < funcs; i++) {
-    src += `//go:noinline\nfunc f${i}(n int) int {\n\ts := "function number ${i} of the benchmark"\n` +
+    src +=
+      `//go:noinline\nfunc f${i}(n int) int {\n\ts := "function number ${i} of the benchmark"\n` +
       `\tfor j := 0; j < n; j++ {\n\t\tsink += len(s) * j ^ ${i}\n\t}\n\treturn sink + len(s)\n}\n\n`;
   }
   src += "func main() {\n\tt := 0\n";
@@ -108,7 +111,9 @@ const dir = `${WORK}/src`;
 await writeProgram(dir);
 const short = "1";
 const long = "1796136880176925075".repeat(6);
-console.log(`Go binaries: ${funcs} functions, ${mb} MB embedded, -X main.buildTime of 1 vs ${long.length} bytes`);
+console.log(
+  `Go binaries: ${funcs} functions, ${mb} MB embedded, -X main.buildTime of 1 vs ${long.length} bytes`,
+);
 const cases = [
   { label: "with symbol table", stripped: false, flipped: false },
   { label: "stripped (-s -w)", stripped: true, flipped: false },

@@ -1,12 +1,13 @@
 /**
  * Go binaries, for `r10e verify`, the build's check of its artifacts and the SBOM: the build info that `go version -m` prints,
  * the Go build ID, build paths that leaked in (no `-trimpath`), and a
- * comparison of two binaries that names which of these differ and which ELF
- * sections differ (DESIGN: "Verify: from differences to causes", issue 4).
+ * comparison of two binaries that names which of these differ, which
+ * sections differ, the symbols holding the differing bytes and the strings
+ * stamped at link time (DESIGN: "Verify: from differences to causes", issues 4 and 8).
  *
- * Everything reads through a {@linkcode RandomAccess}: only the ELF headers,
- * the build info blob and the build ID note are read whole; sections are
- * hashed and scanned in chunks, so memory stays flat for 100 MB binaries.
+ * Everything reads through a {@linkcode RandomAccess}: only the headers,
+ * the build info blob, the build ID and the symbol table are read whole;
+ * sections are hashed and scanned in chunks, so memory stays flat for 100 MB binaries.
  *
  * ```ts
  * const info = await readGoBuildInfo(src);    // null: not a Go binary
@@ -14,23 +15,37 @@
  * const diff = await compareGoBinaries(srcA, srcB);
  * ```
  *
- * API (stable: `src/verify/content.ts` builds on it):
+ * API (stable: `src/verify/content.ts` and the build's audit build on it):
  * - `readGoBuildInfo(src): Promise<GoBuildInfo | null>`: Go version, package
  *   path, main module, deps (with `replace`), build settings in file order.
  * - `readGoBuildId(src): Promise<string | null>`: as `go tool buildid` prints it.
  * - `compareGoBinaries(a, b, options?): Promise<GoBinaryDiff>`: everything
- *   below at once, in one side-by-side pass over both files.
+ *   below at once, in one side-by-side pass over both files; then `symbols`
+ *   (the symbols of a holding the differing bytes), `stamps` (`-ldflags -X`
+ *   strings with both values), `strings` (printable strings that differ, for
+ *   stripped binaries), `buildIdParts` (which build ID part differs: link
+ *   only or compile inputs) and `buildPathVerdict` (build-machine paths that
+ *   differ or were not trimmed). `options.symbols: false` skips the mapping.
  * - `diffGoBuildInfo(a, b): BuildInfoDifference[]`: field by field.
- * - `findBuildPaths(src, options?): Promise<BuildPathLeaks>`: leaked paths.
+ * - `findBuildPaths(src, options?): Promise<BuildPathLeaks>`: leaked paths;
+ *   `buildPathVerdict(infoA, infoB, leaks)`: the ones that matter.
  * - `parseGoModInfo(text)`, `formatGoBuildInfo(info)`, `unquoteGo(s)`,
  *   `quoteGo(s)`: Go's text format (`ParseBuildInfo`, `BuildInfo.String`).
  *
- * Only ELF is read (what Linux images carry); Mach-O and PE give `null`.
+ * Beside it: `executable.ts` (one view of ELF and Mach-O), `elf.ts`,
+ * `macho.ts`, `symbols.ts` (`.symtab`, `LC_SYMTAB`, else the pclntab's
+ * functions), `pclntab.ts`, `symbol_diff.ts` (ranges to symbols, stamps,
+ * strings), `build_id.ts` (the four parts of a Go build ID).
+ *
+ * ELF and Mach-O (64 and 32 bit, either byte order) are read; PE gives `null`.
+ * Mach-O keeps the build info in `__DATA,__go_buildinfo` and the build ID in
+ * its quoted form at the start of `__TEXT,__text`; its `LC_UUID` and ad hoc
+ * code signature follow from the build ID and are masked with it.
  *
  * Go records `-ldflags` only in builds without `-trimpath` (they may hold
  * paths), so two `-trimpath` builds that differ by `-X main.version=…` have
  * equal build info: they show as different build IDs and different data
- * sections (`.rodata`), with `onlyBuildIdDiffers` false.
+ * sections (`.rodata`), with `onlyBuildIdDiffers` false, and as `stamps`.
  *
  * Build info format (Go's `debug/buildinfo` and `runtime/debug.ParseBuildInfo`):
  * a 32-byte header `\xff Go buildinf:` + pointer size + flags, 16-byte
