@@ -5,6 +5,7 @@
 #   - docker.io (engine + CLI), skopeo, umoci, docker-registry, busybox-static from Debian
 #   - apache2-utils (htpasswd), openssl, curl: the registry tests' TLS, Basic auth, start-up probe
 #   - crane, pinned, through the Go module proxy (the registry tests compare digests with it)
+#   - ko, pinned, through the Go module proxy (verify's tests compare two ko builds)
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 
@@ -78,6 +79,20 @@ else
   GOFLAGS= go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
 fi
 
+# ── ko, pinned ──────────────────────────────────────────────────────────────
+KO_VERSION="v0.18.1"
+ko_bin="$(command -v ko 2>/dev/null || echo "$gobin/ko")"
+if [ -x "$ko_bin" ] && "$ko_bin" version 2>/dev/null | grep -qx "${KO_VERSION#v}"; then
+  say "ko $KO_VERSION present"
+elif ! command -v go >/dev/null 2>&1; then
+  say "go is missing: install Go first (ko is installed with go install)"
+  exit 1
+else
+  say "installing ko $KO_VERSION with go install (into $gobin)"
+  GOFLAGS= go install "github.com/google/ko@$KO_VERSION"
+fi
+
 # Debian's docker-registry package enables a system service on :5000 on some
 # machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.
 say "ok"
+
