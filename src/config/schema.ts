@@ -152,6 +152,24 @@ export function isStopSignal(text: string): boolean {
   // SIGRTMIN+n and SIGRTMAX-n, n within the 32 real-time signals.
   return ((rt[1] === "IN") === (rt[2] === "+")) && Number(rt[3]) <= 30;
 }
+/** `user[:group]`: what Docker's `USER` takes; no whitespace (a newline would end the field). */
+const USER = /^[^\s:\p{Cc}]+(?::[^\s:\p{Cc}]+)?$/u;
+
+/**
+ * Limits (issue 10: sizes have limits with messages). The config file as a whole, how deep
+ * its JSON nests (a config needs 3 levels; the parser and the checks recurse), any one string,
+ * and build_cmd, which reaches /bin/sh as one environment variable or argument: Linux takes at
+ * most MAX_ARG_STRLEN (32 pages, 131072 bytes) for one, the terminating NUL included.
+ */
+export const LIMITS = {
+  fileBytes: 8 << 20,
+  depth: 64,
+  stringBytes: 64 << 10,
+  buildCmdBytes: 131072 - 1 - "R10E_BUILD_CMD=".length,
+  projectNameBytes: 255,
+  pathBytes: 4096,
+  nameBytes: 255,
+} as const;
 
 const nonBlank = (what: string) =>
   z.string({ error: (i) => `expected ${what}, found ${describe(i.input)}` }).refine(
@@ -206,7 +224,12 @@ const schema = z.object({
   cmd: stringList("string").nullish(),
   env: stringMap("environment variables").nullish(),
   workdir: nonBlank("an absolute path").nullish(),
-  user: nonBlank('a user such as "65534" or "65534:65534"').nullish(),
+  user: nonBlank('a user such as "65534" or "65534:65534"').refine((s) => USER.test(s), {
+    error: (i) =>
+      `expected a user such as "65534" or "65534:65534" (a name or uid, optionally ":" and a group, without spaces or control characters), found ${
+        describe(i.input)
+      }`,
+  }).nullish(),
   labels: stringMap("labels").nullish(),
   platform: z.string({
     error: (i) => `expected a platform like "linux/amd64", found ${describe(i.input)}`,
@@ -287,7 +310,39 @@ export function checkImagePath(dest: string, allowDirMarker = false): string | n
   }
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f]/.test(body)) return `expected a path without control characters, found ${found}`;
+  const wh = parts.find((p) => p.startsWith(".wh."));
+  if (wh !== undefined) {
+    return `expected a path without whiteout names, found ${found}: a name starting with ".wh." (${
+      JSON.stringify(wh)
+    }) marks a deleted file in an image layer`;
+  }
+  return checkPathSize(dest);
+}
+
+/** A path within what a filesystem holds (PATH_MAX, NAME_MAX); a message or null. */
+function checkPathSize(path: string): string | null {
+  const bytes = utf8Length(path);
+  if (bytes > LIMITS.pathBytes) {
+    return `expected a path of at most ${LIMITS.pathBytes} bytes, found ${bytes} bytes`;
+  }
+  const long = path.split(/[\\/]/).find((p) => utf8Length(p) > LIMITS.nameBytes);
+  if (long !== undefined) {
+    return `expected names of at most ${LIMITS.nameBytes} bytes, found one of ${
+      utf8Length(long)
+    } bytes: ${describe(long)}`;
+  }
   return null;
+}
+
+function utf8Length(s: string): number {
+  // Cheap when every code unit is ASCII; exact otherwise.
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 2 bytes below U+0800, 3 above, 4 for a surrogate pair (2 code units).
+    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+  }
+  return n;
 }
 
 /** Labels r10e sets itself, and from what. */
@@ -341,7 +396,7 @@ export function checkProjectPath(src: string): string | null {
   if (depth === 0) {
     return `expected a path to a file or directory inside the project, found ${found}`;
   }
-  return null;
+  return checkPathSize(src);
 }
 
 /**
@@ -349,8 +404,6 @@ export function checkProjectPath(src: string): string | null {
  * @throws {ConfigError} with one problem per mistake, each with line:column and JSON path.
  */
 export function parseConfig(text: string, file: string): LoadedConfig {
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   const lines = lineStarts(text);
   const position = (offset: number) => {
     let lo = 0, hi = lines.length - 1;
@@ -361,9 +414,28 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
     return { line: lo + 1, column: offset - lines[lo] + 1 };
   };
+  const early = (offset: number, message: string) =>
+    new ConfigError(`Invalid config "${file}"`, [{ file, ...position(offset), path: "", message }]);
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw early(
+      0,
+      "the file starts with a byte order mark (U+FEFF, bytes EF BB BF): save it as UTF-8 without a BOM",
+    );
+  }
+  if (text.length > LIMITS.fileBytes) {
+    throw early(0, `expected a file of at most ${LIMITS.fileBytes} bytes, found a longer one`);
+  }
+  // Before the parser, which recurses on nesting (issue 10: a config nested 100,000 deep).
+  const deep = tooDeep(text, LIMITS.depth);
+  if (deep !== null) {
+    throw early(deep, `invalid JSON: nested deeper than ${LIMITS.depth} levels`);
+  }
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length || !root) {
     // One problem per place: the parser's follow-up errors at the same offset add nothing.
-    const firsts = errors.filter((e, i) => errors.findIndex((f) => f.offset === e.offset) === i);
+    const offsets = new Set<number>();
+    const firsts = errors.filter((e) => !offsets.has(e.offset) && offsets.add(e.offset));
     const problems = firsts.map((e) => ({
       file,
       ...position(e.offset),
@@ -403,8 +475,20 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     message,
   });
 
+  // Keys that JSON.parse would fold into one, or that JavaScript objects cannot hold as data.
+  const keyProblems = keyCheck(root, (offset, path, message) => ({
+    file,
+    ...position(offset),
+    path: jsonPath(path),
+    message,
+  }), (offset) => {
+    const p = position(offset);
+    return `line ${p.line}, column ${p.column}`;
+  });
+  if (keyProblems.length) throw new ConfigError(`Invalid config "${file}"`, keyProblems);
+
   const value = nodeValue(root);
-  const problems: Problem[] = [];
+  const problems: Problem[] = [...sizeProblems(value, problem)];
   const warnings: Problem[] = [];
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -499,19 +583,22 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       );
     } else seen.set(d.dest, d.path);
   }
-  // A file dest cannot also be a parent directory of another dest.
+  // A file dest cannot also be a parent directory of another dest. Each dest's ancestors are
+  // looked up (not every pair: 50,000 dests took 19 s, issue 10).
+  const artifactFiles = new Map<string, (typeof dests)[number]>();
   for (const d of dests) {
-    for (const other of dests) {
-      if (other !== d && other.dest.startsWith(d.dest + "/")) {
-        const isArtifact = d.path[0] === "artifacts";
-        if (isArtifact) {
-          problems.push(problem(
-            other.path,
-            `expected a path outside ${JSON.stringify(d.dest)}, found ${
-              JSON.stringify(other.dest)
-            }: ${JSON.stringify(d.dest)} is an artifact file (${jsonPath(d.path)})`,
-          ));
-        }
+    if (d.path[0] === "artifacts" && !artifactFiles.has(d.dest)) artifactFiles.set(d.dest, d);
+  }
+  for (const other of dests) {
+    for (let i = other.dest.lastIndexOf("/"); i > 0; i = other.dest.lastIndexOf("/", i - 1)) {
+      const d = artifactFiles.get(other.dest.slice(0, i));
+      if (d && d !== other) {
+        problems.push(problem(
+          other.path,
+          `expected a path outside ${JSON.stringify(d.dest)}, found ${
+            JSON.stringify(other.dest)
+          }: ${JSON.stringify(d.dest)} is an artifact file (${jsonPath(d.path)})`,
+        ));
       }
     }
   }
@@ -629,10 +716,129 @@ export function jsonPath(path: (string | number)[]): string {
   return out;
 }
 
+/** Offsets where lines start: after "\n", "\r\n" or a lone "\r" (old Mac files, issue 10). */
 function lineStarts(text: string): number[] {
   const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) starts.push(i + 1);
+    else if (c === 13 && text.charCodeAt(i + 1) !== 10) starts.push(i + 1);
+  }
   return starts;
+}
+
+/**
+ * The offset of the first `{` or `[` nested deeper than `max`, or null. A scanner of its own
+ * (strings and comments skipped), iterative, so that no depth of input can overflow the stack.
+ */
+function tooDeep(text: string, max: number): number | null {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: to its closing quote, escapes skipped.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c) i++;
+      }
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2f) {
+      while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) {
+      const end = text.indexOf("*/", i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return i;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return null;
+}
+
+type MakeKeyProblem = (offset: number, path: (string | number)[], message: string) => Problem;
+
+/**
+ * Duplicate keys (reported at the second one, naming where the first is) and `__proto__`,
+ * which a JavaScript object cannot hold as a plain key: `labels: {"__proto__": "x"}` was
+ * silently dropped (issue 10). Iterative; the depth is bounded by `tooDeep` before.
+ */
+function keyCheck(
+  root: Node,
+  problem: MakeKeyProblem,
+  where: (offset: number) => string,
+): Problem[] {
+  const problems: Problem[] = [];
+  const stack: [Node, (string | number)[]][] = [[root, []]];
+  while (stack.length) {
+    const [node, path] = stack.pop()!;
+    if (node.type === "array") {
+      (node.children ?? []).forEach((c, i) => stack.push([c, [...path, i]]));
+      continue;
+    }
+    if (node.type !== "object") continue;
+    const seen = new Map<string, Node>();
+    for (const prop of node.children ?? []) {
+      const [k, v] = prop.children ?? [];
+      if (!k) continue;
+      const key = k.value as string;
+      const first = seen.get(key);
+      if (first) {
+        problems.push(problem(
+          k.offset,
+          [...path, key],
+          `duplicate key ${JSON.stringify(key)} (first at ${
+            where(first.offset)
+          }): write each key once`,
+        ));
+      } else seen.set(key, k);
+      if (key === "__proto__") {
+        problems.push(problem(
+          k.offset,
+          [...path, key],
+          'the key "__proto__" is not accepted (no image field or label needs it, and JavaScript objects cannot hold it as data)',
+        ));
+      }
+      if (v) stack.push([v, [...path, key]]);
+    }
+  }
+  return problems;
+}
+
+/** Strings beyond the limits: any (keys too) over `stringBytes`, build_cmd, project_name. */
+function sizeProblems(value: unknown, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
+  const tooLong = (s: string, limit: number) => s.length > limit / 3 && utf8Length(s) > limit;
+  const stack: [unknown, (string | number)[]][] = [[value, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string") {
+      const field = path.length === 1 ? path[0] : undefined;
+      const limit = field === "build_cmd"
+        ? LIMITS.buildCmdBytes
+        : field === "project_name"
+        ? LIMITS.projectNameBytes
+        : LIMITS.stringBytes;
+      if (tooLong(v, limit)) {
+        problems.push(problem(
+          path,
+          field === "build_cmd"
+            ? `expected a command of at most ${limit} bytes, found ${
+              utf8Length(v)
+            } bytes: the system passes at most 131072 bytes in one argument or variable to /bin/sh (put the commands in a script and call it)`
+            : `expected at most ${limit} bytes, found ${utf8Length(v)} bytes`,
+        ));
+      }
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, [...path, i]]));
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (tooLong(k, LIMITS.stringBytes)) {
+          problems.push(problem(path, `expected keys of at most ${LIMITS.stringBytes} bytes`));
+        }
+        stack.push([x, [...path, k]]);
+      }
+    }
+  }
+  return problems;
 }
 
 function propertyKey(object: Node, key: string | number): Node | undefined {
@@ -647,7 +853,15 @@ function nodeValue(node: Node): unknown {
       const out: Record<string, unknown> = {};
       for (const prop of node.children ?? []) {
         const [k, v] = prop.children ?? [];
-        if (k && v) out[k.value as string] = nodeValue(v);
+        // defineProperty: a key is data, never the object's prototype (`__proto__`).
+        if (k && v) {
+          Object.defineProperty(out, k.value as string, {
+            value: nodeValue(v),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
       }
       return out;
     }
