@@ -7,7 +7,17 @@
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { docker, dockerTest, requireTool, run } from "./_docker.ts";
+import {
+  docker,
+  dockerRequired,
+  dockerTest,
+  findTool,
+  importImage,
+  pushToLocalRegistry,
+  requireTool,
+  run,
+  testRegistry,
+} from "./_docker.ts";
 import { verify } from "./_verify.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -64,7 +74,7 @@ async function project(to: string): Promise<void> {
 /** The lines before the details: the part a person reads at a glance. */
 function head(stdout: string): string[] {
   const lines = stdout.split("\n");
-  const causes = lines.indexOf("Causes and fixes (both built by r10e)");
+  const causes = lines.findIndex((l) => l.startsWith("Causes and fixes"));
   if (causes < 0) return lines.slice(0, lines.indexOf(""));
   let end = causes + 1;
   while (end < lines.length && lines[end].startsWith("  ")) end++;
@@ -227,6 +237,90 @@ dockerTest("verify: docker save and skopeo copy of an r10e image", async (t) => 
     });
   } finally {
     await docker(["rmi", tag], { allowFail: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** ko on PATH or in `$(go env GOPATH)/bin`, where scripts/setup.sh installs it. */
+async function findKo(): Promise<string | undefined> {
+  const found = findTool("ko");
+  if (found) return found;
+  const gopath = (await run("go", ["env", "GOPATH"])).stdout.trim();
+  try {
+    Deno.statSync(`${gopath}/bin/ko`);
+    return `${gopath}/bin/ko`;
+  } catch {
+    return undefined;
+  }
+}
+
+dockerTest("verify: two ko builds with different SOURCE_DATE_EPOCH", async (t) => {
+  const ko = await findKo();
+  if (!ko) {
+    if (dockerRequired()) {
+      throw new Error("R10E_REQUIRE_DOCKER=1 but ko is not installed (bash scripts/setup.sh)");
+    }
+    console.log(`skipped: "${t.name}": ko is not installed (bash scripts/setup.sh installs it)`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "r10e-verify-ko-" });
+  const id = crypto.randomUUID().slice(0, 8);
+  const base = `r10e-verify-ko-base:${id}`;
+  try {
+    // ko's base image: a one-file image imported here and pushed to the loopback registry.
+    await Deno.mkdir(`${dir}/rootfs/etc`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/rootfs/etc/os-release`, "ID=r10e-test\n");
+    await importImage(`${dir}/rootfs`, base);
+    const pinned = await pushToLocalRegistry(base);
+    await Deno.mkdir(`${dir}/app/kodata`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/app/go.mod`, "module example.com/kohello\n\ngo 1.22\n");
+    await Deno.writeTextFile(
+      `${dir}/app/main.go`,
+      'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from ko") }\n',
+    );
+    await Deno.writeTextFile(`${dir}/app/kodata/greeting.txt`, "hello\n");
+    for (const [name, epoch] of [["a", "1700000000"], ["b", "1700086400"]]) {
+      const env: Record<string, string> = {
+        KO_DEFAULTBASEIMAGE: pinned,
+        // Not ko.local: that would load the image into the engine. --push=false keeps it local.
+        KO_DOCKER_REPO: "example.com/kohello",
+        SOURCE_DATE_EPOCH: epoch,
+        KO_DATA_DATE_EPOCH: "1700000000",
+        GOFLAGS: "",
+        GOPROXY: "off",
+        CGO_ENABLED: "0",
+        HOME: Deno.env.get("HOME") ?? dir,
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      };
+      for (const key of ["GOCACHE", "GOMODCACHE", "GOPATH", "DOCKER_HOST"]) {
+        const v = Deno.env.get(key);
+        if (v !== undefined) env[key] = v;
+      }
+      const r = await run(ko, [
+        "build",
+        "--push=false",
+        "--platform=linux/amd64",
+        `--tarball=${dir}/${name}.tar`,
+        "--bare",
+        ".",
+      ], { cwd: `${dir}/app`, env });
+      assertEquals(r.code, 0, r.stderr);
+    }
+    const r = await verify(["a.tar", "b.tar"], dir);
+    assertEquals([r.code, r.stderr], [1, ""], r.stdout);
+    const json = JSON.parse((await verify(["a.tar", "b.tar", "--json"], dir)).stdout);
+    assertEquals(json.builders, { a: "ko", b: "ko" });
+    const fields = json.findings.map((f: { scope: string; field: string; cause: string }) =>
+      `${f.scope} ${f.field} ${f.cause}`
+    );
+    ok(fields.includes("config created timestamps"), fields.join("\n"));
+    // The config entry is named after its digest (sha256:<hex>): renamed, not another file set.
+    ok(!json.findings.some((f: { cause: string }) => f.cause === "files"), r.stdout);
+    const times = json.causes.find((c: { cause: string }) => c.cause === "timestamps");
+    ok(times.hint.includes("KO_DATA_DATE_EPOCH"), times.hint);
+    ok(head(r.stdout).length <= 15, r.stdout);
+  } finally {
+    await docker(["rmi", base, `${testRegistry()}/${base}`], { allowFail: true });
     await Deno.remove(dir, { recursive: true });
   }
 });
