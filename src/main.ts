@@ -280,12 +280,13 @@ Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app
       // Inputs are shown as the user typed them.
       report.a.input = a;
       report.b.input = b;
+      // The answer first: `r10e verify a b | head -1` still exits 1 when they differ.
+      state.exitCode = report.identical ? 0 : 1;
       if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
       else {
         const color = io.isTerminal && !("NO_COLOR" in io.env);
         io.stdout(formatReport(report, { color, full: opts.full === true }));
       }
-      state.exitCode = report.identical ? 0 : 1;
     });
 
   // ── cp ───────────────────────────────────────────────────────────────────
@@ -388,8 +389,9 @@ export async function main(args: string[], io: Io): Promise<number> {
         if (error.code === "commander.help") return 0;
         return 2;
       }
-      // `r10e … | head`: the reader has what it wanted; end quietly, as Unix tools do.
-      if (isClosedStdout(error)) return 0;
+      // `r10e … | head`: the reader has what it wanted; end quietly, as Unix tools do, with
+      // the answer when there is one (verify's 1 for "differ").
+      if (isClosedStdout(error)) return state.exitCode;
       const verbose = program.opts().verbose === true;
       namePathsOfUser(error, { systemTemp: io.env.TMPDIR || "/tmp", processTemp });
       io.stderr(formatError(error, verbose) + "\n");
