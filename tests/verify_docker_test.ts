@@ -48,6 +48,18 @@ dockerTest("verify: docker build twice, docker save, compare", async (t) => {
       assertEquals(report.builders, { a: "docker-legacy", b: "docker-legacy" });
       const times = report.causes.find((c: { cause: string }) => c.cause === "timestamps");
       ok(/SOURCE_DATE_EPOCH does not change that/.test(times.hint), times.hint);
+      // The part a person reads at a glance: summary, inputs, notes, one line per cause.
+      const text = (await verify(["1.tar", "2.tar"], dir)).stdout.split("\n");
+      const causes = text.indexOf("Causes and fixes (both built by the legacy docker builder)");
+      ok(causes > 0, text.join("\n"));
+      const end = text.indexOf("", causes);
+      ok(end <= 15, text.join("\n"));
+      ok(
+        text.slice(causes, end).some((l) =>
+          l.startsWith("  timestamps (") && l.includes("SOURCE_DATE_EPOCH does not change that")
+        ),
+        text.join("\n"),
+      );
       assertEquals(byCause.get("content"), ["file stamp content"]);
       ok(byCause.get("timestamps")!.includes("config  created"), r.stdout);
       const stamp = report.findings.find((f: { cause: string }) => f.cause === "content");
