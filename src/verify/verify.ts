@@ -356,18 +356,7 @@ async function summarizeImage(
       files,
     });
   }
-  const entries: ArchiveEntry[] = input.entries.map((e) => ({
-    name: e.path,
-    type: e.kind,
-    mode: e.header?.mode ?? 0,
-    uid: e.header?.uid ?? 0,
-    gid: e.header?.gid ?? 0,
-    uname: e.header?.uname ?? "",
-    gname: e.header?.gname ?? "",
-    mtime: e.header?.mtime ?? 0,
-    size: e.size,
-    sha256: e.sha256 ?? "",
-  }));
+  const entries = archiveEntries(input);
   const format = input.indexJson && input.manifestJson
     ? "docker-archive+oci"
     : input.indexJson
@@ -390,6 +379,22 @@ async function summarizeImage(
     configMediaType: image.configMediaType ?? "",
     layers,
   };
+}
+
+/** The outer archive's entries as verify compares them. */
+function archiveEntries(input: ImageInput): ArchiveEntry[] {
+  return input.entries.map((e) => ({
+    name: e.path,
+    type: e.kind,
+    mode: e.header?.mode ?? 0,
+    uid: e.header?.uid ?? 0,
+    gid: e.header?.gid ?? 0,
+    uname: e.header?.uname ?? "",
+    gname: e.header?.gname ?? "",
+    mtime: e.header?.mtime ?? 0,
+    size: e.size,
+    sha256: e.sha256 ?? "",
+  }));
 }
 
 function platformOf(config: Record<string, unknown>): string {
@@ -580,20 +585,7 @@ async function archiveNote(
   shaB: string,
 ): Promise<string> {
   const head = `the archive files differ (${shortSha(shaA)} vs ${shortSha(shaB)})`;
-  const outer = (i: ImageInput) =>
-    i.entries.map((e) => ({
-      name: e.path,
-      type: e.kind,
-      mode: e.header?.mode ?? 0,
-      uid: e.header?.uid ?? 0,
-      gid: e.header?.gid ?? 0,
-      uname: e.header?.uname ?? "",
-      gname: e.header?.gname ?? "",
-      mtime: e.header?.mtime ?? 0,
-      size: e.size,
-      sha256: e.sha256 ?? "",
-    }));
-  if (a.compression !== b.compression || !sameEntries(outer(a), outer(b))) {
+  if (a.compression !== b.compression || !sameEntries(archiveEntries(a), archiveEntries(b))) {
     return `${head}: the same image, packaged differently`;
   }
   const d = await compareFiles(a.path, b.path);
