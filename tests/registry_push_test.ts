@@ -346,7 +346,8 @@ Deno.test("an interrupted push (the registry stopped mid-upload, then restarted)
     const image = await writeTestArchive(`${dir}/app.tar`, { size: 24_000_000, seed: 17 });
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
     const target = `${registry.host}/resume/app:v1`;
-    // Run push with --verbose and stop the registry after the 6th chunk was accepted.
+    // Run push with --verbose, one blob at a time, and stop the registry after the 6th chunk was
+    // accepted.
     const deno = Deno.execPath();
     const child = new Deno.Command(deno, {
       args: [
@@ -359,6 +360,8 @@ Deno.test("an interrupted push (the registry stopped mid-upload, then restarted)
         "--verbose",
         "push",
         "--json",
+        "--jobs",
+        "1",
         "--chunk-size",
         "1MiB",
         `${dir}/app.tar`,

@@ -54,8 +54,9 @@ export function addPushCommand(program: Command, io: PushIo, verbose: () => bool
     .option(
       "--chunk-size <size>",
       "blobs larger than this are uploaded in chunks of this size (resumable)",
-      "32MiB",
+      "64MiB",
     )
+    .option("--jobs <n>", "blobs uploaded at the same time", "3")
     .option("-q, --quiet", "no progress on stderr")
     .addHelpText(
       "after",
@@ -90,6 +91,10 @@ Examples:
         throw new UsageError((e as Error).message);
       }
       const chunkSize = parseSize(opts.chunkSize);
+      const jobs = Number(opts.jobs);
+      if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
+        throw new UsageError(`Invalid --jobs "${opts.jobs}": expected a whole number from 1 to 32`);
+      }
       const { openImage } = await import("../image/reader.ts");
       const { push } = await import("../registry/push.ts");
       const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
@@ -102,6 +107,7 @@ Examples:
         insecure: opts.insecure === true,
         from: opts.from,
         chunkSize,
+        parallel: jobs,
         stateDir: cache ? join(cache, "r10e", "uploads") : undefined,
         onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
         onVerbose: verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,

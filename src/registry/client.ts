@@ -35,8 +35,12 @@ export interface Call {
   /** Scopes the request needs, e.g. `repository:team/app:pull,push`. */
   scopes: string[];
   headers?: Record<string, string>;
-  /** Replayable body (retries send it again). */
-  body?: Uint8Array;
+  /**
+   * The body: bytes, or a function that makes a fresh stream of them (a retry calls it again).
+   * A stream is sent as it is read: a blob never has to fit in memory (and Deno sends a stream
+   * about twice as fast as one large buffer).
+   */
+  body?: Uint8Array | (() => ReadableStream<Uint8Array>);
   /** Statuses that are success for this request; anything else is a RegistryError. */
   expect: number[];
   /** What the request is for, in error messages (`upload blob sha256:…`). */
@@ -334,13 +338,13 @@ export class RegistryClient {
     method: string,
     url: string,
     headers: Record<string, string>,
-    body?: Uint8Array,
+    body?: Uint8Array | (() => ReadableStream<Uint8Array>),
   ): Promise<Response> {
     const options: RequestInit & { client?: Deno.HttpClient } = {
       method,
       headers,
       redirect: "manual",
-      body: body as BodyInit | undefined,
+      body: (typeof body === "function" ? body() : body) as BodyInit | undefined,
     };
     if (url.startsWith("https:")) options.client = this.#tls();
     return fetch(url, options);
