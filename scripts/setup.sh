@@ -46,9 +46,11 @@ declare -A wanted=(
   [apache2-utils]=/usr/bin/htpasswd
   [openssl]=/usr/bin/openssl
   [curl]=/usr/bin/curl
+  [zsh]=/usr/bin/zsh
+  [fish]=/usr/bin/fish
 )
 missing=()
-for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl; do
+for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

@@ -6,7 +6,7 @@
  * @module
  */
 // commander with extra-typings: typed options and arguments; @cliffy/command is JSR-only (STYLE: dependencies).
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Argument, Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { exitCodeOf, UsageError } from "./errors.ts";
 import { printable } from "./printable.ts";
@@ -85,10 +85,14 @@ Examples:
   // ── init ─────────────────────────────────────────────────────────────────
   program.command("init")
     .description(
-      "Write r10e-docker/ next to config.json: the build recipe and its pinned inputs " +
+      "Write r10e-docker/ at the project root: the build recipe and its pinned inputs " +
         "(exact Go version, CA bundle sha256, builder image digest). Commit the folder.",
     )
     .option("-c, --config <path>", "the project's config.json", "config.json")
+    .option(
+      "--project-dir <dir>",
+      "the project root (default: the nearest directory at or above config.json with a go.mod, else the working directory)",
+    )
     .option("-f, --force", "overwrite files in r10e-docker/ that were changed by hand")
     .option("-q, --quiet", "print nothing but errors")
     .addHelpText(
@@ -97,7 +101,12 @@ Examples:
 go_version "1.26" resolves to the newest 1.26.x the Go module proxy lists (GOPROXY),
 or r10e's own table when it is unreachable; the exact version is recorded in
 r10e-docker/pins.json and later builds never drift from it. Running init again with
-the same config writes the same bytes.`,
+the same config writes the same bytes.
+
+Project root: the nearest directory at or above config.json that holds go.mod (as Go
+finds the main module), else the working directory; --project-dir overrides. build_cmd
+runs there, src paths resolve there, r10e-docker/ lives there. Config files may live
+anywhere in the project: r10e init -c testdata/other.json`,
     )
     .action(async (opts) => {
       const quiet = opts.quiet === true;
@@ -106,17 +115,22 @@ the same config writes the same bytes.`,
       const { init } = await import("./init/init.ts");
       const { pinImage } = await import("./build/docker.ts");
       const result = await init({
-        configPath: resolvePath(io.cwd, opts.config),
+        configPath: opts.config,
+        cwd: io.cwd,
+        projectDir: opts.projectDir,
         force: opts.force === true,
         listGoVersions: () => listGoVersions(io.env),
         // issue 3: pin the builder image by digest through the local engine when there is one
-        pinBuilderImage: (image) => pinImage({ env: io.env }, image),
+        pinBuilderImage: (image, onFailure) => pinImage({ env: io.env }, image, onFailure),
         onProgress: say,
       });
       for (const w of result.warnings) io.stderr(`r10e: warning: ${printable(w)}\n`);
       if (!quiet) {
         io.stdout(
-          `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
+          (result.removed.length
+            ? `Removed r10edocker's Nix files: ${result.removed.join(", ")}\n`
+            : "") +
+            `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
             `  Go ${result.pins.go_version}` +
             (result.pins.go_version_requested
               ? ` (go_version "${result.pins.go_version_requested}")`
@@ -136,6 +150,10 @@ the same config writes the same bytes.`,
         "r10e-docker/out/<project_name>-latest.tar.gz, which `docker load` accepts.",
     )
     .option("-c, --config <path>", "the project's config.json", "config.json")
+    .option(
+      "--project-dir <dir>",
+      "the project root (default: the nearest directory at or above config.json with a go.mod, else the working directory)",
+    )
     .addOption(
       new Option("--in <where>", "where build_cmd runs").choices(
         ["auto", "host", "docker"] as const,
@@ -162,6 +180,9 @@ do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly", GOOS/GOARCH f
 the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host
 only PATH, HOME, the Go cache and proxy variables pass through.
 
+Project root (where build_cmd runs and src paths resolve): the nearest directory at or
+above config.json with a go.mod, else the working directory; --project-dir overrides.
+
 Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
 Prints the archive path and sha256, the image ID, the manifest digest and the
 sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
@@ -174,7 +195,9 @@ sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
       state.unwinds = true;
       const { build } = await import("./build/build.ts");
       const result = await build({
-        configPath: resolvePath(io.cwd, opts.config),
+        configPath: opts.config,
+        cwd: io.cwd,
+        projectDir: opts.projectDir,
         hostEnv: io.env,
         mode: opts.in,
         format: opts.format,
@@ -354,6 +377,30 @@ Examples:
   addPushCommand(program, io, () => program.opts().verbose === true);
   addRegistryOptions(program, ["verify", "cp"]);
 
+  // ── version, completions (issue 9 item 10) ─────────────────────────────
+  program.command("version")
+    .description("Print r10e's version and the image format version it writes")
+    .action(async () => {
+      const { FORMAT_VERSION } = await import("./image/writer.ts");
+      io.stdout(`r10e ${VERSION} (image format ${FORMAT_VERSION})\n`);
+    });
+
+  program.command("completions")
+    .description("Print a shell completion script for commands and options")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
+    .addHelpText(
+      "after",
+      `
+Install:
+  bash  r10e completions bash > /etc/bash_completion.d/r10e   (or: source <(r10e completions bash))
+  zsh   r10e completions zsh > "\${fpath[1]}/_r10e"           (or, after compinit: source <(r10e completions zsh))
+  fish  r10e completions fish > ~/.config/fish/completions/r10e.fish`,
+    )
+    .action(async (shell) => {
+      const { completionScript } = await import("./completions.ts");
+      io.stdout(completionScript(programSpec(program), shell));
+    });
+
   return program;
 }
 
@@ -364,6 +411,51 @@ function realFilePath(path: string): string {
   } catch {
     return path;
   }
+}
+
+/** The command line as completion scripts need it, read from the parser itself. */
+function programSpec(program: Command<unknown[], Record<string, unknown>>) {
+  interface Opt {
+    flags: string;
+    short?: string;
+    long?: string;
+    description: string;
+    required: boolean;
+    optional: boolean;
+    hidden: boolean;
+    argChoices?: string[];
+  }
+  interface Arg {
+    argChoices?: string[];
+  }
+  const option = (o: Opt) => ({
+    ...(o.short ? { short: o.short } : {}),
+    long: o.long!,
+    description: o.description,
+    takesValue: o.required || o.optional,
+    valueIsPath: /<(?:path|dir|file)>/.test(o.flags),
+    ...(o.argChoices ? { choices: o.argChoices } : {}),
+  });
+  const options = (c: { options: readonly unknown[] }) =>
+    (c.options as Opt[]).filter((o) => o.long && !o.hidden).map(option);
+  return {
+    name: program.name(),
+    globalOptions: [
+      ...options(program),
+      { long: "--help", short: "-h", description: "show help", takesValue: false },
+    ],
+    commands: program.commands.map((c) => {
+      const args = (c as unknown as { registeredArguments: Arg[] }).registeredArguments;
+      const choices = args[0]?.argChoices;
+      return {
+        name: c.name(),
+        description: c.description(),
+        options: options(c),
+        takesFiles: args.length > 0 && !choices,
+        ...(choices ? { argumentChoices: choices } : {}),
+      };
+    }),
+  };
 }
 
 /**

@@ -115,3 +115,18 @@ export async function fileSha256(path: string): Promise<string> {
   for await (const chunk of f.readable) hash.update(chunk);
   return hash.digest("hex");
 }
+
+/** Runs git in `dir` with a fixed identity; returns stdout. */
+export async function git(dir: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false", ...args],
+    cwd: dir,
+    env: { GIT_COMMITTER_DATE: "1700000000 +0000", GIT_AUTHOR_DATE: "1700000000 +0000" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}

@@ -27,8 +27,10 @@ import { type ArtifactAudit, prepareAudit } from "./audit.ts";
 import { caBundle } from "./ca_bundle.ts";
 import { collect } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
-import { dirtyPaths, headCommitTime, headRevision } from "./git.ts";
-import { parsePins, type Pins, PINS_FILE } from "./pins.ts";
+import { type DirtyPath, dirtyPaths, headCommitTime, headRevision, trackedPaths } from "./git.ts";
+import { findProjectRoot } from "./project_root.ts";
+import { archiveName, parsePins, type Pins, PINS_FILE } from "./pins.ts";
+import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
 import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
@@ -50,7 +52,12 @@ export type BuildMode = "host" | "docker" | "auto";
 
 /** Options of `build`. */
 export interface BuildOptions {
+  /** config.json, absolute or relative to `cwd`. */
   configPath: string;
+  /** The working directory: the project root when no go.mod is at or above config.json. */
+  cwd: string;
+  /** `--project-dir`: the project root, overriding the go.mod rule. */
+  projectDir?: string;
   /** The host environment: SOURCE_DATE_EPOCH and the pass-through variables are read from it. */
   hostEnv: Record<string, string>;
   mode: BuildMode;
@@ -93,16 +100,15 @@ export interface BuildResult {
   mode: "host" | "docker";
   /** Uncommitted paths when the tree was dirty, else empty; null outside git. */
   dirty: string[] | null;
+  /** The project root: where build_cmd ran and `src` paths resolved. */
+  root: string;
   /** The commit recorded as `org.opencontainers.image.revision`, null outside git. */
   revision: string | null;
   /** The check of each artifact's Go build info (audit.ts); null when skipped. */
   audit: ArtifactAudit[] | null;
 }
 
-/** The archive's file name for a project. */
-export function archiveName(projectName: string, format: "tar.gz" | "tar"): string {
-  return `${projectName.replaceAll("/", "-")}-latest.${format}`;
-}
+export { archiveName } from "./pins.ts";
 
 /**
  * Runs the whole build.
@@ -112,25 +118,20 @@ export function archiveName(projectName: string, format: "tar.gz" | "tar"): stri
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const progress = options.onProgress ?? (() => {});
   const format = options.format ?? "tar.gz";
-  const loaded = await loadConfig(options.configPath);
+  const loaded = await loadConfig(resolve(options.cwd, options.configPath));
   const { config } = loaded;
-  const root = dirname(resolve(options.configPath));
+  const { root, why } = await findProjectRoot(options.configPath, options);
+  progress(`Project root ${root} (${why})`);
   const r10eDir = `${root}/r10e-docker`;
   const pins = await readPins(`${r10eDir}/${PINS_FILE}`);
   checkPins(config, pins, `${r10eDir}/${PINS_FILE}`);
 
   const { created, createdFrom } = await creationTime(options.hostEnv, root);
   progress(`Creation time ${new Date(created * 1000).toISOString()} (from ${createdFrom})`);
-  const dirty = await dirtyPaths(root);
-  if (dirty && dirty.length) {
-    const shown = dirty.slice(0, 5).map((p) => `"${p}"`).join(", ");
-    (options.onWarning ?? progress)(
-      `the git tree is dirty (${dirty.length} uncommitted path${
-        dirty.length > 1 ? "s" : ""
-      }: ${shown}${
-        dirty.length > 5 ? ", …" : ""
-      }); Go stamps vcs.modified=true, so this image will differ from a build of the commit`,
-    );
+  const status = await dirtyPaths(root);
+  const dirty = status?.map((d) => d.path) ?? null;
+  if (status && status.length) {
+    (options.onWarning ?? progress)(dirtyWarning(status, config.artifacts.map((a) => a.src), root));
   }
 
   // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
@@ -201,7 +202,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   progress("Staging artifacts, extern_data and the CA bundle");
   const ca = config.include_ca_bundle ? caBundle() : null;
-  const collected = await collect(loaded, dockerStaging?.root ?? root, ca);
+  const collected = await collect(loaded, dockerStaging?.root ?? root, ca, {
+    // In a git project extern_data takes only what git tracks (issue 9: a clone must give the same image).
+    tracked: await trackedPaths(root),
+    gitRoot: root,
+  });
   // Issue 9 item 3: the artifacts' build info must match the pins before anything is written.
   const audit = await auditor.check(dockerStaging?.root ?? root, config.artifacts);
   const artifactDigests = collected.artifacts.map((item, i) =>
@@ -259,9 +264,39 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     goVersion: pins.go_version,
     mode,
     dirty,
+    root,
     revision,
     audit,
   };
+}
+
+/**
+ * The dirty-tree warning. Untracked paths that hold an artifact are build output
+ * (a `build/` missing from .gitignore makes every second build differ): those are
+ * named with the .gitignore line that fixes it.
+ */
+export function dirtyWarning(status: DirtyPath[], artifactSrcs: string[], root: string): string {
+  const norm = (p: string) => p.replace(/^\.\//, "").replace(/\/+$/, "");
+  const outputs = status.filter((d) =>
+    d.untracked &&
+    artifactSrcs.some((src) => {
+      const s = norm(src), p = norm(d.path);
+      return s === p || s.startsWith(p + "/");
+    })
+  );
+  const shown = status.slice(0, 5).map((d) => `"${d.path}"`).join(", ");
+  let text = `the git tree is dirty (${plural(status.length, "uncommitted path")}: ${shown}${
+    status.length > 5 ? ", …" : ""
+  }); Go stamps vcs.modified=true, so this image will differ from a build of the commit`;
+  if (outputs.length) {
+    const lines = outputs.map((d) => `"/${d.path}"`).join(", ");
+    text += `. ${outputs.map((d) => `"${d.path}"`).join(", ")} ${
+      outputs.length === 1 ? "is" : "are"
+    } build output (${
+      outputs.length === 1 ? "it holds an artifact" : "they hold artifacts"
+    }): add ${lines} to "${root}/.gitignore" (one line each) and commit it`;
+  }
+  return text;
 }
 
 function stageLayer(items: StagedItem[]) {

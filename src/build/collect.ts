@@ -9,6 +9,7 @@ import { ConfigError, type Problem } from "../errors.ts";
 import type { LoadedConfig, Mapping } from "../config/schema.ts";
 import { jsonPath } from "../config/schema.ts";
 import { CA_BUNDLE_PATH, type CaBundle } from "./ca_bundle.ts";
+import { ignoredPaths, type Tracked } from "./git.ts";
 import { type StagedItem, symlinkInside } from "./stage.ts";
 
 /** Read buffer size for file contents; smaller files are read in one call. */
@@ -57,14 +58,28 @@ export interface Collected {
   artifacts: StagedItem[];
 }
 
+/** Options of `collect`. */
+export interface CollectOptions {
+  /**
+   * In a git project: what git tracks under the project root. extern_data then
+   * takes only tracked files: an ignored or untracked file, or an empty directory,
+   * is an error (a clone would build another image). Null outside git.
+   */
+  tracked?: Tracked | null;
+  /** The project root git is asked about (differs from `root` in docker mode's staging copy). */
+  gitRoot?: string;
+}
+
 /**
  * Collects every item the config names, under `root`. Collects all problems before failing.
- * @throws {ConfigError} for a missing artifact, a src that leaves the project, a type mismatch.
+ * @throws {ConfigError} for a missing artifact, a src that leaves the project, a type mismatch,
+ * and in a git project an extern_data path git does not track.
  */
 export async function collect(
   loaded: LoadedConfig,
   root: string,
   ca: CaBundle | null,
+  options: CollectOptions = {},
 ): Promise<Collected> {
   const problems: Problem[] = [];
   const fail = (path: (string | number)[], message: string) =>
@@ -89,11 +104,26 @@ export async function collect(
   }
 
   const externData: StagedItem[] = [];
+  const untracked: Untracked[] = [];
   for (const [i, m] of loaded.config.extern_data.entries()) {
     const where = ["extern_data", i, "src"];
     const real = await resolveInside(realRoot, m.src, (msg) => fail(where, msg));
     if (!real) continue;
-    await collectExtern(m, real, `extern_data[${i}]`, externData, (msg) => fail(where, msg));
+    const git = options.tracked
+      ? { tracked: options.tracked, rel: relativeTo(realRoot, real), found: untracked, index: i }
+      : null;
+    await collectExtern(m, real, `extern_data[${i}]`, externData, (msg) => fail(where, msg), git);
+  }
+  if (untracked.length) {
+    const ignored = await ignoredPaths(
+      options.gitRoot ?? root,
+      untracked.filter((u) => u.kind !== "empty").map((u) =>
+        u.kind === "dir" ? `${u.rel}/` : u.rel
+      ),
+    );
+    for (const u of untracked) {
+      fail(["extern_data", u.index, "src"], untrackedMessage(u, ignored));
+    }
   }
   if (problems.length) {
     throw new ConfigError(
@@ -116,12 +146,50 @@ export async function collect(
   return { ca: caItems, externData, artifacts };
 }
 
+/** An extern_data path git does not track. */
+interface Untracked {
+  /** Relative to the project root. */
+  rel: string;
+  kind: "file" | "dir" | "empty";
+  /** Index in extern_data. */
+  index: number;
+}
+
+/** extern_data in a git project: what git tracks, where `real` is relative to the root, and where offenders go. */
+interface GitFilter {
+  tracked: Tracked;
+  rel: string;
+  found: Untracked[];
+  index: number;
+}
+
+function untrackedMessage(u: Untracked, ignored: Set<string>): string {
+  const q = JSON.stringify(u.rel);
+  const clone =
+    "so a clone of the commit builds another image (extern_data takes only what git tracks)";
+  if (u.kind === "empty") {
+    return `${q} is an empty directory, which git cannot record, ${clone}: remove it, or commit a file in it (e.g. ${
+      JSON.stringify(u.rel + "/.gitkeep")
+    })`;
+  }
+  const what = u.kind === "dir" ? "directory" : "file";
+  if (ignored.has(u.kind === "dir" ? `${u.rel}/` : u.rel)) {
+    return `${q} is a git-ignored ${what}, ${clone}: move it out of the extern_data source, or commit it (git add -f ${q}) if it belongs in the image`;
+  }
+  return `${q} is an untracked ${what}, ${clone}: commit it (git add ${q}) or remove it`;
+}
+
+function relativeTo(realRoot: string, real: string): string {
+  return real === realRoot ? "" : real.slice(realRoot.length + 1);
+}
+
 async function collectExtern(
   m: Mapping,
   real: string,
   origin: string,
   out: StagedItem[],
   fail: (message: string) => void,
+  git: GitFilter | null,
 ): Promise<void> {
   const info = await Deno.stat(real);
   const wantsDir = m.dest.length > 1 && m.dest.endsWith("/");
@@ -133,6 +201,10 @@ async function collectExtern(
       );
       return;
     }
+    if (git && !git.tracked.files.has(git.rel)) {
+      git.found.push({ rel: git.rel, kind: "file", index: git.index });
+      return;
+    }
     out.push(fileItem(dest, real, info, `${origin} "${m.src}"`));
     return;
   }
@@ -140,11 +212,32 @@ async function collectExtern(
     fail(`expected a file or directory, found a ${kindOf(info)} at "${m.src}"`);
     return;
   }
+  // In git: a directory that holds no tracked file is not in the commit.
+  const untrackedDir = async (path: string, rel: string): Promise<boolean> => {
+    if (!git) return false;
+    const gitRel = git.rel === "" ? rel : rel === "" ? git.rel : `${git.rel}/${rel}`;
+    if (git.tracked.dirs.has(gitRel)) return false;
+    let empty = true;
+    for await (const _ of Deno.readDir(path)) {
+      empty = false;
+      break;
+    }
+    git.found.push({ rel: gitRel, kind: empty ? "empty" : "dir", index: git.index });
+    return true;
+  };
+  if (await untrackedDir(real, "")) return;
   out.push({ dest, kind: "dir", origin: `${origin} "${m.src}"` });
   await walk(real, "", async (rel, entry) => {
     const path = `${real}/${rel}`;
     const itemDest = `${dest}/${rel}`;
     const itemOrigin = `${origin} "${m.src}/${rel}"`;
+    if (git && !entry.isDirectory) {
+      const gitRel = git.rel === "" ? rel : `${git.rel}/${rel}`;
+      if (!git.tracked.files.has(gitRel)) {
+        git.found.push({ rel: gitRel, kind: "file", index: git.index });
+        return false;
+      }
+    }
     if (entry.isSymlink) {
       const target = await Deno.readLink(path);
       const inside = symlinkInside(rel, target);
@@ -157,6 +250,7 @@ async function collectExtern(
     }
     const st = await Deno.lstat(path);
     if (st.isDirectory) {
+      if (await untrackedDir(path, rel)) return false;
       out.push({ dest: itemDest, kind: "dir", origin: itemOrigin });
       return true;
     }

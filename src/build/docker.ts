@@ -363,18 +363,27 @@ async function askEngine(ctx: DockerContext): Promise<EngineProbe> {
 /**
  * Pins an image by digest through the engine: pulls it (unless present with a
  * repo digest) and returns `name@sha256:…`, or null when that is not possible
- * (no engine, offline, no such image). For `r10e init`.
+ * (no engine, offline, no such image). For `r10e init`, which says why:
+ * `onFailure` receives the reason (the engine's or the pull's own error).
  */
-export async function pinImage(ctx: DockerContext, image: string): Promise<string | null> {
+export async function pinImage(
+  ctx: DockerContext,
+  image: string,
+  onFailure: (reason: string) => void = () => {},
+): Promise<string | null> {
   let ref: ImageRef;
   try {
     ref = parseImageRef(image);
-  } catch {
+  } catch (error) {
+    onFailure((error as Error).message);
     return null;
   }
   if (ref.digest) return image;
   const engine = await probeEngine(ctx);
-  if (!engine.ok) return null;
+  if (!engine.ok) {
+    onFailure(engine.reason);
+    return null;
+  }
   const repo = repositoryOf(ref.name);
   const inspect = async () => {
     const r = await docker(ctx, [
@@ -393,8 +402,15 @@ export async function pinImage(ctx: DockerContext, image: string): Promise<strin
   };
   // Pull first: the digest of the registry's current image, not of a stale local tag.
   const pull = await docker(ctx, ["pull", "--quiet", ref.name]);
-  if (pull.code !== 0) return await inspect();
-  return await inspect();
+  const pinned = await inspect();
+  if (pinned === null) {
+    onFailure(
+      pull.code !== 0
+        ? `docker pull ${ref.name} failed: ${pull.stderr.trim() || `exit ${pull.code}`}`
+        : `"${ref.name}" has no registry digest (RepoDigests is empty: an image built or imported locally)`,
+    );
+  }
+  return pinned;
 }
 
 /** Options of `runInDocker`. */

@@ -331,8 +331,10 @@ async function writeTree(
     if (fresh || !contents) await finish(root, top);
     if (fresh) await Deno.rename(root, target);
     if (fresh) releaseTemporary(root);
+    // Printed as typed but without "//" or "/./" (DEST "out/" or "out/."): "out/x".
+    const shown = target.replace(/(?:\/\.?)+$/, "");
     return tree.filter(([, n]) => n.kind === "file").map(([rel]) => ({
-      path: `${target}/${rel}`,
+      path: `${shown}/${rel}`,
       ...results.get(rel)!,
     }));
   } catch (e) {

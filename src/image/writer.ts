@@ -11,6 +11,7 @@
 import { canonicalJsonBytes } from "./canonical_json.ts";
 import { Sha256, sha256Hex } from "./digest.ts";
 import { gzip } from "./gzip.ts";
+import { plural } from "../plural.ts";
 import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
 
 /** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
@@ -157,7 +158,7 @@ export async function writeImageArchive(
   for (const [i, image] of spec.images.entries()) {
     const layers: Descriptor[] = [];
     for (const layer of image.layers) {
-      progress(`Hashing layer "${layer.createdBy}" (${layer.entries.length} entries)`);
+      progress(`Hashing layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
       const hash = new Sha256();
       for await (const chunk of writeTar(layer.entries, { mtime: spec.created })) {
         hash.update(chunk);
@@ -214,7 +215,7 @@ export async function writeImageArchive(
   ];
   entries.sort((a, b) => compareNames(a.name, b.name));
 
-  progress(`Writing archive (${blobs.size} blobs)`);
+  progress(`Writing archive (${plural(blobs.size, "blob")})`);
   const archive = new Sha256();
   let stream: AsyncIterable<Uint8Array> = writeTar(entries, { mtime: 0 });
   if (options.compress ?? true) stream = gzip(stream);

@@ -4,14 +4,16 @@
  *
  * @module
  */
-import { dirname, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { LoadedConfig } from "../config/schema.ts";
 import { caBundle } from "../build/ca_bundle.ts";
 import { tzdataPin } from "../build/tzdata.ts";
 import { formatPins, parsePins, type Pins, PINS_FILE } from "../build/pins.ts";
-import { resolveGoVersion } from "../build/toolchain.ts";
+import { ignoreRule } from "../build/git.ts";
+import { findProjectRoot } from "../build/project_root.ts";
+import { DEFAULT_GO_MINOR, resolveGoVersion } from "../build/toolchain.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { VERSION } from "../version.ts";
@@ -23,28 +25,42 @@ import {
   templateValues,
 } from "./render.ts";
 
-/** The folder `init` writes, next to config.json. */
+/** The folder `init` writes, at the project root. */
 export const R10E_DIR = "r10e-docker";
+
+/**
+ * What r10edocker generated in r10e-docker/ and r10e does not use (its Nix build):
+ * removed by `init --force`, which lists them.
+ */
+export const R10EDOCKER_NIX_FILES = ["custom_configuration.nix", "docker.nix", "nix.conf", "pkgs"];
 
 /** Options of `init`. */
 export interface InitOptions {
-  /** Path of config.json. */
+  /** Path of config.json, absolute or relative to `cwd`. */
   configPath: string;
+  /** The working directory: the project root when no go.mod is at or above config.json. */
+  cwd: string;
+  /** `--project-dir`: the project root, overriding the go.mod rule. */
+  projectDir?: string;
   /** Overwrite files changed by hand. */
   force?: boolean;
   /** Lists exact Go versions from the module proxy; null when it cannot be reached. */
   listGoVersions: () => Promise<string[] | null>;
-  /** Pins the builder image by digest; null when it cannot (no engine, offline). */
-  pinBuilderImage?: (image: string) => Promise<string | null>;
+  /** Pins the builder image by digest; null (after telling `onFailure` why) when it cannot. */
+  pinBuilderImage?: (image: string, onFailure: (reason: string) => void) => Promise<string | null>;
   onProgress?: (message: string) => void;
 }
 
 /** What `init` did. */
 export interface InitResult {
+  /** The project root r10e-docker/ was written in. */
+  root: string;
   dir: string;
   pins: Pins;
   written: string[];
   unchanged: string[];
+  /** r10edocker's Nix files removed by --force, as `r10e-docker/<name>`. */
+  removed: string[];
   warnings: string[];
 }
 
@@ -54,13 +70,19 @@ export interface InitResult {
  */
 export async function init(options: InitOptions): Promise<InitResult> {
   const progress = options.onProgress ?? (() => {});
-  const loaded = await loadConfig(options.configPath);
+  const configPath = resolve(options.cwd, options.configPath);
+  const loaded = await loadConfig(configPath);
   const { config } = loaded;
-  const root = dirname(resolve(options.configPath));
+  const { root, why } = await findProjectRoot(options.configPath, options);
+  progress(`Project root ${root} (${why})`);
   const dir = resolve(root, R10E_DIR);
   const warnings: string[] = [];
 
-  progress(`Resolving go_version ${JSON.stringify(config.go_version ?? "(default)")}`);
+  progress(
+    config.go_version
+      ? `Resolving go_version ${JSON.stringify(config.go_version)}`
+      : `Resolving the default Go version ${DEFAULT_GO_MINOR} (config.json sets no go_version)`,
+  );
   const available = await options.listGoVersions();
   if (!available) {
     warnings.push(
@@ -72,13 +94,16 @@ export async function init(options: InitOptions): Promise<InitResult> {
 
   const builderWanted = config.builder_image ?? defaultBuilderImage(goVersion);
   let builder: string | null = builderWanted.includes("@sha256:") ? builderWanted : null;
+  let whyNotPinned = "no Docker engine to ask";
   if (!builder && options.pinBuilderImage) {
     progress(`Pinning builder image "${builderWanted}"`);
-    builder = await options.pinBuilderImage(builderWanted);
+    builder = await options.pinBuilderImage(builderWanted, (why) => whyNotPinned = why);
   }
   if (!builder) {
     warnings.push(
-      `NOT PINNED: builder image "${builderWanted}" could not be resolved to a digest (no Docker engine or registry reachable); ` +
+      `NOT PINNED: builder image "${builderWanted}" could not be resolved to a digest: ${
+        whyNotPinned.replace(/[.\s]+$/, "")
+      }. ` +
         "`r10e build --in docker` refuses it until you run `r10e init` where it can be pinned, or pass --allow-unpinned",
     );
   }
@@ -93,7 +118,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     image_format: FORMAT_VERSION,
     r10e_version: VERSION,
   };
-  const configFile = relative(root, resolve(options.configPath)) || "config.json";
+  const configFile = relative(root, configPath) || "config.json";
   const values = templateValues(
     config,
     { ...base, builder_image: builder ?? builderWanted },
@@ -128,14 +153,38 @@ export async function init(options: InitOptions): Promise<InitResult> {
     const ours = name === PINS_FILE || previous?.generated[name] === hash;
     if (!ours) handEdited.push(`${R10E_DIR}/${name}`);
   }
-  if (handEdited.length && !options.force) {
+  const nixFiles: string[] = [];
+  for (const name of R10EDOCKER_NIX_FILES) {
+    if (await existsNoFollow(`${dir}/${name}`)) nixFiles.push(`${R10E_DIR}/${name}`);
+  }
+  if ((handEdited.length || nixFiles.length) && !options.force) {
+    const parts: string[] = [];
+    if (handEdited.length) {
+      parts.push(
+        `${handEdited.map((f) => `"${f}"`).join(", ")} ${
+          handEdited.length === 1 ? "was" : "were"
+        } changed by hand`,
+      );
+    }
+    if (nixFiles.length) {
+      parts.push(
+        `${nixFiles.map((f) => `"${f}"`).join(", ")} ${
+          nixFiles.length === 1 ? "is" : "are"
+        } r10edocker's Nix build, which r10e replaces (--force removes ${
+          nixFiles.length === 1 ? "it" : "them"
+        })`,
+      );
+    }
     throw new ConfigError(
-      `Cannot write "${R10E_DIR}/": ${handEdited.map((f) => `"${f}"`).join(", ")} ${
-        handEdited.length === 1 ? "was" : "were"
-      } changed by hand; rerun with --force to overwrite`,
+      `Cannot write "${R10E_DIR}/": ${parts.join("; ")}; rerun with --force to overwrite`,
     );
   }
   await Deno.mkdir(dir, { recursive: true });
+  const removed: string[] = [];
+  for (const path of nixFiles) {
+    await Deno.remove(`${root}/${path}`, { recursive: true });
+    removed.push(path);
+  }
   for (const [name, text] of files) {
     const path = `${dir}/${name}`;
     const mode = EXECUTABLE_FILES.has(name) ? 0o755 : 0o644;
@@ -155,11 +204,22 @@ export async function init(options: InitOptions): Promise<InitResult> {
     }
     written.push(name);
   }
+  // r10edocker's .gitignore ignores r10e-docker/; r10e's must be committed (it pins the inputs).
+  const rule = await ignoreRule(root, `${R10E_DIR}/${PINS_FILE}`);
+  if (rule) {
+    warnings.push(
+      `"${R10E_DIR}/" is git-ignored (line ${rule.line} "${rule.pattern}" of "${rule.source}"), but it must be committed: ` +
+        `it pins the build inputs, and a clone without it cannot rebuild the image. Remove that line ` +
+        `(r10e-docker/.gitignore already keeps out/ out of git), then \`git add ${R10E_DIR}\``,
+    );
+  }
   return {
+    root,
     dir,
     pins,
     written,
     unchanged,
+    removed,
     warnings: [...loaded.warnings.map((w) => w.message), ...warnings],
   };
 }
@@ -228,6 +288,16 @@ async function readPrevious(dir: string): Promise<Pins | null> {
     return parsePins(text, `${dir}/${PINS_FILE}`);
   } catch {
     return null;
+  }
+}
+
+async function existsNoFollow(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import type { Pins } from "../build/pins.ts";
+import { archiveName, type Pins } from "../build/pins.ts";
 
 /** Template file in templates/ → file name in r10e-docker/. */
 export const TEMPLATE_FILES: Readonly<Record<string, string>> = {
@@ -46,6 +46,8 @@ export function templateValues(
 ): Record<string, string> {
   return {
     project_name: config.project_name,
+    archive: archiveName(config.project_name, "tar.gz"),
+    archive_tar: archiveName(config.project_name, "tar"),
     config_file: configFile,
     go_version: pins.go_version,
     builder_image: pins.builder_image ?? defaultBuilderImage(pins.go_version),
