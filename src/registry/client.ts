@@ -13,7 +13,14 @@ import { type Challenge, parseChallenges } from "./challenge.ts";
 import { type Credential, findCredential, type HelperRunner } from "./credentials.ts";
 import { RegistryError } from "./errors.ts";
 import { apiHost, isLoopback } from "./reference.ts";
-import { DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  backoff,
+  DEFAULT_RETRY,
+  retriableError,
+  retriableStatus,
+  type RetryPolicy,
+  withRetries,
+} from "./retry.ts";
 
 /** How to reach registries. */
 export interface ClientOptions {
@@ -144,31 +151,52 @@ export class RegistryClient {
     const allowHttp = this.#options.insecure === true || isLoopback(this.registry);
     const schemes = allowHttp ? ["https", "http"] : ["https"];
     let lastError: unknown;
-    for (const scheme of schemes) {
-      const url = `${scheme}://${this.#host}/v2/`;
-      let response: Response;
-      try {
-        response = await this.#fetch("GET", url, {});
-      } catch (e) {
-        lastError = e;
-        continue;
+    let busyStatus = 0;
+    for (let attempt = 1;; attempt++) {
+      let busy: Response | null = null;
+      for (const scheme of schemes) {
+        const url = `${scheme}://${this.#host}/v2/`;
+        let response: Response;
+        try {
+          response = await this.#fetch("GET", url, {});
+        } catch (e) {
+          lastError = e;
+          continue;
+        }
+        await response.body?.cancel();
+        this.#verbose(`GET ${url} -> ${response.status}`);
+        // An http request to a TLS port: the server says so with 400.
+        if (scheme === "http" && response.status === 400 && lastError) continue;
+        if (retriableStatus(response.status)) {
+          busy = response;
+          busyStatus = response.status;
+          break;
+        }
+        busyStatus = 0;
+        if (response.status === 401) {
+          const header = response.headers.get("www-authenticate") ?? "";
+          const challenges = parseChallenges(header);
+          this.#challenge = challenges.find((c) => c.scheme === "bearer") ??
+            challenges.find((c) => c.scheme === "basic") ?? null;
+        } else if (response.status === 404 || response.status >= 500) {
+          throw new RegistryError(
+            `Registry "${this.registry}" answered ${response.status} at ${url}: is it an OCI registry?`,
+            { status: response.status },
+          );
+        }
+        return `${scheme}://${this.#host}`;
       }
-      await response.body?.cancel();
-      this.#verbose(`GET ${url} -> ${response.status}`);
-      // An http request to a TLS port: the server says so with 400.
-      if (scheme === "http" && response.status === 400 && lastError) continue;
-      if (response.status === 401) {
-        const header = response.headers.get("www-authenticate") ?? "";
-        const challenges = parseChallenges(header);
-        this.#challenge = challenges.find((c) => c.scheme === "bearer") ??
-          challenges.find((c) => c.scheme === "basic") ?? null;
-      } else if (response.status >= 500 || response.status === 404) {
-        throw new RegistryError(
-          `Registry "${this.registry}" answered ${response.status} at ${url}: is it an OCI registry?`,
-          { status: response.status },
-        );
-      }
-      return `${scheme}://${this.#host}`;
+      // Busy (5xx, 429) or unreachable (refused, reset): again, with backoff. A TLS failure is
+      // not going to change.
+      const tls = !busy && /certificate|tls|handshake|ssl/i.test(String(lastError));
+      if (attempt >= this.#retry.attempts || tls || (!busy && !retriableError(lastError))) break;
+      const wait = backoff(this.#retry, attempt, busy?.headers.get("retry-after"));
+      this.#verbose(
+        `GET /v2/ of "${this.registry}": ${
+          busy ? `HTTP ${busy.status}` : "no answer"
+        }, retrying in ${wait} ms`,
+      );
+      await this.#retry.sleep(wait);
     }
     const hint = allowHttp
       ? ""
@@ -409,9 +437,19 @@ export class RegistryClient {
 function registryWords(text: string): string {
   if (!text) return "";
   try {
-    const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const doc = JSON.parse(text) as {
+      errors?: { code?: string; message?: string; detail?: unknown }[];
+    };
     if (Array.isArray(doc.errors) && doc.errors.length) {
-      return ": " + doc.errors.map((e) => [e.code, e.message].filter(Boolean).join(" ")).join("; ");
+      return ": " + doc.errors.map((e) => {
+        const detail = typeof e.detail === "string"
+          ? e.detail
+          : e.detail && typeof e.detail === "object" && Object.keys(e.detail).length
+          ? JSON.stringify(e.detail)
+          : "";
+        return [e.code, e.message, detail ? `(${detail.slice(0, 200)})` : ""].filter(Boolean)
+          .join(" ");
+      }).join("; ");
     }
   } catch {
     // not JSON: the text itself, shortened

@@ -318,13 +318,15 @@ async function pushBlob(
   const path = blobPath(blob.digest);
   let sent = 0;
   if (blob.size <= chunk && offset === 0) {
-    await finishUpload(
-      client,
-      url,
-      blob.digest,
-      rangeStream(input, path, 0, blob.size),
-      ctx.scopes,
-    );
+    try {
+      const body = rangeStream(input, path, 0, blob.size);
+      await finishUpload(client, url, blob.digest, body, ctx.scopes);
+    } catch (e) {
+      // A lost answer to a PUT the registry did complete: the blob is there now.
+      if (!(e instanceof RegistryError) || !(await blobExists(client, repo, blob, ctx.scopes))) {
+        throw e;
+      }
+    }
     sent = blob.size;
     ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
   } else {
@@ -374,9 +376,17 @@ async function pushBlob(
         ctx.scopes,
         blob.digest,
       ).catch(() => null);
-      if (!at) throw failure;
+      if (!at) {
+        // The registry dropped the upload (docker distribution cancels one asked about with a
+        // stale state, as after a lost answer): start it again, from the first byte.
+        ctx.progress(`the registry lost the upload of ${short}; starting it again`);
+        url = await startUpload(client, repo, ctx.scopes, blob.digest);
+        offset = 0;
+        continue;
+      }
       ctx.progress(`upload of ${short} interrupted; the registry has ${mb(at.offset)}, continuing`);
-      sent -= offset - at.offset;
+      // A chunk whose answer was lost but that the registry kept counts as sent.
+      sent += Math.max(0, at.offset - offset);
       url = at.location;
       offset = at.offset;
     }
@@ -390,6 +400,21 @@ async function pushBlob(
     sent,
     ...(resumedAt !== undefined ? { resumedAt } : {}),
   };
+}
+
+async function blobExists(
+  client: RegistryClient,
+  repo: string,
+  blob: Descriptor,
+  scopes: string[],
+): Promise<boolean> {
+  const head = await client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
+    scopes,
+    expect: [200, 404],
+    what: `check blob ${blob.digest}`,
+  }).catch(() => null);
+  await head?.body?.cancel();
+  return head?.status === 200;
 }
 
 async function startUpload(
