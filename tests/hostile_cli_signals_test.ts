@@ -7,7 +7,8 @@
  * no temporary file or spool directory is left (TMPDIR is a folder of the test).
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample } from "./_cli.ts";
+import { copyExample, r10e } from "./_cli.ts";
+import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
 import {
   listAll,
   processAlive,
@@ -214,3 +215,59 @@ Deno.test("signals: an interrupted cp leaves nothing beside DEST, an interrupted
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+dockerTest(
+  "signals: build --in docker stopped by SIGTERM removes its containers",
+  async (_t, engine) => {
+    const builder = await goBuilderImage();
+    const token = `r10e-sig-${crypto.randomUUID().slice(0, 8)}`;
+    const dir = await project(`echo ready-$((1+1)) ${token}; sleep 300`);
+    const env = { DOCKER_HOST: engine.host, SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` };
+    let run: Running | undefined;
+    let buildName = "";
+    try {
+      const config = await Deno.readTextFile(`${dir}/config.json`);
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        config.replace(
+          '"include_ca_bundle": true,',
+          () => `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(builder.ref)},`,
+        ),
+      );
+      const init = await r10e(["init", "--force"], { cwd: dir, env });
+      assertEquals(init.code, 0, init.stderr);
+      const containers = async () =>
+        (await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout.split("\n")
+          .filter((n) => n.startsWith("r10e-"));
+      run = spawnR10e(["build", "--in", "docker"], { cwd: dir, env });
+      await Promise.race([run.stderrIncludes(`ready-2 ${token}`), run.child.status]);
+      // Ours among the builds other tests run at the same time: build_cmd is in its Env.
+      for (const name of (await containers()).filter((n) => n.startsWith("r10e-build-"))) {
+        const envs = await docker(["inspect", "--format", "{{json .Config.Env}}", name], {
+          allowFail: true,
+        });
+        if (envs.stdout.includes(token)) buildName = name;
+      }
+      assertEquals(buildName !== "", true, `no build container found: ${await containers()}`);
+      const contextName = buildName.replace("r10e-build-", "r10e-context-");
+      run.child.kill("SIGTERM");
+      const status = await run.child.status;
+      const stderr = await run.stderr;
+      await run.stdout;
+      assertEquals(status.code, 143, stderr);
+      const left = (await containers()).map((l) => l.split("\t")[0]);
+      assertEquals(left.filter((n) => n === buildName || n === contextName), []);
+      assertEquals(listAll(`${dir}/tmp`), [], "left in TMPDIR");
+      assertEquals(listAll(`${dir}/r10e-docker`).filter((p) => p.startsWith("out")), []);
+    } finally {
+      // A failed assertion must not leave the CLI or the containers running.
+      if (run) await stopAll(run, dir);
+      if (buildName) {
+        await docker(["rm", "-f", buildName, buildName.replace("r10e-build-", "r10e-context-")], {
+          allowFail: true,
+        });
+      }
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
