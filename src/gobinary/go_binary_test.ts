@@ -2,6 +2,9 @@
 import assert from "node:assert/strict";
 import {
   type BuildInfoDifference,
+  type BuildPathKind,
+  type BuildPathLeaks,
+  buildPathVerdict,
   compareGoBinaries,
   diffGoBuildInfo,
   findBuildPaths,
@@ -858,3 +861,43 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+Deno.test("buildPathVerdict: build-machine paths that differ or were not trimmed", async (t) => {
+  const info = (trimpath: boolean): GoBuildInfo => ({
+    goVersion: "go1.26.8",
+    path: "example.com/hello",
+    main: null,
+    deps: [],
+    settings: trimpath ? [{ key: "-trimpath", value: "true" }] : [],
+  });
+  const leaks = (...paths: Array<[string, BuildPathKind]>): BuildPathLeaks => ({
+    count: paths.length,
+    examples: paths.map(([path, kind]) => ({ offset: 0, path, kind })),
+    paths: paths.map(([path, kind]) => ({ path, kind })),
+  });
+  await t.step("a literal both -trimpath binaries hold is no build path", () => {
+    const l = leaks(["/home/user/x", "home"]);
+    assert.deepEqual(buildPathVerdict(info(true), info(true), { a: l, b: l }), {
+      paths: [],
+      reason: null,
+    });
+  });
+  await t.step("a path only one binary holds differs", () => {
+    const a = leaks(["/home/user/x", "home"], ["/tmp/build-1/main.go", "tmp"]);
+    const b = leaks(["/home/user/x", "home"], ["/tmp/build-2/main.go", "tmp"]);
+    assert.deepEqual(buildPathVerdict(info(true), info(true), { a, b }), {
+      paths: ["/tmp/build-1/main.go", "/tmp/build-2/main.go"],
+      reason: "differ",
+    });
+  });
+  await t.step("without -trimpath every build-machine path counts, GOROOT last", () => {
+    const l = leaks(["/usr/local/go/src/runtime/proc.go", "goroot"], [
+      "/src/app/main.go",
+      "source",
+    ]);
+    assert.deepEqual(buildPathVerdict(info(false), info(true), { a: l, b: l }), {
+      paths: ["/src/app/main.go", "/usr/local/go/src/runtime/proc.go"],
+      reason: "not trimmed",
+    });
+  });
+});
