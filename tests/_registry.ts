@@ -314,3 +314,70 @@ export function cacheEnv(dir: string): Record<string, string> {
     `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/deno`;
   return { XDG_CACHE_HOME: `${dir}/cache`, DENO_DIR: denoDir };
 }
+
+/** A request as the proxy saw it: method and path with digests and upload IDs generalized. */
+export type ProxyKind = string;
+
+/** Hooks of `startProxy`: return a Response to answer instead of the registry. */
+export interface ProxyHooks {
+  /** Before forwarding. */
+  before?: (kind: ProxyKind) => Response | undefined;
+  /** After the registry answered (it has done the work). */
+  after?: (kind: ProxyKind, upstream: Response) => Response | undefined;
+}
+
+/**
+ * An HTTP proxy on loopback in front of a registry of ours, to inject faults the registry would
+ * not make on its own. Upload URLs the registry hands out are rewritten to point at the proxy.
+ */
+export function startProxy(
+  upstream: string,
+  hooks: ProxyHooks,
+): { host: string; seen: ProxyKind[]; close(): Promise<void> } {
+  const port = freePort();
+  const host = `127.0.0.1:${port}`;
+  const seen: ProxyKind[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const kind = `${req.method} ${
+      url.pathname.replace(/sha256:[0-9a-f]{64}/, "<digest>").replace(
+        /uploads\/[^/]+$/,
+        "uploads/<id>",
+      )
+    }`;
+    seen.push(kind);
+    const early = hooks.before?.(kind);
+    if (early) {
+      await req.body?.cancel();
+      return early;
+    }
+    const headers = new Headers(req.headers);
+    for (const h of ["host", "content-length", "transfer-encoding", "connection"]) {
+      headers.delete(h);
+    }
+    let response: Response;
+    try {
+      response = await fetch(`http://${upstream}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body: req.body,
+        redirect: "manual",
+      });
+    } catch {
+      return new Response("registry down", { status: 502 });
+    }
+    const late = hooks.after?.(kind, response);
+    if (late) {
+      await response.body?.cancel();
+      return late;
+    }
+    const out = new Headers(response.headers);
+    const location = out.get("location");
+    if (location) out.set("location", location.replace(`//${upstream}/`, `//${host}/`));
+    return new Response(req.method === "HEAD" ? null : response.body, {
+      status: response.status,
+      headers: out,
+    });
+  });
+  return { host, seen, close: () => server.shutdown() };
+}

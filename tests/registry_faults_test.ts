@@ -8,7 +8,7 @@
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { r10e } from "./_cli.ts";
 import { requireTool, run } from "./_docker.ts";
-import { cacheEnv, findCrane, freePort, startRegistry, writeTestArchive } from "./_registry.ts";
+import { cacheEnv, findCrane, startProxy, startRegistry, writeTestArchive } from "./_registry.ts";
 
 Deno.test("push retries 5xx and 429, asks where an upload stands after a lost answer, and completes", async (t) => {
   if (!requireTool(t, "docker-registry") || !requireTool(t, "curl")) return;
@@ -20,62 +20,38 @@ Deno.test("push retries 5xx and 429, asks where an upload stands after a lost an
   }
   const dir = await Deno.makeTempDir({ prefix: "r10e-faults-" });
   const registry = await startRegistry(`${dir}/registry`);
-  const port = freePort();
-  const proxy = `127.0.0.1:${port}`;
-  const seen: string[] = [];
   const faults: string[] = [];
   let patches = 0;
   const once = new Set<string>();
   const first = (kind: string) => !once.has(kind) && (once.add(kind), true);
-  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
-    const url = new URL(req.url);
-    const kind = `${req.method} ${
-      url.pathname.replace(/sha256:[0-9a-f]{64}/, "<digest>").replace(
-        /uploads\/[^/]+$/,
-        "uploads/<id>",
-      )
-    }`;
-    seen.push(kind);
-    const fail = (status: number, headers: Record<string, string> = {}) => {
-      faults.push(`${status} ${kind}`);
-      return new Response(
-        JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "injected" }] }),
-        {
-          status,
-          headers,
-        },
-      );
-    };
-    if (kind === "GET /v2/" && first(kind)) return fail(503);
-    if (kind.startsWith("HEAD ") && first("HEAD")) return fail(500);
-    if (kind.startsWith("POST ") && first("POST")) return fail(429, { "retry-after": "0" });
-    if (kind.startsWith("PUT ") && kind.includes("/manifests/") && first("PUT manifest")) {
-      return fail(503);
-    }
-    const headers = new Headers(req.headers);
-    for (const h of ["host", "content-length", "transfer-encoding", "connection"]) {
-      headers.delete(h);
-    }
-    const upstream = await fetch(`http://${registry.host}${url.pathname}${url.search}`, {
-      method: req.method,
+  const fail = (kind: string, status: number, headers: Record<string, string> = {}) => {
+    faults.push(`${status} ${kind}`);
+    return Response.json({ errors: [{ code: "UNAVAILABLE", message: "injected" }] }, {
+      status,
       headers,
-      body: req.body,
-      redirect: "manual",
     });
-    if (req.method === "PATCH" && ++patches === 2) {
-      // The registry stored the chunk; its answer is lost on the way back.
-      await upstream.body?.cancel();
-      faults.push(`502 ${kind} (stored)`);
-      return new Response("bad gateway", { status: 502 });
-    }
-    const out = new Headers(upstream.headers);
-    const location = out.get("location");
-    if (location) out.set("location", location.replace(`//${registry.host}/`, `//${proxy}/`));
-    return new Response(req.method === "HEAD" ? null : upstream.body, {
-      status: upstream.status,
-      headers: out,
-    });
+  };
+  const server = startProxy(registry.host, {
+    before: (kind) => {
+      if (kind === "GET /v2/" && first(kind)) return fail(kind, 503);
+      if (kind.startsWith("HEAD ") && first("HEAD")) return fail(kind, 500);
+      if (kind.startsWith("POST ") && first("POST")) return fail(kind, 429, { "retry-after": "0" });
+      if (kind.includes("PUT /v2/faults/app/manifests/") && first("PUT manifest")) {
+        return fail(kind, 503);
+      }
+      return undefined;
+    },
+    after: (kind) => {
+      if (kind.startsWith("PATCH ") && ++patches === 2) {
+        // The registry stored the chunk; its answer is lost on the way back.
+        faults.push(`502 ${kind} (stored)`);
+        return new Response("bad gateway", { status: 502 });
+      }
+      return undefined;
+    },
   });
+  const proxy = server.host;
+  const seen = server.seen;
   try {
     const image = await writeTestArchive(`${dir}/app.tar`, { size: 5_000_000, seed: 29 });
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
@@ -119,7 +95,7 @@ Deno.test("push retries 5xx and 429, asks where an upload stands after a lost an
     const digest = await run(crane, ["digest", "--insecure", `${registry.host}/faults/app:v1`]);
     assertEquals(digest.stdout.trim(), image.manifestDigest, digest.stderr);
   } finally {
-    await server.shutdown();
+    await server.close();
     await registry.stop();
     await Deno.remove(dir, { recursive: true });
   }

@@ -17,7 +17,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
     registry = await startRegistry(`${dir}/registry`);
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
     const image = await writeTestArchive(`${dir}/app.tar.gz`, { size: 1_500_000, seed: 3 });
-    const other = await writeTestArchive(`${dir}/other.tar.gz`, { size: 1_500_000, seed: 4 });
+    await writeTestArchive(`${dir}/other.tar.gz`, { size: 1_500_000, seed: 4 });
     const pushed = await r10e(["push", "-q", `${dir}/app.tar.gz`, `${registry.host}/team/app:v1`], {
       env,
     });

@@ -198,6 +198,12 @@ export class RegistryClient {
       );
       await this.#retry.sleep(wait);
     }
+    if (busyStatus) {
+      throw new RegistryError(
+        `Registry "${this.registry}" answered HTTP ${busyStatus} at /v2/ ${this.#retry.attempts} times: try again later`,
+        { status: busyStatus },
+      );
+    }
     const hint = allowHttp
       ? ""
       : " (plain http is tried only for loopback hosts or with --insecure)";

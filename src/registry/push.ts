@@ -370,12 +370,16 @@ async function pushBlob(
         : retriableStatus(status) || status === 416;
       if (!again || ++failures >= retry.attempts) throw failure;
       await retry.sleep(backoff(retry, failures));
+      // No answer to the question either (the registry is down): the push fails as it is; its
+      // state file lets a later run continue.
       const at: { location: string; offset: number } | null = await uploadOffset(
         client,
         url,
         ctx.scopes,
         blob.digest,
-      ).catch(() => null);
+      ).catch(() => {
+        throw failure;
+      });
       if (!at) {
         // The registry dropped the upload (docker distribution cancels one asked about with a
         // stale state, as after a lost answer): start it again, from the first byte.
