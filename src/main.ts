@@ -469,7 +469,7 @@ export async function main(args: string[], io: Io): Promise<number> {
   const state: State = { exitCode: 0, signal: controller.signal, unwinds: false };
   const program = buildProgram(io, state);
   let processTemp: string | undefined;
-  const run = (async () => {
+  const start = async () => {
     try {
       await program.parseAsync(args, { from: "user" });
       return state.exitCode;
@@ -489,8 +489,8 @@ export async function main(args: string[], io: Io): Promise<number> {
       io.stderr(formatError(error, verbose) + "\n");
       return exitCodeOf(error);
     }
-  })();
-  if (!io.signals) return await run;
+  };
+  if (!io.signals) return await start();
 
   // Spools and staging folders of this process go into one folder of its own, removed at the
   // end or on an interrupt; the folders of processes killed too hard to clean up (SIGKILL) are
@@ -507,6 +507,8 @@ export async function main(args: string[], io: Io): Promise<number> {
   }
   const interrupted = Promise.withResolvers<number>();
   let caught: Deno.Signal | null = null;
+  // Assigned below, after the listeners: a signal from the first moment on is handled.
+  let run: Promise<number> = Promise.resolve(0);
   const listeners = (Object.keys(HANDLED_SIGNALS) as (keyof typeof HANDLED_SIGNALS)[]).map(
     (sig) => {
       const listener = () => {
@@ -528,6 +530,7 @@ export async function main(args: string[], io: Io): Promise<number> {
     },
   );
   try {
+    run = start();
     const code = await Promise.race([run, interrupted.promise]);
     return caught ? await interrupted.promise : code;
   } finally {
