@@ -51,12 +51,17 @@ export interface SymbolTable {
   name(i: number): Promise<string>;
   /** Index of the symbol called `name`, -1 when none (a linear scan: for a few names). */
   lookup(name: string): Promise<number>;
+  /** Indexes of the symbols whose names end with `suffix` (ASCII), in address order; one pass. */
+  withSuffix(suffix: string): Promise<number[]>;
+  /** The index of each of `names` that a symbol has (the first such symbol); one pass. */
+  named(names: ReadonlySet<string>): Promise<Map<string, number>>;
 }
 
 /** Symbol tables larger than this are treated as malformed (hostile input). */
 const MAX_SYMTAB = 256 << 20;
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** A table over names held in memory as one byte array with offsets. */
 class ArrayTable implements SymbolTable {
@@ -121,6 +126,37 @@ class ArrayTable implements SymbolTable {
     return Promise.resolve(-1);
   }
 
+  withSuffix(suffix: string): Promise<number[]> {
+    const s = this.#strings;
+    const tail = Array.from(suffix, (c) => c.charCodeAt(0));
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const start = this.#nameOffsets[i];
+      let end = s.indexOf(0, start);
+      if (end < 0) end = s.length;
+      if (end - start < tail.length) continue;
+      let k = 0;
+      while (k < tail.length && s[end - tail.length + k] === tail[k]) k++;
+      if (k === tail.length) out.push(i);
+    }
+    return Promise.resolve(out);
+  }
+
+  named(names: ReadonlySet<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const lengths = new Set([...names].map((n) => encoder.encode(n).length));
+    const s = this.#strings;
+    for (let i = 0; i < this.count && out.size < names.size; i++) {
+      const start = this.#nameOffsets[i];
+      let end = s.indexOf(0, start);
+      if (end < 0) end = s.length;
+      if (!lengths.has(end - start)) continue;
+      const name = decoder.decode(s.subarray(start, end));
+      if (names.has(name) && !out.has(name)) out.set(name, i);
+    }
+    return Promise.resolve(out);
+  }
+
   #nameAt(i: number): string {
     const s = this.#strings;
     const start = this.#nameOffsets[i];
@@ -159,6 +195,21 @@ class PclnTable implements SymbolTable {
   async lookup(name: string): Promise<number> {
     for (let i = 0; i < this.count; i++) if (await this.#tab.name(i) === name) return i;
     return -1;
+  }
+  async withSuffix(suffix: string): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      if ((await this.#tab.name(i)).endsWith(suffix)) out.push(i);
+    }
+    return out;
+  }
+  async named(names: ReadonlySet<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < this.count && out.size < names.size; i++) {
+      const n = await this.#tab.name(i);
+      if (names.has(n) && !out.has(n)) out.set(n, i);
+    }
+    return out;
   }
 }
 
