@@ -408,3 +408,37 @@ Deno.test("init: a go_version older than go.mod's go line is reported at go_vers
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("build -c sub/config.json from a parent directory: the root is the nearest go.mod; --project-dir overrides", async () => {
+  // As `scripts/r10e build -c examples/hello/config.json` from r10e's own root.
+  const parent = await Deno.makeTempDir({ prefix: "r10e-build-parent-" });
+  try {
+    await copyExample(`${parent}/examples/hello`);
+    const r = await r10e(["build", "-c", "examples/hello/config.json"], {
+      cwd: parent,
+      env: { SOURCE_DATE_EPOCH: "0" },
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      `r10e: Project root ${parent}/examples/hello (the nearest go.mod at or above the config file)`,
+    );
+    assertStringIncludes(
+      r.stdout,
+      `Container image created in ${parent}/examples/hello/${ARCHIVE}\n`,
+    );
+    // The project root decides where build_cmd runs: here the parent has no main package.
+    const wrong = await r10e(
+      ["build", "-c", "examples/hello/config.json", "--project-dir", "."],
+      { cwd: parent, env: { SOURCE_DATE_EPOCH: "0" } },
+    );
+    assertEquals(wrong.code, 2, wrong.stderr);
+    assertStringIncludes(wrong.stderr, `Project root ${parent} (--project-dir)`);
+    assertStringIncludes(
+      wrong.stderr,
+      `r10e-docker/pins.json" is missing; run \`r10e init\` first`,
+    );
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
