@@ -24,6 +24,7 @@ import { VERSION } from "./version.ts";
 import { IGNORABLE } from "./verify/causes.ts";
 import { globRegExp } from "./verify/glob.ts";
 import { addPushCommand } from "./cli/push.ts";
+import { addCheckCommand } from "./cli/check.ts";
 import { addRegistryOptions, registryOptions } from "./cli/registry_options.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
@@ -376,6 +377,7 @@ Examples:
   // (owned by issue 11: registry; options and help in src/cli/push.ts)
   addPushCommand(program, io, () => program.opts().verbose === true);
   addRegistryOptions(program, ["verify", "cp"]);
+  addCheckCommand(program, io, state, () => program.opts().verbose === true); // issue 13: src/cli/check.ts
 
   // ── version, completions (issue 9 item 10) ─────────────────────────────
   program.command("version")

@@ -1,0 +1,232 @@
+/**
+ * The pure part of `r10e check`: the conditions the two builds differ in, the
+ * comparison with a digest or a recorded expectation, and the text report.
+ * No `Deno.*` here (STYLE: pure core); check.ts does the I/O.
+ *
+ * @module
+ */
+import type { Report } from "../verify/findings.ts";
+import { formatReport } from "../verify/report.ts";
+import { printable } from "../printable.ts";
+
+/** One condition and its value in each build, or why it was not varied. */
+export interface Condition {
+  name: string;
+  a: string;
+  b: string;
+  /** Set when the condition is the same in both builds: why. */
+  notVaried?: string;
+}
+
+/** The digests of one build, as `r10e build --json` prints them. */
+export interface BuildDigests {
+  label: "A" | "B";
+  mode: "host" | "docker";
+  archivePath: string;
+  /** Hex, without `sha256:` (as build prints it). */
+  archiveSha256: string;
+  imageId: string;
+  manifestDigest: string;
+  revision: string | null;
+}
+
+/** What the build was compared with, besides the other build. */
+export interface ReferenceOutcome {
+  kind: "digest" | "image" | "recorded";
+  /** As the user gave it, or the digests.json path. */
+  text: string;
+  matches: boolean;
+  /** One line: what matched, or both sides of what did not. */
+  detail: string;
+  /** verify's report against an image reference (archive, layout, registry). */
+  report?: Report;
+}
+
+/** Everything `check` found out. */
+export interface CheckResult {
+  commit: string;
+  /** Uncommitted paths of the working copy (check built the commit, not these). */
+  dirty: string[];
+  conditions: Condition[];
+  builds: [BuildDigests, BuildDigests];
+  reproducible: boolean;
+  /** verify's report of A against B. */
+  report: Report;
+  reference: ReferenceOutcome | null;
+  /** Remarks: a digests.json recorded for another commit, … */
+  notes: string[];
+}
+
+/** The exit code of a check: 0 reproducible and equal to the reference, 1 otherwise. */
+export function checkExitCode(result: CheckResult): 0 | 1 {
+  return result.reproducible && (result.reference?.matches ?? true) ? 0 : 1;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** Whether REFERENCE is a bare digest (`sha256:<64 hex>`) rather than an image. */
+export function isDigest(text: string): boolean {
+  return DIGEST.test(text);
+}
+
+/**
+ * A digest reference against a build: it matches when it is the manifest digest or the image
+ * ID (the archive's own sha256 is accepted too, as `r10e build` prints it).
+ */
+export function compareDigest(digest: string, build: BuildDigests): ReferenceOutcome {
+  const ours: [string, string][] = [
+    ["manifest digest", build.manifestDigest],
+    ["image ID", build.imageId],
+    ["archive sha256", `sha256:${build.archiveSha256}`],
+  ];
+  const hit = ours.find(([, d]) => d === digest);
+  return {
+    kind: "digest",
+    text: digest,
+    matches: hit !== undefined,
+    detail: hit
+      ? `${digest} is the ${hit[0]} of the rebuilt image`
+      : `expected ${digest} (the reference), but the rebuilt image has manifest digest ` +
+        `${build.manifestDigest} and image ID ${build.imageId}`,
+  };
+}
+
+/** The recorded expectation, `r10e-docker/digests.json` (written by `r10e build --record`). */
+export interface RecordedDigests {
+  archive_format: "tar.gz" | "tar";
+  archive_sha256: string;
+  commit: string | null;
+  format_version: number;
+  image_id: string;
+  manifest_digest: string;
+}
+
+/** Where `build --record` writes and `check` reads, relative to the project root. */
+export const DIGESTS_FILE = "r10e-docker/digests.json";
+
+/** digests.json bytes: sorted keys, two-space indent, a final newline (deterministic). */
+export function renderDigests(d: RecordedDigests): string {
+  const sorted = Object.fromEntries(
+    Object.entries(d).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+  );
+  return JSON.stringify(sorted, null, 2) + "\n";
+}
+
+/**
+ * Parses digests.json.
+ * @throws {SyntaxError} naming the file and the field that is missing or malformed.
+ */
+export function parseDigests(text: string, file: string): RecordedDigests {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(`Cannot read "${file}": ${(e as Error).message}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new SyntaxError(`Cannot read "${file}": expected a JSON object`);
+  }
+  const o = data as Record<string, unknown>;
+  const want = (key: string, ok: (v: unknown) => boolean, what: string) => {
+    if (!ok(o[key])) {
+      throw new SyntaxError(
+        `Cannot read "${file}": "${key}" must be ${what}, found ${JSON.stringify(o[key] ?? null)}`,
+      );
+    }
+  };
+  const digest = (v: unknown) => typeof v === "string" && DIGEST.test(v);
+  want("archive_format", (v) => v === "tar.gz" || v === "tar", `"tar.gz" or "tar"`);
+  want("archive_sha256", (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v), "64 hex digits");
+  want(
+    "commit",
+    (v) => v === null || (typeof v === "string" && /^[0-9a-f]{40,64}$/.test(v)),
+    "a commit id or null",
+  );
+  want("format_version", (v) => Number.isSafeInteger(v), "a whole number");
+  want("image_id", digest, "sha256:<64 hex>");
+  want("manifest_digest", digest, "sha256:<64 hex>");
+  return o as unknown as RecordedDigests;
+}
+
+/** The recorded expectation against a build of its commit. */
+export function compareRecorded(
+  recorded: RecordedDigests,
+  build: BuildDigests,
+  file: string,
+): ReferenceOutcome {
+  const rows: [string, string, string][] = [
+    ["manifest digest", recorded.manifest_digest, build.manifestDigest],
+    ["image ID", recorded.image_id, build.imageId],
+  ];
+  // The archive bytes depend on the outer format: compared only for the same one (check writes tar.gz).
+  if (recorded.archive_format === "tar.gz") {
+    rows.push(["archive sha256", recorded.archive_sha256, build.archiveSha256]);
+  }
+  const differ = rows.filter(([, r, b]) => r !== b);
+  return {
+    kind: "recorded",
+    text: file,
+    matches: differ.length === 0,
+    detail: differ.length === 0
+      ? `equal to ${file} (${rows.map(([n]) => n).join(", ")})`
+      : differ.map(([n, r, b]) => `${n}: recorded ${r}, rebuilt ${b}`).join("; "),
+  };
+}
+
+/** The first line of the report: the answer. */
+export function verdict(result: CheckResult): string {
+  const commit = result.commit.slice(0, 12);
+  if (!result.reproducible) {
+    return `NOT REPRODUCIBLE: two builds of commit ${commit} gave different images (${result.report.summary})`;
+  }
+  const ref = result.reference;
+  if (ref && !ref.matches) {
+    return `DIFFERS FROM THE REFERENCE: two builds of commit ${commit} agree, but not with ${ref.text}`;
+  }
+  return `REPRODUCIBLE: two builds of commit ${commit} under different conditions gave the same image` +
+    (ref ? `, equal to ${ref.text}` : "");
+}
+
+/** The whole text report: verdict, notes, conditions, digests, then verify's causes if any. */
+export function formatCheck(result: CheckResult): string {
+  const p = (s: string) => printable(s);
+  const out: string[] = [p(verdict(result))];
+  if (result.dirty.length) {
+    const shown = result.dirty.slice(0, 5).map((d) => `"${d}"`).join(", ");
+    out.push(
+      p(
+        `note: the working tree is dirty (${shown}${result.dirty.length > 5 ? ", …" : ""}): ` +
+          `check built the commit ${result.commit.slice(0, 12)}, not the working copy`,
+      ),
+    );
+  }
+  for (const n of result.notes) out.push(p(`note: ${n}`));
+  out.push("", "Conditions (A vs B):");
+  const width = Math.max(...result.conditions.map((c) => c.name.length));
+  for (const c of result.conditions) {
+    const name = c.name.padEnd(width);
+    out.push(
+      p(c.notVaried ? `  ${name}  not varied: ${c.notVaried}` : `  ${name}  ${c.a}  vs  ${c.b}`),
+    );
+  }
+  out.push("", "Digests:");
+  for (const b of result.builds) {
+    out.push(
+      `  ${b.label} (${b.mode}): manifest ${b.manifestDigest}`,
+      `         image ID ${b.imageId}`,
+      `         archive sha256:${b.archiveSha256}`,
+    );
+  }
+  const ref = result.reference;
+  if (ref) {
+    out.push("", p(`Reference ${ref.text}: ${ref.matches ? "matches" : "differs"}`));
+    out.push(p(`  ${ref.detail}`));
+  }
+  if (!result.reproducible) {
+    out.push("", "verify A B:", formatReport(result.report).trimEnd());
+  }
+  if (ref?.report && !ref.matches) {
+    out.push("", `verify A ${p(ref.text)}:`, formatReport(ref.report).trimEnd());
+  }
+  return out.join("\n") + "\n";
+}

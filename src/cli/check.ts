@@ -1,0 +1,121 @@
+/**
+ * `r10e check [REFERENCE]`: options and help only; the work is in src/check/
+ * (STYLE: one small file per command, like crane's cmd/).
+ *
+ * @module
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import { printable } from "../printable.ts";
+import { registryOptions } from "./registry_options.ts";
+
+/** What the command needs of main's Io and State. */
+export interface CheckIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/**
+ * The command that runs this r10e again: the compiled binary itself, or Deno with
+ * the same main.ts and deno.json (so that the builds use this very r10e).
+ */
+export function selfCommand(): string[] {
+  const exec = Deno.execPath();
+  if (!/^deno(\.exe)?$/.test(basename(exec))) return [exec];
+  const main = new URL("../main.ts", import.meta.url);
+  const config = new URL("../../deno.json", import.meta.url);
+  return [
+    exec,
+    "run",
+    "--quiet",
+    "--allow-all",
+    "--v8-flags=--expose-gc",
+    ...(main.protocol === "file:" ? ["--config", fileURLToPath(config)] : []),
+    main.protocol === "file:" ? fileURLToPath(main) : main.href,
+  ];
+}
+
+/**
+ * Adds `check` to the program. `exit` receives the exit code (0 reproducible, 1 not);
+ * `signal` stops the builds on an interrupt.
+ */
+export function addCheckCommand(
+  program: Command,
+  io: CheckIo,
+  state: { exitCode: number; signal: AbortSignal; unwinds: boolean },
+  verbose: () => boolean,
+): void {
+  program.command("check")
+    .description(
+      "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, TZ, " +
+        "umask, locale, host and docker mode) and compare: are the images identical, and equal " +
+        "to REFERENCE?",
+    )
+    .argument(
+      "[reference]",
+      "sha256:<digest> (manifest digest or image ID), an image archive or layout, or a registry " +
+        "reference; default: r10e-docker/digests.json when recorded for HEAD",
+    )
+    .option("-c, --config <path>", "the project's config.json", "config.json")
+    .option("--project-dir <dir>", "the project root (default: as build finds it)")
+    .option(
+      "--fresh-gocache",
+      "give build B an empty Go build cache (slower: std is compiled again)",
+    )
+    .addOption(
+      new Option("--in-b <where>", "where build B runs (default: docker when possible, else host)")
+        .choices(["host", "docker"] as const),
+    )
+    .option("--ca-file <pem>", "for a registry REFERENCE: trust these CA certificates too")
+    .option("--insecure", "for a registry REFERENCE: allow plain http beyond loopback")
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText(
+      "after",
+      `
+What it does: clones HEAD twice into a temporary folder (objects shared, nothing fetched),
+runs this r10e's \`build\` in each as a child process (A: umask 022, TZ=UTC, LC_ALL=C;
+B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR, and
+--in docker when pins.json pins a builder and an engine answers), then compares the two
+with \`r10e verify\`. The Go module cache is shared, so no network is needed. The working
+copy is never built: uncommitted changes are reported, not checked. The clones are
+removed at the end, and on SIGINT/SIGTERM/SIGHUP.
+
+Reference: a digest is compared with the manifest digest and the image ID; an archive,
+layout or registry reference with \`verify\`. Without one, r10e-docker/digests.json
+(\`r10e build --record\`) is the expectation when it was recorded for HEAD.
+
+Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run
+(not a git repository, no commit, a build failed, an unreadable reference).
+
+Examples:
+  r10e check                              two builds of HEAD agree?
+  r10e check sha256:4f…                   … and give this manifest digest or image ID
+  r10e check registry.example.com/app:v1  … and equal the published image`,
+    )
+    .action(async (reference, opts) => {
+      const quiet = opts.quiet === true;
+      state.unwinds = true;
+      const { check } = await import("../check/check.ts");
+      const { checkExitCode, formatCheck } = await import("../check/result.ts");
+      const result = await check({
+        configPath: opts.config,
+        cwd: io.cwd,
+        projectDir: opts.projectDir,
+        reference,
+        env: io.env,
+        self: selfCommand(),
+        freshGoCache: opts.freshGocache === true,
+        modeB: opts.inB,
+        registry: registryOptions(io, opts, verbose()),
+        onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
+        onBuildOutput: (line) => verbose() && io.stderr(`r10e: ${printable(line)}\n`),
+        signal: state.signal,
+      });
+      // The answer first, set before the report is written (a closed pipe keeps it).
+      state.exitCode = checkExitCode(result);
+      io.stdout(formatCheck(result));
+    });
+}

@@ -1,0 +1,151 @@
+/**
+ * `r10e check` through the real CLI (issue 13): two builds of HEAD from fresh clones under
+ * different conditions, compared with verify and with a reference; the clones removed.
+ */
+import assert from "node:assert/strict";
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, git, r10e, REPO } from "./_cli.ts";
+
+/** A temporary git repository holding a copy of `fixture` (or the example), committed. */
+async function project(fixture?: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-check-test-" });
+  if (fixture) {
+    for (const name of ["config.json", "go.mod", "go.sum", "main.go", ".gitignore"]) {
+      await Deno.copyFile(`${REPO}/tests/fixtures/check/${fixture}/${name}`, `${dir}/${name}`)
+        .catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+    }
+    const init = await r10e(["init", "-q"], { cwd: dir });
+    assertEquals(init.code, 0, init.stderr);
+  } else {
+    await copyExample(dir);
+  }
+  await git(dir, "init", "-q");
+  await git(dir, "add", ".");
+  await git(dir, "commit", "-qm", "init");
+  return dir;
+}
+
+/** Runs check with its own TMPDIR; asserts that no clone is left there. */
+async function check(dir: string, args: string[] = []) {
+  const tmp = await Deno.makeTempDir({ prefix: "r10e-check-tmp-" });
+  try {
+    const result = await r10e(["check", ...args], { cwd: dir, env: { TMPDIR: tmp } });
+    const left = (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
+    assertEquals(left, [], "check left temporaries behind");
+    return result;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+function assertMatch(text: string, re: RegExp) {
+  assert.match(text, re);
+}
+
+function assertConditions(stdout: string) {
+  assertStringIncludes(stdout, "Conditions (A vs B):");
+  assertMatch(stdout, /TZ +UTC {2}vs {2}Pacific\/Chatham/);
+  assertMatch(stdout, /umask +022 {2}vs {2}077/);
+  assertMatch(stdout, /locale +LC_ALL=C {2}vs {2}LC_ALL=tr_TR\.UTF-8/);
+  assertMatch(stdout, /path +\S+\/a\/src {2}vs {2}\S+\/second-build\/nested\/checkout-b/);
+  assertMatch(stdout, /user +not varied: /);
+}
+
+const manifestOf = (stdout: string, label: string) =>
+  new RegExp(`${label} \\((?:host|docker)\\): manifest (sha256:[0-9a-f]{64})`).exec(stdout)![1];
+
+Deno.test("check: examples/hello against a wrong digest, then the right one in a dirty tree", async (t) => {
+  const dir = await project();
+  try {
+    const wrong = "sha256:" + "0".repeat(64);
+    let manifest = "";
+    await t.step("a wrong digest: exit 1 naming both", async () => {
+      const r = await check(dir, [wrong]);
+      assertEquals(r.code, 1, r.stdout + r.stderr);
+      assertMatch(
+        r.stdout.split("\n")[0],
+        /^DIFFERS FROM THE REFERENCE: two builds of commit [0-9a-f]{12} agree, but not with sha256:0{64}$/,
+      );
+      assertConditions(r.stdout);
+      manifest = manifestOf(r.stdout, "A");
+      assertEquals(manifestOf(r.stdout, "B"), manifest);
+      assertStringIncludes(
+        r.stdout,
+        `expected ${wrong} (the reference), but the rebuilt image has manifest digest ${manifest}`,
+      );
+    });
+    await t.step("the right digest in a dirty tree: builds HEAD, says so, exit 0", async () => {
+      // A change the build would see: had check built the working copy, the digest would differ.
+      const main = await Deno.readTextFile(`${dir}/main.go`);
+      await Deno.writeTextFile(
+        `${dir}/main.go`,
+        main.replace("package main", "package main\n\n// dirty"),
+      );
+      const r = await check(dir, [manifest]);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      assertMatch(r.stdout.split("\n")[0], /^REPRODUCIBLE: .*, equal to sha256:[0-9a-f]{64}$/);
+      assertMatch(
+        r.stdout,
+        /note: the working tree is dirty \("main\.go"\): check built the commit [0-9a-f]{12}, not the working copy/,
+      );
+      assertStringIncludes(r.stdout, `${manifest} is the manifest digest of the rebuilt image`);
+      assertStringIncludes(r.stderr, "the working tree is dirty");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("check: a project with a real dependency (github.com/google/uuid) is reproducible", async () => {
+  const dir = await project("uuid");
+  try {
+    const r = await check(dir);
+    assertEquals(r.code, 0, r.stdout + r.stderr);
+    assertMatch(
+      r.stdout.split("\n")[0],
+      /^REPRODUCIBLE: two builds of commit [0-9a-f]{12} under different conditions gave the same image$/,
+    );
+    assertConditions(r.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("check: a build script that stamps the clock with -X is not reproducible, naming the symbol", async () => {
+  const dir = await project("stamp");
+  try {
+    const r = await check(dir);
+    assertEquals(r.code, 1, r.stdout + r.stderr);
+    assertMatch(
+      r.stdout.split("\n")[0],
+      /^NOT REPRODUCIBLE: two builds of commit [0-9a-f]{12} gave different images/,
+    );
+    assertNotEqualDigests(r.stdout);
+    assertStringIncludes(r.stdout, "go-ldflags-x");
+    assertMatch(r.stdout, /main\.buildTime: "\d{19}" → "\d{19}" \(-ldflags -X\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function assertNotEqualDigests(stdout: string) {
+  assert(manifestOf(stdout, "A") !== manifestOf(stdout, "B"), "the two builds should differ");
+}
+
+Deno.test("check: outside git, exit 2 and nothing left", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-check-nogit-" });
+  try {
+    await copyExample(dir);
+    const r = await check(dir);
+    assertEquals(r.code, 2, r.stdout + r.stderr);
+    assertEquals(r.stdout, "");
+    assertMatch(
+      r.stderr,
+      /^r10e: Cannot check ".*": not in a git repository \(check rebuilds the committed HEAD\)\n$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
