@@ -168,7 +168,7 @@ anywhere in the project: r10e init -c testdata/other.json`,
     .option("--allow-unpinned", "let --in docker use a builder image not pinned by digest")
     .option(
       "--network <network>",
-      "--in docker: network of the build_cmd container (default: Docker's; none when the engine has no bridge)",
+      "--in docker: network of the build_cmd container (default: none; modules come from the host's cache)",
     )
     .option("--no-build-cmd", "skip build_cmd and package the artifacts already on disk")
     .option("--json", "print a machine-readable summary on stdout")
@@ -186,7 +186,9 @@ above config.json with a go.mod, else the working directory; --project-dir overr
 
 Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
 Prints the archive path and sha256, the image ID, the manifest digest and the
-sha256 of each artifact. Exit 1 when build_cmd fails, 2 for config errors.`,
+sha256 of each artifact. Before writing, checks each Go artifact's build info (Go version,
+CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when build_cmd fails
+or an artifact fails that check, 2 for config errors.`,
     )
     .action(async (opts) => {
       const quiet = opts.quiet === true;

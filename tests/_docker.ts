@@ -395,7 +395,11 @@ const BUILDER_FIXTURE_VERSION = "2";
  *
  * @throws {Error} when go, busybox, git, the engine or the registry is missing
  */
-export async function goBuilderImage(): Promise<GoBuilderImage> {
+export async function goBuilderImage(
+  options: { git?: boolean } = {},
+): Promise<GoBuilderImage> {
+  // Without git (issue 9 item 3's audit test): Go then stamps no VCS information.
+  const withGit = options.git ?? true;
   const registry = testRegistry();
   if (!registry) throw new Error("No local registry: start one with scripts/dockerd.sh start");
   const goVersionOut = await run("go", ["env", "GOVERSION", "GOROOT"]);
@@ -407,7 +411,7 @@ export async function goBuilderImage(): Promise<GoBuilderImage> {
     [BUILDER_FIXTURE_VERSION, goVersionRaw, goroot, gitVersion, Deno.statSync("/bin/busybox").size]
       .join("\n"),
   )).slice(0, 12);
-  const repository = `${registry}/r10e-test-go-builder`;
+  const repository = `${registry}/r10e-test-go-builder${withGit ? "" : "-nogit"}`;
   const remote = `${repository}:${key}`;
   const existing = await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", remote], {
     allowFail: true,
@@ -447,7 +451,7 @@ export async function goBuilderImage(): Promise<GoBuilderImage> {
     ) {
       await Deno.remove(`${dir}/usr/local/go/${extra}`, { recursive: true }).catch(() => {});
     }
-    await copyWithLibraries(dir, "/usr/bin/git");
+    if (withGit) await copyWithLibraries(dir, "/usr/bin/git");
     await importImage(dir, remote, {
       changes: [
         "ENV PATH=/usr/local/go/bin:/usr/bin:/bin",

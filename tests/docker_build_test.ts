@@ -389,3 +389,112 @@ dockerTest(
     }
   },
 );
+
+/** A committed copy of tests/fixtures/uuid-app (one dependency from the module proxy) naming `builder`. */
+async function uuidProject(builder: string, env: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-uuid-app-" });
+  for (const f of ["go.mod", "go.sum", "main.go", "config.json"]) {
+    await Deno.copyFile(`${REPO}/tests/fixtures/uuid-app/${f}`, `${dir}/${f}`);
+  }
+  const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    JSON.stringify({ ...config, builder_image: builder }, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
+  const init = await r10e(["init", "-q"], { cwd: dir, env });
+  if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
+  await git(dir, ["init", "-q"]);
+  await git(dir, ["add", "-A"]);
+  await git(dir, ["commit", "-q", "-m", "uuid-app"]);
+  return dir;
+}
+
+dockerTest(
+  "build --in docker: --network none by default, modules downloaded on the host and mounted read-only; the host's bytes",
+  async (t, engine) => {
+    const builder = await goBuilderImage();
+    // A module cache of its own: the download on the host really happens (from the Go module proxy).
+    const modCache = await Deno.makeTempDir({ prefix: "r10e-modcache-" });
+    const env = { DOCKER_HOST: engine.host, GOMODCACHE: modCache, ...SDE };
+    const dir = await uuidProject(builder.ref, env);
+    const archive = `${dir}/r10e-docker/out/r10e-uuid-app-latest.tar.gz`;
+    try {
+      let inDocker: Record<string, unknown> = {};
+      await t.step("docker mode builds with no network in the container", async () => {
+        const r = await r10e(["build", "--in", "docker", "--json"], { cwd: dir, env });
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stderr, "(go mod download, checked against go.sum)");
+        assertStringIncludes(r.stderr, "in the builder container (network none)");
+        inDocker = JSON.parse(r.stdout);
+        // The host's cache holds the module now, read-only as Go leaves it.
+        const mod = `${modCache}/github.com/google/uuid@v1.6.0/uuid.go`;
+        assertEquals((await Deno.stat(mod)).isFile, true);
+      });
+      await t.step("the host build gives the same archive", async () => {
+        await Deno.remove(archive);
+        const r = await r10e(["build", "--in", "host", "--json"], { cwd: dir, env });
+        assertEquals(r.code, 0, r.stderr);
+        const inHost = JSON.parse(r.stdout);
+        assertEquals(inHost.archiveSha256, inDocker.archiveSha256);
+        assertEquals(inHost.artifacts, inDocker.artifacts);
+      });
+      await t.step("the image runs and prints the dependency's output", async () => {
+        const load = await docker(["load", "-i", archive]);
+        assertStringIncludes(load.stdout, "Loaded image: r10e-uuid-app:latest");
+        const out = await docker(["run", "--rm", "--network", "none", "r10e-uuid-app:latest"]);
+        assertEquals(out.stdout, "32bc0937-7e63-533f-adeb-a571d506d250\n");
+      });
+      await t.step(
+        "a go.sum that does not match the module: the host download refuses (exit 1)",
+        async () => {
+          const sum = await Deno.readTextFile(`${dir}/go.sum`);
+          await Deno.writeTextFile(
+            `${dir}/go.sum`,
+            sum.replace(
+              "h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=",
+              "h1:" + "A".repeat(43) + "=",
+            ),
+          );
+          try {
+            const r = await r10e(["build", "--in", "docker"], { cwd: dir, env });
+            assertEquals(r.code, 1, r.stderr);
+            assertStringIncludes(r.stderr, "SECURITY ERROR");
+            assertStringIncludes(
+              r.stderr,
+              "r10e: Cannot download the modules on the host: go mod download exited with code 1",
+            );
+          } finally {
+            await Deno.writeTextFile(`${dir}/go.sum`, sum);
+          }
+        },
+      );
+    } finally {
+      await docker(["rmi", "-f", "r10e-uuid-app:latest"], { allowFail: true });
+      await Deno.remove(dir, { recursive: true });
+      await run("chmod", ["-R", "u+w", modCache]);
+      await Deno.remove(modCache, { recursive: true });
+    }
+  },
+);
+
+dockerTest(
+  "build audit --in docker: a builder image without git gives no VCS stamp, an error naming vcs.revision (exit 1)",
+  async (_t, engine) => {
+    const builder = await goBuilderImage({ git: false });
+    const env = { DOCKER_HOST: engine.host, ...SDE };
+    const dir = await project(builder.ref, { env });
+    try {
+      const r = await r10e(["build", "--in", "docker"], { cwd: dir, env });
+      assertEquals(r.code, 1, r.stderr);
+      const head = (await git(dir, ["rev-parse", "HEAD"])).trim();
+      assertStringIncludes(
+        r.stderr,
+        `\n  /app/hello ("build/hello"): vcs.revision: expected "${head}", found nothing (no VCS stamp): the builder image has no git`,
+      );
+      assertEquals(await exists(`${dir}/${ARCHIVE}`), false);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

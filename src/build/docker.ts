@@ -174,6 +174,18 @@ export const CACHE_MOUNT = "/r10e-cache";
 /** Name of the Docker volume holding the Go build and module caches. */
 export const CACHE_VOLUME = "r10e-go-cache";
 
+/** Where the host's module cache is mounted, read-only, in the builder container (issue 9 item 8). */
+export const MODCACHE_MOUNT = "/r10e-modcache";
+
+/**
+ * What build_cmd sees when the modules come from the host: the read-only cache
+ * and no way to fetch anything (go.sum is still enforced by -mod=readonly).
+ */
+export const MODCACHE_ENV: Readonly<Record<string, string>> = {
+  GOMODCACHE: MODCACHE_MOUNT,
+  GOPROXY: "off",
+};
+
 /** Where the project is copied inside the builder (the Dockerfile's WORKDIR). */
 export const CONTAINER_ROOT = "/src";
 
@@ -212,8 +224,11 @@ export function createArgs(options: {
   env: Record<string, string>;
   network: string | null;
   command: string;
+  /** The host's module cache, mounted read-only at MODCACHE_MOUNT (issue 9 item 8). */
+  modCache?: string;
 }): string[] {
   const env: Record<string, string> = { ...options.env, R10E_BUILD_CMD: options.command };
+  if (options.modCache) Object.assign(env, MODCACHE_ENV);
   return [
     "create",
     "--name",
@@ -223,6 +238,7 @@ export function createArgs(options: {
     CONTAINER_ROOT,
     "--volume",
     `${CACHE_VOLUME}:${CACHE_MOUNT}`,
+    ...(options.modCache ? ["--volume", `${options.modCache}:${MODCACHE_MOUNT}:ro`] : []),
     ...Object.keys(env).sort().flatMap((k) => ["--env", `${k}=${env[k]}`]),
     "--entrypoint",
     "/bin/sh",
@@ -427,6 +443,8 @@ export interface DockerRunOptions {
   env: Record<string, string>;
   /** Makes the environment from `containerHostEnv` of the builder image (its PATH, HOME). */
   makeEnv?: (containerHost: Record<string, string>) => Record<string, string>;
+  /** The host's module cache to mount read-only (see `downloadModulesOnHost`), or null. */
+  modCache?: string | null;
   /** Network of the build_cmd container; null for Docker's default. */
   network: string | null;
   /** Project-relative paths to copy out (artifact and extern_data srcs). */
@@ -497,16 +515,6 @@ export async function buildStage(
   } finally {
     await Deno.remove(iidDir, { recursive: true }).catch(() => {});
   }
-}
-
-/**
- * The network for build_cmd: Docker's default when the engine has a `bridge`
- * network, else `none` (an engine started with `--bridge=none` has no default network).
- */
-export async function defaultNetwork(ctx: DockerContext): Promise<string | null> {
-  const r = await docker(ctx, ["network", "ls", "--format", "{{.Name}}"]);
-  if (r.code !== 0) return null;
-  return r.stdout.split("\n").map((s) => s.trim()).includes("bridge") ? null : "none";
 }
 
 /**
@@ -596,6 +604,7 @@ export async function runInDocker(
         env: options.makeEnv ? options.makeEnv(containerHostEnv(ctx.env, imageEnv)) : options.env,
         network: options.network,
         command: options.command,
+        modCache: options.modCache ?? undefined,
       }),
     );
     if (build.code !== 0) {
@@ -696,11 +705,120 @@ export interface DockerBuildCmdOptions {
   makeEnv: (containerHost: Record<string, string>) => Record<string, string>;
   hostEnv: Record<string, string>;
   allowUnpinned?: boolean;
-  /** Network of the build_cmd container; default: Docker's default, or none without a bridge. */
+  /** Network of the build_cmd container; default none: the modules come from the host (issue 9 item 8). */
   network?: string;
   onProgress: (message: string) => void;
   onOutput: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
+}
+
+/** Whether the engine runs on this machine, so a bind mount names a host path (DOCKER_HOST unset, unix://, or loopback tcp). */
+export function engineIsLocal(dockerHost: string | undefined): boolean {
+  if (!dockerHost) return true;
+  if (dockerHost.startsWith("unix://") || dockerHost.startsWith("npipe://")) return true;
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+)/.exec(dockerHost);
+  return !!m && ["localhost", "127.0.0.1", "[::1]"].includes(m[1]);
+}
+
+/** What `downloadModulesOnHost` needs. */
+export interface DownloadOptions {
+  root: string;
+  /** The normalized build environment with the host's PATH, HOME and Go caches (pinned GOTOOLCHAIN, -mod=readonly). */
+  env: Record<string, string>;
+  /** The docker CLI's environment (DOCKER_HOST), to tell whether a bind mount reaches the engine. */
+  dockerEnv: Record<string, string>;
+  onProgress: (message: string) => void;
+  onOutput: (chunk: Uint8Array) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Downloads the project's modules on the host with the pinned toolchain
+ * (`go mod download` under GOFLAGS=-mod=readonly: every module is checked
+ * against go.sum, and the Go checksum database for what go.sum lacks), and
+ * returns the host module cache to mount read-only into the builder container.
+ * Null, said why, when that cannot be done (no go.mod at the root, no `go`
+ * on the host, a remote engine): the container then reaches modules only
+ * through `--network`.
+ * @throws {BuildFailed} when `go mod download` fails (a go.sum mismatch, an unknown module)
+ */
+export async function downloadModulesOnHost(options: DownloadOptions): Promise<string | null> {
+  try {
+    await Deno.stat(`${options.root}/go.mod`);
+  } catch {
+    options.onProgress(
+      "No go.mod at the project root: no modules are downloaded on the host (build_cmd reaches modules only through --network)",
+    );
+    return null;
+  }
+  if (!engineIsLocal(options.dockerEnv.DOCKER_HOST)) {
+    options.onProgress(
+      `Warning: the Docker engine at ${options.dockerEnv.DOCKER_HOST} is not on this machine, so the host's module cache cannot be mounted; build_cmd reaches modules only through --network`,
+    );
+    return null;
+  }
+  const go = async (args: string[], onOutput?: (c: Uint8Array) => void) => {
+    const child = new Deno.Command("go", {
+      args,
+      cwd: options.root,
+      env: options.env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: options.signal,
+    }).spawn();
+    const dec = new TextDecoder();
+    const read = async (stream: ReadableStream<Uint8Array>, show: boolean) => {
+      let text = "";
+      for await (const chunk of stream) {
+        if (show && onOutput) onOutput(chunk);
+        text += dec.decode(chunk, { stream: true });
+      }
+      return text;
+    };
+    const [status, stdout, stderr] = await Promise.all([
+      child.status,
+      read(child.stdout, false),
+      read(child.stderr, true),
+    ]);
+    return { code: status.code, stdout, stderr };
+  };
+  let modCache: string;
+  try {
+    const where = await go(["env", "GOMODCACHE"]);
+    if (where.code !== 0) {
+      throw new BuildFailed(
+        `Cannot find the host's Go module cache: go env GOMODCACHE exited with code ${where.code}: ${
+          lastLine(where.stderr)
+        }`,
+      );
+    }
+    modCache = where.stdout.trim();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      options.onProgress(
+        "Warning: no `go` on the host: modules are not downloaded on the host; build_cmd reaches modules only through --network",
+      );
+      return null;
+    }
+    throw error;
+  }
+  options.onProgress(
+    `Downloading modules on the host with Go ${
+      options.env.GOTOOLCHAIN?.replace(/^go/, "")
+    } (go mod download, checked against go.sum) into "${modCache}"`,
+  );
+  const download = await go(["mod", "download"], options.onOutput);
+  if (download.code !== 0) {
+    throw new BuildFailed(
+      `Cannot download the modules on the host: go mod download exited with code ${download.code}${
+        download.stderr.trim() ? "" : " (no output)"
+      }`,
+    );
+  }
+  await Deno.mkdir(modCache, { recursive: true });
+  return modCache;
 }
 
 /** Where the files copied out of the container are; `await using` removes them. */
@@ -749,8 +867,17 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       `Cannot build --in docker: ${engine.reason} (start Docker, or build with --in host)`,
     );
   }
-  const [network] = await Promise.all([
-    options.network ?? defaultNetwork(ctx),
+  // Issue 9 item 8: modules come from the host's cache, so the container needs no network.
+  const network = options.network ?? "none";
+  const [modCache] = await Promise.all([
+    downloadModulesOnHost({
+      root: options.root,
+      env: options.makeEnv(options.hostEnv),
+      dockerEnv: options.hostEnv,
+      onProgress: options.onProgress,
+      onOutput: options.onOutput,
+      signal: options.signal,
+    }),
     warnOutsideRepository(options.root, options.onProgress),
   ]);
   const stagingRoot = await Deno.makeTempDir({ prefix: "r10e-docker-out-" });
@@ -768,6 +895,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       // The env is made after the stage is built, from its image env: see runInDocker.
       env: {},
       makeEnv: options.makeEnv,
+      modCache,
       network,
       copyOut: pathsToCopy(options.srcs),
       stagingRoot: `${stagingRoot}/project`,

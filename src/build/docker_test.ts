@@ -6,6 +6,7 @@ import {
   containerHostEnv,
   createArgs,
   dockerfileBuilderImage,
+  engineIsLocal,
   parseImageRef,
   pathsToCopy,
   repositoryOf,
@@ -206,4 +207,37 @@ Deno.test("pathsToCopy: normalized, deduplicated, sorted, none inside another", 
     "data",
     "data2/y",
   ]);
+});
+
+Deno.test("createArgs: the host's module cache, read-only, with GOPROXY=off (issue 9 item 8)", () => {
+  const args = createArgs({
+    name: "r10e-build-x",
+    image: "sha256:1",
+    env: { GOMODCACHE: "/r10e-cache/mod", GOPROXY: "https://proxy.golang.org" },
+    network: "none",
+    command: "go build .",
+    modCache: "/home/u/go/pkg/mod",
+  });
+  const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+  assertEquals(pairs("--volume"), [
+    "r10e-go-cache:/r10e-cache",
+    "/home/u/go/pkg/mod:/r10e-modcache:ro",
+  ]);
+  assertEquals(pairs("--env").filter((e) => /^GO(MODCACHE|PROXY)=/.test(e)), [
+    "GOMODCACHE=/r10e-modcache",
+    "GOPROXY=off",
+  ]);
+});
+
+Deno.test("engineIsLocal: a bind mount reaches only an engine on this machine", () => {
+  const cases: [string | undefined, boolean][] = [
+    [undefined, true],
+    ["unix:///tmp/r10e-dockerd/docker.sock", true],
+    ["tcp://127.0.0.1:2375", true],
+    ["tcp://localhost:2376", true],
+    ["tcp://[::1]:2375", true],
+    ["tcp://build.example.com:2376", false],
+    ["ssh://user@build.example.com", false],
+  ];
+  assertEquals(cases.map(([h]) => [h, engineIsLocal(h)]), cases);
 });
