@@ -11,9 +11,9 @@
 import { compare, formatRows } from "./_measure.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-// Outside any git repository: Go stamps no VCS information into the bench's "binaries"
+// Outside any git repository (one folder per checkout: helpers share /tmp): Go stamps no VCS information into the bench's "binaries"
 // (Go's own tools), so the build's artifact audit checks only what they carry.
-const WORK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/r10e-bench-build`;
+const WORK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/r10e-bench-build-${REPO.replaceAll("/", "_")}`;
 const GOROOT = "/usr/local/go";
 
 /** Makes the project: build/ holds four large binaries made of Go's tool binaries, data/ 5,000 Go source files. */

@@ -1,0 +1,185 @@
+/**
+ * Benchmark of issue 9: a whole `r10e build --in host` of examples/hello (go
+ * build, audit, staging with the CA bundle and extern_data, gzip) against `ko
+ * build` of the same app, in the same run, with warm Go caches. Target: r10e ≤ 1.0x ko.
+ *
+ * ko gets a base image from the loopback registry (`$R10E_TEST_REGISTRY`,
+ * default 127.0.0.1:5555): a one-file image made with `docker import` and
+ * pushed there, named by digest in KO_DEFAULTBASEIMAGE. ko writes a local
+ * tarball (`--push=false --tarball`) as r10e writes a local archive, without
+ * an SBOM (r10e writes none yet), for linux/amd64.
+ *
+ * Then, from r10e's own progress lines (timestamped as they arrive on stderr),
+ * where r10e's time goes: Deno start-up and loading (until the first line),
+ * build_cmd (`go build`), the artifact audit, staging and layer hashing, and
+ * gzip plus writing the archive.
+ *
+ *   deno run -A bench/ko.ts [--rounds N]
+ *
+ * Needs: go, ko (scripts/setup.sh installs it), docker and the loopback registry
+ * (scripts/dockerd.sh start).
+ *
+ * @module
+ */
+import { formatRows, measure, type Measurement, median } from "./_measure.ts";
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+// Outside any git repository (one folder per checkout: helpers share /tmp): neither tool stamps VCS information, the same for both.
+const WORK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/r10e-bench-ko-${REPO.replaceAll("/", "_")}`;
+const REGISTRY = Deno.env.get("R10E_TEST_REGISTRY") ?? "127.0.0.1:5555";
+
+async function sh(script: string, cwd?: string): Promise<string> {
+  const out = await new Deno.Command("sh", { args: ["-c", script], cwd, stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`bench/ko: ${script} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Copies the example, runs r10e init, and pushes the base image ko builds on; returns ko's env. */
+async function setup(): Promise<Record<string, string>> {
+  await Deno.remove(WORK, { recursive: true }).catch(() => {});
+  await Deno.mkdir(WORK, { recursive: true });
+  await sh(
+    `cp -r "${REPO}/examples/hello" "${WORK}/hello" && rm -rf "${WORK}/hello/build" "${WORK}/hello/r10e-docker/out"`,
+  );
+  const tag = `${REGISTRY}/r10e-bench-ko-base:${crypto.randomUUID().slice(0, 8)}`;
+  // One small file: ko needs a base image, and a scratch-like one keeps the comparison fair.
+  await sh(
+    `d=$(mktemp -d) && mkdir -p "$d/etc" && echo 'root:x:0:0:root:/root:/sbin/nologin' > "$d/etc/passwd" && ` +
+      `tar -C "$d" --numeric-owner --owner=0 --group=0 -cf - . | docker import - "${tag}" >/dev/null && ` +
+      `rm -rf "$d" && docker push "${tag}" >/dev/null`,
+  );
+  const digest = await sh(
+    `docker image inspect --format '{{index .RepoDigests 0}}' "${tag}"`,
+  );
+  return {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/",
+    ...(Deno.env.get("GOCACHE") ? { GOCACHE: Deno.env.get("GOCACHE")! } : {}),
+    ...(Deno.env.get("GOMODCACHE") ? { GOMODCACHE: Deno.env.get("GOMODCACHE")! } : {}),
+    GOFLAGS: "",
+    GOTOOLCHAIN: "local",
+    KO_DEFAULTBASEIMAGE: digest,
+    KO_DOCKER_REPO: `${REGISTRY}/r10e-bench-ko`,
+  };
+}
+
+const r10eEnv = () => ({
+  PATH: Deno.env.get("PATH") ?? "",
+  HOME: Deno.env.get("HOME") ?? "/",
+  ...(Deno.env.get("GOCACHE") ? { GOCACHE: Deno.env.get("GOCACHE")! } : {}),
+  ...(Deno.env.get("GOMODCACHE") ? { GOMODCACHE: Deno.env.get("GOMODCACHE")! } : {}),
+  SOURCE_DATE_EPOCH: "1700000000",
+});
+
+const R10E = `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts"`;
+const R10E_BUILD = `${R10E} build --in host -q`;
+const KO_BUILD = `ko build --push=false --tarball="${WORK}/ko.tar" --sbom=none ` +
+  "--platform=linux/amd64 . >/dev/null";
+
+/** One r10e build with each progress line's arrival time; returns the phases in seconds. */
+async function phases(): Promise<Record<string, number>> {
+  const t0 = performance.now();
+  const child = new Deno.Command("sh", {
+    args: ["-c", R10E_BUILD.replace(" -q", "")],
+    cwd: `${WORK}/hello`,
+    env: r10eEnv(),
+    clearEnv: true,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const marks: { at: number; line: string }[] = [];
+  let rest = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    const now = performance.now();
+    rest += dec.decode(chunk, { stream: true });
+    const lines = rest.split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) marks.push({ at: now, line });
+  }
+  const status = await child.status;
+  const end = performance.now();
+  if (!status.success) {
+    throw new Error(`bench/ko: r10e build failed:\n${marks.map((m) => m.line).join("\n")}`);
+  }
+  const at = (re: RegExp) => {
+    const m = marks.find((x) => re.test(x.line));
+    if (!m) throw new Error(`bench/ko: no progress line matching ${re}`);
+    return m.at;
+  };
+  const first = marks[0].at;
+  const run = at(/Running build_cmd/);
+  const staging = at(/Staging artifacts/);
+  const checked = at(/Checked the build info|Not checked/);
+  const writing = at(/Writing archive/);
+  return {
+    "Deno start-up, module loading, config, pins, git": (first - t0) / 1000,
+    "until build_cmd starts (creation time, git state)": (run - first) / 1000,
+    "build_cmd (go build, warm cache)": (staging - run) / 1000,
+    "collect + artifact audit": (checked - staging) / 1000,
+    "stage + hash layers": (writing - checked) / 1000,
+    "gzip + write archive + exit": (end - writing) / 1000,
+    total: (end - t0) / 1000,
+  };
+}
+
+if (import.meta.main) {
+  const roundsAt = Deno.args.indexOf("--rounds");
+  const rounds = roundsAt >= 0 ? Number(Deno.args[roundsAt + 1]) : 5;
+  const koEnv = await setup();
+  // Warm both: the Go build cache holds the example's packages for both sets of flags.
+  await measure(R10E_BUILD, { cwd: `${WORK}/hello`, env: r10eEnv() });
+  await measure(KO_BUILD, { cwd: `${WORK}/hello`, env: koEnv });
+  console.log(`ko: examples/hello, warm Go caches; ${rounds} rounds interleaved, medians`);
+  // Interleaved rounds as in _measure.ts's compare, keeping CPU time too: on a shared
+  // machine the CPU seconds show the work done, the wall time the cores it got.
+  const contenders: Record<string, () => Promise<Measurement>> = {
+    "ko build (--push=false --tarball)": () =>
+      measure(KO_BUILD, { cwd: `${WORK}/hello`, env: koEnv }),
+    "r10e build --in host": () => measure(R10E_BUILD, { cwd: `${WORK}/hello`, env: r10eEnv() }),
+    // The same without the outer gzip: how much of the difference is the pinned pure-JS compressor.
+    "r10e build --in host --format tar": () =>
+      measure(`${R10E_BUILD} --format tar`, { cwd: `${WORK}/hello`, env: r10eEnv() }),
+  };
+  const all: Record<string, Measurement[]> = {};
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, fn] of Object.entries(contenders)) (all[name] ??= []).push(await fn());
+  }
+  const results = Object.fromEntries(
+    Object.entries(all).map(([name, ms]) => [name, {
+      wallSeconds: median(ms.map((m) => m.wallSeconds)),
+      peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)),
+      cpuSeconds: median(ms.map((m) => m.cpuSeconds ?? 0)),
+    }]),
+  );
+  console.log(formatRows(results, "ko build (--push=false --tarball)"));
+  const [ko, r10e, tar] = [
+    results["ko build (--push=false --tarball)"],
+    results["r10e build --in host"],
+    results["r10e build --in host --format tar"],
+  ];
+  console.log(
+    `ratio r10e / ko: ${(r10e.wallSeconds / ko.wallSeconds).toFixed(2)}x wall (target ≤ 1.0x), ` +
+      `${(r10e.cpuSeconds / ko.cpuSeconds).toFixed(2)}x CPU (${r10e.cpuSeconds.toFixed(2)} s / ${
+        ko.cpuSeconds.toFixed(2)
+      } s)`,
+  );
+  console.log(
+    `without the outer gzip (--format tar): ${
+      (tar.wallSeconds / ko.wallSeconds).toFixed(2)
+    }x wall, ${(tar.cpuSeconds / ko.cpuSeconds).toFixed(2)}x CPU`,
+  );
+  const runs: Record<string, number>[] = [];
+  for (let i = 0; i < rounds; i++) runs.push(await phases());
+  console.log("where r10e's time goes (medians of the same rounds, seconds):");
+  for (const key of Object.keys(runs[0])) {
+    console.log(`  ${key.padEnd(52)} ${median(runs.map((r) => r[key])).toFixed(3)}`);
+  }
+  const version = await measure(`${R10E} version >/dev/null 2>&1 || ${R10E} --version`, {
+    env: r10eEnv(),
+  });
+  console.log(`  (for scale: \`r10e --version\` alone ${version.wallSeconds.toFixed(2)} s)`);
+}
