@@ -203,6 +203,23 @@ Deno.test({
           assert.equal(d.buildIdParts?.verdict, "link");
         });
       }
+      await t.step("without -trimpath Go records -ldflags: still the stamp first", async () => {
+        const [t1, t2] = twoClocks();
+        for (const [name, value] of [["a", t1], ["b", t2]]) {
+          await goBuild(`${dir}/src`, `${dir}/${name}`, {
+            flags: [`-ldflags=-X main.buildTime=${value}`],
+          });
+        }
+        const r = await analyzeFiles(`${dir}/a`, `${dir}/b`);
+        const d = goDetail(r);
+        assert.equal(r.cause, "go-ldflags-x");
+        assert.deepEqual(d.buildInfo.map((f) => [f.field, f.a, f.b]), [
+          ["build -ldflags", `-X main.buildTime=${t1}`, `-X main.buildTime=${t2}`],
+        ]);
+        assert.deepEqual(d.stamps?.map((s) => [s.symbol, s.a, s.b]), [["main.buildTime", t1, t2]]);
+        // Not trimmed: the build directory is a build path (listed, not the cause).
+        assert.ok(d.buildPaths.includes(`${dir}/src/main.go`), d.buildPaths.join(", "));
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
