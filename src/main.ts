@@ -172,6 +172,10 @@ anywhere in the project: r10e init -c testdata/other.json`,
     )
     .option("--no-build-cmd", "skip build_cmd and package the artifacts already on disk")
     .option("--json", "print a machine-readable summary on stdout")
+    .option(
+      "--record",
+      "write the digests to r10e-docker/digests.json, the expectation `r10e check` compares with",
+    )
     .option("-q, --quiet", "no progress on stderr (build_cmd output still streams)")
     .addHelpText(
       "after",
@@ -211,6 +215,7 @@ or an artifact fails that check, 2 for config errors.`,
         onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
         onOutput: (chunk) => io.stderrBytes(chunk),
         signal: state.signal,
+        record: opts.record === true,
       });
       // r10e-docker/out (or a folder above it) may be a symlink (issue 10: output paths): the
       // path printed is where the archive really is, and a warning says so.

@@ -149,3 +149,73 @@ Deno.test("check: outside git, exit 2 and nothing left", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("build --record writes digests.json; check compares with it when recorded for HEAD", async (t) => {
+  const dir = await project();
+  const file = `${dir}/r10e-docker/digests.json`;
+  try {
+    let built: Record<string, string> = {};
+    await t.step("build --record: the printed digests, sorted keys, the commit", async () => {
+      const r = await r10e(["build", "--record", "--json"], { cwd: dir });
+      assertEquals(r.code, 0, r.stderr);
+      built = JSON.parse(r.stdout);
+      assertStringIncludes(r.stderr, `Recorded the digests in ${file}`);
+      const head = (await git(dir, "rev-parse", "HEAD")).trim();
+      const { FORMAT_VERSION } = await import("../src/image/writer.ts");
+      assertEquals(
+        await Deno.readTextFile(file),
+        `{\n  "archive_format": "tar.gz",\n  "archive_sha256": "${built.archiveSha256}",\n` +
+          `  "commit": "${head}",\n  "format_version": ${FORMAT_VERSION},\n` +
+          `  "image_id": "${built.imageId}",\n  "manifest_digest": "${built.manifestDigest}"\n}\n`,
+      );
+    });
+    await t.step("build --record in the tree it dirtied: refused, file unchanged", async () => {
+      const before = await Deno.readTextFile(file);
+      const r = await r10e(["build", "--record", "-q"], { cwd: dir });
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        `Not recorded in "${file}": the git tree is dirty ("r10e-docker/digests.json")`,
+      );
+      assertEquals(await Deno.readTextFile(file), before);
+    });
+    await t.step("check: equal to the recorded digests", async () => {
+      const r = await check(dir);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      assertMatch(
+        r.stdout.split("\n")[0],
+        /^REPRODUCIBLE: .*, equal to r10e-docker\/digests\.json$/,
+      );
+      assertStringIncludes(
+        r.stdout,
+        "equal to r10e-docker/digests.json (manifest digest, image ID, archive sha256)",
+      );
+    });
+    await t.step("check: a recorded digest that differs names both", async () => {
+      const wrong = "sha256:" + "1".repeat(64);
+      const text = await Deno.readTextFile(file);
+      await Deno.writeTextFile(file, text.replace(built.manifestDigest, wrong));
+      const r = await check(dir);
+      assertEquals(r.code, 1, r.stdout + r.stderr);
+      assertStringIncludes(r.stdout.split("\n")[0], "DIFFERS FROM THE REFERENCE");
+      assertStringIncludes(
+        r.stdout,
+        `manifest digest: recorded ${wrong}, rebuilt ${built.manifestDigest}`,
+      );
+      await Deno.writeTextFile(file, text);
+    });
+    await t.step("check: recorded for another commit is said, not compared", async () => {
+      const recorded = (await git(dir, "rev-parse", "HEAD")).trim();
+      await git(dir, "add", "r10e-docker/digests.json");
+      await git(dir, "commit", "-qm", "record digests");
+      const r = await check(dir);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      assertStringIncludes(
+        r.stdout,
+        `note: r10e-docker/digests.json was recorded for commit ${recorded.slice(0, 12)}, not HEAD`,
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -32,6 +32,7 @@ import { findProjectRoot } from "./project_root.ts";
 import { archiveName, parsePins, type Pins, PINS_FILE } from "./pins.ts";
 import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
+import { recordDigests } from "../check/record.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
 import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
@@ -74,6 +75,8 @@ export interface BuildOptions {
   /** build_cmd's output, as it comes. */
   onOutput?: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
+  /** `--record`: write the digests to r10e-docker/digests.json (issue 13, src/check/record.ts). */
+  record?: boolean;
 }
 
 /** One artifact's digest, as r10edocker printed them. */
@@ -247,7 +250,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       { compress: format === "tar.gz", onProgress: progress },
     ));
   const image = result.images[0];
-  return {
+  const built: BuildResult = {
     archivePath,
     archiveSha256: result.archiveSha256,
     archiveSize: result.archiveSize,
@@ -268,6 +271,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     revision,
     audit,
   };
+  if (options.record) progress(`Recorded the digests in ${await recordDigests(built, format)}`);
+  return built;
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * `r10e build --record`: the digests of a build written to r10e-docker/digests.json, the
+ * expectation that `r10e check` compares a rebuild of the same commit with (issue 13 item 2).
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import { FORMAT_VERSION } from "../image/writer.ts";
+import { DIGESTS_FILE, renderDigests } from "./result.ts";
+
+/** What of a build result is recorded (a subset of build's `BuildResult`). */
+export interface Recordable {
+  root: string;
+  archiveSha256: string;
+  imageId: string;
+  manifestDigest: string;
+  revision: string | null;
+  /** Uncommitted paths, or null outside git. */
+  dirty: string[] | null;
+}
+
+/**
+ * Writes digests.json for a build (atomically: a temporary renamed over it) and returns its path.
+ * @throws {ConfigError} when the tree was dirty: Go stamped vcs.modified=true, so the image is
+ * not the one the commit gives, and recording it would make every check of the commit fail.
+ */
+export async function recordDigests(
+  build: Recordable,
+  format: "tar.gz" | "tar",
+): Promise<string> {
+  const file = join(build.root, DIGESTS_FILE);
+  if (build.dirty && build.dirty.length) {
+    throw new ConfigError(
+      `Not recorded in "${file}": the git tree is dirty (${
+        build.dirty.slice(0, 5).map((d) => `"${d}"`).join(", ")
+      }), so the image is not the one commit ${
+        build.revision?.slice(0, 12) ?? "HEAD"
+      } gives; commit (or remove) them and build with --record again (the image itself was written)`,
+    );
+  }
+  const text = renderDigests({
+    archive_format: format,
+    archive_sha256: build.archiveSha256,
+    commit: build.revision,
+    format_version: FORMAT_VERSION,
+    image_id: build.imageId,
+    manifest_digest: build.manifestDigest,
+  });
+  const tmp = `${file}.tmp-${Deno.pid}`;
+  registerTemporary(tmp);
+  try {
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeTextFile(tmp, text, { mode: 0o644 });
+    await Deno.rename(tmp, file);
+    releaseTemporary(tmp);
+  } catch (error) {
+    await removeTemporary(tmp);
+    throw new ConfigError(`Cannot write "${file}": ${(error as Error).message}`);
+  }
+  return file;
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import {
+  type BuildDigests,
+  checkExitCode,
+  compareDigest,
+  compareRecorded,
+  parseDigests,
+  renderDigests,
+} from "./result.ts";
+
+const hex = (c: string) => c.repeat(64);
+const build: BuildDigests = {
+  label: "A",
+  mode: "host",
+  archivePath: "/x.tar.gz",
+  archiveSha256: hex("a"),
+  imageId: `sha256:${hex("b")}`,
+  manifestDigest: `sha256:${hex("c")}`,
+  revision: null,
+};
+
+Deno.test("compareDigest: manifest digest, image ID, archive sha256 match; anything else names both", () => {
+  for (
+    const [d, what] of [[hex("c"), "manifest digest"], [hex("b"), "image ID"], [
+      hex("a"),
+      "archive sha256",
+    ]]
+  ) {
+    const r = compareDigest(`sha256:${d}`, build);
+    assert.equal(r.matches, true);
+    assert.equal(r.detail, `sha256:${d} is the ${what} of the rebuilt image`);
+  }
+  const r = compareDigest(`sha256:${hex("d")}`, build);
+  assert.equal(r.matches, false);
+  assert.match(
+    r.detail,
+    new RegExp(`expected sha256:${hex("d")} .*sha256:${hex("c")}.*sha256:${hex("b")}`),
+  );
+});
+
+Deno.test("digests.json: sorted keys whatever the order given, parsed back, malformed fields named", () => {
+  const d = {
+    manifest_digest: `sha256:${hex("c")}`,
+    image_id: `sha256:${hex("b")}`,
+    format_version: 2,
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    archive_sha256: hex("a"),
+    archive_format: "tar" as const,
+  };
+  const text = renderDigests(d);
+  assert.deepEqual(Object.keys(JSON.parse(text)), [
+    "archive_format",
+    "archive_sha256",
+    "commit",
+    "format_version",
+    "image_id",
+    "manifest_digest",
+  ]);
+  assert.deepEqual(parseDigests(text, "f.json"), JSON.parse(text));
+  assert.throws(
+    () => parseDigests(JSON.stringify({ ...d, image_id: "sha256:xyz" }), "f.json"),
+    { message: `Cannot read "f.json": "image_id" must be sha256:<64 hex>, found "sha256:xyz"` },
+  );
+  assert.throws(() => parseDigests("[", "f.json"), SyntaxError);
+  // A tar recording: the archive sha256 is not compared with check's tar.gz archive.
+  const r = compareRecorded({ ...d, commit: null }, build, "f.json");
+  assert.equal(r.matches, true);
+  assert.equal(r.detail, "equal to f.json (manifest digest, image ID)");
+  const wrong = compareRecorded(
+    { ...d, archive_format: "tar.gz", archive_sha256: hex("e") },
+    build,
+    "f.json",
+  );
+  assert.equal(wrong.matches, false);
+  assert.equal(wrong.detail, `archive sha256: recorded ${hex("e")}, rebuilt ${hex("a")}`);
+});
+
+Deno.test("checkExitCode: 0 only when reproducible and equal to the reference", () => {
+  const base = { reproducible: true, reference: null } as unknown as Parameters<
+    typeof checkExitCode
+  >[0];
+  assert.equal(checkExitCode(base), 0);
+  assert.equal(checkExitCode({ ...base, reproducible: false }), 1);
+  assert.equal(checkExitCode({ ...base, reference: { matches: false } as never }), 1);
+  assert.equal(checkExitCode({ ...base, reference: { matches: true } as never }), 0);
+});
