@@ -221,7 +221,7 @@ export function describeAudit(
   const lines: string[] = [];
   if (checked.length) {
     const vcs = expect.revision === null
-      ? "not a git project: vcs not checked"
+      ? "vcs not checked (Go stamps none: no .git directory at or above the project, or no commit)"
       : `vcs.revision ${expect.revision.slice(0, 12)}, vcs.modified=${expect.modified ?? false}`;
     lines.push(
       `Checked the build info of ${checked.length} Go artifact${

@@ -67,7 +67,7 @@ export interface BuildOptions {
   /** Skip build_cmd and package what is on disk (for re-packaging and tests). */
   skipBuildCmd?: boolean;
   allowUnpinned?: boolean;
-  /** --in docker: network of the build_cmd container (default: Docker's default, none without a bridge). */
+  /** --in docker: network of the build_cmd container (default none: modules come from the host's cache). */
   network?: string;
   onProgress?: (message: string) => void;
   /** Warnings the user must see even with -q (a dirty tree). */
