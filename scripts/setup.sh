@@ -6,6 +6,7 @@
 #   - apache2-utils (htpasswd), openssl, curl: the registry tests' TLS, Basic auth, start-up probe
 #   - crane, pinned, through the Go module proxy (the registry tests compare digests with it)
 #   - ko, pinned, through the Go module proxy (verify's tests compare two ko builds)
+#   - actionlint, pinned, through the Go module proxy (the workflow template's test)
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 
@@ -92,6 +93,19 @@ elif ! command -v go >/dev/null 2>&1; then
 else
   say "installing ko $KO_VERSION with go install (into $gobin)"
   GOFLAGS= go install "github.com/google/ko@$KO_VERSION"
+fi
+
+# ── actionlint, pinned (the workflow template init writes is checked with it) ──
+ACTIONLINT_VERSION="v1.7.12"
+actionlint_bin="$(command -v actionlint 2>/dev/null || echo "$gobin/actionlint")"
+if [ -x "$actionlint_bin" ] && "$actionlint_bin" -version 2>/dev/null | head -n 1 | grep -qx "$ACTIONLINT_VERSION"; then
+  say "actionlint $ACTIONLINT_VERSION present"
+elif ! command -v go >/dev/null 2>&1; then
+  say "go is missing: install Go first (actionlint is installed with go install)"
+  exit 1
+else
+  say "installing actionlint $ACTIONLINT_VERSION with go install (into $gobin)"
+  GOFLAGS= go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 
 # Debian's docker-registry package enables a system service on :5000 on some

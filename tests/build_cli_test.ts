@@ -345,6 +345,7 @@ Deno.test("init: every r10edocker compat config drives init", async (t) => {
           "Makefile",
           "README.md",
           "build_container.sh",
+          "github-workflow.yml",
           "pins.json",
         ]);
       } finally {

@@ -14,6 +14,7 @@ const R10E_FILES = [
   "Makefile",
   "README.md",
   "build_container.sh",
+  "github-workflow.yml",
   "pins.json",
 ];
 
