@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, git, r10e, REPO } from "./_cli.ts";
+import { listAll, processAlive, spawnR10e, waitFor } from "./hostile_cli_helpers.ts";
 
 /** A temporary git repository holding a copy of `fixture` (or the example), committed. */
 async function project(fixture?: string): Promise<string> {
@@ -217,5 +218,46 @@ Deno.test("build --record writes digests.json; check compares with it when recor
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Pids of live processes whose working directory is under `dir`. */
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (!processAlive(Number(e.name))) continue;
+      if (Deno.readLinkSync(`/proc/${e.name}/cwd`).startsWith(dir + "/")) out.push(Number(e.name));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+Deno.test("check: SIGTERM while building stops both builds and removes the clones (exit 143)", async () => {
+  const dir = await project();
+  const tmp = await Deno.makeTempDir({ prefix: "r10e-check-sig-" });
+  const run = spawnR10e(["check"], { cwd: dir, env: { TMPDIR: tmp } });
+  try {
+    await run.stderrIncludes("building A (host) and B (host)");
+    // Both builds are running in their clones.
+    await waitFor("the two builds", () => processesUnder(tmp).length >= 2, 60_000);
+    run.child.kill("SIGTERM");
+    const status = await run.child.status;
+    const stderr = await run.stderr;
+    assertEquals(status.code, 143, stderr);
+    assertStringIncludes(stderr, "r10e: interrupted by SIGTERM: stopping");
+    assertEquals(processesUnder(tmp), [], "a build still runs in a clone");
+    assertEquals(listAll(tmp), [], "check left temporaries behind");
+    assertEquals(await run.stdout, "");
+  } finally {
+    try {
+      run.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await run.child.status;
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
   }
 });
