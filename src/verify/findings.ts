@@ -207,6 +207,8 @@ export interface InputInfo {
   imageId: string;
   layers: number;
   files: number;
+  /** Compressed layers both images share (same diff_id), whose files were not read: not in `files`. */
+  layersNotRead?: number;
 }
 
 /** The result of `verify`: printed by `main.ts` as text or `--json`. */

@@ -43,7 +43,10 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
     const image = info.manifestDigest ? `manifest ${short(info.manifestDigest)}, ` : "";
     out.push(
       `  ${label}: ${p(info.input)} (${info.format}, ${info.compression}, ${p(info.platform)}): ` +
-        `${image}image ID ${short(info.imageId)}, ${info.layers} layers, ${info.files} files`,
+        `${image}image ID ${short(info.imageId)}, ${info.layers} layers, ${info.files} files` +
+        (info.layersNotRead
+          ? ` (${info.layersNotRead} compressed layers both share not read)`
+          : ""),
     );
   }
   for (const note of report.notes) out.push(c.dim(`  note: ${p(note)}`));

@@ -62,6 +62,8 @@ export interface LayerSummary {
   compression: Compression;
   /** Size of the blob in bytes. */
   size: number;
+  /** A compressed layer both images share (same diff_id): its files were not read. */
+  notRead?: boolean;
   /** The entry holding the blob (`blobs/sha256/…`, `<id>/layer.tar`), for packaging notes. */
   path?: string;
   files: FileMeta[];

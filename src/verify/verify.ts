@@ -347,6 +347,7 @@ async function summarizeImage(
       );
     }
     layers.push({
+      ...(shared && layer.compression !== "none" ? { notRead: true } : {}),
       path: layer.path,
       digest: layer.digest,
       diffId: layer.diffId,
@@ -428,6 +429,9 @@ function inputInfo(s: ImageSummary): InputInfo {
     imageId: s.configDigest,
     layers: s.layers.length,
     files: s.layers.reduce((n, l) => n + l.files.length, 0),
+    ...(s.layers.some((l) => l.notRead)
+      ? { layersNotRead: s.layers.filter((l) => l.notRead).length }
+      : {}),
   };
 }
 
