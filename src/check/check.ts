@@ -313,11 +313,16 @@ function userNotVaried(env: Record<string, string>): string {
     `read this user's Go module cache and Deno cache`;
 }
 
-/** A clone of `commit` at `dir`, sharing the objects of `repo` (nothing copied, nothing fetched). */
+/**
+ * A clone of `commit` at `dir`: a local clone, whose objects are hard links to `repo`'s where the
+ * file system allows (nothing fetched). Not `--shared`: its alternates file names `repo` by its
+ * absolute path, which a build in the builder container cannot reach (git then fails and Go
+ * cannot stamp the VCS information).
+ */
 async function clone(repo: string, commit: string, dir: string): Promise<void> {
   await Deno.mkdir(resolve(dir, ".."), { recursive: true });
   const steps = [
-    ["clone", "--quiet", "--shared", "--no-checkout", repo, dir],
+    ["clone", "--quiet", "--no-checkout", repo, dir],
     ["-C", dir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit],
   ];
   for (const args of steps) {

@@ -75,7 +75,7 @@ export function addCheckCommand(
     .addHelpText(
       "after",
       `
-What it does: clones HEAD twice into a temporary folder (objects shared, nothing fetched),
+What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched),
 runs this r10e's \`build\` in each as a child process (A: umask 022, TZ=UTC, LC_ALL=C;
 B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR, and
 --in docker when pins.json pins a builder and an engine answers), then compares the two

@@ -1,0 +1,48 @@
+/**
+ * `r10e check` with a pinned builder and an engine: build B runs --in docker (issue 13: host
+ * mode and docker mode when an engine answers). The builder is tests/_docker.ts's image of this
+ * machine's Go toolchain, pinned by digest through the local registry.
+ */
+import assert from "node:assert/strict";
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, git, r10e } from "./_cli.ts";
+import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
+
+dockerTest(
+  "check: A on the host, B in the pinned builder container give the same image",
+  async (_t, engine) => {
+    const builder = await goBuilderImage();
+    const tag =
+      (await docker(["image", "inspect", "--format", "{{index .RepoTags 0}}", builder.ref]))
+        .stdout.trim();
+    const env = { DOCKER_HOST: engine.host };
+    const dir = await Deno.makeTempDir({ prefix: "r10e-check-docker-" });
+    const tmp = await Deno.makeTempDir({ prefix: "r10e-check-docker-tmp-" });
+    try {
+      await copyExample(dir);
+      const config = await Deno.readTextFile(`${dir}/config.json`);
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        config.replace(
+          '"include_ca_bundle": true,',
+          `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(tag)},`,
+        ),
+      );
+      const init = await r10e(["init", "--force", "-q"], { cwd: dir, env });
+      assertEquals(init.code, 0, init.stderr);
+      await git(dir, "init", "-q");
+      await git(dir, "add", "-A");
+      await git(dir, "commit", "-qm", "example");
+      const r = await r10e(["check"], { cwd: dir, env: { ...env, TMPDIR: tmp } });
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout.split("\n")[0], /^REPRODUCIBLE: /);
+      assert.match(r.stdout, /mode +host {2}vs {2}docker/);
+      assert.match(r.stdout, /B \(docker\): manifest sha256:[0-9a-f]{64}/);
+      assertStringIncludes(r.stderr, "building A (host) and B (docker) at the same time");
+      assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), [], "check left temporaries");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+);
