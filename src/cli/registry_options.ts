@@ -23,7 +23,9 @@ export function addRegistryOptions(program: Command, names: string[]): void {
       `
 An input that is not an existing path and reads as a registry reference
 (host[:port]/repo[:tag] or …@sha256:<digest>) is fetched from the registry: the
-manifest, the config and the layers needed, each checked against its digest.`,
+manifest, the config and the layers needed, each checked against its digest.
+The auditor's check that production runs what the commit builds:
+  r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
     );
   }
 }

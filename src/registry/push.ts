@@ -12,6 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { ImageInput } from "../image/reader.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
@@ -173,7 +174,9 @@ async function planPush(input: ImageInput) {
   } else {
     // Several images in the layout and no index blob naming them all: the index is made here,
     // from index.json's descriptors (platforms kept, layout annotations dropped).
-    const bytes = new TextEncoder().encode(JSON.stringify({
+    // Canonical JSON (sorted keys, no whitespace), as the image writer serializes: a function of
+    // the manifests alone.
+    const bytes = canonicalJsonBytes({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.index.v1+json",
       manifests: index.children.map((c) => ({
@@ -182,7 +185,7 @@ async function planPush(input: ImageInput) {
         size: c.size,
         ...(c.platform ? { platform: c.platform } : {}),
       })),
-    }));
+    });
     top = {
       mediaType: "application/vnd.oci.image.index.v1+json",
       digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
@@ -328,7 +331,7 @@ async function pushBlob(
       }
     }
     sent = blob.size;
-    ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
+    if (blob.size >= 1e6) ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
   } else {
     const meter = throttle(ctx.progress);
     const retry = { ...DEFAULT_RETRY, ...ctx.retry };
