@@ -8,7 +8,9 @@
  *
  *   deno run -A bench/push.ts [--size-mb 200] [--runs 3] [--dir /tmp/x] [--json]
  *
- * Targets (issue 11): at most 1.2x skopeo's time, under 150 MB RSS.
+ * Targets (issue 11): at most 1.2x skopeo's time, under 150 MB RSS. Then, against one registry
+ * holding the image: `r10e verify REF@digest image.tar` against `r10e verify image.tar image.tar`
+ * (target: at most 1.5x).
  *
  * @module
  */
@@ -168,19 +170,66 @@ const summary = Object.fromEntries(
 );
 const base = summary["skopeo copy oci-archive: docker://"];
 const ratio = summary["r10e push"].wallSeconds / base.wallSeconds;
-if (values.json) {
-  console.log(JSON.stringify({ sizeMb, runs, digest, results: summary, ratio }, null, 2));
-} else {
-  console.log(`push of a ${sizeMb} MB image to a loopback docker-registry (median of ${runs})`);
-  for (const [name, m] of Object.entries(summary)) {
+// Reading back (issue 11): `r10e verify REF@digest archive` against `r10e verify archive archive`,
+// one registry holding the image, the runs interleaved.
+const r10eCmd =
+  `${deno} run -A --quiet --v8-flags=--expose-gc --config ${root}deno.json ${root}src/main.ts`;
+const verifyRuns: Record<string, Measurement[]> = {};
+await withRegistry(async (host) => {
+  await measure(`${r10eCmd} push -q ${archive} ${host}/bench:v1 > /dev/null`, { env });
+  const scripts: Record<string, string> = {
+    "r10e verify REF@digest image.tar": `${r10eCmd} verify -q ${host}/bench@${digest} ${archive}`,
+    "r10e verify image.tar image.tar": `${r10eCmd} verify -q ${archive} ${archive}`,
+  };
+  for (let i = 0; i < runs; i++) {
+    for (const [name, script] of Object.entries(scripts)) {
+      const m = await measure(`${script} > /dev/null`, { env });
+      log(`${name}: ${m.wallSeconds.toFixed(2)} s, ${m.peakRssMb.toFixed(0)} MB`);
+      (verifyRuns[name] ??= []).push(m);
+    }
+  }
+});
+const verifySummary = Object.fromEntries(
+  Object.entries(verifyRuns).map(([name, ms]) => [name, {
+    wallSeconds: median(ms.map((m) => m.wallSeconds)),
+    cpuSeconds: median(ms.map((m) => m.cpuSeconds ?? 0)),
+    peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)),
+  }]),
+);
+const verifyBase = verifySummary["r10e verify image.tar image.tar"];
+const verifyRatio = verifySummary["r10e verify REF@digest image.tar"].wallSeconds /
+  verifyBase.wallSeconds;
+
+function rows(table: Record<string, Measurement & { cpuSeconds: number }>, baseline: Measurement) {
+  for (const [name, m] of Object.entries(table)) {
     console.log(
       `${name.padEnd(40)} ${m.wallSeconds.toFixed(2).padStart(7)} s  cpu ${
         m.cpuSeconds.toFixed(2).padStart(6)
       } s  ${m.peakRssMb.toFixed(0).padStart(5)} MB  ${
-        (m.wallSeconds / base.wallSeconds).toFixed(2)
+        (m.wallSeconds / baseline.wallSeconds).toFixed(2)
       }x`,
     );
   }
+}
+
+if (values.json) {
+  console.log(JSON.stringify(
+    {
+      sizeMb,
+      runs,
+      digest,
+      push: { results: summary, ratio },
+      verify: { results: verifySummary, ratio: verifyRatio },
+    },
+    null,
+    2,
+  ));
+} else {
+  console.log(`push of a ${sizeMb} MB image to a loopback docker-registry (median of ${runs})`);
+  rows(summary, base);
   console.log(`target: at most 1.2x skopeo, under 150 MB RSS`);
+  console.log(`\nverify of the pushed image against its archive (median of ${runs})`);
+  rows(verifySummary, verifyBase);
+  console.log(`target: at most 1.5x verify of the two archives`);
 }
 if (!values.dir) await Deno.remove(dir, { recursive: true });
