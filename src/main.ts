@@ -25,6 +25,7 @@ import { IGNORABLE } from "./verify/causes.ts";
 import { globRegExp } from "./verify/glob.ts";
 import { addPushCommand } from "./cli/push.ts";
 import { addCheckCommand } from "./cli/check.ts";
+import { addSbomCommand } from "./cli/sbom.ts";
 import { addRegistryOptions, registryOptions } from "./cli/registry_options.ts";
 
 /** Where a command writes: injectable so that tests can run `main` in-process. */
@@ -385,6 +386,7 @@ Examples:
   addPushCommand(program, io, () => program.opts().verbose === true);
   addRegistryOptions(program, ["verify", "cp"]);
   addCheckCommand(program, io, state, () => program.opts().verbose === true); // issue 13: src/cli/check.ts
+  addSbomCommand(program, io, () => program.opts().verbose === true); // issue 12: src/cli/sbom.ts
 
   // ── version, completions (issue 9 item 10) ─────────────────────────────
   program.command("version")

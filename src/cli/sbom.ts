@@ -1,0 +1,92 @@
+/**
+ * `r10e sbom IMAGE`: options and help only; the work is in src/sbom/ (STYLE: one small file per
+ * command, like crane's cmd/).
+ *
+ * @module
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { basename, dirname, isAbsolute, join } from "node:path";
+import { registryOptions } from "./registry_options.ts";
+import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+
+/** What the command needs of main's Io. */
+export interface SbomIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/**
+ * Writes `text` to `path` atomically: a temporary file beside it, renamed over it, so that a
+ * reader never sees half a document and a failure leaves what was there.
+ */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const rand = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16))
+    .join("");
+  const temp = join(dirname(path), `.${basename(path)}.r10e-${rand}`);
+  registerTemporary(temp);
+  try {
+    await Deno.writeTextFile(temp, text, { createNew: true, mode: 0o644 });
+    await Deno.rename(temp, path);
+    releaseTemporary(temp);
+  } catch (e) {
+    await removeTemporary(temp);
+    throw new Error(`Cannot write "${path}"`, { cause: e });
+  }
+}
+
+/** Adds `sbom` to the program. `verbose` says whether the global --verbose was given. */
+export function addSbomCommand(program: Command, io: SbomIo, verbose: () => boolean): void {
+  program.command("sbom")
+    .description(
+      "Print the SBOM of an image, read from the files and Go binaries inside it: SPDX 2.3 " +
+        "(default) or CycloneDX 1.6 JSON. Works for any image, whoever built it.",
+    )
+    .argument(
+      "<image>",
+      "docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory), or a registry reference",
+    )
+    .addOption(
+      new Option("--format <format>", "document format").choices(["spdx", "cyclonedx"] as const)
+        .default("spdx" as const),
+    )
+    .option("-o, --output <file>", "write the document to FILE (atomically) instead of stdout")
+    .option("--platform <os/arch>", "which image of a multi-platform input")
+    .option("--ca-file <pem>", "for a registry reference: trust these CA certificates too")
+    .option("--insecure", "for a registry reference: allow plain http beyond loopback")
+    .addHelpText(
+      "after",
+      `
+What it lists: the image (its manifest digest; the config digest for a docker-archive
+without a manifest), every regular file with its SHA1 and SHA256, and for each Go
+binary (found by ELF or Mach-O magic, then its build info, what \`go version -m\`
+prints): the main module (version, vcs revision), every module compiled in (version,
+h1: sum, purl pkg:golang/…), replacements as such, the toolchain (pkg:golang/stdlib),
+and the build settings (GOOS, GOARCH, CGO_ENABLED, -ldflags, …). The CA bundle under
+/etc/ssl/certs and tzdata under /usr/share/zoneinfo are packages of their own.
+
+The same image gives the same bytes: the time is the image's creation time, the
+document namespace (SPDX) and serial number (CycloneDX) are derived from its digest,
+everything is sorted.
+
+Exit codes: 0 written, 2 bad usage, unreadable image or unreachable registry.
+
+Examples:
+  r10e sbom r10e-docker/out/app-latest.tar.gz
+  r10e sbom --format cyclonedx -o app.cdx.json app.tar
+  r10e sbom localhost:5000/team/app:v1 --platform linux/arm64`,
+    )
+    .action(async (image, opts) => {
+      const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
+      const { sbom } = await import("../sbom/sbom.ts");
+      const text = await sbom(where(image), {
+        format: opts.format,
+        platform: opts.platform,
+        registry: registryOptions(io, opts, verbose()),
+        onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
+      });
+      if (opts.output) await writeAtomically(where(opts.output), text);
+      else io.stdout(text);
+    });
+}

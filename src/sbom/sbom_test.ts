@@ -1,0 +1,238 @@
+// node:assert/strict stands in for @std/assert, which is JSR only (STYLE: dependencies).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { parseGoModInfo } from "../gobinary/go_binary.ts";
+import { cyclonedxDocument } from "./cyclonedx.ts";
+import {
+  golangPurl,
+  h1Hex,
+  normalizeCreated,
+  type SbomInput,
+  sortedJson,
+  stdlibPurl,
+  uuidV5,
+} from "./model.ts";
+import { spdxDocument } from "./spdx.ts";
+
+const TAB = "\t";
+/** Module info as `go version -m` prints it (tabs), with a replacement and a local one. */
+const MOD_INFO = [
+  `path${TAB}example.com/app/cmd/app`,
+  `mod${TAB}example.com/app${TAB}(devel)${TAB}`,
+  `dep${TAB}github.com/google/uuid${TAB}v1.6.0${TAB}h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=`,
+  `dep${TAB}github.com/BurntSushi/toml${TAB}v1.3.2${TAB}`,
+  `=>${TAB}github.com/fork/toml${TAB}v1.3.3-fix${TAB}h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=`,
+  `dep${TAB}example.com/local${TAB}v0.0.0${TAB}`,
+  `=>${TAB}../local${TAB}${TAB}`,
+  `build${TAB}-trimpath=true`,
+  `build${TAB}CGO_ENABLED=0`,
+  `build${TAB}GOARCH=amd64`,
+  `build${TAB}GOOS=linux`,
+  `build${TAB}-ldflags="-s -w"`,
+  `build${TAB}vcs=git`,
+  `build${TAB}vcs.revision=0123456789abcdef0123456789abcdef01234567`,
+  `build${TAB}vcs.modified=false`,
+].join("\n") + "\n";
+
+function sha1(s: string): string {
+  return createHash("sha1").update(s).digest("hex");
+}
+function sha256(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+function file(path: string, content: string) {
+  return { path, size: content.length, sha256: sha256(content), sha1: sha1(content) };
+}
+
+function fixture(): SbomInput {
+  const info = { goVersion: "go1.26.8 X:boringcrypto", ...parseGoModInfo(MOD_INFO) };
+  const files = [
+    file("/usr/share/zoneinfo/UTC", "TZif2 utc"),
+    file("/app/app", "\x7fELF app"),
+    file("/etc/ssl/certs/ca-certificates.crt", "-----BEGIN CERTIFICATE-----"),
+    file("/usr/share/zoneinfo/Europe/Paris", "TZif2 paris"),
+    file("/app/tool", "\x7fELF tool"),
+  ];
+  return {
+    image: {
+      name: "example/app:v1",
+      digest: "sha256:" + "ab".repeat(32),
+      digestOf: "manifest",
+      created: "2024-05-06T07:08:09Z",
+      platform: "linux/amd64",
+    },
+    files,
+    binaries: [
+      { path: "/app/tool", sha256: files[4].sha256, info },
+      { path: "/app/app", sha256: files[1].sha256, info },
+    ],
+    tool: { name: "r10e", version: "0.1.0" },
+  };
+}
+
+Deno.test("golden: SPDX and CycloneDX bytes of a fixed input", async (t) => {
+  // A changed digest is a change in what users get: say so in the commit.
+  const want = {
+    spdx: "cdd780dac3489a4be497aad6e220c1b3b37be5a50632f4b980a3fe2da1066f8e",
+    cyclonedx: "52ce7a4f24ffcdf26a54d6c31955b26418ee983caa999eb12bc67683ef0100d4",
+  };
+  for (
+    const [format, make] of [["spdx", spdxDocument], ["cyclonedx", cyclonedxDocument]] as const
+  ) {
+    await t.step(format, () => {
+      assert.equal(sha256(sortedJson(make(fixture()))), want[format]);
+    });
+  }
+});
+
+Deno.test("the input's order does not change the bytes", () => {
+  const a = fixture();
+  const b = fixture();
+  b.files.reverse();
+  b.binaries.reverse();
+  b.binaries[0].info = { ...b.binaries[0].info, deps: [...b.binaries[0].info.deps].reverse() };
+  assert.equal(sortedJson(spdxDocument(a)), sortedJson(spdxDocument(b)));
+  assert.equal(sortedJson(cyclonedxDocument(a)), sortedJson(cyclonedxDocument(b)));
+});
+
+Deno.test("SPDX: modules, replacements, toolchain, settings, data packages", async (t) => {
+  const doc = spdxDocument(fixture()) as {
+    packages: Record<string, unknown>[];
+    relationships: {
+      spdxElementId: string;
+      relationshipType: string;
+      relatedSpdxElement: string;
+    }[];
+    files: { fileName: string }[];
+    documentNamespace: string;
+    creationInfo: { created: string };
+  };
+  const byName = (n: string) => doc.packages.filter((p) => p.name === n);
+  const purl = (p: Record<string, unknown>) =>
+    (p.externalRefs as { referenceLocator: string }[] | undefined)?.[0]?.referenceLocator;
+  await t.step("created and namespace come from the image", () => {
+    assert.equal(doc.creationInfo.created, "2024-05-06T07:08:09Z");
+    assert.match(doc.documentNamespace, /^urn:uuid:[0-9a-f-]{36}$/);
+  });
+  await t.step("a dependency has its version, h1 sum as SHA256 and purl", () => {
+    const [uuid] = byName("github.com/google/uuid");
+    assert.equal(uuid.versionInfo, "v1.6.0");
+    assert.deepEqual(uuid.checksums, [{
+      algorithm: "SHA256",
+      // base64 -d of the h1: sum, by `base64 -d | xxd -p`.
+      checksumValue: "348bda24330eb231c0f27d630212d2833ac0cf2d4782bfa136b6f9edefbde05d",
+    }]);
+    assert.equal(purl(uuid), "pkg:golang/github.com/google/uuid@v1.6.0");
+    assert.match(uuid.sourceInfo as string, /h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr\+hNrb57e\+94F0=/);
+  });
+  await t.step("a replacement is a package VARIANT_OF what it replaces", () => {
+    const [fork] = byName("github.com/fork/toml");
+    const [orig] = byName("github.com/BurntSushi/toml");
+    assert.equal(fork.versionInfo, "v1.3.3-fix");
+    assert.equal(orig.versionInfo, "v1.3.2");
+    assert.equal(orig.checksums, undefined);
+    assert.ok(
+      doc.relationships.some((r) =>
+        r.spdxElementId === fork.SPDXID && r.relationshipType === "VARIANT_OF" &&
+        r.relatedSpdxElement === orig.SPDXID
+      ),
+    );
+    const [local] = byName("../local");
+    assert.equal(purl(local), undefined, "a local path has no purl");
+  });
+  await t.step("the toolchain is pkg:golang/stdlib, once for two binaries", () => {
+    const std = byName("stdlib");
+    assert.equal(std.length, 1);
+    assert.equal(std[0].versionInfo, "go1.26.8");
+    assert.equal(purl(std[0]), "pkg:golang/stdlib@1.26.8");
+  });
+  await t.step("one main module per binary, with settings as annotations", () => {
+    const mains = byName("example.com/app");
+    assert.equal(mains.length, 2);
+    const comments = (mains[0].annotations as { comment: string }[]).map((a) => a.comment);
+    assert.ok(comments.includes("go build setting GOOS=linux"));
+    assert.ok(comments.includes("go build setting CGO_ENABLED=0"));
+    assert.ok(comments.includes("go build setting -ldflags=-s -w"));
+    assert.match(mains[0].sourceInfo as string, /vcs revision 0123456789abcdef/);
+  });
+  await t.step("CA bundle and tzdata are packages with their files", () => {
+    const [tz] = byName("tzdata");
+    assert.equal((tz.hasFiles as string[]).length, 2);
+    assert.equal(tz.checksums, undefined, "two files: no single sha256");
+    const [ca] = byName("ca-certificates");
+    assert.deepEqual(ca.checksums, [{
+      algorithm: "SHA256",
+      checksumValue: sha256("-----BEGIN CERTIFICATE-----"),
+    }]);
+  });
+  await t.step("every file is listed, sorted", () => {
+    const names = doc.files.map((f) => f.fileName);
+    assert.deepEqual(names, [...names].sort());
+    assert.equal(names.length, 5);
+  });
+});
+
+Deno.test("CycloneDX: components, pedigree, properties, dependencies", async (t) => {
+  const doc = cyclonedxDocument(fixture()) as {
+    serialNumber: string;
+    metadata: { timestamp: string; component: Record<string, unknown> };
+    components: Record<string, unknown>[];
+    dependencies: { ref: string; dependsOn: string[] }[];
+  };
+  const byName = (n: string) => doc.components.filter((c) => c.name === n);
+  await t.step("serial number and timestamp come from the image", () => {
+    assert.match(doc.serialNumber, /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab]/);
+    assert.equal(doc.metadata.timestamp, "2024-05-06T07:08:09Z");
+    assert.equal(doc.metadata.component.type, "container");
+  });
+  await t.step("a replacement names its ancestor", () => {
+    const [fork] = byName("github.com/fork/toml");
+    assert.deepEqual((fork.pedigree as { ancestors: unknown[] }).ancestors, [{
+      type: "library",
+      name: "github.com/BurntSushi/toml",
+      version: "v1.3.2",
+      purl: "pkg:golang/github.com/BurntSushi/toml@v1.3.2",
+    }]);
+    assert.deepEqual(fork.hashes, [{
+      alg: "SHA-256",
+      content: "4c8c8f65ee0c82abdf7980c115e74ca061a9130fcba8e79a393fa787153ec87a",
+    }]);
+  });
+  await t.step("each main module depends on its modules and stdlib", () => {
+    const dep = doc.dependencies.find((d) => d.ref === "go-main:/app/app")!;
+    assert.ok(dep.dependsOn.includes("pkg:golang/stdlib@1.26.8"));
+    assert.ok(dep.dependsOn.includes("pkg:golang/github.com/google/uuid@v1.6.0"));
+    assert.equal(dep.dependsOn.length, 4);
+    const refs = new Set(doc.components.map((c) => c["bom-ref"]));
+    for (const d of doc.dependencies) for (const r of d.dependsOn) assert.ok(refs.has(r), r);
+  });
+  await t.step("build settings are properties", () => {
+    const [main] = byName("example.com/app");
+    const props = main.properties as { name: string; value: string }[];
+    assert.ok(props.some((p) => p.name === "r10e:go:build:GOARCH" && p.value === "amd64"));
+  });
+});
+
+Deno.test("helpers", async (t) => {
+  await t.step("purl encodes segments and +incompatible", () => {
+    assert.equal(
+      golangPurl("github.com/a/b", "v2.0.0+incompatible"),
+      "pkg:golang/github.com/a/b@v2.0.0%2Bincompatible",
+    );
+    assert.equal(golangPurl("example.com/x", "(devel)"), "pkg:golang/example.com/x");
+    assert.equal(golangPurl("./x", "v1"), null);
+    assert.equal(stdlibPurl("go1.22.1"), "pkg:golang/stdlib@1.22.1");
+  });
+  await t.step("h1 sums only", () => {
+    assert.equal(h1Hex("h2:abc"), null);
+    assert.equal(h1Hex(""), null);
+  });
+  await t.step("UUID v5 of a known name (by python3 uuid.uuid5(uuid.NAMESPACE_URL, ...))", () => {
+    assert.equal(uuidV5("http://python.org/"), "4c565f0d-3f5a-5890-b41b-20cf47701c5e");
+  });
+  await t.step("created: fractions dropped, zone to UTC, epoch when absent", () => {
+    assert.equal(normalizeCreated("2024-01-02T03:04:05.987654321+02:00"), "2024-01-02T01:04:05Z");
+    assert.equal(normalizeCreated(undefined), "1970-01-01T00:00:00Z");
+    assert.equal(normalizeCreated("yesterday"), "1970-01-01T00:00:00Z");
+  });
+});

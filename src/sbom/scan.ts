@@ -1,0 +1,151 @@
+/**
+ * Reads what an SBOM needs from an open image (the I/O edge of src/sbom/): every regular file
+ * of the merged filesystem with its sha256 and sha1, in one pass over each layer; files that
+ * start with ELF or Mach-O magic are spooled to a temporary file and their Go build info read
+ * (src/gobinary/), so any image works, whoever built it.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { buildMergedFs, type FsNode, readContents } from "../image/merged_fs.ts";
+import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
+import { readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { fileRandomAccess } from "../gobinary/random_access.ts";
+import { registerTemporary, removeTemporary } from "../signals.ts";
+import {
+  normalizeCreated,
+  type SbomBinary,
+  type SbomFile,
+  type SbomImage,
+  type SbomInput,
+} from "./model.ts";
+
+/** Options of `scanImage`. */
+export interface ScanOptions {
+  /** Parent of the spool directory for binaries (default: the system one). */
+  tempDir?: string;
+  /** The writing tool, recorded in the documents. */
+  tool: { name: string; version: string };
+  /** Told about executables whose build info is malformed (they are left out of the modules). */
+  onWarning?: (line: string) => void;
+}
+
+/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders. */
+function isExecutable(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
+  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
+}
+
+/** The name an input gives its image: RepoTags, then the ref.name annotations, else `image`. */
+function imageName(image: ImageInfo): string {
+  return image.repoTags[0] ??
+    image.annotations["io.containerd.image.name"] ??
+    image.annotations["org.opencontainers.image.ref.name"] ??
+    "image";
+}
+
+/** The identity of the image an SBOM describes. */
+export function describeImage(image: ImageInfo): SbomImage {
+  return {
+    name: imageName(image),
+    digest: image.manifestDigest ?? image.configDigest,
+    digestOf: image.manifestDigest ? "manifest" : "config",
+    created: normalizeCreated(image.config.created),
+    platform: image.platform ? formatPlatform(image.platform) : null,
+  };
+}
+
+/**
+ * Reads every regular file of `image` and the build info of its Go binaries.
+ * @throws {InputError} for an unreadable layer or a hostile entry.
+ */
+export async function scanImage(
+  input: ImageInput,
+  image: ImageInfo,
+  options: ScanOptions,
+): Promise<SbomInput> {
+  const fs = await buildMergedFs(input, image);
+  const paths = new Map<FsNode, string[]>();
+  for (const [rel, node] of fs.walk(fs.root)) {
+    if (node.kind !== "file") continue;
+    const list = paths.get(node);
+    if (list) list.push("/" + rel);
+    else paths.set(node, ["/" + rel]);
+  }
+  const spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-sbom-" });
+  registerTemporary(spool);
+  try {
+    const files: SbomFile[] = [];
+    const spooled: { paths: string[]; file: string; sha256: string }[] = [];
+    const hashed = new Set<FsNode>();
+    await readContents(input, image, {
+      nodes: paths.keys(),
+      onContent: async (nodes, body) => {
+        const sha256 = createHash("sha256");
+        const sha1 = createHash("sha1");
+        let size = 0;
+        let out: Deno.FsFile | null = null;
+        let first = true;
+        const name = `${spool}/${spooled.length}`;
+        try {
+          for await (const chunk of body) {
+            if (first && chunk.length > 0) {
+              first = false;
+              if (isExecutable(chunk)) {
+                out = await Deno.open(name, { write: true, createNew: true, mode: 0o600 });
+              }
+            }
+            sha256.update(chunk);
+            sha1.update(chunk);
+            size += chunk.length;
+            let done = 0;
+            while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
+          }
+        } finally {
+          out?.close();
+        }
+        const hex = sha256.digest("hex");
+        const sha1Hex = sha1.digest("hex");
+        const all = nodes.flatMap((n) => paths.get(n) ?? []);
+        for (const n of nodes) hashed.add(n);
+        for (const path of all) files.push({ path, size, sha256: hex, sha1: sha1Hex });
+        if (out) spooled.push({ paths: all, file: name, sha256: hex });
+      },
+    });
+    // Files readContents had no content for: only empty files can be left.
+    const empty256 = createHash("sha256").digest("hex");
+    const empty1 = createHash("sha1").digest("hex");
+    for (const [node, list] of paths) {
+      if (hashed.has(node)) continue;
+      if (node.size !== 0) {
+        throw input.error(`file "${list[0]}" has no content in its layer`);
+      }
+      for (const path of list) files.push({ path, size: 0, sha256: empty256, sha1: empty1 });
+    }
+    const binaries: SbomBinary[] = [];
+    for (const s of spooled) {
+      using file = await Deno.open(s.file);
+      const ra = fileRandomAccess(file, (await file.stat()).size);
+      let info;
+      try {
+        info = await readGoBuildInfo(ra);
+      } catch (e) {
+        options.onWarning?.(
+          `"${
+            s.paths[0]
+          }" looks like an executable but its headers or Go build info are malformed (${
+            (e as Error).message
+          }); its modules are left out`,
+        );
+        continue;
+      }
+      if (!info) continue;
+      for (const path of s.paths) binaries.push({ path, sha256: s.sha256, info });
+    }
+    return { image: describeImage(image), files, binaries, tool: options.tool };
+  } finally {
+    await removeTemporary(spool);
+  }
+}
