@@ -29,7 +29,8 @@ export async function startTokenIssuer(
   tls: TestCa,
   options: {
     alg: "RS256" | "ES256";
-    users: Record<string, { password: string; actions: string[] }>;
+    /** `refreshToken`: the identity token `docker login` would have stored (OAuth2 refresh grant). */
+    users: Record<string, { password: string; actions: string[]; refreshToken?: string }>;
   },
 ): Promise<TokenIssuer> {
   const keyArgs = options.alg === "RS256"
@@ -108,7 +109,19 @@ export async function startTokenIssuer(
       }
       user = u;
     }
-    const scopes = url.searchParams.getAll("scope");
+    let scopes = url.searchParams.getAll("scope");
+    if (req.method === "POST") {
+      // The OAuth2 refresh-token grant of docker's token spec: a form, scopes space-separated.
+      const form = new URLSearchParams(await req.text());
+      const found = Object.entries(options.users).find(([, u]) =>
+        u.refreshToken !== undefined && u.refreshToken === form.get("refresh_token")
+      );
+      if (form.get("grant_type") !== "refresh_token" || !found) {
+        return Response.json({ error: "invalid_grant" }, { status: 401 });
+      }
+      user = found[0];
+      scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+    }
     requests.push({ user, scopes });
     const allowed = user ? options.users[user].actions : [];
     const access = scopes.map((s) => {
@@ -127,7 +140,12 @@ export async function startTokenIssuer(
       access,
     });
     tokens.push(token);
-    return Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
+    // The refresh grant answers `access_token`, the GET flow `token` (both as the spec says).
+    return Response.json(
+      req.method === "POST"
+        ? { access_token: token, expires_in: 300 }
+        : { token, expires_in: 300, issued_at: new Date().toISOString() },
+    );
   });
   return {
     // By name: crane refuses a realm at a private IP literal (ggcr's SSRF guard, issue #2258).

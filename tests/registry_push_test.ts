@@ -271,6 +271,11 @@ for (const alg of ["RS256", "ES256"] as const) {
         users: {
           pusher: { password, actions: ["pull", "push"] },
           reader: { password, actions: ["pull"] },
+          oauth: {
+            password: `unused-${password}`,
+            actions: ["pull", "push"],
+            refreshToken: `rt-${password}`,
+          },
         },
       });
       registry = await startRegistry(`${dir}/registry`, { tls: ca, token: issuer });
@@ -316,6 +321,34 @@ for (const alg of ["RS256", "ES256"] as const) {
         env: { ...Deno.env.toObject(), DOCKER_CONFIG: `${dir}/pusher`, SSL_CERT_FILE: ca.caCert },
       });
       assertEquals(crane.stdout.trim(), image.manifestDigest, crane.stderr);
+
+      // An identity token (docker login with OAuth) is exchanged with the refresh-token grant.
+      await writeDockerConfig(`${dir}/oauth`, {
+        auths: { [registry.host]: { identitytoken: `rt-${password}` } },
+      });
+      const oauth = await r10e([
+        "--verbose",
+        "push",
+        "--ca-file",
+        ca.caCert,
+        `${dir}/app.tar.gz`,
+        `${registry.host}/org/oauth:1.0`,
+      ], {
+        env: { ...cache, DOCKER_CONFIG: `${dir}/oauth` },
+      });
+      assertEquals(oauth.code, 0, oauth.stderr);
+      assertStringIncludes(oauth.stderr, "POST https://localhost:");
+      assertEquals(
+        oauth.stderr.includes(`rt-${password}`),
+        false,
+        "the identity token was printed",
+      );
+      assertEquals(
+        issuer.requests.some((q) =>
+          q.user === "oauth" && q.scopes.includes("repository:org/oauth:pull,push")
+        ),
+        true,
+      );
 
       // Reading needs only pull: the reader's token is enough for verify.
       const read = await r10e([
