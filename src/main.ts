@@ -550,9 +550,10 @@ export async function main(args: string[], io: Io): Promise<number> {
   }
 }
 
-/** `r10e-<pid>-XXXXXX`, the folder of a process (see `main`): its pid. */
+/** `r10e-<pid>-<hex>`, the folder of a process (see `main`): its pid. */
 function ownerOfProcessTemp(name: string): number | null {
-  const m = /^r10e-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+  // Deno.makeTempDir appends up to 16 hex digits to the prefix.
+  const m = /^r10e-(\d+)-[0-9a-f]{1,16}$/.exec(name);
   return m ? Number(m[1]) : null;
 }
 

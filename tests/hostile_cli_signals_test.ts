@@ -280,3 +280,32 @@ dockerTest(
     }
   },
 );
+
+Deno.test("signals: the spool folder of a process killed with SIGKILL is removed by the next run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-hostile-sig-" });
+  try {
+    const tmp = `${dir}/tmp`;
+    // What a SIGKILL leaves: the process's own folder with a spool in it. A pid above the
+    // kernel's limit (4194304) is never alive; this test's own pid is.
+    const dead = `r10e-${2 ** 22 + 7}-0123456789abcdef`;
+    const live = `r10e-${Deno.pid}-fedcba9876543210`;
+    for (const d of [dead, live, "r10e-image-0123456789abcdef", "r10e-12-not-ours"]) {
+      await Deno.mkdir(`${tmp}/${d}/r10e-image-1`, { recursive: true });
+      await Deno.writeTextFile(`${tmp}/${d}/r10e-image-1/0`, "spooled");
+    }
+    const run = spawnR10e(["cp", "missing.tar", "/app", "dest"], {
+      cwd: dir,
+      env: { TMPDIR: tmp },
+    });
+    const status = await run.child.status;
+    const stderr = await run.stderr;
+    await run.stdout;
+    assertEquals(status.code, 2, stderr);
+    assertEquals(
+      listAll(tmp).filter((p) => !p.includes("/")),
+      [live, "r10e-12-not-ours", "r10e-image-0123456789abcdef"].sort(),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
