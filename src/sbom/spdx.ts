@@ -166,7 +166,7 @@ export function spdxDocument(input: SbomInput): Obj {
       filesAnalyzed: true,
       hasFiles: data.files.map((f) => fileId(f.path)).sort(compareCodePoints),
       packageVerificationCode: { packageVerificationCodeValue: verificationCode(data.files) },
-      primaryPackagePurpose: "DATA",
+      primaryPackagePurpose: "OTHER", // SPDX 2.3 has no DATA purpose
       supplier: "NOASSERTION",
       checksums: data.sha256 ? [{ algorithm: "SHA256", checksumValue: data.sha256 }] : undefined,
       sourceInfo: data.source ?? undefined,
