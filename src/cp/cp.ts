@@ -24,6 +24,8 @@ import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/
 import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
 import { resolveImage, type ResolveOptions } from "../registry/resolve.ts";
 import { encodeHeader, type TarEntry } from "../tar/writer.ts";
+import { hasRawBytes } from "../tar/raw_names.ts";
+import { LinkChecker, lstatHost } from "./containment.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 
@@ -59,6 +61,10 @@ export interface CpOptions {
 }
 
 const BLOCK = 512;
+/** Linux's limits: a path (PATH_MAX less the NUL), one name (NAME_MAX), a symlink's target. */
+export const PATH_MAX = 4095;
+export const NAME_MAX = 255;
+const encoder = new TextEncoder();
 
 /**
  * Copies SRC out of IMAGE to DEST.
@@ -92,12 +98,14 @@ export async function cp(
   if (!isDir && top.kind !== "file") throw refuse(image, [[src, top.kind]]);
   const tree: [string, FsNode][] = isDir ? [...fs.walk(top)] : [];
   const bad = tree.filter(([, n]) => !["file", "dir", "symlink"].includes(n.kind));
+  const base = resolved.path === "/" ? "" : resolved.path;
   if (bad.length) {
-    const base = resolved.path === "/" ? "" : resolved.path;
     throw refuse(image, bad.map(([rel, n]) => [`${base}/${rel}`, n.kind]));
   }
+  if (hasRawBytes(resolved.path)) throw notUtf8(image, resolved.path, "");
   if (paths.dest === "-") {
     if (!options.stdout) throw new TypeError("cp: DEST is - but no stdout stream was given");
+    checkTree(image, { top, base, prefix: copiesContents(src) ? "" : sourceBaseName(src) });
     const files = await streamTar(input, info, top, tree, src, {
       stdout: options.stdout,
       tempDir: options.tempDir,
@@ -106,15 +114,114 @@ export async function cp(
   }
   const dest = await destInfo(paths.dest);
   const placement = placeCopy({ arg: src, isDir }, dest);
-  const files = placement.mode === "file"
-    ? [await writeOneFile(input, info, top, placement.target)]
-    : await writeTree(input, info, {
-      top,
-      tree,
-      target: placement.target,
-      contents: copiesContents(src),
-    });
-  return { source: resolved.path, target: placement.target, files };
+  checkTree(image, { top, base, prefix: placement.target });
+  try {
+    const files = placement.mode === "file"
+      ? [await writeOneFile(input, info, top, placement.target)]
+      : await writeTree(input, info, {
+        top,
+        tree,
+        target: placement.target,
+        contents: copiesContents(src),
+      });
+    return { source: resolved.path, target: placement.target, files };
+  } catch (e) {
+    throw hostError(e, placement.target);
+  }
+}
+
+/**
+ * Refuses, before any write, what the host cannot hold, naming the first such entry: names that
+ * are not UTF-8 (Deno names host paths with strings and writes them as UTF-8, so two names that
+ * differ only in invalid bytes would become one file `\uFFFD…`: issue 10), and paths or link
+ * targets longer than Linux allows (a chain of 100,000 directories). Walks the nodes with a
+ * stack, never building the long paths it refuses.
+ * @throws {InputError} for a name that is not UTF-8
+ * @throws {UsageError} for a path, name or link target too long
+ */
+function checkTree(
+  image: string,
+  what: { top: FsNode; base: string; prefix: string },
+): void {
+  const { top, base, prefix } = what;
+  const prefixBytes = encoder.encode(prefix).length;
+  const long = (n: number, detail: string, limit: number, parts: string[]) =>
+    new UsageError(
+      `Cannot copy to "${short(joinPath(prefix, parts))}": ${detail} is ${n} bytes long, ` +
+        `more than the ${limit} the system allows`,
+    );
+  for (const name of prefix.split("/")) {
+    const n = encoder.encode(name).length;
+    if (n > NAME_MAX) throw long(n, `the name "${short(name)}"`, NAME_MAX, []);
+  }
+  if (prefixBytes > PATH_MAX) throw long(prefixBytes, "the path", PATH_MAX, []);
+  if (top.kind !== "dir") return;
+  const path: string[] = [];
+  const bytes: number[] = [prefixBytes];
+  const pending: [FsNode, string, number][] = [];
+  for (const [name, child] of top.children!) pending.push([child, name, 0]);
+  while (pending.length) {
+    const [node, name, level] = pending.pop()!;
+    path.length = level;
+    bytes.length = level + 1;
+    path.push(name);
+    if (hasRawBytes(name) || (node.kind === "symlink" && hasRawBytes(node.linkname))) {
+      throw notUtf8(image, base, path.join("/"), hasRawBytes(name) ? "" : "the target of ");
+    }
+    const n = encoder.encode(name).length;
+    if (n > NAME_MAX) throw long(n, `the name "${short(name)}"`, NAME_MAX, path);
+    const total = bytes[level] + (bytes[level] ? 1 : 0) + n;
+    if (total > PATH_MAX) throw long(total, "the path", PATH_MAX, path);
+    bytes.push(total);
+    if (node.kind === "symlink") {
+      const t = encoder.encode(node.linkname).length;
+      if (t > PATH_MAX) throw long(t, "the target of this symlink", PATH_MAX, path);
+    }
+    if (node.kind === "dir") {
+      for (const [childName, child] of node.children!) pending.push([child, childName, level + 1]);
+    }
+  }
+}
+
+function joinPath(prefix: string, parts: string[]): string {
+  const rel = parts.join("/");
+  return prefix && rel ? `${prefix}/${rel}` : prefix || rel;
+}
+
+function notUtf8(image: string, base: string, rel: string, what = ""): InputError {
+  const shown = rel ? `${base}/${rel}` : base;
+  return new InputError(
+    `Cannot copy from image "${image}": ${what}"${
+      short(shown)
+    }" is not valid UTF-8 (each byte that is not is shown as \\udcXX), which r10e cp cannot write: Deno names files with strings`,
+  );
+}
+
+/** A long name cut for messages: its first and last 60 characters. */
+function short(name: string): string {
+  return name.length <= 160
+    ? name
+    : `${name.slice(0, 60)}…(${name.length} characters)…${name.slice(-60)}`;
+}
+
+/** Current host path being written, for messages (never a temporary name). */
+let writing = "";
+
+/**
+ * An error of the host (permissions, a full disk, a read-only filesystem) as a UsageError that
+ * names the user's path, not r10e's temporary name (issue 10); r10e's own errors pass through.
+ */
+function hostError(e: unknown, target: string): unknown {
+  if (e instanceof InputError || e instanceof UsageError) return e;
+  const where = writing || target;
+  writing = "";
+  if (e instanceof RangeError) return new UsageError(`Cannot copy to "${target}": ${e.message}`);
+  if (e instanceof Error && "code" in e && typeof e.code === "string") {
+    // Deno's messages end with the syscall and the (temporary) path: "…: open '/d/.r10e-cp-…'".
+    const reason = e.message.replace(/:\s+\w+\s+'.*'$/s, "").replace(/ \(os error \d+\)$/, "");
+    return new UsageError(`Cannot copy to "${short(where)}": ${reason}`, { cause: e });
+  }
+  return e;
 }
 
 function refuse(image: string, items: [string, FsKind][]): InputError {
@@ -135,6 +242,13 @@ async function destInfo(arg: string) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
     throw new UsageError(`Cannot copy to "${arg}": ${(e as Error).message}`);
   });
+  // A device or FIFO would be replaced by a regular file (`/dev/null`, as root): refused.
+  if (stat && !stat.isFile && !stat.isDirectory) {
+    throw new UsageError(
+      `Cannot copy to "${arg}": it is ${specialKind(stat)}; DEST must be a directory, ` +
+        `a regular file or a path that does not exist`,
+    );
+  }
   const parent = dirname(arg.replace(/\/+\.?$/, "") || "/");
   const parentStat = stat ? null : await Deno.stat(parent).catch(() => null);
   return {
@@ -143,6 +257,23 @@ async function destInfo(arg: string) {
     isDir: stat?.isDirectory ?? false,
     parentExists: stat !== null || (parentStat?.isDirectory ?? false),
   };
+}
+
+function specialKind(st: Deno.FileInfo): string {
+  if (st.isFifo) return "a FIFO";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isSocket) return "a socket";
+  return "a special file";
+}
+
+/** Refuses an existing entry that is not a file, directory or symlink where the copy writes. */
+function checkReplaceable(path: string, st: Deno.FileInfo | null): void {
+  if (st && !st.isFile && !st.isDirectory && !st.isSymlink) {
+    throw new UsageError(
+      `Cannot copy to "${path}": it is ${specialKind(st)}, which r10e cp does not replace`,
+    );
+  }
 }
 
 async function lstat(path: string): Promise<Deno.FileInfo | null> {
@@ -196,6 +327,8 @@ async function writeOneFile(
   if (existing?.isDirectory) {
     throw new UsageError(`Cannot copy to "${target}": cannot overwrite a directory with a file`);
   }
+  checkReplaceable(target, existing);
+  writing = target;
   const temp = tempName(dirname(target));
   let written: { size: number; sha256: string } | undefined;
   try {
@@ -237,16 +370,26 @@ async function writeTree(
   }
   const fresh = existing === null;
   // Like docker cp's untar: a relative symlink that leads out of the directory the copy is
-  // extracted into (DEST's parent, or DEST itself when its contents are merged) is refused.
-  const extractDir = resolvePath(contents && !fresh ? target : dirname(target));
-  const escaping = tree.filter(([rel, n]) =>
-    n.kind === "symlink" && escapes(resolvePath(target, rel), n.linkname, extractDir)
-  );
+  // extracted into (DEST's parent, or DEST itself when its contents are merged) is refused;
+  // judged by resolving it against the copy as it will stand, links followed (containment.ts).
+  const merged = contents && !fresh;
+  const extractDir = resolvePath(merged ? target : dirname(target));
+  const checker = new LinkChecker(extractDir, {
+    node: top,
+    name: merged ? "" : resolvePath(target).slice(extractDir.length).replace(/^\/+/, ""),
+  }, { host: lstatHost });
+  const topParts = merged ? [] : [resolvePath(target).slice(extractDir.length).replace(/^\/+/, "")];
+  const escaping: [string, FsNode][] = [];
+  for (const [rel, n] of tree) {
+    if (n.kind !== "symlink") continue;
+    const dir = rel.split("/").slice(0, -1);
+    if (await checker.leadsOut(topParts.concat(dir), n.linkname)) escaping.push([rel, n]);
+  }
   if (escaping.length) {
     const [rel, n] = escaping[0];
     throw new UsageError(
       `Cannot copy to "${target}": symlink "${rel}" -> "${n.linkname}" would point outside "${
-        contents && !fresh ? target : dirname(target)
+        merged ? target : dirname(target)
       }"${escaping.length > 1 ? ` (and ${escaping.length - 1} more)` : ""}`,
     );
   }
@@ -255,6 +398,7 @@ async function writeTree(
     for (const [rel, node] of tree) {
       const at = await lstat(`${target}/${rel}`);
       if (!at) continue;
+      checkReplaceable(`${target}/${rel}`, at);
       if (node.kind === "dir" && !at.isDirectory) {
         throw new UsageError(
           `Cannot copy to "${target}/${rel}": cannot overwrite a non-directory with a directory`,
@@ -270,9 +414,11 @@ async function writeTree(
   const root = fresh ? tempName(dirname(target)) : target;
   const temps = new Set<string>();
   try {
+    writing = target;
     if (fresh) await Deno.mkdir(root, { mode: 0o700 });
     for (const [rel, node] of tree) {
       if (node.kind === "dir") {
+        writing = `${target}/${rel}`;
         await Deno.mkdir(`${root}/${rel}`, { mode: 0o700 }).catch((e) => {
           if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
         });
@@ -289,6 +435,7 @@ async function writeTree(
     const results = new Map<string, { size: number; sha256: string }>();
     const place = async (rel: string, node: FsNode, write: (temp: string) => Promise<void>) => {
       const final = `${root}/${rel}`;
+      writing = `${target}/${rel}`;
       const temp = tempName(dirname(final));
       temps.add(temp);
       await write(temp);
@@ -348,23 +495,21 @@ async function writeTree(
   }
 }
 
-/** Whether a relative symlink at `linkPath` (absolute) leads lexically outside `root`. */
-export function escapes(linkPath: string, linkname: string, root: string): boolean {
-  if (linkname.startsWith("/")) return false; // docker cp joins it under the link's directory
-  const to = resolvePath(dirname(linkPath), linkname);
-  return to !== root && !to.startsWith(root.endsWith("/") ? root : root + "/");
-}
-
-async function makeWritable(dir: string): Promise<void> {
-  try {
-    for await (const d of Deno.readDir(dir)) {
-      if (d.isDirectory) {
-        await Deno.chmod(`${dir}/${d.name}`, 0o700).catch(() => {});
-        await makeWritable(`${dir}/${d.name}`);
+async function makeWritable(top: string): Promise<void> {
+  // A stack, not recursion: the tree may be as deep as the image's.
+  const pending = [top];
+  while (pending.length) {
+    const dir = pending.pop()!;
+    try {
+      for await (const d of Deno.readDir(dir)) {
+        if (d.isDirectory) {
+          await Deno.chmod(`${dir}/${d.name}`, 0o700).catch(() => {});
+          pending.push(`${dir}/${d.name}`);
+        }
       }
+    } catch {
+      // best effort: the directory is being removed
     }
-  } catch {
-    // best effort: the directory is being removed
   }
 }
 

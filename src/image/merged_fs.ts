@@ -94,33 +94,58 @@ export class MergedFs {
    * Applies one layer's headers, in archive order.
    * @throws {InputError} for a name or hardlink that leads outside the root, or a hardlink to nothing.
    */
-  applyLayer(layer: number, headers: Iterable<TarHeader>, layerName = `${layer}`): void {
+  applyLayer(
+    layer: number,
+    headers: Iterable<TarHeader>,
+    layerName = `${layer}`,
+    options: {
+      /** The layer index content refs name: the first index of the same blob, read only once. */
+      contentLayer?: number;
+    } = {},
+  ): void {
+    const apply = this.layer(layer, layerName, options);
+    for (const h of headers) apply.add(h);
+    apply.end();
+  }
+
+  /**
+   * Applies one layer entry by entry, so that no list of its headers is kept (issue 10: memory
+   * per entry): `add` each header in archive order, then `end`. Whiteouts are kept aside and
+   * applied at the end to what the layers below left, as the OCI image spec says: what this
+   * layer itself placed (tracked by parent directory and name) stays, and a directory it
+   * declared again over a lower one loses only the lower contents.
+   */
+  layer(
+    layer: number,
+    layerName = `${layer}`,
+    options: { contentLayer?: number } = {},
+  ): { add(h: TarHeader): void; end(): void } {
+    const contentLayer = options.contentLayer ?? layer;
     const fail = (h: TarHeader, detail: string) =>
       new InputError(
         `Cannot read image "${this.label}": layer "${layerName}": entry "${h.name}" at offset ${h.offset} ${detail}`,
       );
-    const regular: [string[], TarHeader][] = [];
-    // Whiteouts first: they apply to the layers below (OCI image spec, layer changesets).
-    for (const h of headers) {
+    const whiteouts: string[][] = [];
+    /** Names this layer placed, by parent directory. */
+    const placed = new Map<FsNode, Set<string>>();
+    /** Lower directories this layer declared again (their lower contents can be whited out). */
+    const redeclared = new Set<FsNode>();
+    const place = (dir: FsNode, name: string) => {
+      let set = placed.get(dir);
+      if (!set) placed.set(dir, set = new Set());
+      set.add(name);
+    };
+    const add = (h: TarHeader) => {
       const parts = cleanName(h.name);
       if (parts === null) throw fail(h, "leads outside the image root");
-      const base = parts[parts.length - 1];
-      if (base !== undefined && base.startsWith(".wh.")) {
-        const dir = this.#lookup(parts.slice(0, -1));
-        if (base === ".wh..wh..opq") {
-          if (dir?.kind === "dir") dir.children!.clear();
-        } else if (!base.startsWith(".wh..wh.")) {
-          if (dir?.kind === "dir") dir.children!.delete(base.slice(4));
-        }
-        continue;
+      if (parts.length && parts[parts.length - 1].startsWith(".wh.")) {
+        whiteouts.push(parts);
+        return;
       }
-      regular.push([parts, h]);
-    }
-    for (const [parts, h] of regular) {
       if (parts.length === 0) {
         // The root itself (`./`): only its metadata.
         if (h.kind === "dir") setMeta(this.root, h, layer);
-        continue;
+        return;
       }
       let node: FsNode;
       if (h.kind === "hardlink") {
@@ -147,17 +172,49 @@ export class MergedFs {
         if (Object.keys(h.xattrs).length) found.xattrs = h.xattrs;
         node = found;
       } else {
-        node = fromHeader(h, layer);
+        node = fromHeader(h, layer, contentLayer);
       }
-      const parent = this.#parent(parts, layer);
+      const parent = this.#parent(parts, layer, place);
       const name = parts[parts.length - 1];
       const existing = parent.children!.get(name);
       if (existing && existing.kind === "dir" && node.kind === "dir") {
         setMeta(existing, h, layer);
+        if (!placed.get(parent)?.has(name)) redeclared.add(existing);
       } else {
         parent.children!.set(name, node);
+        redeclared.delete(existing!);
       }
-    }
+      place(parent, name);
+    };
+    /** Removes what the layers below left in `top` (and in lower directories declared again). */
+    const prune = (top: FsNode) => {
+      const pending = [top];
+      while (pending.length) {
+        const dir = pending.pop()!;
+        const mine = placed.get(dir);
+        for (const [name, child] of dir.children!) {
+          if (!mine?.has(name)) dir.children!.delete(name);
+          else if (child.kind === "dir" && redeclared.has(child)) pending.push(child);
+        }
+      }
+    };
+    const end = () => {
+      for (const parts of whiteouts) {
+        const base = parts[parts.length - 1];
+        const dir = this.#lookup(parts.slice(0, -1));
+        if (dir?.kind !== "dir") continue;
+        if (base === ".wh..wh..opq") {
+          prune(dir);
+        } else if (!base.startsWith(".wh..wh.")) {
+          const name = base.slice(4);
+          const child = dir.children!.get(name);
+          if (!child) continue;
+          if (!placed.get(dir)?.has(name)) dir.children!.delete(name);
+          else if (child.kind === "dir" && redeclared.has(child)) prune(child);
+        }
+      }
+    };
+    return { add, end };
   }
 
   /** The node at an absolute or relative path, without following any symlink, or undefined. */
@@ -173,13 +230,15 @@ export class MergedFs {
    */
   resolve(path: string, options: { followLast?: boolean } = {}): Resolved {
     const followLast = options.followLast ?? true;
-    const queue = path.split("/").filter((p) => p !== "" && p !== ".");
+    // What is left to walk: lists of components, the innermost link's target last. No
+    // unshift(...target): a target of 200,000 components overflowed the stack (issue 10).
+    const queue = new ComponentQueue(path);
     const stack: FsNode[] = [this.root];
     const names: string[] = [];
     let hops = 0;
     const where = () => "/" + names.join("/");
-    while (queue.length) {
-      const c = queue.shift()!;
+    while (!queue.empty()) {
+      const c = queue.shift();
       if (c === "..") {
         if (names.length) {
           names.pop();
@@ -200,18 +259,17 @@ export class MergedFs {
           `Cannot find "${path}" in image "${this.label}": "${missing}" does not exist`,
         );
       }
-      if (child.kind === "symlink" && (queue.length > 0 || followLast)) {
+      if (child.kind === "symlink" && (!queue.empty() || followLast)) {
         if (++hops > MAX_SYMLINK_HOPS) {
           throw new InputError(
             `Cannot find "${path}" in image "${this.label}": too many levels of symbolic links (a loop?)`,
           );
         }
-        const target = child.linkname.split("/").filter((p) => p !== "" && p !== ".");
         if (child.linkname.startsWith("/")) {
           names.length = 0;
           stack.length = 1;
         }
-        queue.unshift(...target);
+        queue.push(child.linkname);
         continue;
       }
       names.push(c);
@@ -226,12 +284,19 @@ export class MergedFs {
    */
   *walk(node: FsNode, prefix = ""): Generator<[string, FsNode]> {
     if (node.kind !== "dir") return;
-    const names = [...node.children!.keys()].sort(compareCodePoints);
-    for (const name of names) {
-      const child = node.children!.get(name)!;
-      const rel = prefix ? `${prefix}/${name}` : name;
+    // An explicit stack, not recursion: a chain of 100,000 directories is just a long path.
+    const pending: [string, FsNode][] = [];
+    const push = (dir: FsNode, at: string) => {
+      const names = [...dir.children!.keys()].sort(compareCodePoints);
+      for (let i = names.length - 1; i >= 0; i--) {
+        pending.push([at ? `${at}/${names[i]}` : names[i], dir.children!.get(names[i])!]);
+      }
+    };
+    push(node, prefix);
+    while (pending.length) {
+      const [rel, child] = pending.pop()!;
       yield [rel, child];
-      if (child.kind === "dir") yield* this.walk(child, rel);
+      if (child.kind === "dir") push(child, rel);
     }
   }
 
@@ -245,13 +310,19 @@ export class MergedFs {
   }
 
   /** The parent directory of `parts`, created (0755) or made a directory where needed. */
-  #parent(parts: string[], layer: number): FsNode {
+  #parent(
+    parts: string[],
+    layer: number,
+    place: (dir: FsNode, name: string) => void,
+  ): FsNode {
     let node = this.root;
-    for (const p of parts.slice(0, -1)) {
+    for (let i = 0; i < parts.length - 1; i++) {
+      const p = parts[i];
       let child = node.children!.get(p);
       if (!child || child.kind !== "dir") {
         child = newDir(0o755, layer);
         node.children!.set(p, child);
+        place(node, p);
       }
       node = child;
     }
@@ -265,10 +336,34 @@ export class MergedFs {
  */
 export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promise<MergedFs> {
   const fs = new MergedFs(input.path);
+  // A blob listed several times is read once (issue 10: a layer listed 1,000 times was
+  // inflated 1,000 times); its headers are kept until its last use.
+  const first = new Map<string, number>();
+  const lastUse = new Map<string, number>();
   for (const layer of image.layers) {
-    const headers: TarHeader[] = [];
-    for await (const entry of input.layerEntries(image, layer.index)) headers.push(entry.header);
-    fs.applyLayer(layer.index, headers, layer.path);
+    const key = layer.path + " " + layer.diffId;
+    if (!first.has(key)) first.set(key, layer.index);
+    lastUse.set(key, layer.index);
+  }
+  const kept = new Map<string, TarHeader[]>();
+  for (const layer of image.layers) {
+    const key = layer.path + " " + layer.diffId;
+    const contentLayer = first.get(key)!;
+    const again = kept.get(key);
+    if (again) {
+      fs.applyLayer(layer.index, again, layer.path, { contentLayer });
+    } else {
+      // Applied as read: no list of the layer's headers is kept, unless the blob comes again.
+      const keep: TarHeader[] | null = lastUse.get(key)! > layer.index ? [] : null;
+      const apply = fs.layer(layer.index, layer.path, { contentLayer });
+      for await (const entry of input.layerEntries(image, layer.index)) {
+        apply.add(entry.header);
+        keep?.push(entry.header);
+      }
+      apply.end();
+      if (keep) kept.set(key, keep);
+    }
+    if (lastUse.get(key) === layer.index) kept.delete(key);
   }
   return fs;
 }
@@ -331,6 +426,61 @@ export async function readContents(
   }
 }
 
+/** Path components still to walk, as a stack of texts with a read position each. */
+class ComponentQueue {
+  #texts: string[] = [];
+  #pos: number[] = [];
+  #next: string | null = null;
+
+  constructor(path: string) {
+    this.push(path);
+  }
+
+  /** Walks `text` before whatever is left (a symlink's target). */
+  push(text: string): void {
+    if (this.#next !== null) {
+      // The component peeked at comes after the new text: put it back on its own.
+      this.#texts.push(this.#next);
+      this.#pos.push(0);
+      this.#next = null;
+    }
+    this.#texts.push(text);
+    this.#pos.push(0);
+  }
+
+  empty(): boolean {
+    return this.#peek() === null;
+  }
+
+  shift(): string {
+    const c = this.#peek();
+    if (c === null) throw new RangeError("No component left");
+    this.#next = null;
+    return c;
+  }
+
+  /** The next non-empty component other than `.`, consuming texts that are used up. */
+  #peek(): string | null {
+    if (this.#next !== null) return this.#next;
+    while (this.#texts.length) {
+      const t = this.#texts.length - 1;
+      const text = this.#texts[t];
+      const at = this.#pos[t];
+      if (at >= text.length) {
+        this.#texts.pop();
+        this.#pos.pop();
+        continue;
+      }
+      let end = text.indexOf("/", at);
+      if (end < 0) end = text.length;
+      this.#pos[t] = end + 1;
+      const c = text.slice(at, end);
+      if (c !== "" && c !== ".") return this.#next = c;
+    }
+    return null;
+  }
+}
+
 function newDir(mode: number, layer: number): FsNode {
   return {
     kind: "dir",
@@ -346,7 +496,7 @@ function newDir(mode: number, layer: number): FsNode {
   };
 }
 
-function fromHeader(h: TarHeader, layer: number): FsNode {
+function fromHeader(h: TarHeader, layer: number, contentLayer: number): FsNode {
   const kind: FsKind = h.kind === "hardlink" ? "other" : h.kind;
   const node: FsNode = {
     kind,
@@ -360,7 +510,12 @@ function fromHeader(h: TarHeader, layer: number): FsNode {
     layer,
   };
   if (kind === "file") {
-    node.content = { layer, headerOffset: h.headerOffset, dataOffset: h.dataOffset, size: h.size };
+    node.content = {
+      layer: contentLayer,
+      headerOffset: h.headerOffset,
+      dataOffset: h.dataOffset,
+      size: h.size,
+    };
   }
   if (kind === "dir") node.children = new Map();
   return node;

@@ -41,6 +41,7 @@ import { compareCodePoints } from "../code_point_order.ts";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
+import { statfs } from "node:fs/promises";
 // fzstd: pure-JS streaming zstd decompression (npm; Deno has no native zstd stream).
 import { Decompress as ZstdDecompress } from "fzstd";
 import { InputError } from "../errors.ts";
@@ -56,8 +57,33 @@ const READ_SIZE = 1 << 20;
 const SMALL_READ = 16 << 10;
 /** Entries of a compressed archive up to this size stay in memory; larger ones are spooled. */
 const MEMORY_MAX = 256 << 10;
-/** JSON documents (index, manifests, configs) larger than this are refused. */
-const JSON_MAX = 64 << 20;
+/**
+ * At most this much of a compressed archive's entries is held in memory in all; beyond it,
+ * small entries are spooled too (issue 10: thousands of 256 KiB entries reached 3.1 GB RSS).
+ */
+export const MEMORY_TOTAL = 16 << 20;
+/**
+ * JSON documents (index, manifests, configs) larger than this are refused: parsing costs about
+ * ten times their size in memory (issue 10: a 60 MB manifest took 580 MB).
+ */
+export const JSON_MAX = 4 << 20;
+/** JSON documents nested deeper than this are refused: comparing them recurses on depth. */
+export const JSON_DEPTH_MAX = 512;
+/**
+ * Entries of one image (all its distinct layers) above this are refused: each costs memory in
+ * the merged filesystem and in verify's summaries (issue 10: 1,000,000 entries, 1-2 GB RSS).
+ */
+export const ENTRIES_MAX = 250_000;
+/** Layers of one image above this are refused (Docker's own limit is 125). */
+export const LAYERS_MAX = 1_000;
+/**
+ * What a compressed archive may inflate to in the spool directory: this much, or
+ * {@linkcode SPOOL_RATIO} times the archive's size when that is more, and never more than the
+ * free space there (issue 10: a 20 GiB layer inside a 20 MB archive filled TMPDIR).
+ */
+export const SPOOL_FLOOR = 8 * 2 ** 30;
+/** See {@linkcode SPOOL_FLOOR}. gzip inflates at most about 1,032 times; real images 2-10 times. */
+export const SPOOL_RATIO = 100;
 
 const MEDIA_INDEX = new Set([
   "application/vnd.oci.image.index.v1+json",
@@ -194,10 +220,13 @@ export class ImageInput implements AsyncDisposable {
   /** The images manifest.json lists, even when index.json is present (empty if it is absent). */
   readonly dockerImages: readonly ImageInfo[];
   #stored: Map<string, Stored>;
+  #refill: ((want: Map<string, OuterEntry>) => Promise<void>) | undefined;
   #byPath: Map<string, OuterEntry>;
   #spool: string | null;
   #platform: string | undefined;
   #verifiedDiffIds = new Set<string>();
+  /** Entries seen in each distinct layer blob of an image, for {@linkcode ENTRIES_MAX}. */
+  #entryCounts = new WeakMap<ImageInfo, Map<string, number>>();
 
   /** @internal Use `openImage`. */
   constructor(init: {
@@ -208,7 +237,10 @@ export class ImageInput implements AsyncDisposable {
     stored: Map<string, Stored>;
     spool: string | null;
     platform: string | undefined;
+    /** Reads a compressed archive again for entries the first pass did not keep. */
+    refill?: (want: Map<string, OuterEntry>) => Promise<void>;
   }) {
+    this.#refill = init.refill;
     this.path = init.path;
     this.kind = init.kind;
     this.compression = init.compression;
@@ -273,10 +305,32 @@ export class ImageInput implements AsyncDisposable {
   async readBytes(path: string, what = `entry "${path}"`): Promise<Uint8Array> {
     const entry = this.#resolve(normalize(path));
     if (!entry || entry.kind !== "file") throw this.error(`${what} is missing`);
-    if (entry.size > JSON_MAX) throw this.error(`${what} is too large (${entry.size} bytes)`);
+    if (entry.size > JSON_MAX) {
+      throw this.error(
+        `${what} is too large (${entry.size} bytes; r10e reads JSON documents up to ${
+          JSON_MAX >> 20
+        } MiB)`,
+      );
+    }
+    await this._need([entry.path]);
     const parts: Uint8Array[] = [];
     for await (const chunk of this.readEntry(entry.path)) parts.push(chunk);
     return concat(parts);
+  }
+
+  /**
+   * Makes sure the bytes of these entries are at hand: a compressed archive's first pass keeps
+   * only what fits its budgets (see `Spool`), and one more pass fetches what a document names.
+   * @throws {InputError} when they cannot be kept (a cap or the disk) or changed meanwhile.
+   */
+  async _need(paths: Iterable<string>): Promise<void> {
+    if (!this.#refill) return;
+    const want = new Map<string, OuterEntry>();
+    for (const p of paths) {
+      const entry = this.#resolve(normalize(p));
+      if (entry?.kind === "file" && !this.#stored.has(entry.path)) want.set(entry.path, entry);
+    }
+    if (want.size) await this.#refill(want);
   }
 
   /**
@@ -311,6 +365,7 @@ export class ImageInput implements AsyncDisposable {
     const layer = image.layers[index];
     if (!layer) throw new RangeError(`Image has no layer ${index}`);
     const what = `layer "${layer.path}"`;
+    await this._need([layer.path]);
     const raw = this.readEntry(layer.path);
     let source: TarSource = raw;
     let hash: ReturnType<typeof createHash> | null = null;
@@ -321,8 +376,21 @@ export class ImageInput implements AsyncDisposable {
         source = hashing(source, hash);
       }
     }
+    let counts = this.#entryCounts.get(image);
+    if (!counts) this.#entryCounts.set(image, counts = new Map());
+    let others = 0;
+    for (const [p, c] of counts) if (p !== layer.path) others += c;
+    let n = 0;
     try {
-      for await (const entry of readTar(source, { label: layer.path })) yield entry;
+      for await (const entry of readTar(source, { label: layer.path })) {
+        if (++n + others > ENTRIES_MAX) {
+          throw this.error(
+            `${what} takes the image above ${ENTRIES_MAX} entries (r10e's limit), at entry "${entry.header.name}"`,
+          );
+        }
+        if (n > (counts.get(layer.path) ?? 0)) counts.set(layer.path, n);
+        yield entry;
+      }
       if (hash) {
         // Read what follows the end-of-archive blocks too: it is part of the diff_id.
         for await (const _ of source) { /* drain */ }
@@ -420,9 +488,20 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
   }
   let input: ImageInput;
   if (info.isDirectory) {
+    // Checked before anything is hashed (issue 10: `verify /usr/share IMG` hashed 44k files).
+    const has = async (name: string) =>
+      (await Deno.stat(`${path}/${name}`).catch(() => null))?.isFile === true;
+    if (!(await has("index.json")) && !(await has("manifest.json"))) {
+      throw fail(
+        "it is a directory without index.json or manifest.json (not an OCI image layout)",
+      );
+    }
     input = await openDirectory(path, options);
-  } else {
+  } else if (info.isFile) {
     input = await openArchive(path, options, fail);
+  } else {
+    // Reading a FIFO blocks until a writer comes, possibly forever; a device never ends.
+    throw fail(`it is ${specialKind(info)}, not a regular file or a directory`);
   }
   try {
     await parseDocuments(input);
@@ -433,19 +512,39 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
   }
 }
 
+function specialKind(info: Deno.FileInfo): string {
+  if (info.isFifo) return "a FIFO";
+  if (info.isCharDevice) return "a character device";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isSocket) return "a socket";
+  return "a special file";
+}
+
 async function openDirectory(path: string, options: OpenImageOptions): Promise<ImageInput> {
   const entries: OuterEntry[] = [];
   const stored = new Map<string, Stored>();
-  const walk = async (rel: string) => {
+  // Pre-order, children sorted bytewise, with a stack of pending entries: no recursion on depth.
+  const pending: [string, Deno.DirEntry][] = [];
+  const list = async (rel: string) => {
     const names: Deno.DirEntry[] = [];
     for await (const d of Deno.readDir(rel ? `${path}/${rel}` : path)) names.push(d);
-    names.sort((a, b) => compareCodePoints(a.name, b.name));
-    for (const d of names) {
+    names.sort((a, b) => compareCodePoints(b.name, a.name));
+    for (const d of names) pending.push([rel, d]);
+  };
+  await list("");
+  while (pending.length) {
+    const [rel, d] = pending.pop()!;
+    {
       const p = rel ? `${rel}/${d.name}` : d.name;
       const full = `${path}/${p}`;
+      if (entries.length >= ENTRIES_MAX) {
+        throw new InputError(
+          `Cannot read image "${path}": it holds more than ${ENTRIES_MAX} files (r10e's limit)`,
+        );
+      }
       if (d.isDirectory) {
         entries.push({ name: p, path: p, header: null, kind: "dir", size: 0, sha256: null });
-        await walk(p);
+        await list(p);
       } else if (d.isFile) {
         const size = (await Deno.stat(full)).size;
         const hash = createHash("sha256");
@@ -464,8 +563,7 @@ async function openDirectory(path: string, options: OpenImageOptions): Promise<I
         entries.push({ name: p, path: p, header: null, kind: "other", size: 0, sha256: null });
       }
     }
-  };
-  await walk("");
+  }
   return new ImageInput({
     path,
     kind: "directory",
@@ -477,6 +575,156 @@ async function openDirectory(path: string, options: OpenImageOptions): Promise<I
   });
 }
 
+/** Names of the documents every reader needs: always kept in memory (up to JSON_MAX). */
+const DOCUMENTS = new Set(["index.json", "manifest.json", "oci-layout"]);
+
+/**
+ * Whether an outer entry may be part of an image: a document, a blob, or named like the parts
+ * of a docker-archive (`<hex>.json`, `<id>/layer.tar`, `<hex>.tar`, crane's `sha256:<hex>`).
+ * Others are only hashed by the first pass (issue 10: thousands of junk entries beside the
+ * image were kept), and read again in the rare case that manifest.json names one.
+ */
+function mayBeNeeded(path: string): boolean {
+  return DOCUMENTS.has(path) || path.startsWith("blobs/") || /[0-9a-f]{64}/.test(path) ||
+    /(^|\/)layer\.tar$/.test(path) || /\.(json|tar|tar\.gz|tgz|tar\.zst)$/.test(path);
+}
+
+/**
+ * Where a compressed archive's entries go while it is read: memory for small ones (within
+ * {@linkcode MEMORY_TOTAL}), the spool directory for others (within a budget), else nowhere:
+ * such an entry is only hashed, and read again by a second pass if a document names it.
+ */
+class Spool {
+  readonly stored = new Map<string, Stored>();
+  #archive: string;
+  #dir: string;
+  #n = 0;
+  #block: Uint8Array | undefined;
+  #held = 0;
+  #spooled = 0;
+  /** Bytes the first pass may spool without knowing whether they are needed. */
+  #budget: number;
+  /** Bytes never to spool (the hard cap), and what is said about it. */
+  readonly max: number;
+  #archiveSize: number;
+
+  constructor(archive: string, dir: string, archiveSize: number) {
+    this.#archive = archive;
+    this.#dir = dir;
+    this.#archiveSize = archiveSize;
+    this.max = Math.max(SPOOL_FLOOR, SPOOL_RATIO * archiveSize);
+    this.#budget = Math.max(SPOOL_BUDGET_FLOOR, SPOOL_BUDGET_RATIO * archiveSize);
+  }
+
+  #error(detail: string, cause?: unknown): InputError {
+    return new InputError(`Cannot read image "${this.#archive}": ${detail}`, { cause });
+  }
+
+  /** Forgets what an earlier entry of the same name held (a later one wins, as in tar). */
+  async drop(path: string): Promise<void> {
+    const previous = this.stored.get(path);
+    if (!previous) return;
+    this.stored.delete(path);
+    if (previous.kind === "memory") this.#held -= previous.bytes.length;
+    else {
+      this.#spooled -= previous.size;
+      await Deno.remove(previous.path).catch(() => {});
+    }
+  }
+
+  /**
+   * Hashes an entry's body and keeps its bytes where they fit; `needed` entries are kept or
+   * refused, others may be left out (hashed only). Resolves to the sha256 hex.
+   * @throws {InputError} when a needed entry exceeds the hard cap or the free space.
+   */
+  async take(path: string, h: TarHeader, body: AsyncIterable<Uint8Array>, needed: boolean) {
+    const hash = createHash("sha256");
+    if (!needed && !mayBeNeeded(path)) {
+      for await (const chunk of body) hash.update(chunk);
+      return hash.digest("hex");
+    }
+    const small = h.size <= MEMORY_MAX || (needed && DOCUMENTS.has(path) && h.size <= JSON_MAX);
+    if (small && (this.#held + h.size <= MEMORY_TOTAL || DOCUMENTS.has(path))) {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of body) {
+        hash.update(chunk);
+        parts.push(chunk.slice());
+      }
+      this.stored.set(path, { kind: "memory", bytes: concat(parts) });
+      this.#held += h.size;
+      return hash.digest("hex");
+    }
+    const what = `entry "${h.name}" (${formatBytes(h.size)} decompressed)`;
+    // The header says how much would be written: decide before writing any of it.
+    if (this.#spooled + h.size > this.max) {
+      throw this.#error(
+        `${what} would take what r10e spools of it to ${formatBytes(this.#spooled + h.size)}, ` +
+          `more than its limit for a ${formatBytes(this.#archiveSize)} archive (${
+            formatBytes(this.max)
+          }: ${SPOOL_RATIO} times its size, at least ${formatBytes(SPOOL_FLOOR)})`,
+      );
+    }
+    if (!needed && this.#spooled + h.size > this.#budget) {
+      for await (const chunk of body) hash.update(chunk);
+      return hash.digest("hex");
+    }
+    const free = await freeSpace(this.#dir);
+    if (free !== null && h.size > free) {
+      if (!needed) {
+        for await (const chunk of body) hash.update(chunk);
+        return hash.digest("hex");
+      }
+      throw this.#error(
+        `${what} does not fit in the temporary directory "${dirOf(this.#dir)}" (${
+          formatBytes(free)
+        } free): set TMPDIR to a larger one`,
+      );
+    }
+    this.#spooled += h.size;
+    const file = `${this.#dir}/${this.#n++}`;
+    using out = await Deno.open(file, { write: true, createNew: true });
+    const write = async (bytes: Uint8Array) => {
+      try {
+        await writeAll(out, bytes);
+      } catch (err) {
+        throw this.#error(
+          `${what} does not fit in the temporary directory "${dirOf(this.#dir)}": ${
+            (err as Error).message.replace(/, (write|open) '[^']*'$/, "")
+          }`,
+          err,
+        );
+      }
+    };
+    // Decompressors yield small chunks: gather them into large blocks, so that writing
+    // and hashing cost one call per MiB, not one per chunk.
+    const block = this.#block ??= new Uint8Array(READ_SIZE);
+    let fill = 0;
+    for await (let chunk of body) {
+      while (chunk.length) {
+        const k = Math.min(chunk.length, block.length - fill);
+        block.set(chunk.subarray(0, k), fill);
+        fill += k;
+        chunk = chunk.subarray(k);
+        if (fill === block.length) {
+          hash.update(block);
+          await write(block);
+          fill = 0;
+        }
+      }
+    }
+    if (fill) {
+      hash.update(block.subarray(0, fill));
+      await write(block.subarray(0, fill));
+    }
+    this.stored.set(path, { kind: "file", path: file, offset: 0, size: h.size });
+    return hash.digest("hex");
+  }
+}
+
+/** What the first pass may spool without knowing what is needed: this, or RATIO × the archive. */
+const SPOOL_BUDGET_FLOOR = 256 << 20;
+const SPOOL_BUDGET_RATIO = 8;
+
 async function openArchive(
   path: string,
   options: OpenImageOptions,
@@ -486,25 +734,29 @@ async function openArchive(
   const head = await readHead(path, 4);
   const compression = detectCompression(head);
   const entries: OuterEntry[] = [];
-  const stored = new Map<string, Stored>();
+  let stored = new Map<string, Stored>();
   let spool: string | null = null;
+  let sink: Spool | null = null;
   if (compression !== "none") {
     spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
+    sink = new Spool(path, spool, size);
+    stored = sink.stored;
   }
   try {
     // A plain tar's content is sought over here: one small buffer serves every header read.
     // A decompressor may hold chunks while it works, so it gets fresh ones.
     const raw = new FileRange(path, 0, size, { reuse: compression === "none" });
     const source = compression === "none" ? raw : decompress(raw, compression);
-    let n = 0;
-    let spoolBlock: Uint8Array | undefined;
     const ranges: [number, number][] = [];
     const hashed: OuterEntry[] = [];
     for await (const e of readTar(source)) {
       const h = e.header;
       const p = normalize(h.name);
       let sha256: string | null = null;
-      if (h.kind === "file" && compression === "none") {
+      if (entries.length >= ENTRIES_MAX) {
+        throw fail(`it holds more than ${ENTRIES_MAX} entries (r10e's limit)`);
+      }
+      if (h.kind === "file" && !sink) {
         // Read in place: only headers now (content is sought over), hashes below, in parallel.
         stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
         const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 };
@@ -513,42 +765,10 @@ async function openArchive(
         ranges.push([h.dataOffset, h.size]);
         continue;
       }
-      if (h.kind === "file") {
-        const hash = createHash("sha256");
-        if (h.size <= MEMORY_MAX) {
-          const parts: Uint8Array[] = [];
-          for await (const chunk of e.body) {
-            hash.update(chunk);
-            parts.push(chunk.slice());
-          }
-          stored.set(p, { kind: "memory", bytes: concat(parts) });
-        } else {
-          const file = `${spool}/${n++}`;
-          using out = await Deno.open(file, { write: true, createNew: true });
-          // Decompressors yield small chunks: gather them into large blocks, so that writing
-          // and hashing cost one call per MiB, not one per chunk.
-          const block = spoolBlock ??= new Uint8Array(READ_SIZE);
-          let fill = 0;
-          for await (let chunk of e.body) {
-            while (chunk.length) {
-              const k = Math.min(chunk.length, block.length - fill);
-              block.set(chunk.subarray(0, k), fill);
-              fill += k;
-              chunk = chunk.subarray(k);
-              if (fill === block.length) {
-                hash.update(block);
-                await writeAll(out, block);
-                fill = 0;
-              }
-            }
-          }
-          if (fill) {
-            hash.update(block.subarray(0, fill));
-            await writeAll(out, block.subarray(0, fill));
-          }
-          stored.set(p, { kind: "file", path: file, offset: 0, size: h.size });
-        }
-        sha256 = hash.digest("hex");
+      if (sink) {
+        // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
+        await sink.drop(p);
+        if (h.kind === "file") sha256 = await sink.take(p, h, e.body, DOCUMENTS.has(p));
       }
       entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });
     }
@@ -573,7 +793,38 @@ async function openArchive(
     stored,
     spool,
     platform: options.platform,
+    refill: sink ? (want) => refill(path, compression, sink, want, fail) : undefined,
   });
+}
+
+/**
+ * The second pass over a compressed archive: keeps the entries in `want` (outer entries the
+ * first pass only hashed), checking that they hash as before; stops after the last one.
+ */
+async function refill(
+  path: string,
+  compression: Compression,
+  sink: Spool,
+  want: Map<string, OuterEntry>,
+  fail: (detail: string, cause?: unknown) => InputError,
+): Promise<void> {
+  const size = (await Deno.stat(path)).size;
+  const source = decompress(new FileRange(path, 0, size), compression);
+  let left = want.size;
+  try {
+    for await (const e of readTar(source)) {
+      const p = normalize(e.header.name);
+      const entry = want.get(p);
+      if (!entry || entry.header?.offset !== e.header.offset) continue;
+      const sha = await sink.take(p, e.header, e.body, true);
+      if (sha !== entry.sha256) throw fail(`entry "${entry.name}" changed while it was read`);
+      if (--left === 0) break;
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw fail(`cannot decompress it again (${compression})`, e);
+  }
+  if (left) throw fail("it changed while it was read");
 }
 
 /** Parses index.json / manifest.json and the configs, checking digests and sizes. */
@@ -617,6 +868,7 @@ async function dockerManifestImages(input: ImageInput, bytes: Uint8Array): Promi
       throw input.error(`${where} has no "Config" string and "Layers" array`);
     }
     const configPath = normalize(item.Config);
+    await input._need([configPath, ...(item.Layers as unknown[]).filter(isString)]);
     const configEntry = input.entry(configPath);
     if (!configEntry) throw input.error(`config "${item.Config}" is missing`);
     const configBytes = await input.readBytes(configPath, `config "${item.Config}"`);
@@ -669,6 +921,12 @@ async function ociImages(
   if (!isObject(doc) || !Array.isArray(doc.manifests)) {
     throw input.error(`${where} has no "manifests" array`);
   }
+  // One more pass at most for all the manifests listed here (when the first did not keep them).
+  await input._need(
+    (doc.manifests as unknown[]).map((d) =>
+      isObject(d) && typeof d.digest === "string" ? `blobs/${d.digest.replace(":", "/")}` : ""
+    ),
+  );
   for (const [i, d] of (doc.manifests as unknown[]).entries()) {
     const at = `${where}: manifests[${i}]`;
     const desc = descriptor(input, d, at);
@@ -693,6 +951,12 @@ async function ociImages(
     }
     const config = descriptor(input, parsed.config, `${blobPath}: config`);
     const configPath = blob(input, config, `${blobPath}: config`, "config");
+    await input._need([
+      configPath,
+      ...(parsed.layers as unknown[]).map((l) =>
+        isObject(l) && typeof l.digest === "string" ? `blobs/${l.digest.replace(":", "/")}` : ""
+      ),
+    ]);
     const layers = [];
     for (const [j, l] of (parsed.layers as unknown[]).entries()) {
       const ld = descriptor(input, l, `${blobPath}: layers[${j}]`);
@@ -787,6 +1051,11 @@ async function buildImage(
       `config "${base.configPath}" lists ${diffIds.length} diff_ids for ${layers.length} layers`,
     );
   }
+  if (layers.length > LAYERS_MAX) {
+    throw input.error(
+      `config "${base.configPath}" has ${layers.length} layers, more than ${LAYERS_MAX} (r10e's limit)`,
+    );
+  }
   const platform = base.platform ??
     (typeof config.os === "string" && typeof config.architecture === "string"
       ? {
@@ -796,6 +1065,7 @@ async function buildImage(
       }
       : null);
   const infos: LayerInfo[] = [];
+  await input._need(layers.map((l) => l.path));
   for (const [i, l] of layers.entries()) {
     const entry = input.entry(l.path);
     if (!entry || entry.kind !== "file") throw input.error(`layer "${l.path}" is missing`);
@@ -827,11 +1097,35 @@ async function buildImage(
 }
 
 function parseJson(input: ImageInput, bytes: Uint8Array, what: string): unknown {
+  const depth = jsonDepth(bytes);
+  if (depth > JSON_DEPTH_MAX) {
+    throw input.error(
+      `${what} nests more than ${JSON_DEPTH_MAX} levels deep (r10e's limit for JSON documents)`,
+    );
+  }
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
     throw input.error(`${what} is not valid JSON: ${(e as Error).message}`, e);
   }
+}
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), without parsing it. */
+export function jsonDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -855,6 +1149,33 @@ function collapse(name: string): string {
     else if (p) out.push(p);
   }
   return out.join("/");
+}
+
+/** `1.5 GiB`, `300 MiB`, `12 KiB`, `100 bytes`. */
+export function formatBytes(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** Bytes free for an unprivileged writer in the filesystem of `dir`, or null when unknown. */
+async function freeSpace(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i > 0 ? path.slice(0, i) : "/";
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -27,6 +27,8 @@
  * @module
  */
 
+import { decodeRawName } from "./raw_names.ts";
+
 const BLOCK = 512;
 const decoder = new TextDecoder();
 
@@ -155,9 +157,11 @@ export async function* readTar(
         }
         break;
       }
-      const pax: Record<string, string> = { ...global, ...local };
+      // Most entries have no records: they share one frozen empty object (memory per entry).
+      const hasRecords = hasKeys(global) || hasKeys(local);
+      const pax: Record<string, string> = hasRecords ? { ...global, ...local } : NONE;
       // An empty value deletes the key (POSIX pax: "the field shall be deleted").
-      for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
+      if (hasRecords) for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
       const name = pax.path ?? longName ?? raw.fullName;
       if (raw.typeflag === "S" || Object.keys(pax).some((k) => k.startsWith("GNU.sparse."))) {
         throw new SyntaxError(
@@ -166,8 +170,9 @@ export async function* readTar(
       }
       const size = pax.size !== undefined ? paxInt(pax.size, "size", name, first, label) : raw.size;
       const kind = kindOf(raw.typeflag, name);
-      const xattrs: Record<string, string> = {};
+      let xattrs: Record<string, string> = NONE;
       for (const [k, v] of Object.entries(pax)) {
+        if (xattrs === NONE) xattrs = {};
         if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice("SCHILY.xattr.".length)] = v;
       }
       const header: TarHeader = {
@@ -377,13 +382,16 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
     return v;
   };
   const prefix = format === "ustar" ? cString(b.subarray(345, 500)) : "";
+  const size = num(124, 12, "size");
+  // GNU base-256 can write a negative number; Go's archive/tar refuses a negative size too.
+  if (size < 0) throw new SyntaxError(`${where()}: size is negative (${size})`);
   return {
     name,
     fullName: prefix ? `${prefix}/${name}` : name,
     mode: num(100, 8, "mode"),
     uid: num(108, 8, "uid"),
     gid: num(116, 8, "gid"),
-    size: num(124, 12, "size"),
+    size,
     mtime: num(136, 12, "mtime"),
     typeflag: String.fromCharCode(b[156]),
     linkname: cString(b.subarray(157, 257)),
@@ -470,7 +478,8 @@ function parsePax(
       throw new SyntaxError(`${label}: PAX header "${name}" at offset ${offset} is malformed`);
     }
     const key = decoder.decode(record.subarray(0, eq));
-    const value = decoder.decode(record.subarray(eq + 1, record.length - 1));
+    // Lossless: a path that is not UTF-8 (hdrcharset=BINARY, or a careless writer) stays itself.
+    const value = decodeRawName(record.subarray(eq + 1, record.length - 1));
     out[key] = value;
     i += len;
   }
@@ -497,7 +506,16 @@ function paxTime(v: string, name: string, offset: number, label: string): number
 
 function cString(b: Uint8Array): string {
   const end = b.indexOf(0);
-  return decoder.decode(end < 0 ? b : b.subarray(0, end));
+  // Names are bytes: invalid UTF-8 is kept (see raw_names.ts), never replaced by U+FFFD.
+  return decodeRawName(end < 0 ? b : b.subarray(0, end));
+}
+
+/** The `pax` and `xattrs` of entries without any: shared, so frozen. */
+const NONE: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function hasKeys(o: Record<string, string>): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function isZero(b: Uint8Array): boolean {

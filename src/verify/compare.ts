@@ -62,9 +62,9 @@ export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null
       cause: "compression",
     }));
   }
-  children.push(...compareEntries(a.entries, b.entries, image !== null));
-  children.push(...compareIndex(a.index, b.index));
-  children.push(...compareDockerManifest(a.dockerManifest, b.dockerManifest));
+  for (const x of compareEntries(a.entries, b.entries, image !== null)) children.push(x);
+  for (const x of compareIndex(a.index, b.index)) children.push(x);
+  for (const x of compareDockerManifest(a.dockerManifest, b.dockerManifest)) children.push(x);
   if (image) children.push(image);
   if (children.length === 0) return null;
   return {
@@ -123,7 +123,7 @@ function compareEntries(
       }
       continue;
     }
-    out.push(...compareHeader("archive", undefined, ea, eb));
+    for (const x of compareHeader("archive", undefined, ea, eb)) out.push(x);
     // index.json and manifest.json are compared field by field; blobs by what they hold;
     // the legacy `repositories` maps tags to layer IDs, so a different image explains it
     // (its tags are in manifest.json too).
@@ -254,7 +254,7 @@ function compareImage(a: ImageSummary, b: ImageSummary): DiffNode | null {
     );
   }
   if (config) children.push(config);
-  children.push(...layers.filter((l): l is DiffNode => l !== null));
+  for (const x of layers.filter((l): l is DiffNode => l !== null)) children.push(x);
   const byManifest = a.manifestDigest !== "" && b.manifestDigest !== "";
   const same = byManifest
     ? a.manifestDigest === b.manifestDigest
@@ -365,7 +365,9 @@ function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode
       cause: "compression",
     }));
   }
-  if (a.diffId !== b.diffId) children.push(...compareFiles(a.files, b.files, layer));
+  if (a.diffId !== b.diffId) {
+    for (const x of compareFiles(a.files, b.files, layer)) children.push(x);
+  }
   return {
     scope: "layer",
     layer,
@@ -391,7 +393,7 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
       );
       continue;
     }
-    out.push(...compareFile(fa, fb, layer));
+    for (const x of compareFile(fa, fb, layer)) out.push(x);
   }
   for (const fb of b) {
     if (mapB.get(fb.path) === fb && !mapA.has(fb.path)) {
@@ -509,7 +511,7 @@ export function compareJson(
       const sub = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
         ? (path ? `${path}.${key}` : key)
         : `${path}[${JSON.stringify(key)}]`;
-      out.push(...compareJson(a[key], b[key], { path: sub, scope, causeOf }));
+      for (const x of compareJson(a[key], b[key], { path: sub, scope, causeOf })) out.push(x);
     }
     return out;
   }
@@ -518,7 +520,9 @@ export function compareJson(
   ) {
     const out: DiffNode[] = [];
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      out.push(...compareJson(a[i], b[i], { path: `${path}[${i}]`, scope, causeOf }));
+      for (const x of compareJson(a[i], b[i], { path: `${path}[${i}]`, scope, causeOf })) {
+        out.push(x);
+      }
     }
     return out;
   }

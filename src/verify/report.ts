@@ -65,7 +65,7 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
     for (const line of causes) out.push(causeLine(line, c));
     for (const [title, group] of groupByPlace(report.findings)) {
       out.push("", c.bold(p(title)));
-      out.push(...formatGroup(group, c, options.full === true));
+      for (const x of formatGroup(group, c, options.full === true)) out.push(x);
     }
   }
   if (report.consequences.length > 0) {
@@ -172,7 +172,7 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
       ? `${f.field}: ${value(f.a ?? f.b)}`
       : `${p(f.field)}${at}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`;
     out.push(`${indent}${what} ${c.yellow(`[${f.cause}]`)}`);
-    if (f.detail) out.push(...formatDetail(f.detail, indent + "  ", c));
+    if (f.detail) { for (const x of formatDetail(f.detail, indent + "  ", c)) out.push(x); }
   }
   return out;
 }

@@ -50,12 +50,13 @@ export function unifiedDiff(a: string, b: string, options: DiffOptions = {}): Un
   const ops = align(la, lb);
   const hunks = toHunks(ops, context);
   const body: string[] = [];
-  for (const h of hunks) body.push(...h);
+  // No push(...array): a spread of an unbounded array overflows the stack (issue 10).
+  for (const h of hunks) for (const line of h) body.push(line);
   const truncated = body.length > maxLines;
   const shown = truncated ? body.slice(0, maxLines) : body;
   if (truncated) shown.push(`… ${body.length - maxLines} more diff lines`);
   const header = [`--- ${options.labelA ?? "a"}`, `+++ ${options.labelB ?? "b"}`];
-  return { diff: [...header, ...shown].join("\n") + "\n", truncated };
+  return { diff: header.concat(shown).join("\n") + "\n", truncated };
 }
 
 function align(a: string[], b: string[]): Op[] {
@@ -70,7 +71,7 @@ function align(a: string[], b: string[]): Op[] {
   for (let i = 0; i < pre; i++) ops.push({ op: " ", line: a[i], ia: i, ib: i });
   const ma = a.slice(pre, a.length - suf);
   const mb = b.slice(pre, b.length - suf);
-  ops.push(...middle(ma, mb, pre, pre));
+  for (const o of middle(ma, mb, pre, pre)) ops.push(o);
   for (let k = 0; k < suf; k++) {
     const ia = a.length - suf + k;
     const ib = b.length - suf + k;
@@ -118,7 +119,8 @@ function middle(a: string[], b: string[], offA: number, offB: number): Op[] {
   const out: Op[] = [];
   let run: Op[] = [];
   const flush = () => {
-    out.push(...run.filter((o) => o.op === "-"), ...run.filter((o) => o.op === "+"));
+    for (const o of run) if (o.op === "-") out.push(o);
+    for (const o of run) if (o.op === "+") out.push(o);
     run = [];
   };
   for (const o of ops) {
@@ -146,16 +148,22 @@ function toHunks(ops: Op[], context: number): string[][] {
     const inA = slice.filter((o) => o.op !== "+");
     const inB = slice.filter((o) => o.op !== "-");
     // 1-based first line of each side; for an empty side, the line after which the change goes.
-    const startA = inA.length === 0 ? first.ia : Math.min(...inA.map((o) => o.ia)) + 1;
-    const startB = inB.length === 0 ? first.ib : Math.min(...inB.map((o) => o.ib)) + 1;
+    const startA = inA.length === 0 ? first.ia : minOf(inA, (o) => o.ia) + 1;
+    const startB = inB.length === 0 ? first.ib : minOf(inB, (o) => o.ib) + 1;
     const countA = inA.length;
     const countB = inB.length;
-    hunks.push([
-      `@@ -${startA},${countA} +${startB},${countB} @@`,
-      ...slice.map((o) => o.op + o.line),
-    ]);
+    const hunk = [`@@ -${startA},${countA} +${startB},${countB} @@`];
+    for (const o of slice) hunk.push(o.op + o.line);
+    hunks.push(hunk);
   }
   return hunks;
+}
+
+/** The smallest `key(x)` of a non-empty array, without spreading it into arguments. */
+function minOf<T>(items: T[], key: (x: T) => number): number {
+  let min = Infinity;
+  for (const x of items) min = Math.min(min, key(x));
+  return min;
 }
 
 /** Whether bytes look like text: valid UTF-8 without NUL bytes. */

@@ -60,3 +60,20 @@ Deno.test("isText", () => {
   ok(!isText(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0])));
   ok(!isText(new Uint8Array([0xff, 0xfe, 0x41])));
 });
+
+Deno.test("unifiedDiff: a 200 KB file of short lines does not overflow the stack (issue 10)", () => {
+  // 100,000 one-character lines on each side, all different: far above the LCS limit, so the
+  // middle is one run of 200,000 changes (a spread of it into push() overflowed the stack).
+  const a = "a\n".repeat(100_000);
+  const b = "b\n".repeat(100_000);
+  const r = unifiedDiff(a, b, { maxLines: 5 });
+  assertEquals(r.truncated, true);
+  assertEquals(r.diff.split("\n").slice(0, 5), [
+    "--- a",
+    "+++ b",
+    "@@ -1,100000 +1,100000 @@",
+    "-a",
+    "-a",
+  ]);
+  ok(r.diff.endsWith("… 199996 more diff lines\n"), r.diff.slice(-60));
+});

@@ -324,6 +324,14 @@ async function summarizeImage(
   const layers: LayerSummary[] = [];
   for (let i = 0; i < image.layers.length; i++) {
     const layer = image.layers[i];
+    // A blob listed again is read once (issue 10: 1,000 listings were inflated 1,000 times).
+    const earlier = image.layers.findIndex((l) =>
+      l.path === layer.path && l.diffId === layer.diffId
+    );
+    if (earlier < i && !(same.has(earlier) && !same.has(i))) {
+      layers.push(layers[earlier]);
+      continue;
+    }
     const files: FileMeta[] = [];
     let bytes = 0;
     // A layer both images share: headers only when they are cheap to read (uncompressed,
