@@ -108,12 +108,18 @@ export type OuterItem =
 /** gzip members that inflate to `size` zero bytes, one shared member per MiB (kilobytes in all). */
 export function zeroMembers(size: number): Uint8Array[] {
   const mib = 1 << 20;
-  const full = new Uint8Array(gzipSync(new Uint8Array(mib), { level: 9 }));
   const out: Uint8Array[] = [];
-  for (let left = size; left > 0; left -= mib) {
-    out.push(left >= mib ? full : new Uint8Array(gzipSync(new Uint8Array(left), { level: 9 })));
-  }
+  for (let left = size; left > 0; left -= mib) out.push(zeroMember(Math.min(left, mib)));
   return out;
+}
+
+const zeroCache = new Map<number, Uint8Array>();
+
+/** One gzip member of `n` zero bytes, made once per size. */
+function zeroMember(n: number): Uint8Array {
+  let m = zeroCache.get(n);
+  if (!m) zeroCache.set(n, m = new Uint8Array(gzipSync(new Uint8Array(n), { level: 9 })));
+  return m;
 }
 
 /**

@@ -179,10 +179,14 @@ async function manyEntries(n: number, mtime = 1700000000): Promise<LayerBlob> {
 Deno.test("stack and amplification: a layer of 1,000,000 entries is refused at r10e's limit", async () => {
   await withDir(async (dir) => {
     await writeOuter(`${dir}/m.tar`, imageItems([await manyEntries(1_000_000)]), "tar");
+    await writeOuter(`${dir}/small.tar`, imageItems([layer(APP)]), "tar");
     const message =
       /^r10e: Cannot read image "m\.tar": layer "blobs\/sha256\/[0-9a-f]{64}" takes the image above 250000 entries \(r10e's limit\), at entry "app\/[0-9a-z]+"\n$/;
     refused(await run(dir, ["cp", "m.tar", "/app/0", "out"]), message);
-    refused(await run(dir, ["verify", "m.tar", "m.tar"]), /takes the image above 250000 entries/);
+    refused(
+      await run(dir, ["verify", "m.tar", "small.tar"]),
+      /takes the image above 250000 entries/,
+    );
   });
 });
 
@@ -191,11 +195,12 @@ Deno.test("stack: 150,000 differing files in verify's report", async () => {
     await writeOuter(`${dir}/a.tar`, imageItems([await manyEntries(150_000, 1)]), "tar");
     await writeOuter(`${dir}/b.tar`, imageItems([await manyEntries(150_000, 2)]), "tar");
     await Deno.mkdir(`${dir}/tmp`, { recursive: true });
-    // Not run(): verify's findings (src/verify, not the reader) still take more than 300 MB here.
+    // Not run(): verify's findings (src/verify, not the reader) still take more than 300 MB and
+    // minutes on a loaded machine here.
     const r = await measure(["verify", "a.tar", "b.tar"], {
       cwd: dir,
       env: { TMPDIR: `${dir}/tmp` },
-      timeoutSeconds: KILL_AFTER,
+      timeoutSeconds: 3 * KILL_AFTER,
     });
     console.log(`    verify of 150,000 differing files: ${r.rssMB} MB, ${r.seconds.toFixed(1)} s`);
     assert.equal(r.code, 1, r.stderr);
@@ -335,7 +340,7 @@ Deno.test("disk: a 20 GiB layer inside a small archive is refused before it is s
     const bytes = await Deno.readFile(`${dir}/huge.tar.gz`);
     await Deno.writeFile(`${dir}/huge.tar.gz`, bytes.subarray(0, bytes.length - 64));
     const message =
-      /^r10e: Cannot read image "huge\.tar\.gz": entry "blobs\/sha256\/0{64}" \(20\.0 GiB decompressed\) would take what r10e spools of it to 20\.0 GiB, more than its limit for a \d+ KiB archive \(8\.0 GiB: 100 times its size, at least 8\.0 GiB\)\n$/;
+      /^r10e: Cannot read image "huge\.tar\.gz": entry "blobs\/sha256\/0{64}" \(20 GiB decompressed\) would take what r10e spools of it to 20 GiB, more than its limit for a \d+ KiB archive \(8\.0 GiB: 100 times its size, at least 8\.0 GiB\)\n$/;
     refused(await run(dir, ["cp", "huge.tar.gz", "/app/ok", "out"]), message);
     refused(
       await run(dir, ["verify", "huge.tar.gz", "huge.tar.gz"]),
@@ -406,7 +411,7 @@ Deno.test("disk: a full TMPDIR is named, with the entry and what it needs", asyn
       ]);
       refused(
         r,
-        /^r10e: Cannot read image "full\.tar\.gz": entry "blobs\/sha256\/[0-9a-f]{64}" \(100 MiB decompressed\) does not fit in the temporary directory "[^"]+\/small" \(3\d\.\d MiB free\): set TMPDIR to a larger one\n$/,
+        /^r10e: Cannot read image "full\.tar\.gz": entry "blobs\/sha256\/[0-9a-f]{64}" \(100 MiB decompressed\) does not fit in the temporary directory "[^"]+\/small(\/r10e-[^"]+)?" \(\d+(\.\d)? MiB free\): set TMPDIR to a larger one\n$/,
       );
     });
   });

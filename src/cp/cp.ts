@@ -219,7 +219,8 @@ function hostError(e: unknown, target: string): unknown {
   if (e instanceof Error && "code" in e && typeof e.code === "string") {
     // Deno's messages end with the syscall and the (temporary) path: "…: open '/d/.r10e-cp-…'".
     const reason = e.message.replace(/:\s+\w+\s+'.*'$/s, "").replace(/ \(os error \d+\)$/, "");
-    return new UsageError(`Cannot copy to "${short(where)}": ${reason}`, { cause: e });
+    // No cause: main.ts would wrap an OS error found in the chain once more.
+    return new UsageError(`Cannot copy to "${short(where)}": ${reason}`);
   }
   return e;
 }

@@ -161,7 +161,9 @@ export async function* readTar(
       const hasRecords = hasKeys(global) || hasKeys(local);
       const pax: Record<string, string> = hasRecords ? { ...global, ...local } : NONE;
       // An empty value deletes the key (POSIX pax: "the field shall be deleted").
-      if (hasRecords) for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
+      if (hasRecords) {
+        for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
+      }
       const name = pax.path ?? longName ?? raw.fullName;
       if (raw.typeflag === "S" || Object.keys(pax).some((k) => k.startsWith("GNU.sparse."))) {
         throw new SyntaxError(
