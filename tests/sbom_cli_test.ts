@@ -12,7 +12,7 @@ import { schemaProblems } from "./_sbom_schema.ts";
 const SDE = { SOURCE_DATE_EPOCH: "1700000000" };
 
 /** A committed copy of tests/fixtures/uuid-app with the CA bundle and tzdata, built on the host. */
-async function buildUuidApp(): Promise<{ dir: string; archive: string }> {
+async function buildUuidApp(): Promise<{ dir: string; archive: string; record: string }> {
   const dir = await Deno.makeTempDir({ prefix: "r10e-sbom-uuid-" });
   for (const f of ["go.mod", "go.sum", "main.go", "config.json"]) {
     await Deno.copyFile(`${REPO}/tests/fixtures/uuid-app/${f}`, `${dir}/${f}`);
@@ -28,9 +28,13 @@ async function buildUuidApp(): Promise<{ dir: string; archive: string }> {
   await git(dir, "init", "-q");
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "-m", "uuid-app");
-  const build = await r10e(["build", "--in", "host", "-q"], { cwd: dir, env: SDE });
+  const build = await r10e(["build", "--in", "host", "-q", "--json"], { cwd: dir, env: SDE });
   assert.equal(build.code, 0, build.stderr);
-  return { dir, archive: `${dir}/r10e-docker/out/r10e-uuid-app-latest.tar.gz` };
+  return {
+    dir,
+    archive: `${dir}/r10e-docker/out/r10e-uuid-app-latest.tar.gz`,
+    record: build.stdout,
+  };
 }
 
 /** What `go version -m` prints for a binary: toolchain, main module, modules, settings. */
@@ -141,6 +145,55 @@ Deno.test("r10e sbom of an r10e image with a real dependency", async (t) => {
           await sbom(["--format", format, b.archive]),
           await sbom(["--format", format, a.archive]),
         );
+      }
+    });
+
+    await t.step(
+      "provenance: subjects, commit, clean tree; the same bytes for both builds",
+      async () => {
+        const texts: string[] = [];
+        for (const x of [a, b]) {
+          // The record lives outside the tree: inside it, it would make the tree dirty.
+          const record = await Deno.makeTempFile({ prefix: "r10e-sbom-build-", suffix: ".json" });
+          await Deno.writeTextFile(record, x.record);
+          texts.push(await sbom(["--format", "provenance", "--build", record, x.archive]));
+          await Deno.remove(record);
+        }
+        assert.equal(texts[1], texts[0]);
+        const doc = JSON.parse(texts[0]);
+        const rec = JSON.parse(a.record);
+        assert.deepEqual(doc.subject, [
+          { name: "r10e-uuid-app:latest", digest: { sha256: rec.manifestDigest.slice(7) } },
+          {
+            name: "/app/uuid-app",
+            digest: { sha256: await fileSha256(`${a.dir}/build/uuid-app`) },
+          },
+        ]);
+        const head = (await git(a.dir, "rev-parse", "HEAD")).trim();
+        const commit = doc.predicate.buildDefinition.resolvedDependencies
+          .find((d: Doc) => d.digest?.gitCommit);
+        assert.deepEqual(commit.digest, { gitCommit: head });
+        assert.equal(commit.annotations.clean, true);
+        assert.equal(doc.predicate.buildDefinition.externalParameters.mode, "host");
+        assert.equal(
+          doc.predicate.buildDefinition.externalParameters.build_cmd,
+          "go build -o build/uuid-app .",
+        );
+      },
+    );
+
+    await t.step("provenance of another image's record is refused", async () => {
+      const record = `${a.dir}/../${a.dir.split("/").pop()}.json`;
+      await Deno.writeTextFile(
+        record,
+        JSON.stringify({ ...JSON.parse(a.record), manifestDigest: "sha256:" + "0".repeat(64) }),
+      );
+      try {
+        const r = await r10e(["sbom", "--format", "provenance", "--build", record, a.archive]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /is of image sha256:0{64}, not of this one/);
+      } finally {
+        await Deno.remove(record);
       }
     });
 

@@ -48,8 +48,14 @@ export function addSbomCommand(program: Command, io: SbomIo, verbose: () => bool
       "docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory), or a registry reference",
     )
     .addOption(
-      new Option("--format <format>", "document format").choices(["spdx", "cyclonedx"] as const)
+      new Option("--format <format>", "document format").choices(
+        ["spdx", "cyclonedx", "provenance"] as const,
+      )
         .default("spdx" as const),
+    )
+    .option(
+      "--build <file>",
+      "for --format provenance: what `r10e build --json` printed for this image",
     )
     .option("-o, --output <file>", "write the document to FILE (atomically) instead of stdout")
     .option("--platform <os/arch>", "which image of a multi-platform input")
@@ -66,6 +72,13 @@ h1: sum, purl pkg:golang/…), replacements as such, the toolchain (pkg:golang/s
 and the build settings (GOOS, GOARCH, CGO_ENABLED, -ldflags, …). The CA bundle under
 /etc/ssl/certs and tzdata under /usr/share/zoneinfo are packages of their own.
 
+--format provenance prints an in-toto Statement v1 with a SLSA Provenance v1
+predicate instead: subjects = the manifest digest and each artifact's sha256; the
+config, build_cmd, mode, pins, the commit (and whether the tree was clean), the
+builder image digest; r10e's version. It needs the build record (--build FILE, the
+output of \`r10e build --json\`, which must name this image's manifest digest) and
+reads config.json and r10e-docker/pins.json from the record's project root.
+
 The same image gives the same bytes: the time is the image's creation time, the
 document namespace (SPDX) and serial number (CycloneDX) are derived from its digest,
 everything is sorted.
@@ -75,7 +88,9 @@ Exit codes: 0 written, 2 bad usage, unreadable image or unreachable registry.
 Examples:
   r10e sbom r10e-docker/out/app-latest.tar.gz
   r10e sbom --format cyclonedx -o app.cdx.json app.tar
-  r10e sbom localhost:5000/team/app:v1 --platform linux/arm64`,
+  r10e sbom localhost:5000/team/app:v1 --platform linux/arm64
+  r10e build --json > build.json && r10e sbom --format provenance --build build.json \\
+    r10e-docker/out/app-latest.tar.gz`,
     )
     .action(async (image, opts) => {
       const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
@@ -85,6 +100,7 @@ Examples:
         platform: opts.platform,
         registry: registryOptions(io, opts, verbose()),
         onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
+        buildJson: opts.build ? where(opts.build) : undefined,
       });
       if (opts.output) await writeAtomically(where(opts.output), text);
       else io.stdout(text);

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { openImage } from "../image/reader.ts";
+import { InputError, UsageError } from "../errors.ts";
+import { type ImageInfo, openImage } from "../image/reader.ts";
+import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
+import { describeImage } from "./scan.ts";
 import { resolveImage, type ResolveOptions } from "../registry/resolve.ts";
 import { VERSION } from "../version.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
@@ -13,7 +16,7 @@ import { scanImage } from "./scan.ts";
 import { spdxDocument } from "./spdx.ts";
 
 /** The document formats. */
-export type SbomFormat = "spdx" | "cyclonedx";
+export type SbomFormat = "spdx" | "cyclonedx" | "provenance";
 
 /** Options of `sbom`. */
 export interface SbomOptions {
@@ -24,6 +27,8 @@ export interface SbomOptions {
   platform?: string;
   tempDir?: string;
   onWarning?: (line: string) => void;
+  /** For `provenance`: the path of what `r10e build --json` printed for this image. */
+  buildJson?: string;
 }
 
 /**
@@ -31,6 +36,13 @@ export interface SbomOptions {
  * @throws {InputError} for an unreadable image; {@linkcode RegistryError} for a reference that cannot be fetched.
  */
 export async function sbom(image: string, options: SbomOptions): Promise<string> {
+  if (options.format === "provenance") {
+    if (!options.buildJson) {
+      throw new UsageError(
+        "--format provenance needs --build FILE (what `r10e build --json` printed)",
+      );
+    }
+  }
   await using local = await resolveImage(image, {
     env: {},
     ...options.registry,
@@ -42,10 +54,76 @@ export async function sbom(image: string, options: SbomOptions): Promise<string>
     tempDir: options.tempDir,
   });
   const info = input.image();
+  if (options.format === "provenance") {
+    return sortedJson(provenanceStatement(await provenanceInput(info, options.buildJson!)));
+  }
   const data = await scanImage(input, info, {
     tempDir: options.tempDir,
     tool: { name: "r10e", version: VERSION },
     onWarning: options.onWarning,
   });
   return sortedJson(options.format === "spdx" ? spdxDocument(data) : cyclonedxDocument(data));
+}
+
+async function readJson(path: string, what: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new InputError(`Cannot read ${what} "${path}": ${(e as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return value;
+  } catch {
+    // reported below
+  }
+  throw new InputError(`Cannot read ${what} "${path}": not a JSON object`);
+}
+
+/**
+ * The provenance input of an image from its build record: the record must be this image's
+ * (same manifest digest); config.json and r10e-docker/pins.json are read from its `root`.
+ */
+async function provenanceInput(image: ImageInfo, buildJson: string): Promise<ProvenanceInput> {
+  const rec = await readJson(buildJson, "build record");
+  const bad = (field: string) =>
+    new InputError(`Cannot read build record "${buildJson}": "${field}" is missing or malformed`);
+  const str = (k: string) => {
+    if (typeof rec[k] !== "string") throw bad(k);
+    return rec[k] as string;
+  };
+  if (!Array.isArray(rec.artifacts)) throw bad("artifacts");
+  if (typeof rec.created !== "number") throw bad("created");
+  if (rec.mode !== "host" && rec.mode !== "docker") throw bad("mode");
+  const build: ProvenanceBuild = {
+    manifestDigest: str("manifestDigest"),
+    artifacts: (rec.artifacts as Record<string, unknown>[]).map((a) => {
+      if (typeof a?.dest !== "string" || typeof a?.sha256 !== "string") throw bad("artifacts");
+      return { src: String(a.src), dest: a.dest, sha256: a.sha256 };
+    }),
+    created: rec.created,
+    createdFrom: str("createdFrom"),
+    goVersion: str("goVersion"),
+    mode: rec.mode,
+    dirty: Array.isArray(rec.dirty) ? rec.dirty.map(String) : null,
+    revision: typeof rec.revision === "string" ? rec.revision : null,
+  };
+  if (image.manifestDigest !== build.manifestDigest) {
+    throw new InputError(
+      `Build record "${buildJson}" is of image ${build.manifestDigest}, not of this one (${
+        image.manifestDigest ?? image.configDigest
+      })`,
+    );
+  }
+  const root = str("root");
+  const labels = (image.config.config as { Labels?: Record<string, string> } | undefined)?.Labels;
+  return {
+    build,
+    imageName: describeImage(image).name,
+    config: await readJson(`${root}/config.json`, "config"),
+    pins: await readJson(`${root}/r10e-docker/pins.json`, "pins"),
+    sourceUri: labels?.["org.opencontainers.image.source"] ?? null,
+    r10eVersion: VERSION,
+  };
 }
