@@ -67,6 +67,7 @@ export async function compare(
     Object.entries(runs).map(([name, ms]) => [name, {
       wallSeconds: median(ms.map((m) => m.wallSeconds)),
       peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)),
+      cpuSeconds: median(ms.map((m) => m.cpuSeconds ?? 0)),
     }]),
   );
 }
