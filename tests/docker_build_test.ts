@@ -171,6 +171,11 @@ dockerTest(
     ]);
     const a = await project(tag.stdout.trim(), { env });
     const b = await project(tag.stdout.trim(), { reverse: true, env });
+    // Containers of r10e's naming that exist before this test (another run on the same engine)
+    // are not this test's leftovers.
+    const before = new Set(
+      r10eContainers((await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout),
+    );
     try {
       await t.step("init pins the builder's digest from the local registry", async () => {
         assertEquals((await pins(a)).builder_image, `${tag.stdout.trim()}@${builder.digest}`);
@@ -253,7 +258,7 @@ dockerTest(
 
       await t.step("no container or context image is left behind", async () => {
         const ps = await docker(["ps", "-a", "--format", "{{.Names}}"]);
-        assertEquals(ps.stdout.split("\n").filter((n) => /^r10e-(build|context)-/.test(n)), []);
+        assertEquals(r10eContainers(ps.stdout).filter((n) => !before.has(n)), []);
       });
     } finally {
       await Deno.remove(a, { recursive: true });
@@ -261,6 +266,11 @@ dockerTest(
     }
   },
 );
+
+/** Names of containers that r10e's docker mode creates, from `docker ps --format {{.Names}}`. */
+function r10eContainers(names: string): string[] {
+  return names.split("\n").filter((n) => /^r10e-(build|context)-/.test(n));
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
