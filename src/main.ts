@@ -81,6 +81,7 @@ Examples:
   r10e init                      write r10e-docker/ from ./config.json
   r10e build                     build r10e-docker/out/<project_name>-latest.tar.gz
   r10e verify a.tar.gz b.tar.gz  why do two images differ?
+  r10e check                     rebuild HEAD twice under different conditions and compare
   r10e cp image.tar.gz /app/server ./out/`,
   );
 

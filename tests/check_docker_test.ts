@@ -46,3 +46,47 @@ dockerTest(
     }
   },
 );
+
+dockerTest(
+  "check against a registry reference and an archive of another commit",
+  async (t, engine) => {
+    const registry = engine.registry;
+    if (!registry) throw new Error("No local registry: start one with scripts/dockerd.sh start");
+    const dir = await Deno.makeTempDir({ prefix: "r10e-check-ref-" });
+    const other = await Deno.makeTempDir({ prefix: "r10e-check-ref-other-" });
+    try {
+      await copyExample(dir);
+      await git(dir, "init", "-q");
+      await git(dir, "add", "-A");
+      await git(dir, "commit", "-qm", "example");
+      const built = await r10e(["build", "--json"], { cwd: dir });
+      assertEquals(built.code, 0, built.stderr);
+      const archive = JSON.parse(built.stdout).archivePath as string;
+      await Deno.copyFile(archive, `${other}/this-commit.tar.gz`);
+
+      await t.step("the image pushed to a registry: exit 0", async () => {
+        const ref = `${registry}/r10e-check-${crypto.randomUUID().slice(0, 8)}:v1`;
+        const pushed = await r10e(["push", "-q", archive, ref]);
+        assertEquals(pushed.code, 0, pushed.stderr);
+        const r = await r10e(["check", ref], { cwd: dir });
+        assertEquals(r.code, 0, r.stdout + r.stderr);
+        assertStringIncludes(r.stdout.split("\n")[0], `, equal to ${ref}`);
+        assertStringIncludes(r.stdout, `Reference ${ref}: matches`);
+      });
+
+      await t.step("an archive of the previous commit: exit 1 with verify's causes", async () => {
+        await Deno.writeTextFile(`${dir}/data/more.txt`, "more\n");
+        await git(dir, "add", "-A");
+        await git(dir, "commit", "-qm", "more data");
+        const r = await r10e(["check", `${other}/this-commit.tar.gz`], { cwd: dir });
+        assertEquals(r.code, 1, r.stdout + r.stderr);
+        assertStringIncludes(r.stdout.split("\n")[0], "DIFFERS FROM THE REFERENCE");
+        assertStringIncludes(r.stdout, `verify A ${other}/this-commit.tar.gz:`);
+        assert.match(r.stdout, /commit \(\d+\): built from different commits/);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(other, { recursive: true });
+    }
+  },
+);
