@@ -85,7 +85,7 @@ fi
 # ── ko, pinned ──────────────────────────────────────────────────────────────
 KO_VERSION="v0.18.1"
 ko_bin="$(command -v ko 2>/dev/null || echo "$gobin/ko")"
-if [ -x "$ko_bin" ] && "$ko_bin" version 2>/dev/null | grep -qx "${KO_VERSION#v}"; then
+if [ -x "$ko_bin" ] && "$ko_bin" version 2>/dev/null | grep -qxE "v?${KO_VERSION#v}"; then
   say "ko $KO_VERSION present"
 elif ! command -v go >/dev/null 2>&1; then
   say "go is missing: install Go first (ko is installed with go install)"
