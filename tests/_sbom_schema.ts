@@ -6,8 +6,8 @@
  * @module
  */
 // ajv: the common JSON-schema validator for draft-07; pinned in deno.lock, used by tests only.
-import Ajv from "npm:ajv@8.20.0";
-import addFormats from "npm:ajv-formats@3.0.1";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
 import { REPO } from "./_cli.ts";
 
 const DIR = `${REPO}/tests/fixtures/schemas`;
