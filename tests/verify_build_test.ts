@@ -4,29 +4,10 @@
  * identical. Builds and verifies through the real CLI, in temporary copies.
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { verify } from "./_verify.ts";
+import { build, verify } from "./_verify.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const MAIN = ROOT + "src/main.ts";
 const OUT = "r10e-docker/out/r10e-hello-latest.tar.gz";
-
-async function build(dir: string, epoch: string): Promise<void> {
-  const env: Record<string, string> = { SOURCE_DATE_EPOCH: epoch };
-  for (const key of ["PATH", "HOME", "GOCACHE", "GOMODCACHE", "GOPATH"]) {
-    const v = Deno.env.get(key);
-    if (v !== undefined) env[key] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "build", "--in", "host", "-q"],
-    cwd: dir,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, dec.decode(out.stderr) + dec.decode(out.stdout));
-}
 
 async function copyExample(to: string): Promise<void> {
   const cp = await new Deno.Command("cp", { args: ["-r", ROOT + "examples/hello", to] }).output();

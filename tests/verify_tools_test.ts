@@ -18,10 +18,9 @@ import {
   run,
   testRegistry,
 } from "./_docker.ts";
-import { verify } from "./_verify.ts";
+import { build, verify } from "./_verify.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const MAIN = ROOT + "src/main.ts";
 const OUT = "r10e-docker/out/r10e-hello-latest.tar.gz";
 
 /** Runs git in `dir` with a fixed identity and commit time. */
@@ -40,25 +39,6 @@ async function git(dir: string, args: string[], time: string): Promise<void> {
     },
   });
   assertEquals(r.code, 0, `git ${args.join(" ")}: ${r.stderr}`);
-}
-
-/** `r10e build --in host` in `dir`, without SOURCE_DATE_EPOCH: the commit time is used. */
-async function build(dir: string): Promise<void> {
-  const env: Record<string, string> = {};
-  for (const key of ["PATH", "HOME", "GOCACHE", "GOMODCACHE", "GOPATH"]) {
-    const v = Deno.env.get(key);
-    if (v !== undefined) env[key] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "build", "--in", "host", "-q"],
-    cwd: dir,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, dec.decode(out.stderr) + dec.decode(out.stdout));
 }
 
 /** examples/hello in `to` as a git repository of one commit. */
