@@ -4,9 +4,7 @@
 #   - Deno, pinned, from the npm registry (the only registry that ships it here)
 #   - docker.io (engine + CLI), skopeo, umoci, docker-registry, busybox-static from Debian
 #   - apache2-utils (htpasswd), openssl, curl: the registry tests' TLS, Basic auth, start-up probe
-#   - crane, pinned, through the Go module proxy (the registry tests compare digests with it)
-#   - ko, pinned, through the Go module proxy (verify's tests compare two ko builds)
-#   - actionlint, pinned, through the Go module proxy (the workflow template's test)
+#   - Go tools, pinned, through the Go module proxy (go_tool lines below: crane, ko, actionlint, …)
 # Usage: bash scripts/setup.sh
 set -euo pipefail
 
@@ -68,45 +66,37 @@ else
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   say "installed: ${missing[*]}"
 fi
-# ── crane (go-containerregistry), pinned ───────────────────────────────────
-CRANE_VERSION="v0.22.1"
+# ── Go tools, pinned, through the Go module proxy ─────────────────────────────
 gobin="$( (command -v go >/dev/null 2>&1 && go env GOPATH) || echo "$HOME/go")/bin"
-crane_bin="$(command -v crane 2>/dev/null || echo "$gobin/crane")"
-if [ -x "$crane_bin" ] && [ "$("$crane_bin" version 2>/dev/null)" = "$CRANE_VERSION" ]; then
-  say "crane $CRANE_VERSION present"
-elif ! command -v go >/dev/null 2>&1; then
-  say "go is missing: install Go first (crane is installed with go install)"
-  exit 1
-else
-  say "installing crane $CRANE_VERSION with go install (into $gobin)"
-  GOFLAGS= go install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
-fi
 
-# ── ko, pinned ──────────────────────────────────────────────────────────────
-KO_VERSION="v0.18.1"
-ko_bin="$(command -v ko 2>/dev/null || echo "$gobin/ko")"
-if [ -x "$ko_bin" ] && "$ko_bin" version 2>/dev/null | grep -qxE "v?${KO_VERSION#v}"; then
-  say "ko $KO_VERSION present"
-elif ! command -v go >/dev/null 2>&1; then
-  say "go is missing: install Go first (ko is installed with go install)"
-  exit 1
-else
-  say "installing ko $KO_VERSION with go install (into $gobin)"
-  GOFLAGS= go install "github.com/google/ko@$KO_VERSION"
-fi
+# go_tool NAME PACKAGE VERSION: installs PACKAGE@VERSION with go install unless
+# the NAME binary found (PATH, then GOPATH/bin) was built from that module version
+# (read from the binary's own build info with `go version -m`, the same for every tool).
+go_tool() {
+  local name="$1" package="$2" version="$3" bin have
+  bin="$(command -v "$name" 2>/dev/null || echo "$gobin/$name")"
+  have=""
+  if [ -x "$bin" ] && command -v go >/dev/null 2>&1; then
+    have="$(go version -m "$bin" 2>/dev/null | awk '$1 == "mod" { print $3; exit }')"
+  fi
+  if [ "$have" = "$version" ]; then
+    say "$name $version present"
+    return
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    say "go is missing: install Go first ($name is installed with go install)"
+    exit 1
+  fi
+  say "installing $name $version with go install (found: ${have:-none}; into $gobin)"
+  GOFLAGS= go install "$package@$version"
+}
 
-# ── actionlint, pinned (the workflow template init writes is checked with it) ──
-ACTIONLINT_VERSION="v1.7.12"
-actionlint_bin="$(command -v actionlint 2>/dev/null || echo "$gobin/actionlint")"
-if [ -x "$actionlint_bin" ] && "$actionlint_bin" -version 2>/dev/null | head -n 1 | grep -qx "$ACTIONLINT_VERSION"; then
-  say "actionlint $ACTIONLINT_VERSION present"
-elif ! command -v go >/dev/null 2>&1; then
-  say "go is missing: install Go first (actionlint is installed with go install)"
-  exit 1
-else
-  say "installing actionlint $ACTIONLINT_VERSION with go install (into $gobin)"
-  GOFLAGS= go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
-fi
+# crane: the registry tests compare digests with it
+go_tool crane github.com/google/go-containerregistry/cmd/crane v0.22.1
+# ko: verify's tests compare two ko builds
+go_tool ko github.com/google/ko v0.18.1
+# actionlint: the workflow template init writes is checked with it
+go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint v1.7.12
 
 # Debian's docker-registry package enables a system service on :5000 on some
 # machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.
