@@ -87,15 +87,42 @@ export interface ArtifactDigest {
   size: number;
 }
 
+/** One layer of a built image. */
+export interface LayerDigest {
+  createdBy: string;
+  digest: string;
+  size: number;
+}
+
+/** One platform's image in the archive (issue 11: several platforms in one image). */
+export interface PlatformImage {
+  /** `os/arch[/variant]`, as in config.json. */
+  platform: string;
+  /** Config digest, which Docker shows as the image ID. */
+  imageId: string;
+  /** This platform's manifest digest: the same as if it had been built alone. */
+  manifestDigest: string;
+  layers: LayerDigest[];
+  artifacts: ArtifactDigest[];
+}
+
 /** What `build` produced. */
 export interface BuildResult {
   archivePath: string;
   archiveSha256: string;
   archiveSize: number;
+  /**
+   * The top-level image fields describe the image `docker load` gets (manifest.json's):
+   * the only one, or linux/amd64 when it was built, else the first platform.
+   */
   imageId: string;
   manifestDigest: string;
-  layers: { createdBy: string; digest: string; size: number }[];
+  layers: LayerDigest[];
   artifacts: ArtifactDigest[];
+  /** Every platform's image, in config order (one entry for a one-platform build). */
+  images: PlatformImage[];
+  /** For several platforms: the digest of the image index listing them, the one to deploy. */
+  indexDigest?: string;
   /** Creation time in seconds and where it came from. */
   created: number;
   createdFrom: "SOURCE_DATE_EPOCH" | "git HEAD" | "default (0)";
@@ -250,10 +277,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       { compress: format === "tar.gz", onProgress: progress },
     ));
   const image = result.images[0];
-  const built: BuildResult = {
-    archivePath,
-    archiveSha256: result.archiveSha256,
-    archiveSize: result.archiveSize,
+  const images: PlatformImage[] = [{
+    platform: pins.platform,
     imageId: image.imageId,
     manifestDigest: image.manifestDigest,
     layers: image.layers.map((l, i) => ({
@@ -262,6 +287,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       size: l.size,
     })),
     artifacts: artifactDigests.map((d) => d()),
+  }];
+  const built: BuildResult = {
+    archivePath,
+    archiveSha256: result.archiveSha256,
+    archiveSize: result.archiveSize,
+    imageId: images[0].imageId,
+    manifestDigest: images[0].manifestDigest,
+    layers: images[0].layers,
+    artifacts: images[0].artifacts,
+    images,
     created,
     createdFrom,
     goVersion: pins.go_version,
