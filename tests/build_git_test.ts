@@ -140,3 +140,32 @@ Deno.test("build (git): build output that .gitignore misses is named with the li
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("build (git): a project in a monorepo is dirty when a file beside it is, as Go's vcs.modified says", async () => {
+  const top = await Deno.makeTempDir({ prefix: "r10e-build-monorepo-" });
+  try {
+    const dir = `${top}/services/hello`;
+    await Deno.mkdir(dir, { recursive: true });
+    await copyExample(dir);
+    await Deno.mkdir(`${top}/docs`);
+    await Deno.writeTextFile(`${top}/docs/notes.md`, "notes\n");
+    await git(top, "init", "-q");
+    await git(top, "add", ".");
+    await git(top, "commit", "-qm", "init");
+    const clean = await r10e(["build", "-q"], { cwd: dir });
+    assertEquals(clean.code, 0, clean.stderr);
+    assertEquals(clean.stderr.includes("dirty"), false, clean.stderr);
+
+    // Outside the project's subtree, but in its repository.
+    await Deno.writeTextFile(`${top}/docs/notes.md`, "changed\n", { append: true });
+    const dirty = await r10e(["build", "-q"], { cwd: dir });
+    assertEquals(dirty.code, 0, dirty.stderr);
+    assertStringIncludes(dirty.stderr, '(1 uncommitted path: "../../docs/notes.md")');
+    // What the warning claims is what Go did: the binary says vcs.modified=true.
+    const info = new Deno.Command("go", { args: ["version", "-m", `${dir}/build/hello`] })
+      .outputSync();
+    assertStringIncludes(new TextDecoder().decode(info.stdout), "vcs.modified=true");
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});

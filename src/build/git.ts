@@ -83,11 +83,14 @@ export interface DirtyPath {
 }
 
 /**
- * Paths under `dir` that git reports as modified or untracked (not ignored),
- * relative to `dir`, or null outside a repository.
+ * Paths of the whole repository that git reports as modified or untracked (not
+ * ignored), relative to `dir` (`../notes.txt` when outside it), or null outside a
+ * repository. The whole repository, not `dir`'s subtree: Go stamps vcs.modified from
+ * `git status` at the repository's top (cmd/go/internal/vcs), so a stray file
+ * beside a project in a monorepo also makes its binaries differ from the commit's.
  */
 export async function dirtyPaths(dir: string): Promise<DirtyPath[] | null> {
-  const out = await git(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=normal", "."]);
+  const out = await git(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=normal", ":/"]);
   if (out === null) return null;
   // Porcelain paths are relative to the top of the repository.
   const prefix = (await git(dir, ["rev-parse", "--show-prefix"]))?.trim() ?? "";
@@ -101,11 +104,20 @@ export async function dirtyPaths(dir: string): Promise<DirtyPath[] | null> {
     if (code[0] === "R" || code[0] === "C") i++;
     const full = r.slice(3);
     result.push({
-      path: full.startsWith(prefix) ? full.slice(prefix.length) : full,
+      path: full.startsWith(prefix) ? full.slice(prefix.length) : relativeUp(prefix, full),
       untracked: code === "??",
     });
   }
   return result;
+}
+
+/** `full` (from the repository's top) relative to the directory at `prefix` (`a/b/` → `../../full`, shortened where they share a parent). */
+function relativeUp(prefix: string, full: string): string {
+  const from = prefix.split("/").filter((p) => p !== "");
+  const to = full.split("/");
+  let same = 0;
+  while (same < from.length && same < to.length - 1 && from[same] === to[same]) same++;
+  return "../".repeat(from.length - same) + to.slice(same).join("/");
 }
 
 /** The full commit hash of HEAD, or null outside a repository or before the first commit. */
