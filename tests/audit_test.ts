@@ -6,26 +6,9 @@
  * (The builder image without git is in docker_build_test.ts.)
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, r10e } from "./_cli.ts";
-import { run } from "./_docker.ts";
+import { copyExample, git, r10e } from "./_cli.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: "r10e test",
-  GIT_AUTHOR_EMAIL: "test@r10e.invalid",
-  GIT_COMMITTER_NAME: "r10e test",
-  GIT_COMMITTER_EMAIL: "test@r10e.invalid",
-  GIT_AUTHOR_DATE: "@1700000000 +0000",
-  GIT_COMMITTER_DATE: "@1700000000 +0000",
-};
-
-async function git(dir: string, args: string[]): Promise<string> {
-  const r = await run("git", ["-C", dir, "-c", "init.defaultBranch=main", ...args], {
-    env: { ...Deno.env.toObject(), ...GIT_ENV },
-  });
-  if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** A committed copy of the example whose build_cmd is `buildCmd`, plus a non-Go artifact. */
 async function project(
@@ -49,9 +32,9 @@ async function project(
   );
   const init = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
-  await git(dir, ["init", "-q"]);
-  await git(dir, ["add", "-A"]);
-  await git(dir, ["commit", "-q", "-m", "example"]);
+  await git(dir, "init", "-q");
+  await git(dir, "add", "-A");
+  await git(dir, "commit", "-q", "-m", "example");
   return dir;
 }
 
@@ -72,7 +55,7 @@ Deno.test("build audit: r10e's own environment passes, a darwin (Mach-O) artifac
   try {
     const r = await r10e(["build", "--in", "host", "--json"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
-    const head = (await git(dir, ["rev-parse", "HEAD"])).trim();
+    const head = (await git(dir, "rev-parse", "HEAD")).trim();
     assertStringIncludes(
       r.stderr,
       `Checked the build info of 2 Go artifacts: go1.26.8, CGO_ENABLED=0, -trimpath, vcs.revision ${

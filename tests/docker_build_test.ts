@@ -8,31 +8,13 @@
  * unreachable engine) run without Docker; the rest skip visibly without one.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, fileSha256, r10e, REPO } from "./_cli.ts";
+import { copyExample, fileSha256, git, r10e, REPO } from "./_cli.ts";
 import { docker, dockerTest, goBuilderImage, run } from "./_docker.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
 const FAKE_DIGEST = "sha256:" + "5".repeat(64);
 const OTHER_DIGEST = "sha256:" + "6".repeat(64);
 const SDE = { SOURCE_DATE_EPOCH: "1700000000" };
-
-/** Fixed identity and dates: two copies with the same files get the same commit. */
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: "r10e test",
-  GIT_AUTHOR_EMAIL: "test@r10e.invalid",
-  GIT_COMMITTER_NAME: "r10e test",
-  GIT_COMMITTER_EMAIL: "test@r10e.invalid",
-  GIT_AUTHOR_DATE: "@1700000000 +0000",
-  GIT_COMMITTER_DATE: "@1700000000 +0000",
-};
-
-async function git(dir: string, args: string[]): Promise<string> {
-  const r = await run("git", ["-C", dir, "-c", "init.defaultBranch=main", ...args], {
-    env: { ...Deno.env.toObject(), ...GIT_ENV },
-  });
-  if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /**
  * A copy of the example whose config names `builder`, with r10e-docker/ written
@@ -55,9 +37,9 @@ async function project(
   );
   const init = await r10e(["init", "--force"], { cwd: dir, env: options.env });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
-  await git(dir, ["init", "-q"]);
-  await git(dir, ["add", "-A"]);
-  await git(dir, ["commit", "-q", "-m", "example"]);
+  await git(dir, "init", "-q");
+  await git(dir, "add", "-A");
+  await git(dir, "commit", "-q", "-m", "example");
   return dir;
 }
 
@@ -414,9 +396,9 @@ async function uuidProject(builder: string, env: Record<string, string>): Promis
   await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
   const init = await r10e(["init", "-q"], { cwd: dir, env });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
-  await git(dir, ["init", "-q"]);
-  await git(dir, ["add", "-A"]);
-  await git(dir, ["commit", "-q", "-m", "uuid-app"]);
+  await git(dir, "init", "-q");
+  await git(dir, "add", "-A");
+  await git(dir, "commit", "-q", "-m", "uuid-app");
   return dir;
 }
 
@@ -497,7 +479,7 @@ dockerTest(
     try {
       const r = await r10e(["build", "--in", "docker"], { cwd: dir, env });
       assertEquals(r.code, 1, r.stderr);
-      const head = (await git(dir, ["rev-parse", "HEAD"])).trim();
+      const head = (await git(dir, "rev-parse", "HEAD")).trim();
       assertStringIncludes(
         r.stderr,
         `\n  /app/hello ("build/hello"): vcs.revision: expected "${head}", found nothing (no VCS stamp): the builder image has no git`,
