@@ -97,6 +97,9 @@ go_tool crane github.com/google/go-containerregistry/cmd/crane v0.22.1
 go_tool ko github.com/google/ko v0.18.1
 # actionlint: the workflow template init writes is checked with it
 go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint v1.7.12
+# syft and cyclonedx-gomod: tests/sbom_tools_test.ts compares r10e sbom's Go modules with theirs
+go_tool syft github.com/anchore/syft/cmd/syft v1.57.2
+go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod v1.10.0
 
 # Debian's docker-registry package enables a system service on :5000 on some
 # machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.

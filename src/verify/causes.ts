@@ -9,6 +9,7 @@
  * @module
  */
 import { globMatch } from "./glob.ts";
+import { GO_MODULE_CAUSES } from "./sbom_diff.ts";
 import {
   type CauseId,
   CAUSES,
@@ -145,7 +146,11 @@ export function summarize(findings: Finding[], ignoredCount: number): string {
   }
   const counts = new Map<CauseId, number>();
   for (const f of findings) counts.set(f.cause, (counts.get(f.cause) ?? 0) + 1);
-  const list = [...counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+  // The Go module causes first: they explain the byte-level ones (sbom_diff.ts).
+  const goFirst = (c: CauseId) => (GO_MODULE_CAUSES.includes(c) ? 0 : 1);
+  const list = [...counts].sort((x, y) =>
+    goFirst(x[0]) - goFirst(y[0]) || y[1] - x[1] || (x[0] < y[0] ? -1 : 1)
+  )
     .map(([cause, n]) => `${cause} (${n})`).join(", ");
   const n = findings.length;
   return `differ: ${n} finding${n === 1 ? "" : "s"}: ${list}`;

@@ -11,6 +11,7 @@
  * @module
  */
 import { type CauseId, CAUSES, type Finding } from "./findings.ts";
+import { GO_MODULE_CAUSES, goModuleCauseText } from "./sbom_diff.ts";
 
 /** Who built an image, read from its config's history and fields. */
 export type Builder = "r10e" | "ko" | "buildkit" | "docker-legacy" | "nix" | "unknown";
@@ -110,7 +111,9 @@ export function explain(
   for (const [cause, list] of byCause) {
     const c = CAUSES[cause];
     const line: CauseLine = { cause, text: c.text, hint: list[0].hint, count: list.length };
-    if (cause === "commit") {
+    if (GO_MODULE_CAUSES.includes(cause)) {
+      line.text = goModuleCauseText(cause, list);
+    } else if (cause === "commit") {
       line.text = `${c.text}: ${short(revision.a)} → ${short(revision.b)}`;
     } else if (cause === "timestamps") {
       const shift = commonShift(list);
@@ -129,6 +132,8 @@ export function explain(
       }
     } else if ((cause === "go-build-info" || cause === "go-build-id") && commit) {
       line.text += ": expected from a source change between the commits";
+    } else if (cause === "go-build-info" && out.some((f) => GO_MODULE_CAUSES.includes(f.cause))) {
+      line.text += ": follows from the Go module differences above";
     } else if (cause === "content" || cause === "files") {
       const paths = [...new Set(list.map((f) => f.path).filter((p) => p !== undefined))];
       if (paths.length) {
@@ -145,7 +150,13 @@ export function explain(
     }
     lines.push(line);
   }
-  const rank = (l: CauseLine) => (l.cause === "commit" ? 0 : 1);
+  // A commit first, then the Go module differences (they explain the bytes), then by count.
+  const rank = (l: CauseLine) =>
+    l.cause === "commit"
+      ? 0
+      : GO_MODULE_CAUSES.includes(l.cause)
+      ? 1 + GO_MODULE_CAUSES.indexOf(l.cause) / 10
+      : 2;
   lines.sort((x, y) => rank(x) - rank(y) || y.count - x.count || (x.cause < y.cause ? -1 : 1));
   return { findings: out, causes: lines, builders };
 }

@@ -31,7 +31,11 @@ export type CauseId =
   | "commit"
   | "builder-ids"
   | "godebug"
-  | "go-ldflags-x";
+  | "go-ldflags-x"
+  | "go-dependency"
+  | "go-toolchain"
+  | "go-main-module"
+  | "go-build-setting";
 
 /** A cause: what likely made the difference, and the fix when one is known. */
 export interface Cause {
@@ -108,10 +112,46 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
     text: "a value stamped at link time (-ldflags -X)",
     hint: "derive it from vcs.time, a tag or SOURCE_DATE_EPOCH, not the clock",
   },
+  // The Go module differences of a binary (sbom_diff.ts), named above the bytes they explain.
+  "go-dependency": {
+    text: "Go dependencies differ",
+    hint: "build with the same go.mod and go.sum (commit them; GOFLAGS=-mod=readonly)",
+  },
+  "go-toolchain": {
+    text: "the Go toolchain differs",
+    hint: "pin go_version (GOTOOLCHAIN=go<X.Y.Z>)",
+  },
+  "go-main-module": {
+    text: "the main module differs (version, vcs.revision, vcs.modified)",
+    hint: "build the same commit from a clean tree",
+  },
+  "go-build-setting": {
+    text: "Go build settings differ",
+    hint: "use the same build flags and environment (GOFLAGS, -ldflags, CGO_ENABLED, GOAMD64)",
+  },
 };
+
+/** A Go module as one binary's build info has it (sbom_diff.ts). */
+export interface GoModuleSide {
+  /** The version go.mod requires, e.g. `v1.2.3`. */
+  version: string;
+  /** Its `h1:` sum, `""` when none (a replaced module has none of its own). */
+  sum: string;
+  /** What replaces it (go.mod `replace`): a module path and version, or a directory and `""`. */
+  replace?: { path: string; version: string; sum: string };
+}
 
 /** Extra data of a content difference, filled by the content analysis. */
 export type Detail =
+  | {
+    kind: "go-module";
+    /** The module path go.mod requires. */
+    module: string;
+    change: "added" | "removed" | "upgraded" | "downgraded" | "sum" | "replace";
+    /** The module in A and in B, `null` when absent. */
+    a: GoModuleSide | null;
+    b: GoModuleSide | null;
+  }
   | { kind: "text"; diff: string; truncated: boolean }
   | { kind: "binary"; sizeA: number; sizeB: number; firstDifference: number }
   | {

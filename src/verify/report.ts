@@ -14,6 +14,7 @@ import { compareCodePoints } from "../code_point_order.ts";
 import { printable } from "../printable.ts";
 import { type Builder, BUILDER_NAMES, explain } from "./explain.ts";
 import type { CauseSummary, Detail, Finding, Report } from "./findings.ts";
+import { isGoModuleFinding } from "./sbom_diff.ts";
 
 /** Options of `formatReport`. */
 export interface FormatOptions {
@@ -63,7 +64,14 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
       : "";
     out.push("", c.bold(`Causes and fixes${by}`));
     for (const line of causes) out.push(causeLine(line, c));
-    for (const [title, group] of groupByPlace(report.findings)) {
+    // Go module differences above the byte-level findings they explain (issue 12 item 5).
+    const modules = report.findings.filter(isGoModuleFinding);
+    if (modules.length > 0) {
+      out.push("", c.bold("Go modules (what the bytes below follow from)"));
+      for (const x of formatModules(modules, c)) out.push(x);
+    }
+    const bytes = report.findings.filter((f) => !isGoModuleFinding(f));
+    for (const [title, group] of groupByPlace(bytes)) {
       out.push("", c.bold(p(title)));
       for (const x of formatGroup(group, c, options.full === true)) out.push(x);
     }
@@ -193,7 +201,7 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
     out.push(
       `${indent}binary: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
     );
-  } else {
+  } else if (d.kind === "go") {
     const format = d.format === "macho" ? " (Mach-O)" : d.format === "elf" ? " (ELF)" : "";
     out.push(
       `${indent}Go binary${format}: ${d.sizeA} → ${d.sizeB} bytes, first difference at offset ${d.firstDifference}`,
@@ -246,6 +254,33 @@ function formatDetail(d: Detail, indent: string, c: Colors): string[] {
       out.push(
         `${indent}  build paths in the binary: ${p(d.buildPaths.slice(0, 5).join(", "))}`,
       );
+    }
+  }
+  return out;
+}
+
+/** `/app/server` then one line per module difference: `golang.org/x/sync: v0.19.0 → v0.20.0 (upgraded)`. */
+function formatModules(findings: Finding[], c: Colors): string[] {
+  const out: string[] = [];
+  let last: string | undefined;
+  for (const f of findings) {
+    const title = (f.platform ? `${f.platform}: ` : "") + "/" + (f.path ?? "");
+    if (title !== last) out.push(`  ${c.bold(p(title))}`);
+    last = title;
+    const name = f.field.replace(/^go (dependency |build )?/, "");
+    const change = f.detail?.kind === "go-module"
+      ? ` (${f.detail.change === "sum" ? "same version, other h1: sum" : f.detail.change})`
+      : "";
+    const multi = (v: unknown) => (typeof v === "string" ? v.replace(/\n/g, " ") : v);
+    out.push(
+      `    ${p(name)}: ${c.red(value(multi(f.a)))} → ${c.green(value(multi(f.b)))}${change} ` +
+        c.yellow(`[${f.cause}]`),
+    );
+    if (f.detail?.kind === "go-module" && f.detail.change !== "sum") {
+      const sum = (m: { sum: string; replace?: { sum: string } } | null) =>
+        m ? (m.replace ? m.replace.sum : m.sum) || "(none)" : "(none)";
+      const [x, y] = [sum(f.detail.a), sum(f.detail.b)];
+      if (x !== y) out.push(c.dim(`      sums: ${p(x)} → ${p(y)}`));
     }
   }
   return out;

@@ -24,6 +24,7 @@ import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./find
 import { globMatch } from "./glob.ts";
 import { explain } from "./explain.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
+import { type GoBinaryPair, goModuleFindings, readGoModulePair } from "./sbom_diff.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
 /** Options of `verifyImages`. */
@@ -141,7 +142,9 @@ async function verify(
       infos.push([inputInfo(a), inputInfo(b)]);
       if (sameContent(a, b) && index === 0) packaging.push(...packagingNotes(a, b));
       const tree = compareImages(a, b);
+      const goBinaries: GoBinaryPair[] = [];
       const notAnalyzed = await analyzeContents(tree, {
+        goBinaries,
         inputs: [inputA, inputB],
         images: [pair.a, pair.b],
         summaries: [a, b],
@@ -155,6 +158,10 @@ async function verify(
         skippedContent += notAnalyzed;
       }
       const c = collapse(tree, ignore);
+      // The Go module differences first: they explain the byte-level findings (issue 12 item 5).
+      for (const f of goModuleFindings(goBinaries)) {
+        findings.push(platform ? { ...f, platform } : f);
+      }
       for (const f of c.findings) findings.push(platform ? { ...f, platform } : f);
       for (const q of c.consequences) consequences.push(platform ? { ...q, platform } : q);
       ignored.count += c.ignored.count;
@@ -480,6 +487,8 @@ interface ContentContext {
   maxDiffLines?: number;
   maxAnalyzed: number;
   progress: Progress;
+  /** Receives the build info of each pair of differing Go binaries (sbom_diff.ts). */
+  goBinaries: GoBinaryPair[];
 }
 
 /** The `content` leaves of the tree, minus those the user ignores by path. */
@@ -531,6 +540,10 @@ async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Prom
     });
     n.cause = cause;
     n.detail = detail;
+    if (detail.kind === "go") {
+      const infos = await readGoModulePair(ra, rb);
+      if (infos) ctx.goBinaries.push({ layer: n.layer!, path: n.path!, ...infos });
+    }
   }
   return all.length - leaves.length;
 }
