@@ -142,8 +142,10 @@ const CASES: Case[] = [
   },
   {
     name: "goinfo",
-    summary: "Images differ: 1 finding: go-build-info (1)",
+    summary: "Images differ: 2 findings: go-build-setting (1), go-build-info (1)",
     lines: [
+      "  go-build-setting (1): Go build settings differ: GOAMD64: v1 → v3 (in /app/server) → pin GOAMD64",
+      "    GOAMD64: v1 → v3 [go-build-setting]",
       "        build info build GOAMD64: v1 → v3 → pin GOAMD64",
     ],
   },
@@ -210,8 +212,20 @@ Deno.test("verify names the cause of each row of the cause table", async (t) => 
     const report = JSON.parse(r.stdout);
     assertEquals(report.schemaVersion, 1);
     assertEquals(report.identical, false);
-    assertEquals(report.findings.length, 1);
-    const f = report.findings[0];
+    // The build setting first, named as such (issue 12 item 5), then the bytes it explains.
+    assertEquals(report.findings.length, 2);
+    const g = report.findings[0];
+    assertEquals([g.scope, g.layer, g.path, g.field, g.a, g.b, g.cause, g.hint], [
+      "file",
+      0,
+      "app/server",
+      "go build GOAMD64",
+      "v1",
+      "v3",
+      "go-build-setting",
+      "pin GOAMD64",
+    ]);
+    const f = report.findings[1];
     assertEquals([f.scope, f.layer, f.path, f.field, f.cause], [
       "file",
       0,

@@ -138,9 +138,17 @@ Deno.test("verify: two r10e builds of different commits name the commit first", 
         .test(glance[causes + 1]),
       r.stdout,
     );
+    // The binary's build info names the commit too (issue 12 item 5): the main module's version
+    // and vcs stamp, which follow from the commits.
+    assertEquals(
+      glance[causes + 2],
+      "  go-main-module (3): the main module or its VCS stamp differs: main module, vcs.revision, " +
+        "vcs.time (in /app/hello): they follow from the commits → none needed once the same " +
+        "commit is built",
+    );
     ok(
       /^ {2}timestamps \(\d+\): build time 2024-01-01T00:00:00Z → 2024-02-01T00:00:00Z in \d+ places \(.*\): the commit times, they follow from the commits/
-        .test(glance[causes + 2]),
+        .test(glance[causes + 3]),
       r.stdout,
     );
     const json = JSON.parse((await verify([`one/${OUT}`, `two/${OUT}`, "--json"], dir)).stdout);

@@ -146,8 +146,8 @@ export function summarize(findings: Finding[], ignoredCount: number): string {
   }
   const counts = new Map<CauseId, number>();
   for (const f of findings) counts.set(f.cause, (counts.get(f.cause) ?? 0) + 1);
-  // The Go module causes first: they explain the byte-level ones (sbom_diff.ts).
-  const goFirst = (c: CauseId) => (GO_MODULE_CAUSES.includes(c) ? 0 : 1);
+  // A commit first, then the Go module causes: they explain the byte-level ones (sbom_diff.ts).
+  const goFirst = (c: CauseId) => (c === "commit" ? 0 : GO_MODULE_CAUSES.includes(c) ? 1 : 2);
   const list = [...counts].sort((x, y) =>
     goFirst(x[0]) - goFirst(y[0]) || y[1] - x[1] || (x[0] < y[0] ? -1 : 1)
   )

@@ -113,6 +113,10 @@ export function explain(
     const line: CauseLine = { cause, text: c.text, hint: list[0].hint, count: list.length };
     if (GO_MODULE_CAUSES.includes(cause)) {
       line.text = goModuleCauseText(cause, list);
+      if (cause === "go-main-module" && commit) {
+        line.text += ": they follow from the commits";
+        line.hint = "none needed once the same commit is built";
+      }
     } else if (cause === "commit") {
       line.text = `${c.text}: ${short(revision.a)} → ${short(revision.b)}`;
     } else if (cause === "timestamps") {

@@ -122,7 +122,7 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
     hint: "pin go_version (GOTOOLCHAIN=go<X.Y.Z>)",
   },
   "go-main-module": {
-    text: "the main module differs (version, vcs.revision, vcs.modified)",
+    text: "the main module or its VCS stamp differs",
     hint: "build the same commit from a clean tree",
   },
   "go-build-setting": {

@@ -290,6 +290,14 @@ export function isGoModuleFinding(f: Finding): boolean {
  * binaries they are in: `golang.org/x/sync v0.19.0 → v0.20.0 (upgraded, in /app/server)`.
  */
 export function goModuleCauseText(cause: CauseId, list: readonly Finding[]): string {
+  if (cause === "go-main-module") {
+    // The values are long (pseudo-versions, revisions) and in the section below: the names here.
+    const fields = [...new Set(list.map((f) => f.field.replace(/^go /, "")))];
+    const paths = [...new Set(list.map((f) => "/" + (f.path ?? "")))];
+    return `${CAUSES[cause].text}: ${fields.join(", ")} (in ${paths.slice(0, 2).join(", ")}${
+      paths.length > 2 ? ` and ${paths.length - 2} more` : ""
+    })`;
+  }
   const byChange = new Map<string, string[]>();
   for (const f of list) {
     const what = f.field.replace(/^go (dependency |build )?/, "");
