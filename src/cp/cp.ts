@@ -21,8 +21,8 @@ import { createHash } from "node:crypto";
 import { dirname, resolve as resolvePath } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
-import { type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
-import { resolveImage, type ResolveOptions } from "../registry/resolve.ts";
+import type { ImageInfo, ImageInput } from "../image/reader.ts";
+import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { hasRawBytes } from "../tar/raw_names.ts";
 import { LinkChecker, lstatHost } from "./containment.ts";
@@ -78,16 +78,14 @@ export async function cp(
 ): Promise<CpResult> {
   if (!paths.src) throw new UsageError("SRC must not be empty");
   if (!paths.dest) throw new UsageError("DEST must not be empty");
-  // A registry reference is fetched into a temporary layout first (issue 11: reading from a registry).
-  await using local = await resolveImage(image, {
+  // A registry reference is read from its registry, its layers streamed and kept while the
+  // command reads them (it reads each twice: the merged filesystem, then the contents).
+  await using input = await openInput(image, {
     env: {},
     ...options.registry,
     platform: options.platform,
     tempDir: options.tempDir,
-  });
-  await using input = await openImage(local.path, {
-    platform: options.platform,
-    tempDir: options.tempDir,
+    spool: true,
   });
   const info = input.image();
   const fs = await buildMergedFs(input, info);

@@ -194,10 +194,20 @@ export interface OpenImageOptions {
   tempDir?: string;
 }
 
+/**
+ * Bytes of an entry that the reader does not hold, read when asked for (a registry's blob:
+ * src/registry/remote_image.ts). Reading the whole entry checks it against its digest.
+ */
+export interface EntrySource {
+  /** A stream of `length` bytes at `offset` of the entry. */
+  read(offset: number, length: number): TarSource;
+}
+
 /** Where an entry's bytes are. */
 type Stored =
   | { kind: "memory"; bytes: Uint8Array }
-  | { kind: "file"; path: string; offset: number; size: number };
+  | { kind: "file"; path: string; offset: number; size: number }
+  | { kind: "source"; source: EntrySource };
 
 /**
  * An open image input. Close it (or `await using` it) to remove the spool directory.
@@ -205,8 +215,8 @@ type Stored =
 export class ImageInput implements AsyncDisposable {
   /** The path given to `openImage`, used in messages. */
   readonly path: string;
-  /** `archive` for a tar file, `directory` for an OCI layout directory. */
-  readonly kind: "archive" | "directory";
+  /** `archive` for a tar file, `directory` for an OCI layout directory, `registry` for a reference. */
+  readonly kind: "archive" | "directory" | "registry";
   /** Outer compression of an archive (`none` for a directory). */
   readonly compression: Compression;
   /** Every entry in input order (a directory's files sorted bytewise by path). */
@@ -223,6 +233,7 @@ export class ImageInput implements AsyncDisposable {
   #refill: ((want: Map<string, OuterEntry>) => Promise<void>) | undefined;
   #byPath: Map<string, OuterEntry>;
   #spool: string | null;
+  #onClose: (() => Promise<void>) | undefined;
   #platform: string | undefined;
   #verifiedDiffIds = new Set<string>();
   /** Entries seen in each distinct layer blob of an image, for {@linkcode ENTRIES_MAX}. */
@@ -231,7 +242,7 @@ export class ImageInput implements AsyncDisposable {
   /** @internal Use `openImage`. */
   constructor(init: {
     path: string;
-    kind: "archive" | "directory";
+    kind: "archive" | "directory" | "registry";
     compression: Compression;
     entries: OuterEntry[];
     stored: Map<string, Stored>;
@@ -239,7 +250,10 @@ export class ImageInput implements AsyncDisposable {
     platform: string | undefined;
     /** Reads a compressed archive again for entries the first pass did not keep. */
     refill?: (want: Map<string, OuterEntry>) => Promise<void>;
+    /** Called once by `close` (a registry input closes its client and spool). */
+    onClose?: () => Promise<void>;
   }) {
+    this.#onClose = init.onClose;
     this.#refill = init.refill;
     this.path = init.path;
     this.kind = init.kind;
@@ -353,6 +367,7 @@ export class ImageInput implements AsyncDisposable {
       throw new RangeError(`Cannot read ${len} bytes at ${offset} of "${path}" (${size} bytes)`);
     }
     if (stored.kind === "memory") return bytesSource(stored.bytes.subarray(offset, offset + len));
+    if (stored.kind === "source") return stored.source.read(offset, len);
     return new FileRange(stored.path, stored.offset + offset, len, options);
   }
 
@@ -391,9 +406,12 @@ export class ImageInput implements AsyncDisposable {
         if (n > (counts.get(layer.path) ?? 0)) counts.set(layer.path, n);
         yield entry;
       }
-      if (hash) {
-        // Read what follows the end-of-archive blocks too: it is part of the diff_id.
+      if (hash || this.#stored.get(layer.path)?.kind === "source") {
+        // Read what follows the end-of-archive blocks too: it is part of the diff_id (and of a
+        // fetched blob's digest, checked when its last byte comes).
         for await (const _ of source) { /* drain */ }
+      }
+      if (hash) {
         const got = "sha256:" + hash.digest("hex");
         if (got !== layer.diffId) {
           throw this.error(`${what} does not match its diff_id "${layer.diffId}"`);
@@ -402,6 +420,11 @@ export class ImageInput implements AsyncDisposable {
       }
     } catch (e) {
       if (e instanceof InputError) throw e;
+      if (this.#stored.get(layer.path)?.kind === "source") {
+        // A fetched blob that breaks the tar or the decompressor: read on to its end, where its
+        // digest says whether the registry sent other bytes (then that is the message).
+        for await (const _ of raw) { /* drain */ }
+      }
       if (e instanceof SyntaxError) throw this.error(`${what} is not a valid tar`, e);
       throw this.error(`${what} cannot be decompressed (${layer.compression})`, e);
     }
@@ -430,6 +453,9 @@ export class ImageInput implements AsyncDisposable {
     this.#spool = null;
     this.#stored.clear();
     if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});
+    const onClose = this.#onClose;
+    this.#onClose = undefined;
+    await onClose?.();
   }
 
   /** Same as `close`. */
@@ -503,6 +529,62 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
     // Reading a FIFO blocks until a writer comes, possibly forever; a device never ends.
     throw fail(`it is ${specialKind(info)}, not a regular file or a directory`);
   }
+  try {
+    await parseDocuments(input);
+    return input;
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
+}
+
+/** One entry of an image whose bytes the caller knows where to find (see `openListedImage`). */
+export interface ListedEntry {
+  /** `index.json`, `oci-layout`, `blobs/sha256/<hex>`. */
+  path: string;
+  size: number;
+  /** sha256 hex of the content: computed, or the digest the blob is named by (checked when read). */
+  sha256: string;
+  /** The bytes, when at hand (documents); else `source` gives them. */
+  bytes?: Uint8Array;
+  source?: EntrySource;
+}
+
+/**
+ * Opens an image from a listing of its entries (a registry's blobs: src/registry/remote_image.ts),
+ * parsing and checking its documents as `openImage` does. Nothing is read that the documents do
+ * not need; the rest is read when asked for.
+ * @throws {InputError} as `openImage` does.
+ */
+export async function openListedImage(
+  path: string,
+  entries: ListedEntry[],
+  options: OpenImageOptions & { onClose?: () => Promise<void> } = {},
+): Promise<ImageInput> {
+  const stored = new Map<string, Stored>();
+  const outer: OuterEntry[] = [];
+  for (const e of entries) {
+    outer.push({
+      name: e.path,
+      path: e.path,
+      header: null,
+      kind: "file",
+      size: e.size,
+      sha256: e.sha256,
+    });
+    if (e.bytes) stored.set(e.path, { kind: "memory", bytes: e.bytes });
+    else if (e.source) stored.set(e.path, { kind: "source", source: e.source });
+  }
+  const input = new ImageInput({
+    path,
+    kind: "registry",
+    compression: "none",
+    entries: outer,
+    stored,
+    spool: null,
+    platform: options.platform,
+    onClose: options.onClose,
+  });
   try {
     await parseDocuments(input);
     return input;
@@ -626,7 +708,7 @@ class Spool {
     if (!previous) return;
     this.stored.delete(path);
     if (previous.kind === "memory") this.#held -= previous.bytes.length;
-    else {
+    else if (previous.kind === "file") {
       this.#spooled -= previous.size;
       await Deno.remove(previous.path).catch(() => {});
     }

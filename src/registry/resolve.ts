@@ -1,65 +1,47 @@
 /**
- * The one step `verify`, `cp` (and later `sbom`) take before opening an image: an input that is
- * an existing path is used as it is; otherwise one that reads as a registry reference
- * (`host[:port]/repo[:tag]`, `…@sha256:<digest>`) is fetched into a temporary OCI layout
- * directory, which the image reader then opens like any other (DESIGN: registries).
+ * The one step `verify`, `cp` and `sbom` take to open an image: an input that is an existing
+ * path is opened by the image reader as it is; otherwise one that reads as a registry reference
+ * (`host[:port]/repo[:tag]`, `…@sha256:<digest>`) is opened from its registry, its layers
+ * streamed when read (pull.ts; DESIGN: registries).
  *
  * @module
  */
-import { registerTemporary, removeTemporary } from "../signals.ts";
+import { type ImageInput, openImage } from "../image/reader.ts";
 import { RegistryError } from "./errors.ts";
 import type { ClientOptions } from "./client.ts";
 import { looksLikeReference, parseReference } from "./reference.ts";
 
-/** An input ready for `openImage`; dispose of it to remove what was fetched. */
-export interface ResolvedImage extends AsyncDisposable {
-  /** A path `openImage` reads. */
-  path: string;
-  /** The registry reference, when the input was one (`host/repo@sha256:…` as fetched). */
-  reference?: string;
-}
-
-/** Options of `resolveImage`. */
+/** Options of `openInput`. */
 export interface ResolveOptions extends ClientOptions {
   platform?: string;
-  /** Parent of the temporary layout directory (default: the system one). */
+  /** Parent of temporary directories (the reader's spool, fetched blobs). */
   tempDir?: string;
   onProgress?: (line: string) => void;
+  /**
+   * For a reference: keep the blobs read in a temporary directory, for commands that read a
+   * layer twice (cp, sbom); verify reads each once and keeps nothing.
+   */
+  spool?: boolean;
 }
 
 /**
- * `input` as a path `openImage` can read: itself when it exists or is not a reference, else a
- * temporary layout with the reference's image (for `platform`, when given).
- * @throws {RegistryError} when the reference cannot be fetched or a blob does not match its digest.
+ * Opens `input`: a path (archive or layout directory) when it exists or is not a reference,
+ * else the reference's image (for `platform`, when given) from its registry.
+ * @throws {InputError} for an unreadable image.
+ * @throws {RegistryError} when the reference cannot be fetched or a document does not match its
+ * digest (a layer that does not is an InputError when it is read).
  */
-export async function resolveImage(
-  input: string,
-  options: ResolveOptions,
-): Promise<ResolvedImage> {
-  const asIs: ResolvedImage = { path: input, [Symbol.asyncDispose]: () => Promise.resolve() };
-  try {
-    await Deno.lstat(input);
-    return asIs; // an existing path wins over a reference that reads the same
-  } catch {
-    // not a path: perhaps a reference
-  }
-  if (!looksLikeReference(input)) return asIs;
+export async function openInput(input: string, options: ResolveOptions): Promise<ImageInput> {
+  const local = { platform: options.platform, tempDir: options.tempDir };
+  // An existing path wins over a reference that reads the same.
+  const exists = await Deno.lstat(input).then(() => true, () => false);
+  if (exists || !looksLikeReference(input)) return await openImage(input, local);
   const ref = parseReference(input);
-  const { pullToLayout } = await import("./pull.ts");
-  const dir = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-pull-" });
-  // An interrupt (Ctrl-C) removes it too (issue 10: signals and leftovers).
-  registerTemporary(dir);
-  const remove = () => removeTemporary(dir);
+  const { openRemoteImage } = await import("./pull.ts");
   try {
-    const pulled = await pullToLayout(ref, dir, options);
-    return {
-      path: dir,
-      reference: `${ref.registry}/${ref.repository}@${pulled.digest}`,
-      [Symbol.asyncDispose]: remove,
-    };
+    return await openRemoteImage(ref, options);
   } catch (e) {
-    await remove();
-    if (e instanceof RegistryError) throw e;
+    if (e instanceof RegistryError || (e as { exitCode?: number }).exitCode === 2) throw e;
     throw new RegistryError(`Cannot read image "${input}" from its registry`, { cause: e });
   }
 }

@@ -5,10 +5,10 @@
  * @module
  */
 import { InputError, UsageError } from "../errors.ts";
-import { type ImageInfo, openImage } from "../image/reader.ts";
+import type { ImageInfo } from "../image/reader.ts";
 import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
 import { describeImage } from "./scan.ts";
-import { resolveImage, type ResolveOptions } from "../registry/resolve.ts";
+import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import { VERSION } from "../version.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
 import { sortedJson } from "./model.ts";
@@ -43,15 +43,14 @@ export async function sbom(image: string, options: SbomOptions): Promise<string>
       );
     }
   }
-  await using local = await resolveImage(image, {
+  // A registry reference is read from its registry, its layers streamed and kept while the
+  // command reads them (it reads each twice: the merged filesystem, then the contents).
+  await using input = await openInput(image, {
     env: {},
     ...options.registry,
     platform: options.platform,
     tempDir: options.tempDir,
-  });
-  await using input = await openImage(local.path, {
-    platform: options.platform,
-    tempDir: options.tempDir,
+    spool: true,
   });
   const info = input.image();
   if (options.format === "provenance") {

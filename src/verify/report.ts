@@ -45,9 +45,7 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
     out.push(
       `  ${label}: ${p(info.input)} (${info.format}, ${info.compression}, ${p(info.platform)}): ` +
         `${image}image ID ${short(info.imageId)}, ${info.layers} layers, ${info.files} files` +
-        (info.layersNotRead
-          ? ` (${info.layersNotRead} compressed layers both share not read)`
-          : ""),
+        (info.layersNotRead ? ` (${info.layersNotRead} layers both share not read)` : ""),
     );
   }
   for (const note of report.notes) out.push(c.dim(`  note: ${p(note)}`));

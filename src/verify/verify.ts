@@ -13,8 +13,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
-import { type ResolvedImage, resolveImage, type ResolveOptions } from "../registry/resolve.ts";
+import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
+import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
 import { compareImages, isBlobName, packagingNotes, sameContent, sameEntries } from "./compare.ts";
@@ -57,21 +57,7 @@ export async function verifyImages(
   options: VerifyOptions = {},
 ): Promise<Report> {
   const ignore = options.ignore ?? { causes: [], paths: [] };
-  // A registry reference is fetched into a temporary layout first (issue 11: reading from a registry).
-  const resolve = (p: string) =>
-    resolveImage(p, {
-      env: {},
-      ...options.registry,
-      platform: options.platform,
-      tempDir: options.tempDir,
-    });
-  const resolved = await Promise.allSettled([resolve(pathA), resolve(pathB)]);
-  await using stack = new AsyncDisposableStack();
-  for (const r of resolved) if (r.status === "fulfilled") stack.use(r.value);
-  const failed = resolved.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  const [a, b] = resolved as PromiseFulfilledResult<ResolvedImage>[];
-  return await verify(a.value.path, b.value.path, options, ignore);
+  return await verify(pathA, pathB, options, ignore);
 }
 
 async function verify(
@@ -81,14 +67,21 @@ async function verify(
   ignore: IgnoreOptions,
 ): Promise<Report> {
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
-  const open = { platform: options.platform, tempDir: options.tempDir };
+  // A registry reference is read from its registry: documents now, layers streamed when
+  // compared and kept nowhere (issue 11: reading from a registry).
+  const open = {
+    env: {},
+    ...options.registry,
+    platform: options.platform,
+    tempDir: options.tempDir,
+  };
   // Both inputs at once: decompression and hashing of one overlap with the other's (2 cores).
   // The archives' own sha256, computed while the reader works: the reads overlap.
   const shas = Promise.all([fileSha256(pathA), fileSha256(pathB)]);
   shas.catch(() => {}); // handled now: an unreadable input is reported by openImage below
   const opened = await Promise.allSettled([
-    openImage(pathA, open).finally(() => progress.force(`read ${pathA}`)),
-    openImage(pathB, open).finally(() => progress.force(`read ${pathB}`)),
+    openInput(pathA, open).finally(() => progress.force(`read ${pathA}`)),
+    openInput(pathB, open).finally(() => progress.force(`read ${pathB}`)),
   ]);
   const failed = opened.find((o) => o.status === "rejected");
   if (failed) {
@@ -177,15 +170,23 @@ async function verify(
           `${options.maxAnalyzed ?? 100} were looked into (Go build info, diffs)`,
       );
     }
-    if (inputA.compression !== inputB.compression) {
+    const remote = inputA.kind === "registry" || inputB.kind === "registry";
+    if (inputA.compression !== inputB.compression && !remote) {
       notes.push(
         `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
           `so the archive files differ; the images inside are compared`,
       );
     }
     if (inputA.kind !== inputB.kind) {
+      const kind = {
+        archive: "an archive",
+        directory: "a directory",
+        registry: "a registry image",
+      };
       notes.push(
-        `one input is a directory, the other an archive: archive entries are not compared`,
+        `one input is ${kind[inputA.kind]}, the other ${
+          kind[inputB.kind]
+        }: archive entries are not compared`,
       );
     }
     const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB);
@@ -256,10 +257,10 @@ function missingPlatform(pair: Pair): Finding {
   };
 }
 
-/** sha256 of an input file as given; `""` for a directory. */
+/** sha256 of an input file as given; `""` for a directory or a registry reference. */
 async function fileSha256(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  if (!info.isFile) return "";
+  const info = await Deno.stat(path).catch(() => null);
+  if (!info?.isFile) return "";
   const hash = createHash("sha256");
   using file = await Deno.open(path);
   const buf = new Uint8Array(1 << 20);
@@ -342,9 +343,11 @@ async function summarizeImage(
     const files: FileMeta[] = [];
     let bytes = 0;
     // A layer both images share: headers only when they are cheap to read (uncompressed,
-    // contents skipped), not read at all when compressed.
+    // contents skipped), not read at all when compressed or in a registry (not fetched: its
+    // digest names the bytes the other side holds).
     const shared = same.has(i);
-    const entries = shared && layer.compression !== "none" ? [] : input.layerEntries(image, i);
+    const notRead = shared && (layer.compression !== "none" || input.kind === "registry");
+    const entries = notRead ? [] : input.layerEntries(image, i);
     for await (const entry of entries) {
       let sha = "";
       if (entry.header.kind === "file" && !shared) {
@@ -362,7 +365,7 @@ async function summarizeImage(
       );
     }
     layers.push({
-      ...(shared && layer.compression !== "none" ? { notRead: true } : {}),
+      ...(notRead ? { notRead: true } : {}),
       path: layer.path,
       digest: layer.digest,
       diffId: layer.diffId,
