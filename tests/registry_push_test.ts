@@ -6,7 +6,15 @@
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { r10e } from "./_cli.ts";
-import { docker, dockerTest, requireTool, run, testRegistry } from "./_docker.ts";
+import {
+  docker,
+  dockerTest,
+  importImage,
+  requireTool,
+  run,
+  testRegistry,
+  writeBusyboxRootfs,
+} from "./_docker.ts";
 import {
   basicAuth,
   cacheEnv,
@@ -98,6 +106,91 @@ dockerTest(
       assertEquals([json.reference, json.tag], [ref, "v1"]);
     } finally {
       if (pulled) await docker(["rmi", pulled], { allowFail: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+dockerTest(
+  "push of a docker save archive without index.json (Docker 20.10): a manifest made by the push, pulled and run by docker; verify says same image",
+  async (t) => {
+    const found = tools(t);
+    if (!found) return;
+    const registry = testRegistry();
+    if (!registry) throw new Error("no shared loopback registry (scripts/dockerd.sh start)");
+    const dir = await Deno.makeTempDir({ prefix: "r10e-push-save-" });
+    const name = `r10e-push-save-${suffix()}`;
+    const made: string[] = [];
+    try {
+      await Deno.mkdir(`${dir}/rootfs`);
+      await writeBusyboxRootfs(`${dir}/rootfs`);
+      await Deno.writeTextFile(`${dir}/rootfs/hello.txt`, `saved by docker ${name}\n`);
+      await importImage(`${dir}/rootfs`, `${name}:src`, {
+        changes: ['ENTRYPOINT ["/bin/busybox"]'],
+      });
+      made.push(`${name}:src`);
+      await docker(["save", "-o", `${dir}/saved.tar`, `${name}:src`]);
+      const listing = await run("tar", ["-tf", `${dir}/saved.tar`]);
+      const names = listing.stdout.split("\n");
+      // What Docker before 25 writes: manifest.json and <id>/layer.tar, no OCI index.
+      assertEquals(
+        [names.includes("manifest.json"), names.includes("index.json")],
+        [true, false],
+        listing.stdout,
+      );
+      const env = { DOCKER_CONFIG: `${dir}/docker`, ...cacheEnv(dir) };
+      const pushed = await r10e(
+        ["push", "-q", "--json", `${dir}/saved.tar`, `${registry}/${name}:v1`],
+        { env },
+      );
+      assertEquals(pushed.code, 0, pushed.stderr);
+      const json = JSON.parse(pushed.stdout) as PushJson & { madeByPush?: boolean };
+      assertEquals(json.madeByPush, true);
+      assertStringIncludes(pushed.stderr, "holds no manifest (docker save before Docker 25");
+      assertStringIncludes(pushed.stderr, `${json.digest} is a digest made by the push`);
+      const ref = `${registry}/${name}@${json.digest}`;
+      assertEquals(json.reference, ref);
+      // The plain output is the line to deploy with, as for an OCI archive.
+      const plain = await r10e(["push", `${dir}/saved.tar`, `${registry}/${name}:v1`], { env });
+      assertEquals([plain.code, plain.stdout], [0, ref + "\n"], plain.stderr);
+
+      // The registry, crane and skopeo serve and see that digest; the image ID is docker's.
+      const crane = await run(found.crane, ["digest", "--insecure", `${registry}/${name}:v1`]);
+      assertEquals(crane.stdout.trim(), json.digest, crane.stderr);
+      const skopeo = await run(found.skopeo, [
+        "inspect",
+        "--tls-verify=false",
+        `docker://${registry}/${name}:v1`,
+      ]);
+      assertEquals(JSON.parse(skopeo.stdout).Digest, json.digest, skopeo.stderr);
+      const imageId = (await docker(["image", "inspect", "--format", "{{.Id}}", `${name}:src`]))
+        .stdout.trim();
+      await docker(["rmi", `${name}:src`]);
+      made.length = 0;
+      await docker(["pull", ref]);
+      made.push(ref);
+      const pulledId = (await docker(["image", "inspect", "--format", "{{.Id}}", ref])).stdout
+        .trim();
+      assertEquals(pulledId, imageId);
+      const ran = await docker(["run", "--rm", "--network", "none", ref, "cat", "/hello.txt"]);
+      assertEquals(ran.stdout, `saved by docker ${name}\n`);
+
+      // The auditor's command finds the registry's image the archive's: same config, same layers.
+      const v = await r10e(["verify", ref, `${dir}/saved.tar`], { env });
+      assertEquals(v.code, 0, v.stdout + v.stderr);
+      assertStringIncludes(v.stdout, "Images are identical");
+      // A docker save archive with two images: which one to push is not guessed.
+      await importImage(`${dir}/rootfs`, `${name}:other`);
+      made.push(`${name}:other`);
+      await Deno.writeTextFile(`${dir}/rootfs/other.txt`, "other\n");
+      await importImage(`${dir}/rootfs`, `${name}:third`);
+      made.push(`${name}:third`);
+      await docker(["save", "-o", `${dir}/two.tar`, `${name}:other`, `${name}:third`]);
+      const two = await r10e(["push", `${dir}/two.tar`, `${registry}/${name}:two`], { env });
+      assertEquals([two.code, two.stdout], [2, ""], two.stderr);
+      assertStringIncludes(two.stderr, "its manifest.json lists 2 images");
+    } finally {
+      for (const image of made) await docker(["rmi", image], { allowFail: true });
       await Deno.remove(dir, { recursive: true });
     }
   },

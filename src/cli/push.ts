@@ -7,6 +7,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import { UsageError } from "../errors.ts";
+import { printable } from "../printable.ts";
 
 /** What the command needs of main's Io. */
 export interface PushIo {
@@ -37,7 +38,7 @@ export function addPushCommand(program: Command, io: PushIo, verbose: () => bool
     )
     .argument(
       "<archive>",
-      "image: OCI layout as .tar, .tar.gz, .tar.zst or directory (r10e build's output)",
+      "image: OCI layout as .tar, .tar.gz, .tar.zst or directory (r10e build's output), or a docker save archive",
     )
     .argument(
       "<ref>",
@@ -64,9 +65,12 @@ export function addPushCommand(program: Command, io: PushIo, verbose: () => bool
 What happens: every blob is checked (HEAD) and sent only when the registry lacks it,
 mounted from a --from repository when it has it there, uploaded in one request when
 small, in chunks otherwise; then the manifests (and index) by digest, the tag last.
-Nothing is re-compressed or re-encoded. Run it again after an interruption: what is
-there is not sent again, and a chunked upload resumes where the registry says it
-stands (upload URLs are kept in \$XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
+Nothing is re-compressed or re-encoded. An archive of \`docker save\` before Docker 25
+(manifest.json, no index.json) has no manifest: push makes one (OCI, canonical JSON,
+naming its config and layers as stored), says so, and prints the digest it made.
+Run it again after an interruption: what is there is not sent again, and a chunked
+upload resumes where the registry says it stands (upload URLs are kept in
+\$XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
 
 Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json),
 its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the
@@ -112,6 +116,16 @@ Examples:
         onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
         onVerbose: verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
       });
+      if (result.madeByPush) {
+        // Said even with -q: the digest is not one the archive had, and cannot be checked in it.
+        io.stderr(
+          `r10e: "${
+            printable(archive)
+          }" holds no manifest (docker save before Docker 25 writes manifest.json ` +
+            `only): this push made one from its config and layers, so ${result.digest} is a digest ` +
+            `made by the push, not one the archive had\n`,
+        );
+      }
       if (opts.json) io.stdout(JSON.stringify(result, null, 2) + "\n");
       else io.stdout(result.reference + "\n");
     });

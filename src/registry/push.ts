@@ -13,7 +13,8 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
-import type { ImageInput } from "../image/reader.ts";
+import type { Compression, ImageInput } from "../image/reader.ts";
+import { MediaType } from "../image/writer.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { type Descriptor, readDocument } from "./media.ts";
@@ -56,6 +57,11 @@ export interface PushResult {
   digest: string;
   mediaType: string;
   tag: string | null;
+  /**
+   * True when the archive held no manifest (`docker save` before Docker 25: manifest.json only)
+   * and the push made one from its config and layers: the digest is the push's, not the archive's.
+   */
+  madeByPush?: true;
   blobs: BlobResult[];
   manifests: { digest: string; mediaType: string; size: number }[];
 }
@@ -97,7 +103,7 @@ export async function push(
   const worker = async () => {
     while (next < plan.blobs.length) {
       const i = next++;
-      blobs[i] = await pushBlob(client, input, repo, plan.blobs[i], {
+      blobs[i] = await pushBlob(client, input, repo, plan.blobs[i], plan.paths, {
         ...options,
         scopes,
         progress,
@@ -122,6 +128,7 @@ export async function push(
     digest: top.digest,
     mediaType: top.mediaType,
     tag,
+    ...(plan.madeByPush ? { madeByPush: true } : {}),
     blobs,
     manifests: plan.manifests.map((m) => ({
       digest: m.descriptor.digest,
@@ -131,13 +138,22 @@ export async function push(
   };
 }
 
+/** What a push sends. */
+interface Plan {
+  /** Blobs in order of first use. */
+  blobs: Descriptor[];
+  /** The entry of the input holding each blob, by digest. */
+  paths: Map<string, string>;
+  /** Manifests and indexes, children first. */
+  manifests: ManifestItem[];
+  top: Descriptor;
+  /** The archive had no manifest: this push made it. */
+  madeByPush: boolean;
+}
+
 /** What to send: blobs (sorted by first use), manifests children first, the top descriptor. */
-async function planPush(input: ImageInput) {
-  if (!input.indexJson) {
-    throw input.error(
-      "it has no index.json: r10e push sends OCI layouts (r10e build writes one; so do docker save 25+, skopeo and crane)",
-    );
-  }
+async function planPush(input: ImageInput): Promise<Plan> {
+  if (!input.indexJson) return planDockerArchive(input);
   const index = readDocument(input.indexJson, "index.json");
   if (index.kind !== "index") throw input.error("index.json is not an image index");
   if (index.children.length === 0) throw input.error("index.json lists no manifest");
@@ -193,8 +209,65 @@ async function planPush(input: ImageInput) {
     };
     items.push({ descriptor: top, bytes });
   }
-  return { blobs: [...blobs.values()], manifests: items, top };
+  const paths = new Map([...blobs.keys()].map((d) => [d, blobPath(d)]));
+  return { blobs: [...blobs.values()], paths, manifests: items, top, madeByPush: false };
 }
+
+/**
+ * A docker-archive without index.json (`docker save` before Docker 25): it has a config and
+ * layers but no manifest, so one is made here, as crane does for a docker tarball, but with the
+ * layers sent as they are stored (no re-compression): an OCI manifest, canonical JSON like the
+ * image writer's, naming the config and each layer by the digest of its bytes.
+ */
+function planDockerArchive(input: ImageInput): Plan {
+  const images = input.dockerImages;
+  if (images.length === 0) throw input.error("it has neither index.json nor manifest.json");
+  if (images.length > 1) {
+    throw input.error(
+      `its manifest.json lists ${images.length} images (${
+        images.map((i) => i.repoTags[0] ?? i.configDigest.slice(0, 19)).join(", ")
+      }): r10e push sends one; docker save one image at a time`,
+    );
+  }
+  const image = images[0];
+  const paths = new Map<string, string>([[image.configDigest, image.configPath]]);
+  const config: Descriptor = {
+    mediaType: MediaType.config,
+    digest: image.configDigest,
+    size: image.configBytes.length,
+  };
+  const layers: Descriptor[] = image.layers.map((l) => {
+    paths.set(l.digest, l.path);
+    return { mediaType: LAYER_TYPES[l.compression], digest: l.digest, size: l.size };
+  });
+  const bytes = canonicalJsonBytes({
+    schemaVersion: 2,
+    mediaType: MediaType.manifest,
+    config,
+    layers,
+  });
+  const top: Descriptor = {
+    mediaType: MediaType.manifest,
+    digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+    size: bytes.length,
+  };
+  const blobs = new Map<string, Descriptor>();
+  for (const d of [config, ...layers]) if (!blobs.has(d.digest)) blobs.set(d.digest, d);
+  return {
+    blobs: [...blobs.values()],
+    paths,
+    manifests: [{ descriptor: top, bytes }],
+    top,
+    madeByPush: true,
+  };
+}
+
+/** OCI layer media types by the compression the reader found (magic bytes). */
+const LAYER_TYPES: Record<Compression, string> = {
+  none: MediaType.layer,
+  gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+};
 
 function blobPath(digest: string): string {
   return `blobs/${digest.replace(":", "/")}`;
@@ -257,6 +330,7 @@ async function pushBlob(
   input: ImageInput,
   repo: string,
   blob: Descriptor,
+  paths: Map<string, string>,
   ctx: BlobContext,
 ): Promise<BlobResult> {
   const short = blob.digest.slice(0, 19);
@@ -318,7 +392,7 @@ async function pushBlob(
   let url: string = location
     ? new URL(location, await client.base()).href
     : await startUpload(client, repo, ctx.scopes, blob.digest);
-  const path = blobPath(blob.digest);
+  const path = paths.get(blob.digest) ?? blobPath(blob.digest);
   let sent = 0;
   if (blob.size <= chunk && offset === 0) {
     try {
