@@ -14,7 +14,7 @@ const FIXTURE = `${REPO}/tests/fixtures/moddeps`;
 /** tests/fixtures/moddeps in `dir`, with golang.org/x/sync required at `sync`, after `r10e init`. */
 async function project(dir: string, sync: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  for (const f of ["go.mod", "go.sum", "main.go", "config.json"]) {
+  for (const f of ["go.mod", "go.sum", "main.go", "main_test.go", "config.json"]) {
     await Deno.copyFile(`${FIXTURE}/${f}`, `${dir}/${f}`);
   }
   const mod = await Deno.readTextFile(`${dir}/go.mod`);
