@@ -193,8 +193,15 @@ above config.json with a go.mod, else the working directory; --project-dir overr
 Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
 Prints the archive path and sha256, the image ID, the manifest digest and the
 sha256 of each artifact. Before writing, checks each Go artifact's build info (Go version,
-CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when build_cmd fails
-or an artifact fails that check, 2 for config errors.`,
+GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when
+build_cmd fails or an artifact fails that check, 2 for config errors.
+
+Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): build_cmd
+runs once per platform with GOOS/GOARCH (GOARM for linux/arm/vN) and R10E_OS, R10E_ARCH,
+R10E_VARIANT set (--in docker: all in one container run); artifact src names each
+platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). Prints each
+platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64
+when built, else the first platform.`,
     )
     .action(async (opts) => {
       const quiet = opts.quiet === true;
@@ -238,9 +245,22 @@ or an artifact fails that check, 2 for config errors.`,
         "======= CONTAINER IMAGE INFO ========",
         `Container image created in ${result.archivePath}`,
         `IMAGE sha256sum: ${result.archiveSha256}`,
-        `IMAGE ID: ${result.imageId}`,
-        `MANIFEST DIGEST: ${result.manifestDigest}`,
-        ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+        ...(result.indexDigest
+          // Several platforms (issue 11): each platform's digests, then the index to deploy.
+          ? result.images.flatMap((i) => [
+            `PLATFORM ${i.platform}`,
+            `  IMAGE ID: ${i.imageId}`,
+            `  MANIFEST DIGEST: ${i.manifestDigest}`,
+            ...i.artifacts.map((a) => `  ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+          ]).concat([
+            `DOCKER LOAD: ${result.images.find((i) => i.imageId === result.imageId)?.platform}`,
+            `INDEX DIGEST: ${result.indexDigest}`,
+          ])
+          : [
+            `IMAGE ID: ${result.imageId}`,
+            `MANIFEST DIGEST: ${result.manifestDigest}`,
+            ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+          ]),
       ];
       io.stdout(lines.map((l) => printable(l)).join("\n") + "\n");
     });

@@ -29,6 +29,11 @@ export interface AuditExpectations {
   modified: boolean | null;
   /** Where build_cmd ran: the likely causes differ. */
   mode: "host" | "docker";
+  /**
+   * `os/arch[/variant]` the artifact is for: its GOOS and GOARCH (and GOARM for
+   * linux/arm/vN) must match (issue 11: one platform's binary in another's image).
+   */
+  platform?: string;
 }
 
 /** One field of one artifact that is not what r10e pinned. */
@@ -43,7 +48,7 @@ export interface Mismatch {
 
 /** The audit of one artifact. */
 export type ArtifactAudit =
-  & { src: string; dest: string }
+  & { src: string; dest: string; /** Set when several platforms were built. */ platform?: string }
   & (
     | { status: "checked"; goVersion: string; mismatches: Mismatch[]; notes: string[] }
     | { status: "not checked"; reason: string }
@@ -107,6 +112,7 @@ export function checkBuildInfo(
         'add to GOFLAGS with GOFLAGS="$GOFLAGS …" instead of replacing it): without -trimpath the binary holds build paths',
     });
   }
+  if (expect.platform !== undefined) mismatches.push(...platformMismatches(info, expect.platform));
   if (expect.revision !== null) {
     // `go install module@version`: built from the module cache (its sum is recorded), not from
     // this commit. A main module built from the project has no sum (its version is "(devel)",
@@ -156,6 +162,25 @@ export function checkBuildInfo(
     }
   }
   return { mismatches, notes };
+}
+
+/** GOOS, GOARCH and (for linux/arm/vN) GOARM of a binary against the platform it is staged for. */
+function platformMismatches(info: GoBuildInfo, platform: string): Mismatch[] {
+  const [os, arch, variant] = platform.split("/");
+  const wanted: [string, string][] = [["GOOS", os], ["GOARCH", arch]];
+  if (arch === "arm" && variant) wanted.push(["GOARM", variant.slice(1)]);
+  const cause =
+    `the artifact is not built for ${platform}: build_cmd must build for the GOOS/GOARCH r10e sets ` +
+    "(R10E_OS/R10E_ARCH/R10E_VARIANT name the platform), and each platform's artifact src needs its own path " +
+    '(e.g. "build/{os}-{arch}/server")';
+  const out: Mismatch[] = [];
+  for (const [key, value] of wanted) {
+    // GOARM is recorded as "7" or, since Go 1.22, "7,softfloat"/"7,hardfloat".
+    const found = setting(info, key);
+    const same = key === "GOARM" ? found?.split(",")[0] === value : found === value;
+    if (!same) out.push({ field: key, expected: value, found: found ?? ABSENT, cause });
+  }
+  return out;
 }
 
 /** Why a file without Go build info was not checked. */
@@ -226,7 +251,9 @@ export function describeAudit(
     lines.push(
       `Checked the build info of ${checked.length} Go artifact${
         checked.length > 1 ? "s" : ""
-      }: go${expect.goVersion}, CGO_ENABLED=0, -trimpath, ${vcs}`,
+      }: go${expect.goVersion}, ${
+        expect.platform ? `${platformSettings(expect.platform)}, ` : ""
+      }CGO_ENABLED=0, -trimpath, ${vcs}`,
     );
   }
   for (const a of audits) {
@@ -234,6 +261,13 @@ export function describeAudit(
     else for (const n of a.notes) lines.push(`${a.dest} ("${a.src}"): ${n}`);
   }
   return lines;
+}
+
+function platformSettings(platform: string): string {
+  const [os, arch, variant] = platform.split("/");
+  return `GOOS=${os} GOARCH=${arch}${
+    arch === "arm" && variant ? ` GOARM=${variant.slice(1)}` : ""
+  }`;
 }
 
 /**
@@ -246,9 +280,9 @@ export function assertAudit(audits: readonly ArtifactAudit[]): void {
     if (a.status !== "checked") continue;
     for (const m of a.mismatches) {
       lines.push(
-        `  ${a.dest} ("${a.src}"): ${m.field}: expected ${JSON.stringify(m.expected)}, found ${
-          m.found.startsWith("nothing") ? m.found : JSON.stringify(m.found)
-        }: ${m.cause}`,
+        `  ${a.platform ? `${a.platform} ` : ""}${a.dest} ("${a.src}"): ${m.field}: expected ${
+          JSON.stringify(m.expected)
+        }, found ${m.found.startsWith("nothing") ? m.found : JSON.stringify(m.found)}: ${m.cause}`,
       );
     }
   }
@@ -340,6 +374,8 @@ export interface PreparedAudit {
   check(
     filesRoot: string,
     artifacts: readonly { src: string; dest: string }[],
+    /** The platform these artifacts are for; `several` tags each audit with it (issue 11). */
+    platform?: { platform: string; several: boolean },
   ): Promise<ArtifactAudit[] | null>;
 }
 
@@ -357,13 +393,15 @@ export async function prepareAudit(options: PrepareAuditOptions): Promise<Prepar
     mode: options.mode,
   };
   return {
-    async check(filesRoot, artifacts) {
+    async check(filesRoot, artifacts, platform) {
       if (skip) return null;
-      const audits = await auditArtifacts(
+      const forPlatform = { ...expect, platform: platform?.platform };
+      const audits = (await auditArtifacts(
         artifacts.map((a) => ({ src: a.src, dest: a.dest, path: `${filesRoot}/${a.src}` })),
-        expect,
-      );
-      for (const line of describeAudit(audits, expect)) options.onProgress(line);
+        forPlatform,
+      )).map((a) => (platform?.several ? { ...a, platform: platform.platform } : a));
+      const prefix = platform?.several ? `${platform.platform}: ` : "";
+      for (const line of describeAudit(audits, forPlatform)) options.onProgress(prefix + line);
       assertAudit(audits);
       return audits;
     },

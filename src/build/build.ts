@@ -14,7 +14,7 @@ import {
 } from "../signals.ts";
 import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { type Config, expandPlatform } from "../config/schema.ts";
 import { Sha256 } from "../image/digest.ts";
 import {
   type ArchiveResult,
@@ -29,7 +29,7 @@ import { collect } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
 import { type DirtyPath, dirtyPaths, headCommitTime, headRevision, trackedPaths } from "./git.ts";
 import { findProjectRoot } from "./project_root.ts";
-import { archiveName, parsePins, type Pins, PINS_FILE } from "./pins.ts";
+import { archiveName, parsePins, pinnedPlatforms, type Pins, PINS_FILE } from "./pins.ts";
 import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
 import { recordDigests } from "../check/record.ts";
@@ -156,13 +156,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const pins = await readPins(`${r10eDir}/${PINS_FILE}`);
   checkPins(config, pins, `${r10eDir}/${PINS_FILE}`);
 
+  // checkPins made the pinned list equal to config.platforms (issue 11: several platforms).
+  const platforms = config.platforms;
+  const several = platforms.length > 1;
+  const srcsOf = (p: string) => config.artifacts.map((a) => expandPlatform(a.src, p));
   const { created, createdFrom } = await creationTime(options.hostEnv, root);
   progress(`Creation time ${new Date(created * 1000).toISOString()} (from ${createdFrom})`);
   const status = await dirtyPaths(root);
   const dirty = status?.map((d) => d.path) ?? null;
   if (status && status.length) {
-    (options.onWarning ?? progress)(dirtyWarning(status, config.artifacts.map((a) => a.src), root));
+    (options.onWarning ?? progress)(dirtyWarning(status, platforms.flatMap(srcsOf), root));
   }
+  const envFor = (host: Record<string, string>, platform: string) =>
+    buildEnv({ host, goVersion: pins.go_version, platform, sourceDateEpoch: created });
 
   // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
   // into a staging folder that mirrors the project, removed when build returns.
@@ -186,14 +192,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       buildCmd: config.build_cmd,
       configuredBuilder: config.builder_image,
       pinnedBuilder: pins.builder_image,
-      srcs: [...config.artifacts, ...config.extern_data].map((m) => m.src),
-      makeEnv: (host) =>
-        buildEnv({
-          host,
-          goVersion: pins.go_version,
-          platform: pins.platform,
-          sourceDateEpoch: created,
-        }),
+      srcs: [...platforms.flatMap(srcsOf), ...config.extern_data.map((m) => m.src)],
+      platforms,
+      makeEnv: envFor,
       hostEnv: options.hostEnv,
       allowUnpinned: options.allowUnpinned,
       network: options.network,
@@ -202,63 +203,113 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       signal: options.signal,
     })
     : null;
-  // ── host mode ──
-  const env = buildEnv({
-    host: options.hostEnv,
-    goVersion: pins.go_version,
-    platform: pins.platform,
-    sourceDateEpoch: created,
-  });
+  // ── host mode: build_cmd once per platform, one after the other (they may share paths) ──
   if (!options.skipBuildCmd && mode === "host") {
-    progress(
-      `Running build_cmd ${JSON.stringify(config.build_cmd)} on the host (Go ${pins.go_version})`,
-    );
-    const code = await runOnHost({
-      command: config.build_cmd,
-      cwd: root,
-      env,
-      onOutput: options.onOutput ?? (() => {}),
-      signal: options.signal,
-    });
-    if (options.signal?.aborted) {
-      throw new BuildFailed("Interrupted while build_cmd ran: no image was written");
-    }
-    if (code !== 0) {
-      throw new BuildFailed(
-        `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}`,
+    for (const platform of platforms) {
+      progress(
+        `Running build_cmd ${JSON.stringify(config.build_cmd)} on the host (Go ${pins.go_version}${
+          several ? `, ${platform}` : ""
+        })`,
       );
+      const code = await runOnHost({
+        command: config.build_cmd,
+        cwd: root,
+        env: envFor(options.hostEnv, platform),
+        onOutput: options.onOutput ?? (() => {}),
+        signal: options.signal,
+      });
+      if (options.signal?.aborted) {
+        throw new BuildFailed("Interrupted while build_cmd ran: no image was written");
+      }
+      if (code !== 0) {
+        throw new BuildFailed(
+          `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}${
+            several ? ` (for ${platform})` : ""
+          }`,
+        );
+      }
     }
   }
 
   progress("Staging artifacts, extern_data and the CA bundle");
+  const filesRoot = dockerStaging?.root ?? root;
   const ca = config.include_ca_bundle ? caBundle() : null;
-  const collected = await collect(loaded, dockerStaging?.root ?? root, ca, {
+  const tracked = await trackedPaths(root);
+  // extern_data, the CA bundle and tzdata are the same for every platform: one LayerSpec
+  // object each, which the writer hashes and stores once (issue 11).
+  const problems: ConfigError[] = [];
+  const sharedOrError = await collect(
+    { ...loaded, config: { ...config, artifacts: [] } },
+    filesRoot,
+    ca,
     // In a git project extern_data takes only what git tracks (issue 9: a clone must give the same image).
-    tracked: await trackedPaths(root),
-    gitRoot: root,
+    { tracked, gitRoot: root },
+  ).catch((error) => {
+    if (!(error instanceof ConfigError)) throw error;
+    return error;
   });
-  // Issue 9 item 3: the artifacts' build info must match the pins before anything is written.
-  const audit = await auditor.check(dockerStaging?.root ?? root, config.artifacts);
-  const artifactDigests = collected.artifacts.map((item, i) =>
-    hashOnRead(item, config.artifacts[i].src)
-  );
-  const layers: LayerSpec[] = [
-    { createdBy: LAYER_CREATED_BY.ca, items: collected.ca },
+  const shared = sharedOrError instanceof ConfigError
+    ? { ca: [], externData: [], artifacts: [] }
+    : sharedOrError;
+  const sharedLayers = [
+    { createdBy: LAYER_CREATED_BY.ca, items: shared.ca },
     // Issue 9 item 6: its own layer, present only with include_tzdata.
     {
       createdBy: LAYER_CREATED_BY.tzdata,
       items: config.include_tzdata ? tzdataItems(await loadTzdata()) : [],
     },
-    { createdBy: LAYER_CREATED_BY.externData, items: collected.externData },
-    { createdBy: LAYER_CREATED_BY.artifacts, items: collected.artifacts },
+    { createdBy: LAYER_CREATED_BY.externData, items: shared.externData },
   ].filter((l) => l.items.length > 0).map((l) => ({
     createdBy: l.createdBy,
     entries: stageLayer(l.items),
   }));
+  const audit: ArtifactAudit[] = [];
+  let audited = true;
+  const perPlatform: {
+    platform: string;
+    layers: LayerSpec[];
+    digests: (() => ArtifactDigest)[];
+  }[] = [];
+  for (const platform of platforms) {
+    const artifacts = config.artifacts.map((a) => ({ ...a, src: expandPlatform(a.src, platform) }));
+    let collected;
+    try {
+      collected = await collect(
+        { ...loaded, config: { ...config, artifacts, extern_data: [] } },
+        filesRoot,
+        null,
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+      continue;
+    }
+    if (problems.length) continue;
+    // Issue 9 item 3: the artifacts' build info must match the pins before anything is written;
+    // issue 11: and be built for this platform.
+    const checked = await auditor.check(filesRoot, artifacts, { platform, several });
+    if (checked) audit.push(...checked);
+    else audited = false;
+    // Wrapped before staging: the layer's entries take the item's content function.
+    const digests = collected.artifacts.map((item, i) => hashOnRead(item, artifacts[i].src));
+    perPlatform.push({
+      platform,
+      layers: [
+        ...sharedLayers,
+        { createdBy: LAYER_CREATED_BY.artifacts, entries: stageLayer(collected.artifacts) },
+      ],
+      digests,
+    });
+  }
+  // The artifacts' problems first, then extern_data's, as one config error (as for one platform).
+  if (sharedOrError instanceof ConfigError) problems.push(sharedOrError);
+  if (problems.length) throw mergeConfigErrors(problems);
 
   const revision = await headRevision(root);
   const outDir = `${r10eDir}/out`;
   const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
+  const dockerImage = dockerLoadImage(platforms);
+  const runtime = runtimeConfig(config);
   const result = await writeAtomically(archivePath, options.signal, (sink) =>
     writeImageArchive(
       {
@@ -267,36 +318,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         created,
         ...(revision ? { revision } : {}),
         ...(config.source ? { source: config.source } : {}),
-        images: [{
-          platform: platformOf(pins.platform),
-          config: runtimeConfig(config),
-          layers,
-        }],
+        images: perPlatform.map((p) => ({
+          platform: platformOf(p.platform),
+          config: runtime,
+          layers: p.layers,
+        })),
+        dockerImage,
       },
       sink,
       { compress: format === "tar.gz", onProgress: progress },
     ));
-  const image = result.images[0];
-  const images: PlatformImage[] = [{
-    platform: pins.platform,
+  const images: PlatformImage[] = result.images.map((image, n) => ({
+    platform: perPlatform[n].platform,
     imageId: image.imageId,
     manifestDigest: image.manifestDigest,
     layers: image.layers.map((l, i) => ({
-      createdBy: layers[i].createdBy,
+      createdBy: perPlatform[n].layers[i].createdBy,
       digest: l.digest,
       size: l.size,
     })),
-    artifacts: artifactDigests.map((d) => d()),
-  }];
+    artifacts: perPlatform[n].digests.map((d) => d()),
+  }));
+  const loads = images[dockerImage];
   const built: BuildResult = {
     archivePath,
     archiveSha256: result.archiveSha256,
     archiveSize: result.archiveSize,
-    imageId: images[0].imageId,
-    manifestDigest: images[0].manifestDigest,
-    layers: images[0].layers,
-    artifacts: images[0].artifacts,
+    imageId: loads.imageId,
+    manifestDigest: loads.manifestDigest,
+    layers: loads.layers,
+    artifacts: loads.artifacts,
     images,
+    ...(result.indexDigest ? { indexDigest: result.indexDigest } : {}),
     created,
     createdFrom,
     goVersion: pins.go_version,
@@ -304,7 +357,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     dirty,
     root,
     revision,
-    audit,
+    audit: audited ? audit : null,
   };
   if (options.record) progress(`Recorded the digests in ${await recordDigests(built, format)}`);
   return built;
@@ -374,6 +427,28 @@ export function runtimeConfig(config: Config): RuntimeConfig {
   };
 }
 
+/**
+ * Which platform's image manifest.json carries (the docker-archive view that `docker load`
+ * of Docker before 25 reads): linux/amd64 when it is built, else the first (README: platforms).
+ */
+export function dockerLoadImage(platforms: readonly string[]): number {
+  const amd64 = platforms.indexOf("linux/amd64");
+  return amd64 >= 0 ? amd64 : 0;
+}
+
+/** Several platforms' config errors as one, every problem kept. */
+function mergeConfigErrors(errors: ConfigError[]): ConfigError {
+  if (errors.length === 1) return errors[0];
+  const seen = new Set<string>();
+  const problems = errors.flatMap((e) => e.problems).filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return new ConfigError(errors[0].message.split("\n")[0], problems);
+}
+
 /** `linux/arm/v7` → an OCI platform. */
 export function platformOf(platform: string) {
   const [os, architecture, variant] = platform.split("/");
@@ -423,9 +498,12 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
       } but "${file}" was written for ${JSON.stringify(pins.go_version_requested)}`,
     );
   }
-  if (config.platform !== pins.platform) {
+  const pinned = pinnedPlatforms(pins);
+  if (config.platforms.join(" ") !== pinned.join(" ")) {
+    const list = (p: string[]) =>
+      p.length === 1 ? `platform "${p[0]}"` : `platforms ${JSON.stringify(p)}`;
     problems.push(
-      `config.json asks for platform "${config.platform}" but "${file}" pins "${pins.platform}"`,
+      `config.json asks for ${list(config.platforms)} but "${file}" pins ${list(pinned)}`,
     );
   }
   if (pins.image_format !== FORMAT_VERSION) {

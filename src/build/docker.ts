@@ -226,6 +226,11 @@ export function createArgs(options: {
   command: string;
   /** The host's module cache, mounted read-only at MODCACHE_MOUNT (issue 9 item 8). */
   modCache?: string;
+  /**
+   * Several platforms (issue 11): build_cmd runs once for each of these environments, in
+   * one container, each run with the variables that differ between them exported.
+   */
+  runs?: { platform: string; env: Record<string, string> }[];
 }): string[] {
   const env: Record<string, string> = { ...options.env, R10E_BUILD_CMD: options.command };
   if (options.modCache) Object.assign(env, MODCACHE_ENV);
@@ -245,8 +250,26 @@ export function createArgs(options: {
     options.image,
     // As in host mode (run_host.ts): umask 022, then build_cmd through the shell.
     "-c",
-    'umask 022 && eval "$R10E_BUILD_CMD"',
+    options.runs && options.runs.length > 1
+      ? `umask 022 && ${platformLoop(options.runs)}`
+      : 'umask 022 && eval "$R10E_BUILD_CMD"',
   ];
+}
+
+/**
+ * build_cmd once per platform, each in a subshell with the variables that differ between
+ * the runs exported; the first failure ends the loop with its exit code.
+ */
+export function platformLoop(runs: { platform: string; env: Record<string, string> }[]): string {
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.env)))].sort().filter((k) =>
+    runs.some((r) => r.env[k] !== runs[0].env[k])
+  );
+  const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
+  return runs.map((r) =>
+    `(echo ${quote(`r10e: build_cmd for ${r.platform}`)} >&2 && export ${
+      keys.map((k) => `${k}=${quote(r.env[k] ?? "")}`).join(" ")
+    } && eval "$R10E_BUILD_CMD")`
+  ).join(" && ");
 }
 
 /** The project-relative paths to copy out of the container: every artifact and extern_data src, sorted, deduplicated, none inside another. */
@@ -441,8 +464,10 @@ export interface DockerRunOptions {
   command: string;
   /** A fixed environment for build_cmd (tests); ignored when `makeEnv` is given. */
   env: Record<string, string>;
-  /** Makes the environment from `containerHostEnv` of the builder image (its PATH, HOME). */
-  makeEnv?: (containerHost: Record<string, string>) => Record<string, string>;
+  /** Makes the environment from `containerHostEnv` of the builder image (its PATH, HOME), per platform. */
+  makeEnv?: (containerHost: Record<string, string>, platform: string) => Record<string, string>;
+  /** The platforms to run build_cmd for, in order (default: one run with `env`/`makeEnv`'s first). */
+  platforms?: string[];
   /** The host's module cache to mount read-only (see `downloadModulesOnHost`), or null. */
   modCache?: string | null;
   /** Network of the build_cmd container; null for Docker's default. */
@@ -596,15 +621,24 @@ export async function runInDocker(
       throw new BuildFailed(`Cannot create the context container: ${lastLine(created.stderr)}`);
     }
     const imageEnv = (JSON.parse(inspect.stdout) as string[] | null) ?? [];
+    const platforms = options.platforms ?? ["linux/amd64"];
+    const runs = platforms.map((platform) => ({
+      platform,
+      env: options.makeEnv
+        ? options.makeEnv(containerHostEnv(ctx.env, imageEnv), platform)
+        : options.env,
+    }));
     const build = await docker(
       ctx,
       createArgs({
         name: buildName,
         image: builderId,
-        env: options.makeEnv ? options.makeEnv(containerHostEnv(ctx.env, imageEnv)) : options.env,
+        env: runs[0].env,
         network: options.network,
         command: options.command,
         modCache: options.modCache ?? undefined,
+        // Issue 11: every platform in this one container run (Go cross-compiles).
+        runs,
       }),
     );
     if (build.code !== 0) {
@@ -614,7 +648,7 @@ export async function runInDocker(
     options.onProgress(
       `Running build_cmd ${JSON.stringify(options.command)} in the builder container${
         options.network ? ` (network ${options.network})` : ""
-      }`,
+      }${platforms.length > 1 ? `, once for each of ${platforms.join(", ")}` : ""}`,
     );
     const run = await docker(ctx, ["start", "--attach", buildName], { onOutput: options.onOutput });
     if (run.code !== 0) {
@@ -701,8 +735,10 @@ export interface DockerBuildCmdOptions {
   pinnedBuilder: string | null;
   /** Paths to copy out: every artifact and extern_data src. */
   srcs: string[];
-  /** Makes the normalized environment from the container's `host` part (toolchain.ts `buildEnv`). */
-  makeEnv: (containerHost: Record<string, string>) => Record<string, string>;
+  /** Makes the normalized environment of one platform from the container's `host` part (toolchain.ts `buildEnv`). */
+  makeEnv: (containerHost: Record<string, string>, platform: string) => Record<string, string>;
+  /** Every platform to build, in order: build_cmd runs once for each in the one container (issue 11). */
+  platforms: string[];
   hostEnv: Record<string, string>;
   allowUnpinned?: boolean;
   /** Network of the build_cmd container; default none: the modules come from the host (issue 9 item 8). */
@@ -872,7 +908,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
   const [modCache] = await Promise.all([
     downloadModulesOnHost({
       root: options.root,
-      env: options.makeEnv(options.hostEnv),
+      env: options.makeEnv(options.hostEnv, options.platforms[0]),
       dockerEnv: options.hostEnv,
       onProgress: options.onProgress,
       onOutput: options.onOutput,
@@ -895,6 +931,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       // The env is made after the stage is built, from its image env: see runInDocker.
       env: {},
       makeEnv: options.makeEnv,
+      platforms: options.platforms,
       modCache,
       network,
       copyOut: pathsToCopy(options.srcs),

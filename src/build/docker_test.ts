@@ -9,8 +9,10 @@ import {
   engineIsLocal,
   parseImageRef,
   pathsToCopy,
+  platformLoop,
   repositoryOf,
 } from "./docker.ts";
+import { buildEnv } from "./toolchain.ts";
 
 const A = "sha256:" + "a".repeat(64);
 const B = "sha256:" + "b".repeat(64);
@@ -240,4 +242,37 @@ Deno.test("engineIsLocal: a bind mount reaches only an engine on this machine", 
     ["ssh://user@build.example.com", false],
   ];
   assertEquals(cases.map(([h]) => [h, engineIsLocal(h)]), cases);
+});
+
+Deno.test("platformLoop: build_cmd once per platform in one shell, the first failure ends it with its code (issue 11)", async () => {
+  const runs = ["linux/amd64", "linux/arm/v7", "linux/arm64"].map((platform) => ({
+    platform,
+    env: buildEnv({ host: {}, goVersion: "1.26.8", platform, sourceDateEpoch: 0 }),
+  }));
+  const sh = async (command: string) => {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", platformLoop(runs)],
+      env: { ...runs[0].env, R10E_BUILD_CMD: command },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const ok = await sh(`echo "$GOOS $GOARCH $GOARM $R10E_OS/$R10E_ARCH/$R10E_VARIANT it's"`);
+  assertEquals(ok.code, 0);
+  assertEquals(ok.stdout.split("\n"), [
+    "linux amd64 7 linux/amd64/ it's",
+    "linux arm 7 linux/arm/v7 it's",
+    "linux arm64 7 linux/arm64/ it's",
+    "",
+  ]);
+  assertEquals(ok.stderr.split("\n").slice(0, 3), [
+    "r10e: build_cmd for linux/amd64",
+    "r10e: build_cmd for linux/arm/v7",
+    "r10e: build_cmd for linux/arm64",
+  ]);
+  const failed = await sh(`echo "$R10E_ARCH"; [ "$R10E_ARCH" != arm ] || exit 3`);
+  assertEquals([failed.code, failed.stdout], [3, "amd64\narm\n"]);
 });

@@ -24,8 +24,13 @@ export interface Pins {
   go_version: string;
   /** The config's go_version as written ("1.26"), or null when absent. */
   go_version_requested: string | null;
-  /** `os/arch[/variant]`. */
+  /** `os/arch[/variant]`: the only platform, or the first of `platforms`. */
   platform: string;
+  /**
+   * Every platform, in config order, present only for several (issue 11): a
+   * one-platform project keeps the pins.json bytes it had, so it needs no re-init.
+   */
+  platforms?: string[];
   /** sha256 of the CA bundle r10e put in the image, or null when include_ca_bundle is false. */
   ca_bundle_sha256: string | null;
   /** sha256 of the zoneinfo zip r10e put in the image; absent when include_tzdata is false. */
@@ -38,6 +43,11 @@ export interface Pins {
   r10e_version: string;
   /** sha256 of each file `init` generated, to tell hand edits from r10e's own. */
   generated: Record<string, string>;
+}
+
+/** The platforms pinned: `platforms`, else the one `platform`. */
+export function pinnedPlatforms(pins: Pins): string[] {
+  return pins.platforms ?? [pins.platform];
 }
 
 /** Serializes pins: sorted keys, two-space indent, final newline. */
@@ -79,6 +89,13 @@ export function parsePins(text: string, file: string): Pins {
   );
   want("go_version_requested", strOrNull, "a string or null");
   want("platform", str, 'a platform like "linux/amd64"');
+  want(
+    "platforms",
+    (x) =>
+      x === undefined ||
+      (Array.isArray(x) && x.length > 1 && x.every(str) && x[0] === v?.platform),
+    `a list of at least two platforms starting with "platform"'s, or nothing`,
+  );
   want(
     "ca_bundle_sha256",
     (x) => x === null || (typeof x === "string" && /^[0-9a-f]{64}$/.test(x)),

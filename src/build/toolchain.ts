@@ -122,7 +122,8 @@ export interface BuildEnvInput {
 /**
  * The environment `build_cmd` runs with: the exact toolchain, no cgo,
  * -trimpath, fixed GOAMD64/GOARM/GOARM64, SOURCE_DATE_EPOCH, UTC, C locale,
- * and the user's `go env -w` file shut out (GOENV=off).
+ * the user's `go env -w` file shut out (GOENV=off), and the platform as
+ * GOOS/GOARCH/GOARM and R10E_OS/R10E_ARCH/R10E_VARIANT.
  */
 export function buildEnv(input: BuildEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
@@ -144,6 +145,10 @@ export function buildEnv(input: BuildEnvInput): Record<string, string> {
     GOARM: variant ? variant.slice(1) : "7",
     GO386: "sse2",
     GOEXPERIMENT: "",
+    // The platform for build_cmd's own paths (issue 11: one run per platform).
+    R10E_OS: os,
+    R10E_ARCH: arch,
+    R10E_VARIANT: variant ?? "",
     SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
     TZ: "UTC",
     LC_ALL: "C",

@@ -422,6 +422,7 @@ async function runBuild(plan: Plan, config: string, options: CheckOptions): Prom
     archiveSha256: parsed.archiveSha256 as string,
     imageId: parsed.imageId as string,
     manifestDigest: parsed.manifestDigest as string,
+    ...(typeof parsed.indexDigest === "string" ? { indexDigest: parsed.indexDigest } : {}),
     revision: (parsed.revision as string | null) ?? null,
   };
 }

@@ -16,6 +16,9 @@ export interface Recordable {
   archiveSha256: string;
   imageId: string;
   manifestDigest: string;
+  /** Several platforms (issue 11): the index digest and every platform's digests. */
+  indexDigest?: string;
+  images?: { platform: string; imageId: string; manifestDigest: string }[];
   revision: string | null;
   /** Uncommitted paths, or null outside git. */
   dirty: string[] | null;
@@ -47,6 +50,17 @@ export async function recordDigests(
     format_version: FORMAT_VERSION,
     image_id: build.imageId,
     manifest_digest: build.manifestDigest,
+    ...(build.indexDigest && build.images
+      ? {
+        index_digest: build.indexDigest,
+        platforms: Object.fromEntries(
+          build.images.map((i) => [i.platform, {
+            image_id: i.imageId,
+            manifest_digest: i.manifestDigest,
+          }]),
+        ),
+      }
+      : {}),
   });
   const tmp = `${file}.tmp-${Deno.pid}`;
   registerTemporary(tmp);

@@ -27,6 +27,8 @@ export interface BuildDigests {
   archiveSha256: string;
   imageId: string;
   manifestDigest: string;
+  /** The image index digest of a several-platform build (issue 11). */
+  indexDigest?: string;
   revision: string | null;
 }
 
@@ -75,6 +77,7 @@ export function isDigest(text: string): boolean {
  */
 export function compareDigest(digest: string, build: BuildDigests): ReferenceOutcome {
   const ours: [string, string][] = [
+    ...(build.indexDigest ? [["index digest", build.indexDigest] as [string, string]] : []),
     ["manifest digest", build.manifestDigest],
     ["image ID", build.imageId],
     ["archive sha256", `sha256:${build.archiveSha256}`],
@@ -99,6 +102,9 @@ export interface RecordedDigests {
   format_version: number;
   image_id: string;
   manifest_digest: string;
+  /** Several platforms (issue 11): the image index digest, and each platform's digests. */
+  index_digest?: string;
+  platforms?: Record<string, { image_id: string; manifest_digest: string }>;
 }
 
 /** Where `build --record` writes and `check` reads, relative to the project root. */
@@ -145,6 +151,17 @@ export function parseDigests(text: string, file: string): RecordedDigests {
   want("format_version", (v) => Number.isSafeInteger(v), "a whole number");
   want("image_id", digest, "sha256:<64 hex>");
   want("manifest_digest", digest, "sha256:<64 hex>");
+  want("index_digest", (v) => v === undefined || digest(v), "sha256:<64 hex> or absent");
+  want(
+    "platforms",
+    (v) =>
+      v === undefined ||
+      (typeof v === "object" && v !== null && !Array.isArray(v) &&
+        Object.values(v).every((p) =>
+          typeof p === "object" && p !== null && digest(p.image_id) && digest(p.manifest_digest)
+        )),
+    "an object of {image_id, manifest_digest} or absent",
+  );
   return o as unknown as RecordedDigests;
 }
 
@@ -155,6 +172,13 @@ export function compareRecorded(
   file: string,
 ): ReferenceOutcome {
   const rows: [string, string, string][] = [
+    ...(recorded.index_digest || build.indexDigest
+      ? [[
+        "index digest",
+        recorded.index_digest ?? "none",
+        build.indexDigest ?? "none",
+      ] as [string, string, string]]
+      : []),
     ["manifest digest", recorded.manifest_digest, build.manifestDigest],
     ["image ID", recorded.image_id, build.imageId],
   ];

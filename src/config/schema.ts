@@ -40,8 +40,13 @@ export interface Config {
   workdir?: string;
   user?: string;
   labels: Record<string, string>;
-  /** `os/arch[/variant]`, default `linux/amd64` (never the host's). */
+  /** `os/arch[/variant]`, default `linux/amd64` (never the host's); the first of `platforms`. */
   platform: string;
+  /**
+   * Every platform to build, in config order: `platforms` when set, else `[platform]`
+   * (issue 11: several platforms in one image).
+   */
+  platforms: string[];
   builder_image?: string;
   /** Where the source is, the label `org.opencontainers.image.source` (a URL without credentials). */
   source?: string;
@@ -80,6 +85,7 @@ export const KNOWN_FIELDS = [
   "user",
   "labels",
   "platform",
+  "platforms",
   "builder_image",
   "source",
   "exposed_ports",
@@ -195,6 +201,47 @@ const stringMap = (what: string) =>
     },
   );
 
+/** `os/arch[/variant]`, checked by `platformProblem`. */
+const platformString = z.string({
+  error: (i) => `expected a platform like "linux/amd64", found ${describe(i.input)}`,
+}).refine((s) => platformProblem(s) === null, {
+  error: (i) => platformProblem(String(i.input)) ?? "expected a platform",
+});
+
+/**
+ * Why `text` is not a platform r10e builds for, or null: `linux/<arch>`, with a
+ * variant only where Go has one (`arm/v5`…`arm/v7` for GOARM, `arm64/v8`).
+ */
+export function platformProblem(text: string): string | null {
+  const m = PLATFORM.exec(text);
+  if (!m) {
+    return `expected a Linux platform like "linux/amd64", "linux/arm64" or "linux/arm/v7" (os/arch[/variant]), found ${
+      JSON.stringify(text)
+    }`;
+  }
+  const [, arch, variant] = m;
+  const allowed = arch === "arm" ? ["/v5", "/v6", "/v7"] : arch === "arm64" ? ["/v8"] : [];
+  if (variant && !allowed.includes(variant)) {
+    return `expected ${
+      allowed.length ? `a variant ${allowed.map((v) => v.slice(1)).join(", ")} of` : "no variant for"
+    } "linux/${arch}", found ${JSON.stringify(text)}`;
+  }
+  return null;
+}
+
+/** The placeholders an artifact `src` may hold, one value per platform (issue 11). */
+export const PLATFORM_PLACEHOLDERS = ["{os}", "{arch}", "{variant}"] as const;
+
+/**
+ * An artifact `src` for one platform: `{os}`, `{arch}` and `{variant}` replaced
+ * (`{variant}` is empty for a platform without one): `build/{os}-{arch}/server`
+ * → `build/linux-arm64/server`. Pure.
+ */
+export function expandPlatform(src: string, platform: string): string {
+  const [os, arch, variant = ""] = platform.split("/");
+  return src.replaceAll("{os}", os).replaceAll("{arch}", arch).replaceAll("{variant}", variant);
+}
+
 const schema = z.object({
   project_name: nonBlank("a lowercase image name").refine((s) => IMAGE_NAME.test(s), {
     error: (i) =>
@@ -231,13 +278,15 @@ const schema = z.object({
       }`,
   }).nullish(),
   labels: stringMap("labels").nullish(),
-  platform: z.string({
-    error: (i) => `expected a platform like "linux/amd64", found ${describe(i.input)}`,
-  })
-    .refine((s) => PLATFORM.test(s), {
-      error: (i) =>
-        `expected a Linux platform like "linux/amd64" or "linux/arm64", found ${describe(i.input)}`,
-    }).nullish(),
+  platform: platformString.nullish(),
+  platforms: z.array(platformString, {
+    error: (i) =>
+      `expected an array of platforms like ["linux/amd64", "linux/arm64"], found ${
+        describe(i.input)
+      }`,
+  }).min(1, {
+    message: 'expected at least one platform like "linux/amd64", found an empty array',
+  }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
   source: nonBlank('a URL such as "https://github.com/org/repo"').nullish(),
   exposed_ports: z.array(
@@ -536,7 +585,8 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     ...(d.workdir ? { workdir: d.workdir } : {}),
     ...(d.user ? { user: d.user } : {}),
     labels: d.labels ?? {},
-    platform: d.platform ?? "linux/amd64",
+    platform: d.platforms?.[0] ?? d.platform ?? "linux/amd64",
+    platforms: d.platforms ?? [d.platform ?? "linux/amd64"],
     ...(d.builder_image ? { builder_image: d.builder_image } : {}),
     ...(d.source ? { source: d.source } : {}),
     exposed_ports: [...new Set((d.exposed_ports ?? []).map((p) => normalizePort(p)!))].sort(),
@@ -653,6 +703,7 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       } else seen.set(n, i);
     });
   }
+  problems.push(...platformsProblems(v, problem));
   if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) {
     for (const key of Object.keys(v.env)) {
       if (!ENV_NAME.test(key)) {
@@ -665,6 +716,67 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       }
     }
   }
+  return problems;
+}
+
+/**
+ * `platform` and `platforms` together, duplicate platforms, and with several platforms
+ * an artifact `src` that would be the same file for two of them (issue 11).
+ */
+function platformsProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
+  if (v.platforms === undefined || v.platforms === null) return problems;
+  if (v.platform !== undefined && v.platform !== null) {
+    problems.push(problem(
+      ["platforms"],
+      `expected either "platform" (one platform) or "platforms" (several), found both: remove "platform"`,
+    ));
+  }
+  if (!Array.isArray(v.platforms)) return problems;
+  const seen = new Map<string, number>();
+  const platforms: string[] = [];
+  v.platforms.forEach((p, i) => {
+    if (typeof p !== "string" || platformProblem(p) !== null) return;
+    const first = seen.get(p);
+    if (first !== undefined) {
+      problems.push(problem(
+        ["platforms", i],
+        `duplicate platform ${JSON.stringify(p)}: also at ${jsonPath(["platforms", first])}`,
+      ));
+    } else {
+      seen.set(p, i);
+      platforms.push(p);
+    }
+  });
+  if (platforms.length < 2 || !Array.isArray(v.artifacts)) return problems;
+  v.artifacts.forEach((m, i) => {
+    const src = m && typeof m === "object" ? (m as Record<string, unknown>).src : undefined;
+    if (typeof src !== "string" || src.trim() === "") return;
+    if (!PLATFORM_PLACEHOLDERS.some((p) => src.includes(p))) {
+      problems.push(problem(
+        ["artifacts", i, "src"],
+        `expected a path with {os}, {arch} or {variant} (e.g. "build/{os}-{arch}/server"), found ${
+          JSON.stringify(src)
+        }: with ${platforms.length} platforms it would put the same file in every platform's image`,
+      ));
+      return;
+    }
+    const byPath = new Map<string, string>();
+    for (const p of platforms) {
+      const path = expandPlatform(src, p);
+      const other = byPath.get(path);
+      if (other !== undefined) {
+        problems.push(problem(
+          ["artifacts", i, "src"],
+          `expected a different path for each platform, found ${
+            JSON.stringify(src)
+          }: it is ${JSON.stringify(path)} for both "${other}" and "${p}" (add {variant})`,
+        ));
+        return;
+      }
+      byPath.set(path, p);
+    }
+  });
   return problems;
 }
 

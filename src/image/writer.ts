@@ -77,8 +77,14 @@ export interface ArchiveSpec {
   tag: string;
   /** Creation time, seconds since the epoch: `created`, history and every layer mtime. */
   created: number;
-  /** One image per platform; the first is the one `docker load` tags. */
+  /** One image per platform, in index order. */
   images: ImageSpec[];
+  /**
+   * Which image manifest.json (the docker-archive view) carries, by position in `images`
+   * (default 0). With several images it carries that one only: `docker load` of an older
+   * Docker loads every manifest.json entry, and an image for another architecture is of no use there.
+   */
+  dockerImage?: number;
   /** The commit the image was built from (`org.opencontainers.image.revision`), when known. */
   revision?: string;
   /** Where its source is (`org.opencontainers.image.source`), when configured. */
@@ -107,6 +113,11 @@ export interface ArchiveResult {
   archiveSha256: string;
   archiveSize: number;
   images: ImageResult[];
+  /**
+   * With several images: the digest of the OCI image index blob listing their manifests
+   * (the one index.json points at, and the digest to deploy). Absent for one image.
+   */
+  indexDigest?: string;
 }
 
 /** Receives the archive's bytes in order. */
@@ -154,10 +165,20 @@ export async function writeImageArchive(
   const results: ImageResult[] = [];
   const manifests: { descriptor: Descriptor; platform: Platform }[] = [];
   const dockerManifest: Record<string, unknown>[] = [];
+  const dockerImage = spec.dockerImage ?? 0;
+  if (!spec.images[dockerImage]) throw new RangeError(`No image ${dockerImage} for manifest.json`);
+  // A layer given to several images (the CA, tzdata and extern_data layers of every platform)
+  // is hashed once and stored once (issue 11).
+  const hashed = new Map<LayerSpec, Descriptor>();
 
   for (const [i, image] of spec.images.entries()) {
     const layers: Descriptor[] = [];
     for (const layer of image.layers) {
+      const known = hashed.get(layer);
+      if (known) {
+        layers.push(known);
+        continue;
+      }
       progress(`Hashing layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
       const hash = new Sha256();
       for await (const chunk of writeTar(layer.entries, { mtime: spec.created })) {
@@ -165,6 +186,7 @@ export async function writeImageArchive(
       }
       const digest = `sha256:${hash.hex()}`;
       layers.push({ mediaType: MediaType.layer, digest, size: hash.size });
+      hashed.set(layer, layers[layers.length - 1]);
       blobs.set(digest, { size: hash.size, layer: layer.entries });
     }
     const configBytes = canonicalJsonBytes(
@@ -185,24 +207,41 @@ export async function writeImageArchive(
       manifestDigest: manifest.digest,
       layers,
     });
-    dockerManifest.push({
-      Config: blobPath(config.digest),
-      RepoTags: i === 0 ? [`${spec.repository}:${spec.tag}`] : [],
-      Layers: layers.map((l) => blobPath(l.digest)),
-    });
+    if (i === dockerImage) {
+      dockerManifest.push({
+        Config: blobPath(config.digest),
+        RepoTags: [`${spec.repository}:${spec.tag}`],
+        Layers: layers.map((l) => blobPath(l.digest)),
+      });
+    }
   }
 
+  const annotations = {
+    "io.containerd.image.name": fullImageName(spec.repository, spec.tag),
+    "org.opencontainers.image.ref.name": spec.tag,
+  };
+  // Several platforms: an image index blob lists the manifests with their platforms, and
+  // index.json's one entry points at it, as `docker save` (25+) and crane write them; its
+  // digest is what a registry serves for the tag. Each manifest's bytes are those it has alone.
+  let indexDigest: string | undefined;
+  let top = manifests.map(({ descriptor, platform }) => ({ ...descriptor, annotations, platform }));
+  if (manifests.length > 1) {
+    const nested = addBytes(
+      blobs,
+      MediaType.index,
+      canonicalJsonBytes({
+        schemaVersion: 2,
+        mediaType: MediaType.index,
+        manifests: manifests.map(({ descriptor, platform }) => ({ ...descriptor, platform })),
+      }),
+    );
+    indexDigest = nested.digest;
+    top = [{ ...nested, annotations }] as typeof top;
+  }
   const index = canonicalJsonBytes({
     schemaVersion: 2,
     mediaType: MediaType.index,
-    manifests: manifests.map(({ descriptor, platform }) => ({
-      ...descriptor,
-      annotations: {
-        "io.containerd.image.name": fullImageName(spec.repository, spec.tag),
-        "org.opencontainers.image.ref.name": spec.tag,
-      },
-      platform,
-    })),
+    manifests: top,
   });
 
   const entries: TarEntry[] = [
@@ -223,7 +262,12 @@ export async function writeImageArchive(
     archive.update(chunk);
     await sink(chunk);
   }
-  return { archiveSha256: archive.hex(), archiveSize: archive.size, images: results };
+  return {
+    archiveSha256: archive.hex(),
+    archiveSize: archive.size,
+    images: results,
+    ...(indexDigest ? { indexDigest } : {}),
+  };
 }
 
 /** The image with r10e's provenance labels added to its own (DESIGN: provenance in the image). */

@@ -112,6 +112,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
     go_version: goVersion,
     go_version_requested: config.go_version ?? null,
     platform: config.platform,
+    // Only for several platforms: one-platform pins keep their bytes (issue 11).
+    ...(config.platforms.length > 1 ? { platforms: config.platforms } : {}),
     ca_bundle_sha256: ca?.sha256 ?? null,
     ...(config.include_tzdata ? { tzdata_sha256: tzdataPin(true) } : {}),
     builder_image: builder,
