@@ -223,7 +223,9 @@ export function platformProblem(text: string): string | null {
   const allowed = arch === "arm" ? ["/v5", "/v6", "/v7"] : arch === "arm64" ? ["/v8"] : [];
   if (variant && !allowed.includes(variant)) {
     return `expected ${
-      allowed.length ? `a variant ${allowed.map((v) => v.slice(1)).join(", ")} of` : "no variant for"
+      allowed.length
+        ? `a variant ${allowed.map((v) => v.slice(1)).join(", ")} of`
+        : "no variant for"
     } "linux/${arch}", found ${JSON.stringify(text)}`;
   }
   return null;
@@ -768,9 +770,9 @@ function platformsProblems(v: Record<string, unknown>, problem: MakeProblem): Pr
       if (other !== undefined) {
         problems.push(problem(
           ["artifacts", i, "src"],
-          `expected a different path for each platform, found ${
-            JSON.stringify(src)
-          }: it is ${JSON.stringify(path)} for both "${other}" and "${p}" (add {variant})`,
+          `expected a different path for each platform, found ${JSON.stringify(src)}: it is ${
+            JSON.stringify(path)
+          } for both "${other}" and "${p}" (add {variant})`,
         ));
         return;
       }
