@@ -1403,14 +1403,14 @@ async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   input.pipe(inflater);
   // Each output chunk is a fresh buffer: collect them early when allowed (--expose-gc, set by
   // scripts/r10e and the compiled binary), or they pile up as external memory until V8 gets to it.
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (o?: { type: string }) => void }).gc;
   let sinceCollect = 0;
   try {
     for await (const chunk of inflater) {
       yield chunk as Uint8Array;
       sinceCollect += (chunk as Uint8Array).length;
       if (gc && sinceCollect >= 4 << 20) {
-        gc();
+        gc({ type: "minor" });
         sinceCollect = 0;
       }
     }

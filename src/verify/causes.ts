@@ -17,6 +17,7 @@ import {
   type DiffNode,
   type Finding,
   type IgnoreOptions,
+  type OmittedFindings,
 } from "./findings.ts";
 
 /** The causes `--ignore` accepts, by the name the user types. */
@@ -31,6 +32,8 @@ export const IGNORABLE: Readonly<Record<string, CauseId>> = {
 /** Findings and consequences of a difference tree. */
 export interface Collapsed {
   findings: Finding[];
+  /** Findings counted, not kept (beyond the first of their kind): see `DiffNode.omitted`. */
+  omitted: OmittedFindings[];
   consequences: Consequence[];
   ignored: { count: number; byCause: Partial<Record<CauseId, number>> };
 }
@@ -42,7 +45,12 @@ export interface Collapsed {
  * `rootfs.diff_ids`) are visited once.
  */
 export function collapse(root: DiffNode | null, ignore: IgnoreOptions): Collapsed {
-  const out: Collapsed = { findings: [], consequences: [], ignored: { count: 0, byCause: {} } };
+  const out: Collapsed = {
+    findings: [],
+    omitted: [],
+    consequences: [],
+    ignored: { count: 0, byCause: {} },
+  };
   if (!root) return out;
   const seen = new Map<DiffNode, boolean>();
   const causes = new Set(ignore.causes);
@@ -52,13 +60,30 @@ export function collapse(root: DiffNode | null, ignore: IgnoreOptions): Collapse
     const known = seen.get(node);
     if (known !== undefined) return known;
     let differs: boolean;
-    if (node.children.length > 0) {
+    if (node.children.length > 0 || node.omitted || node.ignoredBelow) {
       const below = node.children.map(visit);
       differs = below.some((d) => d);
+      for (const [k, n] of Object.entries(node.ignoredBelow?.byCause ?? {})) {
+        const cause = k as CauseId;
+        out.ignored.count += n;
+        out.ignored.byCause[cause] = (out.ignored.byCause[cause] ?? 0) + n;
+      }
+      for (const o of node.omitted ?? []) {
+        if (causes.has(o.cause)) {
+          out.ignored.count += o.count;
+          out.ignored.byCause[o.cause] = (out.ignored.byCause[o.cause] ?? 0) + o.count;
+        } else {
+          out.omitted.push(o);
+          differs = true;
+        }
+      }
       if (differs) {
         out.consequences.push({
           ...where(node),
-          because: because(node.children.filter((_, i) => below[i])),
+          because: because(
+            node.children.filter((_, i) => below[i]),
+            (node.omitted ?? []).some((o) => !causes.has(o.cause)),
+          ),
         });
       }
     } else {
@@ -102,7 +127,7 @@ function where(node: DiffNode) {
 }
 
 /** `config, layer 1 (2 files)`: what explains a consequence. */
-function because(children: DiffNode[]): string {
+function because(children: DiffNode[], more = false): string {
   const parts: string[] = [];
   const files = new Map<number, Set<string>>();
   const archive = new Set<string>();
@@ -127,7 +152,11 @@ function because(children: DiffNode[]): string {
       parts.push(c.path ? `${c.scope} ${c.path} ${c.field}` : `${c.scope} ${c.field}`);
     }
   }
-  for (const [, set] of files) parts.push(set.size === 1 ? `1 file` : `${set.size} files`);
+  for (const [, set] of files) {
+    const n = set.size === 1 ? `1 file` : `${set.size} files`;
+    parts.push(more ? `more than ${n}` : n);
+  }
+  if (more && files.size === 0) parts.push("files");
   if (archive.size) {
     parts.push(archive.size === 1 ? "1 archive entry" : `${archive.size} archive entries`);
   }
@@ -137,21 +166,32 @@ function because(children: DiffNode[]): string {
     : unique.join(", ");
 }
 
-/** The one-line summary: `identical` or `differ: 3 findings: timestamps (2), owner (1)`. */
-export function summarize(findings: Finding[], ignoredCount: number): string {
-  if (findings.length === 0) {
+/**
+ * The one-line summary: `identical` or `differ: 3 findings: timestamps (2), owner (1)`;
+ * `omitted` findings (counted, not kept) count too.
+ */
+export function summarize(
+  findings: Finding[],
+  ignoredCount: number,
+  omitted: readonly OmittedFindings[] = [],
+): string {
+  if (findings.length === 0 && omitted.length === 0) {
     return ignoredCount > 0
       ? `identical (ignoring ${ignoredCount} difference${ignoredCount === 1 ? "" : "s"})`
       : "identical";
   }
   const counts = new Map<CauseId, number>();
   for (const f of findings) counts.set(f.cause, (counts.get(f.cause) ?? 0) + 1);
+  let n = findings.length;
+  for (const o of omitted) {
+    counts.set(o.cause, (counts.get(o.cause) ?? 0) + o.count);
+    n += o.count;
+  }
   // A commit first, then the Go module causes: they explain the byte-level ones (sbom_diff.ts).
   const goFirst = (c: CauseId) => (c === "commit" ? 0 : GO_MODULE_CAUSES.includes(c) ? 1 : 2);
   const list = [...counts].sort((x, y) =>
     goFirst(x[0]) - goFirst(y[0]) || y[1] - x[1] || (x[0] < y[0] ? -1 : 1)
   )
     .map(([cause, n]) => `${cause} (${n})`).join(", ");
-  const n = findings.length;
   return `differ: ${n} finding${n === 1 ? "" : "s"}: ${list}`;
 }

@@ -9,7 +9,14 @@
  * @module
  */
 import { canonicalJson } from "../image/canonical_json.ts";
-import type { CauseId, DiffNode } from "./findings.ts";
+import {
+  type CauseId,
+  type DiffNode,
+  FINDINGS_PER_KIND,
+  type IgnoreOptions,
+  type OmittedFindings,
+} from "./findings.ts";
+import { globMatch } from "./glob.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
 /**
@@ -31,11 +38,28 @@ export function sameContent(a: ImageSummary, b: ImageSummary): boolean {
     a.layers.every((l, i) => l.diffId === b.layers[i].diffId);
 }
 
+/** Options of {@linkcode compareImages}. */
+export interface CompareOptions {
+  /**
+   * What the user ignores: file differences it covers are counted on their layer node
+   * (`ignoredBelow`) instead of kept, so that they take no memory and no place in the limit.
+   */
+  ignore?: IgnoreOptions;
+  /** File differences of one kind (field and cause) kept per layer; the rest are counted. */
+  perKind?: number;
+}
+
 /**
  * Compares two images and returns the root of the difference tree, or `null` when nothing
  * differs. The same image in different packaging is `null` too: see {@linkcode packagingNotes}.
+ * Memory is bounded whatever the number of differing files: per layer, the first
+ * `perKind` ({@linkcode FINDINGS_PER_KIND}) differences of a kind are nodes, the others counts.
  */
-export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null {
+export function compareImages(
+  a: ImageSummary,
+  b: ImageSummary,
+  options: CompareOptions = {},
+): DiffNode | null {
   if (sameImage(a, b)) return null;
   if (sameContent(a, b)) {
     // The config's bytes are all that differs: one finding; the rest is packaging (notes).
@@ -51,7 +75,7 @@ export function compareImages(a: ImageSummary, b: ImageSummary): DiffNode | null
       unexplained: "tar-format",
     };
   }
-  const image = compareImage(a, b);
+  const image = compareImage(a, b, options);
   const children: DiffNode[] = [];
   if (
     a.outerCompression === b.outerCompression && a.outerCompression !== "none" &&
@@ -181,8 +205,20 @@ export function octal(mode: number): string {
   return "0" + mode.toString(8).padStart(3, "0");
 }
 
+/** Times already formatted: a layer's files share few mtimes (issue 10: 150,000 files). */
+const isoTimes = new Map<number, string>();
+
 /** Seconds since the epoch as RFC 3339, keeping fractions. */
 export function isoTime(seconds: number): string {
+  let text = isoTimes.get(seconds);
+  if (text === undefined) {
+    if (isoTimes.size >= 4096) isoTimes.clear();
+    isoTimes.set(seconds, text = formatTime(seconds));
+  }
+  return text;
+}
+
+function formatTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return String(seconds);
   const d = new Date(Math.floor(seconds * 1000));
   if (Number.isNaN(d.getTime())) return String(seconds);
@@ -235,8 +271,12 @@ function compareDockerManifest(a: unknown, b: unknown): DiffNode[] {
 }
 
 /** The image: manifest digest explained by manifest fields, config and layers. */
-function compareImage(a: ImageSummary, b: ImageSummary): DiffNode | null {
-  const layers = compareLayers(a.layers, b.layers);
+function compareImage(
+  a: ImageSummary,
+  b: ImageSummary,
+  options: CompareOptions,
+): DiffNode | null {
+  const layers = compareLayers(a.layers, b.layers, options);
   const config = compareConfig(a, b, layers);
   const children: DiffNode[] = [];
   if (a.manifest !== undefined && b.manifest !== undefined) {
@@ -332,7 +372,11 @@ function diffIds(rootfs: unknown): unknown {
 }
 
 /** Layers paired by position; one entry per position, `null` where the blobs are the same. */
-function compareLayers(a: LayerSummary[], b: LayerSummary[]): (DiffNode | null)[] {
+function compareLayers(
+  a: LayerSummary[],
+  b: LayerSummary[],
+  options: CompareOptions,
+): (DiffNode | null)[] {
   const out: (DiffNode | null)[] = [];
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -346,13 +390,18 @@ function compareLayers(a: LayerSummary[], b: LayerSummary[]): (DiffNode | null)[
       }));
       continue;
     }
-    out.push(compareLayer(la, lb, i));
+    out.push(compareLayer(la, lb, i, options));
   }
   return out;
 }
 
 /** One layer: same diff_id means only the compression differs; otherwise the files explain it. */
-function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode | null {
+function compareLayer(
+  a: LayerSummary,
+  b: LayerSummary,
+  layer: number,
+  options: CompareOptions,
+): DiffNode | null {
   if (a.digest === b.digest) return null;
   const children: DiffNode[] = [];
   const kindA = a.compression + (a.mediaType ? ` (${a.mediaType})` : "");
@@ -365,9 +414,9 @@ function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode
       cause: "compression",
     }));
   }
-  if (a.diffId !== b.diffId) {
-    for (const x of compareFiles(a.files, b.files, layer)) children.push(x);
-  }
+  const kept = new KeptLeaves(layer, options);
+  if (a.diffId !== b.diffId) compareFiles(a.files, b.files, layer, kept);
+  for (const x of kept.nodes) children.push(x);
   return {
     scope: "layer",
     layer,
@@ -376,12 +425,90 @@ function compareLayer(a: LayerSummary, b: LayerSummary, layer: number): DiffNode
     b: b.digest,
     children,
     unexplained: "tar-format",
+    ...(kept.omitted.length ? { omitted: kept.omitted } : {}),
+    ...(kept.ignored.count ? { ignoredBelow: kept.ignored } : {}),
   };
 }
 
-/** Files of one layer, paired by path. */
-function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
-  const out: DiffNode[] = [];
+/** Pairs of times counted per kind of left-out timestamps (see `OmittedFindings.shifts`). */
+const SHIFTS_MAX = 64;
+
+/**
+ * The differences found in one layer's files: ignored ones counted, the first `perKind` of each
+ * kind (field and cause) kept as nodes, the others counted by kind.
+ */
+class KeptLeaves {
+  readonly nodes: DiffNode[] = [];
+  readonly omitted: OmittedFindings[] = [];
+  readonly ignored: { count: number; byCause: Partial<Record<CauseId, number>> } = {
+    count: 0,
+    byCause: {},
+  };
+  #layer: number;
+  #perKind: number;
+  #causes: Set<CauseId>;
+  #paths: string[];
+  #kinds = new Map<string, { kept: number; omitted?: OmittedFindings }>();
+
+  constructor(layer: number, options: CompareOptions) {
+    this.#layer = layer;
+    this.#perKind = options.perKind ?? FINDINGS_PER_KIND;
+    this.#causes = new Set(options.ignore?.causes ?? []);
+    this.#paths = options.ignore?.paths ?? [];
+  }
+
+  push(node: DiffNode): void {
+    const cause = node.cause ?? node.unexplained ?? "content";
+    const byPath = node.scope === "file" && node.path !== undefined &&
+      this.#paths.some((g) => globMatch(g, node.path!));
+    if (this.#causes.has(cause) || byPath) {
+      this.ignored.count++;
+      this.ignored.byCause[cause] = (this.ignored.byCause[cause] ?? 0) + 1;
+      return;
+    }
+    const key = `${node.scope}\0${node.field}\0${cause}`;
+    let kind = this.#kinds.get(key);
+    if (!kind) this.#kinds.set(key, kind = { kept: 0 });
+    if (kind.kept < this.#perKind) {
+      kind.kept++;
+      this.nodes.push(node);
+      return;
+    }
+    if (!kind.omitted) {
+      kind.omitted = { scope: node.scope, layer: this.#layer, field: node.field, cause, count: 0 };
+      this.omitted.push(kind.omitted);
+    }
+    const o = kind.omitted;
+    o.count++;
+    if (cause === "timestamps") {
+      const k = shiftKey(node.a, node.b);
+      const shifts = o.shifts ??= {};
+      if (k !== null && (k in shifts || Object.keys(shifts).length < SHIFTS_MAX)) {
+        shifts[k] = (shifts[k] ?? 0) + 1;
+      }
+    }
+  }
+}
+
+/** `"<secondsA> <secondsB>"` of two RFC 3339 times or PAX times, or null. */
+export function shiftKey(a: unknown, b: unknown): string | null {
+  const sa = wholeSeconds(a);
+  const sb = wholeSeconds(b);
+  return sa === null || sb === null ? null : `${sa} ${sb}`;
+}
+
+/** Whole seconds since the epoch of an RFC 3339 string or a PAX time, else null. */
+export function wholeSeconds(v: unknown): number | null {
+  if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? null : Math.floor(t / 1000);
+  }
+  if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) return Math.floor(Number(v));
+  return null;
+}
+
+/** Files of one layer, paired by path, into `out`. */
+function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeaves): void {
   const mapA = new Map(a.map((f) => [f.path, f]));
   const mapB = new Map(b.map((f) => [f.path, f]));
   for (const fa of a) {
@@ -412,7 +539,6 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number): DiffNode[] {
   if (formatsA !== formatsB) {
     out.push(leaf("layer", "tar format", formatsA, formatsB, { layer, cause: "tar-format" }));
   }
-  return out;
 }
 
 function formats(files: FileMeta[]): string {

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { compareImages, compareJson, jsonCause, packagingNotes } from "./compare.ts";
-import { collapse } from "./causes.ts";
+import { collapse, summarize } from "./causes.ts";
+import { explain } from "./explain.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary } from "./summary.ts";
 
 /** A file entry with r10e's defaults; override what a case changes. */
@@ -252,5 +253,49 @@ Deno.test("compareJson and jsonCause", async (t) => {
       "timestamps",
     );
     assertEquals(jsonCause("architecture", "amd64", "arm64"), "platform");
+  });
+});
+
+Deno.test("many alike file differences: the first of a kind are kept, the rest counted", async (t) => {
+  const names = Array.from({ length: 7 }, (_, i) => `app/f${i}`);
+  const a = image("1", names.map((n) => file(n)));
+  const b = image("2", names.map((n, i) => file(n, { mtime: 5, uid: i < 3 ? 1 : 0 })));
+  await t.step("kept and omitted by kind, counted everywhere", () => {
+    const c = collapse(compareImages(a, b, { perKind: 2 }), none);
+    assertEquals(c.findings.map((f) => `${f.path}:${f.field}`), [
+      "app/f0:uid",
+      "app/f0:mtime",
+      "app/f1:uid",
+      "app/f1:mtime",
+    ]);
+    assertEquals(
+      c.omitted.map((o) => [o.layer, o.field, o.cause, o.count, o.shifts]),
+      [[0, "uid", "owner", 1, undefined], [0, "mtime", "timestamps", 5, { "0 5": 5 }]],
+    );
+    assertEquals(
+      summarize(c.findings, 0, c.omitted),
+      "differ: 10 findings: timestamps (7), owner (3)",
+    );
+    const lines = explain(c.findings, { a: undefined, b: undefined }, c.omitted).causes;
+    assertEquals(lines.map((l) => [l.cause, l.count, l.shift?.count]), [
+      ["timestamps", 7, 7],
+      ["owner", 3, undefined],
+    ]);
+    assertEquals(
+      c.consequences.find((q) => q.field === "layer digest")?.because,
+      "more than 2 files",
+    );
+  });
+  await t.step("ignored ones are counted, neither kept nor in the limit", () => {
+    const ignore = { causes: ["timestamps" as const], paths: ["app/f0"] };
+    const c = collapse(compareImages(a, b, { perKind: 1, ignore }), ignore);
+    assertEquals(c.findings.map((f) => `${f.path}:${f.field}`), ["app/f1:uid"]);
+    assertEquals(c.omitted.map((o) => [o.field, o.count]), [["uid", 1]]);
+    assertEquals(c.ignored, { count: 8, byCause: { owner: 1, timestamps: 7 } });
+  });
+  await t.step("all ignored: the images are identical", () => {
+    const ignore = { causes: ["timestamps" as const, "owner" as const], paths: [] };
+    const c = collapse(compareImages(a, b, { perKind: 1, ignore }), ignore);
+    assertEquals([c.findings.length, c.omitted.length, c.ignored.count], [0, 0, 10]);
   });
 });

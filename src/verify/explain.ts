@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type CauseId, CAUSES, type Finding } from "./findings.ts";
+import { shiftKey as timesKey, wholeSeconds } from "./compare.ts";
+import { type CauseId, CAUSES, type Finding, type OmittedFindings } from "./findings.ts";
 import { GO_MODULE_CAUSES, goModuleCauseText } from "./sbom_diff.ts";
 
 /** Who built an image, read from its config's history and fields. */
@@ -97,6 +98,7 @@ export function timestampHint(builder: Builder): string {
 export function explain(
   findings: readonly Finding[],
   configs: { a: unknown; b: unknown },
+  omitted: readonly OmittedFindings[] = [],
 ): Explained {
   const builders = { a: detectBuilder(configs.a), b: detectBuilder(configs.b) };
   const builder = builders.a === builders.b ? builders.a : "unknown";
@@ -106,11 +108,25 @@ export function explain(
   const commit = revision.a !== null && revision.b !== null && revision.a !== revision.b;
 
   const byCause = new Map<CauseId, Finding[]>();
-  for (const f of out) byCause.set(f.cause, [...(byCause.get(f.cause) ?? []), f]);
+  for (const f of out) {
+    const list = byCause.get(f.cause);
+    if (list) list.push(f);
+    else byCause.set(f.cause, [f]);
+  }
   const lines: CauseLine[] = [];
+  const omittedBy = new Map<CauseId, OmittedFindings[]>();
+  for (const o of omitted) {
+    const list = omittedBy.get(o.cause);
+    if (list) list.push(o);
+    else omittedBy.set(o.cause, [o]);
+    if (!byCause.has(o.cause)) byCause.set(o.cause, []);
+  }
   for (const [cause, list] of byCause) {
     const c = CAUSES[cause];
-    const line: CauseLine = { cause, text: c.text, hint: list[0].hint, count: list.length };
+    const left = omittedBy.get(cause) ?? [];
+    const count = list.length + left.reduce((n, o) => n + o.count, 0);
+    const hint = list[0]?.hint ?? (cause === "timestamps" ? timestampHint(builder) : c.hint);
+    const line: CauseLine = { cause, text: c.text, hint, count };
     if (GO_MODULE_CAUSES.includes(cause)) {
       line.text = goModuleCauseText(cause, list);
       if (cause === "go-main-module" && commit) {
@@ -120,12 +136,14 @@ export function explain(
     } else if (cause === "commit") {
       line.text = `${c.text}: ${short(revision.a)} → ${short(revision.b)}`;
     } else if (cause === "timestamps") {
-      const shift = commonShift(list);
+      const shift = commonShift(list, left);
       if (shift) {
         line.shift = shift;
-        const rest = list.length - shift.count;
+        const rest = count - shift.count;
         line.text =
-          `build time ${shift.a} → ${shift.b} in ${shift.count} places (${placesOf(list, shift)})` +
+          `build time ${shift.a} → ${shift.b} in ${shift.count} places (${
+            placesOf(list, left, shift)
+          })` +
           (rest > 0 ? ` and ${rest} other times` : "");
         const fromCommit = commit && created.a !== null && created.b !== null &&
           sameSecond(created.a, shift.a) && sameSecond(created.b, shift.b);
@@ -140,10 +158,9 @@ export function explain(
       line.text += ": follows from the Go module differences above";
     } else if (cause === "content" || cause === "files") {
       const paths = [...new Set(list.map((f) => f.path).filter((p) => p !== undefined))];
+      const more = paths.length - 3 + (count - list.length);
       if (paths.length) {
-        line.text += ` (${paths.slice(0, 3).join(", ")}${
-          paths.length > 3 ? ` and ${paths.length - 3} more` : ""
-        })`;
+        line.text += ` (${paths.slice(0, 3).join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
       }
       if (commit) line.text += ": expected from a source change between the commits";
     } else if (cause === "config") {
@@ -192,12 +209,18 @@ function refine(f: Finding, builder: Builder): Finding {
   return f;
 }
 
-/** The (a, b) pair of times most timestamp findings share, when at least two do. */
-function commonShift(list: Finding[]): CauseLine["shift"] | undefined {
+/** The (a, b) pair of times most timestamp findings share (those left out too), when at least two do. */
+function commonShift(
+  list: Finding[],
+  omitted: readonly OmittedFindings[],
+): CauseLine["shift"] | undefined {
   const counts = new Map<string, number>();
   for (const f of list) {
     const k = shiftKey(f);
     if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  for (const o of omitted) {
+    for (const [k, n] of Object.entries(o.shifts ?? {})) counts.set(k, (counts.get(k) ?? 0) + n);
   }
   let best: [string, number] | undefined;
   for (const e of counts) if (!best || e[1] > best[1]) best = e;
@@ -208,36 +231,36 @@ function commonShift(list: Finding[]): CauseLine["shift"] | undefined {
 
 /** `"<secondsA> <secondsB>"` of a timestamp finding, or null when a side is not a time. */
 function shiftKey(f: Finding): string | null {
-  const a = seconds(f.a);
-  const b = seconds(f.b);
-  return a === null || b === null ? null : `${a} ${b}`;
+  return timesKey(f.a, f.b);
 }
 
 /** `created, history (3), 8 mtimes`: where a shift was found. */
-function placesOf(list: Finding[], shift: NonNullable<CauseLine["shift"]>): string {
+function placesOf(
+  list: Finding[],
+  omitted: readonly OmittedFindings[],
+  shift: NonNullable<CauseLine["shift"]>,
+): string {
   const key = `${Date.parse(shift.a) / 1000} ${Date.parse(shift.b) / 1000}`;
   const kinds = new Map<string, number>();
-  for (const f of list) {
-    if (shiftKey(f) !== key) continue;
-    const kind = f.scope === "file" || f.scope === "archive"
+  const kindOf = (f: { scope: string; field: string }) =>
+    f.scope === "file" || f.scope === "archive"
       ? (f.field === "mtime" ? "mtimes" : f.field)
       : f.field.startsWith("history[")
       ? "history"
       : f.field.replace(/^config\.Labels\[.*\]$/, "labels");
+  for (const f of list) {
+    if (shiftKey(f) !== key) continue;
+    const kind = kindOf(f);
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  for (const o of omitted) {
+    const n = o.shifts?.[key] ?? 0;
+    if (n) kinds.set(kindOf(o), (kinds.get(kindOf(o)) ?? 0) + n);
   }
   return [...kinds].map(([k, n]) => (n === 1 ? k : `${n} ${k}`)).join(", ");
 }
 
-/** Whole seconds since the epoch of an RFC 3339 string or a PAX time, else null. */
-function seconds(v: unknown): number | null {
-  if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? null : Math.floor(t / 1000);
-  }
-  if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) return Math.floor(Number(v));
-  return null;
-}
+const seconds = wholeSeconds;
 
 function sameSecond(a: string, b: string): boolean {
   return seconds(a) !== null && seconds(a) === seconds(b);

@@ -197,6 +197,33 @@ export interface DiffNode {
   detail?: Detail;
   /** Set on a digest node that needs children to be explained: without them it is a leaf with this cause. */
   unexplained?: CauseId;
+  /** Alike differences below beyond the first {@linkcode FINDINGS_PER_KIND}: counted, not kept. */
+  omitted?: OmittedFindings[];
+  /** Differences below that the user ignores, counted where they were found instead of kept. */
+  ignoredBelow?: { count: number; byCause: Partial<Record<CauseId, number>> };
+}
+
+/**
+ * Findings of one kind (the same field and cause in one layer) kept in full; beyond this many
+ * they are counted (issue 10: 150,000 differing files took 904 MB).
+ */
+export const FINDINGS_PER_KIND = 1000;
+
+/** Findings of one kind left out of the report's list: how many, and what they share. */
+export interface OmittedFindings {
+  scope: Scope;
+  layer?: number;
+  field: string;
+  cause: CauseId;
+  /** Findings left out. */
+  count: number;
+  /**
+   * For timestamps: how many left out share each pair of times, by `"<secondsA> <secondsB>"`
+   * (at most 64 pairs; the rest are not counted here).
+   */
+  shifts?: Record<string, number>;
+  /** `os/arch` when the inputs hold several platforms. */
+  platform?: string;
 }
 
 /** A leaf difference with its cause: what the user has to fix. */
@@ -268,6 +295,15 @@ export interface Report {
   causes: CauseSummary[];
   /** Who built each image, from its history: `r10e`, `ko`, `buildkit`, `docker-legacy`, `nix`, `unknown`. */
   builders: { a: string; b: string };
+  /**
+   * Findings counted but left out of `findings`: each kind (field and cause in one layer) keeps
+   * its first `perKind`. `summary`, `causes` and the exit code count them all.
+   */
+  omitted?: {
+    count: number;
+    perKind: number;
+    kinds: { layer?: number; field: string; cause: CauseId; count: number; platform?: string }[];
+  };
 }
 
 /** One cause with its evidence, fix and count (explain.ts). */

@@ -68,10 +68,22 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
       out.push("", c.bold("Go modules (what the bytes below follow from)"));
       for (const x of formatModules(modules, c)) out.push(x);
     }
+    const left = new Map<string, number>();
+    for (const k of report.omitted?.kinds ?? []) {
+      left.set(`${placeTitle(k)}\0${k.field}\0${k.cause}`, k.count);
+    }
     const bytes = report.findings.filter((f) => !isGoModuleFinding(f));
     for (const [title, group] of groupByPlace(bytes)) {
       out.push("", c.bold(p(title)));
-      for (const x of formatGroup(group, c, options.full === true)) out.push(x);
+      for (const x of formatGroup(group, c, options.full === true, title, left)) out.push(x);
+    }
+    if (report.omitted?.count) {
+      out.push(
+        c.dim(
+          `  (${report.omitted.count} findings alike to those above are counted, not listed: ` +
+            `r10e keeps the first ${report.omitted.perKind} of each field and cause per layer)`,
+        ),
+      );
     }
   }
   if (report.consequences.length > 0) {
@@ -124,12 +136,7 @@ function groupByPlace(findings: Finding[]): Map<string, Finding[]> {
     order[x.scope] - order[y.scope] || (x.layer ?? 0) - (y.layer ?? 0)
   );
   for (const f of sorted) {
-    const place = f.layer !== undefined
-      ? `Layer ${f.layer}`
-      : { archive: "Archive", index: "Index (index.json)", manifest: "Manifest", config: "Config" }[
-        f.scope as "archive"
-      ];
-    const title = f.platform ? `${f.platform}: ${place}` : place;
+    const title = placeTitle(f);
     const list = groups.get(title) ?? [];
     list.push(f);
     groups.set(title, list);
@@ -137,7 +144,23 @@ function groupByPlace(findings: Finding[]): Map<string, Finding[]> {
   return groups;
 }
 
-function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
+/** `Layer 2`, `linux/arm64: Config`: where a finding is, as a group title. */
+function placeTitle(f: { scope?: string; layer?: number; platform?: string }): string {
+  const place = f.layer !== undefined
+    ? `Layer ${f.layer}`
+    : { archive: "Archive", index: "Index (index.json)", manifest: "Manifest", config: "Config" }[
+      f.scope as "archive"
+    ] ?? "Archive";
+  return f.platform ? `${f.platform}: ${place}` : place;
+}
+
+function formatGroup(
+  group: Finding[],
+  c: Colors,
+  full: boolean,
+  title = "",
+  omitted = new Map<string, number>(),
+): string[] {
   const out: string[] = [];
   // Fold many alike file findings (e.g. 10,000 mtimes) into one line.
   const alike = new Map<string, Finding[]>();
@@ -149,13 +172,16 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
     alike.set(key, list);
   }
   const folded = new Set<Finding>();
+  const more = (f: Finding) => omitted.get(`${title}\0${f.field}\0${f.cause}`) ?? 0;
   if (!full) {
     for (const list of alike.values()) {
       if (list.length <= FOLD) continue;
       for (const f of list) folded.add(f);
       const f = list[0];
       out.push(
-        `  ${p(f.field)} differs on ${list.length} entries ${c.yellow(`[${f.cause}]`)}, e.g. ` +
+        `  ${p(f.field)} differs on ${list.length + more(f)} entries ${
+          c.yellow(`[${f.cause}]`)
+        }, e.g. ` +
           `${p(f.path ?? "")}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`,
       );
     }
@@ -179,6 +205,12 @@ function formatGroup(group: Finding[], c: Colors, full: boolean): string[] {
       : `${p(f.field)}${at}: ${c.red(value(f.a))} → ${c.green(value(f.b))}`;
     out.push(`${indent}${what} ${c.yellow(`[${f.cause}]`)}`);
     if (f.detail) { for (const x of formatDetail(f.detail, indent + "  ", c)) out.push(x); }
+  }
+  if (full) {
+    for (const list of alike.values()) {
+      const n = more(list[0]);
+      if (n) out.push(`  … and ${n} more ${p(list[0].field)} differences [${list[0].cause}]`);
+    }
   }
   return out;
 }

@@ -20,7 +20,15 @@ import { collapse, summarize } from "./causes.ts";
 import { compareImages, isBlobName, packagingNotes, sameContent, sameEntries } from "./compare.ts";
 import { type ByteDifference, describeByteDifference, type TarSpan } from "./archive_bytes.ts";
 import { analyzeContent } from "./content.ts";
-import type { DiffNode, Finding, IgnoreOptions, InputInfo, Report } from "./findings.ts";
+import {
+  type DiffNode,
+  type Finding,
+  FINDINGS_PER_KIND,
+  type IgnoreOptions,
+  type InputInfo,
+  type OmittedFindings,
+  type Report,
+} from "./findings.ts";
 import { globMatch } from "./glob.ts";
 import { explain } from "./explain.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
@@ -96,6 +104,7 @@ async function verify(
   const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
   try {
     const findings: Finding[] = [];
+    const omitted: OmittedFindings[] = [];
     const consequences: Report["consequences"] = [];
     const ignored: Report["ignored"] = { count: 0, byCause: {} };
     const infos: [InputInfo, InputInfo][] = [];
@@ -134,7 +143,9 @@ async function verify(
       }
       infos.push([inputInfo(a), inputInfo(b)]);
       if (sameContent(a, b) && index === 0) packaging.push(...packagingNotes(a, b));
-      const tree = compareImages(a, b);
+      // What reading left behind goes before the comparison adds its own (issue 10: RSS).
+      gc?.();
+      const tree = compareImages(a, b, { ignore });
       const goBinaries: GoBinaryPair[] = [];
       const notAnalyzed = await analyzeContents(tree, {
         goBinaries,
@@ -156,6 +167,11 @@ async function verify(
         findings.push(platform ? { ...f, platform } : f);
       }
       for (const f of c.findings) findings.push(platform ? { ...f, platform } : f);
+      for (const o of c.omitted) {
+        omitted.push(platform ? { ...o, platform } : o);
+        // Differing contents left out of the findings were not looked into either.
+        if (o.field === "content" && o.scope === "file") skippedContent += o.count;
+      }
       for (const q of c.consequences) consequences.push(platform ? { ...q, platform } : q);
       ignored.count += c.ignored.count;
       for (const [k, n] of Object.entries(c.ignored.byCause)) {
@@ -198,11 +214,11 @@ async function verify(
       notes.push(await archiveNote(inputA, inputB, shaA, shaB));
     }
     const first = pairs.find((p) => p.a && p.b);
-    const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config });
+    const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config }, omitted);
     return {
       schemaVersion: 1,
-      identical: findings.length === 0,
-      summary: summarize(explained.findings, ignored.count),
+      identical: findings.length === 0 && omitted.length === 0,
+      summary: summarize(explained.findings, ignored.count, omitted),
       a: infoA,
       b: infoB,
       findings: explained.findings,
@@ -211,6 +227,17 @@ async function verify(
       ignored,
       causes: explained.causes,
       builders: explained.builders,
+      omitted: {
+        count: omitted.reduce((n, o) => n + o.count, 0),
+        perKind: FINDINGS_PER_KIND,
+        kinds: omitted.map((o) => ({
+          ...(o.layer !== undefined ? { layer: o.layer } : {}),
+          field: o.field,
+          cause: o.cause,
+          count: o.count,
+          ...(o.platform ? { platform: o.platform } : {}),
+        })),
+      },
     };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
@@ -321,6 +348,10 @@ function normalizePath(name: string): string {
   return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
 }
 
+/** sha256 hex of no bytes. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const gc = (globalThis as { gc?: (o?: { type: string }) => void }).gc;
+
 /** One pass over each layer: headers and content hashes. */
 async function summarizeImage(
   input: ImageInput,
@@ -350,7 +381,8 @@ async function summarizeImage(
     const entries = notRead ? [] : input.layerEntries(image, i);
     for await (const entry of entries) {
       let sha = "";
-      if (entry.header.kind === "file" && !shared) {
+      if (entry.header.kind === "file" && !shared && entry.header.size === 0) sha = EMPTY_SHA256;
+      else if (entry.header.kind === "file" && !shared) {
         const hash = createHash("sha256");
         for await (const chunk of entry.body) {
           hash.update(chunk);
@@ -359,6 +391,9 @@ async function summarizeImage(
         sha = hash.digest("hex");
       }
       files.push(fileMeta(entry.header, { index: files.length, sha256: sha }));
+      // Headers die young: collect them while they are (else the old generation grows with
+      // them, and RSS with it: issue 10, 150,000 files).
+      if (gc && files.length % 8192 === 0) gc({ type: "minor" });
       progress(
         `${input.path}: layer ${i + 1}/${image.layers.length}: ${files.length} files, ` +
           `${(bytes / 1e6).toFixed(0)} MB`,
