@@ -10,7 +10,14 @@
  *
  * Target: r10e ≤ 2x the lower bound, peak RSS < 200 MB, faster than both peers.
  *
+ * Then, the REF part (issue 11: at most 1.5x): image A pushed with `r10e push` to a
+ * docker-registry of the benchmark's own on loopback, and `r10e verify REF@digest X` against
+ * `r10e verify a.tar.gz X` in the same run, for X = a.tar.gz (the auditor's case: the same image)
+ * and X = b.tar.gz (a few files differ: the data layer is downloaded). `--ref-only` runs this part
+ * alone; it is left out when docker-registry is not installed.
+ *
  *   deno run -A bench/verify.ts [--rounds N] [--files N] [--file-kb N] [--diffoscope-cap SECONDS]
+ *     [--ref-only]
  *
  * The images are r10e-format archives (uncompressed layers inside a gzip outer
  * tar) written with r10e's image writer and compressed with `gzip -6`; file
@@ -22,6 +29,7 @@
 import { compare, formatRows, measure as measureCommand, type Measurement } from "./_measure.ts";
 import type { TarEntry } from "../src/tar/writer.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
+import { withRegistry } from "./_registry.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const WORK = `${REPO}/bench/out/verify`;
@@ -211,6 +219,10 @@ if (import.meta.main) {
   );
 
   const env = { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/" };
+  if (Deno.args.includes("--ref-only")) {
+    await refPart(rounds, env);
+    Deno.exit(0);
+  }
   const lower = "zcat a | sha256sum";
   const contenders: Record<string, () => Promise<Measurement>> = {
     [lower]: () =>
@@ -277,4 +289,54 @@ if (import.meta.main) {
     "r10e's report starts with: " +
       (await Deno.readTextFile(`${WORK}/r10e.txt`)).split("\n")[0],
   );
+  if (await which("docker-registry")) await refPart(rounds, env);
+  else console.log("REF part: docker-registry is not installed (apt-get install docker-registry)");
+}
+
+/** `verify REF@digest X` against `verify a.tar.gz X`, X the same image and the other one. */
+async function refPart(rounds: number, env: Record<string, string>): Promise<void> {
+  const r10e = `"${REPO}/scripts/r10e"`;
+  await Deno.mkdir(`${WORK}/docker`, { recursive: true });
+  const refEnv = { ...env, DOCKER_CONFIG: `${WORK}/docker` }; // no credentials: none needed
+  await withRegistry(WORK, async (host) => {
+    const pushed = await new Deno.Command("sh", {
+      args: ["-c", `${r10e} push -q a.tar.gz ${host}/bench:a`],
+      cwd: WORK,
+      env: refEnv,
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const ref = new TextDecoder().decode(pushed.stdout).trim();
+    if (!pushed.success || !ref.includes("@sha256:")) {
+      throw new Error("r10e push of a.tar.gz failed");
+    }
+    console.log(`\nverify REF: a.tar.gz pushed to a loopback docker-registry as ${ref}`);
+    const verify = (x: string, y: string, code: number) => () =>
+      measure(
+        `verify ${x === ref ? "REF" : x} ${y}`,
+        `${r10e} verify -q ${x} ${y} > /dev/null; test $? -eq ${code}`,
+        { cwd: WORK, env: refEnv },
+      );
+    const results = await compare({
+      "r10e verify a.tar.gz a.tar.gz (same image)": verify("a.tar.gz", "a.tar.gz", 0),
+      "r10e verify REF@digest a.tar.gz": verify(ref, "a.tar.gz", 0),
+      "r10e verify a.tar.gz b.tar.gz (a few files differ)": verify("a.tar.gz", "b.tar.gz", 1),
+      "r10e verify REF@digest b.tar.gz": verify(ref, "b.tar.gz", 1),
+    }, rounds);
+    console.log(formatRows(results, "r10e verify a.tar.gz a.tar.gz (same image)"));
+    const ratio = (x: string, y: string) =>
+      (results[x].wallSeconds / results[y].wallSeconds).toFixed(2);
+    console.log(
+      `ratio REF / archives: same image ${
+        ratio("r10e verify REF@digest a.tar.gz", "r10e verify a.tar.gz a.tar.gz (same image)")
+      }x, a few files differ ${
+        ratio(
+          "r10e verify REF@digest b.tar.gz",
+          "r10e verify a.tar.gz b.tar.gz (a few files differ)",
+        )
+      }x (target ≤ 1.5x); load average at the end: ${
+        Deno.loadavg().map((l) => l.toFixed(1)).join(" ")
+      }`,
+    );
+  });
 }

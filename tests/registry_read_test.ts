@@ -5,9 +5,9 @@
  * a reference.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { fileSha256, r10e } from "./_cli.ts";
+import { fileSha256, r10e, REPO } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
-import { cacheEnv, startRegistry, writeTestArchive } from "./_registry.ts";
+import { cacheEnv, startProxy, startRegistry, writeTestArchive } from "./_registry.ts";
 
 Deno.test("verify and cp read registry references: by digest and tag, one platform's blobs, digests checked", async (t) => {
   if (!requireTool(t, "docker-registry") || !requireTool(t, "curl")) return;
@@ -63,6 +63,27 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
       const want = (await fileSha256("/bin/busybox")).replace(/^sha256:/, "");
       assertEquals(r.stdout, `${dir}/out/busybox(sha256:${want})\n`);
     });
+
+    await t.step(
+      "sbom of a reference lists the archive's files, and leaves nothing in TMPDIR",
+      async () => {
+        const tmp = `${dir}/sbom-tmp`;
+        await Deno.mkdir(tmp);
+        const fromRef = await r10e(["sbom", "--format", "spdx", ref], {
+          env: { ...env, TMPDIR: tmp },
+        });
+        assertEquals(fromRef.code, 0, fromRef.stderr);
+        const fromArchive = await r10e(["sbom", "--format", "spdx", `${dir}/app.tar.gz`], { env });
+        assertEquals(fromArchive.code, 0, fromArchive.stderr);
+        const files = (text: string) =>
+          (JSON.parse(text).files as { fileName: string; checksums: unknown }[])
+            .map((f) => JSON.stringify([f.fileName, f.checksums])).sort();
+        const want = (await fileSha256("/bin/busybox")).replace(/^sha256:/, "");
+        assertStringIncludes(fromRef.stdout, want);
+        assertEquals(files(fromRef.stdout), files(fromArchive.stdout));
+        assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+      },
+    );
 
     await t.step(
       "a multi-platform index: --platform fetches that platform's blobs only",
@@ -160,6 +181,87 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
       },
     );
   } finally {
+    await registry?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cp from a reference interrupted mid-download (Ctrl-C): exit 130, the spooled blobs removed", async (t) => {
+  if (!requireTool(t, "docker-registry")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-read-int-" });
+  let registry;
+  let proxy;
+  try {
+    registry = await startRegistry(`${dir}/registry`);
+    const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
+    await writeTestArchive(`${dir}/app.tar`, { size: 1_500_000, seed: 5 });
+    const pushed = await r10e(["push", "-q", `${dir}/app.tar`, `${registry.host}/team/app:v1`], {
+      env,
+    });
+    assertEquals(pushed.code, 0, pushed.stderr);
+    // The proxy passes the first 600 KB of a whole large blob, then sends nothing more.
+    proxy = startProxy(registry.host, {
+      after: (kind, upstream) => {
+        const size = Number(upstream.headers.get("content-length") ?? "0");
+        if (!kind.startsWith("GET /v2/team/app/blobs/") || upstream.status !== 200) return;
+        if (size < 1_000_000) return;
+        const reader = upstream.body!.getReader();
+        let sent = 0;
+        const stalled = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (sent >= 600_000) return new Promise(() => {}); // nothing more, ever
+            const r = await reader.read();
+            if (r.done) return c.close();
+            sent += r.value.length;
+            c.enqueue(r.value);
+          },
+          cancel: () => reader.cancel(),
+        });
+        return new Response(stalled, { status: 200, headers: upstream.headers });
+      },
+    });
+    const tmp = `${dir}/tmp`;
+    await Deno.mkdir(tmp);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        `${REPO}/src/main.ts`,
+        "cp",
+        `${proxy.host}/team/app:v1`,
+        "/data/blob",
+        `${dir}/blob`,
+      ],
+      env: { ...env, TMPDIR: tmp, NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Wait until part of a blob is in the spool directory.
+    const spooled = async () => {
+      for (const d of Deno.readDirSync(tmp)) {
+        if (!d.isDirectory) continue;
+        for (const f of Deno.readDirSync(`${tmp}/${d.name}`)) {
+          if ((await Deno.stat(`${tmp}/${d.name}/${f.name}`)).size > 0) return true;
+        }
+      }
+      return false;
+    };
+    const until = Date.now() + 60_000;
+    while (!(await spooled())) {
+      if (Date.now() > until) throw new Error("nothing was spooled within 60 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGINT");
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(
+      await new Response(child.stderr).arrayBuffer(),
+    );
+    assertEquals(status.code, 130, stderr);
+    assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+    assertEquals(await Deno.stat(`${dir}/blob`).then(() => true, () => false), false);
+  } finally {
+    await proxy?.close();
     await registry?.stop();
     await Deno.remove(dir, { recursive: true });
   }
