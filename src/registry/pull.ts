@@ -114,7 +114,9 @@ export async function openRemoteImage(
       const doc = readOrFail(image.bytes, image.descriptor, name);
       const [config, ...layers] = doc.children;
       if (!config) throw new RegistryError(`Cannot read "${name}": a manifest has no config`);
-      const configBytes = await fetchSmallBlob(context, config, CONFIG_MAX);
+      // Two platforms may share a config (the same image for both): fetched once.
+      const configBytes = entries.get(blobPath(config.digest))?.bytes ??
+        await fetchSmallBlob(context, config, CONFIG_MAX);
       entries.set(blobPath(config.digest), {
         path: blobPath(config.digest),
         size: config.size,
