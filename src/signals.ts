@@ -106,6 +106,54 @@ export async function stopProcessGroup(
   }
 }
 
+/** Options of {@linkcode spawnGroup}. */
+export interface SpawnGroupOptions {
+  cwd: string;
+  /** The complete environment (nothing else of this process is passed). */
+  env: Record<string, string>;
+  /** Aborting stops the whole group (SIGTERM, then SIGKILL after the grace period). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `argv` as the leader of a new process group (`setsid`), registered so that an interrupt
+ * stops everything it started, not only itself. `consume` reads the child's stdout and stderr
+ * (both piped; stdin is null). Resolves when the child has exited, `consume` is done and, after
+ * an abort, every process of the group is gone (issue 10).
+ * @throws {Error} when `setsid` or the program cannot be started.
+ */
+export async function spawnGroup<T>(
+  argv: string[],
+  options: SpawnGroupOptions,
+  consume: (child: Deno.ChildProcess) => Promise<T>,
+): Promise<{ status: Deno.CommandStatus; result: T }> {
+  const child = new Deno.Command("setsid", {
+    args: argv,
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // The registry lets an interrupt stop the group even where no abort signal reaches.
+  registerProcessGroup(child.pid);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= stopProcessGroup(child.pid);
+  };
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const [status, result] = await Promise.all([child.status, consume(child)]);
+    return { status, result };
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    if (stopping) await stopping;
+    releaseProcessGroup(child.pid);
+  }
+}
+
 /** A second signal: send SIGKILL now instead of waiting for the grace period. */
 export function hurry(): void {
   hurried = true;

@@ -14,13 +14,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
-import {
-  registerProcessGroup,
-  registerTemporary,
-  releaseProcessGroup,
-  removeTemporary,
-  stopProcessGroup,
-} from "../signals.ts";
+import { registerTemporary, removeTemporary, spawnGroup } from "../signals.ts";
 import { dirtyPaths, headRevision } from "../build/git.ts";
 import { findProjectRoot } from "../build/project_root.ts";
 import { parsePins } from "../build/pins.ts";
@@ -356,24 +350,6 @@ async function runBuild(plan: Plan, config: string, options: CheckOptions): Prom
     plan.mode,
     "--json",
   ];
-  // umask is set by the shell (Deno cannot set it for a child); setsid: a process group
-  // that an interrupt stops as a whole (signals.ts).
-  const child = new Deno.Command("setsid", {
-    args: ["/bin/sh", "-c", `umask ${plan.umask} && exec "$@"`, "sh", ...args],
-    cwd: plan.dir,
-    env: plan.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  registerProcessGroup(child.pid);
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= stopProcessGroup(child.pid);
-  };
-  if (options.signal?.aborted) stop();
-  options.signal?.addEventListener("abort", stop, { once: true });
   const tail: string[] = [];
   const lines = async (stream: ReadableStream<Uint8Array>) => {
     let pending = "";
@@ -392,16 +368,14 @@ async function runBuild(plan: Plan, config: string, options: CheckOptions): Prom
       options.onBuildOutput?.(`${plan.label}: ${pending}`);
     }
   };
-  const stdout = new Response(child.stdout).text();
-  let status: Deno.CommandStatus;
-  let text: string;
-  try {
-    [status, text] = await Promise.all([child.status, stdout, lines(child.stderr)]);
-  } finally {
-    options.signal?.removeEventListener("abort", stop);
-    if (stopping) await stopping;
-    releaseProcessGroup(child.pid);
-  }
+  // umask is set by the shell (Deno cannot set it for a child); a process group that an
+  // interrupt stops as a whole (signals.ts).
+  const { status, result: text } = await spawnGroup(
+    ["/bin/sh", "-c", `umask ${plan.umask} && exec "$@"`, "sh", ...args],
+    { cwd: plan.dir, env: plan.env, signal: options.signal },
+    async (child) =>
+      (await Promise.all([new Response(child.stdout).text(), lines(child.stderr)]))[0],
+  );
   if (options.signal?.aborted) throw new ConfigError("Interrupted while building: nothing checked");
   if (!status.success) {
     throw new ConfigError(
