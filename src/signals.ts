@@ -191,6 +191,10 @@ export async function cleanUp(options: { graceMs?: number } = {}): Promise<strin
 export async function removeStaleTemporaries(
   dir: string,
   ownerOf: (name: string) => number | null,
+  options: {
+    /** Called before a removal: e.g. to make a stale tree's read-only directories writable. */
+    prepare?: (path: string) => Promise<void>;
+  } = {},
 ): Promise<string[]> {
   const removed: string[] = [];
   let entries: Deno.DirEntry[];
@@ -203,7 +207,10 @@ export async function removeStaleTemporaries(
     const pid = ownerOf(e.name);
     if (pid === null) continue;
     if (pid !== Deno.pid && processAlive(pid)) continue;
+    // This process's own temporaries are in use (registered): only earlier ones go.
+    if (pid === Deno.pid && temporaries.has(`${dir}/${e.name}`)) continue;
     try {
+      await options.prepare?.(`${dir}/${e.name}`);
       await Deno.remove(`${dir}/${e.name}`, { recursive: true });
       removed.push(e.name);
     } catch {
@@ -213,7 +220,8 @@ export async function removeStaleTemporaries(
   return removed.sort();
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (someone else's counts). */
+export function processAlive(pid: number): boolean {
   try {
     Deno.kill(pid, 0 as unknown as Deno.Signal);
     return true;

@@ -9,6 +9,7 @@
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, r10e } from "./_cli.ts";
 import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
+import { hostTag } from "../src/build/stale_containers.ts";
 import {
   listAll,
   processAlive,
@@ -197,6 +198,43 @@ Deno.test("signals: an interrupted cp leaves nothing beside DEST, an interrupted
         assertEquals(run.peakRss() < 300 << 20, true, `peak RSS ${run.peakRss()}`);
       });
     }
+    await t.step("cp, SIGKILL: the next cp removes what it left beside DEST", async () => {
+      const run = spawnR10e(["cp", "a.tar", "/app/big", "dest/big"], { cwd: dir, env });
+      const partial = () =>
+        listAll(`${dir}/dest`).filter((n) =>
+          n.startsWith(".r10e-cp-") && Deno.statSync(`${dir}/dest/${n}`).size > 0
+        );
+      await Promise.race([waitFor("cp's temporary", () => partial().length > 0), run.child.status]);
+      run.child.kill("SIGKILL");
+      await run.child.status;
+      await Promise.all([run.stderr, run.stdout]);
+      // No handler runs on SIGKILL: the temporary stays, named with the dead cp's pid.
+      const [left] = partial();
+      assertEquals(left, `.r10e-cp-${run.child.pid}-${left?.slice(-12)}`);
+      // Beside it: a temporary tree with a read-only directory inside, of a dead process; one
+      // of a live process (this test); names that only look like cp's.
+      const deadTree = `.r10e-cp-${2 ** 22 + 4321}-0123456789ab`;
+      await Deno.mkdir(`${dir}/dest/${deadTree}/sub`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/dest/${deadTree}/sub/f`, "partial");
+      await Deno.chmod(`${dir}/dest/${deadTree}/sub`, 0o555);
+      const kept = [`.r10e-cp-${Deno.pid}-0123456789ab`, ".r10e-cp-1-notours", ".r10e-cp-x"];
+      for (const k of kept) await Deno.writeTextFile(`${dir}/dest/${k}`, "kept");
+      const small = spawnR10e(["cp", "b.tar", "/app", "dest/app"], { cwd: dir, env });
+      await Promise.race([
+        waitFor(
+          "the second cp's temporary",
+          () => listAll(`${dir}/dest`).some((n) => n.startsWith(`.r10e-cp-${small.child.pid}-`)),
+        ),
+        small.child.status,
+      ]);
+      // Once the second cp writes, what the killed one left is gone already.
+      assertEquals(listAll(`${dir}/dest`).includes(left), false, "the SIGKILLed cp's file stayed");
+      small.child.kill("SIGTERM");
+      await small.child.status;
+      await Promise.all([small.stderr, small.stdout]);
+      assertEquals(listAll(`${dir}/dest`), [...kept].sort());
+      for (const k of kept) await Deno.remove(`${dir}/dest/${k}`);
+    });
     await t.step("verify, SIGTERM while it spools the differing file", async () => {
       const run = spawnR10e(["verify", "a.tar", "b.tar"], { cwd: dir, env });
       // The differing /app/big is spooled (both sides) into the process's folder in TMPDIR.
@@ -276,6 +314,77 @@ dockerTest(
           allowFail: true,
         });
       }
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+dockerTest(
+  "signals: the containers of a build --in docker killed with SIGKILL are removed by the next build, only those",
+  async (_t, engine) => {
+    const builder = await goBuilderImage();
+    const token = `r10e-kill-${crypto.randomUUID().slice(0, 8)}`;
+    // First a build_cmd that waits (so that it is killed in the middle), then a real one.
+    const dir = await project(`echo ready-$((1+1)) ${token}; sleep 300`);
+    const env = { DOCKER_HOST: engine.host, SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` };
+    const rand = crypto.randomUUID().slice(0, 6).replace(/[^0-9a-f]/g, "0");
+    // Decoys that must stay: a live owner (this test), another machine, a name not r10e's.
+    const kept = [
+      `r10e-build-${hostTag()}-${Deno.pid}-${rand}`,
+      `r10e-build-${hostTag() === "00000000" ? "11111111" : "00000000"}-${2 ** 22 + 7}-${rand}`,
+      `r10e-buildx-${rand}`,
+    ];
+    let run: Running | undefined;
+    let buildName = "";
+    try {
+      const config = await Deno.readTextFile(`${dir}/config.json`);
+      const pinned = config.replace(
+        '"include_ca_bundle": true,',
+        () => `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(builder.ref)},`,
+      );
+      await Deno.writeTextFile(`${dir}/config.json`, pinned);
+      const init = await r10e(["init", "--force"], { cwd: dir, env });
+      assertEquals(init.code, 0, init.stderr);
+      for (const name of kept) {
+        await docker(["create", "--name", name, "--network", "none", builder.ref, "true"]);
+      }
+      const names = async () =>
+        (await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
+      run = spawnR10e(["build", "--in", "docker"], { cwd: dir, env });
+      await Promise.race([run.stderrIncludes(`ready-2 ${token}`), run.child.status]);
+      for (const name of (await names()).filter((n) => n.startsWith("r10e-build-"))) {
+        const envs = await docker(["inspect", "--format", "{{json .Config.Env}}", name], {
+          allowFail: true,
+        });
+        if (envs.stdout.includes(token)) buildName = name;
+      }
+      assertEquals(buildName.startsWith(`r10e-build-${hostTag()}-${run.child.pid}-`), true);
+      const contextName = buildName.replace("r10e-build-", "r10e-context-");
+      run.child.kill("SIGKILL");
+      await run.child.status;
+      await Promise.all([run.stderr, run.stdout]);
+      // No handler ran: both containers are still there.
+      const after = await names();
+      assertEquals([after.includes(buildName), after.includes(contextName)], [true, true]);
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        pinned.replace(
+          JSON.stringify(`echo ready-$((1+1)) ${token}; sleep 300`),
+          () => JSON.stringify("go build -o build/hello ."),
+        ),
+      );
+      const next = await r10e(["build", "--in", "docker"], { cwd: dir, env });
+      assertEquals(next.code, 0, next.stderr);
+      const left = await names();
+      assertEquals(left.filter((n) => n === buildName || n === contextName), []);
+      assertEquals(kept.filter((n) => !left.includes(n)), [], "a container not to remove went");
+    } finally {
+      if (run) await stopAll(run, dir);
+      const mine = [
+        ...kept,
+        ...(buildName ? [buildName, buildName.replace("build", "context")] : []),
+      ];
+      await docker(["rm", "-f", ...mine], { allowFail: true });
       await Deno.remove(dir, { recursive: true });
     }
   },

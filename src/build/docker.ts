@@ -17,6 +17,7 @@
 import { dirname } from "node:path";
 import { BuildFailed, ConfigError, UsageError } from "../errors.ts";
 import { PASSED_THROUGH } from "./toolchain.ts";
+import { containerId } from "./stale_containers.ts";
 
 // ── pure part: references, Dockerfile, pins ─────────────────────────────────
 
@@ -598,7 +599,7 @@ export async function runInDocker(
     buildStage(ctx, { root: options.root, dockerfile: options.dockerfile, target: BUILDER_STAGE }),
     buildStage(ctx, { root: options.root, dockerfile: options.dockerfile, target: CONTEXT_STAGE }),
   ]);
-  const id = crypto.randomUUID().slice(0, 12);
+  const id = await containerId(ctx);
   const contextName = `r10e-context-${id}`;
   const buildName = `r10e-build-${id}`;
   const quiet = { env: ctx.env };

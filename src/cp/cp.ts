@@ -27,7 +27,12 @@ import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { hasRawBytes } from "../tar/raw_names.ts";
 import { LinkChecker, lstatHost } from "./containment.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
-import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import {
+  registerTemporary,
+  releaseTemporary,
+  removeStaleTemporaries,
+  removeTemporary,
+} from "../signals.ts";
 
 /** One regular file copied. */
 export interface CopiedFile {
@@ -284,14 +289,42 @@ async function lstat(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
-/** A temporary name in `dir`, registered so that an interrupt removes it (signals.ts). */
+/**
+ * A temporary name in `dir`, `.r10e-cp-<pid>-<12 hex>`, registered so that an interrupt removes
+ * it (signals.ts); after a SIGKILL, the next cp into `dir` removes it ({@linkcode sweep}).
+ */
 function tempName(dir: string): string {
   const rand = crypto.getRandomValues(new Uint8Array(6));
-  const name = `${dir}/.r10e-cp-${
+  const name = `${dir}/.r10e-cp-${Deno.pid}-${
     Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
   }`;
   registerTemporary(name);
   return name;
+}
+
+/** The pid in one of cp's temporary names, or null for any other name. */
+export function ownerOfCpTemp(name: string): number | null {
+  const m = /^\.r10e-cp-(\d+)-[0-9a-f]{12}$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Directories swept in this process already. */
+const swept = new Set<string>();
+
+/**
+ * Removes the temporaries an earlier cp, killed too hard to clean up (SIGKILL), left in `dir`:
+ * only cp's own names, only those whose process is gone (issue 10: leftovers).
+ */
+async function sweep(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  await removeStaleTemporaries(dir, ownerOfCpTemp, {
+    prepare: async (path) => {
+      // A tree whose directories were already given their (read-only) modes.
+      await Deno.chmod(path, 0o700).catch(() => {});
+      await makeWritable(path);
+    },
+  });
 }
 
 /** Writes a body to a new file (never an existing one), hashing it. */
@@ -328,6 +361,7 @@ async function writeOneFile(
   }
   checkReplaceable(target, existing);
   writing = target;
+  await sweep(dirname(target));
   const temp = tempName(dirname(target));
   let written: { size: number; sha256: string } | undefined;
   try {
@@ -409,6 +443,12 @@ async function writeTree(
         );
       }
     }
+  }
+  // Where an earlier cp may have been killed while writing: the directories that exist already.
+  await sweep(dirname(target));
+  if (!fresh) {
+    await sweep(target);
+    for (const [rel, node] of tree) if (node.kind === "dir") await sweep(`${target}/${rel}`);
   }
   const root = fresh ? tempName(dirname(target)) : target;
   const temps = new Set<string>();
