@@ -13,6 +13,7 @@ import {
   snapshot,
   writeTestImage,
 } from "./cp_images.ts";
+import { docker, dockerTest, importImage } from "./_docker.ts";
 
 /**
  * A sandbox: `box/` holds the image, a file and a directory that hostile entries aim at, and
@@ -253,4 +254,84 @@ Deno.test("devices and FIFOs are refused", async () => {
       );
     },
   );
+});
+
+/** A layer with a directory /app holding a file, a subdirectory and a relative symlink. */
+const LINKED_DEST: RawEntry[] = [
+  { name: "app/", type: "dir", mode: 0o755 },
+  { name: "app/f", content: "f\n" },
+  { name: "app/sub/", type: "dir", mode: 0o750 },
+  { name: "app/sub/g", content: "g\n" },
+  { name: "app/sub/up", type: "symlink", linkname: "../f" },
+];
+
+/** `cp SRC link` for each SRC, where `link` is a symlink to an empty directory `real`. */
+async function copyIntoLink(
+  dir: string,
+  sources: string[],
+  copy: (src: string, dest: string) => Promise<void>,
+): Promise<Map<string, string>[]> {
+  const out: Map<string, string>[] = [];
+  for (const [i, src] of sources.entries()) {
+    await Deno.mkdir(`${dir}/${i}/real`, { recursive: true });
+    await Deno.symlink("real", `${dir}/${i}/link`);
+    await copy(src, `${dir}/${i}/link`);
+    out.push(await snapshot(`${dir}/${i}`));
+  }
+  return out;
+}
+
+Deno.test("cp: a symlinked DEST directory is followed by cp /app DEST and cp /app/. DEST alike", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cp-linked-" });
+  try {
+    await writeTestImage(`${dir}/img.tar`, [rawTar(LINKED_DEST)]);
+    const [app, contents] = await copyIntoLink(`${dir}/r10e`, ["/app", "/app/."], async (s, d) => {
+      const r = await runR10e(["cp", "img.tar", s, d], dir);
+      assert.equal(r.code, 0, r.stderr);
+    });
+    // The link stays a link; the copy is inside the directory it names, in both forms: /app
+    // as real/app, its contents as real/*.
+    assert.equal(app.get("link"), "symlink -> real");
+    assert.equal(contents.get("link"), "symlink -> real");
+    const under = (m: Map<string, string>, prefix: string) =>
+      new Map(
+        [...m].filter(([p]) => p.startsWith(prefix)).map(([p, v]) => [p.slice(prefix.length), v]),
+      );
+    assert.deepEqual(under(contents, "real/"), under(app, "real/app/"));
+    assert.equal(app.get("real/app/sub/up"), "symlink -> ../f");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+dockerTest("cp: a symlinked DEST directory as docker cp -L treats it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cp-linked-docker-" });
+  const tag = `r10e-cp-linked:${crypto.randomUUID().slice(0, 8)}`;
+  let container = "";
+  try {
+    const layer = rawTar(LINKED_DEST);
+    await Deno.mkdir(`${dir}/rootfs`);
+    await Deno.writeFile(`${dir}/layer.tar`, layer);
+    const untar = await new Deno.Command("tar", {
+      args: ["-C", `${dir}/rootfs`, "-xf", `${dir}/layer.tar`],
+    }).output();
+    assert.equal(untar.code, 0);
+    await importImage(`${dir}/rootfs`, tag);
+    await docker(["save", "-o", `${dir}/img.tar`, tag]);
+    container = (await docker(["create", "--network", "none", tag, "/none"])).stdout.trim();
+    const sources = ["/app", "/app/."];
+    const want = await copyIntoLink(`${dir}/docker`, sources, async (s, d) => {
+      await docker(["cp", "-L", `${container}:${s}`, d]);
+    });
+    const got = await copyIntoLink(`${dir}/r10e`, sources, async (s, d) => {
+      const r = await runR10e(["cp", "img.tar", s, d], dir);
+      assert.equal(r.code, 0, r.stderr);
+    });
+    assert.deepEqual(got, want);
+    assert.ok(want[1].has("real/f"), "docker cp did not follow the link");
+  } finally {
+    if (container) await docker(["rm", "-f", container], { allowFail: true });
+    await docker(["rmi", "-f", tag], { allowFail: true });
+    await Deno.remove(dir, { recursive: true });
+  }
 });

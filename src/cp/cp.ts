@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, resolve as resolvePath } from "node:path";
+import { basename, dirname, resolve as resolvePath } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
 import type { ImageInfo, ImageInput } from "../image/reader.ts";
@@ -394,7 +394,13 @@ async function writeTree(
   what: { top: FsNode; tree: [string, FsNode][]; target: string; contents: boolean },
 ): Promise<CopiedFile[]> {
   const { top, tree, target, contents } = what;
-  const existing = await lstat(target);
+  let existing = await lstat(target);
+  if (existing?.isSymlink && contents) {
+    // `SRC/.` into a symlink to a directory merges into that directory, as `SRC` into it puts
+    // the copy inside it (destInfo follows it): docker cp follows DEST in both cases.
+    const st = await Deno.stat(target).catch(() => null);
+    if (st?.isDirectory) existing = st;
+  }
   if (existing && !existing.isDirectory) {
     // lstat: a symlink here is not followed, it is refused like any non-directory.
     throw new UsageError(
@@ -406,12 +412,15 @@ async function writeTree(
   // extracted into (DEST's parent, or DEST itself when its contents are merged) is refused;
   // judged by resolving it against the copy as it will stand, links followed (containment.ts).
   const merged = contents && !fresh;
-  const extractDir = resolvePath(merged ? target : dirname(target));
+  // The real directory: links in the copy resolve from where they are written (DEST followed).
+  const extractDir = await Deno.realPath(merged ? target : dirname(target)).catch(() =>
+    resolvePath(merged ? target : dirname(target))
+  );
   const checker = new LinkChecker(extractDir, {
     node: top,
-    name: merged ? "" : resolvePath(target).slice(extractDir.length).replace(/^\/+/, ""),
+    name: merged ? "" : basename(resolvePath(target)),
   }, { host: lstatHost });
-  const topParts = merged ? [] : [resolvePath(target).slice(extractDir.length).replace(/^\/+/, "")];
+  const topParts = merged ? [] : [basename(resolvePath(target))];
   const escaping: [string, FsNode][] = [];
   for (const [rel, n] of tree) {
     if (n.kind !== "symlink") continue;
