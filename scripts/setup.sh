@@ -47,9 +47,12 @@ declare -A wanted=(
   [curl]=/usr/bin/curl
   [zsh]=/usr/bin/zsh
   [fish]=/usr/bin/fish
+  # issue 11: arm64 images run under qemu (tests/multiplatform_docker_test.ts registers binfmt_misc)
+  [qemu-user-static]=/usr/bin/qemu-aarch64-static
 )
 missing=()
-for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish; do
+for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
+  qemu-user-static; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :
