@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
+import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
@@ -99,7 +100,7 @@ async function verify(
   const [okA, okB] = opened as PromiseFulfilledResult<ImageInput>[];
   await using inputA = okA.value;
   await using inputB = okB.value;
-  const pairs = pairImages(inputA, inputB, options.platform);
+  const pairs = pairPlatforms(inputA, inputB, options.platform);
   const [shaA, shaB] = await shas;
   const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
   try {
@@ -242,46 +243,6 @@ async function verify(
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
-}
-
-interface Pair {
-  a?: ImageInfo;
-  b?: ImageInfo;
-}
-
-/** Which images to compare: the chosen platform, the only image of each, or each platform of both. */
-function pairImages(a: ImageInput, b: ImageInput, platform: string | undefined): Pair[] {
-  if (platform !== undefined || (a.images.length <= 1 && b.images.length <= 1)) {
-    return [{ a: a.image(platform), b: b.image(platform) }];
-  }
-  const key = (i: ImageInfo) => (i.platform ? formatPlatform(i.platform) : "unknown");
-  const byKey = new Map<string, Pair>();
-  for (const i of a.images) if (!byKey.has(key(i))) byKey.set(key(i), { a: i });
-  for (const i of b.images) {
-    const p = byKey.get(key(i)) ?? {};
-    if (!p.b) p.b = i;
-    byKey.set(key(i), p);
-  }
-  return [...byKey.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([, p]) => p);
-}
-
-function pairPlatform(pair: Pair): string {
-  const i = (pair.a ?? pair.b)!;
-  return i.platform ? formatPlatform(i.platform) : "unknown";
-}
-
-function missingPlatform(pair: Pair): Finding {
-  const platform = pairPlatform(pair);
-  return {
-    scope: "index",
-    field: "platform",
-    a: pair.a ? platform : null,
-    b: pair.b ? platform : null,
-    cause: "platform",
-    causeText: "a platform only one input has",
-    hint: "build the same platforms, or compare one with --platform",
-    platform,
-  };
 }
 
 /** sha256 of an input file as given; `""` for a directory or a registry reference. */
@@ -508,11 +469,12 @@ function mergeInfos(
     files: 0,
   });
   if (infos.length === 0) return [blank(a, shaA), blank(b, shaB)];
-  if (infos.length === 1) return infos[0];
+  if (infos.length === 1 && a.images.length <= 1 && b.images.length <= 1) return infos[0];
+  // Several platforms (issue 11): each input's line names every platform it holds.
   const [ia, ib] = infos[0];
   return [
-    { ...ia, platform: infos.map((p) => p[0].platform).join(", ") },
-    { ...ib, platform: infos.map((p) => p[1].platform).join(", ") },
+    { ...ia, platform: platformList(a) },
+    { ...ib, platform: platformList(b) },
   ];
 }
 
