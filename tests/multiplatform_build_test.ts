@@ -135,6 +135,10 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
         const r = await r10e(["verify", "-q", "--json", `${both}/${ARCHIVE}`, `${arm}/${ARCHIVE}`]);
         assertEquals(r.code, 1, r.stderr);
         const report = JSON.parse(r.stdout);
+        assertEquals([report.a.platform, report.b.platform], [
+          "linux/amd64, linux/arm64",
+          "linux/arm64",
+        ]);
         const only = report.findings.filter((f: { cause: string }) => f.cause === "platform");
         assertEquals(
           only.map((f: { a: unknown; b: unknown; platform: string }) => [f.platform, f.a, f.b]),

@@ -206,7 +206,7 @@ async function verify(
         }: archive entries are not compared`,
       );
     }
-    const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB);
+    const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB, pairs.length > 1);
     if (infoA.format !== infoB.format) {
       notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
     }
@@ -456,6 +456,8 @@ function mergeInfos(
   b: ImageInput,
   shaA: string,
   shaB: string,
+  /** Every platform of either input was paired (no --platform): the lines list them all. */
+  several: boolean,
 ): [InputInfo, InputInfo] {
   const blank = (input: ImageInput, sha: string): InputInfo => ({
     input: input.path,
@@ -469,7 +471,7 @@ function mergeInfos(
     files: 0,
   });
   if (infos.length === 0) return [blank(a, shaA), blank(b, shaB)];
-  if (infos.length === 1 && a.images.length <= 1 && b.images.length <= 1) return infos[0];
+  if (infos.length === 1 && !several) return infos[0];
   // Several platforms (issue 11): each input's line names every platform it holds.
   const [ia, ib] = infos[0];
   return [
