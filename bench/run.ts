@@ -1,11 +1,20 @@
 /**
- * `deno task bench [build|cp|verify|push|go_symbols|ko|check …]`: runs the benchmarks (all by default),
+ * `deno task bench [build|build_platforms|cp|verify|push|go_symbols|ko|check …]`: runs the benchmarks (all by default),
  * one after another, each comparing r10e with another tool in the same run.
  * Options after `--` go to every benchmark, e.g. `deno task bench cp -- --runs 1`.
  *
  * @module
  */
-const BENCHES = ["build", "cp", "verify", "push", "go_symbols", "ko", "check"] as const;
+const BENCHES = [
+  "build",
+  "build_platforms",
+  "cp",
+  "verify",
+  "push",
+  "go_symbols",
+  "ko",
+  "check",
+] as const;
 
 const dash = Deno.args.indexOf("--");
 const names = dash >= 0 ? Deno.args.slice(0, dash) : Deno.args;

@@ -299,7 +299,10 @@ when built, else the first platform.`,
       "after",
       `
 Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read or bad usage.
-Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz`,
+Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz
+Several platforms (an image index): every platform is compared with the same platform of the
+other input, and a platform only one input has is a difference (exit 1); --platform linux/arm64
+compares that platform's images only.`,
     )
     .action(async (a, b, opts) => {
       const causes = (opts.ignore ?? []).map((w) => {
@@ -375,7 +378,10 @@ Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destinat
 Examples:
   r10e cp out/app-latest.tar.gz /app/server ./bin/        ./bin/server(sha256:…)
   r10e cp image.tar /etc/ssl/certs/. ./certs              contents of the directory into ./certs
-  r10e cp image.tar /app - | tar -t                       a tar stream`,
+  r10e cp image.tar /app - | tar -t                       a tar stream
+  r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/
+                                                          from a multi-platform image (without
+                                                          --platform: exit 2, naming its platforms)`,
     )
     .action(async (image, src, dest, opts) => {
       // Paths are used as typed when they are relative to the process's own directory.
