@@ -14,7 +14,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { Compression, ImageInput } from "../image/reader.ts";
-import { MediaType } from "../image/writer.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { type Descriptor, readDocument } from "./media.ts";
@@ -262,9 +261,15 @@ function planDockerArchive(input: ImageInput): Plan {
   };
 }
 
+/** The OCI media types of what push makes (those of src/image/writer.ts, without loading it). */
+const MediaType = {
+  manifest: "application/vnd.oci.image.manifest.v1+json",
+  config: "application/vnd.oci.image.config.v1+json",
+} as const;
+
 /** OCI layer media types by the compression the reader found (magic bytes). */
 const LAYER_TYPES: Record<Compression, string> = {
-  none: MediaType.layer,
+  none: "application/vnd.oci.image.layer.v1.tar",
   gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
   zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
 };
