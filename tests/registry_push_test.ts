@@ -28,6 +28,7 @@ import {
   writeTestArchive,
 } from "./_registry.ts";
 import { startTokenIssuer } from "./_token_issuer.ts";
+import { readTar } from "../src/tar/reader.ts";
 
 interface PushJson {
   reference: string;
@@ -460,6 +461,54 @@ for (const alg of ["RS256", "ES256"] as const) {
     }
   });
 }
+
+Deno.test("a blob of a plain .tar that does not match its name: hashed as it is sent, exit 2, the registry keeps nothing", async (t) => {
+  if (!requireTool(t, "docker-registry")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-push-bad-" });
+  let registry;
+  try {
+    registry = await startRegistry(`${dir}/registry`);
+    const env = { DOCKER_CONFIG: `${dir}/docker`, ...cacheEnv(dir) };
+    const image = await writeTestArchive(`${dir}/app.tar`, { size: 2_000_000, seed: 9 });
+    // One byte of the data layer's content flipped, in place (its name still claims the digest).
+    const data = `blobs/sha256/${image.layers[1].slice("sha256:".length)}`;
+    let at = -1;
+    {
+      using f = await Deno.open(`${dir}/app.tar`);
+      for await (const e of readTar(f.readable)) {
+        if (e.header.name === data) at = e.header.dataOffset + 1_500_000;
+      }
+    }
+    assertEquals(at > 0, true, "the data layer is in the archive");
+    {
+      using f = await Deno.open(`${dir}/app.tar`, { read: true, write: true });
+      const one = new Uint8Array(1);
+      await f.seek(at, Deno.SeekMode.Start);
+      await f.read(one);
+      await f.seek(at, Deno.SeekMode.Start);
+      await f.write(new Uint8Array([one[0] ^ 0x01]));
+    }
+    for (const chunk of ["64MiB", "512KiB"]) { // sent in one request, then in chunks
+      const r = await r10e(
+        ["push", "--chunk-size", chunk, `${dir}/app.tar`, `${registry.host}/team/bad:v1`],
+        { env },
+      );
+      assertEquals([r.code, r.stdout], [2, ""], r.stderr);
+      assertStringIncludes(r.stderr, `blob "${data}" does not match its digest`);
+      for (const path of [`blobs/${image.layers[1]}`, "manifests/v1"]) {
+        const head = await fetch(`http://${registry.host}/v2/team/bad/${path}`, {
+          method: "HEAD",
+          headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+        });
+        await head.body?.cancel();
+        assertEquals(head.status, 404, `${path} after --chunk-size ${chunk}`);
+      }
+    }
+  } finally {
+    await registry?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("an interrupted push (the registry stopped mid-upload, then restarted) completes on re-run without sending a byte twice", async (t) => {
   const found = tools(t);

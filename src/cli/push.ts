@@ -104,7 +104,8 @@ Examples:
       const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
       const quiet = opts.quiet === true;
       const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
-      await using input = await openImage(where(archive));
+      // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
+      await using input = await openImage(where(archive), { deferBlobHashes: true });
       const result = await push(input, ref, {
         env: io.env,
         caFile: opts.caFile ? where(opts.caFile) : undefined,

@@ -192,7 +192,18 @@ export interface OpenImageOptions {
   platform?: string;
   /** Parent directory of the spool directory (default: the system temporary directory). */
   tempDir?: string;
+  /**
+   * For a plain `.tar`: blobs named by their digest (`blobs/sha256/<hex>`) of 1 MiB or more are
+   * not hashed when the archive is opened; their name stands for their digest and
+   * {@linkcode ImageInput.unhashed} lists them, for a caller that hashes what it reads anyway
+   * (push hashes what it sends, so hashing and sending overlap; the registry checks it too).
+   * Documents read with `readBytes` are checked whatever their size.
+   */
+  deferBlobHashes?: boolean;
 }
+
+/** Blobs below this are hashed when opened even with `deferBlobHashes`: cheap, and documents. */
+const DEFER_MIN = 1 << 20;
 
 /**
  * Bytes of an entry that the reader does not hold, read when asked for (a registry's blob:
@@ -229,6 +240,9 @@ export class ImageInput implements AsyncDisposable {
   readonly images: readonly ImageInfo[];
   /** The images manifest.json lists, even when index.json is present (empty if it is absent). */
   readonly dockerImages: readonly ImageInfo[];
+  /** Entries whose `sha256` is the digest their name claims, not yet checked (`deferBlobHashes`). */
+  readonly unhashed: ReadonlySet<string>;
+  #unhashed: Set<string>;
   #stored: Map<string, Stored>;
   #refill: ((want: Map<string, OuterEntry>) => Promise<void>) | undefined;
   #byPath: Map<string, OuterEntry>;
@@ -252,8 +266,12 @@ export class ImageInput implements AsyncDisposable {
     refill?: (want: Map<string, OuterEntry>) => Promise<void>;
     /** Called once by `close` (a registry input closes its client and spool). */
     onClose?: () => Promise<void>;
+    /** Entries not hashed yet (`deferBlobHashes`). */
+    unhashed?: Set<string>;
   }) {
     this.#onClose = init.onClose;
+    this.#unhashed = init.unhashed ?? new Set();
+    this.unhashed = this.#unhashed;
     this.#refill = init.refill;
     this.path = init.path;
     this.kind = init.kind;
@@ -329,7 +347,14 @@ export class ImageInput implements AsyncDisposable {
     await this._need([entry.path]);
     const parts: Uint8Array[] = [];
     for await (const chunk of this.readEntry(entry.path)) parts.push(chunk);
-    return concat(parts);
+    const bytes = concat(parts);
+    if (this.#unhashed.has(entry.path)) {
+      if (createHash("sha256").update(bytes).digest("hex") !== entry.sha256) {
+        throw this.error(`blob "${entry.path}" does not match its digest`);
+      }
+      this.#unhashed.delete(entry.path);
+    }
+    return bytes;
   }
 
   /**
@@ -819,6 +844,7 @@ async function openArchive(
   let stored = new Map<string, Stored>();
   let spool: string | null = null;
   let sink: Spool | null = null;
+  const unhashed = new Set<string>();
   if (compression !== "none") {
     spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
     sink = new Spool(path, spool, size);
@@ -841,8 +867,24 @@ async function openArchive(
       if (h.kind === "file" && !sink) {
         // Read in place: only headers now (content is sought over), hashes below, in parallel.
         stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
-        const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 };
+        const entry: OuterEntry = {
+          name: h.name,
+          path: p,
+          header: h,
+          kind: h.kind,
+          size: h.size,
+          sha256,
+        };
         entries.push(entry);
+        const named = options.deferBlobHashes && h.size >= DEFER_MIN
+          ? /^blobs\/sha256\/([0-9a-f]{64})$/.exec(p)
+          : null;
+        unhashed.delete(p); // a later entry of the same name wins
+        if (named) {
+          entry.sha256 = named[1];
+          unhashed.add(p);
+          continue;
+        }
         hashed.push(entry);
         ranges.push([h.dataOffset, h.size]);
         continue;
@@ -876,6 +918,7 @@ async function openArchive(
     spool,
     platform: options.platform,
     refill: sink ? (want) => refill(path, compression, sink, want, fail) : undefined,
+    unhashed,
   });
 }
 

@@ -398,12 +398,19 @@ async function pushBlob(
     ? new URL(location, await client.base()).href
     : await startUpload(client, repo, ctx.scopes, blob.digest);
   const path = paths.get(blob.digest) ?? blobPath(blob.digest);
+  // A blob the reader did not hash when it opened the archive (deferBlobHashes): hashed as it is
+  // sent in one request; before the first chunk of a chunked upload.
+  const unhashed = input.unhashed.has(path);
   let sent = 0;
   if (blob.size <= chunk && offset === 0) {
+    const bad = { found: false };
     try {
-      const body = rangeStream(input, path, 0, blob.size);
+      const body = unhashed
+        ? checkedStream(input, path, blob, bad)
+        : rangeStream(input, path, 0, blob.size);
       await finishUpload(client, url, blob.digest, body, ctx.scopes);
     } catch (e) {
+      if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
       // A lost answer to a PUT the registry did complete: the blob is there now.
       if (!(e instanceof RegistryError) || !(await blobExists(client, repo, blob, ctx.scopes))) {
         throw e;
@@ -412,6 +419,7 @@ async function pushBlob(
     sent = blob.size;
     if (blob.size >= 1e6) ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
   } else {
+    if (unhashed) await checkBlobBytes(input, path, blob);
     const meter = throttle(ctx.progress);
     const retry = { ...DEFAULT_RETRY, ...ctx.retry };
     let failures = 0;
@@ -572,6 +580,47 @@ function rangeStream(
   length: number,
 ): () => ReadableStream<Uint8Array> {
   return () => ReadableStream.from(collecting(input.readEntry(path, offset, length)));
+}
+
+/**
+ * `rangeStream` of a whole blob, hashed as it is read: the last chunk is not passed on when the
+ * bytes do not match the digest (the request fails, the registry stores nothing), and `bad`
+ * says so; a retry of the request then fails at once.
+ */
+function checkedStream(
+  input: ImageInput,
+  path: string,
+  blob: Descriptor,
+  bad: { found: boolean },
+): () => ReadableStream<Uint8Array> {
+  return () => {
+    if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
+    const hash = createHash("sha256");
+    let got = 0;
+    async function* checked(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of collecting(input.readEntry(path, 0, blob.size))) {
+        hash.update(chunk);
+        got += chunk.length;
+        if (got === blob.size && "sha256:" + hash.digest("hex") !== blob.digest) {
+          bad.found = true;
+          throw input.error(`blob "${path}" does not match its digest`);
+        }
+        yield chunk;
+      }
+    }
+    return ReadableStream.from(checked());
+  };
+}
+
+/** Hashes a blob the reader did not hash. @throws {InputError} when it does not match its digest. */
+async function checkBlobBytes(input: ImageInput, path: string, blob: Descriptor): Promise<void> {
+  const hash = createHash("sha256");
+  for await (const chunk of input.readEntry(path, 0, blob.size, { reuse: true })) {
+    hash.update(chunk);
+  }
+  if ("sha256:" + hash.digest("hex") !== blob.digest) {
+    throw input.error(`blob "${path}" does not match its digest`);
+  }
 }
 
 /** Passes chunks on, collecting garbage every 16 MiB when allowed (--expose-gc): peak RSS. */
