@@ -105,6 +105,21 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
         ]);
       },
     );
+    await t.step("--record writes the index digest and each platform's digests", async () => {
+      const r = await r10e(["build", "--no-build-cmd", "--in", "host", "-q", "--record"], {
+        cwd: both,
+        env: { SOURCE_DATE_EPOCH: "1700000000" },
+      });
+      assertEquals(r.code, 0, r.stderr);
+      const recorded = JSON.parse(await Deno.readTextFile(`${both}/r10e-docker/digests.json`));
+      assertEquals(
+        [recorded.index_digest, recorded.manifest_digest, recorded.platforms],
+        [b.indexDigest, m.manifestDigest, {
+          "linux/amd64": { image_id: m.imageId, manifest_digest: m.manifestDigest },
+          "linux/arm64": { image_id: a.imageId, manifest_digest: a.manifestDigest },
+        }],
+      );
+    });
     await t.step(
       "cp --platform picks a platform; without it cp names the platforms (exit 2)",
       async () => {
