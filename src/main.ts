@@ -141,7 +141,9 @@ anywhere in the project: r10e init -c testdata/other.json`,
             `\n  CA bundle ${
               result.pins.ca_bundle_sha256 ? "sha256:" + result.pins.ca_bundle_sha256 : "none"
             }` +
-            `\n  builder ${result.pins.builder_image ?? "NOT PINNED"}\n`,
+            `\n  builder ${result.pins.builder_image ?? "NOT PINNED"}\n` +
+            // Several platforms (issue 11): the list pinned.
+            (result.pins.platforms ? `  platforms ${result.pins.platforms.join(", ")}\n` : ""),
         );
       }
     });
