@@ -194,7 +194,11 @@ above config.json with a go.mod, else the working directory; --project-dir overr
 
 Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
 Prints the archive path and sha256, the image ID, the manifest digest and the
-sha256 of each artifact. Before writing, checks each Go artifact's build info (Go version,
+sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform)
+and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json,
+.cdx.json, .provenance.json) and attached inside it as OCI artifacts whose subject is the
+image manifest (the image's own digests do not change; \`r10e push\` carries them).
+Before writing, checks each Go artifact's build info (Go version,
 GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when
 build_cmd fails or an artifact fails that check, 2 for config errors.
 
@@ -238,6 +242,7 @@ when built, else the first platform.`,
           } leads through a symbolic link: the image is in ${printable(dirname(real))}\n`,
         );
         result.archivePath = real;
+        for (const d of result.documents) d.path = realFilePath(d.path);
       }
       if (json) {
         io.stdout(JSON.stringify(result, null, 2) + "\n");
@@ -263,6 +268,9 @@ when built, else the first platform.`,
             `MANIFEST DIGEST: ${result.manifestDigest}`,
             ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
           ]),
+        ...result.documents.map((d) =>
+          `${DOCUMENT_LABEL[d.kind]}${d.platform ? ` ${d.platform}` : ""}: ${d.path}`
+        ),
       ];
       io.stdout(lines.map((l) => printable(l)).join("\n") + "\n");
     });
@@ -445,6 +453,13 @@ Install:
 }
 
 /** `path` with every symlink of its directory resolved (the file itself may be replaced later). */
+/** How `build` names the documents it writes beside the archive. */
+const DOCUMENT_LABEL = {
+  spdx: "SBOM (SPDX 2.3)",
+  cyclonedx: "SBOM (CycloneDX 1.6)",
+  provenance: "PROVENANCE (in-toto, SLSA v1)",
+} as const;
+
 function realFilePath(path: string): string {
   try {
     return join(Deno.realPathSync(dirname(path)), basename(path));

@@ -35,6 +35,8 @@ import { runOnHost } from "./run_host.ts";
 import { recordDigests } from "../check/record.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
 import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
+import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/build_documents.ts";
+import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 
 /** The PATH every image gets. */
@@ -136,6 +138,8 @@ export interface BuildResult {
   revision: string | null;
   /** The check of each artifact's Go build info (audit.ts); null when skipped. */
   audit: ArtifactAudit[] | null;
+  /** The SBOMs and provenance written beside the archive (also attached inside it). */
+  documents: WrittenDocument[];
 }
 
 export { archiveName } from "./pins.ts";
@@ -310,6 +314,28 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
   const dockerImage = dockerLoadImage(platforms);
   const runtime = runtimeConfig(config);
+  // Issue 12: SBOMs and provenance per platform, attached in the archive and written beside it.
+  const documents = prepareDocuments(
+    perPlatform.map((p) => ({
+      platform: platformOf(p.platform),
+      layers: p.layers,
+      artifacts: () => p.digests.map((d) => d()),
+    })),
+    {
+      // bench/sbom.ts only: a build without them, to measure what they cost.
+      skip: options.hostEnv.R10E_BENCH_SKIP_SBOM === "1",
+      imageName: `${config.project_name}:latest`,
+      created,
+      tool: { name: "r10e", version: VERSION },
+      filesRoot,
+      provenance: {
+        record: { created, createdFrom, goVersion: pins.go_version, mode, dirty, revision },
+        config: config as unknown as Record<string, unknown>,
+        pins: pins as unknown as Record<string, unknown>,
+        sourceUri: config.source ?? null,
+      },
+    },
+  );
   const result = await writeAtomically(archivePath, options.signal, (sink) =>
     writeImageArchive(
       {
@@ -326,7 +352,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         dockerImage,
       },
       sink,
-      { compress: format === "tar.gz", onProgress: progress },
+      { compress: format === "tar.gz", onProgress: progress, attach: documents.attach },
     ));
   const images: PlatformImage[] = result.images.map((image, n) => ({
     platform: perPlatform[n].platform,
@@ -358,6 +384,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     root,
     revision,
     audit: audited ? audit : null,
+    documents: await writeDocuments(archivePath, documents.documents()),
   };
   if (options.record) progress(`Recorded the digests in ${await recordDigests(built, format)}`);
   return built;

@@ -1071,6 +1071,8 @@ async function ociImages(
     if (!MEDIA_MANIFEST.has(mediaType) && !(isObject(parsed) && isObject(parsed.config))) {
       continue; // not an image manifest (an artifact): nothing to read
     }
+    // An OCI 1.1 artifact (r10e's attached SBOM and provenance): a document about an image.
+    if (isAttachment(d, parsed)) continue;
     if (!isObject(parsed) || !isObject(parsed.config) || !Array.isArray(parsed.layers)) {
       throw input.error(`manifest "${blobPath}" has no "config" and "layers"`);
     }
@@ -1108,6 +1110,18 @@ async function ociImages(
       }, layers),
     );
   }
+}
+
+/**
+ * Whether an index entry is an OCI 1.1 artifact rather than an image: it has an `artifactType`
+ * (in its descriptor or manifest), a `subject`, or the empty config (image-spec 1.1).
+ */
+export function isAttachment(descriptor: unknown, manifest: unknown): boolean {
+  if (isObject(descriptor) && typeof descriptor.artifactType === "string") return true;
+  if (!isObject(manifest)) return false;
+  if (typeof manifest.artifactType === "string" || isObject(manifest.subject)) return true;
+  return isObject(manifest.config) &&
+    manifest.config.mediaType === "application/vnd.oci.empty.v1+json";
 }
 
 /** The path of a descriptor's blob, checking that it exists and has the descriptor's size. */

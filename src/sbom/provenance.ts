@@ -3,7 +3,9 @@
  * item 2; specs: github.com/in-toto/attestation spec/v1/statement.md, slsa.dev/spec/v1.0/
  * provenance). Pure: the build's result, its config and pins come in as values.
  *
- * - subject: the image manifest (`name@sha256:…`) and every artifact (its path in the image);
+ * - subject: the image manifest (`name@sha256:…`), or with several platforms the index and each
+ *   platform's manifest (`name (os/arch)`), and every artifact (its path in the image, after
+ *   `os/arch:` with several platforms);
  * - buildDefinition.externalParameters: the config as the user wrote it, and the mode;
  * - buildDefinition.internalParameters: the pins r10e resolved (pins.json, without the hashes
  *   of the files `init` generated), the creation time and where it came from;
@@ -29,6 +31,10 @@ export interface ProvenanceBuild {
   dirty: string[] | null;
   /** The commit built, null outside git. */
   revision: string | null;
+  /** Several platforms: each image's manifest digest (then `manifestDigest` is the first's). */
+  images?: { platform: string; manifestDigest: string }[];
+  /** Several platforms: the digest of the image index naming them, when known. */
+  indexDigest?: string;
 }
 
 /** Everything a provenance statement is made from. */
@@ -57,8 +63,19 @@ type Obj = Record<string, unknown>;
 /** The in-toto statement for a build (serialize with `sortedJson`). */
 export function provenanceStatement(input: ProvenanceInput): Obj {
   const { build, pins } = input;
+  const images = build.images && build.images.length > 1
+    ? [
+      ...(build.indexDigest
+        ? [{ name: input.imageName, digest: { sha256: hexOf(build.indexDigest) } }]
+        : []),
+      ...build.images.map((i) => ({
+        name: `${input.imageName} (${i.platform})`,
+        digest: { sha256: hexOf(i.manifestDigest) },
+      })),
+    ]
+    : [{ name: input.imageName, digest: { sha256: hexOf(build.manifestDigest) } }];
   const subject = [
-    { name: input.imageName, digest: { sha256: hexOf(build.manifestDigest) } },
+    ...images,
     ...[...build.artifacts].sort((a, b) => compareCodePoints(a.dest, b.dest)).map((a) => ({
       name: a.dest,
       digest: { sha256: a.sha256 },

@@ -5,6 +5,7 @@
  * @module
  */
 import { InputError, UsageError } from "../errors.ts";
+import { loadConfig } from "../config/load.ts";
 import type { ImageInfo } from "../image/reader.ts";
 import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
 import { describeImage } from "./scan.ts";
@@ -120,7 +121,8 @@ async function provenanceInput(image: ImageInfo, buildJson: string): Promise<Pro
   return {
     build,
     imageName: describeImage(image).name,
-    config: await readJson(`${root}/config.json`, "config"),
+    // As build records it: read by the config loader (JSONC, defaults filled in).
+    config: (await loadConfig(`${root}/config.json`)).config as unknown as Record<string, unknown>,
     pins: await readJson(`${root}/r10e-docker/pins.json`, "pins"),
     sourceUri: labels?.["org.opencontainers.image.source"] ?? null,
     r10eVersion: VERSION,

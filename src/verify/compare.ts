@@ -239,6 +239,29 @@ function firstOrderDifference(
   return null;
 }
 
+/**
+ * The documents attached to the images of an `index.json` (r10e's SBOMs and provenance, any
+ * OCI 1.1 artifact): the artifact types of the entries that have one, sorted.
+ */
+export function attachedTypes(index: unknown): string[] {
+  if (!isObject(index) || !Array.isArray(index.manifests)) return [];
+  return index.manifests.filter((m) => isObject(m) && typeof m.artifactType === "string")
+    .map((m) => (m as { artifactType: string }).artifactType).sort();
+}
+
+/**
+ * A packaging note when the attached documents differ (they describe the image, they are not
+ * part of it): only one side has them, or other ones.
+ */
+export function attachmentNotes(a: unknown, b: unknown): string[] {
+  const [ta, tb] = [attachedTypes(a), attachedTypes(b)];
+  if (ta.join() === tb.join()) return [];
+  const list = (t: string[]) => [...new Set(t)].join(", ");
+  if (tb.length === 0) return [`documents attached to the image only in A: ${list(ta)}`];
+  if (ta.length === 0) return [`documents attached to the image only in B: ${list(tb)}`];
+  return [`attached documents differ: ${list(ta)} vs ${list(tb)}`];
+}
+
 /** `index.json`: everything but the manifest descriptors (their digests are explained by the image). */
 function compareIndex(a: unknown, b: unknown): DiffNode[] {
   if (a === undefined || b === undefined) return [];
@@ -246,7 +269,10 @@ function compareIndex(a: unknown, b: unknown): DiffNode[] {
     if (!isObject(index)) return index;
     const copy: Record<string, unknown> = { ...index };
     if (Array.isArray(copy.manifests)) {
-      copy.manifests = copy.manifests.map((m) => {
+      // Attached documents are not images: attachmentNotes says how they differ.
+      copy.manifests = copy.manifests.filter((m) =>
+        !(isObject(m) && typeof m.artifactType === "string")
+      ).map((m) => {
         if (!isObject(m)) return m;
         const { digest: _d, size: _s, ...rest } = m;
         return rest;
@@ -706,6 +732,8 @@ export function packagingNotes(a: ImageSummary, b: ImageSummary): string[] {
         `${what}`,
     );
   }
+  const attached = attachmentNotes(a.index, b.index);
+  notes.push(...attached);
   const tags = [
     ...compareIndex(a.index, b.index),
     ...compareDockerManifest(a.dockerManifest, b.dockerManifest),
@@ -717,7 +745,11 @@ export function packagingNotes(a: ImageSummary, b: ImageSummary): string[] {
     };
     notes.push(`${t.field} differs: ${cut(t.a)} vs ${cut(t.b)}`);
   }
-  const entries = compareEntries(a.entries, b.entries, true);
+  // The blobs of attached documents are explained by the note above.
+  const entries = compareEntries(a.entries, b.entries, true).filter((e) =>
+    !(attached.length && (e.field === "added" || e.field === "removed") &&
+      isBlobName(String(e.path)))
+  );
   const onlyA = entries.filter((e) => e.field === "removed").map((e) => String(e.path));
   const onlyB = entries.filter((e) => e.field === "added").map((e) => String(e.path));
   const list = (xs: string[]) =>

@@ -18,7 +18,14 @@ import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./pl
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
 import { collapse, summarize } from "./causes.ts";
-import { compareImages, isBlobName, packagingNotes, sameContent, sameEntries } from "./compare.ts";
+import {
+  attachmentNotes,
+  compareImages,
+  isBlobName,
+  packagingNotes,
+  sameContent,
+  sameEntries,
+} from "./compare.ts";
 import { type ByteDifference, describeByteDifference, type TarSpan } from "./archive_bytes.ts";
 import { analyzeContent } from "./content.ts";
 import {
@@ -144,6 +151,7 @@ async function verify(
       }
       infos.push([inputInfo(a), inputInfo(b)]);
       if (sameContent(a, b) && index === 0) packaging.push(...packagingNotes(a, b));
+      else if (index === 0) packaging.push(...attachmentNotes(a.index, b.index));
       // What reading left behind goes before the comparison adds its own (issue 10: RSS).
       gc?.();
       const tree = compareImages(a, b, { ignore });

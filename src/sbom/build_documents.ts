@@ -1,0 +1,391 @@
+/**
+ * The SBOMs and provenance `r10e build` writes (issue 12 items 1 to 3): from the staged layers
+ * (every file with its sha256 and sha1, hashed as the image writer reads it the first time, so
+ * the files are read no more than without them), the Go build info of the executables, and
+ * the build's own record. Each image (platform) gets an SPDX 2.3 and a CycloneDX 1.6 document
+ * and the provenance statement, attached inside the archive (src/image/writer.ts `attach`)
+ * and written beside it (`writeDocuments`).
+ *
+ * The documents are the ones `r10e sbom` makes from the archive: the same model, the same
+ * writers, the same image identity (name, manifest digest, created, platform).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, dirname } from "node:path";
+import { readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { fileRandomAccess } from "../gobinary/random_access.ts";
+import {
+  type AttachContext,
+  type Attachment,
+  type ImageResult,
+  type LayerSpec,
+  type Platform,
+  rfc3339,
+} from "../image/writer.ts";
+import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import type { TarEntry } from "../tar/writer.ts";
+import { cyclonedxDocument } from "./cyclonedx.ts";
+import { normalizeCreated, type SbomBinary, type SbomFile, sortedJson } from "./model.ts";
+import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
+import { spdxDocument } from "./spdx.ts";
+
+/** The artifact types (and document media types) of the attached documents. */
+export const ArtifactType = {
+  spdx: "application/spdx+json",
+  cyclonedx: "application/vnd.cyclonedx+json",
+  provenance: "application/vnd.in-toto+json",
+} as const;
+
+/** The kinds of document, in the order they are attached and written. */
+export type DocumentKind = keyof typeof ArtifactType;
+const KINDS: DocumentKind[] = ["spdx", "cyclonedx", "provenance"];
+
+/** File name suffixes beside the archive: `app-latest.spdx.json`. */
+const SUFFIX: Record<DocumentKind, string> = {
+  spdx: "spdx.json",
+  cyclonedx: "cdx.json",
+  provenance: "provenance.json",
+};
+
+/** One image to describe: its platform and layers, base first, as given to the writer. */
+export interface DocumentImage {
+  platform: Platform;
+  layers: LayerSpec[];
+  /**
+   * Its artifacts: `src` relative to `filesRoot` (read there, not spooled), `dest` in the image,
+   * sha256 known once the writer has read them.
+   */
+  artifacts: () => { src: string; dest: string; sha256: string }[];
+}
+
+/** What the provenance says besides the image and artifact digests. */
+export type BuildRecord = Omit<
+  ProvenanceBuild,
+  "manifestDigest" | "artifacts" | "images" | "indexDigest"
+>;
+
+/** Options of `prepareDocuments`. */
+export interface PrepareOptions {
+  /** Make no documents (`R10E_BENCH_SKIP_SBOM=1`, for bench/sbom.ts): nothing attached or written. */
+  skip?: boolean;
+  /** `<repository>:<tag>`, the name `docker load` gives the image (the SBOM's image name). */
+  imageName: string;
+  /** Seconds since the epoch. */
+  created: number;
+  tool: { name: string; version: string };
+  /** Where the artifacts' `src` paths are (the project root, or docker mode's staging folder). */
+  filesRoot: string;
+  /** Parent of the spool folder for executables not on disk (default: the system one). */
+  tempDir?: string;
+  provenance: {
+    record: BuildRecord;
+    config: Record<string, unknown>;
+    pins: Record<string, unknown>;
+    sourceUri: string | null;
+  };
+}
+
+/** The documents of one image, as written. */
+export interface ImageDocuments {
+  /** `os/arch[/variant]`. */
+  platform: string;
+  manifestDigest: string;
+  texts: Record<DocumentKind, string>;
+}
+
+/** One file of a layer, with its hashes once read. */
+interface Hashed {
+  entry: TarEntry;
+  sha256: string | null;
+  sha1: string | null;
+  /** Whether its first bytes are ELF or Mach-O magic. */
+  executable: boolean;
+}
+
+/** The documents, prepared before the archive is written. */
+export interface PreparedDocuments {
+  /** The writer's `attach` option: the documents of `image`, once its manifest digest is known. */
+  attach(image: ImageResult, archive: AttachContext): Promise<Attachment[]>;
+  /** The documents made by `attach`, one entry per image, in image order. */
+  documents(): ImageDocuments[];
+}
+
+/**
+ * Wraps every file entry of `images`' layers so that its first full read hashes it (sha256,
+ * sha1) and notes executable magic; returns the `attach` function that makes the documents.
+ * The layers are changed in place (their `content` functions), their bytes are not.
+ */
+export function prepareDocuments(
+  images: DocumentImage[],
+  options: PrepareOptions,
+): PreparedDocuments {
+  if (options.skip) return { attach: () => Promise.resolve([]), documents: () => [] };
+  const records = new Map<TarEntry, Hashed>();
+  const perImage = images.map((image) => {
+    // The merged filesystem of r10e's own layers: a later layer's entry replaces an earlier one.
+    const byPath = new Map<string, Hashed | null>();
+    for (const layer of image.layers) {
+      for (const entry of layer.entries) {
+        if (entry.kind !== "file") {
+          if (entry.kind !== "dir") byPath.set(entry.name, null);
+          continue;
+        }
+        let record = records.get(entry);
+        if (!record) {
+          record = wrap(entry);
+          records.set(entry, record);
+        }
+        byPath.set(entry.name, record);
+      }
+    }
+    return { image, byPath };
+  });
+  const made: ImageDocuments[] = [];
+  const attach = async (result: ImageResult, archive: AttachContext): Promise<Attachment[]> => {
+    const i = archive.images.indexOf(result);
+    const { byPath, image } = perImage[i];
+    const files: SbomFile[] = [];
+    const executables: { path: string; record: Hashed }[] = [];
+    for (const [name, record] of byPath) {
+      if (!record) continue;
+      if (record.sha256 === null) await hashNow(record);
+      const path = "/" + name;
+      files.push({ path, size: record.entry.size, sha256: record.sha256!, sha1: record.sha1! });
+      if (record.executable) executables.push({ path, record });
+    }
+    const diskPaths = new Map(
+      image.artifacts().map((a) => [a.dest, `${options.filesRoot}/${a.src}`]),
+    );
+    const binaries = await goBinaries(executables, diskPaths, options.tempDir);
+    const platform = formatPlatform(result.platform);
+    const sbomInput = {
+      image: {
+        name: options.imageName,
+        digest: result.manifestDigest,
+        digestOf: "manifest" as const,
+        created: normalizeCreated(rfc3339(options.created)),
+        platform,
+      },
+      files,
+      binaries,
+      tool: options.tool,
+    };
+    const texts: Record<DocumentKind, string> = {
+      spdx: sortedJson(spdxDocument(sbomInput)),
+      cyclonedx: sortedJson(cyclonedxDocument(sbomInput)),
+      provenance: sortedJson(provenanceStatement(provenanceOf(archive, images, options))),
+    };
+    made[i] = { platform, manifestDigest: result.manifestDigest, texts };
+    const enc = new TextEncoder();
+    return KINDS.map((k) => ({ artifactType: ArtifactType[k], bytes: enc.encode(texts[k]) }));
+  };
+  return { attach, documents: () => made.filter(Boolean) };
+}
+
+function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+/** The provenance input for the whole build: every image's manifest digest, every artifact. */
+function provenanceOf(
+  archive: AttachContext,
+  images: DocumentImage[],
+  options: PrepareOptions,
+): ProvenanceInput {
+  const { record, ...rest } = options.provenance;
+  const results = archive.images;
+  const several = results.length > 1;
+  return {
+    build: {
+      ...record,
+      manifestDigest: results[0].manifestDigest,
+      artifacts: results.flatMap((r, i) =>
+        images[i].artifacts().map((a) => ({
+          ...a,
+          dest: several ? `${formatPlatform(r.platform)}:${a.dest}` : a.dest,
+        }))
+      ),
+      ...(several
+        ? {
+          images: results.map((r) => ({
+            platform: formatPlatform(r.platform),
+            manifestDigest: r.manifestDigest,
+          })),
+          ...(archive.indexDigest ? { indexDigest: archive.indexDigest } : {}),
+        }
+        : {}),
+    },
+    imageName: options.imageName,
+    config: rest.config,
+    pins: rest.pins,
+    sourceUri: rest.sourceUri,
+    r10eVersion: options.tool.version,
+  };
+}
+
+/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders (as scan.ts finds binaries). */
+function isExecutable(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
+  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
+}
+
+function wrap(entry: TarEntry): Hashed {
+  const record: Hashed = { entry, sha256: null, sha1: null, executable: false };
+  const read = entry.content;
+  if (!read) {
+    // An empty file without content.
+    record.sha256 = createHash("sha256").digest("hex");
+    record.sha1 = createHash("sha1").digest("hex");
+    return record;
+  }
+  entry.content = async function* () {
+    if (record.sha256 !== null) {
+      yield* read();
+      return;
+    }
+    const sha256 = createHash("sha256");
+    const sha1 = createHash("sha1");
+    let first = true;
+    for await (const chunk of read()) {
+      if (first && chunk.length > 0) {
+        first = false;
+        record.executable = isExecutable(chunk);
+      }
+      sha256.update(chunk);
+      sha1.update(chunk);
+      yield chunk;
+    }
+    record.sha256 = sha256.digest("hex");
+    record.sha1 = sha1.digest("hex");
+  };
+  return record;
+}
+
+/** Hashes a file the writer has not read yet (none today: a safety net for a changed writer). */
+async function hashNow(record: Hashed): Promise<void> {
+  for await (const _ of record.entry.content!()) { /* hashed by the wrapper */ }
+}
+
+/** The Go build info of each executable: from its file on disk, else from a spooled copy. */
+async function goBinaries(
+  executables: { path: string; record: Hashed }[],
+  diskPaths: Map<string, string>,
+  tempDir: string | undefined,
+): Promise<SbomBinary[]> {
+  const out: SbomBinary[] = [];
+  let spool: string | null = null;
+  try {
+    for (const [n, { path, record }] of executables.entries()) {
+      let file = diskPaths.get(path);
+      if (!file) {
+        if (!spool) {
+          spool = await Deno.makeTempDir({ dir: tempDir, prefix: "r10e-sbom-" });
+          registerTemporary(spool);
+        }
+        file = `${spool}/${n}`;
+        using out = await Deno.open(file, { write: true, createNew: true, mode: 0o600 });
+        for await (const chunk of record.entry.content!()) {
+          let done = 0;
+          while (done < chunk.length) done += await out.write(chunk.subarray(done));
+        }
+      }
+      using f = await Deno.open(file);
+      let info;
+      try {
+        info = await readGoBuildInfo(fileRandomAccess(f, (await f.stat()).size));
+      } catch {
+        continue; // headers or build info malformed: no modules, as `r10e sbom` does
+      }
+      if (info) out.push({ path, sha256: record.sha256!, info });
+    }
+  } finally {
+    if (spool) await removeTemporary(spool);
+  }
+  return out;
+}
+
+/** What `writeDocuments` wrote. */
+export interface WrittenDocument {
+  kind: DocumentKind;
+  /** `os/arch[/variant]`; null for the provenance, which covers every image. */
+  platform: string | null;
+  path: string;
+  sha256: string;
+}
+
+/**
+ * The paths beside `archivePath` (`<dir>/<name>-latest.tar.gz`): `<name>-latest.spdx.json`,
+ * `.cdx.json`, `.provenance.json`; with several images the SBOMs get the platform
+ * (`<name>-latest.linux-arm64.spdx.json`) and the provenance, the same for all, is written once.
+ */
+export function documentPaths(
+  archivePath: string,
+  documents: ImageDocuments[],
+): { kind: DocumentKind; platform: string | null; path: string; text: string }[] {
+  const dir = dirname(archivePath);
+  const stem = basename(archivePath).replace(/\.tar(\.gz)?$/, "");
+  const several = documents.length > 1;
+  const out = [];
+  for (const d of documents) {
+    for (const kind of ["spdx", "cyclonedx"] as const) {
+      const tag = several ? `.${d.platform.replaceAll("/", "-")}` : "";
+      out.push({
+        kind,
+        platform: d.platform,
+        path: `${dir}/${stem}${tag}.${SUFFIX[kind]}`,
+        text: d.texts[kind],
+      });
+    }
+  }
+  if (documents.length) {
+    out.push({
+      kind: "provenance" as const,
+      platform: null,
+      path: `${dir}/${stem}.${SUFFIX.provenance}`,
+      text: documents[0].texts.provenance,
+    });
+  }
+  return out;
+}
+
+/**
+ * Writes the documents beside the archive, each atomically (a temporary file in the same
+ * folder, registered for removal on a signal, renamed over the final name when whole).
+ */
+export async function writeDocuments(
+  archivePath: string,
+  documents: ImageDocuments[],
+): Promise<WrittenDocument[]> {
+  const planned = documentPaths(archivePath, documents);
+  const temps: { temp: string; path: string }[] = [];
+  try {
+    for (const p of planned) {
+      const temp = `${dirname(p.path)}/.${basename(p.path)}.tmp-${Deno.pid}-${
+        crypto.randomUUID().slice(0, 8)
+      }`;
+      registerTemporary(temp);
+      temps.push({ temp, path: p.path });
+      await Deno.writeTextFile(temp, p.text, { createNew: true, mode: 0o644 });
+    }
+    // Every document is whole on disk before any takes its final name.
+    for (const t of temps) {
+      await Deno.rename(t.temp, t.path);
+      releaseTemporary(t.temp);
+    }
+  } catch (e) {
+    for (const t of temps) await removeTemporary(t.temp);
+    throw new Error(
+      `Cannot write the SBOM and provenance beside "${archivePath}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  return planned.map((p) => ({
+    kind: p.kind,
+    platform: p.platform,
+    path: p.path,
+    sha256: createHash("sha256").update(p.text).digest("hex"),
+  }));
+}
