@@ -26,6 +26,8 @@ export interface Descriptor {
   size: number;
   platform?: { os: string; architecture: string; variant?: string };
   annotations?: Record<string, string>;
+  /** OCI 1.1: the type of an artifact (an attached SBOM or provenance), when it is one. */
+  artifactType?: string;
 }
 
 /** True for a JSON object. */
@@ -59,6 +61,7 @@ export function readDescriptor(d: unknown, where: string): Descriptor {
       ...(typeof d.platform.variant === "string" ? { variant: d.platform.variant } : {}),
     };
   }
+  if (typeof d.artifactType === "string") out.artifactType = d.artifactType;
   if (isObject(d.annotations)) {
     out.annotations = Object.fromEntries(
       Object.entries(d.annotations).filter((e): e is [string, string] => typeof e[1] === "string"),

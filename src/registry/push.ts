@@ -18,6 +18,12 @@ import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { type Descriptor, readDocument } from "./media.ts";
 import { formatName, type Reference } from "./reference.ts";
+import {
+  pushReferrers,
+  readReferrer,
+  type ReferrerItem,
+  type ReferrerResult,
+} from "./referrers.ts";
 import { backoff, DEFAULT_RETRY, retriableError, retriableStatus } from "./retry.ts";
 import type { ClientOptions } from "./client.ts";
 
@@ -63,6 +69,8 @@ export interface PushResult {
   madeByPush?: true;
   blobs: BlobResult[];
   manifests: { digest: string; mediaType: string; size: number }[];
+  /** The documents attached to the images (SBOMs, provenance), pushed as referrers. */
+  referrers: ReferrerResult[];
 }
 
 const DEFAULT_CHUNK = 64 * 1024 * 1024;
@@ -122,6 +130,11 @@ export async function push(
   const tag = ref.digest ? null : ref.tag ?? "latest";
   const topItem = plan.manifests[plan.manifests.length - 1];
   if (tag) await putManifest(client, repo, topItem, tag, scopes);
+  // The attached documents, once the images they refer to are there (referrers.ts).
+  const referrers = await pushReferrers(client, repo, plan.referrers, {
+    scopes,
+    onProgress: progress,
+  });
   return {
     reference: `${formatName(ref)}@${top.digest}`,
     digest: top.digest,
@@ -134,6 +147,7 @@ export async function push(
       mediaType: m.descriptor.mediaType,
       size: m.descriptor.size,
     })),
+    referrers,
   };
 }
 
@@ -148,6 +162,8 @@ interface Plan {
   top: Descriptor;
   /** The archive had no manifest: this push made it. */
   madeByPush: boolean;
+  /** The attached documents (artifact manifests with a subject), pushed after the images. */
+  referrers: ReferrerItem[];
 }
 
 /** What to send: blobs (sorted by first use), manifests children first, the top descriptor. */
@@ -181,11 +197,47 @@ async function planPush(input: ImageInput): Promise<Plan> {
       bytes,
     });
   };
-  for (const [i, d] of index.children.entries()) await walk(d, `index.json: manifests[${i}]`, 0);
+  // Attached documents (an artifactType in index.json, or a subject in the manifest) are not
+  // images: their blobs go with the rest, their manifests after the images, as referrers.
+  const images: Descriptor[] = [];
+  const attached: ReferrerItem[] = [];
+  for (const [i, d] of index.children.entries()) {
+    const where = `index.json: manifests[${i}]`;
+    const bytes = d.artifactType ? await readBlob(input, d, where) : null;
+    const referrer = bytes ? readReferrer(bytes, `manifest "${blobPath(d.digest)}"`) : null;
+    if (!referrer) {
+      images.push(d);
+      continue;
+    }
+    attached.push({
+      mediaType: d.mediaType || "application/vnd.oci.image.manifest.v1+json",
+      digest: d.digest,
+      size: d.size,
+      ...referrer,
+      bytes: bytes!,
+    });
+  }
+  if (images.length === 0) throw input.error("index.json lists no image manifest");
+  for (const [i, d] of images.entries()) await walk(d, `index.json: manifests[${i}]`, 0);
+  // The documents' blobs (the empty config, the document) after the images'.
+  for (const a of attached) {
+    let doc;
+    try {
+      doc = readDocument(a.bytes, `manifest "${blobPath(a.digest)}"`, a.mediaType);
+    } catch (e) {
+      throw input.error((e as Error).message, e);
+    }
+    a.mediaType = doc.mediaType;
+    for (const child of doc.children) {
+      if (blobs.has(child.digest)) continue;
+      checkBlob(input, child, blobPath(a.digest));
+      blobs.set(child.digest, child);
+    }
+  }
   let top: Descriptor;
   const items = [...manifests.values()];
-  if (index.children.length === 1) {
-    top = manifests.get(index.children[0].digest)!.descriptor;
+  if (images.length === 1) {
+    top = manifests.get(images[0].digest)!.descriptor;
   } else {
     // Several images in the layout and no index blob naming them all: the index is made here,
     // from index.json's descriptors (platforms kept, layout annotations dropped).
@@ -194,7 +246,7 @@ async function planPush(input: ImageInput): Promise<Plan> {
     const bytes = canonicalJsonBytes({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: index.children.map((c) => ({
+      manifests: images.map((c) => ({
         mediaType: manifests.get(c.digest)!.descriptor.mediaType,
         digest: c.digest,
         size: c.size,
@@ -209,7 +261,14 @@ async function planPush(input: ImageInput): Promise<Plan> {
     items.push({ descriptor: top, bytes });
   }
   const paths = new Map([...blobs.keys()].map((d) => [d, blobPath(d)]));
-  return { blobs: [...blobs.values()], paths, manifests: items, top, madeByPush: false };
+  return {
+    blobs: [...blobs.values()],
+    paths,
+    manifests: items,
+    top,
+    madeByPush: false,
+    referrers: attached,
+  };
 }
 
 /**
@@ -258,6 +317,7 @@ function planDockerArchive(input: ImageInput): Plan {
     manifests: [{ descriptor: top, bytes }],
     top,
     madeByPush: true,
+    referrers: [],
   };
 }
 
