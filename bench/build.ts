@@ -17,7 +17,7 @@ const WORK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/r10e-bench-build-${REPO.replac
 const GOROOT = "/usr/local/go";
 
 /** Makes the project: build/ holds four large binaries made of Go's tool binaries, data/ 5,000 Go source files. */
-async function setup(): Promise<{ bytes: number; files: number }> {
+export async function setup(): Promise<{ bytes: number; files: number }> {
   await Deno.remove(WORK, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${WORK}/project/build`, { recursive: true });
   await Deno.mkdir(`${WORK}/project/data`, { recursive: true });

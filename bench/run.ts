@@ -1,5 +1,5 @@
 /**
- * `deno task bench [build|build_platforms|cp|verify|push|go_symbols|ko|check …]`: runs the benchmarks (all by default),
+ * `deno task bench [build|build_platforms|sbom|cp|verify|push|go_symbols|ko|check …]`: runs the benchmarks (all by default),
  * one after another, each comparing r10e with another tool in the same run.
  * Options after `--` go to every benchmark, e.g. `deno task bench cp -- --runs 1`.
  *
@@ -8,6 +8,7 @@
 const BENCHES = [
   "build",
   "build_platforms",
+  "sbom",
   "cp",
   "verify",
   "push",
