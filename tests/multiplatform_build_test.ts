@@ -50,7 +50,11 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
       async () => {
         const entries = await archiveEntries(`${both}/${ARCHIVE}`);
         const index = json(entries.get("index.json"));
-        assertEquals(index.manifests.length, 1);
+        // Then the attached SBOMs and provenance (issue 12, tests/sbom_build_platforms_test.ts).
+        assertEquals(
+          index.manifests.filter((d: { artifactType?: string }) => !d.artifactType).length,
+          1,
+        );
         assertEquals(index.manifests[0].digest, b.indexDigest);
         assertEquals(index.manifests[0].mediaType, "application/vnd.oci.image.index.v1+json");
         assertEquals(index.manifests[0].annotations, {
@@ -72,9 +76,11 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
         // Every manifest's bytes are those of the one-platform archive.
         const alone = await archiveEntries(`${arm}/${ARCHIVE}`);
         assertEquals(entries.get(blob(a.manifestDigest)), alone.get(blob(a.manifestDigest)));
-        // CA + extern_data + 2 artifacts + 2 configs + 2 manifests + the index: shared layers once.
+        // CA + extern_data + 2 artifacts + 2 configs + 2 manifests + the index: shared layers once;
+        // and the attached documents (issue 12): 6 artifact manifests, the empty config, 2 SBOMs
+        // per platform, the provenance (the same for both).
         const blobs = [...entries.keys()].filter((n) => /^blobs\/sha256\/[0-9a-f]{64}$/.test(n));
-        assertEquals(blobs.length, 9);
+        assertEquals(blobs.length, 9 + 12);
         // manifest.json (docker load before Docker 25) carries linux/amd64 only.
         const docker = json(entries.get("manifest.json"));
         assertEquals(docker.length, 1);
@@ -102,6 +108,12 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
           `  ARTIFACT /app/hello(sha256:${b.images[1].artifacts[0].sha256})`,
           "DOCKER LOAD: linux/amd64",
           `INDEX DIGEST: ${b.indexDigest}`,
+          // Issue 12: where the SBOMs and the provenance went.
+          `SBOM (SPDX 2.3) linux/amd64: ${both}/r10e-docker/out/r10e-hello-latest.linux-amd64.spdx.json`,
+          `SBOM (CycloneDX 1.6) linux/amd64: ${both}/r10e-docker/out/r10e-hello-latest.linux-amd64.cdx.json`,
+          `SBOM (SPDX 2.3) linux/arm64: ${both}/r10e-docker/out/r10e-hello-latest.linux-arm64.spdx.json`,
+          `SBOM (CycloneDX 1.6) linux/arm64: ${both}/r10e-docker/out/r10e-hello-latest.linux-arm64.cdx.json`,
+          `PROVENANCE (in-toto, SLSA v1): ${both}/r10e-docker/out/r10e-hello-latest.provenance.json`,
         ]);
       },
     );

@@ -171,3 +171,14 @@ Deno.test("helpers", async (t) => {
     assert.equal(normalizeCreated("yesterday"), "1970-01-01T00:00:00Z");
   });
 });
+
+Deno.test("familiarName: Docker's short form of io.containerd.image.name", async () => {
+  const { familiarName } = await import("./scan.ts");
+  assert.equal(familiarName("docker.io/library/app:latest"), "app:latest");
+  assert.equal(familiarName("docker.io/team/app:v1"), "team/app:v1");
+  assert.equal(
+    familiarName("registry.example.com/team/app:v1"),
+    "registry.example.com/team/app:v1",
+  );
+  assert.equal(familiarName("127.0.0.1:5000/app:v1"), "127.0.0.1:5000/app:v1");
+});

@@ -38,12 +38,26 @@ function isExecutable(head: Uint8Array): boolean {
   return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
 }
 
-/** The name an input gives its image: RepoTags, then the ref.name annotations, else `image`. */
+/**
+ * The name an input gives its image: RepoTags, then the ref.name annotations, else `image`;
+ * `io.containerd.image.name` in Docker's familiar form (`docker.io/library/app:v1` → `app:v1`),
+ * so that every platform of a multi-platform archive, of which only one has RepoTags, is named
+ * alike.
+ */
 function imageName(image: ImageInfo): string {
+  const full = image.annotations["io.containerd.image.name"];
   return image.repoTags[0] ??
-    image.annotations["io.containerd.image.name"] ??
+    (full ? familiarName(full) : undefined) ??
     image.annotations["org.opencontainers.image.ref.name"] ??
     "image";
+}
+
+/** `docker.io/library/x` → `x`, `docker.io/org/x` → `org/x`; other names as they are. */
+export function familiarName(name: string): string {
+  if (name.startsWith("docker.io/library/") && !name.slice(18).includes("/")) {
+    return name.slice(18);
+  }
+  return name.startsWith("docker.io/") ? name.slice(10) : name;
 }
 
 /** The identity of the image an SBOM describes. */
