@@ -14,6 +14,7 @@ import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, git, r10e } from "./_cli.ts";
 import { requireTool, run } from "./_docker.ts";
 import { findCrane, startRegistry } from "./_registry.ts";
+import { buildJson, multiplatformProject } from "./_multiplatform.ts";
 
 interface Built {
   manifestDigest: string;
@@ -292,5 +293,51 @@ Deno.test("push to a registry with the referrers API (a test server of ours): no
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("push of a two-platform build to docker-registry: each platform's documents listed under its own manifest", async (t) => {
+  if (!requireTool(t, "docker-registry")) return;
+  const crane = findCrane();
+  if (!crane) {
+    if (Deno.env.get("R10E_REQUIRE_DOCKER") === "1") throw new Error("crane is not installed");
+    console.log(`skipped: "${t.name}": crane is not installed (bash scripts/setup.sh)`);
+    return;
+  }
+  const project = await multiplatformProject(["linux/amd64", "linux/arm64"]);
+  const dir = await Deno.makeTempDir({ prefix: "r10e-sbom-registry-" });
+  const registry = await startRegistry(dir);
+  try {
+    const built = await buildJson(project);
+    const repo = `${registry.host}/team/multi`;
+    const { result } = await push(built.archivePath, `${repo}:v1`);
+    // The tag is the index; the documents are not part of it.
+    assertEquals(result.digest, built.indexDigest);
+    const served = JSON.parse((await run(crane, ["manifest", "--insecure", `${repo}:v1`])).stdout);
+    assertEquals(
+      served.manifests.map((m: { digest: string }) => m.digest),
+      built.images.map((i) => i.manifestDigest),
+    );
+    for (const image of built.images) {
+      const mine = result.referrers.filter((r) => r.subject === image.manifestDigest);
+      assertEquals(
+        mine.map((r) => [r.artifactType, r.listedBy]),
+        TYPES.map((x) => [x, "tag schema"]),
+      );
+      const r = await run(crane, [
+        "manifest",
+        "--insecure",
+        `${repo}:sha256-${image.manifestDigest.slice(7)}`,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(
+        JSON.parse(r.stdout).manifests.map((m: { digest: string }) => m.digest),
+        mine.map((m) => m.digest),
+      );
+    }
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(project, { recursive: true });
   }
 });
