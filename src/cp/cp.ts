@@ -587,7 +587,7 @@ async function streamTar(
   const files: CopiedFile[] = [];
   try {
     const compressed = all.map(([, n]) => n).filter((n) =>
-      n.kind === "file" && n.content && image.layers[n.content.layer].compression !== "none"
+      n.kind === "file" && n.content && !input.readsInPlace(image, n.content.layer)
     );
     let i = 0;
     await readContents(input, image, {

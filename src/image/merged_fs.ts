@@ -400,7 +400,7 @@ export async function readContents(
   }
   for (const [index, wanted] of [...byLayer].sort((a, b) => a[0] - b[0])) {
     const offsets = [...wanted.keys()].sort((a, b) => a - b);
-    if (image.layers[index].compression === "none") {
+    if (input.readsInPlace(image, index)) {
       for (const offset of offsets) {
         const list = wanted.get(offset)!;
         const c = list[0].content!;

@@ -20,8 +20,10 @@
  * - The input is read ONCE from start to end. Every regular file in it is hashed (sha256,
  *   `entries[i].sha256`); a `.tar` outer archive is then read in place by offset (its headers
  *   are read first, seeking over content, then its entries are hashed on every core), a
- *   compressed one has its entries spooled to a temporary directory (small ones kept in memory)
- *   that {@linkcode ImageInput.close} removes. A layer is never held in memory.
+ *   compressed one keeps small entries in memory and spools others to a temporary directory
+ *   within a budget and the free space; what it does not keep is read, when asked for, by
+ *   inflating the archive again up to it (nothing written: a 20 GiB layer costs no disk); the
+ *   spool directory is removed by {@linkcode ImageInput.close}. A layer is never held in memory.
  * - Every blob named by a digest (`blobs/sha256/<hex>`, in an archive or a directory) matches it,
  *   and every descriptor's size matches its blob.
  * - index.json (nested indexes followed, attestation manifests left out) or else manifest.json
@@ -77,13 +79,15 @@ export const ENTRIES_MAX = 250_000;
 /** Layers of one image above this are refused (Docker's own limit is 125). */
 export const LAYERS_MAX = 1_000;
 /**
- * What a compressed archive may inflate to in the spool directory: this much, or
- * {@linkcode SPOOL_RATIO} times the archive's size when that is more, and never more than the
- * free space there (issue 10: a 20 GiB layer inside a 20 MB archive filled TMPDIR).
+ * What a compressed archive may inflate to, by its headers: this much, or
+ * {@linkcode INFLATE_RATIO} times the archive's size when that is more (issue 10: a 20 GiB layer
+ * inside a 20 MB archive). Beyond it, r10e refuses before inflating: reading it would take
+ * minutes. Nothing of that size is written: what the spool directory cannot hold is read again
+ * by inflating the archive once more.
  */
-export const SPOOL_FLOOR = 8 * 2 ** 30;
-/** See {@linkcode SPOOL_FLOOR}. gzip inflates at most about 1,032 times; real images 2-10 times. */
-export const SPOOL_RATIO = 100;
+export const INFLATE_FLOOR = 8 * 2 ** 30;
+/** See {@linkcode INFLATE_FLOOR}. gzip inflates at most about 1,032 times; real images 2-10 times. */
+export const INFLATE_RATIO = 100;
 
 const MEDIA_INDEX = new Set([
   "application/vnd.oci.image.index.v1+json",
@@ -218,7 +222,17 @@ export interface EntrySource {
 type Stored =
   | { kind: "memory"; bytes: Uint8Array }
   | { kind: "file"; path: string; offset: number; size: number }
-  | { kind: "source"; source: EntrySource };
+  | { kind: "source"; source: EntrySource }
+  /** Read again from a compressed archive: inflated from its start, up to the entry's bytes. */
+  | { kind: "inflate"; archive: ArchiveStamp; offset: number; size: number };
+
+/** A compressed archive as first read: a later read checks that it is still the same file. */
+interface ArchiveStamp {
+  path: string;
+  compression: Compression;
+  size: number;
+  mtime: number | null;
+}
 
 /**
  * An open image input. Close it (or `await using` it) to remove the spool directory.
@@ -393,6 +407,9 @@ export class ImageInput implements AsyncDisposable {
     }
     if (stored.kind === "memory") return bytesSource(stored.bytes.subarray(offset, offset + len));
     if (stored.kind === "source") return stored.source.read(offset, len);
+    if (stored.kind === "inflate") {
+      return new InflatedRange(stored.archive, stored.offset + offset, len, this.error.bind(this));
+    }
     return new FileRange(stored.path, stored.offset + offset, len, options);
   }
 
@@ -467,9 +484,19 @@ export class ImageInput implements AsyncDisposable {
     size: number,
     options: { reuse?: boolean } = {},
   ): TarSource | null {
+    if (!this.readsInPlace(image, index)) return null;
+    return this.readEntry(image.layers[index].path, dataOffset, size, options);
+  }
+
+  /**
+   * Whether {@linkcode layerRange} reads this layer's entries by offset: an uncompressed blob
+   * held as such (not one read by inflating its compressed archive again, where each range would
+   * inflate the archive up to it).
+   */
+  readsInPlace(image: ImageInfo, index: number): boolean {
     const layer = image.layers[index];
-    if (!layer || layer.compression !== "none") return null;
-    return this.readEntry(layer.path, dataOffset, size, options);
+    if (!layer || layer.compression !== "none") return false;
+    return this.#stored.get(this.entry(layer.path)?.path ?? "")?.kind !== "inflate";
   }
 
   /** Removes the spool directory. Safe to call twice. */
@@ -698,33 +725,26 @@ function mayBeNeeded(path: string): boolean {
 
 /**
  * Where a compressed archive's entries go while it is read: memory for small ones (within
- * {@linkcode MEMORY_TOTAL}), the spool directory for others (within a budget), else nowhere:
- * such an entry is only hashed, and read again by a second pass if a document names it.
+ * {@linkcode MEMORY_TOTAL}), the spool directory for others (within a budget and the free
+ * space), else nowhere: such an entry is only hashed; when a document names it, a small one is
+ * fetched by a second pass, a large one read by inflating the archive again (`stream`).
  */
 class Spool {
   readonly stored = new Map<string, Stored>();
-  #archive: string;
+  /** The archive, for entries read by inflating it again. */
+  readonly archive: ArchiveStamp;
   #dir: string;
   #n = 0;
   #block: Uint8Array | undefined;
   #held = 0;
   #spooled = 0;
-  /** Bytes the first pass may spool without knowing whether they are needed. */
+  /** Bytes spooled in all (beyond, entries are read again by inflating the archive). */
   #budget: number;
-  /** Bytes never to spool (the hard cap), and what is said about it. */
-  readonly max: number;
-  #archiveSize: number;
 
-  constructor(archive: string, dir: string, archiveSize: number) {
-    this.#archive = archive;
+  constructor(archive: ArchiveStamp, dir: string, archiveSize: number) {
+    this.archive = archive;
     this.#dir = dir;
-    this.#archiveSize = archiveSize;
-    this.max = Math.max(SPOOL_FLOOR, SPOOL_RATIO * archiveSize);
     this.#budget = Math.max(SPOOL_BUDGET_FLOOR, SPOOL_BUDGET_RATIO * archiveSize);
-  }
-
-  #error(detail: string, cause?: unknown): InputError {
-    return new InputError(`Cannot read image "${this.#archive}": ${detail}`, { cause });
   }
 
   /** Forgets what an earlier entry of the same name held (a later one wins, as in tar). */
@@ -739,10 +759,21 @@ class Spool {
     }
   }
 
+  /** Reads an entry, from now on, by inflating the archive again up to it ({@linkcode InflatedRange}). */
+  stream(entry: OuterEntry): void {
+    if (!entry.header) return;
+    this.stored.set(entry.path, {
+      kind: "inflate",
+      archive: this.archive,
+      offset: entry.header.dataOffset,
+      size: entry.size,
+    });
+  }
+
   /**
-   * Hashes an entry's body and keeps its bytes where they fit; `needed` entries are kept or
-   * refused, others may be left out (hashed only). Resolves to the sha256 hex.
-   * @throws {InputError} when a needed entry exceeds the hard cap or the free space.
+   * Hashes an entry's body and keeps its bytes where they fit: small ones in memory (`needed`
+   * documents always), others in the spool directory within its budget and the free space; the
+   * rest is hashed only. Resolves to the sha256 hex.
    */
   async take(path: string, h: TarHeader, body: AsyncIterable<Uint8Array>, needed: boolean) {
     const hash = createHash("sha256");
@@ -761,45 +792,24 @@ class Spool {
       this.#held += h.size;
       return hash.digest("hex");
     }
-    const what = `entry "${h.name}" (${formatBytes(h.size)} decompressed)`;
-    // The header says how much would be written: decide before writing any of it.
-    if (this.#spooled + h.size > this.max) {
-      throw this.#error(
-        `${what} would take what r10e spools of it to ${formatBytes(this.#spooled + h.size)}, ` +
-          `more than its limit for a ${formatBytes(this.#archiveSize)} archive (${
-            formatBytes(this.max)
-          }: ${SPOOL_RATIO} times its size, at least ${formatBytes(SPOOL_FLOOR)})`,
-      );
-    }
-    if (!needed && this.#spooled + h.size > this.#budget) {
+    // Spooled only within the budget and the free space: what is not kept is read again, when
+    // a document names it, by inflating the archive again (`stream`), never refused for space.
+    const free = await freeSpace(this.#dir);
+    if (this.#spooled + h.size > this.#budget || (free !== null && h.size > free / 2)) {
       for await (const chunk of body) hash.update(chunk);
       return hash.digest("hex");
-    }
-    const free = await freeSpace(this.#dir);
-    if (free !== null && h.size > free) {
-      if (!needed) {
-        for await (const chunk of body) hash.update(chunk);
-        return hash.digest("hex");
-      }
-      throw this.#error(
-        `${what} does not fit in the temporary directory "${dirOf(this.#dir)}" (${
-          formatBytes(free)
-        } free): set TMPDIR to a larger one`,
-      );
     }
     this.#spooled += h.size;
     const file = `${this.#dir}/${this.#n++}`;
     using out = await Deno.open(file, { write: true, createNew: true });
+    let writing = true;
     const write = async (bytes: Uint8Array) => {
+      if (!writing) return;
       try {
         await writeAll(out, bytes);
-      } catch (err) {
-        throw this.#error(
-          `${what} does not fit in the temporary directory "${dirOf(this.#dir)}": ${
-            (err as Error).message.replace(/, (write|open) '[^']*'$/, "")
-          }`,
-          err,
-        );
+      } catch {
+        // The disk filled meanwhile (others write there too): hashed only, read again later.
+        writing = false;
       }
     };
     // Decompressors yield small chunks: gather them into large blocks, so that writing
@@ -823,6 +833,11 @@ class Spool {
       hash.update(block.subarray(0, fill));
       await write(block.subarray(0, fill));
     }
+    if (!writing) {
+      this.#spooled -= h.size;
+      await Deno.remove(file).catch(() => {});
+      return hash.digest("hex");
+    }
     this.stored.set(path, { kind: "file", path: file, offset: 0, size: h.size });
     return hash.digest("hex");
   }
@@ -837,7 +852,8 @@ async function openArchive(
   options: OpenImageOptions,
   fail: (detail: string, cause?: unknown) => InputError,
 ): Promise<ImageInput> {
-  const size = (await Deno.stat(path)).size;
+  const st = await Deno.stat(path);
+  const size = st.size;
   const head = await readHead(path, 4);
   const compression = detectCompression(head);
   const entries: OuterEntry[] = [];
@@ -847,9 +863,13 @@ async function openArchive(
   const unhashed = new Set<string>();
   if (compression !== "none") {
     spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
-    sink = new Spool(path, spool, size);
+    const stamp = { path, compression, size, mtime: st.mtime?.getTime() ?? null };
+    sink = new Spool(stamp, spool, size);
     stored = sink.stored;
   }
+  // What the archive inflates to, by its headers: bounded, so is the time to read it.
+  const inflateMax = Math.max(INFLATE_FLOOR, INFLATE_RATIO * size);
+  let inflated = 0;
   try {
     // A plain tar's content is sought over here: one small buffer serves every header read.
     // A decompressor may hold chunks while it works, so it gets fresh ones.
@@ -890,6 +910,18 @@ async function openArchive(
         continue;
       }
       if (sink) {
+        inflated += h.size;
+        if (inflated > inflateMax) {
+          // The header says how much would be inflated: decide before inflating any of it.
+          throw fail(
+            `entry "${h.name}" (${formatBytes(h.size)} decompressed) would take what r10e ` +
+              `inflates of it to ${formatBytes(inflated)}, more than its limit for a ${
+                formatBytes(size)
+              } archive (${formatBytes(inflateMax)}: ${INFLATE_RATIO} times its size, at least ${
+                formatBytes(INFLATE_FLOOR)
+              })`,
+          );
+        }
         // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
         await sink.drop(p);
         if (h.kind === "file") sha256 = await sink.take(p, h, e.body, DOCUMENTS.has(p));
@@ -923,8 +955,10 @@ async function openArchive(
 }
 
 /**
- * The second pass over a compressed archive: keeps the entries in `want` (outer entries the
- * first pass only hashed), checking that they hash as before; stops after the last one.
+ * What a document names that the first pass over a compressed archive did not keep: large
+ * entries (layers) are read from now on by inflating the archive again up to them, nothing
+ * spooled; small ones (documents) are fetched into memory by one more pass, checked to hash as
+ * before, which stops after the last one.
  */
 async function refill(
   path: string,
@@ -933,6 +967,13 @@ async function refill(
   want: Map<string, OuterEntry>,
   fail: (detail: string, cause?: unknown) => InputError,
 ): Promise<void> {
+  for (const [p, entry] of want) {
+    if (entry.size > JSON_MAX || (entry.size > MEMORY_MAX && !DOCUMENTS.has(p))) {
+      sink.stream(entry);
+      want.delete(p);
+    }
+  }
+  if (want.size === 0) return;
   const size = (await Deno.stat(path)).size;
   const source = decompress(new FileRange(path, 0, size), compression);
   let left = want.size;
@@ -943,6 +984,8 @@ async function refill(
       if (!entry || entry.header?.offset !== e.header.offset) continue;
       const sha = await sink.take(p, e.header, e.body, true);
       if (sha !== entry.sha256) throw fail(`entry "${entry.name}" changed while it was read`);
+      // Not kept (memory full): read again by inflating.
+      if (!sink.stored.has(p)) sink.stream(entry);
       if (--left === 0) break;
     }
   } catch (e) {
@@ -1312,11 +1355,6 @@ async function freeSpace(dir: string): Promise<number | null> {
   }
 }
 
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i > 0 ? path.slice(0, i) : "/";
-}
-
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -1401,6 +1439,58 @@ export class FileRange implements TarSource {
       at += got;
       yield got === buf.length ? buf : buf.subarray(0, got);
     }
+  }
+}
+
+/**
+ * A byte range of a compressed archive's inflated tar, read by inflating the archive again from
+ * its start (gzip and zstd streams cannot be entered in the middle): nothing is written to disk,
+ * and memory stays flat; `skip` drops inflated bytes instead of yielding them. Each read checks
+ * that the archive is still the file first read (size and mtime).
+ */
+class InflatedRange implements TarSource {
+  #archive: ArchiveStamp;
+  #pos: number;
+  #end: number;
+  #error: (detail: string, cause?: unknown) => InputError;
+
+  constructor(
+    archive: ArchiveStamp,
+    offset: number,
+    length: number,
+    error: (detail: string, cause?: unknown) => InputError,
+  ) {
+    this.#archive = archive;
+    this.#pos = offset;
+    this.#end = offset + length;
+    this.#error = error;
+  }
+
+  skip(n: number): Promise<number> {
+    const k = Math.max(0, Math.min(n, this.#end - this.#pos));
+    this.#pos += k;
+    return Promise.resolve(k);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    if (this.#pos >= this.#end) return;
+    const a = this.#archive;
+    const st = await Deno.stat(a.path).catch(() => null);
+    if (!st || st.size !== a.size || (st.mtime?.getTime() ?? null) !== a.mtime) {
+      throw this.#error("it changed while it was read");
+    }
+    let at = 0;
+    for await (const chunk of decompress(new FileRange(a.path, 0, a.size), a.compression)) {
+      const chunkEnd = at + chunk.length;
+      while (this.#pos < this.#end && this.#pos < chunkEnd) {
+        const piece = chunk.subarray(this.#pos - at, Math.min(chunk.length, this.#end - at));
+        this.#pos += piece.length;
+        yield piece;
+      }
+      at = chunkEnd;
+      if (this.#pos >= this.#end) return;
+    }
+    throw this.#error("it changed while it was read (it ended before the entry did)");
   }
 }
 

@@ -13,6 +13,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { statfs } from "node:fs/promises";
 import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
 import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
@@ -113,6 +114,7 @@ async function verify(
   try {
     const findings: Finding[] = [];
     const omitted: OmittedFindings[] = [];
+    const large: DiffNode[] = [];
     const consequences: Report["consequences"] = [];
     const ignored: Report["ignored"] = { count: 0, byCause: {} };
     const infos: [InputInfo, InputInfo][] = [];
@@ -157,6 +159,7 @@ async function verify(
       const tree = compareImages(a, b, { ignore });
       const goBinaries: GoBinaryPair[] = [];
       const notAnalyzed = await analyzeContents(tree, {
+        large,
         goBinaries,
         inputs: [inputA, inputB],
         images: [pair.a, pair.b],
@@ -189,6 +192,18 @@ async function verify(
       }
     }
     const notes: string[] = [];
+    if (large.length > 0) {
+      const first = large[0];
+      notes.push(
+        `${large.length} differing file${large.length === 1 ? " was" : "s were"} compared by ` +
+          `digest only, not spooled to TMPDIR to look into (larger than ${
+            ANALYZE_MAX >> 20
+          } MiB, or more than its free space): layer ${first.layer} /${first.path} (${
+            leafSize(first.a)
+          } and ${leafSize(first.b)} bytes)` +
+          (large.length > 1 ? ` and ${large.length - 1} more` : ""),
+      );
+    }
     if (skippedContent > 0) {
       notes.push(
         `${skippedContent} more files differ in content: only the first ` +
@@ -488,7 +503,17 @@ function mergeInfos(
   ];
 }
 
+/** Differing files larger than this are not spooled to be looked into (text diff, Go build info). */
+export const ANALYZE_MAX = 1 << 30;
+
+/** The size in a content leaf's value (`<size> bytes, sha256:…`). */
+function leafSize(v: unknown): number {
+  return typeof v === "string" ? parseInt(v, 10) || 0 : 0;
+}
+
 interface ContentContext {
+  /** Receives the content leaves too large to look into ({@linkcode ANALYZE_MAX}). */
+  large: DiffNode[];
   inputs: [ImageInput, ImageInput];
   images: [ImageInfo, ImageInfo];
   summaries: [ImageSummary, ImageSummary];
@@ -520,7 +545,21 @@ function contentLeaves(tree: DiffNode | null, ignore: IgnoreOptions): DiffNode[]
 /** Spools both versions of each differing file and names what differs inside. */
 /** Returns how many differing files were left out by `maxAnalyzed`. */
 async function analyzeContents(tree: DiffNode | null, ctx: ContentContext): Promise<number> {
-  const all = contentLeaves(tree, ctx.ignore);
+  // Both versions of a file are spooled to be looked into: not those above ANALYZE_MAX (issue
+  // 10: a 20 GiB file would write 40 GiB to TMPDIR); their digests say that they differ.
+  // Nor more than the free space of TMPDIR holds: the others are said to be left out.
+  const all: DiffNode[] = [];
+  const free = await statfs(ctx.work).then((f) => Number(f.bavail) * Number(f.bsize), () => null);
+  let need = 0;
+  for (const n of contentLeaves(tree, ctx.ignore)) {
+    const size = leafSize(n.a) + leafSize(n.b);
+    const fits = all.length >= ctx.maxAnalyzed || free === null || need + size <= free * 0.9;
+    if (Math.max(leafSize(n.a), leafSize(n.b)) > ANALYZE_MAX || !fits) ctx.large.push(n);
+    else {
+      all.push(n);
+      if (all.length <= ctx.maxAnalyzed) need += size;
+    }
+  }
   const leaves = all.slice(0, ctx.maxAnalyzed);
   if (leaves.length === 0) return all.length;
   const spooled: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
