@@ -103,6 +103,20 @@ Examples:
         buildJson: opts.build ? where(opts.build) : undefined,
       });
       if (opts.output) await writeAtomically(where(opts.output), text);
-      else io.stdout(text);
+      else for (const piece of pieces(text, 1 << 20)) io.stdout(piece);
     });
+}
+
+/**
+ * `text` in pieces of about `size` UTF-16 units, never between the two halves of a surrogate
+ * pair: printed piece by piece, a 6 MB document is never encoded to bytes all at once.
+ */
+export function* pieces(text: string, size: number): Generator<string> {
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(at + size, text.length);
+    const unit = text.charCodeAt(end - 1);
+    if (end < text.length && unit >= 0xd800 && unit <= 0xdbff) end++;
+    yield text.slice(at, end);
+    at = end;
+  }
 }

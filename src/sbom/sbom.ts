@@ -62,7 +62,11 @@ export async function sbom(image: string, options: SbomOptions): Promise<string>
     tool: { name: "r10e", version: VERSION },
     onWarning: options.onWarning,
   });
-  return sortedJson(options.format === "spdx" ? spdxDocument(data) : cyclonedxDocument(data));
+  const doc = options.format === "spdx" ? spdxDocument(data) : cyclonedxDocument(data);
+  // What making the document left is garbage: collected before the text is written, the heap
+  // does not grow for both (10 MB of the peak RSS of a 10,000-file image, bench/sbom_read.ts).
+  (globalThis as { gc?: () => void }).gc?.();
+  return sortedJson(doc);
 }
 
 async function readJson(path: string, what: string): Promise<Record<string, unknown>> {

@@ -2,12 +2,14 @@
  * Reads what an SBOM needs from an open image (the I/O edge of src/sbom/): every regular file
  * of the merged filesystem with its sha256 and sha1, in one pass over each layer; files that
  * start with ELF or Mach-O magic are spooled to a temporary file and their Go build info read
- * (src/gobinary/), so any image works, whoever built it.
+ * (src/gobinary/), so any image works, whoever built it. Other files are hashed as they stream
+ * by and never held: memory grows with the number of files, not their size (a 1 GB image
+ * under 150 MB RSS, bench/sbom_read.ts).
  *
  * @module
  */
 import { createHash } from "node:crypto";
-import { buildMergedFs, type FsNode, readContents } from "../image/merged_fs.ts";
+import { buildMergedFs, type FsNode } from "../image/merged_fs.ts";
 import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
@@ -36,6 +38,32 @@ function isExecutable(head: Uint8Array): boolean {
   if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
   const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
   return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
+}
+
+/**
+ * What a file's two hash objects count for in `collector` (their native state is invisible to
+ * V8's heap accounting, like the buffers read).
+ */
+const FILE_COST = 64 << 10;
+
+/**
+ * Collects young garbage every 16 MiB read or 256 files when allowed (--expose-gc, set by
+ * scripts/r10e and the compiled binary): the chunks read and the per-file hash objects live
+ * outside V8's heap, which does not see them grow. Of a 1 GB image of 10,000 files the scan
+ * alone took the RSS to 174 MB without it, 110 MB with it (bench/sbom_read.ts).
+ */
+function collector(): (bytes: number) => void {
+  const gc = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
+  let since = 0;
+  return (bytes) => {
+    since += bytes;
+    if (gc && since >= 16 << 20) {
+      // A scavenge is enough: the buffers and hash objects die young (a full collection every
+      // 16 MiB cost 30% more CPU).
+      gc({ type: "minor" });
+      since = 0;
+    }
+  };
 }
 
 /**
@@ -94,7 +122,8 @@ export async function scanImage(
     const files: SbomFile[] = [];
     const spooled: { paths: string[]; file: string; sha256: string }[] = [];
     const hashed = new Set<FsNode>();
-    await readContents(input, image, {
+    const collect = collector();
+    await readSequentially(input, image, {
       nodes: paths.keys(),
       onContent: async (nodes, body) => {
         const sha256 = createHash("sha256");
@@ -114,6 +143,7 @@ export async function scanImage(
             sha256.update(chunk);
             sha1.update(chunk);
             size += chunk.length;
+            collect(chunk.length);
             let done = 0;
             while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
           }
@@ -122,13 +152,14 @@ export async function scanImage(
         }
         const hex = sha256.digest("hex");
         const sha1Hex = sha1.digest("hex");
+        collect(FILE_COST);
         const all = nodes.flatMap((n) => paths.get(n) ?? []);
         for (const n of nodes) hashed.add(n);
         for (const path of all) files.push({ path, size, sha256: hex, sha1: sha1Hex });
         if (out) spooled.push({ paths: all, file: name, sha256: hex });
       },
     });
-    // Files readContents had no content for: only empty files can be left.
+    // Files no entry gave content for: only empty files can be left.
     const empty256 = createHash("sha256").digest("hex");
     const empty1 = createHash("sha1").digest("hex");
     for (const [node, list] of paths) {
@@ -158,8 +189,50 @@ export async function scanImage(
       if (!info) continue;
       for (const path of s.paths) binaries.push({ path, sha256: s.sha256, info });
     }
+    // One full collection before the documents are made: what reading left is garbage now.
+    (globalThis as { gc?: () => void }).gc?.();
     return { image: describeImage(image), files, binaries, tool: options.tool };
   } finally {
     await removeTemporary(spool);
+  }
+}
+
+/**
+ * Streams the content of `nodes` to `onContent`, one pass over each layer in order, as tar
+ * entries come (merged_fs's `readContents` does so for compressed layers; an uncompressed one it
+ * reads file by file at each offset, which for every file of a 1 GB image is 10,000 opens, seeks
+ * and buffers: 40% more CPU here). Entries no node points at (replaced or deleted by a later
+ * layer) are skipped without being read.
+ * @throws {InputError} when a layer no longer holds an entry the filesystem points at.
+ */
+async function readSequentially(
+  input: ImageInput,
+  image: ImageInfo,
+  options: {
+    nodes: Iterable<FsNode>;
+    onContent: (nodes: FsNode[], body: AsyncIterable<Uint8Array>) => Promise<void>;
+  },
+): Promise<void> {
+  const byLayer = new Map<number, Map<number, FsNode[]>>();
+  for (const node of options.nodes) {
+    if (node.kind !== "file" || !node.content) continue;
+    const c = node.content;
+    let layer = byLayer.get(c.layer);
+    if (!layer) byLayer.set(c.layer, layer = new Map());
+    const list = layer.get(c.headerOffset);
+    if (list) list.push(node);
+    else layer.set(c.headerOffset, [node]);
+  }
+  for (const [index, wanted] of [...byLayer].sort((a, b) => a[0] - b[0])) {
+    let found = 0;
+    for await (const entry of input.layerEntries(image, index)) {
+      const list = wanted.get(entry.header.headerOffset);
+      if (!list) continue;
+      await options.onContent(list, entry.body);
+      if (++found === wanted.size) break;
+    }
+    if (found !== wanted.size) {
+      throw input.error(`layer "${image.layers[index].path}" changed while it was read`);
+    }
   }
 }
