@@ -20,6 +20,16 @@ const encoder = new TextEncoder();
 
 /** Bytes as a string: UTF-8 where valid, each other byte as U+DC00 + byte. */
 export function decodeRawName(bytes: Uint8Array): string {
+  // Short ASCII (most names, every uname and gname): no decoder call.
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i] < 0x80;
+    if (ascii) {
+      let out = "";
+      for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]);
+      return out;
+    }
+  }
   try {
     return strict.decode(bytes);
   } catch {

@@ -376,8 +376,14 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
   if (stored === null || (stored !== unsigned && stored !== signed)) {
     throw new SyntaxError(`${where()}: header checksum is wrong`);
   }
-  const magic = decoder.decode(b.subarray(257, 265));
-  const format = magic === "ustar  \0" ? "gnu" : magic.startsWith("ustar\0") ? "ustar" : "v7";
+  // "ustar\0" (POSIX) or "ustar  \0" (GNU) at 257, compared as bytes (no decoding per header).
+  const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 &&
+    b[261] === 0x72;
+  const format = ustar && b[262] === 0x20 && b[263] === 0x20 && b[264] === 0
+    ? "gnu"
+    : ustar && b[262] === 0
+    ? "ustar"
+    : "v7";
   const num = (start: number, len: number, field: string): number => {
     const v = parseNumber(b.subarray(start, start + len));
     if (v === null) throw new SyntaxError(`${where()}: field "${field}" is not a number`);

@@ -523,8 +523,20 @@ export function shiftKey(a: unknown, b: unknown): string | null {
   return sa === null || sb === null ? null : `${sa} ${sb}`;
 }
 
+const secondsOf = new Map<string, number | null>();
+
 /** Whole seconds since the epoch of an RFC 3339 string or a PAX time, else null. */
 export function wholeSeconds(v: unknown): number | null {
+  if (typeof v !== "string") return null;
+  let n = secondsOf.get(v);
+  if (n === undefined) {
+    if (secondsOf.size >= 4096) secondsOf.clear();
+    secondsOf.set(v, n = parseSeconds(v));
+  }
+  return n;
+}
+
+function parseSeconds(v: unknown): number | null {
   if (typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v)) {
     const t = Date.parse(v);
     return Number.isNaN(t) ? null : Math.floor(t / 1000);

@@ -329,6 +329,11 @@ export function fileMeta(
 
 /** Image path without `./`, leading `/` or trailing `/`. */
 function normalizePath(name: string): string {
+  // Most names are clean already: no split and join per entry.
+  if (
+    name !== "" && name !== "." && !name.startsWith("/") && !name.startsWith("./") &&
+    !name.endsWith("/") && !name.endsWith("/.") && !name.includes("//") && !name.includes("/./")
+  ) return name;
   return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
 }
 
