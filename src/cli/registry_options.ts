@@ -1,6 +1,6 @@
 /**
- * The registry options of the commands that read images (`verify`, `cp`): `--ca-file` and
- * `--insecure`, as `push` has them, and the client options main passes down.
+ * The registry options of the commands that read images (`verify`, `cp`; `sbom` declares its
+ * own): `--ca-file` and `--insecure`, as `push` has them, and the client options main passes down.
  *
  * @module
  */
@@ -22,8 +22,9 @@ export function addRegistryOptions(program: Command, names: string[]): void {
       "after",
       `
 An input that is not an existing path and reads as a registry reference
-(host[:port]/repo[:tag] or …@sha256:<digest>) is fetched from the registry: the
-manifest, the config and the layers needed, each checked against its digest.
+(host[:port]/repo[:tag] or …@sha256:<digest>) is read from the registry: the
+manifest and the config, then only the layers the command reads, streamed and
+each checked against its digest (verify fetches no layer the other image has).
 The auditor's check that production runs what the commit builds:
   r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
     );
