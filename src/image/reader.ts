@@ -581,6 +581,11 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
     // Reading a FIFO blocks until a writer comes, possibly forever; a device never ends.
     throw fail(`it is ${specialKind(info)}, not a regular file or a directory`);
   }
+  return await withDocuments(input);
+}
+
+/** `input` with its documents parsed; closed when they cannot be. */
+async function withDocuments(input: ImageInput): Promise<ImageInput> {
   try {
     await parseDocuments(input);
     return input;
@@ -637,13 +642,7 @@ export async function openListedImage(
     platform: options.platform,
     onClose: options.onClose,
   });
-  try {
-    await parseDocuments(input);
-    return input;
-  } catch (e) {
-    await input.close();
-    throw e;
-  }
+  return await withDocuments(input);
 }
 
 function specialKind(info: Deno.FileInfo): string {
