@@ -96,6 +96,9 @@ Deno.test("init: a project_name with / gives the archive's real name in every ge
       assertEquals(b.code, 0, b.stderr);
     }
     assertEquals(await listTree(`${dir}/r10e-docker/out`), [
+      "traefik-whoami-latest.cdx.json",
+      "traefik-whoami-latest.provenance.json",
+      "traefik-whoami-latest.spdx.json",
       "traefik-whoami-latest.tar",
       "traefik-whoami-latest.tar.gz",
     ]);

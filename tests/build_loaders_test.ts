@@ -82,15 +82,18 @@ dockerTest("loaders: skopeo and umoci read the OCI layout and report r10e's dige
   const umoci = requireTool(t, "umoci");
   if (!skopeo || !umoci) return;
   const built = await buildExample("tar");
+  // By its ref.name: index.json also lists the attached SBOMs and provenance (format 3), and
+  // skopeo's oci-archive: without a name wants exactly one entry.
+  const oci = `oci-archive:${built.archive}:latest`;
   try {
-    const raw = await run(skopeo, ["inspect", "--raw", `oci-archive:${built.archive}`]);
+    const raw = await run(skopeo, ["inspect", "--raw", oci]);
     assertEquals(raw.code, 0, raw.stderr);
     const { createHash } = await import("node:crypto");
     assertEquals(
       `sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`,
       built.summary.manifestDigest,
     );
-    const inspect = await run(skopeo, ["inspect", `oci-archive:${built.archive}`]);
+    const inspect = await run(skopeo, ["inspect", oci]);
     const info = JSON.parse(inspect.stdout);
     assertEquals(info.Digest, built.summary.manifestDigest);
     assertEquals(info.Layers, built.summary.layers.map((l) => l.digest));
@@ -98,7 +101,7 @@ dockerTest("loaders: skopeo and umoci read the OCI layout and report r10e's dige
       "inspect",
       "--config",
       "--raw",
-      `oci-archive:${built.archive}`,
+      oci,
     ]);
     assertEquals(
       `sha256:${createHash("sha256").update(config.stdout).digest("hex")}`,
