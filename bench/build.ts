@@ -4,6 +4,12 @@
  * `tar --sort=name … | gzip -6` over the same tree, in the same run.
  * Target: r10e ≤ 1.5x the tar|gzip pipeline; peak RSS < 150 MB.
  *
+ * Issue 11 part 4: the build with each `layer_compression` ("gzip", the default,
+ * and "none", from a second config file), the layer bytes each stores, and
+ * `r10e verify` of two archives of each kind (two builds with another
+ * SOURCE_DATE_EPOCH: every file's mtime differs, so every layer is read) against
+ * `zcat | sha256sum` of both archives, the lower bound of reading them.
+ *
  *   deno run -A bench/build.ts [--rounds N]
  *
  * @module
@@ -68,6 +74,11 @@ export async function setup(): Promise<{ bytes: number; files: number }> {
       include_ca_bundle: true,
     }),
   );
+  const config = JSON.parse(await Deno.readTextFile(`${WORK}/project/config.json`));
+  await Deno.writeTextFile(
+    `${WORK}/project/config-none.json`,
+    JSON.stringify({ ...config, layer_compression: "none" }),
+  );
   const init = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${REPO}/src/main.ts`, "init", "-q"],
     cwd: `${WORK}/project`,
@@ -77,11 +88,13 @@ export async function setup(): Promise<{ bytes: number; files: number }> {
   return { bytes, files: sources.length + 4 };
 }
 
-function r10eBuild(extraEnv: Record<string, string>) {
-  const deno = Deno.execPath();
+const R10E = `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts"`;
+const ARCHIVE = `${WORK}/project/r10e-docker/out/bench-latest.tar.gz`;
+
+function r10eBuild(extraEnv: Record<string, string>, config = "config.json") {
   return import("./_measure.ts").then(({ measure }) =>
     measure(
-      `"${deno}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts" build --no-build-cmd -q`,
+      `${R10E} build --no-build-cmd -q -c ${config}`,
       {
         cwd: `${WORK}/project`,
         env: {
@@ -114,10 +127,14 @@ if (import.meta.main) {
         )
       ),
     "r10e build --no-build-cmd": () => r10eBuild({}),
+    'r10e build … layer_compression "none"': () => r10eBuild({}, "config-none.json"),
     // The same without the artifact audit (issue 9: it must add under 5%).
     "r10e build --no-build-cmd, no audit": () => r10eBuild({ R10E_BENCH_SKIP_AUDIT: "1" }),
   }, rounds);
   console.log(formatRows(results, "tar --sort=name … | gzip -6"));
+  const none = results['r10e build … layer_compression "none"'].wallSeconds /
+    results["tar --sort=name … | gzip -6"].wallSeconds;
+  console.log(`ratio r10e "none" / tar|gzip: ${none.toFixed(2)}x`);
   const ratio = results["r10e build --no-build-cmd"].wallSeconds /
     results["tar --sort=name … | gzip -6"].wallSeconds;
   console.log(
@@ -154,4 +171,67 @@ if (import.meta.main) {
       (alone * 1000).toFixed(0)
     } ms = ${(alone / without.wallSeconds * 100).toFixed(2)}% of the build (target < 5%)`,
   );
+
+  await verifyBench(rounds);
+}
+
+/** Two builds of each kind (another SOURCE_DATE_EPOCH), their layer bytes, and verify of each pair. */
+async function verifyBench(rounds: number) {
+  const { measure } = await import("./_measure.ts");
+  const pairs: Record<string, [string, string]> = {};
+  for (const [kind, config] of [["gzip", "config.json"], ["none", "config-none.json"]]) {
+    const names: string[] = [];
+    for (const epoch of ["0", "86400"]) {
+      await r10eBuild({ SOURCE_DATE_EPOCH: epoch }, config);
+      const name = `${WORK}/${kind}-${epoch}.tar.gz`;
+      await Deno.rename(ARCHIVE, name);
+      names.push(name);
+    }
+    pairs[kind] = names as [string, string];
+  }
+  console.log("layer bytes (what a registry stores and a node pulls) and archive size:");
+  for (const [kind, [a]] of Object.entries(pairs)) {
+    const layers = await layerBytes(a);
+    console.log(
+      `  layer_compression "${kind}": layers ${(layers / 1e6).toFixed(1)} MB, archive ${
+        ((await Deno.stat(a)).size / 1e6).toFixed(1)
+      } MB`,
+    );
+  }
+  const contenders: Record<string, () => Promise<import("./_measure.ts").Measurement>> = {};
+  for (const [kind, [a, b]] of Object.entries(pairs)) {
+    contenders[`zcat | sha256sum of both ("${kind}")`] = () =>
+      measure(`zcat "${a}" | sha256sum >/dev/null && zcat "${b}" | sha256sum >/dev/null`);
+    // Exit 1: the images differ (their mtimes), as expected.
+    contenders[`r10e verify A B ("${kind}")`] = () =>
+      measure(`${R10E} verify "${a}" "${b}" >/dev/null; test $? = 1`);
+  }
+  const results = await compare(contenders, rounds);
+  console.log(`verify of two archives (every file's mtime differs); ${rounds} rounds, medians`);
+  console.log(formatRows(results, 'zcat | sha256sum of both ("none")'));
+  for (const kind of Object.keys(pairs)) {
+    const r = results[`r10e verify A B ("${kind}")`],
+      z = results[`zcat | sha256sum of both ("${kind}")`];
+    console.log(
+      `ratio verify / zcat|sha256sum ("${kind}"): ${
+        (r.wallSeconds / z.wallSeconds).toFixed(2)
+      }x; ` +
+        `peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+    );
+  }
+}
+
+/** Sum of the layer blobs of an archive (`manifest.json`'s `Layers`, listed with `tar -tv`). */
+async function layerBytes(archive: string): Promise<number> {
+  const run = async (args: string[]) =>
+    new TextDecoder().decode(
+      (await new Deno.Command("tar", { args, stdout: "piped" }).output()).stdout,
+    );
+  const [manifest] = JSON.parse(await run(["-xzOf", archive, "manifest.json"]));
+  const sizes = new Map<string, number>();
+  for (const line of (await run(["-tzvf", archive])).split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 6) sizes.set(f[f.length - 1], Number(f[2]));
+  }
+  return (manifest.Layers as string[]).reduce((n, l) => n + (sizes.get(l) ?? 0), 0);
 }

@@ -2,6 +2,9 @@
  * Benchmark of issue 9: a whole `r10e build --in host` of examples/hello (go
  * build, audit, staging with the CA bundle and extern_data, gzip) against `ko
  * build` of the same app, in the same run, with warm Go caches. Target: r10e ≤ 1.0x ko.
+ * Issue 11 part 4: the same with each `layer_compression` ("gzip", the default,
+ * and "none", a copy of the example with that one field added), and the layer
+ * bytes a registry stores and a node pulls, r10e's against ko's.
  *
  * ko gets a base image from the loopback registry (`$R10E_TEST_REGISTRY`,
  * default 127.0.0.1:5555): a one-file image made with `docker import` and
@@ -14,7 +17,10 @@
  * build_cmd (`go build`), the artifact audit, staging and layer hashing, and
  * gzip plus writing the archive.
  *
- *   deno run -A bench/ko.ts [--rounds N]
+ *   deno run -A bench/ko.ts [--rounds N] [--other CHECKOUT]
+ *
+ * `--other CHECKOUT` adds the r10e of another checkout (e.g. /work/main, or a copy
+ * with another pinned level) as one more contender, on the same example.
  *
  * Needs: go, ko (scripts/setup.sh installs it), docker and the loopback registry
  * (scripts/dockerd.sh start).
@@ -43,6 +49,13 @@ async function setup(): Promise<Record<string, string>> {
   await Deno.mkdir(WORK, { recursive: true });
   await sh(
     `cp -r "${REPO}/examples/hello" "${WORK}/hello" && rm -rf "${WORK}/hello/build" "${WORK}/hello/r10e-docker/out"`,
+  );
+  // The same example with uncompressed layers (layer_compression is not pinned: init's pins stay valid).
+  await sh(`cp -r "${WORK}/hello" "${WORK}/hello-none"`);
+  const config = await Deno.readTextFile(`${WORK}/hello-none/config.json`);
+  await Deno.writeTextFile(
+    `${WORK}/hello-none/config.json`,
+    config.replace(/\}\s*$/, ',\n  "layer_compression": "none"\n}\n'),
   );
   const tag = `${REGISTRY}/r10e-bench-ko-base:${crypto.randomUUID().slice(0, 8)}`;
   // One small file: ko needs a base image, and a scratch-like one keeps the comparison fair.
@@ -74,7 +87,9 @@ const r10eEnv = () => ({
   SOURCE_DATE_EPOCH: "1700000000",
 });
 
-const R10E = `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts"`;
+const r10eOf = (checkout: string) =>
+  `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${checkout}/src/main.ts"`;
+const R10E = r10eOf(REPO);
 const R10E_BUILD = `${R10E} build --in host -q`;
 const KO_BUILD = `ko build --push=false --tarball="${WORK}/ko.tar" --sbom=none ` +
   "--platform=linux/amd64 . >/dev/null";
@@ -120,30 +135,64 @@ async function phases(): Promise<Record<string, number>> {
     "until build_cmd starts (creation time, git state)": (run - first) / 1000,
     "build_cmd (go build, warm cache)": (staging - run) / 1000,
     "collect + artifact audit": (checked - staging) / 1000,
-    "stage + hash layers": (writing - checked) / 1000,
-    "gzip + write archive + exit": (end - writing) / 1000,
+    "stage + hash layers (+ gzip layers)": (writing - checked) / 1000,
+    "write archive (outer gzip) + exit": (end - writing) / 1000,
     total: (end - t0) / 1000,
   };
+}
+
+/** Sum of the layer blobs' sizes of a docker-archive (`manifest.json`'s `Layers`): what a registry stores. */
+async function layerBytes(archive: string): Promise<{ bytes: number; layers: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-bench-ko-" });
+  try {
+    await sh(`tar -xf "${archive}" -C "${dir}"`);
+    const [manifest] = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    let bytes = 0;
+    for (const layer of manifest.Layers as string[]) {
+      bytes += (await Deno.stat(`${dir}/${layer}`)).size;
+    }
+    return { bytes, layers: manifest.Layers.length };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 if (import.meta.main) {
   const roundsAt = Deno.args.indexOf("--rounds");
   const rounds = roundsAt >= 0 ? Number(Deno.args[roundsAt + 1]) : 5;
+  const otherAt = Deno.args.indexOf("--other");
+  const other = otherAt >= 0 ? Deno.args[otherAt + 1] : null;
   const koEnv = await setup();
+  const inHello = { cwd: `${WORK}/hello`, env: r10eEnv() };
+  const inNone = { cwd: `${WORK}/hello-none`, env: r10eEnv() };
   // Warm both: the Go build cache holds the example's packages for both sets of flags.
-  await measure(R10E_BUILD, { cwd: `${WORK}/hello`, env: r10eEnv() });
+  await measure(R10E_BUILD, inHello);
+  await measure(R10E_BUILD, inNone);
   await measure(KO_BUILD, { cwd: `${WORK}/hello`, env: koEnv });
   console.log(`ko: examples/hello, warm Go caches; ${rounds} rounds interleaved, medians`);
   // Interleaved rounds as in _measure.ts's compare, keeping CPU time too: on a shared
   // machine the CPU seconds show the work done, the wall time the cores it got.
+  const KO = "ko build (--push=false --tarball)";
+  const GZ = 'r10e build --in host (layer_compression "gzip")';
+  const NONE = 'r10e build --in host (layer_compression "none")';
   const contenders: Record<string, () => Promise<Measurement>> = {
-    "ko build (--push=false --tarball)": () =>
-      measure(KO_BUILD, { cwd: `${WORK}/hello`, env: koEnv }),
-    "r10e build --in host": () => measure(R10E_BUILD, { cwd: `${WORK}/hello`, env: r10eEnv() }),
-    // The same without the outer gzip: how much of the difference is the pinned pure-JS compressor.
-    "r10e build --in host --format tar": () =>
-      measure(`${R10E_BUILD} --format tar`, { cwd: `${WORK}/hello`, env: r10eEnv() }),
+    [KO]: () => measure(KO_BUILD, { cwd: `${WORK}/hello`, env: koEnv }),
+    [GZ]: () => measure(R10E_BUILD, inHello),
+    [NONE]: () => measure(R10E_BUILD, inNone),
+    // Without the outer gzip: how much of the difference is the pinned pure-JS compressor.
+    'r10e ... "none" --format tar (no gzip at all)': () =>
+      measure(`${R10E_BUILD} --format tar`, inNone),
   };
+  if (other) {
+    const outside = `${WORK}/hello-other`;
+    // That checkout's own example: its pins name its own image format.
+    await sh(
+      `rm -rf "${outside}" && cp -r "${other}/examples/hello" "${outside}" && rm -rf "${outside}/build" "${outside}/r10e-docker/out"`,
+    );
+    const cmd = `${r10eOf(other)} build --in host -q`;
+    await measure(cmd, { cwd: outside, env: r10eEnv() });
+    contenders[`r10e of ${other}`] = () => measure(cmd, { cwd: outside, env: r10eEnv() });
+  }
   const all: Record<string, Measurement[]> = {};
   for (let i = 0; i < rounds; i++) {
     for (const [name, fn] of Object.entries(contenders)) (all[name] ??= []).push(await fn());
@@ -155,26 +204,45 @@ if (import.meta.main) {
       cpuSeconds: median(ms.map((m) => m.cpuSeconds ?? 0)),
     }]),
   );
-  console.log(formatRows(results, "ko build (--push=false --tarball)"));
-  const [ko, r10e, tar] = [
-    results["ko build (--push=false --tarball)"],
-    results["r10e build --in host"],
-    results["r10e build --in host --format tar"],
-  ];
+  console.log(formatRows(results, KO));
+  const ko = results[KO];
+  for (const name of Object.keys(results).filter((n) => n !== KO)) {
+    const r = results[name];
+    console.log(
+      `ratio ${name} / ko: ${(r.wallSeconds / ko.wallSeconds).toFixed(2)}x wall (target ≤ 1.0x), ` +
+        `${(r.cpuSeconds! / ko.cpuSeconds!).toFixed(2)}x CPU (${r.cpuSeconds!.toFixed(2)} s / ${
+          ko.cpuSeconds!.toFixed(2)
+        } s)`,
+    );
+  }
+  // What a registry stores and a node pulls: the layer blobs (ko's include its one-file base layer).
+  const out = (dir: string) => `${dir}/r10e-docker/out/r10e-hello-latest.tar.gz`;
+  const sizes = {
+    ko: await layerBytes(`${WORK}/ko.tar`),
+    gzip: await layerBytes(out(`${WORK}/hello`)),
+    none: await layerBytes(out(`${WORK}/hello-none`)),
+  };
+  const archives = {
+    gzip: (await Deno.stat(out(`${WORK}/hello`))).size,
+    none: (await Deno.stat(out(`${WORK}/hello-none`))).size,
+  };
+  const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+  console.log("layer bytes (registry storage and pull size):");
   console.log(
-    `ratio r10e / ko: ${(r10e.wallSeconds / ko.wallSeconds).toFixed(2)}x wall (target ≤ 1.0x), ` +
-      `${(r10e.cpuSeconds / ko.cpuSeconds).toFixed(2)}x CPU (${r10e.cpuSeconds.toFixed(2)} s / ${
-        ko.cpuSeconds.toFixed(2)
-      } s)`,
+    `  ko (gzip, Go's BestSpeed)        ${mb(sizes.ko.bytes)} in ${sizes.ko.layers} layers`,
   );
-  console.log(
-    `without the outer gzip (--format tar): ${
-      (tar.wallSeconds / ko.wallSeconds).toFixed(2)
-    }x wall, ${(tar.cpuSeconds / ko.cpuSeconds).toFixed(2)}x CPU`,
-  );
+  for (const kind of ["gzip", "none"] as const) {
+    console.log(
+      `  r10e layer_compression "${kind}"${" ".repeat(6 - kind.length)} ${
+        mb(sizes[kind].bytes)
+      } in ${sizes[kind].layers} layers, ${
+        (sizes[kind].bytes / sizes.ko.bytes).toFixed(2)
+      }x ko; archive on disk ${mb(archives[kind])}`,
+    );
+  }
   const runs: Record<string, number>[] = [];
   for (let i = 0; i < rounds; i++) runs.push(await phases());
-  console.log("where r10e's time goes (medians of the same rounds, seconds):");
+  console.log('where r10e\'s time goes, layer_compression "gzip" (medians, seconds):');
   for (const key of Object.keys(runs[0])) {
     console.log(`  ${key.padEnd(52)} ${median(runs.map((r) => r[key])).toFixed(3)}`);
   }

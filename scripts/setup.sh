@@ -49,10 +49,12 @@ declare -A wanted=(
   [fish]=/usr/bin/fish
   # issue 11: arm64 images run under qemu (tests/multiplatform_docker_test.ts registers binfmt_misc)
   [qemu-user-static]=/usr/bin/qemu-aarch64-static
+  # the layer_compression pull tests pull and run both kinds of image with podman
+  [podman]=/usr/bin/podman
 )
 missing=()
 for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
-  qemu-user-static; do
+  qemu-user-static podman; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

@@ -241,6 +241,8 @@ export async function writeTestArchive(
     repository: options.name ?? "registry-test",
     tag: "latest",
     created: 0,
+    // Uncompressed layers: these tests size their blobs (chunks, resumes) by `size`.
+    layerCompression: "none",
     images: platforms.map((p, i) => {
       const [os, architecture, variant] = p.split("/");
       return {

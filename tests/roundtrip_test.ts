@@ -39,7 +39,10 @@ Deno.test("round trip: a multi-member gzip archive reads back with the digests t
     const image = input.image();
     assertEquals(image.configDigest, result.images[0].imageId);
     assertEquals(image.manifestDigest, result.images[0].manifestDigest);
-    assertEquals(image.layers.map((l) => l.diffId), result.images[0].layers.map((l) => l.digest));
+    // Gzip layers (the default): the blob digest is the manifest's, the diff_id the config's.
+    assertEquals(image.layers.map((l) => l.diffId), result.images[0].diffIds);
+    assertEquals(image.layers.map((l) => l.digest), result.images[0].layers.map((l) => l.digest));
+    assertEquals(image.layers.map((l) => l.compression), ["gzip"]);
     assertEquals(image.repoTags, ["roundtrip:latest"]);
   } finally {
     await Deno.remove(path);

@@ -344,6 +344,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         created,
         ...(revision ? { revision } : {}),
         ...(config.source ? { source: config.source } : {}),
+        layerCompression: config.layer_compression,
         images: perPlatform.map((p) => ({
           platform: platformOf(p.platform),
           config: runtime,

@@ -56,6 +56,8 @@ export interface Config {
   stop_signal?: string;
   /** Put r10e's pinned zoneinfo tree at /usr/share/zoneinfo (default false). */
   include_tzdata: boolean;
+  /** How layer blobs are stored: gzip by r10e's pinned compressor (the default) or uncompressed. */
+  layer_compression: "gzip" | "none";
 }
 
 /** A config with where each value came from, for messages that point into the file. */
@@ -91,6 +93,7 @@ export const KNOWN_FIELDS = [
   "exposed_ports",
   "stop_signal",
   "include_tzdata",
+  "layer_compression",
 ] as const;
 
 /** Docker reference path: lowercase components separated by `/` (distribution/reference grammar). */
@@ -311,6 +314,9 @@ const schema = z.object({
   }).nullish(),
   include_tzdata: z.boolean({
     error: (i) => `expected true or false, found ${describe(i.input)}`,
+  }).nullish(),
+  layer_compression: z.enum(["gzip", "none"], {
+    error: (i) => `expected "gzip" or "none", found ${describe(i.input)}`,
   }).nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
@@ -594,6 +600,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     exposed_ports: [...new Set((d.exposed_ports ?? []).map((p) => normalizePort(p)!))].sort(),
     ...(d.stop_signal ? { stop_signal: d.stop_signal } : {}),
     include_tzdata: d.include_tzdata ?? false,
+    layer_compression: d.layer_compression ?? "gzip",
   };
   return { config, file, warnings, locate };
 }

@@ -87,3 +87,27 @@ Deno.test("parseConfig: bad ports, signals and tzdata flags, each with its posit
     'config.json:5:20: exposed_ports: expected an array of ports like "8080/tcp", found "8080"',
   ]);
 });
+
+// layer_compression (issue 11 part 4).
+Deno.test("parseConfig: layer_compression is gzip by default, gzip or none when set", () => {
+  assertEquals(parseConfig(base(""), "config.json").config.layer_compression, "gzip");
+  for (const value of ["gzip", "none"] as const) {
+    const set = parseConfig(base(`,\n  "layer_compression": "${value}"`), "config.json");
+    assertEquals(set.warnings, []);
+    assertEquals(set.config.layer_compression, value);
+  }
+});
+
+Deno.test("parseConfig: a bad layer_compression is an error at its position", () => {
+  assertEquals(problemsOf(base(`,\n  "layer_compression": "zstd"`)), [
+    'config.json:5:24: layer_compression: expected "gzip" or "none", found "zstd"',
+  ]);
+  assertEquals(problemsOf(base(`,\n  "layer_compression": true`)), [
+    'config.json:5:24: layer_compression: expected "gzip" or "none", found true',
+  ]);
+  // null means "not set", as for every optional field.
+  assertEquals(
+    parseConfig(base(`,\n  "layer_compression": null`), "config.json").config.layer_compression,
+    "gzip",
+  );
+});

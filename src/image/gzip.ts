@@ -1,6 +1,8 @@
 /**
- * Gzip with stable bytes: fflate (pure JS, pinned in deno.lock) at a fixed level,
- * header MTIME 0 and no file name (DESIGN: image format). Deno's own
+ * Gzip with stable bytes: a compressor pinned with r10e (gzip_worker.ts says which
+ * and why) at the fixed levels below, header MTIME 0 and no file name (DESIGN:
+ * image format). The same compressor writes gzip layers (their digests are in the
+ * manifest, so it is part of the image format) and the outer archive. Deno's own
  * CompressionStream is not used because its bytes can change with Deno's zlib.
  *
  * Compression runs on worker threads: the input is cut into 1 MiB blocks and
@@ -13,10 +15,20 @@
  *
  * @module
  */
-import { type GzipJob, gzipMember } from "./gzip_worker.ts";
+import { type GzipJob, gzipMember, gzipReady } from "./gzip_worker.ts";
 
-/** The compression level of every archive r10e writes. Part of the format. */
-export const GZIP_LEVEL = 6;
+/**
+ * The level of gzip layers (`layer_compression: "gzip"`), and of the outer
+ * archive when its layers are stored uncompressed (`"none"`). Part of the format
+ * (README: layer compression, for the figures behind the choice).
+ */
+export const GZIP_LEVEL = 2;
+
+/**
+ * Level 0: stored deflate blocks. The outer archive of gzip layers is written so
+ * (still a valid `.tar.gz`): gzipping bytes that are already gzip is wasted time.
+ */
+export const STORED_LEVEL = 0;
 
 /** Input block size. Part of the format: a different size gives other bytes. */
 export const GZIP_BLOCK = 1 << 20;
@@ -26,8 +38,13 @@ export interface GzipOptions {
   /**
    * Compressing threads besides the calling one, which compresses too (each
    * worker is a V8 isolate of some 30 MB). Default: one less than the cores, at most 3.
+   * Ignored when `pool` is given.
    */
   workers?: number;
+  /** Deflate level, 0 (stored) to 9. Default {@linkcode GZIP_LEVEL}. */
+  level?: number;
+  /** Worker threads shared by several streams (one pool for every layer of an archive). */
+  pool?: GzipPool;
 }
 
 /** The default number of worker threads: one less than the cores, at most 3. */
@@ -40,9 +57,12 @@ export async function* gzip(
   source: AsyncIterable<Uint8Array>,
   options: GzipOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const workers = options.workers ?? defaultWorkers();
-  const pool = workers > 0 ? new Pool(workers) : null;
+  const level = options.level ?? GZIP_LEVEL;
+  const own = options.pool ? null : new GzipPool(options.workers ?? defaultWorkers());
+  const pool = (options.pool ?? own!).size > 0 ? (options.pool ?? own!) : null;
+  const workers = pool?.size ?? 0;
   try {
+    await gzipReady();
     const inFlight: Promise<Uint8Array>[] = [];
     const limit = 2 * (workers + 1);
     let id = 0;
@@ -50,12 +70,12 @@ export async function* gzip(
     const submit = (data: Uint8Array) => {
       // Every (workers+1)-th block is compressed on this thread, the others on the workers.
       if (!pool || id % (workers + 1) === workers) {
-        inFlight.push(Promise.resolve(gzipMember(data, GZIP_LEVEL)));
+        inFlight.push(Promise.resolve(gzipMember(data, level)));
       } else {
-        inFlight.push(pool.run({ id, data, level: GZIP_LEVEL }));
+        inFlight.push(pool.run({ data, level }));
       }
       id++;
-      // fflate's buffers and the blocks coming back from workers are external memory V8
+      // The blocks copied in and coming back from workers are external memory V8
       // collects late; collect now when allowed (--v8-flags=--expose-gc, which scripts/r10e
       // and the compiled binary set).
       gc?.();
@@ -70,17 +90,22 @@ export async function* gzip(
     if (empty) submit(new Uint8Array(0));
     while (inFlight.length) yield await inFlight.shift()!;
   } finally {
-    pool?.close();
+    own?.close();
   }
 }
 
-/** Worker threads running `gzipMember`. */
-class Pool {
+/**
+ * Worker threads running `gzipMember`, for one stream or shared by several
+ * (`using pool = new GzipPool(n)`). With 0 workers everything runs on the calling thread.
+ */
+export class GzipPool {
   #workers: Worker[] = [];
   #next = 0;
+  #ids = 0;
   #waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }>();
 
-  constructor(size: number) {
+  /** Starts `size` workers (default {@linkcode defaultWorkers}). */
+  constructor(size: number = defaultWorkers()) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./gzip_worker.ts", import.meta.url), { type: "module" });
       worker.onmessage = (e: MessageEvent<{ id: number; data: Uint8Array }>) => {
@@ -99,16 +124,29 @@ class Pool {
     }
   }
 
-  run(job: GzipJob): Promise<Uint8Array> {
+  /** The number of worker threads. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** Compresses one block on the next worker; the block's buffer is transferred. */
+  run(job: Omit<GzipJob, "id">): Promise<Uint8Array> {
+    const id = this.#ids++;
     return new Promise((resolve, reject) => {
-      this.#waiting.set(job.id, { resolve, reject });
+      this.#waiting.set(id, { resolve, reject });
       const worker = this.#workers[this.#next++ % this.#workers.length];
-      worker.postMessage(job, [job.data.buffer as ArrayBuffer]);
+      worker.postMessage({ ...job, id }, [job.data.buffer as ArrayBuffer]);
     });
   }
 
+  /** Stops the workers. */
   close(): void {
     for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

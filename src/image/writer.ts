@@ -10,12 +10,12 @@
  */
 import { canonicalJsonBytes } from "./canonical_json.ts";
 import { Sha256, sha256Hex } from "./digest.ts";
-import { gzip } from "./gzip.ts";
+import { gzip, GZIP_LEVEL, GzipPool, STORED_LEVEL } from "./gzip.ts";
 import { plural } from "../plural.ts";
 import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
 
 /** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 /**
  * The provenance labels r10e sets itself (format version 2): the creation time
@@ -33,7 +33,24 @@ export const MediaType = {
   manifest: "application/vnd.oci.image.manifest.v1+json",
   config: "application/vnd.oci.image.config.v1+json",
   layer: "application/vnd.oci.image.layer.v1.tar",
+  layerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
 } as const;
+
+/**
+ * How layer blobs are stored (`layer_compression` in config.json): gzip by r10e's
+ * pinned compressor (gzip_worker.ts, at {@linkcode GZIP_LEVEL}), or uncompressed.
+ */
+export type LayerCompression = "gzip" | "none";
+
+/** The default layer compression (README: layer compression, with the figures behind it). */
+export const DEFAULT_LAYER_COMPRESSION: LayerCompression = "gzip";
+
+/**
+ * Compressed layer bytes held in memory between the hash pass and the write pass,
+ * at most (all layers together). A layer beyond it is compressed again when it is
+ * written, and its digest checked.
+ */
+export const KEEP_COMPRESSED_BYTES = 64 << 20;
 
 /** An OCI platform. */
 export interface Platform {
@@ -89,6 +106,8 @@ export interface ArchiveSpec {
   revision?: string;
   /** Where its source is (`org.opencontainers.image.source`), when configured. */
   source?: string;
+  /** How layer blobs are stored; default {@linkcode DEFAULT_LAYER_COMPRESSION}. */
+  layerCompression?: LayerCompression;
 }
 
 /** A content descriptor. */
@@ -104,7 +123,10 @@ export interface ImageResult {
   /** Config digest, which Docker shows as the image ID. */
   imageId: string;
   manifestDigest: string;
+  /** The manifest's layer descriptors (compressed blobs for gzip layers). */
   layers: Descriptor[];
+  /** The digests of the uncompressed layer tars (`rootfs.diff_ids`), by position. */
+  diffIds: string[];
 }
 
 /** Digests of the written archive. */
@@ -134,6 +156,10 @@ export interface WriteOptions {
    * image after every image's manifest digest is known and before any byte is written.
    */
   attach?: (image: ImageResult, archive: AttachContext) => Promise<Attachment[]>;
+  /** Compressed layer bytes kept between the passes; default {@linkcode KEEP_COMPRESSED_BYTES}. */
+  keepCompressedBytes?: number;
+  /** Compressing worker threads besides this one (gzip.ts); default one less than the cores. */
+  workers?: number;
 }
 
 // ── attachments (format version 3) ──
@@ -208,7 +234,12 @@ export function fullImageName(repository: string, tag: string): string {
  *
  * Two passes over the content: the first hashes each layer (blob names need the
  * digests before any byte is written), the second writes; a layer whose bytes
- * changed between the passes is an error.
+ * changed between the passes is an error. A gzip layer is compressed in the first
+ * pass and its compressed bytes kept while they fit `keepCompressedBytes`: then
+ * the second pass writes them without reading the files again. Beyond that it is
+ * compressed again and its digest checked. Every compression shares one pool of
+ * worker threads. The outer gzip of an archive with gzip layers is written with
+ * stored blocks (level 0): compressing gzip again gains nothing and costs time.
  * @throws {RangeError} when a file changed while it was read.
  */
 export async function writeImageArchive(
@@ -218,6 +249,13 @@ export async function writeImageArchive(
 ): Promise<ArchiveResult> {
   if (spec.images.length === 0) throw new RangeError("Cannot write an archive without images");
   const progress = options.onProgress ?? (() => {});
+  const compression = spec.layerCompression ?? DEFAULT_LAYER_COMPRESSION;
+  const gzipLayers = compression === "gzip" && spec.images.some((i) => i.layers.length > 0);
+  const compressOuter = options.compress ?? true;
+  // One pool for every stream of this archive, started before the first layer (its
+  // threads load while this one tars), stopped when the archive is written.
+  using pool = gzipLayers || compressOuter ? new GzipPool(options.workers) : null;
+  let keepBudget = options.keepCompressedBytes ?? KEEP_COMPRESSED_BYTES;
   const blobs = new Map<string, Blob>();
   const results: ImageResult[] = [];
   const manifests: { descriptor: Descriptor; platform: Platform }[] = [];
@@ -226,28 +264,53 @@ export async function writeImageArchive(
   if (!spec.images[dockerImage]) throw new RangeError(`No image ${dockerImage} for manifest.json`);
   // A layer given to several images (the CA, tzdata and extern_data layers of every platform)
   // is hashed once and stored once (issue 11).
-  const hashed = new Map<LayerSpec, Descriptor>();
+  const hashed = new Map<LayerSpec, { descriptor: Descriptor; diffId: string }>();
 
   for (const [i, image] of spec.images.entries()) {
     const layers: Descriptor[] = [];
+    const diffIds: string[] = [];
     for (const layer of image.layers) {
       const known = hashed.get(layer);
       if (known) {
-        layers.push(known);
+        layers.push(known.descriptor);
+        diffIds.push(known.diffId);
         continue;
       }
-      progress(`Hashing layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
-      const hash = new Sha256();
-      for await (const chunk of writeTar(layer.entries, { mtime: spec.created })) {
-        hash.update(chunk);
+      const verb = compression === "gzip" ? "Compressing" : "Hashing";
+      progress(`${verb} layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
+      const tarHash = new Sha256();
+      const tar = tapped(writeTar(layer.entries, { mtime: spec.created }), tarHash);
+      if (compression === "none") {
+        for await (const _ of tar) { /* hashed by the tap */ }
+        const digest = `sha256:${tarHash.hex()}`;
+        layers.push({ mediaType: MediaType.layer, digest, size: tarHash.size });
+        diffIds.push(digest);
+        hashed.set(layer, { descriptor: layers[layers.length - 1], diffId: digest });
+        blobs.set(digest, { size: tarHash.size, layer: layer.entries });
+        continue;
       }
-      const digest = `sha256:${hash.hex()}`;
-      layers.push({ mediaType: MediaType.layer, digest, size: hash.size });
-      hashed.set(layer, layers[layers.length - 1]);
-      blobs.set(digest, { size: hash.size, layer: layer.entries });
+      const blobHash = new Sha256();
+      let kept: Uint8Array[] | undefined = [];
+      let keptSize = 0;
+      for await (const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool! })) {
+        blobHash.update(chunk);
+        if (!kept) continue;
+        keptSize += chunk.length;
+        if (keptSize > keepBudget) kept = undefined;
+        else kept.push(chunk);
+      }
+      if (kept) keepBudget -= keptSize;
+      const digest = `sha256:${blobHash.hex()}`;
+      const diffId = `sha256:${tarHash.hex()}`;
+      layers.push({ mediaType: MediaType.layerGzip, digest, size: blobHash.size });
+      diffIds.push(diffId);
+      hashed.set(layer, { descriptor: layers[layers.length - 1], diffId });
+      if (!blobs.get(digest)?.chunks) {
+        blobs.set(digest, { size: blobHash.size, layer: layer.entries, gzip: true, chunks: kept });
+      }
     }
     const configBytes = canonicalJsonBytes(
-      imageConfig(withProvenance(image, spec), layers, spec.created),
+      imageConfig(withProvenance(image, spec), diffIds, spec.created),
     );
     const config = addBytes(blobs, MediaType.config, configBytes);
     const manifestBytes = canonicalJsonBytes({
@@ -263,6 +326,7 @@ export async function writeImageArchive(
       imageId: config.digest,
       manifestDigest: manifest.digest,
       layers,
+      diffIds,
     });
     if (i === dockerImage) {
       dockerManifest.push({
@@ -311,7 +375,7 @@ export async function writeImageArchive(
   const entries: TarEntry[] = [
     { name: "blobs", kind: "dir", mode: 0o755, size: 0 },
     { name: "blobs/sha256", kind: "dir", mode: 0o755, size: 0 },
-    ...[...blobs.entries()].map(([digest, blob]) => blobEntry(digest, blob, spec.created)),
+    ...[...blobs.entries()].map(([digest, blob]) => blobEntry(digest, blob, spec.created, pool)),
     bytesEntry("index.json", index),
     bytesEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
     bytesEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
@@ -321,7 +385,9 @@ export async function writeImageArchive(
   progress(`Writing archive (${plural(blobs.size, "blob")})`);
   const archive = new Sha256();
   let stream: AsyncIterable<Uint8Array> = writeTar(entries, { mtime: 0 });
-  if (options.compress ?? true) stream = gzip(stream);
+  if (compressOuter) {
+    stream = gzip(stream, { level: gzipLayers ? STORED_LEVEL : GZIP_LEVEL, pool: pool! });
+  }
   for await (const chunk of stream) {
     archive.update(chunk);
     await sink(chunk);
@@ -348,8 +414,8 @@ export function withProvenance(
   return { ...image, config: { ...image.config, Labels: labels } };
 }
 
-/** The image config, before serialization. */
-export function imageConfig(image: ImageSpec, layers: Descriptor[], created: number) {
+/** The image config, before serialization; `diffIds` are the uncompressed layers' digests. */
+export function imageConfig(image: ImageSpec, diffIds: string[], created: number) {
   const time = rfc3339(created);
   return {
     architecture: image.platform.architecture,
@@ -357,7 +423,7 @@ export function imageConfig(image: ImageSpec, layers: Descriptor[], created: num
     ...(image.platform.variant ? { variant: image.platform.variant } : {}),
     created: time,
     config: image.config,
-    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+    rootfs: { type: "layers", diff_ids: diffIds },
     history: image.layers.map((l) => ({ created: time, created_by: l.createdBy })),
   };
 }
@@ -366,6 +432,21 @@ interface Blob {
   size: number;
   bytes?: Uint8Array;
   layer?: TarEntry[];
+  /** A gzip layer: `layer` compressed at GZIP_LEVEL. */
+  gzip?: boolean;
+  /** A gzip layer's bytes, kept from the hash pass. */
+  chunks?: Uint8Array[];
+}
+
+/** Passes a stream through, hashing every chunk. */
+async function* tapped(
+  source: AsyncIterable<Uint8Array>,
+  hash: Sha256,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
 }
 
 function addBytes(blobs: Map<string, Blob>, mediaType: string, bytes: Uint8Array): Descriptor {
@@ -390,25 +471,31 @@ function bytesEntry(name: string, bytes: Uint8Array): TarEntry {
   };
 }
 
-function blobEntry(digest: string, blob: Blob, created: number): TarEntry {
+function blobEntry(digest: string, blob: Blob, created: number, pool: GzipPool | null): TarEntry {
   if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
-  const layer = blob.layer!;
+  const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
   return {
     name: blobPath(digest),
     kind: "file",
     mode: 0o644,
     size: blob.size,
     content: async function* () {
+      if (chunks) {
+        yield* chunks;
+        return;
+      }
+      const changed = () =>
+        new RangeError(`Cannot write layer "${digest}": its files changed while r10e read them`);
       const hash = new Sha256();
-      for await (const chunk of writeTar(layer, { mtime: created })) {
+      let stream: AsyncIterable<Uint8Array> = writeTar(layer, { mtime: created });
+      if (blob.gzip) stream = gzip(stream, { level: GZIP_LEVEL, pool: pool! });
+      for await (const chunk of stream) {
         hash.update(chunk);
+        // Compressed again, a changed file may change the blob's size before its digest is known.
+        if (hash.size > blob.size) throw changed();
         yield chunk;
       }
-      if (`sha256:${hash.hex()}` !== digest) {
-        throw new RangeError(
-          `Cannot write layer "${digest}": its files changed while r10e read them`,
-        );
-      }
+      if (`sha256:${hash.hex()}` !== digest) throw changed();
     },
   };
 }

@@ -39,7 +39,7 @@ async function write(s: ArchiveSpec) {
   const hashed: string[] = [];
   const result = await writeImageArchive(s, (c) => {
     parts.push(c.slice());
-  }, { onProgress: (m) => m.startsWith("Hashing") && hashed.push(m) });
+  }, { onProgress: (m) => /^(Hashing|Compressing) layer/.test(m) && hashed.push(m) });
   const tar = gunzipSync(
     await collectBytes((async function* () {
       yield* parts;

@@ -4,10 +4,13 @@ import { collectBytes, dirEntry, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "./digest.ts";
 import {
   type ArchiveSpec,
+  DEFAULT_LAYER_COMPRESSION,
+  FORMAT_VERSION,
   fullImageName,
   rfc3339,
   withProvenance,
   writeImageArchive,
+  type WriteOptions,
 } from "./writer.ts";
 
 const enc = new TextEncoder();
@@ -64,11 +67,11 @@ function fixedSpec(): ArchiveSpec {
   };
 }
 
-async function write(spec: ArchiveSpec, compress: boolean) {
+async function write(spec: ArchiveSpec, compress: boolean, options: WriteOptions = {}) {
   const parts: Uint8Array[] = [];
   const result = await writeImageArchive(spec, (c) => {
     parts.push(c.slice());
-  }, { compress });
+  }, { compress, ...options });
   const bytes = await collectBytes((async function* () {
     yield* parts;
   })());
@@ -78,26 +81,81 @@ async function write(spec: ArchiveSpec, compress: boolean) {
 // Golden digests: a change to any of these is an image format change. Bump
 // FORMAT_VERSION and say so in the commit (DESIGN: the one invariant).
 const GOLDEN = {
-  layers: [
+  format: 4,
+  /** The uncompressed layer tars (unchanged since format 1): rootfs.diff_ids. */
+  diffIds: [
     "sha256:d4741daeb477ef857fa69b2c7d39f03a47b26b0fe85122763f30a91083e85e04",
     "sha256:01697008b6efdfb17ef93606b00a69191c37ba044b6787e7a70532d8321af71c",
     "sha256:3ae268ec63baa4fd319f3371e9eded6e2e39dfb35030778cebc91e0acc03c7a1",
   ],
+  /** The config names diff_ids only: the same image ID for both layer compressions. */
   imageId: "sha256:5a1407a0bf0d02c4ecc782e51adcb25e4e77fb214f854d7519ad6afff19f60d8",
-  manifestDigest: "sha256:a51b8f8930ff25f3b2b2652620d137461d30deb285b6c0abaabe1014704970d7",
-  archiveTar: "1b1a0f65e5d11685af941c77a8c98d1aa7a8814b11578e9c5bce89c22a703c35",
-  archiveGz: "cfb90dfb0f28752a53f4a50fc30129d62d948a8c69d9d47d47d55e25abf3d445",
+  /** Format 4, layer_compression "gzip" (the default): the pinned compressor's layer blobs. */
+  gzip: {
+    layers: [
+      "sha256:afb911502e6235b082fd483bcde60acd7099831b2b5d7daa944933ff444b5845",
+      "sha256:f94038ae7f1cf734ed180ea288eee457985bc6087dc6e956529c151949c1f770",
+      "sha256:c5e26a3d465365c4e39c3c8276bdc971d2f0a2973e9d51515ac8f9ad896797c8",
+    ],
+    manifestDigest: "sha256:c2f20ed76802d751b8ff5f9548d0324cacce5c60b9c32c4ff8736ea604be9054",
+    archiveTar: "d82994136d536abacdf8c1177f97a3e5c047a2e0078030761184017ea346711b",
+    /** The outer gzip in stored blocks. */
+    archiveGz: "373400d8855d5420d847b08d65d0b68eaa4cf3b398c7d4b66faf1d0891fca744",
+  },
+  /** layer_compression "none": layer digest = diff_id, manifest and tar as in format 3. */
+  none: {
+    manifestDigest: "sha256:a51b8f8930ff25f3b2b2652620d137461d30deb285b6c0abaabe1014704970d7",
+    archiveTar: "1b1a0f65e5d11685af941c77a8c98d1aa7a8814b11578e9c5bce89c22a703c35",
+    /** Format 4: the outer gzip by the pinned compressor at GZIP_LEVEL. */
+    archiveGz: "9ee50364deeb1cf53bf687533bad5c29a1742857b44db94f46b8b5a48fc54766",
+  },
 };
 
-Deno.test("writeImageArchive: golden digests for a fixed staged tree and creation time", async () => {
-  const { result } = await write(fixedSpec(), true);
-  const { result: plain } = await write(fixedSpec(), false);
-  if (Deno.env.get("R10E_PRINT_GOLDEN")) console.log(JSON.stringify({ result, plain }, null, 1));
-  assertEquals(result.images[0].layers.map((l) => l.digest), GOLDEN.layers);
-  assertEquals(result.images[0].imageId, GOLDEN.imageId);
-  assertEquals(result.images[0].manifestDigest, GOLDEN.manifestDigest);
-  assertEquals(plain.archiveSha256, GOLDEN.archiveTar);
-  assertEquals(result.archiveSha256, GOLDEN.archiveGz);
+Deno.test("writeImageArchive: golden digests for a fixed staged tree and creation time", async (t) => {
+  assertEquals(FORMAT_VERSION, GOLDEN.format);
+  assertEquals(DEFAULT_LAYER_COMPRESSION, "gzip");
+  await t.step('layer_compression "gzip" (the default)', async () => {
+    const { result } = await write(fixedSpec(), true);
+    const { result: plain } = await write(fixedSpec(), false);
+    if (Deno.env.get("R10E_PRINT_GOLDEN")) console.log(JSON.stringify({ result, plain }, null, 1));
+    const image = result.images[0];
+    assertEquals(image.layers.map((l) => l.digest), GOLDEN.gzip.layers);
+    assertEquals(image.layers.map((l) => l.mediaType), [
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+    ]);
+    assertEquals(image.diffIds, GOLDEN.diffIds);
+    assertEquals(image.imageId, GOLDEN.imageId);
+    assertEquals(image.manifestDigest, GOLDEN.gzip.manifestDigest);
+    assertEquals(plain.archiveSha256, GOLDEN.gzip.archiveTar);
+    assertEquals(result.archiveSha256, GOLDEN.gzip.archiveGz);
+  });
+  await t.step('layer_compression "none"', async () => {
+    const spec = { ...fixedSpec(), layerCompression: "none" as const };
+    const { result } = await write(spec, true);
+    const { result: plain } = await write(spec, false);
+    if (Deno.env.get("R10E_PRINT_GOLDEN")) console.log(JSON.stringify({ result, plain }, null, 1));
+    const image = result.images[0];
+    assertEquals(image.layers.map((l) => l.digest), GOLDEN.diffIds);
+    assertEquals(image.layers.map((l) => l.mediaType), [
+      "application/vnd.oci.image.layer.v1.tar",
+      "application/vnd.oci.image.layer.v1.tar",
+      "application/vnd.oci.image.layer.v1.tar",
+    ]);
+    assertEquals(image.diffIds, GOLDEN.diffIds);
+    assertEquals(image.imageId, GOLDEN.imageId);
+    assertEquals(image.manifestDigest, GOLDEN.none.manifestDigest);
+    assertEquals(plain.archiveSha256, GOLDEN.none.archiveTar);
+    assertEquals(result.archiveSha256, GOLDEN.none.archiveGz);
+  });
+  await t.step(
+    "compressed again in the write pass (beyond the memory bound): the same bytes",
+    async () => {
+      const { result } = await write(fixedSpec(), true, { keepCompressedBytes: 0, workers: 0 });
+      assertEquals(result.archiveSha256, GOLDEN.gzip.archiveGz);
+    },
+  );
 });
 
 Deno.test("writeImageArchive: the reported digests are the digests of the bytes written", async () => {
@@ -150,6 +208,13 @@ print(json.dumps(out))`;
     for (const name of blobNames) {
       assertEquals(seen.blobs[name], name.slice("blobs/sha256/".length));
     }
+    // Gzip layers: each blob inflates (zlib, an independent reader) to the tar its diff_id names.
+    assertEquals(seen.config.rootfs.diff_ids, image.diffIds);
+    for (const [i, layer] of image.layers.entries()) {
+      const at = findEntry(tar, `blobs/sha256/${layer.digest.slice(7)}`);
+      assertEquals([...at.subarray(0, 3)], [0x1f, 0x8b, 8]);
+      assertEquals(`sha256:${sha256Hex(new Uint8Array(gunzipSync(at)))}`, image.diffIds[i]);
+    }
     assertEquals(seen["oci-layout"], { imageLayoutVersion: "1.0.0" });
     assertEquals(seen["manifest.json"], [{
       Config: `blobs/sha256/${image.imageId.slice(7)}`,
@@ -158,6 +223,13 @@ print(json.dumps(out))`;
     }]);
     const index = seen["index.json"];
     assertEquals(index.manifests[0].digest, image.manifestDigest);
+    const manifest = JSON.parse(
+      new TextDecoder().decode(findEntry(tar, `blobs/sha256/${image.manifestDigest.slice(7)}`)),
+    );
+    assertEquals(
+      manifest.layers.map((l: { mediaType: string }) => l.mediaType),
+      image.layers.map(() => "application/vnd.oci.image.layer.v1.tar+gzip"),
+    );
     assertEquals(index.manifests[0].annotations, {
       "io.containerd.image.name": "docker.io/library/golden:latest",
       "org.opencontainers.image.ref.name": "latest",
@@ -167,17 +239,40 @@ print(json.dumps(out))`;
   }
 });
 
-Deno.test("writeImageArchive: a file that changes between the two passes is an error", async () => {
-  const spec = fixedSpec();
-  let calls = 0;
-  spec.images[0].layers[2].entries[1].content = async function* () {
-    calls++;
-    yield enc.encode(calls === 1 ? "\x7fELF not really" : "\x7fELF changed!!!");
+Deno.test("writeImageArchive: a file that changes between the two passes is an error", async (t) => {
+  const changing = (layerCompression: "gzip" | "none") => {
+    const spec = { ...fixedSpec(), layerCompression };
+    let calls = 0;
+    spec.images[0].layers[2].entries[1].content = async function* () {
+      calls++;
+      yield enc.encode(calls === 1 ? "\x7fELF not really" : "\x7fELF changed!!!");
+    };
+    return { spec, calls: () => calls };
   };
-  await assertRejects(
-    () => write(spec, true),
-    RangeError,
-    "its files changed while r10e read them",
+  for (
+    const [name, compression, options] of [
+      ["uncompressed layers", "none", {}],
+      ["gzip layers compressed again (beyond the memory bound)", "gzip", {
+        keepCompressedBytes: 0,
+      }],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      await assertRejects(
+        () => write(changing(compression).spec, true, options),
+        RangeError,
+        "its files changed while r10e read them",
+      );
+    });
+  }
+  await t.step(
+    "gzip layers kept from the hash pass: read once, the archive is the first read",
+    async () => {
+      const { spec, calls } = changing("gzip");
+      const { result } = await write(spec, true);
+      assertEquals(calls(), 1);
+      assertEquals(result.archiveSha256, GOLDEN.gzip.archiveGz);
+    },
   );
 });
 
@@ -195,9 +290,31 @@ Deno.test("writeImageArchive: without revision or source, only the created label
 });
 
 Deno.test("gzip header: MTIME 0, no file name, fixed level (via the archive's first bytes)", async () => {
+  // Gzip layers: the outer archive in stored blocks (XFL 4: fastest), OS 255.
   const { bytes } = await write(fixedSpec(), true);
-  assertEquals([...bytes.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  assertEquals([...bytes.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
+  assertEquals(bytes[10] & 0b110, 0, "the first deflate block is stored (BTYPE 00)");
+  // Uncompressed layers: the outer archive compressed at GZIP_LEVEL (2: XFL 0).
+  const none = await write({ ...fixedSpec(), layerCompression: "none" }, true);
+  assertEquals([...none.bytes.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+  assertEquals(none.bytes[10] & 0b110, 0b100, "a dynamic Huffman block (BTYPE 10)");
 });
+
+/** The content of entry `name` in an uncompressed tar (ustar names only). */
+function findEntry(tar: Uint8Array, name: string): Uint8Array {
+  const dec = new TextDecoder();
+  for (let at = 0; at + 512 <= tar.length;) {
+    const entry = dec.decode(tar.subarray(at, at + 100)).replace(/\0.*$/s, "");
+    const size = parseInt(
+      dec.decode(tar.subarray(at + 124, at + 136)).replace(/\0.*$/s, "") || "0",
+      8,
+    );
+    if (entry === name) return tar.subarray(at + 512, at + 512 + size);
+    if (!entry) break;
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`no entry "${name}"`);
+}
 
 Deno.test("fullImageName and rfc3339", () => {
   assertEquals(fullImageName("app", "latest"), "docker.io/library/app:latest");
