@@ -145,6 +145,14 @@ export interface ArchiveResult {
 /** Receives the archive's bytes in order. */
 export type Sink = (chunk: Uint8Array) => Promise<void> | void;
 
+/** Storage for compressed layers between the passes, appended to and read back by range. */
+export interface LayerSpool {
+  /** Bytes written so far: where the next write starts. */
+  readonly size: number;
+  write(chunk: Uint8Array): Promise<void>;
+  read(offset: number, length: number): AsyncIterable<Uint8Array>;
+}
+
 /** Options of `writeImageArchive`. */
 export interface WriteOptions {
   /** Gzip the outer tar (the default), or write a plain tar. */
@@ -158,6 +166,11 @@ export interface WriteOptions {
   attach?: (image: ImageResult, archive: AttachContext) => Promise<Attachment[]>;
   /** Compressed layer bytes kept between the passes; default {@linkcode KEEP_COMPRESSED_BYTES}. */
   keepCompressedBytes?: number;
+  /**
+   * Where the compressed layers beyond `keepCompressedBytes` wait for the write pass
+   * (spool.ts: a temporary file); without one they are compressed again.
+   */
+  spool?: LayerSpool;
   /** Compressing worker threads besides this one (gzip.ts); default one less than the cores. */
   workers?: number;
 }
@@ -292,12 +305,23 @@ export async function writeImageArchive(
       const blobHash = new Sha256();
       let kept: Uint8Array[] | undefined = [];
       let keptSize = 0;
+      let spooledAt: number | undefined;
       for await (const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool! })) {
         blobHash.update(chunk);
-        if (!kept) continue;
-        keptSize += chunk.length;
-        if (keptSize > keepBudget) kept = undefined;
-        else kept.push(chunk);
+        if (kept) {
+          keptSize += chunk.length;
+          if (keptSize <= keepBudget) {
+            kept.push(chunk);
+            continue;
+          }
+          // Over the memory bound: what was kept and the rest go to the spool, when there is one.
+          if (options.spool) {
+            spooledAt = options.spool.size;
+            for (const c of kept) await options.spool.write(c);
+          }
+          kept = undefined;
+        }
+        if (spooledAt !== undefined) await options.spool!.write(chunk);
       }
       if (kept) keepBudget -= keptSize;
       const digest = `sha256:${blobHash.hex()}`;
@@ -305,8 +329,15 @@ export async function writeImageArchive(
       layers.push({ mediaType: MediaType.layerGzip, digest, size: blobHash.size });
       diffIds.push(diffId);
       hashed.set(layer, { descriptor: layers[layers.length - 1], diffId });
-      if (!blobs.get(digest)?.chunks) {
-        blobs.set(digest, { size: blobHash.size, layer: layer.entries, gzip: true, chunks: kept });
+      const stored = blobs.get(digest);
+      if (!stored?.chunks && stored?.spooledAt === undefined) {
+        blobs.set(digest, {
+          size: blobHash.size,
+          layer: layer.entries,
+          gzip: true,
+          chunks: kept,
+          spooledAt,
+        });
       }
     }
     const configBytes = canonicalJsonBytes(
@@ -375,7 +406,9 @@ export async function writeImageArchive(
   const entries: TarEntry[] = [
     { name: "blobs", kind: "dir", mode: 0o755, size: 0 },
     { name: "blobs/sha256", kind: "dir", mode: 0o755, size: 0 },
-    ...[...blobs.entries()].map(([digest, blob]) => blobEntry(digest, blob, spec.created, pool)),
+    ...[...blobs.entries()].map(([digest, blob]) =>
+      blobEntry(digest, blob, spec.created, { pool, spool: options.spool })
+    ),
     bytesEntry("index.json", index),
     bytesEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
     bytesEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
@@ -436,6 +469,8 @@ interface Blob {
   gzip?: boolean;
   /** A gzip layer's bytes, kept from the hash pass. */
   chunks?: Uint8Array[];
+  /** Where a gzip layer's bytes start in the spool (`size` bytes), when not kept. */
+  spooledAt?: number;
 }
 
 /** Passes a stream through, hashing every chunk. */
@@ -471,7 +506,12 @@ function bytesEntry(name: string, bytes: Uint8Array): TarEntry {
   };
 }
 
-function blobEntry(digest: string, blob: Blob, created: number, pool: GzipPool | null): TarEntry {
+function blobEntry(
+  digest: string,
+  blob: Blob,
+  created: number,
+  io: { pool: GzipPool | null; spool?: LayerSpool },
+): TarEntry {
   if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
   const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
   return {
@@ -488,7 +528,9 @@ function blobEntry(digest: string, blob: Blob, created: number, pool: GzipPool |
         new RangeError(`Cannot write layer "${digest}": its files changed while r10e read them`);
       const hash = new Sha256();
       let stream: AsyncIterable<Uint8Array> = writeTar(layer, { mtime: created });
-      if (blob.gzip) stream = gzip(stream, { level: GZIP_LEVEL, pool: pool! });
+      if (blob.gzip) stream = gzip(stream, { level: GZIP_LEVEL, pool: io.pool! });
+      // Spooled: read back, and checked like bytes made again (the spool is a file on disk).
+      if (blob.spooledAt !== undefined) stream = io.spool!.read(blob.spooledAt, blob.size);
       for await (const chunk of stream) {
         hash.update(chunk);
         // Compressed again, a changed file may change the blob's size before its digest is known.

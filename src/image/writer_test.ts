@@ -149,6 +149,13 @@ Deno.test("writeImageArchive: golden digests for a fixed staged tree and creatio
     assertEquals(plain.archiveSha256, GOLDEN.none.archiveTar);
     assertEquals(result.archiveSha256, GOLDEN.none.archiveGz);
   });
+  await t.step("spooled beyond the memory bound, then read back: the same bytes", async () => {
+    const spool = memorySpool();
+    const { result } = await write(fixedSpec(), true, { keepCompressedBytes: 0, spool });
+    assertEquals(result.archiveSha256, GOLDEN.gzip.archiveGz);
+    const layers = result.images[0].layers.reduce((n, l) => n + l.size, 0);
+    assertEquals(spool.size, layers);
+  });
   await t.step(
     "compressed again in the write pass (beyond the memory bound): the same bytes",
     async () => {
@@ -265,6 +272,24 @@ Deno.test("writeImageArchive: a file that changes between the two passes is an e
       );
     });
   }
+  await t.step("gzip layers spooled: read once, the archive is the first read", async () => {
+    const { spec, calls } = changing("gzip");
+    const { result } = await write(spec, true, { keepCompressedBytes: 0, spool: memorySpool() });
+    assertEquals(calls(), 1);
+    assertEquals(result.archiveSha256, GOLDEN.gzip.archiveGz);
+  });
+  await t.step("a spool whose bytes changed is an error", async () => {
+    const spool = memorySpool();
+    const read = spool.read.bind(spool);
+    spool.read = async function* (offset: number, length: number) {
+      for await (const c of read(offset, length)) yield c.map((b, i) => i === 7 ? b ^ 1 : b);
+    };
+    await assertRejects(
+      () => write(fixedSpec(), true, { keepCompressedBytes: 0, spool }),
+      RangeError,
+      "its files changed while r10e read them",
+    );
+  });
   await t.step(
     "gzip layers kept from the hash pass: read once, the archive is the first read",
     async () => {
@@ -327,3 +352,25 @@ Deno.test("fullImageName and rfc3339", () => {
   assertEquals(rfc3339(0), "1970-01-01T00:00:00Z");
   assertEquals(rfc3339(1700000000), "2023-11-14T22:13:20Z");
 });
+
+/** A spool in memory (spool.ts is the file one build uses). */
+function memorySpool() {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  return {
+    get size() {
+      return size;
+    },
+    write(chunk: Uint8Array) {
+      parts.push(chunk.slice());
+      size += chunk.length;
+      return Promise.resolve();
+    },
+    async *read(offset: number, length: number): AsyncGenerator<Uint8Array> {
+      const all = await collectBytes((async function* () {
+        yield* parts;
+      })());
+      yield all.slice(offset, offset + length);
+    },
+  };
+}

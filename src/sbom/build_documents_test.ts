@@ -63,6 +63,7 @@ function result(platform: string, n: number): ImageResult {
     imageId: "sha256:" + String(n).repeat(64),
     manifestDigest: "sha256:" + String(n + 1).repeat(64),
     layers: [],
+    diffIds: [],
   };
 }
 

@@ -1,0 +1,64 @@
+/**
+ * A temporary file for the compressed layers the image writer cannot keep in
+ * memory between its hash pass and its write pass (writer.ts: `LayerSpool`).
+ * The writer stays pure: this file is the I/O `build` gives it. Without one,
+ * such layers are compressed a second time instead (about as long again).
+ *
+ * @module
+ */
+import { registerTemporary, removeTemporary } from "../signals.ts";
+import type { LayerSpool } from "./writer.ts";
+
+/**
+ * A spool at `path`, created (never overwritten) at the first write and
+ * registered as a temporary, so that a signal removes it; `await using`
+ * removes it when done. Nothing is created when nothing is written.
+ * @throws {Deno.errors.AlreadyExists} at the first write, when `path` exists
+ */
+export function openLayerSpool(path: string): LayerSpool & AsyncDisposable {
+  let file: Deno.FsFile | undefined;
+  let size = 0;
+  return {
+    get size() {
+      return size;
+    },
+    async write(chunk: Uint8Array) {
+      if (!file) {
+        registerTemporary(path);
+        file = await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o600 });
+      }
+      await file.seek(size, Deno.SeekMode.Start);
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      size += chunk.length;
+    },
+    async *read(offset: number, length: number) {
+      if (!file) throw new RangeError(`Cannot read the layer spool "${path}": nothing was written`);
+      const buffer = new Uint8Array(1 << 20);
+      for (let at = offset; at < offset + length;) {
+        await file.seek(at, Deno.SeekMode.Start);
+        const n = await file.read(
+          buffer.subarray(0, Math.min(buffer.length, offset + length - at)),
+        );
+        if (n === null) throw new RangeError(`Cannot read the layer spool "${path}": it was cut`);
+        at += n;
+        // A copy: the buffer is reused, and the consumer may keep the chunk.
+        yield buffer.slice(0, n);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      if (!file) return;
+      file.close();
+      await removeTemporary(path);
+    },
+  };
+}
+
+/**
+ * The spool of the archive `name` in `dir`: `.<name>.layers.tmp-<pid>-<8 hex>`, the
+ * form of build's other temporaries, so that the next build removes one a SIGKILL left.
+ */
+export function archiveLayerSpool(dir: string, name: string): LayerSpool & AsyncDisposable {
+  const hex = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
+  return openLayerSpool(`${dir}/.${name}.layers.tmp-${Deno.pid}-${hex}`);
+}
