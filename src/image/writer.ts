@@ -50,7 +50,7 @@ export const DEFAULT_LAYER_COMPRESSION: LayerCompression = "gzip";
  * at most (all layers together). A layer beyond it is compressed again when it is
  * written, and its digest checked.
  */
-export const KEEP_COMPRESSED_BYTES = 64 << 20;
+export const KEEP_COMPRESSED_BYTES = 16 << 20;
 
 /** An OCI platform. */
 export interface Platform {
