@@ -25,7 +25,7 @@ import {
 } from "../image/writer.ts";
 import { type ArtifactAudit, prepareAudit } from "./audit.ts";
 import { caBundle } from "./ca_bundle.ts";
-import { archiveLayerSpool } from "../image/spool.ts";
+import { tempLayerSpool } from "../image/spool.ts";
 import { collect } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
 import { type DirtyPath, dirtyPaths, headCommitTime, headRevision, trackedPaths } from "./git.ts";
@@ -337,8 +337,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     },
   );
-  // Compressed layers beyond the writer's memory bound wait in a temporary beside the archive.
-  await using spool = archiveLayerSpool(outDir, archiveName(config.project_name, format));
+  // Compressed layers beyond the writer's memory bound wait in a temporary file (TMPDIR).
+  await using spool = tempLayerSpool();
   const result = await writeAtomically(archivePath, options.signal, (sink) =>
     writeImageArchive(
       {

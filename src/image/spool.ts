@@ -15,7 +15,9 @@ import type { LayerSpool } from "./writer.ts";
  * removes it when done. Nothing is created when nothing is written.
  * @throws {Deno.errors.AlreadyExists} at the first write, when `path` exists
  */
-export function openLayerSpool(path: string): LayerSpool & AsyncDisposable {
+export function openLayerSpool(
+  path: string | (() => Promise<string>),
+): LayerSpool & AsyncDisposable {
   let file: Deno.FsFile | undefined;
   let size = 0;
   return {
@@ -24,8 +26,14 @@ export function openLayerSpool(path: string): LayerSpool & AsyncDisposable {
     },
     async write(chunk: Uint8Array) {
       if (!file) {
-        registerTemporary(path);
-        file = await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o600 });
+        if (typeof path !== "string") {
+          path = await path();
+          registerTemporary(path);
+          file = await Deno.open(path, { read: true, write: true });
+        } else {
+          registerTemporary(path);
+          file = await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o600 });
+        }
       }
       await file.seek(size, Deno.SeekMode.Start);
       let off = 0;
@@ -49,16 +57,15 @@ export function openLayerSpool(path: string): LayerSpool & AsyncDisposable {
     async [Symbol.asyncDispose]() {
       if (!file) return;
       file.close();
-      await removeTemporary(path);
+      await removeTemporary(path as string);
     },
   };
 }
 
 /**
- * The spool of the archive `name` in `dir`: `.<name>.layers.tmp-<pid>-<8 hex>`, the
- * form of build's other temporaries, so that the next build removes one a SIGKILL left.
+ * A spool in a new temporary file of TMPDIR (the CLI's per-process folder, which a
+ * signal removes, and the next run when a SIGKILL left it), made at the first write.
  */
-export function archiveLayerSpool(dir: string, name: string): LayerSpool & AsyncDisposable {
-  const hex = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
-  return openLayerSpool(`${dir}/.${name}.layers.tmp-${Deno.pid}-${hex}`);
+export function tempLayerSpool(): LayerSpool & AsyncDisposable {
+  return openLayerSpool(() => Deno.makeTempFile({ prefix: "r10e-layers-" }));
 }

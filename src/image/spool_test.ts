@@ -1,7 +1,7 @@
 import { assertEquals } from "../../tests/_assert.ts";
 import { collectBytes } from "../../tests/_bytes.ts";
 import { registeredTemporaries } from "../signals.ts";
-import { openLayerSpool } from "./spool.ts";
+import { openLayerSpool, tempLayerSpool } from "./spool.ts";
 
 Deno.test("openLayerSpool: appends, reads ranges back, is a registered temporary removed when done", async () => {
   const dir = await Deno.makeTempDir({ prefix: "r10e-spool-" });
@@ -32,4 +32,17 @@ Deno.test("openLayerSpool: appends, reads ranges back, is a registered temporary
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("tempLayerSpool: a file of TMPDIR made at the first write, removed when done", async () => {
+  let made: string | undefined;
+  {
+    await using spool = tempLayerSpool();
+    const before = registeredTemporaries();
+    await spool.write(new TextEncoder().encode("layer"));
+    made = registeredTemporaries().find((p) => !before.includes(p));
+    assertEquals(made?.includes("r10e-layers-"), true);
+    assertEquals(await Deno.readTextFile(made!), "layer");
+  }
+  assertEquals(await Deno.stat(made!).then(() => true, () => false), false);
 });
