@@ -447,7 +447,7 @@ Deno.test("disk: a layer larger than TMPDIR is streamed from the .tar.gz, not sp
     assert.match(v.stdout, /^Images differ: 1 finding: content \(1\)\n/);
     assert.match(
       v.stdout,
-      /note: 1 differing file was compared by digest only, not spooled to TMPDIR to look into \(larger than 1024 MiB, or more than its free space\): layer 0 \/app\/zero \(536867840 and 536867840 bytes\)/,
+      /note: 1 differing file was compared by digest only, not spooled to TMPDIR to look into \(larger than 2 GiB, or more than its free space\): layer 0 \/app\/zero \(536867840 and 536867840 bytes\)/,
     );
     for (const r of [cp, v]) assert.ok(r.seconds < TIME_MAX, `took ${r.seconds.toFixed(1)} s`);
   });

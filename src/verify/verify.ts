@@ -197,8 +197,8 @@ async function verify(
       notes.push(
         `${large.length} differing file${large.length === 1 ? " was" : "s were"} compared by ` +
           `digest only, not spooled to TMPDIR to look into (larger than ${
-            ANALYZE_MAX >> 20
-          } MiB, or more than its free space): layer ${first.layer} /${first.path} (${
+            ANALYZE_MAX / 2 ** 30
+          } GiB, or more than its free space): layer ${first.layer} /${first.path} (${
             leafSize(first.a)
           } and ${leafSize(first.b)} bytes)` +
           (large.length > 1 ? ` and ${large.length - 1} more` : ""),
@@ -509,7 +509,7 @@ function mergeInfos(
 }
 
 /** Differing files larger than this are not spooled to be looked into (text diff, Go build info). */
-export const ANALYZE_MAX = 1 << 30;
+export const ANALYZE_MAX = 2 * 2 ** 30;
 
 /** The size in a content leaf's value (`<size> bytes, sha256:…`). */
 function leafSize(v: unknown): number {
