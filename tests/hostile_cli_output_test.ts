@@ -191,7 +191,17 @@ Deno.test("output path: a symlinked r10e-docker/out is printed as where the arch
       r.stderr,
       `r10e: warning: ${dir}/r10e-docker/out leads through a symbolic link: the image is in ${real}\n`,
     );
-    assertEquals(listAll(real), ["r10e-hello-latest.tar.gz"]);
+    // The SBOMs and provenance beside it too (issue 12), printed with the real path.
+    assertStringIncludes(
+      r.stdout,
+      `PROVENANCE (in-toto, SLSA v1): ${real}/r10e-hello-latest.provenance.json\n`,
+    );
+    assertEquals(listAll(real), [
+      "r10e-hello-latest.cdx.json",
+      "r10e-hello-latest.provenance.json",
+      "r10e-hello-latest.spdx.json",
+      "r10e-hello-latest.tar.gz",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(elsewhere, { recursive: true });
