@@ -160,7 +160,9 @@ Deno.test("signals: a build killed while writing its archive leaves no temporary
     const err = await again.stderr;
     await again.stdout;
     assertEquals(st.code, 0, err);
-    assertEquals(listAll(out), [live, name, "unrelated.tmp-1-0123abcd"].sort());
+    // With the SBOMs and provenance the build writes beside the archive (issue 12).
+    const docs = ["cdx.json", "provenance.json", "spdx.json"].map((s) => `r10e-hello-latest.${s}`);
+    assertEquals(listAll(out), [live, name, ...docs, "unrelated.tmp-1-0123abcd"].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
