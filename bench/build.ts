@@ -91,7 +91,8 @@ export async function setup(): Promise<{ bytes: number; files: number }> {
 const R10E = `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts"`;
 const ARCHIVE = `${WORK}/project/r10e-docker/out/bench-latest.tar.gz`;
 
-function r10eBuild(extraEnv: Record<string, string>, config = "config.json") {
+/** One `r10e build --no-build-cmd` of the staged tree, measured (bench/sbom.ts too). */
+export function r10eBuild(extraEnv: Record<string, string>, config = "config.json") {
   return import("./_measure.ts").then(({ measure }) =>
     measure(
       `${R10E} build --no-build-cmd -q -c ${config}`,

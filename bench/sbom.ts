@@ -8,26 +8,11 @@
  *
  * @module
  */
-import { compare, formatRows, measure } from "./_measure.ts";
-import { setup } from "./build.ts";
+import { compare, formatRows } from "./_measure.ts";
+import { r10eBuild, setup } from "./build.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const WORK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/r10e-bench-build-${REPO.replaceAll("/", "_")}`;
-
-function r10eBuild(extraEnv: Record<string, string>) {
-  return measure(
-    `"${Deno.execPath()}" run -A --v8-flags=--expose-gc "${REPO}/src/main.ts" build --no-build-cmd -q`,
-    {
-      cwd: `${WORK}/project`,
-      env: {
-        SOURCE_DATE_EPOCH: "0",
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: Deno.env.get("HOME") ?? "/",
-        ...extraEnv,
-      },
-    },
-  );
-}
 
 if (import.meta.main) {
   const roundsAt = Deno.args.indexOf("--rounds");
