@@ -1154,14 +1154,24 @@ async function ociImages(
   }
 }
 
+/** Config media types of images: an `artifactType` of one of these names an image (crane writes it). */
+const IMAGE_CONFIG_TYPES = new Set([
+  "application/vnd.oci.image.config.v1+json",
+  "application/vnd.docker.container.image.v1+json",
+]);
+
 /**
- * Whether an index entry is an OCI 1.1 artifact rather than an image: it has an `artifactType`
- * (in its descriptor or manifest), a `subject`, or the empty config (image-spec 1.1).
+ * Whether an index entry is an OCI 1.1 artifact rather than an image: an `artifactType` (in its
+ * descriptor or manifest) that is not an image config's media type, a `subject`, or the empty
+ * config (image-spec 1.1). crane's layouts give images `artifactType` = the config's media type,
+ * as image-spec 1.1 says a descriptor may.
  */
 export function isAttachment(descriptor: unknown, manifest: unknown): boolean {
-  if (isObject(descriptor) && typeof descriptor.artifactType === "string") return true;
+  const artifact = (x: unknown) =>
+    isObject(x) && typeof x.artifactType === "string" && !IMAGE_CONFIG_TYPES.has(x.artifactType);
+  if (artifact(descriptor)) return true;
   if (!isObject(manifest)) return false;
-  if (typeof manifest.artifactType === "string" || isObject(manifest.subject)) return true;
+  if (artifact(manifest) || isObject(manifest.subject)) return true;
   return isObject(manifest.config) &&
     manifest.config.mediaType === "application/vnd.oci.empty.v1+json";
 }
