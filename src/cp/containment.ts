@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { FsNode } from "../image/merged_fs.ts";
+import { type FsNode, newDir } from "../image/merged_fs.ts";
 
 /** What is at a host path, for the part of the walk outside the copied tree. */
 export type HostEntry =
@@ -59,18 +59,8 @@ export class LinkChecker {
       this.#root = { node: top.node, host: extractDir, missing: false };
     } else {
       // extractDir itself is the host's; the tree hangs below it under top.name.
-      const shell: FsNode = {
-        kind: "dir",
-        mode: 0o755,
-        uid: 0,
-        gid: 0,
-        mtime: 0,
-        size: 0,
-        linkname: "",
-        xattrs: {},
-        layer: -1,
-        children: new Map([[top.name, top.node]]),
-      };
+      const shell: FsNode = newDir(0o755, -1);
+      shell.children!.set(top.name, top.node);
       this.#root = { node: shell, host: extractDir, missing: false };
     }
   }

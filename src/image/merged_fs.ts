@@ -487,7 +487,8 @@ class ComponentQueue {
   }
 }
 
-function newDir(mode: number, layer: number): FsNode {
+/** An empty directory owned by root, of `layer` (-1: of no layer, made by r10e). */
+export function newDir(mode: number, layer: number): FsNode {
   return {
     kind: "dir",
     mode,
