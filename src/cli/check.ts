@@ -8,15 +8,15 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { printable } from "../printable.ts";
-import { registryOptions } from "./registry_options.ts";
-
-/** What the command needs of main's Io and State. */
-export interface CheckIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string>;
-  cwd: string;
-}
+import {
+  caFileOption,
+  type Cli,
+  configOption,
+  insecureOption,
+  projectDirOption,
+  quietOption,
+  registryOptions,
+} from "./cli.ts";
 
 /**
  * The command that runs this r10e again: the compiled binary itself, or Deno with
@@ -38,16 +38,9 @@ export function selfCommand(): string[] {
   ];
 }
 
-/**
- * Adds `check` to the program. `exit` receives the exit code (0 reproducible, 1 not);
- * `signal` stops the builds on an interrupt.
- */
-export function addCheckCommand(
-  program: Command,
-  io: CheckIo,
-  state: { exitCode: number; signal: AbortSignal; unwinds: boolean },
-  verbose: () => boolean,
-): void {
+/** Adds `check` to the program: exit 0 reproducible, 1 not; an interrupt stops the builds. */
+export function addCheckCommand(program: Command, cli: Cli): void {
+  const { io, state, verbose } = cli;
   program.command("check")
     .description(
       "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, TZ, " +
@@ -59,8 +52,8 @@ export function addCheckCommand(
       "sha256:<digest> (manifest digest or image ID), an image archive or layout, or a registry " +
         "reference; default: r10e-docker/digests.json when recorded for HEAD",
     )
-    .option("-c, --config <path>", "the project's config.json", "config.json")
-    .option("--project-dir <dir>", "the project root (default: as build finds it)")
+    .addOption(configOption())
+    .addOption(projectDirOption())
     .option(
       "--fresh-gocache",
       "give build B an empty Go build cache (slower: std is compiled again)",
@@ -69,9 +62,9 @@ export function addCheckCommand(
       new Option("--in-b <where>", "where build B runs (default: docker when possible, else host)")
         .choices(["host", "docker"] as const),
     )
-    .option("--ca-file <pem>", "for a registry REFERENCE: trust these CA certificates too")
-    .option("--insecure", "for a registry REFERENCE: allow plain http beyond loopback")
-    .option("-q, --quiet", "no progress on stderr")
+    .addOption(caFileOption("for a registry REFERENCE: trust these CA certificates too"))
+    .addOption(insecureOption("for a registry REFERENCE: allow plain http beyond loopback"))
+    .addOption(quietOption())
     .addHelpText(
       "after",
       `
@@ -109,7 +102,7 @@ Examples:
         self: selfCommand(),
         freshGoCache: opts.freshGocache === true,
         modeB: opts.inB,
-        registry: registryOptions(io, opts, verbose()),
+        registry: registryOptions(cli, opts),
         onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
         onBuildOutput: (line) => verbose() && io.stderr(`r10e: ${printable(line)}\n`),
         signal: state.signal,

@@ -5,17 +5,17 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
-
-/** What the command needs of main's Io. */
-export interface PushIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string>;
-  cwd: string;
-}
+import {
+  caFileOption,
+  type Cli,
+  insecureOption,
+  jsonOption,
+  quietOption,
+  userPath,
+} from "./cli.ts";
 
 /** `12MiB`, `512k`, `1048576` → bytes. @throws {UsageError} for anything else. */
 export function parseSize(text: string): number {
@@ -28,8 +28,9 @@ export function parseSize(text: string): number {
   return n;
 }
 
-/** Adds `push` to the program. `verbose` says whether the global --verbose was given. */
-export function addPushCommand(program: Command, io: PushIo, verbose: () => boolean): void {
+/** Adds `push` to the program. */
+export function addPushCommand(program: Command, cli: Cli): void {
+  const { io, verbose } = cli;
   const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
   program.command("push")
     .description(
@@ -44,21 +45,21 @@ export function addPushCommand(program: Command, io: PushIo, verbose: () => bool
       "<ref>",
       "where to: host[:port]/repository[:tag] (tag default latest), or …@sha256:<digest> to push by digest only",
     )
-    .option("--json", "print {reference, digest, tag, blobs, manifests} as JSON")
+    .addOption(jsonOption("print {reference, digest, tag, blobs, manifests} as JSON"))
     .option(
       "--from <repository>",
       "mount blobs the registry already has in this repository instead of uploading them (repeatable)",
       collect,
     )
-    .option("--ca-file <pem>", "trust these CA certificates too (besides the system roots)")
-    .option("--insecure", "allow plain http to a registry that is not on loopback")
+    .addOption(caFileOption("trust these CA certificates too (besides the system roots)"))
+    .addOption(insecureOption("allow plain http to a registry that is not on loopback"))
     .option(
       "--chunk-size <size>",
       "blobs larger than this are uploaded in chunks of this size (resumable)",
       "64MiB",
     )
     .option("--jobs <n>", "blobs uploaded at the same time", "3")
-    .option("-q, --quiet", "no progress on stderr")
+    .addOption(quietOption())
     .addHelpText(
       "after",
       `
@@ -101,7 +102,7 @@ Examples:
       }
       const { openImage } = await import("../image/reader.ts");
       const { push } = await import("../registry/push.ts");
-      const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
+      const where = (p: string) => userPath(io, p);
       const quiet = opts.quiet === true;
       const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
       // Large blobs are hashed as they are sent, not once before (push hashes what it sends).

@@ -5,17 +5,17 @@
  * @module
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { basename, dirname, isAbsolute, join } from "node:path";
-import { registryOptions } from "./registry_options.ts";
+import { basename, dirname, join } from "node:path";
+import {
+  caFileOption,
+  type Cli,
+  insecureOption,
+  platformOption,
+  REGISTRY_INPUT_HELP,
+  registryOptions,
+  userPath,
+} from "./cli.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
-
-/** What the command needs of main's Io. */
-export interface SbomIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string>;
-  cwd: string;
-}
 
 /**
  * Writes `text` to `path` atomically: a temporary file beside it, renamed over it, so that a
@@ -36,8 +36,9 @@ export async function writeAtomically(path: string, text: string): Promise<void>
   }
 }
 
-/** Adds `sbom` to the program. `verbose` says whether the global --verbose was given. */
-export function addSbomCommand(program: Command, io: SbomIo, verbose: () => boolean): void {
+/** Adds `sbom` to the program. */
+export function addSbomCommand(program: Command, cli: Cli): void {
+  const { io } = cli;
   program.command("sbom")
     .description(
       "Print the SBOM of an image, read from the files and Go binaries inside it: SPDX 2.3 " +
@@ -58,9 +59,9 @@ export function addSbomCommand(program: Command, io: SbomIo, verbose: () => bool
       "for --format provenance: what `r10e build --json` printed for this image",
     )
     .option("-o, --output <file>", "write the document to FILE (atomically) instead of stdout")
-    .option("--platform <os/arch>", "which image of a multi-platform input")
-    .option("--ca-file <pem>", "for a registry reference: trust these CA certificates too")
-    .option("--insecure", "for a registry reference: allow plain http beyond loopback")
+    .addOption(platformOption("which image of a multi-platform input"))
+    .addOption(caFileOption())
+    .addOption(insecureOption())
     .addHelpText(
       "after",
       `
@@ -84,6 +85,7 @@ document namespace (SPDX) and serial number (CycloneDX) are derived from its dig
 everything is sorted.
 
 Exit codes: 0 written, 2 bad usage, unreadable image or unreachable registry.
+${REGISTRY_INPUT_HELP}
 
 Examples:
   r10e sbom r10e-docker/out/app-latest.tar.gz
@@ -93,12 +95,12 @@ Examples:
     r10e-docker/out/app-latest.tar.gz`,
     )
     .action(async (image, opts) => {
-      const where = (p: string) => (isAbsolute(p) || io.cwd === Deno.cwd() ? p : join(io.cwd, p));
+      const where = (p: string) => userPath(io, p);
       const { sbom } = await import("../sbom/sbom.ts");
       const text = await sbom(where(image), {
         format: opts.format,
         platform: opts.platform,
-        registry: registryOptions(io, opts, verbose()),
+        registry: registryOptions(cli, opts),
         onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
         buildJson: opts.build ? where(opts.build) : undefined,
       });

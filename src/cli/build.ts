@@ -1,0 +1,152 @@
+/**
+ * `r10e build`: options and help only; the work is in src/build/ (STYLE: one small file per
+ * command, like crane's cmd/).
+ *
+ * @module
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { basename, dirname, join } from "node:path";
+import { printable } from "../printable.ts";
+import { type Cli, configOption, jsonOption, projectDirOption, quietOption } from "./cli.ts";
+
+/** How `build` names the documents it writes beside the archive. */
+const DOCUMENT_LABEL = {
+  spdx: "SBOM (SPDX 2.3)",
+  cyclonedx: "SBOM (CycloneDX 1.6)",
+  provenance: "PROVENANCE (in-toto, SLSA v1)",
+} as const;
+
+/** Adds `build` to the program. */
+export function addBuildCommand(program: Command, cli: Cli): void {
+  const { io, state } = cli;
+  program.command("build")
+    .description(
+      "Run build_cmd with the pinned Go toolchain and write the image to " +
+        "r10e-docker/out/<project_name>-latest.tar.gz, which `docker load` accepts.",
+    )
+    .addOption(configOption())
+    .addOption(projectDirOption())
+    .addOption(
+      new Option("--in <where>", "where build_cmd runs").choices(
+        ["auto", "host", "docker"] as const,
+      )
+        .default("auto" as const),
+    )
+    .addOption(
+      new Option("--format <format>", "outer archive format").choices(["tar.gz", "tar"] as const)
+        .default("tar.gz" as const),
+    )
+    .option("--allow-unpinned", "let --in docker use a builder image not pinned by digest")
+    .option(
+      "--network <network>",
+      "--in docker: network of the build_cmd container (default: none; modules come from the host's cache)",
+    )
+    .option("--no-build-cmd", "skip build_cmd and package the artifacts already on disk")
+    .addOption(jsonOption("print a machine-readable summary on stdout"))
+    .option(
+      "--record",
+      "write the digests to r10e-docker/digests.json, the expectation `r10e check` compares with",
+    )
+    .addOption(quietOption("no progress on stderr (build_cmd output still streams)"))
+    .addHelpText(
+      "after",
+      `
+Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings
+do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly", GOOS/GOARCH from
+the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host
+only PATH, HOME, the Go cache and proxy variables pass through.
+
+Project root (where build_cmd runs and src paths resolve): the nearest directory at or
+above config.json with a go.mod, else the working directory; --project-dir overrides.
+
+Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
+Prints the archive path and sha256, the image ID, the manifest digest and the
+sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform)
+and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json,
+.cdx.json, .provenance.json) and attached inside it as OCI artifacts whose subject is the
+image manifest (the image's own digests do not change; \`r10e push\` carries them).
+Before writing, checks each Go artifact's build info (Go version,
+GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when
+build_cmd fails or an artifact fails that check, 2 for config errors.
+
+Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): build_cmd
+runs once per platform with GOOS/GOARCH (GOARM for linux/arm/vN) and R10E_OS, R10E_ARCH,
+R10E_VARIANT set (--in docker: all in one container run); artifact src names each
+platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). Prints each
+platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64
+when built, else the first platform.`,
+    )
+    .action(async (opts) => {
+      const quiet = opts.quiet === true;
+      // SIGINT, SIGTERM, SIGHUP: build stops build_cmd (its whole process group) and the
+      // docker containers, removes the partial archive, and the interrupt waits for that.
+      state.unwinds = true;
+      const { build } = await import("../build/build.ts");
+      const result = await build({
+        configPath: opts.config,
+        cwd: io.cwd,
+        projectDir: opts.projectDir,
+        hostEnv: io.env,
+        mode: opts.in,
+        format: opts.format,
+        skipBuildCmd: opts.buildCmd === false,
+        allowUnpinned: opts.allowUnpinned === true,
+        network: opts.network,
+        onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
+        onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
+        onOutput: (chunk) => io.stderrBytes(chunk),
+        signal: state.signal,
+        record: opts.record === true,
+      });
+      // r10e-docker/out (or a folder above it) may be a symlink: the path printed is where the
+      // archive really is, and a warning says so.
+      const real = realFilePath(result.archivePath);
+      if (real !== result.archivePath) {
+        io.stderr(
+          `r10e: warning: ${
+            printable(dirname(result.archivePath))
+          } leads through a symbolic link: the image is in ${printable(dirname(real))}\n`,
+        );
+        result.archivePath = real;
+        for (const d of result.documents) d.path = realFilePath(d.path);
+      }
+      if (opts.json) {
+        io.stdout(JSON.stringify(result, null, 2) + "\n");
+        return;
+      }
+      const lines = [
+        "======= CONTAINER IMAGE INFO ========",
+        `Container image created in ${result.archivePath}`,
+        `IMAGE sha256sum: ${result.archiveSha256}`,
+        ...(result.indexDigest
+          // Several platforms: each platform's digests, then the index to deploy.
+          ? result.images.flatMap((i) => [
+            `PLATFORM ${i.platform}`,
+            `  IMAGE ID: ${i.imageId}`,
+            `  MANIFEST DIGEST: ${i.manifestDigest}`,
+            ...i.artifacts.map((a) => `  ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+          ]).concat([
+            `DOCKER LOAD: ${result.images.find((i) => i.imageId === result.imageId)?.platform}`,
+            `INDEX DIGEST: ${result.indexDigest}`,
+          ])
+          : [
+            `IMAGE ID: ${result.imageId}`,
+            `MANIFEST DIGEST: ${result.manifestDigest}`,
+            ...result.artifacts.map((a) => `ARTIFACT ${a.dest}(sha256:${a.sha256})`),
+          ]),
+        ...result.documents.map((d) =>
+          `${DOCUMENT_LABEL[d.kind]}${d.platform ? ` ${d.platform}` : ""}: ${d.path}`
+        ),
+      ];
+      io.stdout(lines.map((l) => printable(l)).join("\n") + "\n");
+    });
+}
+
+/** `path` with every symlink of its directory resolved (the file itself may be replaced later). */
+function realFilePath(path: string): string {
+  try {
+    return join(Deno.realPathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
+}

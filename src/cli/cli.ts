@@ -1,0 +1,117 @@
+/**
+ * What every command of `src/cli/` shares: the {@linkcode Io} it writes through, the
+ * {@linkcode Cli} it is added with, and the options several commands take, declared once.
+ * Only commander and types are loaded here: a command's own modules are imported inside its
+ * action, so `r10e version` and `--help` load nothing else.
+ *
+ * @module
+ */
+import { type Command, Option } from "@commander-js/extra-typings";
+import { isAbsolute, join } from "node:path";
+import type { ClientOptions } from "../registry/client.ts";
+
+/** Where a command reads and writes: injectable so that tests can run `main` in-process. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Raw bytes to standard error (build_cmd output). */
+  stderrBytes: (bytes: Uint8Array) => void;
+  /** Raw bytes to standard output (for `cp … -`). */
+  stdoutBytes: WritableStream<Uint8Array>;
+  env: Record<string, string>;
+  cwd: string;
+  /** Install signal handlers (Ctrl-C cleanup); false when run in-process by tests. */
+  signals: boolean;
+  isTerminal: boolean;
+}
+
+/** Mutable result of a command's action: actions set a non-zero exit code here instead of exiting. */
+export interface State {
+  exitCode: number;
+  /** Aborted on SIGINT, SIGTERM or SIGHUP: commands that take it stop and clean up. */
+  signal: AbortSignal;
+  /** Set by a command that stops by itself on `signal` (build): the interrupt waits for it. */
+  unwinds: boolean;
+}
+
+/** What each `add<Command>` receives besides the program. */
+export interface Cli {
+  io: Io;
+  state: State;
+  /** Whether the global `--verbose` was given (known once the command line is parsed). */
+  verbose: () => boolean;
+}
+
+/** The one signature of the files in `src/cli/`: adds a command to `program`. */
+export type AddCommand = (program: Command, cli: Cli) => void;
+
+/**
+ * `path` as the command uses it: as typed when it is absolute or relative to the process's own
+ * directory (so that messages name it as the user wrote it), else joined to `io.cwd`.
+ */
+export function userPath(io: Io, path: string): string {
+  return isAbsolute(path) || io.cwd === Deno.cwd() ? path : join(io.cwd, path);
+}
+
+/** `-c, --config <path>`: the project's config.json. */
+export function configOption() {
+  return new Option("-c, --config <path>", "the project's config.json").default("config.json");
+}
+
+/** `--project-dir <dir>`: where the project root is, when not found from config.json. */
+export function projectDirOption() {
+  return new Option(
+    "--project-dir <dir>",
+    "the project root (default: the nearest directory at or above config.json with a go.mod, else the working directory)",
+  );
+}
+
+/** `-q, --quiet`: no progress on standard error. */
+export function quietOption(what = "no progress on stderr") {
+  return new Option("-q, --quiet", what);
+}
+
+/** `--json`: the answer as JSON on standard output. */
+export function jsonOption(what: string) {
+  return new Option("--json", what);
+}
+
+/** `--platform <os/arch>`: one image of a multi-platform input. */
+export function platformOption(what: string) {
+  return new Option("--platform <os/arch>", what);
+}
+
+/** `--ca-file <pem>`: trust these CA certificates too, for a registry. */
+export function caFileOption(what = "for a registry reference: trust these CA certificates too") {
+  return new Option("--ca-file <pem>", what);
+}
+
+/** `--insecure`: allow plain http to a registry beyond loopback. */
+export function insecureOption(
+  what = "for a registry reference: allow plain http beyond loopback",
+) {
+  return new Option("--insecure", what);
+}
+
+/** Help of the commands that read an image from a path or a registry. */
+export const REGISTRY_INPUT_HELP = `
+An input that is not an existing path and reads as a registry reference
+(host[:port]/repo[:tag] or …@sha256:<digest>) is read from the registry: the
+manifest and the config, then only the layers the command reads, streamed and
+each checked against its digest.`;
+
+/** Client options from the environment and a command's `--ca-file`/`--insecure`. */
+export function registryOptions(
+  cli: Cli,
+  opts: { caFile?: string; insecure?: boolean },
+): ClientOptions {
+  const { io } = cli;
+  return {
+    env: io.env,
+    caFile: opts.caFile
+      ? (isAbsolute(opts.caFile) ? opts.caFile : join(io.cwd, opts.caFile))
+      : undefined,
+    insecure: opts.insecure === true,
+    onVerbose: cli.verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
+  };
+}

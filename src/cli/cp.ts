@@ -1,0 +1,96 @@
+/**
+ * `r10e cp IMAGE SRC DEST`: options and help only; the work is in src/cp/ (STYLE: one small
+ * file per command, like crane's cmd/).
+ *
+ * @module
+ */
+import type { Command } from "@commander-js/extra-typings";
+import { printable } from "../printable.ts";
+import {
+  caFileOption,
+  type Cli,
+  insecureOption,
+  jsonOption,
+  platformOption,
+  REGISTRY_INPUT_HELP,
+  registryOptions,
+  userPath,
+} from "./cli.ts";
+
+/** Adds `cp` to the program. */
+export function addCpCommand(program: Command, cli: Cli): void {
+  const { io } = cli;
+  program
+    .command("cp")
+    .description(
+      "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`, " +
+        "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks " +
+        "are followed inside the image root. Prints name(sha256:<hex>) for each file copied.",
+    )
+    .argument(
+      "<image>",
+      "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)",
+    )
+    .argument(
+      "<src>",
+      "path in the image, e.g. /app/server; end a directory with /. to copy its contents",
+    )
+    .argument(
+      "<dest>",
+      "host path (docker cp rules: an existing directory receives SRC inside it), or - for a tar stream on stdout",
+    )
+    .addOption(
+      platformOption("the image of this platform in a multi-platform input (e.g. linux/arm64)"),
+    )
+    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"))
+    .addOption(caFileOption())
+    .addOption(insecureOption())
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destination is refused.
+Examples:
+  r10e cp out/app-latest.tar.gz /app/server ./bin/        ./bin/server(sha256:…)
+  r10e cp image.tar /etc/ssl/certs/. ./certs              contents of the directory into ./certs
+  r10e cp image.tar /app - | tar -t                       a tar stream
+  r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/
+                                                          from a multi-platform image (without
+                                                          --platform: exit 2, naming its platforms)
+${REGISTRY_INPUT_HELP}`,
+    )
+    .action(async (image, src, dest, opts) => {
+      const toStdout = dest === "-";
+      const { cp } = await import("../cp/cp.ts");
+      const result = await cp(userPath(io, image), {
+        src,
+        dest: toStdout ? dest : userPath(io, dest),
+      }, {
+        platform: opts.platform,
+        stdout: toStdout ? io.stdoutBytes : undefined,
+        registry: registryOptions(cli, opts),
+      }).catch((error) => {
+        // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
+        if (osErrorCode(error) === null) throw error;
+        throw new Error(`Cannot copy "${src}" from "${image}" to "${dest}"`, { cause: error });
+      });
+      // With `-`, stdout carries the tar stream: the list goes to stderr.
+      const print = toStdout ? io.stderr : io.stdout;
+      if (opts.json) {
+        const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+        print(JSON.stringify(files, null, 2) + "\n");
+      } else {
+        // Names come from the image: escaped, so that they cannot drive the terminal.
+        print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
+      }
+    });
+}
+
+/** The code (`EROFS`, `ENOSPC`…) of the OS error at the bottom of `error`'s cause chain, or null. */
+function osErrorCode(error: unknown): string | null {
+  let code: string | null = null;
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const c = (e as { code?: unknown }).code;
+    if (typeof c === "string" && /^E[A-Z0-9]+$/.test(c)) code = c;
+  }
+  return code;
+}

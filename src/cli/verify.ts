@@ -1,0 +1,107 @@
+/**
+ * `r10e verify A B`: options and help only; the work is in src/verify/ (STYLE: one small file
+ * per command, like crane's cmd/).
+ *
+ * @module
+ */
+import type { Command } from "@commander-js/extra-typings";
+import { UsageError } from "../errors.ts";
+import { printable } from "../printable.ts";
+import {
+  caFileOption,
+  type Cli,
+  insecureOption,
+  jsonOption,
+  platformOption,
+  quietOption,
+  REGISTRY_INPUT_HELP,
+  registryOptions,
+  userPath,
+} from "./cli.ts";
+
+/** Repeatable, comma-separated values (no default: commander would print "(default: [])"). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(",")];
+}
+
+/** Adds `verify` to the program. */
+export function addVerifyCommand(program: Command, cli: Cli): void {
+  const { io, state } = cli;
+  program
+    .command("verify")
+    .description(
+      "Compare two image archives and say why they differ: archive, index, manifest, " +
+        "config field by field, layers by position, files (mode, owner, mtime, content…), " +
+        "Go build info of changed binaries; each finding with its likely cause and fix.",
+    )
+    .argument("<a>", "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)")
+    .argument("<b>", "image to compare with")
+    .addOption(jsonOption("print the findings as JSON (schema: docs/verify-json.md)"))
+    .option(
+      "--ignore <what>",
+      "ignore expected differences: timestamps, owner, order, compression, config-encoding (repeatable, or comma-separated)",
+      collect,
+    )
+    .option(
+      "--ignore-path <glob>",
+      "ignore differences in files matching GLOB (repeatable)",
+      collect,
+    )
+    .addOption(platformOption("compare the image of this platform (e.g. linux/arm64)"))
+    .option("--full", "list every finding instead of folding many alike ones")
+    .addOption(quietOption())
+    .addOption(caFileOption())
+    .addOption(insecureOption())
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read or bad usage.
+Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz
+Several platforms (an image index): every platform is compared with the same platform of the
+other input, and a platform only one input has is a difference (exit 1); --platform linux/arm64
+compares that platform's images only.
+${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.
+The auditor's check that production runs what the commit builds:
+  r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
+    )
+    .action(async (a, b, opts) => {
+      const { IGNORABLE } = await import("../verify/causes.ts");
+      const { globRegExp } = await import("../verify/glob.ts");
+      const causes = (opts.ignore ?? []).map((w) => {
+        const cause = IGNORABLE[w.trim()];
+        if (!cause) {
+          throw new UsageError(
+            `Unknown --ignore value "${w}": expected ${Object.keys(IGNORABLE).join(", ")}`,
+          );
+        }
+        return cause;
+      });
+      const ignorePath = opts.ignorePath ?? [];
+      for (const g of ignorePath) {
+        try {
+          globRegExp(g);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      }
+      const quiet = opts.quiet === true;
+      const { verifyImages } = await import("../verify/verify.ts");
+      const { formatReport } = await import("../verify/report.ts");
+      const report = await verifyImages(userPath(io, a), userPath(io, b), {
+        ignore: { causes, paths: ignorePath },
+        platform: opts.platform,
+        onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
+        registry: registryOptions(cli, opts),
+      });
+      // Inputs are shown as the user typed them.
+      report.a.input = a;
+      report.b.input = b;
+      // The answer first: `r10e verify a b | head -1` still exits 1 when they differ.
+      state.exitCode = report.identical ? 0 : 1;
+      if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
+      else {
+        const color = io.isTerminal && !("NO_COLOR" in io.env);
+        io.stdout(formatReport(report, { color, full: opts.full === true }));
+      }
+    });
+}
