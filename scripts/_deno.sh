@@ -5,7 +5,17 @@
 R10E_DENO_VERSION="2.9.6"
 r10e_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DENO=""
-if command -v deno >/dev/null 2>&1 &&
+r10e_deno_remembered=""
+# The deno found good is remembered by path: asking `deno --version` costs about 0.3 s, on every
+# call. The memory holds while that file is not newer than it (a replaced deno is asked again).
+r10e_deno_memo="$r10e_repo/.tools/deno-$R10E_DENO_VERSION"
+if [ -f "$r10e_deno_memo" ]; then
+  IFS= read -r DENO <"$r10e_deno_memo" || true
+  if [ -z "$DENO" ] || [ ! -x "$DENO" ] || [ "$DENO" -nt "$r10e_deno_memo" ]; then DENO=""; fi
+fi
+if [ -n "$DENO" ]; then
+  r10e_deno_remembered=1
+elif command -v deno >/dev/null 2>&1 &&
   [ "$(deno --version 2>/dev/null | awk 'NR==1 {print $2}')" = "$R10E_DENO_VERSION" ]; then
   DENO="$(command -v deno)"
 elif [ -x "$r10e_repo/.tools/node_modules/.bin/deno" ]; then
@@ -20,5 +30,9 @@ else
   npm install --prefix "$r10e_repo/.tools" --no-fund --no-audit --loglevel=error \
     "deno@$R10E_DENO_VERSION" >&2
   DENO="$r10e_repo/.tools/node_modules/.bin/deno"
+fi
+if [ -z "$r10e_deno_remembered" ]; then
+  # Best effort: a read-only checkout asks again next time.
+  { mkdir -p "$r10e_repo/.tools" && printf '%s\n' "$DENO" >"$r10e_deno_memo"; } 2>/dev/null || true
 fi
 export DENO
