@@ -17,12 +17,15 @@ import {
   measure,
   type Measured,
   type OuterItem,
+  padded,
   paxHeader,
   rawHeader,
   sha256,
   tarOf,
   writeOuter,
   zeroMembers,
+  zstdOf,
+  type ZstdPiece,
 } from "./_hostile.ts";
 import { snapshot } from "./cp_images.ts";
 
@@ -359,6 +362,44 @@ Deno.test("disk and time: a 20 GiB layer inside a small archive is refused befor
     refused(
       await run(dir, ["verify", "huge.tar.gz", "huge.tar.gz"]),
       /would take what r10e inflates/,
+    );
+  });
+});
+
+/** A tar entry of `size` zero bytes (its size in a PAX record: beyond 8 GiB), as zstd pieces. */
+function zeroEntry(name: string, size: number): ZstdPiece[] {
+  const head = concat([paxHeader({ size: String(size) }), rawHeader({ name })]);
+  return [head, { zeros: size + ((512 - (size % 512)) % 512) }];
+}
+
+Deno.test("memory and time: a 10 GiB zstd layer or entry in a 330 KB archive is refused before it is inflated", async () => {
+  await withDir(async (dir) => {
+    const size = 10 * 2 ** 30;
+    // 10 GiB of zeros as zstd RLE blocks: the whole stream is 320 KiB, and a decompressor fed
+    // it at once inflates all of it before the tar reader sees the first header.
+    const bomb = zstdOf([...zeroEntry("app/zero", size), { zeros: 1024 }]);
+    await writeOuter(
+      `${dir}/layer.tar`,
+      imageItems([{ bytes: bomb, diffId: "sha256:" + "1".repeat(64) }]),
+      "tar",
+    );
+    await writeOuter(`${dir}/ok.tar`, imageItems([layer(APP)]), "tar");
+    const message =
+      /^r10e: Cannot read image "layer\.tar": layer "blobs\/sha256\/[0-9a-f]{64}": entry "app\/zero" \(10 GiB decompressed\) would take what r10e inflates of it to 10 GiB, more than its limit for a \d+ KiB layer \(8\.0 GiB: 100 times its size, at least 8\.0 GiB\)\n$/;
+    refused(await run(dir, ["verify", "layer.tar", "ok.tar"]), message);
+    refused(await run(dir, ["cp", "layer.tar", "/app/ok", "out"]), message);
+
+    // The same entry in a .tar.zst outer archive: refused by the outer archive's own rule.
+    const outer: ZstdPiece[] = [];
+    for (const item of imageItems([layer(APP)])) {
+      if (!("bytes" in item)) throw new TypeError("bytes expected");
+      outer.push(rawHeader({ name: item.name, size: item.bytes.length }), padded(item.bytes));
+    }
+    outer.push(...zeroEntry(`blobs/sha256/${"0".repeat(64)}`, size), { zeros: 1024 });
+    await Deno.writeFile(`${dir}/outer.tar.zst`, zstdOf(outer));
+    refused(
+      await run(dir, ["verify", "outer.tar.zst", "ok.tar"]),
+      /^r10e: Cannot read image "outer\.tar\.zst": entry "blobs\/sha256\/0{64}" \(10 GiB decompressed\) would take what r10e inflates of it to 10 GiB, more than its limit for a \d+ KiB archive \(8\.0 GiB: 100 times its size, at least 8\.0 GiB\)\n$/,
     );
   });
 });

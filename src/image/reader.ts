@@ -46,6 +46,7 @@ import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 // fzstd: pure-JS streaming zstd decompression (npm; Deno has no native zstd stream).
 import { Decompress as ZstdDecompress } from "fzstd";
+import { ZstdPieces } from "./_zstd_pieces.ts";
 import { InputError } from "../errors.ts";
 import { readTar, type TarHeader, type TarReaderEntry, type TarSource } from "../tar/reader.ts";
 import { hashRanges } from "./_hash_ranges.ts";
@@ -426,8 +427,22 @@ export class ImageInput implements AsyncDisposable {
     const raw = this.readEntry(layer.path);
     let source: TarSource = raw;
     let hash: ReturnType<typeof createHash> | null = null;
+    // What a compressed layer inflates to, by its headers, within the outer archive's rule.
+    const inflateMax = layer.compression === "none"
+      ? Infinity
+      : Math.max(INFLATE_FLOOR, INFLATE_RATIO * layer.size);
     if (layer.compression !== "none") {
-      source = decompress(raw, layer.compression);
+      // Checked by the headers before inflating; this stops what follows the last one.
+      source = decompress(raw, layer.compression, {
+        max: inflateMax,
+        tooLarge: () =>
+          this.error(
+            `${what} inflates to more than its limit (${
+              formatBytes(inflateMax)
+            }: ${INFLATE_RATIO} ` +
+              `times its size, at least ${formatBytes(INFLATE_FLOOR)})`,
+          ),
+      });
       if (!this.#verifiedDiffIds.has(layer.path + " " + layer.diffId)) {
         hash = createHash("sha256");
         source = hashing(source, hash);
@@ -438,11 +453,18 @@ export class ImageInput implements AsyncDisposable {
     let others = 0;
     for (const [p, c] of counts) if (p !== layer.path) others += c;
     let n = 0;
+    let inflated = 0;
     try {
       for await (const entry of readTar(source, { label: layer.path })) {
         if (++n + others > ENTRIES_MAX) {
           throw this.error(
             `${what} takes the image above ${ENTRIES_MAX} entries (r10e's limit), at entry "${entry.header.name}"`,
+          );
+        }
+        inflated += entry.header.size;
+        if (inflated > inflateMax) {
+          throw this.error(
+            `${what}: ${inflationRefused(entry.header, inflated, layer.size, "layer")}`,
           );
         }
         if (n > (counts.get(layer.path) ?? 0)) counts.set(layer.path, n);
@@ -912,14 +934,7 @@ async function openArchive(
         inflated += h.size;
         if (inflated > inflateMax) {
           // The header says how much would be inflated: decide before inflating any of it.
-          throw fail(
-            `entry "${h.name}" (${formatBytes(h.size)} decompressed) would take what r10e ` +
-              `inflates of it to ${formatBytes(inflated)}, more than its limit for a ${
-                formatBytes(size)
-              } archive (${formatBytes(inflateMax)}: ${INFLATE_RATIO} times its size, at least ${
-                formatBytes(INFLATE_FLOOR)
-              })`,
-          );
+          throw fail(inflationRefused(h, inflated, size, "archive"));
         }
         // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
         await sink.drop(p);
@@ -1342,6 +1357,22 @@ function collapse(name: string): string {
   return out.join("/");
 }
 
+/** Why an entry of a compressed archive or layer is refused before it is inflated. */
+function inflationRefused(
+  header: TarHeader,
+  inflated: number,
+  size: number,
+  what: "archive" | "layer",
+): string {
+  const max = Math.max(INFLATE_FLOOR, INFLATE_RATIO * size);
+  return `entry "${header.name}" (${formatBytes(header.size)} decompressed) would take what ` +
+    `r10e inflates of it to ${formatBytes(inflated)}, more than its limit for a ${
+      formatBytes(size)
+    } ${what} (${formatBytes(max)}: ${INFLATE_RATIO} times its size, at least ${
+      formatBytes(INFLATE_FLOOR)
+    })`;
+}
+
 /** `1.5 GiB`, `300 MiB`, `12 KiB`, `100 bytes`. */
 export function formatBytes(n: number): string {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -1538,10 +1569,34 @@ async function* hashing(
 export function decompress(
   source: AsyncIterable<Uint8Array>,
   compression: Compression,
+  options: DecompressOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  if (compression === "gzip") return gunzip(source);
-  if (compression === "zstd") return unzstd(source);
-  return passThrough(source);
+  const out = compression === "gzip"
+    ? gunzip(source)
+    : compression === "zstd"
+    ? unzstd(source)
+    : passThrough(source);
+  return options.max === undefined ? out : capped(out, options.max, options.tooLarge);
+}
+
+/** Options of {@linkcode decompress}. */
+export interface DecompressOptions {
+  /** Inflating more than this many bytes throws `tooLarge()` (what no header announced). */
+  max?: number;
+  tooLarge?: () => Error;
+}
+
+async function* capped(
+  source: AsyncGenerator<Uint8Array>,
+  max: number,
+  tooLarge = () => new RangeError(`it inflates to more than ${formatBytes(max)}`),
+): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    if (n > max) throw tooLarge();
+    yield chunk;
+  }
 }
 
 async function* passThrough(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -1584,10 +1639,15 @@ async function* unzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   const d = new ZstdDecompress((chunk: Uint8Array) => {
     out.push(chunk);
   });
+  // Fed piece by piece, each inflating to about 1 MiB: fzstd inflates all it is given at once.
+  const pieces = new ZstdPieces();
   for await (const chunk of source) {
-    d.push(chunk);
-    while (out.length) yield out.shift()!;
+    for (const piece of pieces.cut(chunk)) {
+      d.push(piece);
+      while (out.length) yield out.shift()!;
+    }
   }
+  pieces.end();
   d.push(new Uint8Array(0), true);
   while (out.length) yield out.shift()!;
 }
