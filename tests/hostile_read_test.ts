@@ -576,6 +576,41 @@ Deno.test("cp: absolute symlinks are written as they are, like docker cp", async
   });
 });
 
+Deno.test("a GNU sparse entry is refused as not supported, not as an invalid tar", async (t) => {
+  await withDir(async (dir) => {
+    const sparse = {
+      // Old GNU format: typeflag S (what `tar --sparse --format=gnu` writes).
+      "typeflag S": [rawHeader({ name: "app/holes", typeflag: "S", size: 0 })],
+      // PAX format 1.0 (`tar --sparse --format=posix`): the map is in the records and the data.
+      "PAX GNU.sparse records": [
+        paxHeader({
+          "GNU.sparse.major": "1",
+          "GNU.sparse.minor": "0",
+          "GNU.sparse.name": "app/holes",
+        }),
+        rawHeader({ name: "app/GNUSparseFile.0/holes", size: 0 }),
+      ],
+    };
+    for (const [kind, entry] of Object.entries(sparse)) {
+      await t.step(kind, async () => {
+        await writeOuter(`${dir}/layer.tar`, imageItems([layer([...APP, ...entry])]), "tar");
+        const r = await run(dir, ["cp", "layer.tar", "/app/ok", "out"]);
+        refused(
+          r,
+          /^r10e: Cannot read image "layer\.tar": layer "blobs\/sha256\/[0-9a-f]{64}": entry "app\/holes" at offset 1536 is a GNU sparse file: sparse entries are not supported\n$/,
+        );
+        assert.doesNotMatch(r.stderr, /valid tar/);
+        // The outer archive: read before any image is looked at.
+        await Deno.writeFile(`${dir}/outer.tar`, tarOf([...APP, ...entry]));
+        refused(
+          await run(dir, ["verify", "outer.tar", "layer.tar"]),
+          /^r10e: Cannot read image "outer\.tar": entry "app\/holes" at offset 1536 is a GNU sparse file: sparse entries are not supported\n$/,
+        );
+      });
+    }
+  });
+});
+
 Deno.test("cp: a DEST that is a device or a FIFO is refused, not replaced", async () => {
   await cpSandbox(APP, async (dir) => {
     const before = await Deno.stat("/dev/null");

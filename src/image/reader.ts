@@ -48,7 +48,13 @@ import { statfs } from "node:fs/promises";
 import { Decompress as ZstdDecompress } from "fzstd";
 import { ZstdPieces } from "./_zstd_pieces.ts";
 import { InputError } from "../errors.ts";
-import { readTar, type TarHeader, type TarReaderEntry, type TarSource } from "../tar/reader.ts";
+import {
+  readTar,
+  type TarHeader,
+  type TarReaderEntry,
+  type TarSource,
+  UnsupportedEntryError,
+} from "../tar/reader.ts";
 import { hashRanges } from "./_hash_ranges.ts";
 
 /** Compression of an archive or a blob, by magic bytes. */
@@ -489,6 +495,7 @@ export class ImageInput implements AsyncDisposable {
         // digest says whether the registry sent other bytes (then that is the message).
         for await (const _ of raw) { /* drain */ }
       }
+      if (e instanceof UnsupportedEntryError) throw this.error(`${what}: ${e.detail}`);
       if (e instanceof SyntaxError) throw this.error(`${what} is not a valid tar`, e);
       throw this.error(`${what} cannot be decompressed (${layer.compression})`, e);
     }
@@ -948,6 +955,7 @@ async function openArchive(
     }
   } catch (e) {
     if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});
+    if (e instanceof UnsupportedEntryError) throw fail(e.detail);
     if (e instanceof SyntaxError) throw fail("not a valid tar archive", e);
     if (e instanceof InputError) throw e;
     throw fail(

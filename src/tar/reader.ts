@@ -98,8 +98,30 @@ export interface ReadTarOptions {
 }
 
 /**
+ * A valid tar entry of a kind that r10e does not read (GNU sparse files): its reader must tell
+ * the user so, not that the archive is invalid.
+ */
+export class UnsupportedEntryError extends Error {
+  /** The entry's name. */
+  readonly entry: string;
+  /** The offset of its first header. */
+  readonly offset: number;
+  /** `entry "a" at offset 512 is a GNU sparse file: sparse entries are not supported`. */
+  readonly detail: string;
+  constructor(label: string, entry: string, offset: number, what: string, kinds: string) {
+    const detail = `entry "${entry}" at offset ${offset} is ${what}: ${kinds} are not supported`;
+    super(`${label}: ${detail}`);
+    this.name = "UnsupportedEntryError";
+    this.entry = entry;
+    this.offset = offset;
+    this.detail = detail;
+  }
+}
+
+/**
  * Reads a tar archive as a stream of entries.
- * @throws {SyntaxError} for a bad checksum, a truncated entry, a bad PAX record or a GNU sparse file.
+ * @throws {SyntaxError} for a bad checksum, a truncated entry or a bad PAX record.
+ * @throws {UnsupportedEntryError} for a GNU sparse file.
  */
 export async function* readTar(
   source: TarSource | ReadableStream<Uint8Array>,
@@ -166,9 +188,10 @@ export async function* readTar(
       }
       const name = pax.path ?? longName ?? raw.fullName;
       if (raw.typeflag === "S" || Object.keys(pax).some((k) => k.startsWith("GNU.sparse."))) {
-        throw new SyntaxError(
-          `${label}: entry "${name}" at offset ${first} is a GNU sparse file, which is not supported`,
-        );
+        // A valid tar all the same: the name its extractor would give (GNU.sparse.name in the
+        // PAX formats, whose header names a "GNUSparseFile.0" path).
+        const real = pax["GNU.sparse.name"] ?? name;
+        throw new UnsupportedEntryError(label, real, first, "a GNU sparse file", "sparse entries");
       }
       const size = pax.size !== undefined ? paxInt(pax.size, "size", name, first, label) : raw.size;
       const kind = kindOf(raw.typeflag, name);
