@@ -280,6 +280,15 @@ function checkReplaceable(path: string, st: Deno.FileInfo | null): void {
   }
 }
 
+function lstatSync(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
 async function lstat(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.lstat(path);
@@ -327,26 +336,31 @@ async function sweep(dir: string): Promise<void> {
   });
 }
 
-/** Writes a body to a new file (never an existing one), hashing it. */
+/**
+ * Writes a body to a new file (never an existing one), hashing it. The file calls are
+ * synchronous: each asynchronous one is a round trip to Deno's blocking thread pool (futex and
+ * epoll calls, some ten system calls more per file under strace -c), which bounds a copy of many
+ * small files; the body's own reads stay asynchronous.
+ */
 async function writeBody(
   path: string,
   body: AsyncIterable<Uint8Array>,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
-  using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  using file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
   for await (const chunk of body) {
     hash.update(chunk);
     size += chunk.length;
     let done = 0;
-    while (done < chunk.length) done += await file.write(chunk.subarray(done));
+    while (done < chunk.length) done += file.writeSync(chunk.subarray(done));
   }
   return { size, sha256: hash.digest("hex") };
 }
 
-async function finish(path: string, node: FsNode): Promise<void> {
-  await Deno.chmod(path, node.mode & 0o7777);
-  await Deno.utime(path, node.mtime, node.mtime);
+function finish(path: string, node: FsNode): void {
+  Deno.chmodSync(path, node.mode & 0o7777);
+  Deno.utimeSync(path, node.mtime, node.mtime);
 }
 
 async function writeOneFile(
@@ -372,7 +386,7 @@ async function writeOneFile(
       },
     });
     if (!written) written = await writeBody(temp, empty());
-    await finish(temp, node);
+    finish(temp, node);
     await Deno.rename(temp, target);
     releaseTemporary(temp);
   } catch (e) {
@@ -438,7 +452,7 @@ async function writeTree(
   // Every conflict is found before the first write (docker cp: NoOverwriteDirNonDir).
   if (!fresh) {
     for (const [rel, node] of tree) {
-      const at = await lstat(`${target}/${rel}`);
+      const at = lstatSync(`${target}/${rel}`);
       if (!at) continue;
       checkReplaceable(`${target}/${rel}`, at);
       if (node.kind === "dir" && !at.isDirectory) {
@@ -463,13 +477,14 @@ async function writeTree(
   const temps = new Set<string>();
   try {
     writing = target;
-    if (fresh) await Deno.mkdir(root, { mode: 0o700 });
+    if (fresh) Deno.mkdirSync(root, { mode: 0o700 });
     for (const [rel, node] of tree) {
-      if (node.kind === "dir") {
-        writing = `${target}/${rel}`;
-        await Deno.mkdir(`${root}/${rel}`, { mode: 0o700 }).catch((e) => {
-          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        });
+      if (node.kind !== "dir") continue;
+      writing = `${target}/${rel}`;
+      try {
+        Deno.mkdirSync(`${root}/${rel}`, { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
     }
     // One node may sit at several paths (hardlinks): each path gets its own copy.
@@ -481,16 +496,24 @@ async function writeTree(
       else where.set(node, [rel]);
     }
     const results = new Map<string, { size: number; sha256: string }>();
-    const place = async (rel: string, node: FsNode, write: (temp: string) => Promise<void>) => {
+    // A new tree is one temporary as a whole (renamed last, removed on failure), so its files are
+    // written at their final names; into an existing directory each one is written to a
+    // temporary name and renamed, so that a failure leaves no half-written file there.
+    const place = async (
+      rel: string,
+      node: FsNode,
+      write: (path: string) => void | Promise<void>,
+    ) => {
       const final = `${root}/${rel}`;
       writing = `${target}/${rel}`;
-      const temp = tempName(dirname(final));
-      temps.add(temp);
-      await write(temp);
-      if (node.kind !== "symlink") await finish(temp, node);
-      await Deno.rename(temp, final);
-      temps.delete(temp);
-      releaseTemporary(temp);
+      const path = fresh ? final : tempName(dirname(final));
+      if (!fresh) temps.add(path);
+      await write(path);
+      if (node.kind !== "symlink") finish(path, node);
+      if (fresh) return;
+      Deno.renameSync(path, final);
+      temps.delete(path);
+      releaseTemporary(path);
     };
     await readContents(input, image, {
       nodes: where.keys(),
@@ -498,12 +521,12 @@ async function writeTree(
         const [first, ...others] = nodes.flatMap((n) =>
           where.get(n)!.map((rel) => [rel, n] as const)
         );
-        await place(first[0], first[1], async (temp) => {
-          const r = await writeBody(temp, body);
+        await place(first[0], first[1], async (path) => {
+          const r = await writeBody(path, body);
           results.set(first[0], r);
           // Other paths with the same content (hardlinks) get copies of this file.
           for (const [rel, node] of others) {
-            await place(rel, node, (t) => Deno.copyFile(temp, t));
+            await place(rel, node, (t) => Deno.copyFileSync(path, t));
             results.set(rel, r);
           }
         });
@@ -511,20 +534,21 @@ async function writeTree(
     });
     for (const [rel, node] of tree) {
       if (node.kind === "file" && !results.has(rel)) {
-        await place(rel, node, async (temp) => {
-          results.set(rel, await writeBody(temp, empty()));
+        await place(rel, node, async (path) => {
+          results.set(rel, await writeBody(path, empty()));
         });
       } else if (node.kind === "symlink") {
-        await place(rel, node, (temp) => Deno.symlink(node.linkname, temp));
+        await place(rel, node, (path) => Deno.symlinkSync(node.linkname, path));
       }
     }
     // Directory modes and times last, deepest first, so a read-only directory can be filled.
-    for (const [rel, node] of [...tree].reverse()) {
-      if (node.kind === "dir") await finish(`${root}/${rel}`, node);
+    for (let i = tree.length - 1; i >= 0; i--) {
+      const [rel, node] = tree[i];
+      if (node.kind === "dir") finish(`${root}/${rel}`, node);
     }
     // docker cp skips the "." entry of `SRC/.` over an existing directory: its mode stays.
-    if (fresh || !contents) await finish(root, top);
-    if (fresh) await Deno.rename(root, target);
+    if (fresh || !contents) finish(root, top);
+    if (fresh) Deno.renameSync(root, target);
     if (fresh) releaseTemporary(root);
     // Printed as typed but without "//" or "/./" (DEST "out/" or "out/."): "out/x".
     const shown = target.replace(/(?:\/\.?)+$/, "");
