@@ -130,3 +130,33 @@ export async function git(dir: string, ...args: string[]): Promise<string> {
   }
   return new TextDecoder().decode(out.stdout);
 }
+
+/**
+ * Runs `main` in this process through its Io seam (no Deno spawned): for tests of what a
+ * command prints and writes, where starting a process is not what is tested.
+ */
+export async function r10eInProcess(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; isTerminal?: boolean },
+): Promise<CliResult> {
+  const { main } = await import("../src/main.ts");
+  let stdout = "";
+  let stderr = "";
+  const dec = new TextDecoder();
+  const base: Record<string, string> = {};
+  for (const k of ["PATH", "HOME", "GOPATH", "GOCACHE", "GOMODCACHE"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) base[k] = v;
+  }
+  const code = await main(args, {
+    stdout: (s) => stdout += s,
+    stderr: (s) => stderr += s,
+    stderrBytes: (b) => stderr += dec.decode(b),
+    stdoutBytes: new WritableStream({ write: (b) => void (stdout += dec.decode(b)) }),
+    env: { ...base, NO_COLOR: "1", ...options.env },
+    cwd: options.cwd,
+    signals: false,
+    isTerminal: options.isTerminal ?? false,
+  });
+  return { code, stdout, stderr };
+}

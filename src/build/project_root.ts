@@ -9,7 +9,7 @@
  * @module
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { UsageError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 
 /** The root chosen and why, for the line build and init print. */
 export interface ProjectRoot {
@@ -69,4 +69,32 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The config.json a command run in `cwd` without `-c` means: the one in `cwd`, else the nearest
+ * one in a folder above, up to the module root (the nearest go.mod), as `go` finds the module
+ * from any of its folders.
+ * @throws {ConfigError} naming the folders looked in, when there is none.
+ */
+export async function findConfig(cwd: string): Promise<string> {
+  const looked: string[] = [];
+  for (let dir = resolve(cwd);; dir = dirname(dir)) {
+    looked.push(dir);
+    const path = join(dir, "config.json");
+    if (await isFile(path)) return path;
+    if (await isFile(join(dir, "go.mod"))) break;
+    if (dir === dirname(dir)) {
+      throw new ConfigError(
+        `No config.json in "${resolve(cwd)}" and no go.mod above it: run r10e init in a Go ` +
+          "module to write one, or pass the config with -c PATH",
+      );
+    }
+  }
+  const root = looked[looked.length - 1];
+  throw new ConfigError(
+    `No config.json in "${resolve(cwd)}"${
+      looked.length > 1 ? ` or a folder above it up to the module root "${root}"` : ""
+    }: run r10e init${looked.length > 1 ? ` in "${root}"` : ""} to write one, or pass -c PATH`,
+  );
 }

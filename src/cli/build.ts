@@ -7,7 +7,14 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
 import { printable } from "../printable.ts";
-import { type Cli, configOption, jsonOption, projectDirOption, quietOption } from "./cli.ts";
+import {
+  type Cli,
+  configOption,
+  jsonOption,
+  projectConfig,
+  projectDirOption,
+  quietOption,
+} from "./cli.ts";
 
 /** How `build` names the documents it writes beside the archive. */
 const DOCUMENT_LABEL = {
@@ -76,14 +83,14 @@ platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). 
 platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64
 when built, else the first platform.`,
     )
-    .action(async (opts) => {
+    .action(async (opts, command) => {
       const quiet = opts.quiet === true;
       // SIGINT, SIGTERM, SIGHUP: build stops build_cmd (its whole process group) and the
       // docker containers, removes the partial archive, and the interrupt waits for that.
       state.unwinds = true;
       const { build } = await import("../build/build.ts");
       const result = await build({
-        configPath: opts.config,
+        configPath: await projectConfig(cli, command, opts.config),
         cwd: io.cwd,
         projectDir: opts.projectDir,
         hostEnv: io.env,

@@ -13,6 +13,7 @@ import {
   type Cli,
   configOption,
   insecureOption,
+  projectConfig,
   projectDirOption,
   quietOption,
   registryOptions,
@@ -88,13 +89,13 @@ Examples:
   r10e check sha256:4f…                   … and give this manifest digest or image ID
   r10e check registry.example.com/app:v1  … and equal the published image`,
     )
-    .action(async (reference, opts) => {
+    .action(async (reference, opts, command) => {
       const quiet = opts.quiet === true;
       state.unwinds = true;
       const { check } = await import("../check/check.ts");
       const { checkExitCode, formatCheck } = await import("../check/result.ts");
       const result = await check({
-        configPath: opts.config,
+        configPath: await projectConfig(cli, command, opts.config),
         cwd: io.cwd,
         projectDir: opts.projectDir,
         reference,

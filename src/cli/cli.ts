@@ -53,6 +53,23 @@ export function userPath(io: Io, path: string): string {
   return isAbsolute(path) || io.cwd === Deno.cwd() ? path : join(io.cwd, path);
 }
 
+/**
+ * The config a command uses: `-c` as given; without it ./config.json, else the nearest one above
+ * in the module (so that a command works from any folder of the project).
+ * @throws {ConfigError} naming where it looked, when there is none.
+ */
+export async function projectConfig(
+  cli: Cli,
+  command: { getOptionValueSource(key: string): string | undefined },
+  config: string,
+): Promise<string> {
+  if (command.getOptionValueSource("config") !== "default") return config;
+  const { findConfig } = await import("../build/project_root.ts");
+  const found = await findConfig(cli.io.cwd);
+  if (found !== join(cli.io.cwd, config)) cli.io.stderr(`r10e: using ${found}\n`);
+  return found;
+}
+
 /** `-c, --config <path>`: the project's config.json. */
 export function configOption() {
   return new Option("-c, --config <path>", "the project's config.json").default("config.json");

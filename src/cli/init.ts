@@ -33,14 +33,25 @@ finds the main module), else the working directory; --project-dir overrides. bui
 runs there, src paths resolve there, r10e-docker/ lives there. Config files may live
 anywhere in the project: r10e init -c testdata/other.json`,
     )
-    .action(async (opts) => {
+    .addHelpText(
+      "before",
+      `Examples:
+  r10e init                       in a Go module without config.json: write one, then r10e-docker/
+  r10e init -c deploy/config.json  use this config (the project root is the go.mod above it)
+  r10e init --force               rewrite r10e-docker/ even where it was edited by hand
+`,
+    )
+    .action(async (opts, command) => {
       const quiet = opts.quiet === true;
       const say = (s: string) => quiet || io.stderr(printable(s) + "\n");
       const { init } = await import("../init/init.ts");
       const { pinImage } = await import("../build/docker.ts");
       const { listGoVersions } = await import("../init/go_versions.ts");
+      const { listPackages } = await import("../init/go_list.ts");
       const result = await init({
         configPath: opts.config,
+        configGiven: command.getOptionValueSource("config") !== "default",
+        listPackages: (root) => listPackages(root, io.env),
         cwd: io.cwd,
         projectDir: opts.projectDir,
         force: opts.force === true,
@@ -51,10 +62,23 @@ anywhere in the project: r10e init -c testdata/other.json`,
       });
       for (const w of result.warnings) io.stderr(`r10e: warning: ${printable(w)}\n`);
       if (quiet) return;
+      const starter = result.starter;
       io.stdout(
-        (result.removed.length
-          ? `Removed r10edocker's Nix files: ${result.removed.join(", ")}\n`
+        (starter
+          ? `Wrote ${starter.path} (there was none), from what go list ./... found:\n` +
+            `  ${starter.packages.length} main ${
+              starter.packages.length === 1 ? "package" : "packages"
+            } (${starter.packages.join(", ")}), built by one go build into r10e-docker/out/bin/\n` +
+            `  image "${starter.projectName}": ${starter.binaries.join(", ")}` +
+            (starter.entrypoint
+              ? `, entrypoint ${starter.entrypoint[0]}`
+              : ", no entrypoint (several binaries: set one)") +
+            `, the CA bundle, Go ${starter.goVersion}\n` +
+            `  To change it: edit config.json (docs/config.md) and run r10e init again. Next: r10e build\n`
           : "") +
+          (result.removed.length
+            ? `Removed r10edocker's Nix files: ${result.removed.join(", ")}\n`
+            : "") +
           `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
           `  Go ${result.pins.go_version}` +
           (result.pins.go_version_requested

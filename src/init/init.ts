@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
+import { parseConfig } from "../config/schema.ts";
 import type { LoadedConfig } from "../config/schema.ts";
 import { caBundle } from "../build/ca_bundle.ts";
 import { tzdataPin } from "../build/tzdata.ts";
@@ -17,6 +18,8 @@ import { DEFAULT_GO_MINOR, resolveGoVersion } from "../build/toolchain.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { VERSION } from "../version.ts";
+import { compareGoVersions, goModVersion } from "./go_mod.ts";
+import { type GoPackage, type Starter, starterConfig } from "./starter.ts";
 import {
   defaultBuilderImage,
   EXECUTABLE_FILES,
@@ -38,6 +41,13 @@ export const R10EDOCKER_NIX_FILES = ["custom_configuration.nix", "docker.nix", "
 export interface InitOptions {
   /** Path of config.json, absolute or relative to `cwd`. */
   configPath: string;
+  /**
+   * Whether the user named the config (`-c`). When not, and there is no config.json, `init`
+   * writes a starter config at the module root from `listPackages`.
+   */
+  configGiven?: boolean;
+  /** The packages of the Go module at `root` (`go list ./...`); needed for a starter config. */
+  listPackages?: (root: string) => Promise<GoPackage[]>;
   /** The working directory: the project root when no go.mod is at or above config.json. */
   cwd: string;
   /** `--project-dir`: the project root, overriding the go.mod rule. */
@@ -61,6 +71,8 @@ export interface InitResult {
   unchanged: string[];
   /** r10edocker's Nix files removed by --force, as `r10e-docker/<name>`. */
   removed: string[];
+  /** The config.json written because there was none, and what it chose. */
+  starter: (Starter & { path: string }) | null;
   warnings: string[];
 }
 
@@ -70,10 +82,16 @@ export interface InitResult {
  */
 export async function init(options: InitOptions): Promise<InitResult> {
   const progress = options.onProgress ?? (() => {});
-  const configPath = resolve(options.cwd, options.configPath);
-  const loaded = await loadConfig(configPath);
+  let configPath = resolve(options.cwd, options.configPath);
+  let starter: InitResult["starter"] = null;
+  if (!options.configGiven && (await readOrNull(configPath)) === null) {
+    const found = await configOfModule(options);
+    configPath = found.path;
+    starter = found.starter;
+  }
+  const loaded = starter ? parseConfig(starter.text, configPath) : await loadConfig(configPath);
   const { config } = loaded;
-  const { root, why } = await findProjectRoot(options.configPath, options);
+  const { root, why } = await findProjectRoot(configPath, options);
   progress(`Project root ${root} (${why})`);
   const dir = resolve(root, R10E_DIR);
   const warnings: string[] = [];
@@ -102,8 +120,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
   if (!builder) {
     warnings.push(
       `NOT PINNED: builder image "${builderWanted}" could not be resolved to a digest: ${
-        whyNotPinned.replace(/[.\s]+$/, "")
-      }. ` +
+        sentence(whyNotPinned)
+      } ` +
         "`r10e build --in docker` refuses it until you run `r10e init` where it can be pinned, or pass --allow-unpinned",
     );
   }
@@ -181,6 +199,14 @@ export async function init(options: InitOptions): Promise<InitResult> {
       `Cannot write "${R10E_DIR}/": ${parts.join("; ")}; rerun with --force to overwrite`,
     );
   }
+  if (starter) {
+    // Never over a config.json made meanwhile: createNew.
+    try {
+      await Deno.writeTextFile(starter.path, starter.text, { createNew: true, mode: 0o644 });
+    } catch (error) {
+      throw new Error(`Cannot write "${starter.path}"`, { cause: error });
+    }
+  }
   await Deno.mkdir(dir, { recursive: true });
   const removed: string[] = [];
   for (const path of nixFiles) {
@@ -222,8 +248,37 @@ export async function init(options: InitOptions): Promise<InitResult> {
     written,
     unchanged,
     removed,
+    starter,
     warnings: [...loaded.warnings.map((w) => w.message), ...warnings],
   };
+}
+
+/**
+ * The config.json at the root of the Go module at or above the working directory (or
+ * `--project-dir`), and when there is none, the starter config to write there.
+ * @throws {ConfigError} when there is no go.mod: init would write into an unrelated folder.
+ */
+async function configOfModule(
+  options: InitOptions,
+): Promise<{ path: string; starter: InitResult["starter"] }> {
+  const { root } = await findProjectRoot(options.configPath, options);
+  const goMod = await readOrNull(join(root, "go.mod"));
+  if (goMod === null) {
+    const where = options.projectDir !== undefined
+      ? `in --project-dir "${options.projectDir}"`
+      : `in "${resolve(options.cwd)}" or a folder above it`;
+    throw new ConfigError(
+      `No config.json and no go.mod ${where}: run r10e init in a Go module (go mod init …) ` +
+        "to write a config.json for it, or pass an existing config with -c PATH",
+    );
+  }
+  const path = join(root, "config.json");
+  // Run from a folder of the module: the config at its root is the one.
+  if ((await readOrNull(path)) !== null) return { path, starter: null };
+  if (!options.listPackages) throw new Error("init needs listPackages to write a starter config");
+  const packages = await options.listPackages(root);
+  const starter = starterConfig(packages, { goMod, defaultGoMinor: DEFAULT_GO_MINOR });
+  return { path, starter: { ...starter, path } };
 }
 
 function resolveGo(loaded: LoadedConfig, available: string[] | null): string {
@@ -260,20 +315,10 @@ async function checkGoMod(loaded: LoadedConfig, root: string, goVersion: string)
   }]);
 }
 
-/** The version of go.mod's `go` directive, or null. */
-export function goModVersion(text: string): string | null {
-  return /^go[ \t]+(1\.\d+(?:\.\d+)?)\s*(?:\/\/.*)?$/m.exec(text)?.[1] ?? null;
-}
-
-/** Compares Go versions such as "1.26" and "1.26.8" numerically (a missing patch counts as 0). */
-export function compareGoVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+/** `text` ending with one full stop, or the `?`/`!` it ends with: no doubled punctuation. */
+function sentence(text: string): string {
+  const t = text.trimEnd();
+  return /[?!]$/.test(t) ? t : t.replace(/\.+$/, "") + ".";
 }
 
 function unpinnedNote(text: string): string {
