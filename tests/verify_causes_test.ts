@@ -74,6 +74,15 @@ async function buildGoBinaries(dir: string): Promise<void> {
   await Deno.writeFile(`${dir}/buildid_b`, bytes);
 }
 
+/** The manifest digest of the one-layer fixture image (`identical/a.tar`), as reports shorten it. */
+const MANIFEST = "sha256:a6923be6b728…";
+
+/** `sha256:` and 12 hex digits of a file's sha256, as reports shorten it. */
+async function shortSha(path: string): Promise<string> {
+  const hex = (await run("sha256sum", [path])).slice(0, 12);
+  return `sha256:${hex}…`;
+}
+
 let fixtures: string | null = null;
 
 /** Makes the fixture pairs once per test file. */
@@ -179,18 +188,24 @@ Deno.test("verify names the cause of each row of the cause table", async (t) => 
       }
     });
   }
-  await t.step("layer compression: the same image, a note on the layer blobs", async () => {
+  await t.step("layer compression: the same content under another manifest digest", async () => {
     const r = await verify(["compression/a.tar", "compression/b.tar"], dir);
-    assertEquals([r.code, r.stderr], [0, ""]);
-    assertEquals(
-      r.stdout.split("\n")[0],
-      "Images are identical (the archive files differ: see the notes)",
-    );
+    assertEquals([r.code, r.stderr], [1, ""]);
+    const lines = r.stdout.split("\n");
+    assertEquals(lines[0], "Images differ: 1 finding: compression (1)");
     ok(
-      r.stdout.includes(
-        "  note: layer blob bytes differ for the same diff_ids (layer 0): another compressor or level",
-      ),
+      /^ {2}layer blobs \(same content: diff_ids verified\): layer 0: gzip, \d+ bytes, sha256:[0-9a-f]{12}… → layer 0: gzip, \d+ bytes, sha256:[0-9a-f]{12}… \[compression\]$/
+        .test(lines.find((l) => l.startsWith("  layer blobs")) ?? ""),
       r.stdout,
+    );
+    const accepted = await verify(
+      ["compression/a.tar", "compression/b.tar", "--ignore", "compression"],
+      dir,
+    );
+    assertEquals([accepted.code, accepted.stderr], [0, ""]);
+    assertEquals(
+      accepted.stdout.split("\n")[0],
+      "Images are identical (ignoring 1 difference)",
     );
   });
   await t.step("outer gzip bytes: the same image, a note on the archive bytes", async () => {
@@ -198,7 +213,7 @@ Deno.test("verify names the cause of each row of the cause table", async (t) => 
     assertEquals([r.code, r.stderr], [0, ""]);
     assertEquals(
       r.stdout.split("\n")[0],
-      "Images are identical (the archive files differ: see the notes)",
+      `Images are identical: the same manifest digest ${MANIFEST} (the archive files differ: see the notes)`,
     );
     ok(
       /\n {2}note: the archive files differ \(sha256:[0-9a-f]{12}… vs sha256:[0-9a-f]{12}…\), with the same entries: \d+ bytes differ, the first at offset \d+( \(sizes \d+ vs \d+\))? \(gzip bytes; the tar inside is the same\)\n/
@@ -253,14 +268,20 @@ Deno.test("verify: identical inputs, and a .tar and a .tar.gz of one image", asy
   await t.step("identical", async () => {
     const r = await verify(["identical/a.tar", "identical/b.tar"], dir);
     assertEquals([r.code, r.stderr], [0, ""]);
-    assertEquals(r.stdout.split("\n")[0], "Images are identical");
+    assertEquals(
+      r.stdout.split("\n")[0],
+      `Images are identical: the archive files are byte-identical (${await shortSha(
+        `${dir}/identical/a.tar`,
+      )})`,
+    );
+    ok(r.stdout.includes("  note: the layers were not read: the same bytes hold the same image\n"));
   });
   await t.step(".tar and .tar.gz", async () => {
     const r = await verify(["outer_gzip/a.tar", "outer_gzip/b.tar.gz"], dir);
     assertEquals([r.code, r.stderr], [0, ""]);
     assertEquals(
       r.stdout.split("\n")[0],
-      "Images are identical (the archive files differ: see the notes)",
+      `Images are identical: the same manifest digest ${MANIFEST} (the archive files differ: see the notes)`,
     );
     ok(
       r.stdout.includes(
@@ -285,7 +306,7 @@ Deno.test("verify: identical inputs, and a .tar and a .tar.gz of one image", asy
     assertEquals([r.code, r.stdout], [2, ""]);
     assertEquals(
       r.stderr,
-      'r10e: Unknown --ignore value "colour": expected timestamps, owner, order, compression, config-encoding\n',
+      'r10e: Unknown --ignore value "colour": expected timestamps, owner, order, compression, config-encoding, manifest-encoding\n',
     );
   });
 });

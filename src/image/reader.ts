@@ -483,9 +483,7 @@ export class ImageInput implements AsyncDisposable {
       }
       if (hash) {
         const got = "sha256:" + hash.digest("hex");
-        if (got !== layer.diffId) {
-          throw this.error(`${what} does not match its diff_id "${layer.diffId}"`);
-        }
+        if (got !== layer.diffId) throw this.error(diffIdMismatch(layer, got));
         this.#verifiedDiffIds.add(layer.path + " " + layer.diffId);
       }
     } catch (e) {
@@ -1208,6 +1206,13 @@ function blob(
 ): string {
   const [alg, hex] = d.digest.split(":");
   const path = `blobs/${alg}/${hex}`;
+  // Only sha256 is checked as blobs are read: a blob under another algorithm would be trusted
+  // by its name alone, and two images could share a digest while their bytes differ.
+  if (alg !== "sha256" || hex.length !== 64) {
+    throw input.error(
+      `${what} "${path}" of ${where} has a ${alg} digest: r10e checks sha256 digests only`,
+    );
+  }
   const entry = input.entry(path);
   if (!entry || entry.kind !== "file") throw input.error(`${what} "${path}" is missing`);
   if (entry.size !== d.size) {
@@ -1215,9 +1220,7 @@ function blob(
       `${what} "${path}" has ${entry.size} bytes, its descriptor in ${where} says ${d.size}`,
     );
   }
-  if (alg === "sha256" && entry.sha256 !== hex) {
-    throw input.error(`blob "${path}" does not match its digest`);
-  }
+  if (entry.sha256 !== hex) throw input.error(`blob "${path}" does not match its digest`);
   return path;
 }
 
@@ -1301,13 +1304,22 @@ async function buildImage(
     if (layer.compression === "none") {
       // An uncompressed blob is its own diff_id: checked now, for free.
       if ("sha256:" + entry.sha256 !== layer.diffId) {
-        throw input.error(`layer "${l.path}" does not match its diff_id "${layer.diffId}"`);
+        throw input.error(diffIdMismatch(layer, "sha256:" + entry.sha256));
       }
       input._verified(layer);
     }
     infos.push(layer);
   }
   return { ...base, platform, config, layers: infos };
+}
+
+/**
+ * A layer whose content is not what its config claims: a lying image. Both digests are named,
+ * so that the reader sees which layer was changed after the config was written.
+ */
+function diffIdMismatch(layer: LayerInfo, real: string): string {
+  return `layer ${layer.index} "${layer.path}" does not match its diff_id: the config claims ` +
+    `"${layer.diffId}", its content is "${real}"`;
 }
 
 function parseJson(input: ImageInput, bytes: Uint8Array, what: string): unknown {

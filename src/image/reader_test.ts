@@ -298,9 +298,10 @@ Deno.test("openImage errors name the archive and the entry", async (t) => {
       const layer = w.names.filter((n) => n.endsWith("/layer.tar"))[1];
       await expectError(
         w.path,
-        `Cannot read image "${w.path}": layer "${layer}" does not match its diff_id "sha256:${
-          "0".repeat(64)
-        }"`,
+        `Cannot read image "${w.path}": layer 1 "${layer}" does not match its diff_id: ` +
+          `the config claims "sha256:${"0".repeat(64)}", its content is "sha256:${
+            sha256(LAYERS[1])
+          }"`,
       );
     });
     await t.step("a gzip layer with a wrong diff_id, found when it is read", async () => {
@@ -310,9 +311,11 @@ Deno.test("openImage errors name the archive and the entry", async (t) => {
       });
       await expectError(
         w.path,
-        `Cannot read image "${w.path}": layer "blobs/sha256/${
+        `Cannot read image "${w.path}": layer 0 "blobs/sha256/${
           w.layerDigests[0].slice(7)
-        }" does not match its diff_id "sha256:${"0".repeat(64)}"`,
+        }" does not match its diff_id: the config claims "sha256:${
+          "0".repeat(64)
+        }", its content is "sha256:${sha256(LAYERS[0])}"`,
         0,
       );
     });

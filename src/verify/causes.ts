@@ -27,6 +27,7 @@ export const IGNORABLE: Readonly<Record<string, CauseId>> = {
   order: "order",
   compression: "compression",
   "config-encoding": "config-encoding",
+  "manifest-encoding": "manifest-encoding",
 };
 
 /** Findings and consequences of a difference tree. */

@@ -60,18 +60,22 @@ export function compareImages(
   b: ImageSummary,
   options: CompareOptions = {},
 ): DiffNode | null {
-  if (sameImage(a, b)) return null;
   if (sameContent(a, b)) {
-    // The config's bytes are all that differs: one finding; the rest is packaging (notes).
-    const config = leaf("config", "image ID", a.configDigest, b.configDigest, {
-      cause: "config-encoding",
-    });
+    const leaves = identityLeaves(a, b);
+    if (leaves.length === 0) return null;
     return {
       scope: "archive",
       field: "archive sha256",
       a: a.archiveSha256 || null,
       b: b.archiveSha256 || null,
-      children: [config],
+      children: [{
+        scope: "manifest",
+        field: identityLevel(a, b) === "manifest" ? "manifest digest" : "image ID",
+        a: identityLevel(a, b) === "manifest" ? a.manifestDigest : a.configDigest,
+        b: identityLevel(a, b) === "manifest" ? b.manifestDigest : b.configDigest,
+        children: leaves,
+        unexplained: "config",
+      }],
       unexplained: "tar-format",
     };
   }
@@ -99,6 +103,85 @@ export function compareImages(
     children,
     unexplained: "tar-format",
   };
+}
+
+/**
+ * The strongest identity both images carry: the manifest digest when both have one, else the
+ * image ID (a docker-archive has no manifest), whose diff_ids the caller checked against the
+ * layers' content.
+ */
+export function identityLevel(a: ImageSummary, b: ImageSummary): "manifest" | "image-id" {
+  return a.manifestDigest !== "" && b.manifestDigest !== "" ? "manifest" : "image-id";
+}
+
+/**
+ * What differs between two images of the same verified content (same config JSON, same
+ * diff_ids) at the identity level they are judged by: empty when that identity is equal. Each
+ * leaf is one finding: the config's bytes (`config-encoding`), the layer blobs
+ * (`compression`), the manifest's own fields (`manifest-encoding`). A reproducible build is
+ * judged by the digest people pin, so each is a difference unless the user ignores its cause.
+ */
+export function identityLeaves(a: ImageSummary, b: ImageSummary): DiffNode[] {
+  const out: DiffNode[] = [];
+  const byManifest = identityLevel(a, b) === "manifest";
+  if (byManifest ? a.manifestDigest === b.manifestDigest : a.configDigest === b.configDigest) {
+    return out;
+  }
+  if (a.configDigest !== b.configDigest) {
+    out.push(leaf("config", "image ID", a.configDigest, b.configDigest, {
+      cause: "config-encoding",
+    }));
+  }
+  if (!byManifest) return out;
+  const blobs = a.layers.flatMap((l, i) => (l.digest !== b.layers[i].digest ? [i] : []));
+  if (blobs.length > 0) {
+    const describe = (s: ImageSummary) =>
+      blobs.map((i) => {
+        const l = s.layers[i];
+        return `layer ${i}: ${l.compression}, ${l.size} bytes, ${l.digest}`;
+      }).join("; ");
+    out.push(leaf("manifest", BLOBS_FIELD, describe(a), describe(b), { cause: "compression" }));
+  }
+  const fields = manifestFields(a, b);
+  if (fields.length > 0 || out.length === 0) {
+    const field = `${MANIFEST_FIELD}${fields.length ? `: ${fields.join(", ")}` : ""}`;
+    out.push(leaf("manifest", field, a.manifestDigest, b.manifestDigest, {
+      cause: "manifest-encoding",
+    }));
+  }
+  return out;
+}
+
+/** The field of the finding on layer blobs that differ over the same verified content. */
+export const BLOBS_FIELD = "layer blobs (same content: diff_ids verified)";
+/** The field of the finding on manifests that differ around the same config and layers. */
+export const MANIFEST_FIELD = "manifest (same config and layers)";
+
+/**
+ * The manifest fields that differ besides the config and layer digests: its own fields (media
+ * type, annotations, artifactType) and the descriptors' media types and annotations.
+ */
+function manifestFields(a: ImageSummary, b: ImageSummary): string[] {
+  const strip = (m: unknown) => {
+    if (!isObject(m)) return m;
+    const { config, layers, ...rest } = m;
+    const descriptor = (d: unknown) => {
+      if (!isObject(d)) return d;
+      const { digest: _d, size: _s, ...kept } = d;
+      return kept;
+    };
+    return {
+      ...rest,
+      config: descriptor(config),
+      layers: Array.isArray(layers) ? layers.map(descriptor) : layers,
+    };
+  };
+  const found = compareJson(strip(a.manifest), strip(b.manifest), {
+    path: "",
+    scope: "manifest",
+    causeOf: jsonCause,
+  }).map((n) => n.field.replace(/\[\d+\]/g, "[]"));
+  return [...new Set(found)];
 }
 
 /** Same names, headers and contents in the same order: the same tar, up to padding. */
@@ -717,8 +800,11 @@ export function packagingNotes(a: ImageSummary, b: ImageSummary): string[] {
   if (ma !== mb) notes.push(`media types differ: ${ma} vs ${mb}`);
   const compression = (s: ImageSummary) => distinct(s.layers.map((l) => l.compression));
   const [ca, cb] = [compression(a), compression(b)];
-  if (ca !== cb) notes.push(`layer blobs are stored ${ca} vs ${cb} (same diff_ids)`);
-  else {
+  // Judged by their manifest digests, other blobs or manifests are findings (identityLeaves).
+  const byManifest = identityLevel(a, b) === "manifest";
+  if (!byManifest && ca !== cb) {
+    notes.push(`layer blobs are stored ${ca} vs ${cb} (same diff_ids)`);
+  } else if (!byManifest) {
     const blobs = a.layers.flatMap((l, i) => (l.digest !== b.layers[i].digest ? [i] : []));
     if (blobs.length) {
       notes.push(
@@ -726,23 +812,6 @@ export function packagingNotes(a: ImageSummary, b: ImageSummary): string[] {
           `another compressor or level (pin it, or ship layers uncompressed)`,
       );
     }
-  }
-  if (a.manifestDigest && b.manifestDigest && a.manifestDigest !== b.manifestDigest) {
-    const strip = (m: unknown) => {
-      if (!isObject(m)) return m;
-      const { config: _c, layers: _l, ...rest } = m;
-      return rest;
-    };
-    const fields = compareJson(strip(a.manifest), strip(b.manifest), {
-      path: "",
-      scope: "manifest",
-      causeOf: jsonCause,
-    }).map((n) => n.field);
-    const what = fields.length ? `fields ${fields.slice(0, 4).join(", ")}` : "descriptors";
-    notes.push(
-      `manifests differ (${shortDigest(a.manifestDigest)} vs ${shortDigest(b.manifestDigest)}): ` +
-        `${what}`,
-    );
   }
   const attached = attachmentNotes(a.index, b.index);
   notes.push(...attached);
@@ -804,8 +873,4 @@ function mediaFamily(types: string[]): string {
 
 function manifestMediaType(m: unknown): string {
   return isObject(m) && typeof m.mediaType === "string" ? m.mediaType : "";
-}
-
-function shortDigest(d: string): string {
-  return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, "$1…");
 }

@@ -1,5 +1,12 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { compareImages, compareJson, jsonCause, packagingNotes } from "./compare.ts";
+import {
+  BLOBS_FIELD,
+  compareImages,
+  compareJson,
+  jsonCause,
+  MANIFEST_FIELD,
+  packagingNotes,
+} from "./compare.ts";
 import { collapse, summarize } from "./causes.ts";
 import { explain } from "./explain.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary } from "./summary.ts";
@@ -101,16 +108,27 @@ Deno.test("compareImages names the cause of each leaf", async (t) => {
     const b = image("2", [file("b"), file("a")]);
     assertEquals(causes(a, b), ["layer:entry 1 of 2:order:order"]);
   });
-  await t.step("same config, layer blob compressed: a packaging note, no tree", () => {
+  await t.step("same config, layer blob compressed: one compression finding", () => {
     const a = image("1", [file("a")]);
     const b = image("1", [file("a")], { manifestDigest: "sha256:other" });
     b.layers[0] = { ...b.layers[0], digest: "sha256:gz", compression: "gzip", mediaType: "x+gzip" };
-    assertEquals(compareImages(a, b), null);
-    assertEquals(packagingNotes(a, b), [
-      "media types differ: OCI vs x+gzip",
-      "layer blobs are stored none vs gzip (same diff_ids)",
-      "manifests differ (sha256:b10000000000… vs sha256:other): descriptors",
+    assertEquals(causes(a, b), [
+      `manifest::${BLOBS_FIELD}:compression`,
     ]);
+    assertEquals(packagingNotes(a, b), ["media types differ: OCI vs x+gzip"]);
+  });
+  await t.step("same config and layer blobs, other manifest fields: manifest-encoding", () => {
+    const a = image("1", [file("a")]);
+    const b = image("1", [file("a")], { manifestDigest: "sha256:other" });
+    b.manifest = { ...(a.manifest as Record<string, unknown>), annotations: { x: "y" } };
+    assertEquals(causes(a, b), [`manifest::${MANIFEST_FIELD}: annotations:manifest-encoding`]);
+  });
+  await t.step("no manifest digest on one side: judged by the image ID, blobs in a note", () => {
+    const a = image("1", [file("a")]);
+    const b = image("1", [file("a")], { manifestDigest: "" });
+    b.layers[0] = { ...b.layers[0], digest: "sha256:gz", compression: "gzip", mediaType: "x+gzip" };
+    assertEquals(compareImages(a, b), null);
+    assertEquals(packagingNotes(a, b)[1], "layer blobs are stored none vs gzip (same diff_ids)");
   });
   await t.step("a config re-encoded with the same content: config-encoding", () => {
     const a = image("1", [file("a")]);

@@ -28,6 +28,7 @@ export type CauseId =
   | "layers"
   | "platform"
   | "config-encoding"
+  | "manifest-encoding"
   | "commit"
   | "builder-ids"
   | "godebug"
@@ -95,6 +96,10 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
     text: "config re-serialized: the same JSON content in other bytes (key order, escapes)",
     hint:
       "no fix needed: the image content is identical (a copy tool such as skopeo re-encoded it)",
+  },
+  "manifest-encoding": {
+    text: "manifest re-encoded: other media types or annotations around the same config and layers",
+    hint: "pin the digest people deploy; `--ignore manifest-encoding` if a copy tool converted it",
   },
   commit: {
     text: "built from different commits",
@@ -278,10 +283,27 @@ export interface InputInfo {
   layersNotRead?: number;
 }
 
+/**
+ * The strongest identity both inputs carry (DESIGN: what "identical" means), and whether it is
+ * equal: `archive`, the files are byte-identical; `manifest`, the manifest digests (every
+ * platform's, for an index); `image-id`, the config digests (a docker-archive has no manifest),
+ * with every layer's content checked against its diff_id. `r10e check` is strict: its builds
+ * agree only when this is equal at the `manifest` or `archive` level.
+ */
+export interface Identity {
+  level: "archive" | "manifest" | "image-id";
+  equal: boolean;
+  /** The digests compared (comma-separated, one per platform, for several). */
+  a: string;
+  b: string;
+}
+
 /** The result of `verify`: printed by `main.ts` as text or `--json`. */
 export interface Report {
   schemaVersion: 1;
   identical: boolean;
+  /** The identity the answer is given at (the first line says it). */
+  identity: Identity;
   /** One line: `identical` or `differ: N findings (cause ×n, …)`. */
   summary: string;
   a: InputInfo;

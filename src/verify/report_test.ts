@@ -33,6 +33,7 @@ function report(findings: Finding[]): Report {
   return {
     schemaVersion: 1,
     identical: findings.length === 0,
+    identity: { level: "manifest", equal: findings.length === 0, a: D1, b: D2 },
     summary: findings.length ? `differ: ${findings.length} findings` : "identical",
     a: info("a.tar.gz", D1),
     b: info("b.tar.gz", D2),

@@ -243,6 +243,7 @@ Deno.test("module findings come first in the summary, the causes and the human r
   const report: Report = {
     schemaVersion: 1,
     identical: false,
+    identity: { level: "manifest", equal: false, a: "", b: "" },
     summary,
     a: info0,
     b: { ...info0, input: "b" },

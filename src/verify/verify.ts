@@ -14,7 +14,8 @@
  */
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
-import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
+import { Buffer } from "node:buffer";
+import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
 import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
@@ -22,6 +23,7 @@ import { collapse, summarize } from "./causes.ts";
 import {
   attachmentNotes,
   compareImages,
+  identityLevel,
   isBlobName,
   packagingNotes,
   sameContent,
@@ -33,6 +35,7 @@ import {
   type DiffNode,
   type Finding,
   FINDINGS_PER_KIND,
+  type Identity,
   type IgnoreOptions,
   type InputInfo,
   type OmittedFindings,
@@ -84,6 +87,8 @@ async function verify(
   ignore: IgnoreOptions,
 ): Promise<Report> {
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
+  const twin = await byteIdentical(pathA, pathB);
+  if (twin) return await byteIdenticalReport(pathA, pathB, twin, options);
   // A registry reference is read from its registry: documents now, layers streamed when
   // compared and kept nowhere (issue 11: reading from a registry).
   const open = {
@@ -118,6 +123,7 @@ async function verify(
     const consequences: Report["consequences"] = [];
     const ignored: Report["ignored"] = { count: 0, byCause: {} };
     const infos: [InputInfo, InputInfo][] = [];
+    const levels: { level: Identity["level"]; a: ImageSummary; b: ImageSummary }[] = [];
     let skippedContent = 0;
     const packaging: string[] = [];
     for (const [index, pair] of pairs.entries()) {
@@ -126,15 +132,14 @@ async function verify(
         findings.push(missingPlatform(pair));
         continue;
       }
-      // A layer with the same diff_id on both sides holds the same files: its contents need no hashing.
-      const same = new Set<number>();
-      pair.a.layers.forEach((l, i) => {
-        if (pair.b?.layers[i]?.diffId === l.diffId) same.add(i);
-      });
+      const same = sharedBlobs(pair.a, pair.b);
       const [a, b] = await Promise.all([
         summarizeImage(inputA, pair.a, shaA, { progress, same }),
         summarizeImage(inputB, pair.b, shaB, { progress, same }),
       ]);
+      const level = identityLevel(a, b);
+      if (level === "image-id") await checkSharedLayers([inputA, inputB], pair, same);
+      levels.push({ level, a: a, b: b });
       if (inputA.kind !== inputB.kind) {
         // A layout directory has no tar headers to compare with an archive's.
         a.entries = [];
@@ -239,10 +244,17 @@ async function verify(
     }
     const first = pairs.find((p) => p.a && p.b);
     const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config }, omitted);
+    const identical = findings.length === 0 && omitted.length === 0;
+    const identity = identityOf(levels, pairs.length);
+    let summary = summarize(explained.findings, ignored.count, omitted);
+    if (identical && ignored.count === 0 && identity.equal) {
+      summary += `: ${identityText(identity, levels.length)}`;
+    }
     return {
       schemaVersion: 1,
-      identical: findings.length === 0 && omitted.length === 0,
-      summary: summarize(explained.findings, ignored.count, omitted),
+      identical,
+      identity,
+      summary,
       a: infoA,
       b: infoB,
       findings: explained.findings,
@@ -266,6 +278,158 @@ async function verify(
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The layer positions whose blob both images share: the same blob digest (each checked against
+ * its bytes as they are read: archives when opened, registry blobs as they arrive), size and
+ * claimed diff_id. Only these are left unread: the same bytes hold the same files. A layer whose
+ * blobs differ is read and inflated on both sides, which checks each against its diff_id; a
+ * claimed diff_id alone proves nothing (a patched, re-compressed layer may keep the original).
+ */
+export function sharedBlobs(a: ImageInfo, b: ImageInfo): Set<number> {
+  const same = new Set<number>();
+  a.layers.forEach((l, i) => {
+    const o = b.layers[i];
+    if (o && o.digest === l.digest && o.size === l.size && o.diffId === l.diffId) same.add(i);
+  });
+  return same;
+}
+
+/**
+ * At the image-ID level (a docker-archive on one side), every layer's content is checked against
+ * its diff_id: a shared compressed blob is inflated and hashed once, on a local side when there
+ * is one (the reader checks it when the layer is read to its end). An uncompressed blob was
+ * checked when it was opened: it is its own diff_id.
+ * @throws {InputError} naming the layer whose content is not its diff_id.
+ */
+async function checkSharedLayers(
+  inputs: [ImageInput, ImageInput],
+  pair: { a?: ImageInfo; b?: ImageInfo },
+  same: Set<number>,
+): Promise<void> {
+  const side = inputs[0].kind === "registry" && inputs[1].kind !== "registry" ? 1 : 0;
+  const input = inputs[side];
+  const image = side === 0 ? pair.a! : pair.b!;
+  const done = new Set<string>();
+  for (const i of same) {
+    const layer = image.layers[i];
+    if (layer.compression === "none" || done.has(layer.path)) continue;
+    done.add(layer.path);
+    for await (const _ of input.layerEntries(image, i)) { /* bodies are skipped, still hashed */ }
+  }
+}
+
+/** The identity of the compared pairs: the weakest level any pair has, equal when all are. */
+function identityOf(
+  levels: { level: Identity["level"]; a: ImageSummary; b: ImageSummary }[],
+  pairCount: number,
+): Identity {
+  const level = levels.every((l) => l.level === "manifest") ? "manifest" : "image-id";
+  const digest = (s: ImageSummary) => (level === "manifest" ? s.manifestDigest : s.configDigest);
+  const a = levels.map((l) => digest(l.a));
+  const b = levels.map((l) => digest(l.b));
+  return {
+    level,
+    // A platform only one input holds (no pair) is a difference too.
+    equal: levels.length === pairCount && levels.length > 0 && a.every((d, i) => d === b[i]),
+    a: a.join(", "),
+    b: b.join(", "),
+  };
+}
+
+/** What the first line says was proven equal. */
+function identityText(identity: Identity, platforms: number): string {
+  const digest = platforms > 1 ? `${platforms} platforms` : shortSha(identity.a);
+  if (identity.level === "archive") return `the archive files are byte-identical (${digest})`;
+  if (identity.level === "manifest") {
+    return platforms > 1
+      ? `the same manifest digests (${digest})`
+      : `the same manifest digest ${digest}`;
+  }
+  return `the same image ID ${digest}, every layer checked against its diff_id`;
+}
+
+/**
+ * The `sha256:<hex>` of two regular files with the same bytes (read side by side, stopping at
+ * the first difference), else null. Identical bytes hold identical images: what is left is to
+ * check that they hold an image at all.
+ */
+async function byteIdentical(pathA: string, pathB: string): Promise<string | null> {
+  const [sa, sb] = await Promise.all([pathA, pathB].map((p) => Deno.stat(p).catch(() => null)));
+  if (!sa?.isFile || !sb?.isFile || sa.size !== sb.size) return null;
+  if (sa.dev === sb.dev && sa.ino !== null && sa.ino === sb.ino) return await fileSha256(pathA);
+  const hash = createHash("sha256");
+  using fa = await Deno.open(pathA);
+  using fb = await Deno.open(pathB);
+  const bufA = new Uint8Array(4 << 20);
+  const bufB = new Uint8Array(4 << 20);
+  for (let at = 0; at < sa.size;) {
+    const n = Math.min(bufA.length, sa.size - at);
+    await Promise.all([readFull(fa, bufA.subarray(0, n)), readFull(fb, bufB.subarray(0, n))]);
+    if (Buffer.compare(bufA.subarray(0, n), bufB.subarray(0, n)) !== 0) return null;
+    hash.update(bufA.subarray(0, n));
+    at += n;
+  }
+  return "sha256:" + hash.digest("hex");
+}
+
+/**
+ * The report on two byte-identical archives: opened once (documents, configs and descriptors
+ * checked; a plain tar's large blobs are not hashed, their bytes being the other side's too), so
+ * that junk is still an unreadable input; the layers are not read.
+ */
+async function byteIdenticalReport(
+  pathA: string,
+  pathB: string,
+  sha: string,
+  options: VerifyOptions,
+): Promise<Report> {
+  await using input = await openImage(pathA, {
+    platform: options.platform,
+    tempDir: options.tempDir,
+    deferBlobHashes: true,
+  });
+  const pairs = pairPlatforms(input, input, options.platform);
+  const images = pairs.map((p) => p.a!);
+  const format = input.indexJson && input.manifestJson
+    ? "docker-archive+oci"
+    : input.indexJson
+    ? "oci"
+    : "docker-archive";
+  const info = (path: string): InputInfo => ({
+    input: path,
+    format,
+    compression: input.compression,
+    archiveSha256: sha,
+    platform: pairs.length > 1
+      ? platformList(input)
+      : images[0].platform
+      ? formatPlatform(images[0].platform)
+      : platformOf(images[0].config),
+    manifestDigest: images[0].manifestDigest ?? "",
+    imageId: images[0].configDigest,
+    layers: images[0].layers.length,
+    files: 0,
+    layersNotRead: images[0].layers.length,
+  });
+  const identity: Identity = { level: "archive", equal: true, a: sha, b: sha };
+  const explained = explain([], { a: images[0].config, b: images[0].config }, []);
+  return {
+    schemaVersion: 1,
+    identical: true,
+    identity,
+    summary: `identical: ${identityText(identity, 1)}`,
+    a: info(pathA),
+    b: info(pathB),
+    findings: [],
+    consequences: [],
+    notes: ["the layers were not read: the same bytes hold the same image"],
+    ignored: { count: 0, byCause: {} },
+    causes: explained.causes,
+    builders: explained.builders,
+    omitted: { count: 0, perKind: FINDINGS_PER_KIND, kinds: [] },
+  };
 }
 
 /** sha256 of an input file as given; `""` for a directory or a registry reference. */

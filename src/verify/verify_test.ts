@@ -87,7 +87,14 @@ Deno.test("verifyImages", async (t) => {
         tempDir: dir,
         platform: "linux/amd64",
       });
-      assertEquals([r.identical, r.summary, r.a.platform], [true, "identical", "linux/amd64"]);
+      assertEquals([r.identical, r.a.platform], [true, "linux/amd64"]);
+      assertEquals(r.summary, `identical: the same manifest digest ${short(r.a.manifestDigest)}`);
+      assertEquals(r.identity, {
+        level: "manifest",
+        equal: true,
+        a: r.a.manifestDigest,
+        b: r.a.manifestDigest,
+      });
     });
     await t.step("progress lines after two seconds, at most one a second", async () => {
       let clock = 0;
@@ -162,3 +169,8 @@ Deno.test("fileMeta keeps only PAX records that no field restates", () => {
     3,
   ]);
 });
+
+/** `sha256:` and the first 12 hex digits of a digest, as reports shorten them. */
+function short(digest: string): string {
+  return digest.slice(0, 19) + "…";
+}
