@@ -39,7 +39,7 @@ export function addVerifyCommand(program: Command, cli: Cli): void {
     .addOption(jsonOption("print the findings as JSON (schema: docs/verify-json.md)"))
     .option(
       "--ignore <what>",
-      "ignore expected differences: timestamps, owner, order, compression, config-encoding (repeatable, or comma-separated)",
+      "ignore expected differences: timestamps, owner, order, compression, config-encoding, manifest-encoding (repeatable, or comma-separated)",
       collect,
     )
     .option(
@@ -55,7 +55,12 @@ export function addVerifyCommand(program: Command, cli: Cli): void {
     .addHelpText(
       "after",
       `
-Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read or bad usage.
+Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read, lies about its
+content (a layer that is not its diff_id), or bad usage.
+Identical means the same manifest digest (the same image ID, every layer checked against its
+diff_id, when one input is a docker-archive), or byte-identical archive files; the first line
+says which. The same content under other digests (re-compressed layers, a re-encoded config) is
+a difference: --ignore compression,config-encoding accepts it. See docs/verify.md.
 Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz
 Several platforms (an image index): every platform is compared with the same platform of the
 other input, and a platform only one input has is a difference (exit 1); --platform linux/arm64
