@@ -51,10 +51,14 @@ declare -A wanted=(
   [qemu-user-static]=/usr/bin/qemu-aarch64-static
   # the layer_compression pull tests pull and run both kinds of image with podman
   [podman]=/usr/bin/podman
+  # r10e check varies build B's clock (faketime) and directory order (disorderfs, a FUSE mount)
+  [faketime]=/usr/bin/faketime
+  [disorderfs]=/usr/bin/disorderfs
+  [fuse]=/usr/bin/fusermount
 )
 missing=()
 for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
-  qemu-user-static podman; do
+  qemu-user-static podman faketime disorderfs fuse; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

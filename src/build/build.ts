@@ -209,6 +209,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     })
     : null;
   // ── host mode: build_cmd once per platform, one after the other (they may share paths) ──
+  const wrap = mode === "host" ? faketimeWrap(options.hostEnv) : [];
+  if (wrap.length) progress(`build_cmd runs under ${wrap.join(" ")} (R10E_BUILD_CMD_FAKETIME)`);
   if (!options.skipBuildCmd && mode === "host") {
     for (const platform of platforms) {
       progress(
@@ -220,6 +222,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         command: config.build_cmd,
         cwd: root,
         env: envFor(options.hostEnv, platform),
+        wrap,
         onOutput: options.onOutput ?? (() => {}),
         signal: options.signal,
       });
@@ -561,6 +564,22 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
       }. Run \`r10e init\` to accept the change and commit r10e-docker/`,
     );
   }
+}
+
+/**
+ * The clock shift `r10e check` gives build B's build_cmd (R10E_BUILD_CMD_FAKETIME, e.g. "+3d"):
+ * Debian's faketime, so that `date` and other C programs see another day. Empty when unset.
+ * @throws {ConfigError} for a value faketime would not read as a relative offset.
+ */
+export function faketimeWrap(hostEnv: Record<string, string>): string[] {
+  const shift = hostEnv.R10E_BUILD_CMD_FAKETIME;
+  if (shift === undefined || shift === "") return [];
+  if (!/^[+-]\d{1,6}[smhdy]?$/.test(shift)) {
+    throw new ConfigError(
+      `R10E_BUILD_CMD_FAKETIME must be a relative time like "+3d" or "-90m", found "${shift}"`,
+    );
+  }
+  return ["faketime", "-f", shift];
 }
 
 /** The creation time: SOURCE_DATE_EPOCH, else the commit time of HEAD, else 0 (DESIGN: creation time). */

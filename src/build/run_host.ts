@@ -12,6 +12,8 @@ export interface RunOptions {
   cwd: string;
   /** The complete environment (nothing else of the host is passed). */
   env: Record<string, string>;
+  /** A command that runs the shell, e.g. `["faketime", "-f", "+3d"]` (empty: none). */
+  wrap?: string[];
   /** Receives the command's stdout and stderr as they come. */
   onOutput: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
@@ -28,7 +30,7 @@ export async function runOnHost(options: RunOptions): Promise<number> {
     for await (const chunk of stream) options.onOutput(chunk);
   };
   const { status } = await spawnGroup(
-    ["/bin/sh", "-c", 'umask 022 && eval "$R10E_BUILD_CMD"'],
+    [...(options.wrap ?? []), "/bin/sh", "-c", 'umask 022 && eval "$R10E_BUILD_CMD"'],
     {
       cwd: options.cwd,
       env: { ...options.env, R10E_BUILD_CMD: options.command },

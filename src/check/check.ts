@@ -1,10 +1,12 @@
 /**
  * `r10e check [REFERENCE]`: build the committed HEAD twice from fresh clones
- * outside the project, under deliberately different conditions (paths, TZ,
- * umask, locale, TMPDIR, optionally a cold Go build cache, host and docker
- * mode when an engine answers and a builder is pinned), compare the two images
- * with verify, and compare them with REFERENCE (a digest, an image, or the
- * expectation recorded by `r10e build --record`) (issue 13).
+ * outside the project, one after the other under deliberately different
+ * conditions (paths, TZ, umask, locale, TMPDIR, and what variations.ts plans:
+ * the clock, file order, hostname, kernel version, ASLR, CPUs, HOME; optionally
+ * a cold Go build cache, host and docker mode when an engine answers and a
+ * builder is pinned), compare the two images with verify and their digests
+ * strictly, and compare them with REFERENCE (a digest, an image, or the
+ * expectation recorded by `r10e build --record`).
  *
  * Each build is r10e's own `build` run as a child process (the same entry point
  * as the CLI), so that the environment and the umask really differ: a umask
@@ -14,7 +16,18 @@
  */
 import { join, relative, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
-import { registerTemporary, removeTemporary, spawnGroup } from "../signals.ts";
+import {
+  registerProcessGroup,
+  registerTemporary,
+  releaseProcessGroup,
+  removeTemporary,
+  spawnGroup,
+  stopProcessGroup,
+} from "../signals.ts";
+import { Sha256 } from "../image/digest.ts";
+import { FORMAT_VERSION } from "../image/writer.ts";
+import { looksLikeReference, parseReference } from "../registry/reference.ts";
+import { homeCaches, type HostFacts, planVariations } from "./variations.ts";
 import { dirtyPaths, headRevision } from "../build/git.ts";
 import { findProjectRoot } from "../build/project_root.ts";
 import { parsePins } from "../build/pins.ts";
@@ -26,9 +39,11 @@ import {
   compareDigest,
   compareRecorded,
   type Condition,
+  differingDigests,
   DIGESTS_FILE,
   isDigest,
   parseDigests,
+  type RecordedDigests,
   type ReferenceOutcome,
 } from "./result.ts";
 
@@ -63,6 +78,8 @@ interface Plan {
   dir: string;
   env: Record<string, string>;
   umask: string;
+  /** Wrappers build B runs under (unshare, setarch, taskset). */
+  prefix: string[];
 }
 
 /**
@@ -97,15 +114,40 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     );
   }
 
+  // A malformed REFERENCE is found before minutes of building, not after.
+  const referenceKind = options.reference === undefined
+    ? null
+    : await classifyReference(options.reference, options.cwd);
+  const branch =
+    (await gitText(toplevel, ["symbolic-ref", "--quiet", "--short", "HEAD"]))?.trim() ||
+    null;
+
   const tmpRoot = options.env.TMPDIR || "/tmp";
   const work = await Deno.makeTempDir({ dir: tmpRoot, prefix: "r10e-check-" });
   registerTemporary(work);
+  let unmount: (() => Promise<void>) | null = null;
   try {
     // Different depths and names: a build path that leaks in shows as a difference.
     const dirA = join(work, "a", "src");
     const dirB = join(work, "second-build", "nested", "checkout-b");
-    progress(`cloning ${commit.slice(0, 12)} into ${dirA} and ${dirB}`);
-    await Promise.all([clone(toplevel, commit, dirA), clone(toplevel, commit, dirB)]);
+    const modeB = options.modeB
+      ? { mode: options.modeB, why: `--in-b ${options.modeB}` }
+      : await chooseModeB(toplevel, rel, commit, options.env);
+    const facts = await hostFacts(options.env, join(work, "home-b"), modeB.mode);
+    const plan = planVariations(facts);
+    const rawB = plan.shuffleDirents ? join(work, "second-build-files") : dirB;
+    progress(`cloning ${commit.slice(0, 12)} into ${dirA} and ${rawB}`);
+    // The clones check out the user's branch at HEAD (or detach like the user's checkout), so a
+    // build that stamps the branch name gets the one the user's own build gets.
+    await Promise.all([
+      clone(toplevel, commit, dirA, branch),
+      clone(toplevel, commit, rawB, branch),
+    ]);
+    await Deno.mkdir(facts.homeB);
+    if (plan.shuffleDirents) {
+      await Deno.mkdir(dirB, { recursive: true });
+      unmount = await mountShuffled(rawB, dirB, facts.tools.disorderfs!, facts.tools.fusermount!);
+    }
     const projectA = join(dirA, rel);
     const projectB = join(dirB, rel);
     try {
@@ -116,9 +158,6 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
       );
     }
 
-    const modeB = options.modeB
-      ? { mode: options.modeB, why: "--in-b host" }
-      : await chooseModeB(projectA, options.env);
     const goCacheB = options.freshGoCache ? join(work, "gocache-b") : undefined;
     const [tmpA, tmpB] = [join(work, "tmp-a"), join(work, "tmp-b")];
     await Promise.all([Deno.mkdir(tmpA), Deno.mkdir(tmpB)]);
@@ -129,6 +168,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         mode: "host",
         dir: projectA,
         umask: "022",
+        prefix: [],
         env: { ...base, TZ: "UTC", LC_ALL: "C", LANG: "C", TMPDIR: tmpA },
       },
       {
@@ -136,8 +176,10 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         mode: modeB.mode,
         dir: projectB,
         umask: "077",
+        prefix: plan.prefix,
         env: {
           ...base,
+          ...plan.env,
           TZ: "Pacific/Chatham",
           LC_ALL: "tr_TR.UTF-8",
           LANG: "tr_TR.UTF-8",
@@ -146,12 +188,21 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         },
       },
     ];
+    // TZ, locale and umask reach r10e's own process: build_cmd runs with TZ=UTC, LC_ALL=C and
+    // umask 022 that r10e sets, so the rows say so rather than suggest they reached the build.
+    const fixedForBuildCmd = "r10e's own process; build_cmd gets r10e's fixed value";
     const conditions: Condition[] = [
       { name: "path", a: projectA, b: projectB },
-      { name: "TZ", a: "UTC", b: "Pacific/Chatham" },
-      { name: "umask", a: "022", b: "077" },
-      { name: "locale", a: "LC_ALL=C", b: "LC_ALL=tr_TR.UTF-8" },
+      { name: "TZ", a: "UTC", b: "Pacific/Chatham", note: `${fixedForBuildCmd} (TZ=UTC)` },
+      { name: "umask", a: "022", b: "077", note: `${fixedForBuildCmd} (022)` },
+      {
+        name: "locale",
+        a: "LC_ALL=C",
+        b: "LC_ALL=tr_TR.UTF-8",
+        note: `${fixedForBuildCmd} (LC_ALL=C)`,
+      },
       { name: "TMPDIR", a: tmpA, b: tmpB },
+      ...plan.conditions,
       goCacheB
         ? { name: "GOCACHE", a: options.env.GOCACHE || "the user's", b: `${goCacheB} (empty)` }
         : {
@@ -176,12 +227,14 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         notVaried: userNotVaried(options.env),
       },
     ];
-    progress(`building A (host) and B (${modeB.mode}) at the same time`);
-    const builds = await Promise.all(
-      plans.map((p) =>
-        runBuild(p, relative(root, resolve(options.cwd, options.configPath)), options)
-      ),
-    ) as [BuildDigests, BuildDigests];
+    const config = relative(root, resolve(options.cwd, options.configPath));
+    // One after the other: their wall clocks differ by a whole build, so a stamp of the time
+    // to the second differs too (B's faketime shifts what C programs see by days).
+    progress("building A (host)");
+    const buildA = await runBuild(plans[0], config, options);
+    progress(`building B (${modeB.mode}) after A`);
+    const buildB = await runBuild(plans[1], config, options);
+    const builds: [BuildDigests, BuildDigests] = [buildA, buildB];
     progress("comparing A and B with verify");
     const report = await verifyImages(builds[0].archivePath, builds[1].archivePath, {
       tempDir: work,
@@ -191,13 +244,22 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     report.b.input = "B";
     const notes: string[] = [];
     let reference: ReferenceOutcome | null = null;
-    if (options.reference !== undefined) {
-      reference = await compareReference(options.reference, builds[0], options, work);
+    if (options.reference !== undefined && referenceKind !== null) {
+      reference = await compareReference(
+        options.reference,
+        referenceKind,
+        builds[0],
+        options,
+        work,
+      );
     } else {
       const recorded = await readRecorded(root);
       if (recorded) {
         if (recorded.digests.commit === commit) {
-          reference = compareRecorded(recorded.digests, builds[0], DIGESTS_FILE);
+          reference = compareRecorded(recorded.digests, builds[0], DIGESTS_FILE, FORMAT_VERSION);
+          if (!reference.matches) {
+            reference.next = await recordedImageCommand(recorded.digests, root, options.cwd);
+          }
         } else {
           notes.push(
             `${DIGESTS_FILE} was recorded for ${
@@ -209,36 +271,181 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         }
       }
     }
+    const differing = differingDigests(builds[0], builds[1], FORMAT_VERSION);
     return {
       commit,
       dirty,
       conditions,
       builds,
-      reproducible: report.identical,
+      // Strict: the digests people pin must be equal, whatever verify accepts as the same content.
+      reproducible: report.identical && differing.length === 0,
+      differing,
       report,
       reference,
       notes,
     };
   } finally {
+    if (unmount) await unmount();
     await removeTemporary(work);
   }
 }
 
-/** REFERENCE against build A: a digest, or an image read by verify (archive, layout, registry). */
-async function compareReference(
-  text: string,
-  build: BuildDigests,
-  options: CheckOptions,
-  work: string,
-): Promise<ReferenceOutcome> {
-  if (isDigest(text)) return compareDigest(text, build);
+/** What REFERENCE is, decided before building. */
+type ReferenceKind = "digest" | "path" | "registry";
+
+/**
+ * Classifies REFERENCE: a digest, an existing archive or layout, or a registry reference.
+ * @throws {UsageError} for anything else, with what was expected.
+ */
+async function classifyReference(text: string, cwd: string): Promise<ReferenceKind> {
+  if (isDigest(text)) return "digest";
   if (/^sha256:/i.test(text)) {
     throw new UsageError(
       `Invalid REFERENCE "${text}": a digest is sha256: and 64 lowercase hex digits`,
     );
   }
+  if (await Deno.stat(resolve(cwd, text)).then(() => true, () => false)) return "path";
+  if (looksLikeReference(text)) return "registry";
+  let detail: string;
+  try {
+    parseReference(text);
+    detail = "it names no registry host (write host/repository[:tag][@sha256:…])";
+  } catch (error) {
+    detail = (error as Error).message;
+  }
+  throw new UsageError(
+    `Invalid REFERENCE "${text}": not a digest (sha256:<64 hex>), no such file or directory, ` +
+      `and not a registry reference: ${detail}`,
+  );
+}
+
+/**
+ * The one command that shows why a rebuild differs from digests.json, which holds no image:
+ * check against the image the digests were recorded from, so that verify compares the files.
+ * That image is found in r10e-docker/out/ when its sha256 is the recorded one.
+ */
+async function recordedImageCommand(
+  recorded: RecordedDigests,
+  root: string,
+  cwd: string,
+): Promise<string> {
+  const out = join(root, "r10e-docker", "out");
+  const entries = await Array.fromAsync(Deno.readDir(out)).catch(() => [] as Deno.DirEntry[]);
+  for (const e of entries.sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    if (!e.isFile || !/\.tar(\.gz)?$/.test(e.name)) continue;
+    if (await fileSha256(join(out, e.name)) === recorded.archive_sha256) {
+      return `r10e check ${shellQuote(relative(cwd, join(out, e.name)))}`;
+    }
+  }
+  return `r10e check IMAGE, where IMAGE is the image digests.json was recorded from (archive ` +
+    `sha256 ${recorded.archive_sha256.slice(0, 12)}…, manifest ${recorded.manifest_digest}), ` +
+    "as an archive or a registry reference";
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = new Sha256();
+  using file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.hex();
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The tools and facts the variations of build B depend on. */
+async function hostFacts(
+  env: Record<string, string>,
+  homeB: string,
+  modeB: "host" | "docker",
+): Promise<HostFacts> {
+  const which = async (name: string) =>
+    (await run("/bin/sh", ["-c", `command -v ${name}`], { env }, 5_000))?.trim() || null;
+  const [faketime, disorderfs, fusermount, unshare, setarch, taskset, machine, goEnv, fuse] =
+    await Promise.all([
+      which("faketime"),
+      which("disorderfs"),
+      which("fusermount"),
+      which("unshare"),
+      which("setarch"),
+      which("taskset"),
+      run("uname", ["-m"], { env }, 5_000),
+      run("go", ["env", "-json", "GOPATH", "GOMODCACHE", "GOCACHE"], { env }, 30_000),
+      Deno.stat("/dev/fuse").then(() => true, () => false),
+    ]);
+  let go = {};
+  try {
+    go = JSON.parse(goEnv ?? "{}");
+  } catch { /* no go: the defaults */ }
+  return {
+    tools: { faketime, disorderfs, fusermount, unshare, setarch, taskset },
+    root: Deno.uid() === 0,
+    fuse,
+    machine: machine?.trim() || "x86_64",
+    cpus: navigator.hardwareConcurrency,
+    home: env.HOME ?? "",
+    caches: homeCaches(env, go),
+    homeB,
+    modeB,
+  };
+}
+
+/**
+ * Mounts `raw` at `at` through disorderfs with shuffled directory entries, in its own process
+ * group (an interrupt stops it, and a stopped disorderfs unmounts); returns the unmount.
+ * @throws {ConfigError} when the mount does not appear within 10 seconds.
+ */
+async function mountShuffled(
+  raw: string,
+  at: string,
+  disorderfs: string,
+  fusermount: string,
+): Promise<() => Promise<void>> {
+  const child = new Deno.Command("setsid", {
+    args: [disorderfs, "-f", "--shuffle-dirents=yes", "--multi-user=no", raw, at],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  registerProcessGroup(child.pid);
+  const stderr = new Response(child.stderr).text();
+  const deadline = Date.now() + 10_000;
+  let exited = false;
+  child.status.then(() => exited = true);
+  // Mounted when the folder is on another device than its parent.
+  const parent = (await Deno.stat(join(at, ".."))).dev;
+  while ((await Deno.stat(at)).dev === parent) {
+    if (exited || Date.now() > deadline) {
+      stopProcessGroup(child.pid);
+      releaseProcessGroup(child.pid);
+      throw new ConfigError(
+        `Cannot check: disorderfs did not mount "${raw}" at "${at}": ${(await stderr).trim()}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return async () => {
+    await new Deno.Command(fusermount, { args: ["-u", at], stdout: "null", stderr: "null" })
+      .output();
+    const timer = setTimeout(() => stopProcessGroup(child.pid), 5_000);
+    await child.status;
+    await stderr;
+    clearTimeout(timer);
+    releaseProcessGroup(child.pid);
+  };
+}
+
+/** REFERENCE against build A: a digest, or an image read by verify (archive, layout, registry). */
+async function compareReference(
+  text: string,
+  kind: ReferenceKind,
+  build: BuildDigests,
+  options: CheckOptions,
+  work: string,
+): Promise<ReferenceOutcome> {
+  if (kind === "digest") return compareDigest(text, build);
   const path = resolve(options.cwd, text);
-  const exists = await Deno.stat(path).then(() => true, () => false);
+  const exists = kind === "path";
   options.onProgress?.(`comparing A with ${text} with verify`);
   const report = await verifyImages(build.archivePath, exists ? path : text, {
     tempDir: work,
@@ -276,15 +483,19 @@ async function readRecorded(root: string) {
   }
 }
 
-/** Docker mode for B when pins.json pins a builder and an engine answers; else host, and why. */
+/** Docker mode for B when the commit's pins.json pins a builder and an engine answers; else host, and why. */
 async function chooseModeB(
-  project: string,
+  toplevel: string,
+  rel: string,
+  commit: string,
   env: Record<string, string>,
 ): Promise<{ mode: "host" | "docker"; why: string }> {
   let builder: string | null = null;
-  const file = join(project, "r10e-docker", "pins.json");
+  const path = [rel, "r10e-docker", "pins.json"].filter((p) => p !== "").join("/");
+  const text = await gitText(toplevel, ["show", `${commit}:${path}`]);
   try {
-    builder = parsePins(await Deno.readTextFile(file), file).builder_image;
+    if (text === null) throw new Error("not in the commit");
+    builder = parsePins(text, path).builder_image;
   } catch {
     return { mode: "host", why: "r10e-docker/pins.json is not readable in the commit" };
   }
@@ -313,11 +524,24 @@ function userNotVaried(env: Record<string, string>): string {
  * absolute path, which a build in the builder container cannot reach (git then fails and Go
  * cannot stamp the VCS information).
  */
-async function clone(repo: string, commit: string, dir: string): Promise<void> {
+async function clone(
+  repo: string,
+  commit: string,
+  dir: string,
+  branch: string | null,
+): Promise<void> {
   await Deno.mkdir(resolve(dir, ".."), { recursive: true });
   const steps = [
     ["clone", "--quiet", "--no-checkout", repo, dir],
-    ["-C", dir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit],
+    [
+      "-C",
+      dir,
+      "-c",
+      "advice.detachedHead=false",
+      "checkout",
+      "--quiet",
+      ...(branch ? ["-B", branch, commit] : ["--detach", commit]),
+    ],
   ];
   for (const args of steps) {
     const out = await new Deno.Command("git", {
@@ -371,7 +595,7 @@ async function runBuild(plan: Plan, config: string, options: CheckOptions): Prom
   // umask is set by the shell (Deno cannot set it for a child); a process group that an
   // interrupt stops as a whole (signals.ts).
   const { status, result: text } = await spawnGroup(
-    ["/bin/sh", "-c", `umask ${plan.umask} && exec "$@"`, "sh", ...args],
+    [...plan.prefix, "/bin/sh", "-c", `umask ${plan.umask} && exec "$@"`, "sh", ...args],
     { cwd: plan.dir, env: plan.env, signal: options.signal },
     async (child) =>
       (await Promise.all([new Response(child.stdout).text(), lines(child.stderr)]))[0],

@@ -16,6 +16,8 @@ export interface Condition {
   b: string;
   /** Set when the condition is the same in both builds: why. */
   notVaried?: string;
+  /** What the variation reaches, or why it reaches less than it seems. */
+  note?: string;
 }
 
 /** The digests of one build, as `r10e build --json` prints them. */
@@ -42,6 +44,8 @@ export interface ReferenceOutcome {
   detail: string;
   /** verify's report against an image reference (archive, layout, registry). */
   report?: Report;
+  /** When it differs and no image was compared: the one command that shows why. */
+  next?: string;
 }
 
 /** Everything `check` found out. */
@@ -51,7 +55,10 @@ export interface CheckResult {
   dirty: string[];
   conditions: Condition[];
   builds: [BuildDigests, BuildDigests];
+  /** Only when every digest of `differing` is equal and verify found the images identical. */
   reproducible: boolean;
+  /** The digests of A and B that differ (see `differingDigests`). */
+  differing: string[];
   /** verify's report of A against B. */
   report: Report;
   reference: ReferenceOutcome | null;
@@ -65,6 +72,27 @@ export function checkExitCode(result: CheckResult): 0 | 1 {
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The digests two builds disagree on: the index and manifest digests (what people pin), the
+ * image ID, and the archive sha256 when the archives must be equal too: from format 5 on an
+ * archive holds the image alone; in format 4 it also holds the provenance, which records the
+ * build mode, so a host and a docker build's archives differ by design.
+ */
+export function differingDigests(
+  a: BuildDigests,
+  b: BuildDigests,
+  formatVersion: number,
+): string[] {
+  const out: string[] = [];
+  if ((a.indexDigest ?? null) !== (b.indexDigest ?? null)) out.push("index digest");
+  if (a.manifestDigest !== b.manifestDigest) out.push("manifest digest");
+  if (a.imageId !== b.imageId) out.push("image ID");
+  if ((formatVersion >= 5 || a.mode === b.mode) && a.archiveSha256 !== b.archiveSha256) {
+    out.push("archive sha256");
+  }
+  return out;
+}
 
 /** Whether REFERENCE is a bare digest (`sha256:<64 hex>`) rather than an image. */
 export function isDigest(text: string): boolean {
@@ -170,6 +198,8 @@ export function compareRecorded(
   recorded: RecordedDigests,
   build: BuildDigests,
   file: string,
+  /** The format this r10e writes (a recording of another format is expected to differ). */
+  formatVersion: number = recorded.format_version,
 ): ReferenceOutcome {
   const rows: [string, string, string][] = [
     ...(recorded.index_digest || build.indexDigest
@@ -187,21 +217,49 @@ export function compareRecorded(
     rows.push(["archive sha256", recorded.archive_sha256, build.archiveSha256]);
   }
   const differ = rows.filter(([, r, b]) => r !== b);
+  const detail = differ.map(([n, r, b]) => `${n}: recorded ${r}, rebuilt ${b}`).join("; ");
   return {
     kind: "recorded",
     text: file,
     matches: differ.length === 0,
     detail: differ.length === 0
       ? `equal to ${file} (${rows.map(([n]) => n).join(", ")})`
-      : differ.map(([n, r, b]) => `${n}: recorded ${r}, rebuilt ${b}`).join("; "),
+      : detail + recordedCause(recorded, build, differ.map(([n]) => n), formatVersion),
   };
+}
+
+/** What the differing digests of a recorded expectation say, as a sentence after the digests. */
+function recordedCause(
+  recorded: RecordedDigests,
+  build: BuildDigests,
+  differ: string[],
+  formatVersion: number,
+): string {
+  if (recorded.format_version !== formatVersion) {
+    return `. It was recorded with image format ${recorded.format_version} and this r10e writes ` +
+      `format ${formatVersion}: the digests change with the format; record again with ` +
+      "`r10e build --record`";
+  }
+  if (!differ.includes("image ID") && !differ.includes("manifest digest")) {
+    return differ.includes("index digest")
+      ? ". This platform's image is the same: another platform's image or the index differs"
+      : ". The image is the same (manifest digest and image ID): only the archive's bytes differ";
+  }
+  if (!differ.includes("image ID")) {
+    return `. Same image ID ${build.imageId}: the same config and layer contents, packed into ` +
+      "other layer blobs (another compression)";
+  }
+  return ". The image ID differs: the config or a layer's content differs";
 }
 
 /** The first line of the report: the answer. */
 export function verdict(result: CheckResult): string {
   const commit = result.commit.slice(0, 12);
   if (!result.reproducible) {
-    return `NOT REPRODUCIBLE: two builds of commit ${commit} gave different images (${result.report.summary})`;
+    const what = result.report.identical
+      ? `their ${result.differing.join(", ")} differ${result.differing.length === 1 ? "s" : ""}`
+      : result.report.summary;
+    return `NOT REPRODUCIBLE: two builds of commit ${commit} gave different images (${what})`;
   }
   const ref = result.reference;
   if (ref && !ref.matches) {
@@ -232,6 +290,7 @@ export function formatCheck(result: CheckResult): string {
     out.push(
       p(c.notVaried ? `  ${name}  not varied: ${c.notVaried}` : `  ${name}  ${c.a}  vs  ${c.b}`),
     );
+    if (c.note) out.push(p(`  ${"".padEnd(width)}    (${c.note})`));
   }
   out.push("", "Digests:");
   for (const b of result.builds) {
@@ -245,9 +304,19 @@ export function formatCheck(result: CheckResult): string {
   if (ref) {
     out.push("", p(`Reference ${ref.text}: ${ref.matches ? "matches" : "differs"}`));
     out.push(p(`  ${ref.detail}`));
+    if (ref.next) out.push(p(`  to see why: ${ref.next}`));
   }
   if (!result.reproducible) {
     out.push("", "verify A B:", formatReport(result.report).trimEnd());
+    if (result.report.identical) {
+      out.push(
+        p(
+          `  verify finds the same content, but check is strict: the ${
+            result.differing.join(", ")
+          } must be equal`,
+        ),
+      );
+    }
   }
   if (ref?.report && !ref.matches) {
     out.push("", `verify A ${p(ref.text)}:`, formatReport(ref.report).trimEnd());

@@ -4,7 +4,9 @@ import {
   checkExitCode,
   compareDigest,
   compareRecorded,
+  differingDigests,
   parseDigests,
+  type RecordedDigests,
   renderDigests,
 } from "./result.ts";
 
@@ -72,7 +74,44 @@ Deno.test("digests.json: sorted keys whatever the order given, parsed back, malf
     "f.json",
   );
   assert.equal(wrong.matches, false);
-  assert.equal(wrong.detail, `archive sha256: recorded ${hex("e")}, rebuilt ${hex("a")}`);
+  assert.equal(
+    wrong.detail,
+    `archive sha256: recorded ${hex("e")}, rebuilt ${hex("a")}. The image is the same ` +
+      "(manifest digest and image ID): only the archive's bytes differ",
+  );
+  // What the differing digests say: another format, another compression, another image.
+  const cases: [Partial<RecordedDigests>, string][] = [
+    [
+      { format_version: 1, manifest_digest: `sha256:${hex("9")}` },
+      "recorded with image format 1 and this r10e writes format 2",
+    ],
+    [
+      { manifest_digest: `sha256:${hex("9")}` },
+      `Same image ID sha256:${hex("b")}: the same config`,
+    ],
+    [{ image_id: `sha256:${hex("9")}` }, "The image ID differs: the config or a layer's content"],
+  ];
+  for (const [change, says] of cases) {
+    const outcome = compareRecorded({ ...d, ...change }, build, "f.json", 2);
+    assert.equal(outcome.matches, false);
+    assert.match(outcome.detail, new RegExp(says.replace(/[()]/g, "\\$&")));
+  }
+});
+
+Deno.test("differingDigests: strict; the archive compared within one mode, or from format 5 on", () => {
+  const b = { ...build, label: "B" as const };
+  assert.deepEqual(differingDigests(build, b, 4), []);
+  assert.deepEqual(differingDigests(build, { ...b, archiveSha256: hex("9") }, 4), [
+    "archive sha256",
+  ]);
+  // Format 4 archives carry the provenance, which records the mode.
+  const docker = { ...b, mode: "docker" as const, archiveSha256: hex("9") };
+  assert.deepEqual(differingDigests(build, docker, 4), []);
+  assert.deepEqual(differingDigests(build, docker, 5), ["archive sha256"]);
+  assert.deepEqual(
+    differingDigests(build, { ...b, manifestDigest: `sha256:${hex("9")}`, indexDigest: "x" }, 4),
+    ["index digest", "manifest digest"],
+  );
 });
 
 Deno.test("checkExitCode: 0 only when reproducible and equal to the reference", () => {

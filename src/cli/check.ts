@@ -13,6 +13,7 @@ import {
   type Cli,
   configOption,
   insecureOption,
+  jsonOption,
   projectConfig,
   projectDirOption,
   quietOption,
@@ -44,9 +45,9 @@ export function addCheckCommand(program: Command, cli: Cli): void {
   const { io, state, verbose } = cli;
   program.command("check")
     .description(
-      "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, TZ, " +
-        "umask, locale, host and docker mode) and compare: are the images identical, and equal " +
-        "to REFERENCE?",
+      "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, " +
+        "clock, file order, hostname, TZ, umask, locale, host and docker mode) and compare: are " +
+        "the images identical, and equal to REFERENCE?",
     )
     .argument(
       "[reference]",
@@ -65,17 +66,27 @@ export function addCheckCommand(program: Command, cli: Cli): void {
     )
     .addOption(caFileOption("for a registry REFERENCE: trust these CA certificates too"))
     .addOption(insecureOption("for a registry REFERENCE: allow plain http beyond loopback"))
+    .addOption(
+      jsonOption("print the result as JSON on stdout (conditions, digests, verify's report)"),
+    )
     .addOption(quietOption())
     .addHelpText(
       "after",
       `
-What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched),
-runs this r10e's \`build\` in each as a child process (A: umask 022, TZ=UTC, LC_ALL=C;
-B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR, and
---in docker when pins.json pins a builder and an engine answers), then compares the two
-with \`r10e verify\`. The Go module cache is shared, so no network is needed. The working
-copy is never built: uncommitted changes are reported, not checked. The clones are
-removed at the end, and on SIGINT/SIGTERM/SIGHUP.
+What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched,
+on the branch you are on), runs this r10e's \`build\` in each as a child process, B after A
+(A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a
+deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an
+engine answers), then compares the two with \`r10e verify\` and their digests strictly.
+Build B also varies what the host allows, as reprotest does: build_cmd's clock shifted 3 days
+(faketime), shuffled directory entries (disorderfs), hostname and domain name (unshare), kernel
+version and ASLR (setarch), one CPU (taskset); the table says which were applied and why any
+was not. The Go module cache is shared, so no network is needed. The working copy is never
+built: uncommitted changes are reported, not checked. The clones are removed at the end, and
+on SIGINT/SIGTERM/SIGHUP.
+
+REPRODUCIBLE only when the manifest (and index) digests, the image IDs and the archives'
+sha256 are equal: verify's accepting the same content under other digests is not enough.
 
 Reference: a digest is compared with the manifest digest and the image ID; an archive,
 layout or registry reference with \`verify\`. Without one, r10e-docker/digests.json
@@ -94,6 +105,7 @@ Examples:
       state.unwinds = true;
       const { check } = await import("../check/check.ts");
       const { checkExitCode, formatCheck } = await import("../check/result.ts");
+      const json = opts.json === true;
       const result = await check({
         configPath: await projectConfig(cli, command, opts.config),
         cwd: io.cwd,
@@ -110,6 +122,6 @@ Examples:
       });
       // The answer first, set before the report is written (a closed pipe keeps it).
       state.exitCode = checkExitCode(result);
-      io.stdout(formatCheck(result));
+      io.stdout(json ? JSON.stringify(result, null, 2) + "\n" : formatCheck(result));
     });
 }

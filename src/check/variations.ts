@@ -1,0 +1,208 @@
+/**
+ * What build B of `r10e check` varies, and how: the variations reprotest and debrepro apply to
+ * distribution packages that can reach a Go build (environment, build path, user, umask, locale,
+ * TZ, time, file order, hostname and domain name, HOME, kernel version, CPU count, ASLR), each
+ * applied when the host allows it, or named with the reason it was not. Pure: the host's tools
+ * and facts come in as values (check.ts probes them).
+ *
+ * @module
+ */
+import type { Condition } from "./result.ts";
+
+/** The host facts the plan depends on. */
+export interface HostFacts {
+  /** Paths of the tools found on PATH, or null. */
+  tools: {
+    faketime: string | null;
+    disorderfs: string | null;
+    fusermount: string | null;
+    unshare: string | null;
+    setarch: string | null;
+    taskset: string | null;
+  };
+  /** Whether the user is root (a new UTS namespace and a FUSE mount need it). */
+  root: boolean;
+  /** Whether /dev/fuse exists. */
+  fuse: boolean;
+  /** `uname -m`: setarch's first argument. */
+  machine: string;
+  /** CPUs this process may run on. */
+  cpus: number;
+  /** The user's HOME, and the caches that follow from it (kept for B, so nothing is fetched). */
+  home: string;
+  caches: Record<string, string>;
+  /** Where B's own HOME goes. */
+  homeB: string;
+  /** Where build B runs build_cmd: host or the builder container. */
+  modeB: "host" | "docker";
+}
+
+/** The days build B's build_cmd is shifted forward by faketime: a day stamp changes too. */
+export const FAKETIME_SHIFT = "+3d";
+
+/** The hostname and domain name build B runs under. */
+export const HOSTNAME_B = "r10e-check-b";
+
+/** How build B runs: the command prefix and the environment it adds, and the table's rows. */
+export interface VariationPlan {
+  /** Put before build B's own command (each wrapper ends by running the rest). */
+  prefix: string[];
+  /** Added to build B's environment. */
+  env: Record<string, string>;
+  /** Whether B's clone is mounted through disorderfs with shuffled directory entries. */
+  shuffleDirents: boolean;
+  conditions: Condition[];
+}
+
+/**
+ * The variations of build B on this host; each row of the table says what reached whom.
+ * A condition is "applied" only when it is really different in B.
+ */
+export function planVariations(h: HostFacts): VariationPlan {
+  const prefix: string[] = [];
+  const env: Record<string, string> = {};
+  const conditions: Condition[] = [];
+  const docker = h.modeB === "docker";
+
+  // The environment: build clears it for build_cmd (only PATH, HOME, the Go caches and
+  // proxies pass), so an extra variable shows that nothing else reaches the build.
+  env.R10E_CHECK_EXTRA_VARIABLE = "set-in-build-b";
+  conditions.push({
+    name: "environment",
+    a: "the user's",
+    b: "plus R10E_CHECK_EXTRA_VARIABLE (build_cmd gets r10e's fixed set of variables only)",
+  });
+
+  if (!h.tools.faketime) {
+    conditions.push({
+      name: "time",
+      a: "wall clock",
+      b: "wall clock after A finished",
+      note: "faketime is not installed (apt-get install faketime): B's clock is only seconds " +
+        "to minutes later, so a day-resolution stamp goes unnoticed",
+    });
+  } else if (docker) {
+    conditions.push({
+      name: "time",
+      a: "wall clock",
+      b: "wall clock after A finished",
+      note: "faketime not applied: B runs build_cmd in the builder container, which has no " +
+        "libfaketime (--in-b host shifts it by days)",
+    });
+  } else {
+    env.R10E_BUILD_CMD_FAKETIME = FAKETIME_SHIFT;
+    conditions.push({
+      name: "time",
+      a: "wall clock",
+      b: `faketime ${FAKETIME_SHIFT} (3 days later) for build_cmd, started after A finished`,
+      note: "libfaketime reaches date and other C programs; Go's own time calls ignore it, " +
+        "but they still see a later wall clock",
+    });
+  }
+
+  const shuffleDirents = !docker && h.tools.disorderfs !== null && h.tools.fusermount !== null &&
+    h.root && h.fuse;
+  conditions.push(
+    shuffleDirents
+      ? { name: "file order", a: "the file system's", b: "disorderfs --shuffle-dirents=yes" }
+      : {
+        name: "file order",
+        a: "",
+        b: "",
+        notVaried: docker
+          ? "B runs build_cmd in the builder container (a FUSE mount is not shared into it)"
+          : !h.tools.disorderfs
+          ? "disorderfs is not installed (apt-get install disorderfs)"
+          : !h.tools.fusermount
+          ? "fusermount is not installed (apt-get install fuse)"
+          : !h.fuse
+          ? "/dev/fuse is missing"
+          : "not root (disorderfs needs a FUSE mount)",
+      },
+  );
+
+  if (h.tools.unshare && h.root) {
+    prefix.push(
+      h.tools.unshare,
+      "--uts",
+      "--",
+      "/bin/sh",
+      "-c",
+      'hostname "$1" && domainname "$1" && shift && exec "$@"',
+      "sh",
+      HOSTNAME_B,
+    );
+    conditions.push({
+      name: "hostname",
+      a: "the host's",
+      b: `${HOSTNAME_B} (unshare --uts), domain name too`,
+      ...(docker ? { note: "the builder container has its own hostname anyway" } : {}),
+    });
+  } else {
+    conditions.push({
+      name: "hostname",
+      a: "",
+      b: "",
+      notVaried: !h.tools.unshare
+        ? "unshare is not installed (util-linux)"
+        : "not root (unshare --uts needs it)",
+    });
+  }
+
+  if (h.tools.setarch) {
+    prefix.push(h.tools.setarch, h.machine, "--uname-2.6", "-R");
+    conditions.push(
+      { name: "kernel", a: "the host's uname -r", b: "2.6.x (setarch --uname-2.6)" },
+      { name: "ASLR", a: "randomized", b: "off (setarch -R)" },
+    );
+  } else {
+    const why = "setarch is not installed (util-linux)";
+    conditions.push(
+      { name: "kernel", a: "", b: "", notVaried: why },
+      { name: "ASLR", a: "", b: "", notVaried: why },
+    );
+  }
+
+  if (h.tools.taskset && h.cpus > 1) {
+    prefix.push(h.tools.taskset, "--cpu-list", "0");
+    conditions.push({ name: "CPUs", a: String(h.cpus), b: "1 (taskset --cpu-list 0)" });
+  } else {
+    conditions.push({
+      name: "CPUs",
+      a: "",
+      b: "",
+      notVaried: h.tools.taskset ? "this host has one CPU" : "taskset is not installed",
+    });
+  }
+
+  // HOME moves; the caches that default to places under it stay where they are, so that
+  // nothing is fetched or compiled again.
+  Object.assign(env, h.caches, { HOME: h.homeB });
+  conditions.push({
+    name: "HOME",
+    a: h.home,
+    b: `${h.homeB} (${Object.keys(h.caches).sort().join(", ")} kept)`,
+  });
+  return { prefix, env, shuffleDirents, conditions };
+}
+
+/**
+ * The caches that live under HOME unless set, as variables B keeps pointing at A's: the Go
+ * module and build caches, GOPATH, Deno's cache and Docker's config (their defaults on Linux).
+ */
+export function homeCaches(
+  env: Record<string, string>,
+  go: { GOPATH?: string; GOMODCACHE?: string; GOCACHE?: string },
+): Record<string, string> {
+  const home = env.HOME ?? "";
+  const cache = env.XDG_CACHE_HOME || `${home}/.cache`;
+  const out: Record<string, string> = {
+    GOPATH: env.GOPATH || go.GOPATH || `${home}/go`,
+    GOMODCACHE: env.GOMODCACHE || go.GOMODCACHE ||
+      `${(env.GOPATH || go.GOPATH || `${home}/go`).split(":")[0]}/pkg/mod`,
+    GOCACHE: env.GOCACHE || go.GOCACHE || `${cache}/go-build`,
+    DENO_DIR: env.DENO_DIR || `${cache}/deno`,
+    DOCKER_CONFIG: env.DOCKER_CONFIG || `${home}/.docker`,
+  };
+  return out;
+}
