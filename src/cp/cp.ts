@@ -585,10 +585,16 @@ async function makeWritable(top: string): Promise<void> {
   }
 }
 
+/** Files of an uncompressed layer up to this size are spooled too when many are copied. */
+const SPOOL_SMALL = 1 << 20;
+/** Bytes the tar stream gathers before one write: few writes for many small entries. */
+const OUT_BATCH = 1 << 20;
+
 /**
- * Writes the copy as a tar stream, names rebased on SRC's base name as docker cp does. Content
- * is read in place from uncompressed layers; files in compressed layers are first spooled to a
- * temporary directory so that the stream can follow path order.
+ * Writes the copy as a tar stream, names rebased on SRC's base name as docker cp does. The stream
+ * follows path order, which need not be a layer's order: files of compressed layers (and the
+ * small files of uncompressed ones, when there are many) are first read in layer order into one
+ * spool file and taken from it by offset; large files of uncompressed layers are read in place.
  */
 async function streamTar(
   input: ImageInput,
@@ -605,21 +611,28 @@ async function streamTar(
       ...tree.map(([rel, n]) => [base ? `${base}/${rel}` : rel, n] as [string, FsNode]),
     ]
     : [[base, top]];
-  const spooled = new Map<FsNode, string>();
-  const spool = await Deno.makeTempDir({ dir: out.tempDir, prefix: "r10e-cp-" });
+  const spooled = new Map<FsNode, number>();
+  const dir = await Deno.makeTempDir({ dir: out.tempDir, prefix: "r10e-cp-" });
   const writer = out.stdout.getWriter();
+  const batch = new OutBatch(writer);
   const files: CopiedFile[] = [];
   try {
-    const compressed = all.map(([, n]) => n).filter((n) =>
-      n.kind === "file" && n.content && !input.readsInPlace(image, n.content.layer)
+    using spool = Deno.openSync(`${dir}/spool`, { read: true, write: true, createNew: true });
+    const many = all.length > 64;
+    const toSpool = all.map(([, n]) => n).filter((n) =>
+      n.kind === "file" && n.content &&
+      (!input.readsInPlace(image, n.content.layer) || (many && n.size <= SPOOL_SMALL))
     );
-    let i = 0;
+    let end = 0;
     await readContents(input, image, {
-      nodes: compressed,
+      nodes: toSpool,
       onContent: async (nodes, body) => {
-        const path = `${spool}/${i++}`;
-        await writeBody(path, body);
-        for (const n of nodes) spooled.set(n, path);
+        for (const n of nodes) spooled.set(n, end);
+        for await (const chunk of body) {
+          let done = 0;
+          while (done < chunk.length) done += spool.writeSync(chunk.subarray(done));
+          end += chunk.length;
+        }
       },
     });
     for (const [name, node] of all) {
@@ -630,45 +643,105 @@ async function streamTar(
         size: node.kind === "file" ? node.size : 0,
         linkTarget: node.kind === "symlink" ? node.linkname : undefined,
       };
-      await writer.write(encodeHeader(entry, { mtime: Math.max(0, Math.floor(node.mtime)) }));
+      await batch.push(encodeHeader(entry, { mtime: Math.max(0, Math.floor(node.mtime)) }));
       if (node.kind !== "file") continue;
       const hash = createHash("sha256");
       let size = 0;
-      const source: AsyncIterable<Uint8Array> = spooled.has(node)
-        ? readFileChunks(spooled.get(node)!)
-        : node.content
-        ? input.layerRange(image, node.content.layer, node.content.dataOffset, node.size, {
-          reuse: true,
-        })!
-        : empty();
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.length;
-        await writer.write(chunk);
+      const at = spooled.get(node);
+      if (at !== undefined) {
+        spool.seekSync(at, Deno.SeekMode.Start);
+        while (size < node.size) {
+          const room = await batch.room(node.size - size);
+          const n = spool.readSync(room);
+          if (n === null || n === 0) break;
+          hash.update(room.subarray(0, n));
+          batch.advance(n);
+          size += n;
+        }
+      } else if (node.content) {
+        const source = input.layerRange(
+          image,
+          node.content.layer,
+          node.content.dataOffset,
+          node.size,
+          {
+            reuse: true,
+          },
+        )!;
+        for await (const chunk of source) {
+          hash.update(chunk);
+          size += chunk.length;
+          await batch.push(chunk);
+        }
       }
       if (size !== node.size) {
         throw new InputError(
           `Cannot read image "${input.path}": "${name}" changed while it was read`,
         );
       }
-      const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-      if (pad) await writer.write(new Uint8Array(pad));
+      await batch.pad((BLOCK - (size % BLOCK)) % BLOCK);
       files.push({ path: name, size, sha256: hash.digest("hex") });
     }
-    await writer.write(new Uint8Array(2 * BLOCK));
+    await batch.pad(2 * BLOCK);
+    await batch.flush();
   } finally {
     writer.releaseLock();
-    await Deno.remove(spool, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   return files;
 }
 
-async function* readFileChunks(path: string): AsyncGenerator<Uint8Array> {
-  using file = await Deno.open(path);
-  while (true) {
-    const buf = new Uint8Array(1 << 20);
-    const n = await file.read(buf);
-    if (n === null) return;
-    yield buf.subarray(0, n);
+/** Output gathered into 1 MiB buffers, each written at once (a fresh buffer per write). */
+class OutBatch {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #buf = new Uint8Array(OUT_BATCH);
+  #fill = 0;
+
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>) {
+    this.#writer = writer;
+  }
+
+  /** Appends a copy of `bytes`. */
+  async push(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) {
+      const room = await this.room(bytes.length - at);
+      room.set(bytes.subarray(at, at + room.length));
+      this.advance(room.length);
+      at += room.length;
+    }
+  }
+
+  /** Appends `n` zero bytes. */
+  async pad(n: number): Promise<void> {
+    while (n > 0) {
+      const room = await this.room(n);
+      room.fill(0);
+      this.advance(room.length);
+      n -= room.length;
+    }
+  }
+
+  /** Free space for up to `max` bytes, flushing first when the buffer is full. */
+  async room(max: number): Promise<Uint8Array> {
+    if (this.#fill === this.#buf.length) await this.flush();
+    return this.#buf.subarray(
+      this.#fill,
+      this.#fill + Math.min(max, this.#buf.length - this.#fill),
+    );
+  }
+
+  /** Counts `n` bytes written into the last `room`. */
+  advance(n: number): void {
+    this.#fill += n;
+  }
+
+  /** Writes what was gathered. */
+  async flush(): Promise<void> {
+    if (this.#fill === 0) return;
+    const full = this.#buf.subarray(0, this.#fill);
+    this.#buf = new Uint8Array(OUT_BATCH);
+    this.#fill = 0;
+    await this.#writer.write(full);
   }
 }

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { writeImageArchive } from "../image/writer.ts";
+import type { TarEntry } from "../tar/writer.ts";
+import { readTar } from "../tar/reader.ts";
+import { cp } from "./cp.ts";
+
+const enc = new TextEncoder();
+
+function file(name: string, bytes: Uint8Array, mode = 0o644): TarEntry {
+  return {
+    name,
+    kind: "file",
+    mode,
+    size: bytes.length,
+    content: async function* () {
+      yield bytes;
+    },
+  };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * 150 small files over two layers, one large file (read in place when its layer is stored
+ * uncompressed), an empty file, a read-only file and a symlink: enough files that cp reads
+ * layers in one pass and spools the small files of a `-` stream.
+ */
+function contents(): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < 150; i++) {
+    files.set(`d/s${i % 3}/f${String(i).padStart(3, "0")}`, enc.encode(`file ${i}\n`.repeat(i)));
+  }
+  const big = new Uint8Array(3 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) >> 7;
+  files.set("d/big.bin", big);
+  files.set("d/ro.txt", enc.encode("read only\n"));
+  return files;
+}
+
+async function image(path: string, layerCompression: "gzip" | "none"): Promise<void> {
+  const files = contents();
+  const names = [...files.keys()].sort();
+  const half = names.filter((_, i) => i % 2 === 0);
+  const rest = names.filter((_, i) => i % 2 === 1);
+  const layer = (list: string[]): TarEntry[] => {
+    const dirs = new Set<string>();
+    for (const n of list) {
+      const parts = n.split("/");
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+    }
+    return [
+      ...[...dirs].map((name): TarEntry => ({ name, kind: "dir", mode: 0o755, size: 0 })),
+      ...list.map((n) => file(n, files.get(n)!, n === "d/ro.txt" ? 0o444 : 0o644)),
+    ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  };
+  const top = layer(rest);
+  top.push({ name: "d/link", kind: "symlink", mode: 0o777, size: 0, linkTarget: "big.bin" });
+  top.push(file("d/empty", new Uint8Array(0)));
+  top.sort((a, b) => (a.name < b.name ? -1 : 1));
+  using out = await Deno.open(path, { write: true, create: true });
+  await writeImageArchive({
+    layerCompression,
+    repository: "t",
+    tag: "latest",
+    created: 0,
+    images: [{
+      platform: { os: "linux", architecture: "amd64" },
+      config: { Env: [] },
+      layers: [{ createdBy: "a", entries: layer(half) }, { createdBy: "b", entries: top }],
+    }],
+  }, async (chunk) => {
+    let n = 0;
+    while (n < chunk.length) n += await out.write(chunk.subarray(n));
+  }, { compress: false });
+}
+
+Deno.test("cp of many files, to a directory and to a tar stream, from either kind of layer", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const want = contents();
+    want.set("d/empty", new Uint8Array(0));
+    for (const compression of ["none", "gzip"] as const) {
+      const img = `${dir}/${compression}.tar`;
+      await image(img, compression);
+      await t.step(`${compression}: to a directory`, async () => {
+        const result = await cp(img, { src: "/d", dest: `${dir}/${compression}-out` });
+        assert.equal(result.files.length, want.size);
+        for (const f of result.files) {
+          const rel = f.path.slice(`${dir}/${compression}-out/`.length);
+          const bytes = await Deno.readFile(f.path);
+          assert.deepEqual(bytes, want.get(`d/${rel}`), rel);
+          assert.equal(f.sha256, sha256(bytes));
+        }
+        assert.equal((await Deno.stat(`${dir}/${compression}-out/ro.txt`)).mode! & 0o777, 0o444);
+        assert.equal(await Deno.readLink(`${dir}/${compression}-out/link`), "big.bin");
+      });
+      await t.step(`${compression}: to a tar stream`, async () => {
+        const chunks: Uint8Array[] = [];
+        const stdout = new WritableStream<Uint8Array>({
+          write: (c) => void chunks.push(c.slice()),
+        });
+        const result = await cp(img, { src: "/d", dest: "-" }, { stdout, tempDir: dir });
+        const got = new Map<string, Uint8Array>();
+        const order: string[] = [];
+        for await (const e of readTar(ReadableStream.from(chunks))) {
+          order.push(e.header.name);
+          if (e.header.kind !== "file") continue;
+          const bytes = new Uint8Array(e.header.size);
+          let at = 0;
+          for await (const c of e.body) {
+            bytes.set(c, at);
+            at += c.length;
+          }
+          got.set(e.header.name, bytes);
+        }
+        assert.deepEqual(got, want);
+        assert.deepEqual(order, [...order].sort());
+        assert.deepEqual(
+          result.files.map((f) => [f.path, f.sha256]),
+          [...got].map(([name, bytes]) => [name, sha256(bytes)]),
+        );
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
