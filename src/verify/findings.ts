@@ -279,19 +279,20 @@ export interface InputInfo {
   imageId: string;
   layers: number;
   files: number;
-  /** Compressed layers both images share (same diff_id), whose files were not read: not in `files`. */
+  /** Compressed layers whose blob both images share, whose files were not read: not in `files`. */
   layersNotRead?: number;
 }
 
 /**
  * The strongest identity both inputs carry (DESIGN: what "identical" means), and whether it is
- * equal: `archive`, the files are byte-identical; `manifest`, the manifest digests (every
+ * equal: `archive`, the files are byte-identical; `index`, the image index digests (several
+ * platforms, both inputs pinned by an index); `manifest`, the manifest digests (every
  * platform's, for an index); `image-id`, the config digests (a docker-archive has no manifest),
  * with every layer's content checked against its diff_id. `r10e check` is strict: its builds
- * agree only when this is equal at the `manifest` or `archive` level.
+ * agree only when this is equal at the `archive`, `index` or `manifest` level.
  */
 export interface Identity {
-  level: "archive" | "manifest" | "image-id";
+  level: "archive" | "index" | "manifest" | "image-id";
   equal: boolean;
   /** The digests compared (comma-separated, one per platform, for several). */
   a: string;

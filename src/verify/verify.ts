@@ -15,7 +15,13 @@
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { Buffer } from "node:buffer";
-import { formatPlatform, type ImageInfo, type ImageInput, openImage } from "../image/reader.ts";
+import {
+  formatPlatform,
+  type ImageInfo,
+  type ImageInput,
+  isAttachment,
+  openImage,
+} from "../image/reader.ts";
 import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";
@@ -32,6 +38,7 @@ import {
 import { type ByteDifference, describeByteDifference, type TarSpan } from "./archive_bytes.ts";
 import { analyzeContent } from "./content.ts";
 import {
+  CAUSES,
   type DiffNode,
   type Finding,
   FINDINGS_PER_KIND,
@@ -196,6 +203,29 @@ async function verify(
         ignored.byCause[key] = (ignored.byCause[key] ?? 0) + n;
       }
     }
+    // Several platforms are pinned by their index's digest: judged by it when both have one.
+    const indexes = options.platform === undefined
+      ? [indexDigest(inputA), indexDigest(inputB)]
+      : [null, null];
+    const byIndex = indexes[0] !== null && indexes[1] !== null;
+    if (byIndex && indexes[0] !== indexes[1] && findings.length === 0 && omitted.length === 0) {
+      // Every platform's manifest is the same: the index differs around them.
+      const cause = "manifest-encoding";
+      if (ignore.causes.includes(cause)) {
+        ignored.count++;
+        ignored.byCause[cause] = (ignored.byCause[cause] ?? 0) + 1;
+      } else {
+        findings.push({
+          scope: "index",
+          field: INDEX_FIELD,
+          a: indexes[0],
+          b: indexes[1],
+          cause,
+          causeText: CAUSES[cause].text,
+          hint: CAUSES[cause].hint,
+        });
+      }
+    }
     const notes: string[] = [];
     if (large.length > 0) {
       const first = large[0];
@@ -245,7 +275,7 @@ async function verify(
     const first = pairs.find((p) => p.a && p.b);
     const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config }, omitted);
     const identical = findings.length === 0 && omitted.length === 0;
-    const identity = identityOf(levels, pairs.length);
+    const identity = identityOf(levels, pairs.length, byIndex ? indexes as string[] : null);
     let summary = summarize(explained.findings, ignored.count, omitted);
     if (identical && ignored.count === 0 && identity.equal) {
       summary += `: ${identityText(identity, levels.length)}`;
@@ -324,7 +354,12 @@ async function checkSharedLayers(
 function identityOf(
   levels: { level: Identity["level"]; a: ImageSummary; b: ImageSummary }[],
   pairCount: number,
+  indexes: string[] | null,
 ): Identity {
+  if (indexes) {
+    const [a, b] = indexes;
+    return { level: "index", equal: a === b && levels.length === pairCount, a, b };
+  }
   const level = levels.every((l) => l.level === "manifest") ? "manifest" : "image-id";
   const digest = (s: ImageSummary) => (level === "manifest" ? s.manifestDigest : s.configDigest);
   const a = levels.map((l) => digest(l.a));
@@ -338,10 +373,40 @@ function identityOf(
   };
 }
 
+/** The field of the finding on indexes that differ around the same manifests. */
+export const INDEX_FIELD = "index digest (same manifests)";
+
+/**
+ * The digest of the image index an input is pinned by, or null: a registry reference's top
+ * document when it is not one of the image manifests, or the one image entry of an
+ * `index.json` that is an index (r10e's several-platform archives).
+ */
+function indexDigest(input: ImageInput): string | null {
+  const manifests = new Set(input.images.map((i) => i.manifestDigest));
+  if (input.kind === "registry") {
+    const top = /@(sha256:[0-9a-f]{64})$/.exec(input.path)?.[1] ?? null;
+    return top && !manifests.has(top) ? top : null;
+  }
+  if (!input.indexJson) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(input.indexJson));
+  } catch {
+    return null;
+  }
+  const listed = (doc as { manifests?: unknown }).manifests;
+  if (!Array.isArray(listed)) return null;
+  const images = listed.filter((d) => !isAttachment(d, undefined));
+  if (images.length !== 1) return null;
+  const digest = (images[0] as { digest?: unknown }).digest;
+  return typeof digest === "string" && !manifests.has(digest) ? digest : null;
+}
+
 /** What the first line says was proven equal. */
 function identityText(identity: Identity, platforms: number): string {
   const digest = platforms > 1 ? `${platforms} platforms` : shortSha(identity.a);
   if (identity.level === "archive") return `the archive files are byte-identical (${digest})`;
+  if (identity.level === "index") return `the same index digest ${shortSha(identity.a)}`;
   if (identity.level === "manifest") {
     return platforms > 1
       ? `the same manifest digests (${digest})`

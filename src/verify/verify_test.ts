@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { type ImageSpec, writeImageArchive } from "../image/writer.ts";
 import type { TarHeader } from "../tar/reader.ts";
-import { fileMeta, verifyImages } from "./verify.ts";
+import { fileMeta, INDEX_FIELD, verifyImages } from "./verify.ts";
 
 const enc = new TextEncoder();
 
@@ -53,6 +53,40 @@ Deno.test("verifyImages", async (t) => {
     await write(`${dir}/a.tar`, [image("amd64", "hi\n"), image("arm64", "hi\n")]);
     await write(`${dir}/b.tar.gz`, [image("amd64", "hi\n"), image("arm64", "ho\n")], true);
 
+    await t.step("several platforms: judged by the index digest both are pinned by", async () => {
+      await write(`${dir}/a.tar.gz`, [image("amd64", "hi\n"), image("arm64", "hi\n")], true);
+      const same = await verifyImages(`${dir}/a.tar`, `${dir}/a.tar.gz`, { tempDir: dir });
+      assertEquals([same.identical, same.identity.level, same.identity.equal], [
+        true,
+        "index",
+        true,
+      ]);
+      assertEquals(same.summary, `identical: the same index digest ${short(same.identity.a)}`);
+      // The same manifests listed in another order: another index, the digest people pin.
+      await write(`${dir}/c.tar`, [image("arm64", "hi\n"), image("amd64", "hi\n")]);
+      const other = await verifyImages(`${dir}/a.tar`, `${dir}/c.tar`, { tempDir: dir });
+      assertEquals([other.identical, other.identity.level, other.identity.equal], [
+        false,
+        "index",
+        false,
+      ]);
+      assertEquals(other.summary, "differ: 1 finding: manifest-encoding (1)");
+      assertEquals(other.findings.map((f) => [f.scope, f.field, f.a, f.b]), [
+        ["index", INDEX_FIELD, other.identity.a, other.identity.b],
+      ]);
+      const accepted = await verifyImages(`${dir}/a.tar`, `${dir}/c.tar`, {
+        tempDir: dir,
+        ignore: { causes: ["manifest-encoding"], paths: [] },
+      });
+      assertEquals(accepted.identical, true);
+      // One platform asked for: its manifest digest is the identity.
+      const one = await verifyImages(`${dir}/a.tar`, `${dir}/c.tar`, {
+        tempDir: dir,
+        platform: "linux/arm64",
+      });
+      assertEquals([one.identical, one.identity.level], [true, "manifest"]);
+      for (const f of ["a.tar.gz", "c.tar"]) await Deno.remove(`${dir}/${f}`);
+    });
     await t.step("several platforms are compared pairwise, findings name theirs", async () => {
       const r = await verifyImages(`${dir}/a.tar`, `${dir}/b.tar.gz`, { tempDir: dir });
       assertEquals(r.identical, false);
