@@ -145,8 +145,10 @@ async function verify(
         summarizeImage(inputB, pair.b, shaB, { progress, same }),
       ]);
       const level = identityLevel(a, b);
-      if (level === "image-id") await checkSharedLayers([inputA, inputB], pair, same);
-      levels.push({ level, a: a, b: b });
+      if (level === "image-id") {
+        await checkSharedLayers([inputA, inputB], [pair.a, pair.b], same);
+      }
+      levels.push({ level, a, b });
       if (inputA.kind !== inputB.kind) {
         // A layout directory has no tar headers to compare with an archive's.
         a.entries = [];
@@ -335,12 +337,12 @@ export function sharedBlobs(a: ImageInfo, b: ImageInfo): Set<number> {
  */
 async function checkSharedLayers(
   inputs: [ImageInput, ImageInput],
-  pair: { a?: ImageInfo; b?: ImageInfo },
+  images: [ImageInfo, ImageInfo],
   same: Set<number>,
 ): Promise<void> {
   const side = inputs[0].kind === "registry" && inputs[1].kind !== "registry" ? 1 : 0;
   const input = inputs[side];
-  const image = side === 0 ? pair.a! : pair.b!;
+  const image = images[side];
   const done = new Set<string>();
   for (const i of same) {
     const layer = image.layers[i];
