@@ -18,6 +18,7 @@ import {
   projectDirOption,
   quietOption,
   registryOptions,
+  timeoutOption,
 } from "./cli.ts";
 
 /**
@@ -69,6 +70,7 @@ export function addCheckCommand(program: Command, cli: Cli): void {
     .addOption(
       jsonOption("print the result as JSON on stdout (conditions, digests, verify's report)"),
     )
+    .addOption(timeoutOption())
     .addOption(quietOption())
     .addHelpText(
       "after",

@@ -9,6 +9,7 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import type { ClientOptions } from "../registry/client.ts";
+import { UsageError } from "../errors.ts";
 
 /** Where a command reads and writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -110,6 +111,26 @@ export function insecureOption(
   return new Option("--insecure", what);
 }
 
+/** `--timeout <seconds>`: how long a registry may go without sending a byte. */
+export function timeoutOption() {
+  return new Option(
+    "--timeout <seconds>",
+    "for a registry: end a request that brings no byte for this long (default 60)",
+  );
+}
+
+/** `--timeout`'s value in ms. @throws {UsageError} for anything but a positive number. */
+export function parseTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n > 0) || n > 86_400) {
+    throw new UsageError(
+      `Invalid --timeout "${text}": expected seconds, a number above 0 and at most 86400`,
+    );
+  }
+  return Math.round(n * 1000);
+}
+
 /** Help of the commands that read an image from a path or a registry. */
 export const REGISTRY_INPUT_HELP = `
 An input that is not an existing path and reads as a registry reference
@@ -117,13 +138,18 @@ An input that is not an existing path and reads as a registry reference
 manifest and the config, then only the layers the command reads, streamed and
 each checked against its digest.`;
 
-/** Client options from the environment and a command's `--ca-file`/`--insecure`. */
+/**
+ * Client options from the environment and a command's `--ca-file`/`--insecure`/`--timeout`.
+ * @throws {UsageError} for a --timeout that is not a number of seconds.
+ */
 export function registryOptions(
   cli: Cli,
-  opts: { caFile?: string; insecure?: boolean },
+  opts: { caFile?: string; insecure?: boolean; timeout?: string },
 ): ClientOptions {
   const { io } = cli;
+  const timeoutMs = parseTimeout(opts.timeout);
   return {
+    ...(timeoutMs ? { timeoutMs } : {}),
     env: io.env,
     caFile: opts.caFile
       ? (isAbsolute(opts.caFile) ? opts.caFile : join(io.cwd, opts.caFile))

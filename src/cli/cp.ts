@@ -14,6 +14,7 @@ import {
   platformOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
+  timeoutOption,
   userPath,
 } from "./cli.ts";
 
@@ -45,6 +46,7 @@ export function addCpCommand(program: Command, cli: Cli): void {
     .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"))
     .addOption(caFileOption())
     .addOption(insecureOption())
+    .addOption(timeoutOption())
     .addHelpText(
       "after",
       `

@@ -13,7 +13,9 @@ import {
   type Cli,
   insecureOption,
   jsonOption,
+  parseTimeout,
   quietOption,
+  timeoutOption,
   userPath,
 } from "./cli.ts";
 
@@ -53,6 +55,7 @@ export function addPushCommand(program: Command, cli: Cli): void {
     )
     .addOption(caFileOption("trust these CA certificates too (besides the system roots)"))
     .addOption(insecureOption("allow plain http to a registry that is not on loopback"))
+    .addOption(timeoutOption())
     .option(
       "--chunk-size <size>",
       "blobs larger than this are uploaded in chunks of this size (resumable)",
@@ -78,6 +81,8 @@ its credHelpers, auths and credsStore (docker-credential-* programs); Basic and 
 Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even
 with --verbose (which lists each request: method, URL without query, status).
 TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure.
+Credentials go only to the registry's own origin and its token realm (docs/registries.md);
+a request that brings no byte for --timeout seconds (default 60) ends the push.
 
 Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused
 (its own message is printed: HTTP 401/403, an unknown media type, …).
@@ -96,6 +101,7 @@ Examples:
         throw new UsageError((e as Error).message);
       }
       const chunkSize = parseSize(opts.chunkSize);
+      const timeoutMs = parseTimeout(opts.timeout);
       const jobs = Number(opts.jobs);
       if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
         throw new UsageError(`Invalid --jobs "${opts.jobs}": expected a whole number from 1 to 32`);
@@ -111,6 +117,7 @@ Examples:
         env: io.env,
         caFile: opts.caFile ? where(opts.caFile) : undefined,
         insecure: opts.insecure === true,
+        ...(timeoutMs ? { timeoutMs } : {}),
         from: opts.from,
         chunkSize,
         parallel: jobs,

@@ -13,6 +13,7 @@ import {
   platformOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
+  timeoutOption,
   userPath,
 } from "./cli.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
@@ -62,6 +63,7 @@ export function addSbomCommand(program: Command, cli: Cli): void {
     .addOption(platformOption("which image of a multi-platform input"))
     .addOption(caFileOption())
     .addOption(insecureOption())
+    .addOption(timeoutOption())
     .addHelpText(
       "after",
       `

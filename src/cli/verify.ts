@@ -16,6 +16,7 @@ import {
   quietOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
+  timeoutOption,
   userPath,
 } from "./cli.ts";
 
@@ -52,6 +53,7 @@ export function addVerifyCommand(program: Command, cli: Cli): void {
     .addOption(quietOption())
     .addOption(caFileOption())
     .addOption(insecureOption())
+    .addOption(timeoutOption())
     .addHelpText(
       "after",
       `

@@ -5,7 +5,12 @@
  * written anew.
  *
  * Credentials and tokens live only in request headers: never in messages, errors or the
- * `--verbose` lines, which name the method, the URL without its query, and the status.
+ * `--verbose` lines, which name the method, the URL without its query, and the status. They go
+ * to the registry's own origin (scheme, host and port of its `/v2/`) and to the token realm its
+ * challenge names, nowhere else: an upload Location or a redirect to another origin is sent
+ * without them (ggcr's bearer transport checks the host the same way), and a challenge from
+ * another origin is not answered. Every value sent is remembered (secrets.ts) and taken out of
+ * any message that quotes a server.
  *
  * @module
  */
@@ -13,6 +18,16 @@ import { type Challenge, parseChallenges } from "./challenge.ts";
 import { type Credential, findCredential, type HelperRunner } from "./credentials.ts";
 import { RegistryError } from "./errors.ts";
 import { apiHost, isLoopback } from "./reference.ts";
+import { rememberSecret } from "./secrets.ts";
+import {
+  checkTarget,
+  DEFAULT_TIMEOUT_MS,
+  readCappedText,
+  send,
+  SMALL_LIMIT,
+  StallError,
+  tlsDetail,
+} from "./transport.ts";
 import {
   backoff,
   DEFAULT_RETRY,
@@ -35,6 +50,10 @@ export interface ClientOptions {
   /** Runs credential helpers (default: spawn them). */
   runHelper?: HelperRunner;
   retry?: Partial<RetryPolicy>;
+  /** No byte for this long ends a request (default 60 s; `--timeout`). */
+  timeoutMs?: number;
+  /** A credential helper that has not answered in this long is an error (default 30 s). */
+  helperTimeoutMs?: number;
 }
 
 /** One request. */
@@ -48,6 +67,8 @@ export interface Call {
    * about twice as fast as one large buffer).
    */
   body?: Uint8Array | (() => ReadableStream<Uint8Array>);
+  /** The length of a streamed body, sent as Content-Length (required with a stream). */
+  length?: number;
   /** Statuses that are success for this request; anything else is a RegistryError. */
   expect: number[];
   /** What the request is for, in error messages (`upload blob sha256:…`). */
@@ -73,6 +94,7 @@ export class RegistryClient {
   #credential: Promise<Credential> | null = null;
   #tokens = new Map<string, { token: string; until: number }>();
   #http: Deno.HttpClient | null = null;
+  #caCerts: string[] | null = null;
   #lastAuth: string | undefined;
 
   constructor(registry: string, options: ClientOptions) {
@@ -109,10 +131,13 @@ export class RegistryClient {
    */
   async request(method: string, pathOrUrl: string, init: Call): Promise<Response> {
     const base = await this.base();
-    const url = new URL(pathOrUrl, base).href;
+    // An absolute URL is one the registry gave (an upload Location): checked like a redirect.
+    const url = checkTarget(pathOrUrl, base, this.registry).href;
+    const own = new URL(url).origin === new URL(base).origin;
     let response: Response;
     try {
-      response = await this.#send(method, url, init, await this.#authorization(init.scopes));
+      const auth = own ? await this.#authorization(init.scopes) : undefined;
+      response = await this.#send(method, url, init, auth);
     } catch (e) {
       if (e instanceof RegistryError) throw e;
       throw new RegistryError(
@@ -120,7 +145,9 @@ export class RegistryClient {
         { cause: e },
       );
     }
-    if (response.status === 401) {
+    // Only the registry's own origin may ask for credentials: another origin's challenge would
+    // name a realm of its choosing.
+    if (response.status === 401 && own) {
       // A token may have expired or lack a scope the registry names in its challenge: once more.
       const header = response.headers.get("www-authenticate");
       const bearer = header
@@ -134,6 +161,7 @@ export class RegistryClient {
         try {
           response = await this.#send(method, url, init, auth);
         } catch (e) {
+          if (e instanceof RegistryError) throw e;
           throw new RegistryError(
             `Cannot ${init.what} at registry "${this.registry}": ${describe(e)}`,
             { cause: e },
@@ -161,6 +189,8 @@ export class RegistryClient {
           response = await this.#fetch("GET", url, {});
         } catch (e) {
           lastError = e;
+          // The port speaks TLS and its certificate failed: plain http would only blur that.
+          if (tlsDetail(e) !== null) break;
           continue;
         }
         await response.body?.cancel();
@@ -188,7 +218,7 @@ export class RegistryClient {
       }
       // Busy (5xx, 429) or unreachable (refused, reset): again, with backoff. A TLS failure is
       // not going to change.
-      const tls = !busy && /certificate|tls|handshake|ssl/i.test(String(lastError));
+      const tls = !busy && tlsDetail(lastError) !== null;
       if (attempt >= this.#retry.attempts || tls || (!busy && !retriableError(lastError))) break;
       const wait = backoff(this.#retry, attempt, busy?.headers.get("retry-after"));
       this.#verbose(
@@ -220,10 +250,11 @@ export class RegistryClient {
     const credential = await (this.#credential ??= findCredential(this.registry, {
       env: this.#options.env,
       runHelper: this.#options.runHelper,
+      helperTimeoutMs: this.#options.helperTimeoutMs,
     }));
     if (challenge.scheme === "basic") {
       if (credential.kind !== "basic") return undefined;
-      return "Basic " + btoa(utf8Binary(`${credential.username}:${credential.password}`));
+      return basicHeader(credential.username, credential.password);
     }
     if (challenge.scheme !== "bearer") return undefined;
     const wanted = [...new Set(scopes)].sort();
@@ -231,6 +262,7 @@ export class RegistryClient {
     const cached = this.#tokens.get(key);
     if (!force && cached && cached.until > Date.now()) return "Bearer " + cached.token;
     const { token, expiresIn } = await this.#fetchToken(challenge, wanted, credential);
+    rememberSecret(token);
     this.#tokens.set(key, { token, until: Date.now() + Math.max(expiresIn - 10, 5) * 1000 });
     return "Bearer " + token;
   }
@@ -279,7 +311,7 @@ export class RegistryClient {
       // OAuth2 refresh-token grant (docker's token spec, "OAuth2 token" section).
       const form = new URLSearchParams({
         grant_type: "refresh_token",
-        refresh_token: credential.token,
+        refresh_token: secret(credential.token),
         client_id: "r10e",
         ...(service ? { service } : {}),
         scope: scopes.join(" "),
@@ -299,8 +331,7 @@ export class RegistryClient {
       for (const s of scopes) url.searchParams.append("scope", s);
       const headers: Record<string, string> = {};
       if (credential.kind === "basic") {
-        headers.authorization = "Basic " +
-          btoa(utf8Binary(`${credential.username}:${credential.password}`));
+        headers.authorization = basicHeader(credential.username, credential.password);
       }
       response = await withRetries(
         this.#retry,
@@ -309,7 +340,11 @@ export class RegistryClient {
       );
       this.#verbose(`GET ${where} -> ${response.status}`);
     }
-    const text = await response.text();
+    const text = await readCappedText(
+      response,
+      SMALL_LIMIT,
+      `The answer of token server "${where}"`,
+    );
     if (!response.ok) {
       const who = credential.kind === "anonymous" ? "anonymous access" : "the credentials";
       throw new RegistryError(
@@ -344,16 +379,17 @@ export class RegistryClient {
     authorization: string | undefined,
   ): Promise<Response> {
     let current = url;
+    const own = new URL(await this.base()).origin;
     for (let hop = 0;; hop++) {
       const headers = { ...init.headers };
-      const sameOrigin = new URL(current).origin === new URL(url).origin;
+      const sameOrigin = new URL(current).origin === own;
       if (authorization && sameOrigin) headers.authorization = authorization;
       this.#lastAuth = sameOrigin ? authorization : undefined;
       const shown = withoutQuery(current);
       const policy = init.retry === false ? { ...this.#retry, attempts: 1 } : this.#retry;
       const response = await withRetries(
         policy,
-        () => this.#fetch(method, current, headers, init.body),
+        () => this.#fetch(method, current, headers, init.body, init.length),
         (why, ms) => this.#verbose(`${method} ${shown}: ${why}, retrying in ${ms} ms`),
       );
       this.#verbose(`${method} ${shown} -> ${response.status}`);
@@ -361,7 +397,7 @@ export class RegistryClient {
       if ([301, 302, 303, 307, 308].includes(response.status) && location && hop < 5) {
         if (method !== "GET" && method !== "HEAD") return response;
         await response.body?.cancel();
-        current = new URL(location, current).href;
+        current = checkTarget(location, current, this.registry).href;
         continue;
       }
       return response;
@@ -373,19 +409,31 @@ export class RegistryClient {
     url: string,
     headers: Record<string, string>,
     body?: Uint8Array | (() => ReadableStream<Uint8Array>),
+    length?: number,
   ): Promise<Response> {
-    const options: RequestInit & { client?: Deno.HttpClient } = {
+    if (typeof body === "function" && length === undefined) {
+      throw new TypeError(`A streamed body for ${method} ${withoutQuery(url)} needs its length`);
+    }
+    return send({
       method,
+      url,
       headers,
-      redirect: "manual",
-      body: (typeof body === "function" ? body() : body) as BodyInit | undefined,
-    };
-    if (url.startsWith("https:")) options.client = this.#tls();
-    return fetch(url, options);
+      body: typeof body === "function" ? body() : body,
+      length,
+      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      client: () => this.#tls(),
+      caCerts: () => this.#trusted(),
+    });
   }
 
   #tls(): Deno.HttpClient {
-    if (this.#http) return this.#http;
+    this.#http ??= Deno.createHttpClient({ caCerts: this.#trusted() });
+    return this.#http;
+  }
+
+  /** The system roots and --ca-file, as PEM texts. */
+  #trusted(): string[] {
+    if (this.#caCerts) return this.#caCerts;
     const caCerts: string[] = [];
     const env = this.#options.env;
     const system = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : SYSTEM_BUNDLES;
@@ -404,19 +452,22 @@ export class RegistryClient {
         throw new RegistryError(`Cannot read --ca-file "${this.#options.caFile}"`, { cause: e });
       }
     }
-    this.#http = Deno.createHttpClient({ caCerts });
-    return this.#http;
+    this.#caCerts = caCerts;
+    return caCerts;
   }
 
   async #refusal(method: string, url: string, response: Response, init: Call) {
-    let text = await response.text().catch(() => "");
+    // Words, not data: an endless or huge error body is cut off, and the message goes without.
+    const words = (r: Response) => readCappedText(r, SMALL_LIMIT, "an error body").catch(() => "");
+    let text = await words(response);
     if (method === "HEAD" && !text && response.status >= 400 && response.status < 500) {
       // A HEAD answer has no body: the same request as GET says why (an error has no blob).
       const headers = { ...init.headers };
-      if (this.#lastAuth) headers.authorization = this.#lastAuth;
+      const own = new URL(url).origin === new URL(await this.base()).origin;
+      if (this.#lastAuth && own) headers.authorization = this.#lastAuth;
       const again = await this.#fetch("GET", url, headers).catch(() => null);
-      if (again && again.status === response.status) text = await again.text().catch(() => "");
-      else await again?.body?.cancel();
+      if (again && again.status === response.status) text = await words(again);
+      else await again?.body?.cancel().catch(() => {});
     }
     const status = response.status;
     let detail = "";
@@ -469,9 +520,32 @@ function withoutQuery(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
+/** What went wrong with a request, in words: the TLS problem, the stall, or the innermost cause. */
 function describe(error: unknown): string {
+  const tls = tlsDetail(error);
+  if (tls) return tls;
   if (!(error instanceof Error)) return String(error);
-  return error.message.replace(/\s+/g, " ").slice(0, 300);
+  if (error instanceof StallError) return error.message;
+  // fetch says "fetch failed"; what failed is in its cause.
+  let inner: Error = error;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  const text = inner === error ? error.message : `${error.message}: ${inner.message}`;
+  return text.replace(/\s+/g, " ").slice(0, 300);
+}
+
+/** The Basic Authorization value of a user and password, both remembered as secrets. */
+function basicHeader(username: string, password: string): string {
+  const value = btoa(utf8Binary(`${username}:${password}`));
+  rememberSecret(password);
+  rememberSecret(`${username}:${password}`);
+  rememberSecret(value);
+  return "Basic " + value;
+}
+
+/** `value`, remembered as a secret. */
+function secret(value: string): string {
+  rememberSecret(value);
+  return value;
 }
 
 /** A string as the binary string `btoa` takes, UTF-8 encoded. */

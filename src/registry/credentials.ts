@@ -23,7 +23,12 @@ export interface CredentialSource {
   env: Record<string, string>;
   /** Default: spawn the program from PATH. */
   runHelper?: HelperRunner;
+  /** A spawned helper that has not answered in this long is an error (default 30 s). */
+  helperTimeoutMs?: number;
 }
+
+/** How long a credential helper may take (a keychain prompt, a cloud CLI): 30 s. */
+export const HELPER_TIMEOUT_MS = 30_000;
 
 const HUB_KEY = "https://index.docker.io/v1/";
 
@@ -61,7 +66,7 @@ export async function findCredential(
   if (!isObject(doc)) throw new RegistryError(`Cannot read docker config "${path}": not an object`);
   const want = normalizeKey(registry);
   const server = want === "docker.io" ? HUB_KEY : registry;
-  const run = source.runHelper ?? spawnHelper(env);
+  const run = source.runHelper ?? spawnHelper(env, source.helperTimeoutMs ?? HELPER_TIMEOUT_MS);
   const helpers = isObject(doc.credHelpers) ? doc.credHelpers : {};
   for (const [key, name] of Object.entries(helpers)) {
     if (normalizeKey(key) === want && typeof name === "string" && name) {
@@ -123,6 +128,7 @@ async function fromHelper(run: HelperRunner, name: string, server: string): Prom
   try {
     doc = JSON.parse(out);
   } catch {
+    // Not quoted: the text may be the secret itself.
     throw new RegistryError(`Credential helper "${program}" printed something that is not JSON`);
   }
   if (!isObject(doc) || typeof doc.Secret !== "string") {
@@ -134,7 +140,7 @@ async function fromHelper(run: HelperRunner, name: string, server: string): Prom
   return { kind: "basic", username, password: doc.Secret };
 }
 
-function spawnHelper(env: Record<string, string>): HelperRunner {
+function spawnHelper(env: Record<string, string>, timeoutMs: number): HelperRunner {
   return async (program, server) => {
     let child;
     try {
@@ -154,17 +160,38 @@ function spawnHelper(env: Record<string, string>): HelperRunner {
       }
       throw new RegistryError(`Cannot run credential helper "${program}"`, { cause: e });
     }
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(server));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    const out = new TextDecoder().decode(stdout);
-    if (code !== 0) {
-      const said = (out + new TextDecoder().decode(stderr)).trim();
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended just now
+      }
+    }, timeoutMs);
+    let result;
+    try {
+      const writer = child.stdin.getWriter();
+      // A helper that exits without reading its stdin is answered by its exit code alone.
+      await writer.write(new TextEncoder().encode(server)).catch(() => {});
+      await writer.close().catch(() => {});
+      result = await child.output();
+    } finally {
+      clearTimeout(timer);
+    }
+    if (late) {
+      throw new RegistryError(
+        `Credential helper "${program}" did not answer in ${timeoutMs / 1000} s: stopped`,
+      );
+    }
+    const out = new TextDecoder().decode(result.stdout);
+    if (result.code !== 0) {
+      const said = out + new TextDecoder().decode(result.stderr);
       // The protocol's answer for "no entry": anonymous access, as docker does.
       if (/credentials not found/i.test(said)) return null;
+      // What it printed is not shown: a failing helper may print the secret it holds.
       throw new RegistryError(
-        `Credential helper "${program}" failed (exit ${code}): ${said.slice(0, 200)}`,
+        `Credential helper "${program}" failed (exit ${result.code}); its output is not shown, as it may hold a secret: run "${program} get" yourself to see it`,
       );
     }
     return out;

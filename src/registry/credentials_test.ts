@@ -104,3 +104,40 @@ Deno.test("findCredential errors name the file and never the secret", async () =
     assertEquals(e.message.includes(b64("no-colon-secret")), false);
   });
 });
+
+Deno.test("a credential helper that does not answer in time is stopped; one that fails is not quoted", async (t) => {
+  const bin = await Deno.makeTempDir({ prefix: "r10e-helpers-" });
+  try {
+    await Deno.writeTextFile(`${bin}/docker-credential-slow`, "#!/bin/sh\nexec sleep 30\n");
+    await Deno.writeTextFile(
+      `${bin}/docker-credential-leaky`,
+      "#!/bin/sh\necho 'the secret is hunter2-secret' >&2\necho hunter2-secret\nexit 3\n",
+    );
+    await Deno.chmod(`${bin}/docker-credential-slow`, 0o755);
+    await Deno.chmod(`${bin}/docker-credential-leaky`, 0o755);
+    const env = (dir: string) => ({ DOCKER_CONFIG: dir, PATH: `${bin}:/usr/bin:/bin` });
+    await t.step("slow: stopped after the timeout", async () => {
+      await withConfig({ credsStore: "slow" }, async (dir) => {
+        const started = Date.now();
+        await assertRejects(
+          () => findCredential("r.io", { env: env(dir), helperTimeoutMs: 300 }),
+          Error,
+          `Credential helper "docker-credential-slow" did not answer in 0.3 s`,
+        );
+        assertEquals(Date.now() - started < 5000, true);
+      });
+    });
+    await t.step("leaky: exit code only", async () => {
+      await withConfig({ credsStore: "leaky" }, async (dir) => {
+        const e = await assertRejects(
+          () => findCredential("r.io", { env: env(dir) }),
+          Error,
+          `Credential helper "docker-credential-leaky" failed (exit 3)`,
+        );
+        assertEquals(e.message.includes("hunter2"), false, e.message);
+      });
+    });
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
+});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { redactSecrets } from "./secrets.ts";
 
 /** A registry request failed or was refused; `message` quotes the registry's own words. */
 export class RegistryError extends Error {
@@ -11,8 +12,17 @@ export class RegistryError extends Error {
   /** The HTTP status, when a response came. */
   readonly status: number | undefined;
   constructor(message: string, options?: ErrorOptions & { status?: number }) {
-    super(message, options);
+    super(redactSecrets(message), options);
     this.name = "RegistryError";
     this.status = options?.status;
+    // The causes are printed too (the innermost one always): a parse error of what a server
+    // sent quotes that text, which may hold a credential the server echoed.
+    for (let e = options?.cause; e instanceof Error; e = e.cause) {
+      try {
+        e.message = redactSecrets(e.message);
+      } catch {
+        // a read-only message (DOMException) holds nothing a server sent
+      }
+    }
   }
 }

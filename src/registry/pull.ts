@@ -30,6 +30,7 @@ import { RegistryError } from "./errors.ts";
 import { ACCEPT, type Descriptor, readDocument } from "./media.ts";
 import { formatName, formatReference, type Reference } from "./reference.ts";
 import { backoff, DEFAULT_RETRY, retriableError } from "./retry.ts";
+import { MANIFEST_LIMIT, readCapped } from "./transport.ts";
 
 /** Options of `openRemoteImage`. */
 export interface RemoteImageOptions extends ClientOptions {
@@ -52,7 +53,6 @@ export interface PickedImage {
   bytes: Uint8Array;
 }
 
-const MANIFEST_MAX = 4 * 1024 * 1024;
 /** Configs are JSON documents the reader parses whole: the reader's own limit. */
 const CONFIG_MAX = 4 * 1024 * 1024;
 /** Layer heads (compression magic bytes) fetched at once when the image is opened. */
@@ -268,17 +268,11 @@ export async function fetchManifest(
     expect: [200],
     what: `fetch manifest "${reference}" of "${ref.repository}"`,
   });
-  const length = Number(response.headers.get("content-length") ?? "0");
-  if (length > MANIFEST_MAX) {
-    await response.body?.cancel();
-    throw new RegistryError(
-      `Cannot read "${name}": its manifest has ${length} bytes (limit 4 MiB)`,
-    );
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > MANIFEST_MAX) {
-    throw new RegistryError(`Cannot read "${name}": its manifest is larger than 4 MiB`);
-  }
+  const bytes = await readCapped(
+    response,
+    MANIFEST_LIMIT,
+    `Cannot read "${name}": manifest "${reference}"`,
+  );
   const digest = "sha256:" + sha256Hex(bytes);
   const want = expected?.digest ?? (reference.startsWith("sha256:") ? reference : undefined);
   if (want && digest !== want) {

@@ -468,7 +468,7 @@ async function pushBlob(
       const body = unhashed
         ? checkedStream(input, path, blob, bad)
         : rangeStream(input, path, 0, blob.size);
-      await finishUpload(client, url, blob.digest, body, ctx.scopes);
+      await finishUpload(client, url, blob.digest, body, ctx.scopes, blob.size);
     } catch (e) {
       if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
       // A lost answer to a PUT the registry did complete: the blob is there now.
@@ -495,6 +495,7 @@ async function pushBlob(
             "content-range": `${offset}-${offset + len - 1}`,
           },
           body: rangeStream(input, path, offset, len),
+          length: len,
           expect: [202],
           what: `upload ${mb(len)} of blob ${blob.digest} at ${offset}`,
           // A PATCH half received must not be sent again as it was: ask where the upload stands.
@@ -619,6 +620,7 @@ async function finishUpload(
   digest: string,
   body: Uint8Array | (() => ReadableStream<Uint8Array>),
   scopes: string[],
+  length?: number,
 ): Promise<void> {
   const url = new URL(location, await client.base());
   url.searchParams.set("digest", digest);
@@ -626,6 +628,7 @@ async function finishUpload(
     scopes,
     headers: { "content-type": "application/octet-stream" },
     body,
+    length,
     expect: [201, 204],
     what: `complete the upload of blob ${digest}`,
   });

@@ -17,6 +17,7 @@ import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { INDEX_TYPES, isObject } from "./media.ts";
+import { MANIFEST_LIMIT, readCappedText } from "./transport.ts";
 import { plural } from "../plural.ts";
 
 /** The OCI image index media type (the referrers list is one). */
@@ -184,7 +185,11 @@ async function referrersApi(
     return false;
   }
   const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
-  const body = await response.text();
+  const body = await readCappedText(
+    response,
+    MANIFEST_LIMIT,
+    `The referrers of ${subject} in "${repo}"`,
+  );
   try {
     const doc = JSON.parse(body);
     return INDEX_TYPES.has(type) || (isObject(doc) && Array.isArray(doc.manifests));
@@ -214,7 +219,9 @@ async function updateReferrersTag(
     const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
     let doc: unknown = null;
     try {
-      doc = JSON.parse(await response.text());
+      doc = JSON.parse(
+        await readCappedText(response, MANIFEST_LIMIT, `The referrers index "${repo}:${tag}"`),
+      );
     } catch {
       // reported below
     }

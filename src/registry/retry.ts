@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isTlsError } from "./transport.ts";
 
 /** How often and how long to retry. */
 export interface RetryPolicy {
@@ -31,8 +32,12 @@ export function retriableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status !== 501 && status <= 599);
 }
 
-/** True for errors of a connection that dropped or could not be made (fetch throws TypeError). */
+/**
+ * True for errors of a connection that dropped or could not be made (fetch throws TypeError);
+ * false for a TLS failure, which the next attempt meets again.
+ */
 export function retriableError(error: unknown): boolean {
+  if (isTlsError(error)) return false;
   return error instanceof TypeError || error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionRefused ||
     error instanceof Deno.errors.ConnectionAborted ||
