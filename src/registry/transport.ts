@@ -156,8 +156,13 @@ function sendStreamed(request: WireRequest): Promise<Response> {
         sent += chunk.length;
         if (!req.write(chunk)) {
           await new Promise<void>((r) => {
-            req.once("drain", r);
-            req.once("close", r);
+            const done = () => {
+              req.off("drain", done);
+              req.off("close", done);
+              r();
+            };
+            req.on("drain", done);
+            req.on("close", done);
           });
         }
         if (req.destroyed) return;
