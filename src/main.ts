@@ -20,6 +20,7 @@ import {
   removeTemporary,
 } from "./signals.ts";
 import { VERSION } from "./version.ts";
+import { redactSecrets } from "./registry/secrets.ts";
 import type { AddCommand, Cli, Io, State } from "./cli/cli.ts";
 import { addInitCommand } from "./cli/init.ts";
 import { addBuildCommand } from "./cli/build.ts";
@@ -91,6 +92,14 @@ Examples:
  * its temporaries removed (signals.ts), and the code is 128 + the signal number.
  */
 export async function main(args: string[], io: Io): Promise<number> {
+  // What a registry sent may hold a credential r10e sent it (an Authorization header echoed into
+  // a message or an image's label): every credential value is taken out of the text printed.
+  const raw = io;
+  io = {
+    ...raw,
+    stdout: (s) => raw.stdout(redactSecrets(s)),
+    stderr: (s) => raw.stderr(redactSecrets(s)),
+  };
   const controller = new AbortController();
   const state: State = { exitCode: 0, signal: controller.signal, unwinds: false };
   const program = buildProgram(io, state);

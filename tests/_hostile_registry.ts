@@ -5,7 +5,7 @@
  * every Authorization header it receives. Faults, switched on per test through `faults`:
  * redirects to the other origin, to `file:` and `data:`, upload Locations on the other origin,
  * endless bodies, a stall after the headers or before them, 401/403 bodies that echo the
- * Authorization header, and zot's reading of a PUT or PATCH body without Content-Length as
+ * Authorization header (in their bodies and in an image's label), and zot's reading of a PUT or PATCH body without Content-Length as
  * empty (so a chunked blob fails with DIGEST_INVALID). Bodies without Content-Length are
  * listed in `lengthless` whether or not that fault is on.
  *
@@ -32,6 +32,11 @@ export interface Faults {
   echoAuthToken?: boolean;
   /** The other origin answers 401 with a Bearer challenge whose realm is its own. */
   elsewhereChallenge?: boolean;
+  /**
+   * GET of a manifest by tag serves the image with its config's label `echo` set to the
+   * Authorization header of the request (a new config blob, the same layers).
+   */
+  echoInImage?: boolean;
   /** Like zot: a PUT or PATCH body without Content-Length is read as empty. */
   zot?: boolean;
 }
@@ -252,8 +257,11 @@ export function startHostileRegistry(
           });
         }
       }
-      const found = manifests.get(`${repo}@${reference}`);
+      let found = manifests.get(`${repo}@${reference}`);
       if (!found) return errors(404, "MANIFEST_UNKNOWN", "manifest unknown");
+      if (faults.echoInImage && !isElsewhere && !reference.startsWith("sha256:")) {
+        found = echoed(repo, found, authorization ?? "");
+      }
       const digest = "sha256:" + createHash("sha256").update(found.bytes).digest("hex");
       return new Response(req.method === "HEAD" ? null : found.bytes as BodyInit, {
         status: 200,
@@ -267,6 +275,19 @@ export function startHostileRegistry(
     if (/^\/v2\/.+\/referrers\//.test(path)) return errors(404, "NAME_UNKNOWN", "no referrers API");
     await req.body?.cancel();
     return errors(404, "NOT_FOUND", `nothing at ${path}`);
+  };
+
+  /** The manifest `found` of `repo` with a config whose label `echo` is `value`. */
+  const echoed = (repo: string, found: { bytes: Uint8Array; type: string }, value: string) => {
+    const doc = JSON.parse(new TextDecoder().decode(found.bytes));
+    const old = blobs.get(`${repo}@${doc.config.digest}`)!;
+    const config = JSON.parse(new TextDecoder().decode(old));
+    config.config = { ...config.config, Labels: { ...config.config?.Labels, echo: value } };
+    const bytes = new TextEncoder().encode(JSON.stringify(config));
+    const digest = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+    blobs.set(`${repo}@${digest}`, bytes);
+    doc.config = { ...doc.config, digest, size: bytes.length };
+    return { bytes: new TextEncoder().encode(JSON.stringify(doc)), type: found.type };
   };
 
   const quiet = { onListen: () => {}, onError: () => new Response("error", { status: 500 }) };

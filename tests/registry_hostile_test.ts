@@ -257,6 +257,17 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
     assertStringIncludes(r.stderr, "not with Bearer <redacted>");
     assertNoSecret(r, s.secrets);
   });
+  await t.step("an image whose label is the Authorization header (verify --json)", async () => {
+    await using s = await setUp({ scheme: "bearer" });
+    await pushed(s, "team/app");
+    s.registry.faults.echoInImage = true;
+    const r = await r10e(["verify", "--json", `${s.registry.host}/team/app:v1`, s.archive], {
+      env: s.env,
+    });
+    assertEquals(r.code, 1, show(r));
+    assertStringIncludes(r.stdout, "Bearer <redacted>");
+    assertNoSecret(r, s.secrets);
+  });
   await t.step("a token server echoing the Basic header", async () => {
     await using s = await setUp({ scheme: "bearer" });
     s.registry.faults.echoAuthToken = true;
