@@ -17,6 +17,7 @@
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
+import tls from "node:tls";
 import { RegistryError } from "./errors.ts";
 
 /** The limit of a manifest or an index read from a registry (ggcr and containerd use 4 MiB). */
@@ -126,7 +127,8 @@ function sendStreamed(request: WireRequest): Promise<Response> {
       port: url.port || (secure ? 443 : 80),
       path: url.pathname + url.search,
       headers,
-      ...(secure && request.caCerts ? { ca: request.caCerts() } : {}),
+      // node's `ca` replaces its roots: the bundled ones stay, as fetch keeps its own.
+      ...(secure && request.caCerts ? { ca: [...tls.rootCertificates, ...request.caCerts()] } : {}),
     };
     const req = (secure ? https : http).request(options, (res) => {
       const status = res.statusCode ?? 0;
@@ -282,6 +284,11 @@ export function isTlsError(error: unknown): boolean {
 /** The TLS problem in `error`'s cause chain, in words, or null when it is not one. */
 export function tlsDetail(error: unknown): string | null {
   for (let e = error; e instanceof Error; e = e.cause) {
+    // node:http's TLS errors carry an OpenSSL-style code.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /CERT|UNABLE_TO_VERIFY|SELF_SIGNED|TLS|SSL/.test(code)) {
+      return `certificate problem: ${e.message} (${code})`;
+    }
     const m = /invalid peer certificate: (.*)|(certificate[^\n]*)|(tls handshake[^\n]*)/i.exec(
       e.message,
     );
