@@ -345,10 +345,11 @@ async function sweep(dir: string): Promise<void> {
 async function writeBody(
   path: string,
   body: AsyncIterable<Uint8Array>,
+  mode = 0o600,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
-  using file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  using file = Deno.openSync(path, { write: true, createNew: true, mode });
   for await (const chunk of body) {
     hash.update(chunk);
     size += chunk.length;
@@ -358,8 +359,8 @@ async function writeBody(
   return { size, sha256: hash.digest("hex") };
 }
 
-function finish(path: string, node: FsNode): void {
-  Deno.chmodSync(path, node.mode & 0o7777);
+function finish(path: string, node: FsNode, chmod = true): void {
+  if (chmod) Deno.chmodSync(path, node.mode & 0o7777);
   Deno.utimeSync(path, node.mtime, node.mtime);
 }
 
@@ -499,17 +500,22 @@ async function writeTree(
     // A new tree is one temporary as a whole (renamed last, removed on failure), so its files are
     // written at their final names; into an existing directory each one is written to a
     // temporary name and renamed, so that a failure leaves no half-written file there.
+    // In a new tree (0700 until its end), a file whose mode has no special bits, lets its owner
+    // read and write, and passes the umask is created with that mode: no chmod after it.
+    const umask = fresh ? probeUmask(root) : 0o777;
+    const exact = (node: FsNode) => (node.mode & 0o7600) === 0o600 && (node.mode & umask) === 0;
     const place = async (
       rel: string,
       node: FsNode,
       write: (path: string) => void | Promise<void>,
+      created = 0o600,
     ) => {
       const final = `${root}/${rel}`;
       writing = `${target}/${rel}`;
       const path = fresh ? final : tempName(dirname(final));
       if (!fresh) temps.add(path);
       await write(path);
-      if (node.kind !== "symlink") finish(path, node);
+      if (node.kind !== "symlink") finish(path, node, created !== (node.mode & 0o7777));
       if (fresh) return;
       Deno.renameSync(path, final);
       temps.delete(path);
@@ -518,25 +524,28 @@ async function writeTree(
     await readContents(input, image, {
       nodes: where.keys(),
       onContent: async (nodes, body) => {
-        const [first, ...others] = nodes.flatMap((n) =>
-          where.get(n)!.map((rel) => [rel, n] as const)
-        );
+        const paths = where.get(nodes[0])!;
+        const [first, ...others] = nodes.length === 1 && paths.length === 1
+          ? [[paths[0], nodes[0]] as const]
+          : nodes.flatMap((n) => where.get(n)!.map((rel) => [rel, n] as const));
+        const mode = exact(first[1]) ? first[1].mode : 0o600;
         await place(first[0], first[1], async (path) => {
-          const r = await writeBody(path, body);
+          const r = await writeBody(path, body, mode);
           results.set(first[0], r);
           // Other paths with the same content (hardlinks) get copies of this file.
           for (const [rel, node] of others) {
             await place(rel, node, (t) => Deno.copyFileSync(path, t));
             results.set(rel, r);
           }
-        });
+        }, mode);
       },
     });
     for (const [rel, node] of tree) {
       if (node.kind === "file" && !results.has(rel)) {
+        const mode = exact(node) ? node.mode : 0o600;
         await place(rel, node, async (path) => {
-          results.set(rel, await writeBody(path, empty()));
-        });
+          results.set(rel, await writeBody(path, empty(), mode));
+        }, mode);
       } else if (node.kind === "symlink") {
         await place(rel, node, (path) => Deno.symlinkSync(node.linkname, path));
       }
@@ -564,6 +573,17 @@ async function writeTree(
       await removeTemporary(root);
     }
     throw e;
+  }
+}
+
+/** The process's umask, read by creating a file in `dir` (Deno reads it only as unstable). */
+function probeUmask(dir: string): number {
+  const probe = `${dir}/.umask`;
+  Deno.openSync(probe, { write: true, createNew: true, mode: 0o777 }).close();
+  try {
+    return 0o777 & ~Deno.statSync(probe).mode!;
+  } finally {
+    Deno.removeSync(probe);
   }
 }
 

@@ -24,11 +24,8 @@ export function decodeRawName(bytes: Uint8Array): string {
   if (bytes.length <= 64) {
     let ascii = true;
     for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i] < 0x80;
-    if (ascii) {
-      let out = "";
-      for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]);
-      return out;
-    }
+    // One call makes a flat string (appending char by char makes a rope, flattened later).
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   try {
     return strict.decode(bytes);

@@ -389,12 +389,18 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
   const name = cString(b.subarray(0, 100));
   const where = () => `${label}: entry "${name}" at offset ${offset}`;
   const stored = parseNumber(b.subarray(148, 156));
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= 148 && i < 156 ? 0x20 : b[i];
-    unsigned += v;
-    signed += v > 127 ? v - 256 : v;
+  // The checksum field counts as eight spaces. The signed sum (old writers) is computed only
+  // when the unsigned one does not match: nearly never.
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += b[i];
+  for (let i = 156; i < BLOCK; i++) unsigned += b[i];
+  let signed = unsigned;
+  if (stored !== unsigned) {
+    signed = 8 * 0x20;
+    for (let i = 0; i < BLOCK; i++) {
+      if (i >= 148 && i < 156) continue;
+      signed += b[i] > 127 ? b[i] - 256 : b[i];
+    }
   }
   if (stored === null || (stored !== unsigned && stored !== signed)) {
     throw new SyntaxError(`${where()}: header checksum is wrong`);
