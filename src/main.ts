@@ -5,10 +5,8 @@
  *
  * @module
  */
-// commander with extra-typings: typed options and arguments; @cliffy/command is JSR-only (STYLE: dependencies).
-import { Command, CommanderError } from "@commander-js/extra-typings";
 import { basename, dirname } from "node:path";
-import { exitCodeOf, UsageError } from "./errors.ts";
+import { exitCodeOf } from "./errors.ts";
 import { printable } from "./printable.ts";
 import {
   cleanUp,
@@ -19,70 +17,15 @@ import {
   removeStaleTemporaries,
   removeTemporary,
 } from "./signals.ts";
-import { VERSION } from "./version.ts";
 import { redactSecrets } from "./registry/secrets.ts";
-import type { AddCommand, Cli, Io, State } from "./cli/cli.ts";
-import { addInitCommand } from "./cli/init.ts";
-import { addBuildCommand } from "./cli/build.ts";
-import { addVerifyCommand } from "./cli/verify.ts";
-import { addCpCommand } from "./cli/cp.ts";
-import { addPushCommand } from "./cli/push.ts";
-import { addCheckCommand } from "./cli/check.ts";
-import { addSbomCommand } from "./cli/sbom.ts";
-import { addVersionCommand } from "./cli/version.ts";
-import { addCompletionsCommand } from "./cli/completions.ts";
+import type { Io, State } from "./cli/cli.ts";
 
 export type { Io } from "./cli/cli.ts";
 
-/** The commands, in the order `--help` lists them. */
-const COMMANDS: AddCommand[] = [
-  addInitCommand,
-  addBuildCommand,
-  addVerifyCommand,
-  addCpCommand,
-  addPushCommand,
-  addCheckCommand,
-  addSbomCommand,
-  addVersionCommand,
-  addCompletionsCommand,
-];
-
-function buildProgram(io: Io, state: State) {
-  const program = new Command()
-    .name("r10e")
-    .description(
-      "Bit-for-bit reproducible, minimal container images for Go applications.\n\n" +
-        "The same commit built on two machines gives byte-identical image archives. " +
-        "Run `r10e init` once in a Go project that has a config.json, commit r10e-docker/, " +
-        "then `r10e build`; anyone can rebuild and compare with `r10e verify`.",
-    )
-    .version(VERSION, "-V, --version")
-    .option("--verbose", "print the cause chain of errors and more progress")
-    .configureOutput({
-      writeOut: (s) => io.stdout(s),
-      writeErr: (s) => io.stderr(printable(s, { multiline: true })),
-    })
-    .exitOverride()
-    .showHelpAfterError("(run with --help for usage)");
-
-  program.addHelpText(
-    "after",
-    `
-Exit codes: 0 success (images identical), 1 build failed (images differ), 2 usage, config or
-input error, and any other error; 130, 143, 129 when stopped by SIGINT, SIGTERM, SIGHUP (children
-stopped, temporary files removed).
-
-Examples:
-  r10e init                      write r10e-docker/ from ./config.json
-  r10e build                     build r10e-docker/out/<project_name>-latest.tar.gz
-  r10e verify a.tar.gz b.tar.gz  why do two images differ?
-  r10e check                     rebuild HEAD twice under different conditions and compare
-  r10e cp image.tar.gz /app/server ./out/`,
-  );
-
-  const cli: Cli = { io, state, verbose: () => program.opts().verbose === true };
-  for (const add of COMMANDS) add(program as unknown as Command, cli);
-  return program;
+/** Arguments that only print (help, version, completions): no temporaries, no signal handlers. */
+function onlyPrints(args: string[]): boolean {
+  return args.length === 0 || args.some((a) => a === "--help" || a === "-h") ||
+    ["help", "version", "completions", "-v", "-V", "--version"].includes(args[0]);
 }
 
 /**
@@ -102,30 +45,28 @@ export async function main(args: string[], io: Io): Promise<number> {
   };
   const controller = new AbortController();
   const state: State = { exitCode: 0, signal: controller.signal, unwinds: false };
-  const program = buildProgram(io, state);
   let processTemp: string | undefined;
   const start = async () => {
     try {
-      await program.parseAsync(args, { from: "user" });
-      return state.exitCode;
-    } catch (error) {
-      if (error instanceof CommanderError) {
-        if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
-          return 0;
-        }
-        if (error.code === "commander.help") return 0;
-        return 2;
+      // The version needs no parser: it is printed before commander and the commands load.
+      if (args.length === 1 && ["version", "-v", "-V", "--version"].includes(args[0])) {
+        const { versionLine } = await import("./cli/version.ts");
+        io.stdout(`${await versionLine()}\n`);
+        return 0;
       }
+      const { runProgram } = await import("./cli/program.ts");
+      return await runProgram(args, { io, state });
+    } catch (error) {
       // `r10e … | head`: the reader has what it wanted; end quietly, as Unix tools do, with
       // the answer when there is one (verify's 1 for "differ").
       if (isClosedStdout(error)) return state.exitCode;
-      const verbose = program.opts().verbose === true;
+      const verbose = args.includes("--verbose");
       namePathsOfUser(error, { systemTemp: io.env.TMPDIR || "/tmp", processTemp });
       io.stderr(formatError(error, verbose) + "\n");
       return exitCodeOf(error);
     }
   };
-  if (!io.signals) return await start();
+  if (!io.signals || onlyPrints(args)) return await start();
 
   // Spools and staging folders of this process go into one folder of its own, removed at the
   // end or on an interrupt; the folders of processes killed too hard to clean up (SIGKILL) are
@@ -225,7 +166,7 @@ function isClosedStdout(error: unknown): boolean {
   return false;
 }
 
-/** `r10e: message`, with the cause chain (and stack traces) only when verbose. */
+/** `r10e: message`, with the innermost cause, or the whole cause chain when verbose (never a stack). */
 export function formatError(error: unknown, verbose: boolean): string {
   const lines: string[] = [];
   let current: unknown = error;
@@ -236,9 +177,6 @@ export function formatError(error: unknown, verbose: boolean): string {
       multiline: true,
     });
     lines.push(first ? `r10e: ${message}` : `  caused by: ${message}`);
-    if (verbose && current instanceof Error && current.stack && !(current instanceof UsageError)) {
-      lines.push(current.stack.split("\n").slice(1).join("\n"));
-    }
     first = false;
     current = current instanceof Error ? current.cause : undefined;
     if (!verbose && current) {

@@ -13,8 +13,8 @@ Deno.test("version: a command, with the image format it writes", async () => {
   const { VERSION } = await import("../src/version.ts");
   const { FORMAT_VERSION } = await import("../src/image/writer.ts");
   assertEquals(r.stdout, `r10e ${VERSION} (image format ${FORMAT_VERSION})\n`);
-  // -V stays as commander prints it.
-  assertEquals((await r10e(["-V"])).stdout, `${VERSION}\n`);
+  // -v, -V and --version say the same.
+  for (const flag of ["-v", "-V", "--version"]) assertEquals((await r10e([flag])).stdout, r.stdout);
 });
 
 /** Completes `words` (the last is the word under the cursor) with the bash script, in bash. */

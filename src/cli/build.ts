@@ -14,6 +14,7 @@ import {
   projectConfig,
   projectDirOption,
   quietOption,
+  withHelp,
 } from "./cli.ts";
 
 /** How `build` names the documents it writes beside the archive. */
@@ -26,7 +27,26 @@ const DOCUMENT_LABEL = {
 /** Adds `build` to the program. */
 export function addBuildCommand(program: Command, cli: Cli): void {
   const { io, state } = cli;
-  program.command("build")
+  withHelp(program.command("build"), {
+    examples: [
+      "r10e build                     run build_cmd, write r10e-docker/out/<name>-latest.tar.gz",
+      "r10e build --in docker         build_cmd in the pinned Go container (same image bytes)",
+      "r10e build --json > build.json the digests as data",
+      "r10e build --record            also write r10e-docker/digests.json for r10e check",
+      "r10e build --no-build-cmd      package the artifacts already built",
+    ],
+    details: `
+Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly", GOOS/GOARCH from the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host only PATH, HOME, the Go cache and proxy variables pass through.
+
+Project root (where build_cmd runs and src paths resolve): the nearest directory at or above config.json with a go.mod, else the working directory; --project-dir overrides. Without -c, the config.json of the working directory, else the nearest one above it in the module.
+
+Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
+
+Prints the archive path and sha256, the image ID, the manifest digest and the sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform) and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json, .cdx.json, .provenance.json). Before writing, checks each Go artifact's build info (Go version, GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when build_cmd fails or an artifact fails that check, 2 for config errors.
+
+Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): build_cmd runs once per platform with GOOS/GOARCH (GOARM for linux/arm/vN) and R10E_OS, R10E_ARCH, R10E_VARIANT set (--in docker: all in one container run); artifact src names each platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). Prints each platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64 when built, else the first platform.`,
+  })
+    .summary("run build_cmd; write the image archive, SBOMs and provenance")
     .description(
       "Run build_cmd with the pinned Go toolchain and write the image to " +
         "r10e-docker/out/<project_name>-latest.tar.gz, which `docker load` accepts.",
@@ -55,34 +75,6 @@ export function addBuildCommand(program: Command, cli: Cli): void {
       "write the digests to r10e-docker/digests.json, the expectation `r10e check` compares with",
     )
     .addOption(quietOption("no progress on stderr (build_cmd output still streams)"))
-    .addHelpText(
-      "after",
-      `
-Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings
-do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly", GOOS/GOARCH from
-the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host
-only PATH, HOME, the Go cache and proxy variables pass through.
-
-Project root (where build_cmd runs and src paths resolve): the nearest directory at or
-above config.json with a go.mod, else the working directory; --project-dir overrides.
-
-Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
-Prints the archive path and sha256, the image ID, the manifest digest and the
-sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform)
-and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json,
-.cdx.json, .provenance.json) and attached inside it as OCI artifacts whose subject is the
-image manifest (the image's own digests do not change; \`r10e push\` carries them).
-Before writing, checks each Go artifact's build info (Go version,
-GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when
-build_cmd fails or an artifact fails that check, 2 for config errors.
-
-Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): build_cmd
-runs once per platform with GOOS/GOARCH (GOARM for linux/arm/vN) and R10E_OS, R10E_ARCH,
-R10E_VARIANT set (--in docker: all in one container run); artifact src names each
-platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). Prints each
-platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64
-when built, else the first platform.`,
-    )
     .action(async (opts, command) => {
       const quiet = opts.quiet === true;
       // SIGINT, SIGTERM, SIGHUP: build stops build_cmd (its whole process group) and the

@@ -19,6 +19,7 @@ import {
   quietOption,
   registryOptions,
   timeoutOption,
+  withHelp,
 } from "./cli.ts";
 
 /**
@@ -44,7 +45,24 @@ export function selfCommand(): string[] {
 /** Adds `check` to the program: exit 0 reproducible, 1 not; an interrupt stops the builds. */
 export function addCheckCommand(program: Command, cli: Cli): void {
   const { io, state, verbose } = cli;
-  program.command("check")
+  withHelp(program.command("check"), {
+    examples: [
+      "r10e check                              two builds of HEAD agree?",
+      "r10e check sha256:4f…                   … and give this manifest digest or image ID",
+      "r10e check registry.example.com/app:v1  … and equal the published image",
+    ],
+    details: `
+What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched, on the branch you are on), runs this r10e's \`build\` in each as a child process, B after A (A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an engine answers), then compares the two with \`r10e verify\` and their digests strictly.
+
+Build B also varies what the host allows, as reprotest does: build_cmd's clock shifted 3 days (faketime), shuffled directory entries (disorderfs), hostname and domain name (unshare), kernel version and ASLR (setarch), one CPU (taskset); the table says which were applied and why any was not. The Go module cache is shared, so no network is needed. The working copy is never built: uncommitted changes are reported, not checked. The clones are removed at the end, and on SIGINT/SIGTERM/SIGHUP.
+
+REPRODUCIBLE only when the manifest (and index) digests, the image IDs and the archives' sha256 are equal: verify's accepting the same content under other digests is not enough.
+
+Reference: a digest is compared with the manifest digest and the image ID; an archive, layout or registry reference with \`verify\`. Without one, r10e-docker/digests.json (\`r10e build --record\`) is the expectation when it was recorded for HEAD.
+
+Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run (not a git repository, no commit, a build failed, an unreadable reference).`,
+  })
+    .summary("rebuild HEAD twice under varied conditions and compare")
     .description(
       "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, " +
         "clock, file order, hostname, TZ, umask, locale, host and docker mode) and compare: are " +
@@ -72,36 +90,6 @@ export function addCheckCommand(program: Command, cli: Cli): void {
     )
     .addOption(timeoutOption())
     .addOption(quietOption())
-    .addHelpText(
-      "after",
-      `
-What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched,
-on the branch you are on), runs this r10e's \`build\` in each as a child process, B after A
-(A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a
-deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an
-engine answers), then compares the two with \`r10e verify\` and their digests strictly.
-Build B also varies what the host allows, as reprotest does: build_cmd's clock shifted 3 days
-(faketime), shuffled directory entries (disorderfs), hostname and domain name (unshare), kernel
-version and ASLR (setarch), one CPU (taskset); the table says which were applied and why any
-was not. The Go module cache is shared, so no network is needed. The working copy is never
-built: uncommitted changes are reported, not checked. The clones are removed at the end, and
-on SIGINT/SIGTERM/SIGHUP.
-
-REPRODUCIBLE only when the manifest (and index) digests, the image IDs and the archives'
-sha256 are equal: verify's accepting the same content under other digests is not enough.
-
-Reference: a digest is compared with the manifest digest and the image ID; an archive,
-layout or registry reference with \`verify\`. Without one, r10e-docker/digests.json
-(\`r10e build --record\`) is the expectation when it was recorded for HEAD.
-
-Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run
-(not a git repository, no commit, a build failed, an unreadable reference).
-
-Examples:
-  r10e check                              two builds of HEAD agree?
-  r10e check sha256:4f…                   … and give this manifest digest or image ID
-  r10e check registry.example.com/app:v1  … and equal the published image`,
-    )
     .action(async (reference, opts, command) => {
       const quiet = opts.quiet === true;
       state.unwinds = true;

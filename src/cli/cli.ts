@@ -41,10 +41,44 @@ export interface Cli {
   state: State;
   /** Whether the global `--verbose` was given (known once the command line is parsed). */
   verbose: () => boolean;
+  /** The global `--color`: auto, always or never. */
+  color: () => string | undefined;
 }
 
 /** The one signature of the files in `src/cli/`: adds a command to `program`. */
 export type AddCommand = (program: Command, cli: Cli) => void;
+
+/** What a command's help shows besides its options: examples first, then the details. */
+export interface HelpSections {
+  /** One example a line, `r10e …` then two or more spaces and what it does. */
+  examples: string[];
+  /**
+   * Paragraphs separated by blank lines. Lines that do not start with a space are one flowing
+   * text, wrapped to the terminal at words; indented lines are kept as they are.
+   */
+  details?: string;
+}
+
+const SECTIONS = new WeakMap<object, HelpSections>();
+
+/** Gives `command` its examples and details (see `program.ts`, which lays out the help). */
+export function withHelp<C extends object>(command: C, sections: HelpSections): C {
+  SECTIONS.set(command, sections);
+  return command;
+}
+
+/** The sections `withHelp` gave `command`. */
+export function helpSectionsOf(command: object): HelpSections | undefined {
+  return SECTIONS.get(command);
+}
+
+/** Whether to write colors: `--color`, else a terminal without a non-empty NO_COLOR. */
+export function useColor(cli: Cli): boolean {
+  const when = cli.color();
+  if (when === "always") return true;
+  if (when === "never") return false;
+  return cli.io.isTerminal && !cli.io.env.NO_COLOR;
+}
 
 /**
  * `path` as the command uses it: as typed when it is absolute or relative to the process's own

@@ -6,21 +6,21 @@
  */
 import { Argument, type Command } from "@commander-js/extra-typings";
 import type { ProgramSpec } from "../completions.ts";
-import type { Cli } from "./cli.ts";
+import { type Cli, withHelp } from "./cli.ts";
 
 /** Adds `completions` to the program. */
 export function addCompletionsCommand(program: Command, cli: Cli): void {
-  program.command("completions")
+  withHelp(program.command("completions"), {
+    examples: [
+      "source <(r10e completions bash)                              this shell",
+      "r10e completions bash > ~/.local/share/bash-completion/completions/r10e",
+      'r10e completions zsh > "${fpath[1]}/_r10e"',
+      "r10e completions fish > ~/.config/fish/completions/r10e.fish",
+    ],
+  })
+    .summary("print a shell completion script (bash, zsh, fish)")
     .description("Print a shell completion script for commands and options")
     .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
-    .addHelpText(
-      "after",
-      `
-Install:
-  bash  r10e completions bash > /etc/bash_completion.d/r10e   (or: source <(r10e completions bash))
-  zsh   r10e completions zsh > "\${fpath[1]}/_r10e"           (or, after compinit: source <(r10e completions zsh))
-  fish  r10e completions fish > ~/.config/fish/completions/r10e.fish`,
-    )
     .action(async (shell) => {
       const { completionScript } = await import("../completions.ts");
       cli.io.stdout(completionScript(programSpec(program), shell));

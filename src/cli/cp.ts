@@ -16,13 +16,24 @@ import {
   registryOptions,
   timeoutOption,
   userPath,
+  withHelp,
 } from "./cli.ts";
 
 /** Adds `cp` to the program. */
 export function addCpCommand(program: Command, cli: Cli): void {
   const { io } = cli;
-  program
-    .command("cp")
+  withHelp(program.command("cp"), {
+    examples: [
+      "r10e cp out/app-latest.tar.gz /app/server ./bin/    writes ./bin/server",
+      "r10e cp image.tar /etc/ssl/certs/. ./certs          the directory's contents into ./certs",
+      "r10e cp image.tar /app - | tar -t                   a tar stream on stdout",
+      "r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/",
+    ],
+    details: `
+Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destination is refused. A multi-platform image needs --platform (without it: exit 2, naming its platforms).
+${REGISTRY_INPUT_HELP}`,
+  })
+    .summary("copy a file or directory out of an image, like docker cp -L")
     .description(
       "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`, " +
         "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks " +
@@ -47,19 +58,6 @@ export function addCpCommand(program: Command, cli: Cli): void {
     .addOption(caFileOption())
     .addOption(insecureOption())
     .addOption(timeoutOption())
-    .addHelpText(
-      "after",
-      `
-Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destination is refused.
-Examples:
-  r10e cp out/app-latest.tar.gz /app/server ./bin/        ./bin/server(sha256:…)
-  r10e cp image.tar /etc/ssl/certs/. ./certs              contents of the directory into ./certs
-  r10e cp image.tar /app - | tar -t                       a tar stream
-  r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/
-                                                          from a multi-platform image (without
-                                                          --platform: exit 2, naming its platforms)
-${REGISTRY_INPUT_HELP}`,
-    )
     .action(async (image, src, dest, opts) => {
       const toStdout = dest === "-";
       const { cp } = await import("../cp/cp.ts");

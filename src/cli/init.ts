@@ -6,12 +6,25 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { printable } from "../printable.ts";
-import { type Cli, configOption, projectDirOption, quietOption } from "./cli.ts";
+import { type Cli, configOption, projectDirOption, quietOption, withHelp } from "./cli.ts";
 
 /** Adds `init` to the program. */
 export function addInitCommand(program: Command, cli: Cli): void {
   const { io } = cli;
-  program.command("init")
+  withHelp(program.command("init"), {
+    examples: [
+      "r10e init                         in a Go module without config.json: write one, then r10e-docker/",
+      "r10e init -c deploy/config.json   use this config (the project root is the go.mod above it)",
+      "r10e init --force                 rewrite r10e-docker/ even where it was edited by hand",
+    ],
+    details: `
+Without config.json (and without -c), init writes one at the module root from the main packages go list ./... finds: one artifact each, built by one go build into r10e-docker/out/bin/ (which git ignores), the CA bundle, and an entrypoint when there is one binary. Where no go.mod is found it says so and writes nothing.
+
+go_version "1.26" resolves to the newest 1.26.x the Go module proxy lists (GOPROXY), or r10e's own table when it is unreachable; the exact version is recorded in r10e-docker/pins.json and later builds never drift from it. Running init again with the same config writes the same bytes.
+
+Project root: the nearest directory at or above config.json that holds go.mod (as Go finds the main module), else the working directory; --project-dir overrides. build_cmd runs there, src paths resolve there, r10e-docker/ lives there. Config files may live anywhere in the project.`,
+  })
+    .summary("write r10e-docker/ (and a config.json if there is none)")
     .description(
       "Write r10e-docker/ at the project root: the build recipe and its pinned inputs " +
         "(exact Go version, CA bundle sha256, builder image digest). Commit the folder.",
@@ -20,27 +33,6 @@ export function addInitCommand(program: Command, cli: Cli): void {
     .addOption(projectDirOption())
     .option("-f, --force", "overwrite files in r10e-docker/ that were changed by hand")
     .addOption(quietOption("print nothing but errors"))
-    .addHelpText(
-      "after",
-      `
-go_version "1.26" resolves to the newest 1.26.x the Go module proxy lists (GOPROXY),
-or r10e's own table when it is unreachable; the exact version is recorded in
-r10e-docker/pins.json and later builds never drift from it. Running init again with
-the same config writes the same bytes.
-
-Project root: the nearest directory at or above config.json that holds go.mod (as Go
-finds the main module), else the working directory; --project-dir overrides. build_cmd
-runs there, src paths resolve there, r10e-docker/ lives there. Config files may live
-anywhere in the project: r10e init -c testdata/other.json`,
-    )
-    .addHelpText(
-      "before",
-      `Examples:
-  r10e init                       in a Go module without config.json: write one, then r10e-docker/
-  r10e init -c deploy/config.json  use this config (the project root is the go.mod above it)
-  r10e init --force               rewrite r10e-docker/ even where it was edited by hand
-`,
-    )
     .action(async (opts, command) => {
       const quiet = opts.quiet === true;
       const say = (s: string) => quiet || io.stderr(printable(s) + "\n");

@@ -17,6 +17,7 @@ import {
   quietOption,
   timeoutOption,
   userPath,
+  withHelp,
 } from "./cli.ts";
 
 /** `12MiB`, `512k`, `1048576` → bytes. @throws {UsageError} for anything else. */
@@ -34,7 +35,20 @@ export function parseSize(text: string): number {
 export function addPushCommand(program: Command, cli: Cli): void {
   const { io, verbose } = cli;
   const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-  program.command("push")
+  withHelp(program.command("push"), {
+    examples: [
+      "r10e push r10e-docker/out/app-latest.tar.gz registry.example.com/team/app:v1.2.0",
+      "r10e push out/app.tar localhost:5000/app --json",
+      "r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz",
+    ],
+    details: `
+What happens: every blob is checked (HEAD) and sent only when the registry lacks it, mounted from a --from repository when it has it there, uploaded in one request when small, in chunks otherwise; then the manifests (and index) by digest, the tag last. Nothing is re-compressed or re-encoded. An archive of \`docker save\` before Docker 25 (manifest.json, no index.json) has no manifest: push makes one (OCI, canonical JSON, naming its config and layers as stored), says so, and prints the digest it made. Run it again after an interruption: what is there is not sent again, and a chunked upload resumes where the registry says it stands (upload URLs are kept in $XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
+
+Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json), its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even with --verbose (which lists each request: method, URL without query, status). TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure. Credentials go only to the registry's own origin and its token realm (docs/registries.md); a request that brings no byte for --timeout seconds (default 60) ends the push.
+
+Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (its own message is printed: HTTP 401/403, an unknown media type, …).`,
+  })
+    .summary("upload an image archive to a registry, byte for byte")
     .description(
       "Upload an image archive to a registry, byte for byte: the registry's digest is the one " +
         "`r10e build` printed. Prints REF@sha256:<digest>, the line to deploy with.",
@@ -63,35 +77,6 @@ export function addPushCommand(program: Command, cli: Cli): void {
     )
     .option("--jobs <n>", "blobs uploaded at the same time", "3")
     .addOption(quietOption())
-    .addHelpText(
-      "after",
-      `
-What happens: every blob is checked (HEAD) and sent only when the registry lacks it,
-mounted from a --from repository when it has it there, uploaded in one request when
-small, in chunks otherwise; then the manifests (and index) by digest, the tag last.
-Nothing is re-compressed or re-encoded. An archive of \`docker save\` before Docker 25
-(manifest.json, no index.json) has no manifest: push makes one (OCI, canonical JSON,
-naming its config and layers as stored), says so, and prints the digest it made.
-Run it again after an interruption: what is there is not sent again, and a chunked
-upload resumes where the registry says it stands (upload URLs are kept in
-\$XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
-
-Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json),
-its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the
-Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even
-with --verbose (which lists each request: method, URL without query, status).
-TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure.
-Credentials go only to the registry's own origin and its token realm (docs/registries.md);
-a request that brings no byte for --timeout seconds (default 60) ends the push.
-
-Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused
-(its own message is printed: HTTP 401/403, an unknown media type, …).
-
-Examples:
-  r10e push r10e-docker/out/app-latest.tar.gz registry.example.com/team/app:v1.2.0
-  r10e push out/app.tar localhost:5000/app --json
-  r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
-    )
     .action(async (archive, refText, opts) => {
       const { parseReference } = await import("../registry/reference.ts");
       let ref;

@@ -15,6 +15,7 @@ import {
   registryOptions,
   timeoutOption,
   userPath,
+  withHelp,
 } from "./cli.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 
@@ -40,7 +41,24 @@ export async function writeAtomically(path: string, text: string): Promise<void>
 /** Adds `sbom` to the program. */
 export function addSbomCommand(program: Command, cli: Cli): void {
   const { io } = cli;
-  program.command("sbom")
+  withHelp(program.command("sbom"), {
+    examples: [
+      "r10e sbom r10e-docker/out/app-latest.tar.gz",
+      "r10e sbom --format cyclonedx -o app.cdx.json app.tar",
+      "r10e sbom localhost:5000/team/app:v1 --platform linux/arm64",
+      "r10e build --json > build.json && r10e sbom --format provenance --build build.json r10e-docker/out/app-latest.tar.gz",
+    ],
+    details: `
+What it lists: the image (its manifest digest; the config digest for a docker-archive without a manifest), every regular file with its SHA1 and SHA256, and for each Go binary (found by ELF or Mach-O magic, then its build info, what \`go version -m\` prints): the main module (version, vcs revision), every module compiled in (version, h1: sum, purl pkg:golang/…), replacements as such, the toolchain (pkg:golang/stdlib), and the build settings (GOOS, GOARCH, CGO_ENABLED, -ldflags, …). The CA bundle under /etc/ssl/certs and tzdata under /usr/share/zoneinfo are packages of their own.
+
+--format provenance prints an in-toto Statement v1 with a SLSA Provenance v1 predicate instead: subjects = the manifest digest and each artifact's sha256; the config, build_cmd, mode, pins, the commit (and whether the tree was clean), the builder image digest; r10e's version. It needs the build record (--build FILE, the output of \`r10e build --json\`, which must name this image's manifest digest) and reads config.json and r10e-docker/pins.json from the record's project root.
+
+The same image gives the same bytes: the time is the image's creation time, the document namespace (SPDX) and serial number (CycloneDX) are derived from its digest, everything is sorted.
+
+Exit codes: 0 written, 2 bad usage, unreadable image or unreachable registry.
+${REGISTRY_INPUT_HELP}`,
+  })
+    .summary("the SBOM of any image, read from its Go binaries")
     .description(
       "Print the SBOM of an image, read from the files and Go binaries inside it: SPDX 2.3 " +
         "(default) or CycloneDX 1.6 JSON. Works for any image, whoever built it.",
@@ -64,38 +82,6 @@ export function addSbomCommand(program: Command, cli: Cli): void {
     .addOption(caFileOption())
     .addOption(insecureOption())
     .addOption(timeoutOption())
-    .addHelpText(
-      "after",
-      `
-What it lists: the image (its manifest digest; the config digest for a docker-archive
-without a manifest), every regular file with its SHA1 and SHA256, and for each Go
-binary (found by ELF or Mach-O magic, then its build info, what \`go version -m\`
-prints): the main module (version, vcs revision), every module compiled in (version,
-h1: sum, purl pkg:golang/…), replacements as such, the toolchain (pkg:golang/stdlib),
-and the build settings (GOOS, GOARCH, CGO_ENABLED, -ldflags, …). The CA bundle under
-/etc/ssl/certs and tzdata under /usr/share/zoneinfo are packages of their own.
-
---format provenance prints an in-toto Statement v1 with a SLSA Provenance v1
-predicate instead: subjects = the manifest digest and each artifact's sha256; the
-config, build_cmd, mode, pins, the commit (and whether the tree was clean), the
-builder image digest; r10e's version. It needs the build record (--build FILE, the
-output of \`r10e build --json\`, which must name this image's manifest digest) and
-reads config.json and r10e-docker/pins.json from the record's project root.
-
-The same image gives the same bytes: the time is the image's creation time, the
-document namespace (SPDX) and serial number (CycloneDX) are derived from its digest,
-everything is sorted.
-
-Exit codes: 0 written, 2 bad usage, unreadable image or unreachable registry.
-${REGISTRY_INPUT_HELP}
-
-Examples:
-  r10e sbom r10e-docker/out/app-latest.tar.gz
-  r10e sbom --format cyclonedx -o app.cdx.json app.tar
-  r10e sbom localhost:5000/team/app:v1 --platform linux/arm64
-  r10e build --json > build.json && r10e sbom --format provenance --build build.json \\
-    r10e-docker/out/app-latest.tar.gz`,
-    )
     .action(async (image, opts) => {
       const where = (p: string) => userPath(io, p);
       const { sbom } = await import("../sbom/sbom.ts");

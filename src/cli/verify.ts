@@ -17,7 +17,9 @@ import {
   REGISTRY_INPUT_HELP,
   registryOptions,
   timeoutOption,
+  useColor,
   userPath,
+  withHelp,
 } from "./cli.ts";
 
 /** Repeatable, comma-separated values (no default: commander would print "(default: [])"). */
@@ -28,8 +30,22 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Adds `verify` to the program. */
 export function addVerifyCommand(program: Command, cli: Cli): void {
   const { io, state } = cli;
-  program
-    .command("verify")
+  withHelp(program.command("verify"), {
+    examples: [
+      "r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz   why do two builds differ?",
+      "r10e verify --json a.tar.gz b.tar.gz                          the findings as data",
+      "r10e verify registry.example.com/team/app@sha256:… out/app-latest.tar.gz   production = commit?",
+      "docker save -o local.tar myapp:latest && r10e verify local.tar out/app-latest.tar.gz",
+    ],
+    details: `
+Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read, lies about its content (a layer that is not its diff_id), or bad usage.
+
+Identical means the same manifest digest (the same image ID, every layer checked against its diff_id, when one input is a docker-archive), or byte-identical archive files; the first line says which. The same content under other digests (re-compressed layers, a re-encoded config) is a difference: --ignore compression,config-encoding accepts it. See docs/verify.md.
+
+Several platforms (an image index): every platform is compared with the same platform of the other input, and a platform only one input has is a difference (exit 1); --platform linux/arm64 compares that platform's images only.
+${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.`,
+  })
+    .summary("say why two images differ, with causes and fixes")
     .description(
       "Compare two image archives and say why they differ: archive, index, manifest, " +
         "config field by field, layers by position, files (mode, owner, mtime, content…), " +
@@ -54,23 +70,6 @@ export function addVerifyCommand(program: Command, cli: Cli): void {
     .addOption(caFileOption())
     .addOption(insecureOption())
     .addOption(timeoutOption())
-    .addHelpText(
-      "after",
-      `
-Exit codes: 0 identical, 1 the images differ, 2 an input cannot be read, lies about its
-content (a layer that is not its diff_id), or bad usage.
-Identical means the same manifest digest (the same image ID, every layer checked against its
-diff_id, when one input is a docker-archive), or byte-identical archive files; the first line
-says which. The same content under other digests (re-compressed layers, a re-encoded config) is
-a difference: --ignore compression,config-encoding accepts it. See docs/verify.md.
-Compare the output of two builds:  r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz
-Several platforms (an image index): every platform is compared with the same platform of the
-other input, and a platform only one input has is a difference (exit 1); --platform linux/arm64
-compares that platform's images only.
-${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.
-The auditor's check that production runs what the commit builds:
-  r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz`,
-    )
     .action(async (a, b, opts) => {
       const { IGNORABLE } = await import("../verify/causes.ts");
       const { globRegExp } = await import("../verify/glob.ts");
@@ -107,7 +106,7 @@ The auditor's check that production runs what the commit builds:
       state.exitCode = report.identical ? 0 : 1;
       if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
       else {
-        const color = io.isTerminal && !("NO_COLOR" in io.env);
+        const color = useColor(cli);
         io.stdout(formatReport(report, { color, full: opts.full === true }));
       }
     });

@@ -5,7 +5,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
-import type { Cli } from "./cli.ts";
+import { type Cli, withHelp } from "./cli.ts";
 
 /** The line `version`, `-v` and `--version` print. */
 export async function versionLine(): Promise<string> {
@@ -15,7 +15,8 @@ export async function versionLine(): Promise<string> {
 
 /** Adds `version` to the program. */
 export function addVersionCommand(program: Command, cli: Cli): void {
-  program.command("version")
+  withHelp(program.command("version"), { examples: ["r10e version", "r10e -v"] })
+    .summary("print r10e's version and the image format it writes")
     .description("Print r10e's version and the image format version it writes")
     .action(async () => {
       cli.io.stdout(`${await versionLine()}\n`);

@@ -1,0 +1,94 @@
+/**
+ * The command line as people read it, run in-process through main's Io: help (one line per
+ * command, examples first, nothing of another command, wrapped at words), one error style,
+ * the version, the cause chain under --verbose.
+ *
+ * @module
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { r10eInProcess } from "./_cli.ts";
+
+const COMMANDS = [
+  "init",
+  "build",
+  "verify",
+  "cp",
+  "push",
+  "check",
+  "sbom",
+  "version",
+  "completions",
+];
+
+const run = (args: string[]) => r10eInProcess(args, { cwd: Deno.cwd() });
+
+Deno.test("--help: each command in one line, commands before options", async () => {
+  const r = await run(["--help"]);
+  assertEquals(r.code, 0, r.stderr);
+  const list = /\nCommands:\n((?: {2}.*\n)+)/.exec(r.stdout)?.[1] ?? "";
+  const names = list.split("\n").filter((l) => l).map((l) => l.trim().split(/\s+/)[0]);
+  assertEquals(names, [...COMMANDS, "help"]);
+  for (const line of list.split("\n").filter((l) => l)) {
+    assertEquals(/^ {2}\S+ +\S/.test(line), true, `not one line per command: ${line}`);
+  }
+  assertEquals(r.stdout.indexOf("Commands:") < r.stdout.indexOf("Options:"), true);
+});
+
+Deno.test("COMMAND --help: examples before options; no other line past 80 columns", async (t) => {
+  for (const command of COMMANDS) {
+    await t.step(command, async () => {
+      const r = await run([command, "--help"]);
+      assertEquals(r.code, 0, r.stderr);
+      const examples = r.stdout.indexOf("\nExamples:\n");
+      assertEquals(examples > 0 && examples < r.stdout.indexOf("\nOptions:\n"), true, r.stdout);
+      // Example commands are kept whole; everything else wraps at words.
+      const block = /\nExamples:\n(?: {2}.*\n)+/.exec(r.stdout)?.[0] ?? "";
+      for (const line of r.stdout.replace(block, "\n").split("\n")) {
+        assertEquals(line.length <= 80, true, `${command} --help: ${JSON.stringify(line)}`);
+      }
+    });
+  }
+});
+
+Deno.test("cp --help holds no help of verify", async () => {
+  const r = await run(["cp", "--help"]);
+  assertEquals(r.stdout.includes("r10e verify"), false, r.stdout);
+  assertEquals(r.stdout.includes("verify fetches"), false, r.stdout);
+});
+
+Deno.test("errors of the parser read as r10e's own, exit 2", async (t) => {
+  const cases: [string[], string][] = [
+    [["build", "--hepl"], "r10e: Unknown option '--hepl' (did you mean --help?)\n"],
+    [["verify", "a"], "r10e: Missing required argument 'b'\n"],
+    [["nope"], "r10e: Unknown command 'nope'\n"],
+  ];
+  for (const [args, first] of cases) {
+    await t.step(args.join(" "), async () => {
+      const r = await run(args);
+      assertEquals(r.code, 2);
+      assertEquals(r.stderr.startsWith(first), true, r.stderr);
+      assertEquals(r.stderr.includes("error:"), false, r.stderr);
+      assertEquals(r.stderr.includes(".."), false, r.stderr);
+    });
+  }
+});
+
+Deno.test("version, -v, -V and --version print the same line", async () => {
+  const lines = await Promise.all(["version", "-v", "-V", "--version"].map((a) => run([a])));
+  for (const l of lines) assertEquals(l.stdout, lines[0].stdout);
+  assertEquals(/^r10e \S+ \(image format \d+\)\n$/.test(lines[0].stdout), true, lines[0].stdout);
+});
+
+Deno.test("--verbose prints the cause chain, never a stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-verbose-" });
+  try {
+    await Deno.writeTextFile(`${dir}/bad.tar`, "not a tar");
+    const quiet = await r10eInProcess(["cp", "bad.tar", "/x", "out"], { cwd: dir });
+    const verbose = await r10eInProcess(["--verbose", "cp", "bad.tar", "/x", "out"], { cwd: dir });
+    assertEquals([quiet.code, verbose.code], [2, 2]);
+    assertStringIncludes(verbose.stderr, "r10e: ");
+    assertEquals(/^\s+at /m.test(verbose.stderr), false, verbose.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
