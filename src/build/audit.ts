@@ -17,6 +17,7 @@
  */
 import { BuildFailed } from "../errors.ts";
 import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { type DynamicNeeds, parseElf, readDynamicNeeds } from "../gobinary/elf.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 
 /** What every Go artifact must show. */
@@ -34,6 +35,11 @@ export interface AuditExpectations {
    * linux/arm/vN) must match (issue 11: one platform's binary in another's image).
    */
   platform?: string;
+  /**
+   * The files the image will hold (absolute paths: artifacts and extern_data): a loader or
+   * library an executable needs is fine when the image provides it.
+   */
+  provided?: readonly string[];
 }
 
 /** One field of one artifact that is not what r10e pinned. */
@@ -51,7 +57,12 @@ export type ArtifactAudit =
   & { src: string; dest: string; /** Set when several platforms were built. */ platform?: string }
   & (
     | { status: "checked"; goVersion: string; mismatches: Mismatch[]; notes: string[] }
-    | { status: "not checked"; reason: string }
+    | {
+      status: "not checked";
+      reason: string;
+      /** An ELF file that needs a loader or libraries the image lacks. */
+      mismatches?: Mismatch[];
+    }
   );
 
 /** An artifact to audit: config src and dest, and where the file is on disk. */
@@ -88,7 +99,12 @@ export function checkBuildInfo(
       found: info.goVersion,
       cause:
         `build_cmd sets its own GOTOOLCHAIN or runs another \`go\` (r10e sets GOTOOLCHAIN=${goVersion}; ` +
-        "use `go` from PATH and leave GOTOOLCHAIN alone)",
+        "use `go` from PATH and leave GOTOOLCHAIN alone)" +
+        (/^go1\.\d+(\.\d+)?$/.test(info.goVersion)
+          ? `, or pin the version the project builds with: "go_version": "${
+            info.goVersion.slice(2)
+          }" in config.json, then \`r10e init\``
+          : ""),
     });
   }
   const cgo = setting(info, "CGO_ENABLED");
@@ -108,7 +124,7 @@ export function checkBuildInfo(
       expected: "true",
       found: trimpath ?? ABSENT,
       cause:
-        'build_cmd sets its own GOFLAGS or passes -trimpath=false (r10e sets GOFLAGS="-trimpath -mod=readonly"; ' +
+        'build_cmd sets its own GOFLAGS or passes -trimpath=false (r10e sets GOFLAGS="-trimpath -mod=readonly" or -mod=vendor; ' +
         'add to GOFLAGS with GOFLAGS="$GOFLAGS …" instead of replacing it): without -trimpath the binary holds build paths',
     });
   }
@@ -164,6 +180,44 @@ export function checkBuildInfo(
   return { mismatches, notes };
 }
 
+/**
+ * A loader (PT_INTERP) or shared libraries (DT_NEEDED) that the image does not provide: a FROM
+ * scratch image cannot start such an executable ("exec …: no such file or directory"). A
+ * library counts as provided when the image holds a file of that name. Pure.
+ */
+export function dynamicMismatches(
+  needs: DynamicNeeds,
+  provided: readonly string[],
+  buildmode: string | undefined,
+): Mismatch[] {
+  const names = new Set(provided.map((p) => p.slice(p.lastIndexOf("/") + 1)));
+  const paths = new Set(provided.map((p) => "/" + p.replace(/^\/+/, "")));
+  const out: Mismatch[] = [];
+  const fix = buildmode === "pie"
+    ? "it was built with -buildmode=pie, which needs the system loader even with CGO_ENABLED=0: " +
+      "build with -buildmode=exe (or the project's static target)"
+    : "build a static executable (CGO_ENABLED=0 and -buildmode=exe, or the project's static " +
+      "target), or add the loader and libraries to the image with extern_data";
+  if (needs.interpreter !== null && !paths.has(needs.interpreter)) {
+    out.push({
+      field: "program interpreter (PT_INTERP)",
+      expected: "none (a static executable: the image has no dynamic loader)",
+      found: needs.interpreter,
+      cause: fix,
+    });
+  }
+  const missing = needs.needed.filter((n) => !names.has(n));
+  if (missing.length) {
+    out.push({
+      field: "shared libraries (DT_NEEDED)",
+      expected: "none the image lacks",
+      found: missing.join(", "),
+      cause: fix,
+    });
+  }
+  return out;
+}
+
 /** GOOS, GOARCH and (for linux/arm/vN) GOARM of a binary against the platform it is staged for. */
 function platformMismatches(info: GoBuildInfo, platform: string): Mismatch[] {
   const [os, arch, variant] = platform.split("/");
@@ -213,6 +267,13 @@ export async function auditArtifacts(
     using file = await Deno.open(input.path, { read: true });
     const size = (await file.stat()).size;
     const src = fileRandomAccess(file, size);
+    let needs: DynamicNeeds | null = null;
+    try {
+      const elf = await parseElf(src);
+      if (elf) needs = await readDynamicNeeds(src, elf);
+    } catch {
+      // Not a readable ELF file: the Go build info reader says why, or it is not a binary.
+    }
     let info: GoBuildInfo | null;
     try {
       info = await readGoBuildInfo(src);
@@ -223,14 +284,28 @@ export async function auditArtifacts(
         reason: `unreadable Go build info: ${(error as Error).message}`,
       };
     }
+    const dynamic = needs
+      ? dynamicMismatches(
+        needs,
+        expect.provided ?? [],
+        info ? setting(info, "-buildmode") : undefined,
+      )
+      : [];
     if (!info) {
-      return { ...base, status: "not checked", reason: notGoReason(await src.read(0, 4)) };
+      return {
+        ...base,
+        status: "not checked",
+        reason: notGoReason(await src.read(0, 4)),
+        ...(dynamic.length ? { mismatches: dynamic } : {}),
+      };
     }
+    const checked = checkBuildInfo(info, expect);
     return {
       ...base,
       status: "checked",
       goVersion: info.goVersion,
-      ...checkBuildInfo(info, expect),
+      mismatches: [...checked.mismatches, ...dynamic],
+      notes: checked.notes,
     };
   }));
 }
@@ -248,10 +323,12 @@ export function describeAudit(
     const vcs = expect.revision === null
       ? "vcs not checked (Go stamps none: no .git directory at or above the project, or no commit)"
       : `vcs.revision ${expect.revision.slice(0, 12)}, vcs.modified=${expect.modified ?? false}`;
+    // What was found, not what was expected: a mismatch shows here as well as in the error.
+    const found = [...new Set(checked.map((a) => a.goVersion))].sort().join(", ");
     lines.push(
       `Checked the build info of ${checked.length} Go artifact${
         checked.length > 1 ? "s" : ""
-      }: go${expect.goVersion}, ${
+      }: ${found}, ${
         expect.platform ? `${platformSettings(expect.platform)}, ` : ""
       }CGO_ENABLED=0, -trimpath, ${vcs}`,
     );
@@ -277,8 +354,7 @@ function platformSettings(platform: string): string {
 export function assertAudit(audits: readonly ArtifactAudit[]): void {
   const lines: string[] = [];
   for (const a of audits) {
-    if (a.status !== "checked") continue;
-    for (const m of a.mismatches) {
+    for (const m of a.mismatches ?? []) {
       lines.push(
         `  ${a.platform ? `${a.platform} ` : ""}${a.dest} ("${a.src}"): ${m.field}: expected ${
           JSON.stringify(m.expected)
@@ -374,8 +450,11 @@ export interface PreparedAudit {
   check(
     filesRoot: string,
     artifacts: readonly { src: string; dest: string }[],
-    /** The platform these artifacts are for; `several` tags each audit with it (issue 11). */
-    platform?: { platform: string; several: boolean },
+    /**
+     * The platform these artifacts are for (`several` tags each audit with it), and the files
+     * the image will hold (a loader or library the image provides is fine).
+     */
+    platform?: { platform: string; several: boolean; provided?: readonly string[] },
   ): Promise<ArtifactAudit[] | null>;
 }
 
@@ -398,7 +477,11 @@ export async function prepareAudit(options: PrepareAuditOptions): Promise<Prepar
       // GOOS/GOARCH are checked with several platforms, where each image must get its own
       // platform's binary; one platform's image may ship a binary for another OS on purpose
       // (a download for darwin users).
-      const forPlatform = platform?.several ? { ...expect, platform: platform.platform } : expect;
+      const forPlatform = {
+        ...expect,
+        ...(platform?.several ? { platform: platform.platform } : {}),
+        provided: platform?.provided ?? [],
+      };
       const audits = (await auditArtifacts(
         artifacts.map((a) => ({ src: a.src, dest: a.dest, path: `${filesRoot}/${a.src}` })),
         forPlatform,

@@ -6,6 +6,7 @@ import {
   assertAudit,
   type AuditExpectations,
   checkBuildInfo,
+  dynamicMismatches,
 } from "./audit.ts";
 
 const REV = "0123456789abcdef0123456789abcdef01234567";
@@ -184,4 +185,18 @@ Deno.test("assertAudit: one line per mismatch naming the artifact; not checked f
     true,
     lines[2],
   );
+});
+
+Deno.test("dynamicMismatches: a loader or libraries the image lacks, with the fix", () => {
+  const pie = { interpreter: "/lib64/ld-linux-x86-64.so.2", needed: [] };
+  const [m] = dynamicMismatches(pie, ["/app/server"], "pie");
+  assertEquals(m.field, "program interpreter (PT_INTERP)");
+  assertEquals(m.found, "/lib64/ld-linux-x86-64.so.2");
+  assertEquals(m.cause.includes("build with -buildmode=exe"), true);
+  // Provided by the image (extern_data): fine.
+  assertEquals(dynamicMismatches(pie, ["/lib64/ld-linux-x86-64.so.2"], "pie"), []);
+  const c = { interpreter: null, needed: ["libc.so.6", "libz.so.1"] };
+  const [libs] = dynamicMismatches(c, ["/usr/lib/x86_64-linux-gnu/libz.so.1"], undefined);
+  assertEquals([libs.field, libs.found], ["shared libraries (DT_NEEDED)", "libc.so.6"]);
+  assertEquals(dynamicMismatches({ interpreter: null, needed: [] }, [], "exe"), []);
 });

@@ -33,9 +33,17 @@ import { findProjectRoot } from "./project_root.ts";
 import { archiveName, parsePins, pinnedPlatforms, type Pins, PINS_FILE } from "./pins.ts";
 import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
+import { scanLeaks, scriptsNamed } from "./leaks.ts";
+import { formatProblem } from "../errors.ts";
 import { recordDigests } from "../check/record.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
-import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
+import {
+  buildEnv,
+  goModDisagreements,
+  parseGoModVersions,
+  parseSourceDateEpoch,
+  vendorByDefault,
+} from "./toolchain.ts";
 import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/build_documents.ts";
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
@@ -172,8 +180,28 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   if (status && status.length) {
     (options.onWarning ?? progress)(dirtyWarning(status, platforms.flatMap(srcsOf), root));
   }
+  for (const w of loaded.warnings) (options.onWarning ?? progress)(formatProblem(w));
+  if (!options.skipBuildCmd) {
+    for (const w of await leakWarnings(root, config.build_cmd)) {
+      (options.onWarning ?? progress)(w);
+    }
+  }
+  const mod = await readGoModFacts(root, pins.go_version);
+  for (const w of mod.warnings) (options.onWarning ?? progress)(w);
+  if (mod.vendor) {
+    progress(
+      "Building from vendor/ (GOFLAGS -mod=vendor): go.mod and vendor/modules.txt make it " +
+        "the default of `go build`",
+    );
+  }
   const envFor = (host: Record<string, string>, platform: string) =>
-    buildEnv({ host, goVersion: pins.go_version, platform, sourceDateEpoch: created });
+    buildEnv({
+      host,
+      goVersion: pins.go_version,
+      platform,
+      sourceDateEpoch: created,
+      mod: mod.vendor ? "vendor" : "readonly",
+    });
 
   // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
   // into a staging folder that mirrors the project, removed when build returns.
@@ -239,6 +267,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   }
 
+  if (!options.skipBuildCmd && mode === "host" && status !== null) {
+    const left = newUntracked(status, await dirtyPaths(root) ?? []);
+    if (left.length) (options.onWarning ?? progress)(untrackedOutputWarning(left, root));
+  }
+
   progress("Staging artifacts, extern_data and the CA bundle");
   const filesRoot = dockerStaging?.root ?? root;
   const ca = config.include_ca_bundle ? caBundle() : null;
@@ -295,7 +328,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (problems.length) continue;
     // Issue 9 item 3: the artifacts' build info must match the pins before anything is written;
     // issue 11: and be built for this platform.
-    const checked = await auditor.check(filesRoot, artifacts, { platform, several });
+    const provided = [...shared.externData, ...shared.ca, ...collected.artifacts]
+      .filter((i) => i.kind !== "dir").map((i) => i.dest);
+    const checked = await auditor.check(filesRoot, artifacts, { platform, several, provided });
     if (checked) audit.push(...checked);
     else audited = false;
     // Wrapped before staging: the layer's entries take the item's content function.
@@ -564,6 +599,75 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
       }. Run \`r10e init\` to accept the change and commit r10e-docker/`,
     );
   }
+}
+
+/** Untracked paths after build_cmd that were not there before it ran: its output, not ignored. */
+export function newUntracked(before: DirtyPath[], after: DirtyPath[]): string[] {
+  const seen = new Set(before.map((d) => d.path));
+  return after.filter((d) => d.untracked && !seen.has(d.path)).map((d) => d.path);
+}
+
+/** The warning for build output that landed in the tree, with the .gitignore lines that fix it. */
+export function untrackedOutputWarning(paths: string[], root: string): string {
+  const shown = paths.slice(0, 5);
+  return `build_cmd left ${plural(paths.length, "untracked path")} in the tree (${
+    shown.map((p) => `"${p}"`).join(", ")
+  }${paths.length > 5 ? ", …" : ""}): the next build sees a dirty tree, Go stamps ` +
+    `vcs.modified=true and the image differs; add ${
+      shown.map((p) => `"/${p}"`).join(", ")
+    } to "${root}/.gitignore" (one line each) and commit it`;
+}
+
+/** build_cmd and the scripts it names in the project, read for clock and host leaks (leaks.ts). */
+async function leakWarnings(root: string, buildCmd: string): Promise<string[]> {
+  const words = buildCmd.split(/[\s;&|()]+/).map((w) => w.replace(/^['"]|['"]$/g, ""));
+  const candidates = [...words, "GNUmakefile", "makefile", "Makefile"]
+    .map((w) => w.replace(/^\.\//, ""))
+    .filter((w) => w !== "" && !w.startsWith("/") && !w.split("/").includes(".."));
+  const files = new Set<string>();
+  for (const c of new Set(candidates)) {
+    const info = await Deno.stat(`${root}/${c}`).catch(() => null);
+    // Scripts are small: a large file is data, not what build_cmd runs.
+    if (info?.isFile && info.size < 1 << 20) files.add(c);
+  }
+  const scripts = await Promise.all(
+    scriptsNamed(buildCmd, files).map(async (path) => ({
+      path,
+      text: await Deno.readTextFile(`${root}/${path}`).catch(() => ""),
+    })),
+  );
+  return scanLeaks(buildCmd, scripts);
+}
+
+/**
+ * go.mod's `go` and `toolchain` lines against the pin, and whether `go build` would build from
+ * vendor/ (read before building: a disagreement is said before minutes of building).
+ */
+async function readGoModFacts(
+  root: string,
+  pinned: string,
+): Promise<{ vendor: boolean; warnings: string[] }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${root}/go.mod`);
+  } catch {
+    return { vendor: false, warnings: [] };
+  }
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  const versions = parseGoModVersions(text);
+  // A go.work in the module's folder or above governs it (cmd/go looks upward from the cwd).
+  let goWork = false;
+  for (let d = root; !goWork; d = dirname(d)) {
+    goWork = await exists(`${d}/go.work`);
+    if (dirname(d) === d) break;
+  }
+  return {
+    vendor: vendorByDefault(versions, {
+      modulesTxt: await exists(`${root}/vendor/modules.txt`),
+      goWork,
+    }),
+    warnings: goModDisagreements(versions, pinned, `${root}/go.mod`),
+  };
 }
 
 /**

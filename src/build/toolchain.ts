@@ -117,6 +117,11 @@ export interface BuildEnvInput {
   platform: string;
   /** Seconds since the epoch. */
   sourceDateEpoch: number;
+  /**
+   * `-mod` of GOFLAGS: `readonly` (every module checked against go.sum, from the module cache)
+   * or `vendor`, which `go build` itself uses when the module vendors its dependencies.
+   */
+  mod?: "readonly" | "vendor";
 }
 
 /**
@@ -136,7 +141,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string> {
   Object.assign(env, {
     GOENV: "off",
     GOTOOLCHAIN: `go${input.goVersion}`,
-    GOFLAGS: "-trimpath -mod=readonly",
+    GOFLAGS: `-trimpath -mod=${input.mod ?? "readonly"}`,
     CGO_ENABLED: "0",
     GOOS: os,
     GOARCH: arch,
@@ -168,4 +173,72 @@ export function parseSourceDateEpoch(value: string): number {
     );
   }
   return Number(value.trim());
+}
+
+/** The `go` and `toolchain` lines of a go.mod (null when absent). */
+export interface GoModVersions {
+  /** `go 1.26` or `go 1.26.2`: the oldest Go that may build the module. */
+  go: string | null;
+  /** `toolchain go1.26.8`: the toolchain the module prefers, without `go`. */
+  toolchain: string | null;
+}
+
+/** Reads the `go` and `toolchain` directives of go.mod text (comments and blocks ignored). */
+export function parseGoModVersions(text: string): GoModVersions {
+  const out: GoModVersions = { go: null, toolchain: null };
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\/\/.*$/, "").trim();
+    const go = /^go\s+(1(?:\.\d+){1,2}(?:rc\d+)?)$/.exec(line);
+    if (go) out.go = go[1];
+    const tc = /^toolchain\s+go(1(?:\.\d+){1,2}(?:rc\d+)?)(?:[+-]\S*)?$/.exec(line);
+    if (tc) out.toolchain = tc[1];
+  }
+  return out;
+}
+
+/** Compares Go versions "1.26", "1.26.2": negative, zero or positive (a missing patch is 0). */
+export function compareGoVersions(a: string, b: string): number {
+  const pa = a.split(".").map((n) => parseInt(n, 10) || 0);
+  const pb = b.split(".").map((n) => parseInt(n, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * What go.mod says against the pinned version, before building: a `go` line newer than the pin
+ * fails the build (GOTOOLCHAIN pins one exact toolchain, so Go cannot switch), a `toolchain`
+ * line that differs is overridden by the pin. One message each; none when they agree.
+ */
+export function goModDisagreements(mod: GoModVersions, pinned: string, file: string): string[] {
+  const out: string[] = [];
+  if (mod.go !== null && compareGoVersions(mod.go, pinned) > 0) {
+    out.push(
+      `"${file}" says "go ${mod.go}", newer than the pinned Go ${pinned}: the build will fail ` +
+        `(GOTOOLCHAIN=go${pinned} cannot switch); set "go_version": "${mod.go}" in config.json ` +
+        "and run `r10e init`",
+    );
+  }
+  if (mod.toolchain !== null && mod.toolchain !== pinned) {
+    out.push(
+      `"${file}" says "toolchain go${mod.toolchain}", but r10e builds with the pinned Go ${pinned} ` +
+        `(GOTOOLCHAIN overrides the line); to build with the project's toolchain, set ` +
+        `"go_version": "${mod.toolchain}" in config.json and run \`r10e init\``,
+    );
+  }
+  return out;
+}
+
+/**
+ * Whether `go build` in this module builds from vendor/ by default: vendor/modules.txt exists,
+ * no go.work governs the module, and go.mod says go 1.14 or later (cmd/go's rule for the
+ * default of -mod).
+ */
+export function vendorByDefault(
+  mod: GoModVersions,
+  has: { modulesTxt: boolean; goWork: boolean },
+): boolean {
+  return has.modulesTxt && !has.goWork && mod.go !== null && compareGoVersions(mod.go, "1.14") >= 0;
 }

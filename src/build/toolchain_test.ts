@@ -1,9 +1,13 @@
+import assert from "node:assert/strict";
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import {
   buildEnv,
+  goModDisagreements,
+  parseGoModVersions,
   parseSourceDateEpoch,
   parseToolchainList,
   resolveGoVersion,
+  vendorByDefault,
 } from "./toolchain.ts";
 
 Deno.test("resolveGoVersion: minor → newest patch, exact stays, unknown fails", async (t) => {
@@ -111,4 +115,41 @@ Deno.test("parseSourceDateEpoch", () => {
   );
   assertThrows(() => parseSourceDateEpoch("-1"), RangeError);
   assertThrows(() => parseSourceDateEpoch("1.5"), RangeError);
+});
+
+Deno.test("go.mod: go and toolchain lines against the pin, and vendor/ as go build's default", () => {
+  const mod = parseGoModVersions(
+    "module example.com/x // go 1.99 in a comment\n\ngo 1.25.0\n\ntoolchain go1.25.3\n",
+  );
+  assert.deepEqual(mod, { go: "1.25.0", toolchain: "1.25.3" });
+  assert.deepEqual(goModDisagreements(mod, "1.25.3", "go.mod"), []);
+  const [toolchain] = goModDisagreements(mod, "1.26.8", "go.mod");
+  assert.equal(
+    toolchain,
+    '"go.mod" says "toolchain go1.25.3", but r10e builds with the pinned Go 1.26.8 (GOTOOLCHAIN ' +
+      'overrides the line); to build with the project\'s toolchain, set "go_version": "1.25.3" ' +
+      "in config.json and run `r10e init`",
+  );
+  const [newer] = goModDisagreements({ go: "1.27", toolchain: null }, "1.26.8", "go.mod");
+  assert.match(newer, /says "go 1\.27", newer than the pinned Go 1\.26\.8: the build will fail/);
+  assert.deepEqual(goModDisagreements({ go: "1.26", toolchain: null }, "1.26.8", "go.mod"), []);
+  const yes = { modulesTxt: true, goWork: false };
+  assert.equal(vendorByDefault({ go: "1.14", toolchain: null }, yes), true);
+  assert.equal(vendorByDefault({ go: "1.13", toolchain: null }, yes), false);
+  assert.equal(vendorByDefault({ go: "1.22", toolchain: null }, { ...yes, goWork: true }), false);
+  assert.equal(
+    vendorByDefault({ go: "1.22", toolchain: null }, { ...yes, modulesTxt: false }),
+    false,
+  );
+  assert.equal(
+    buildEnv({
+      host: {},
+      goVersion: "1.26.8",
+      platform: "linux/amd64",
+      sourceDateEpoch: 0,
+      mod: "vendor",
+    })
+      .GOFLAGS,
+    "-trimpath -mod=vendor",
+  );
 });

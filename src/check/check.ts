@@ -15,7 +15,8 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { ConfigError, UsageError } from "../errors.ts";
+import { ConfigError, formatProblem, UsageError } from "../errors.ts";
+import { loadConfig } from "../config/load.ts";
 import {
   registerProcessGroup,
   registerTemporary,
@@ -66,6 +67,8 @@ export interface CheckOptions {
   /** For a REFERENCE that is a registry reference. */
   registry?: Omit<ResolveOptions, "platform" | "tempDir">;
   onProgress?: (line: string) => void;
+  /** Warnings the user must see even with -q (unknown config fields). */
+  onWarning?: (line: string) => void;
   /** The builds' own progress and build_cmd output, prefixed with `A: ` or `B: `. */
   onBuildOutput?: (line: string) => void;
   signal?: AbortSignal;
@@ -90,6 +93,9 @@ interface Plan {
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const progress = options.onProgress ?? (() => {});
   const { root } = await findProjectRoot(options.configPath, options);
+  // The builds' own warnings go to their output: the config's are said here, once.
+  const loaded = await loadConfig(resolve(options.cwd, options.configPath)).catch(() => null);
+  for (const w of loaded?.warnings ?? []) options.onWarning?.(formatProblem(w));
   const top = await gitText(root, ["rev-parse", "--show-toplevel"]);
   const commit = await headRevision(root);
   if (top === null || commit === null) {

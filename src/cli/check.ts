@@ -107,6 +107,7 @@ Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run 
         modeB: opts.inB,
         registry: registryOptions(cli, opts),
         onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
+        onWarning: (line) => io.stderr(`r10e: warning: ${printable(line)}\n`),
         onBuildOutput: (line) => verbose() && io.stderr(`r10e: ${printable(line)}\n`),
         signal: state.signal,
       });

@@ -96,6 +96,40 @@ export const KNOWN_FIELDS = [
   "layer_compression",
 ] as const;
 
+/**
+ * `: did you mean "x"?` for the known name nearest to `name` (at most a third of its letters
+ * apart, by edit distance with transpositions, case ignored), else "".
+ */
+export function didYouMean(name: string, known: readonly string[]): string {
+  const a = name.toLowerCase().replaceAll("-", "_");
+  let best: { word: string; d: number } | null = null;
+  for (const word of known) {
+    const d = editDistance(a, word.toLowerCase());
+    if (d <= Math.max(1, Math.floor(word.length / 3)) && (best === null || d < best.d)) {
+      best = { word, d };
+    }
+  }
+  return best ? `: did you mean "${best.word}"?` : "";
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
 /** Docker reference path: lowercase components separated by `/` (distribution/reference grammar). */
 const IMAGE_NAME =
   /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -566,7 +600,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
           file,
           ...(at ? position(at.offset) : locate([key])),
           path: jsonPath([key]),
-          message: `unknown field "${key}" is ignored`,
+          message: `unknown field "${key}" is ignored${didYouMean(key, KNOWN_FIELDS)}`,
         });
       }
     }

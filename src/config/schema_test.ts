@@ -196,3 +196,27 @@ Deno.test("parseConfig: source is a URL without credentials; r10e's own labels a
     });
   }
 });
+
+Deno.test("parseConfig: an unknown field near a known one says which was meant", async (t) => {
+  const cases: [string, string][] = [
+    ["entrypiont", ': did you mean "entrypoint"?'],
+    ["Build_Cmd", ': did you mean "build_cmd"?'],
+    ["extern-data", ': did you mean "extern_data"?'],
+    ["go_versoin", ': did you mean "go_version"?'],
+    ["artifact", ': did you mean "artifacts"?'],
+    ["colour", ""],
+  ];
+  for (const [field, hint] of cases) {
+    await t.step(field, () => {
+      const { warnings } = parseConfig(
+        `{"project_name": "app", "build_cmd": "make", "artifacts": [{"src": "a", "dest": "/a"}],\n "${field}": 1}`,
+        "config.json",
+      );
+      assertEquals(warnings.map(formatProblem), [
+        `config.json:2:2: ${
+          field.includes("-") ? `["${field}"]` : field
+        }: unknown field "${field}" is ignored${hint}`,
+      ]);
+    });
+  }
+});

@@ -528,3 +528,68 @@ export class SectionHasher {
     }));
   }
 }
+
+/** `PT_DYNAMIC`: the dynamic section's segment. */
+export const PT_DYNAMIC = 2;
+/** `PT_INTERP`: the path of the program interpreter (the dynamic loader). */
+export const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+/** Reads no more than this of a dynamic segment or a string in it. */
+const MAX_DYNAMIC = 1 << 20;
+
+/** What an executable needs of the system to start: its loader and shared libraries. */
+export interface DynamicNeeds {
+  /** The PT_INTERP path, e.g. `/lib64/ld-linux-x86-64.so.2`; null for a static executable. */
+  interpreter: string | null;
+  /** DT_NEEDED library names in the order the dynamic section lists them. */
+  needed: string[];
+}
+
+/**
+ * The loader (PT_INTERP) and the shared libraries (DT_NEEDED, names read from DT_STRTAB) an
+ * ELF file needs; both empty for a static executable, which is what a FROM scratch image can run.
+ * @throws {SyntaxError} when the segments point outside the file.
+ */
+export async function readDynamicNeeds(src: RandomAccess, elf: ElfFile): Promise<DynamicNeeds> {
+  const cString = (bytes: Uint8Array, at: number) => {
+    const end = bytes.indexOf(0, at);
+    return new TextDecoder().decode(bytes.subarray(at, end < 0 ? bytes.length : end));
+  };
+  const interp = elf.programs.find((p) => p.type === PT_INTERP);
+  const interpreter = interp
+    ? cString(
+      await readExactly(src, interp.offset, Math.min(interp.filesz, 4096), "PT_INTERP"),
+      0,
+    )
+    : null;
+  const dyn = elf.programs.find((p) => p.type === PT_DYNAMIC);
+  const needed: string[] = [];
+  if (dyn && dyn.filesz > 0) {
+    const bytes = await readExactly(
+      src,
+      dyn.offset,
+      Math.min(dyn.filesz, MAX_DYNAMIC),
+      "PT_DYNAMIC",
+    );
+    const is64 = elf.class === 64;
+    const f = new Fields(bytes, elf.endian === "little", is64);
+    const size = is64 ? 16 : 8;
+    const offsets: number[] = [];
+    let strtab: number | null = null;
+    for (let at = 0; at + size <= bytes.length; at += size) {
+      const tag = f.word(at);
+      if (tag === DT_NULL) break;
+      if (tag === DT_NEEDED) offsets.push(f.word(at + size / 2));
+      if (tag === DT_STRTAB) strtab = f.word(at + size / 2);
+    }
+    if (offsets.length && strtab !== null) {
+      for (const off of offsets) {
+        const text = await readVirtual(src, elf, strtab + off, 4096);
+        if (text) needed.push(cString(text, 0));
+      }
+    }
+  }
+  return { interpreter, needed };
+}
