@@ -147,7 +147,7 @@ export interface BuildResult {
   revision: string | null;
   /** The check of each artifact's Go build info (audit.ts); null when skipped. */
   audit: ArtifactAudit[] | null;
-  /** The SBOMs and provenance written beside the archive (also attached inside it). */
+  /** The SBOMs and provenance written beside the archive. */
   documents: WrittenDocument[];
 }
 
@@ -353,7 +353,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
   const dockerImage = dockerLoadImage(platforms);
   const runtime = runtimeConfig(config);
-  // Issue 12: SBOMs and provenance per platform, attached in the archive and written beside it.
+  // SBOMs per platform and the provenance, written beside the archive: never inside it, where
+  // the provenance (which records the mode) would make host and docker archives differ.
   const documents = prepareDocuments(
     perPlatform.map((p) => ({
       platform: platformOf(p.platform),
@@ -394,8 +395,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         dockerImage,
       },
       sink,
-      { compress: format === "tar.gz", onProgress: progress, spool, attach: documents.attach },
+      { compress: format === "tar.gz", onProgress: progress, spool },
     ));
+  const made = await documents.make(result);
   const images: PlatformImage[] = result.images.map((image, n) => ({
     platform: perPlatform[n].platform,
     imageId: image.imageId,
@@ -426,7 +428,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     root,
     revision,
     audit: audited ? audit : null,
-    documents: await writeDocuments(archivePath, documents.documents()),
+    documents: await writeDocuments(archivePath, made),
   };
   if (options.record) progress(`Recorded the digests in ${await recordDigests(built, format)}`);
   return built;

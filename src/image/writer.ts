@@ -1,7 +1,9 @@
 /**
  * The image writer: layers, image config, OCI manifest and index, docker-archive
  * manifest.json, all in one tar that is both a docker-archive and an OCI image
- * layout (DESIGN: image format; version 2: provenance labels; version 3: attached documents).
+ * layout (DESIGN: image format). `index.json` lists the image and nothing else, so podman,
+ * crane, skopeo, docker and containerd take the archive as it is; the SBOMs and provenance are
+ * written beside it (src/sbom/build_documents.ts) and attached in a registry by `r10e push`.
  *
  * Pure: content comes from the entries' `content` functions and bytes go to a
  * sink; no clock, no environment, no disk.
@@ -15,7 +17,7 @@ import { plural } from "../plural.ts";
 import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
 
 /** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 
 /**
  * The provenance labels r10e sets itself (format version 2): the creation time
@@ -159,11 +161,6 @@ export interface WriteOptions {
   compress?: boolean;
   /** Called before each step, for progress output. */
   onProgress?: (message: string) => void;
-  /**
-   * The documents to attach to each image (format version 3: SBOM, provenance), called once per
-   * image after every image's manifest digest is known and before any byte is written.
-   */
-  attach?: (image: ImageResult, archive: AttachContext) => Promise<Attachment[]>;
   /** Compressed layer bytes kept between the passes; default {@linkcode KEEP_COMPRESSED_BYTES}. */
   keepCompressedBytes?: number;
   /**
@@ -173,58 +170,6 @@ export interface WriteOptions {
   spool?: LayerSpool;
   /** Compressing worker threads besides this one (gzip.ts); default one less than the cores. */
   workers?: number;
-}
-
-// ── attachments (format version 3) ──
-
-/** What `attach` is told about the whole archive besides its image. */
-export interface AttachContext {
-  /** Every image, in order (the one being attached to among them). */
-  images: readonly ImageResult[];
-  /** Several platforms: the digest of the image index naming them. */
-  indexDigest?: string;
-}
-
-/** A document attached to an image as an OCI artifact whose `subject` is the image manifest. */
-export interface Attachment {
-  /** The artifact type, also the document's media type, e.g. `application/spdx+json`. */
-  artifactType: string;
-  bytes: Uint8Array;
-}
-
-/** The OCI empty descriptor's media type and content (image-spec 1.1 manifest.md). */
-export const EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json";
-const EMPTY_BYTES = new TextEncoder().encode("{}");
-
-/** One attached document's artifact manifest and its index.json descriptor. */
-interface AttachedArtifact {
-  descriptor: Descriptor & { artifactType: string };
-}
-
-/**
- * Adds the artifact manifest of `doc` (config = the empty descriptor, layers = [the document],
- * `subject` = the image manifest) and its blobs to `blobs`.
- */
-function attachArtifact(
-  blobs: Map<string, Blob>,
-  subject: Descriptor,
-  doc: Attachment,
-): AttachedArtifact {
-  const config = addBytes(blobs, EMPTY_MEDIA_TYPE, EMPTY_BYTES);
-  const layer = addBytes(blobs, doc.artifactType, doc.bytes);
-  const manifest = addBytes(
-    blobs,
-    MediaType.manifest,
-    canonicalJsonBytes({
-      schemaVersion: 2,
-      mediaType: MediaType.manifest,
-      artifactType: doc.artifactType,
-      config,
-      layers: [layer],
-      subject,
-    }),
-  );
-  return { descriptor: { ...manifest, artifactType: doc.artifactType } };
 }
 
 /** RFC 3339 UTC without fractions, as every `created` field is written. */
@@ -390,17 +335,11 @@ export async function writeImageArchive(
     indexDigest = nested.digest;
     top = [{ ...nested, annotations }] as typeof top;
   }
-  // Attachments: listed in index.json after the images, without names (so no tool takes them
-  // for an image to tag), never in manifest.json (the docker-archive view).
-  const attached: AttachedArtifact[] = [];
-  for (const [i, result] of results.entries()) {
-    const docs = (await options.attach?.(result, { images: results, indexDigest })) ?? [];
-    for (const doc of docs) attached.push(attachArtifact(blobs, manifests[i].descriptor, doc));
-  }
+  // The image alone: one entry, named, so that every tool takes it (DESIGN: the archive is the image).
   const index = canonicalJsonBytes({
     schemaVersion: 2,
     mediaType: MediaType.index,
-    manifests: [...top, ...attached.map((a) => a.descriptor)],
+    manifests: top,
   });
 
   const entries: TarEntry[] = [

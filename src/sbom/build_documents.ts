@@ -3,8 +3,8 @@
  * (every file with its sha256 and sha1, hashed as the image writer reads it the first time, so
  * the files are read no more than without them), the Go build info of the executables, and
  * the build's own record. Each image (platform) gets an SPDX 2.3 and a CycloneDX 1.6 document
- * and the provenance statement, attached inside the archive (src/image/writer.ts `attach`)
- * and written beside it (`writeDocuments`).
+ * and the provenance statement, written beside the archive (`writeDocuments`) once it is
+ * written (the documents name its digests); `r10e push` attaches them in the registry.
  *
  * The documents are the ones `r10e sbom` makes from the archive: the same model, the same
  * writers, the same image identity (name, manifest digest, created, platform).
@@ -15,38 +15,16 @@ import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
-import {
-  type AttachContext,
-  type Attachment,
-  type ImageResult,
-  type LayerSpec,
-  type Platform,
-  rfc3339,
-} from "../image/writer.ts";
+import { type ImageResult, type LayerSpec, type Platform, rfc3339 } from "../image/writer.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 import type { TarEntry } from "../tar/writer.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
 import { normalizeCreated, type SbomBinary, type SbomFile, sortedJson } from "./model.ts";
 import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
 import { spdxDocument } from "./spdx.ts";
+import { archiveStem, type DocumentKind, documentNames } from "./artifact_types.ts";
 
-/** The artifact types (and document media types) of the attached documents. */
-export const ArtifactType = {
-  spdx: "application/spdx+json",
-  cyclonedx: "application/vnd.cyclonedx+json",
-  provenance: "application/vnd.in-toto+json",
-} as const;
-
-/** The kinds of document, in the order they are attached and written. */
-export type DocumentKind = keyof typeof ArtifactType;
-const KINDS: DocumentKind[] = ["spdx", "cyclonedx", "provenance"];
-
-/** File name suffixes beside the archive: `app-latest.spdx.json`. */
-const SUFFIX: Record<DocumentKind, string> = {
-  spdx: "spdx.json",
-  cyclonedx: "cdx.json",
-  provenance: "provenance.json",
-};
+export { ArtifactType, type DocumentKind } from "./artifact_types.ts";
 
 /** One image to describe: its platform and layers, base first, as given to the writer. */
 export interface DocumentImage {
@@ -103,12 +81,18 @@ interface Hashed {
   executable: boolean;
 }
 
+/** The written archive's images: what the documents name. */
+export interface ArchiveImages {
+  /** Every image, in order. */
+  images: readonly ImageResult[];
+  /** Several platforms: the digest of the image index naming them. */
+  indexDigest?: string;
+}
+
 /** The documents, prepared before the archive is written. */
 export interface PreparedDocuments {
-  /** The writer's `attach` option: the documents of `image`, once its manifest digest is known. */
-  attach(image: ImageResult, archive: AttachContext): Promise<Attachment[]>;
-  /** The documents made by `attach`, one entry per image, in image order. */
-  documents(): ImageDocuments[];
+  /** Makes every image's documents, once the archive is written (its files hashed on the way). */
+  make(archive: ArchiveImages): Promise<ImageDocuments[]>;
 }
 
 /**
@@ -120,7 +104,7 @@ export function prepareDocuments(
   images: DocumentImage[],
   options: PrepareOptions,
 ): PreparedDocuments {
-  if (options.skip) return { attach: () => Promise.resolve([]), documents: () => [] };
+  if (options.skip) return { make: () => Promise.resolve([]) };
   const records = new Map<TarEntry, Hashed>();
   const perImage = images.map((image) => {
     // The merged filesystem of r10e's own layers: a later layer's entry replaces an earlier one.
@@ -141,9 +125,8 @@ export function prepareDocuments(
     }
     return { image, byPath };
   });
-  const made: ImageDocuments[] = [];
-  const attach = async (result: ImageResult, archive: AttachContext): Promise<Attachment[]> => {
-    const i = archive.images.indexOf(result);
+  const describe = async (i: number, archive: ArchiveImages): Promise<ImageDocuments> => {
+    const result = archive.images[i];
     const { byPath, image } = perImage[i];
     const files: SbomFile[] = [];
     const executables: { path: string; record: Hashed }[] = [];
@@ -176,11 +159,15 @@ export function prepareDocuments(
       cyclonedx: sortedJson(cyclonedxDocument(sbomInput)),
       provenance: sortedJson(provenanceStatement(provenanceOf(archive, images, options))),
     };
-    made[i] = { platform, manifestDigest: result.manifestDigest, texts };
-    const enc = new TextEncoder();
-    return KINDS.map((k) => ({ artifactType: ArtifactType[k], bytes: enc.encode(texts[k]) }));
+    return { platform, manifestDigest: result.manifestDigest, texts };
   };
-  return { attach, documents: () => made.filter(Boolean) };
+  return {
+    make: async (archive) => {
+      const made: ImageDocuments[] = [];
+      for (const i of archive.images.keys()) made.push(await describe(i, archive));
+      return made;
+    },
+  };
 }
 
 function formatPlatform(p: Platform): string {
@@ -189,7 +176,7 @@ function formatPlatform(p: Platform): string {
 
 /** The provenance input for the whole build: every image's manifest digest, every artifact. */
 function provenanceOf(
-  archive: AttachContext,
+  archive: ArchiveImages,
   images: DocumentImage[],
   options: PrepareOptions,
 ): ProvenanceInput {
@@ -326,29 +313,18 @@ export function documentPaths(
   documents: ImageDocuments[],
 ): { kind: DocumentKind; platform: string | null; path: string; text: string }[] {
   const dir = dirname(archivePath);
-  const stem = basename(archivePath).replace(/\.tar(\.gz)?$/, "");
-  const several = documents.length > 1;
-  const out = [];
-  for (const d of documents) {
-    for (const kind of ["spdx", "cyclonedx"] as const) {
-      const tag = several ? `.${d.platform.replaceAll("/", "-")}` : "";
-      out.push({
-        kind,
-        platform: d.platform,
-        path: `${dir}/${stem}${tag}.${SUFFIX[kind]}`,
-        text: d.texts[kind],
-      });
-    }
-  }
-  if (documents.length) {
-    out.push({
-      kind: "provenance" as const,
-      platform: null,
-      path: `${dir}/${stem}.${SUFFIX.provenance}`,
-      text: documents[0].texts.provenance,
-    });
-  }
-  return out;
+  const names = documentNames(archiveStem(basename(archivePath)), documents.map((d) => d.platform));
+  return names.map((n) => {
+    const doc = n.platform === null
+      ? documents[0]
+      : documents.find((d) => d.platform === n.platform)!;
+    return {
+      kind: n.kind,
+      platform: n.platform,
+      path: `${dir}/${n.name}`,
+      text: doc.texts[n.kind],
+    };
+  });
 }
 
 /**
