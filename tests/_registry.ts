@@ -279,12 +279,17 @@ export async function writeTestArchive(
 
 /** crane: on PATH or where `go install` puts it. */
 export function findCrane(): string | undefined {
-  const found = findTool("crane");
+  return findGoTool("crane");
+}
+
+/** A tool scripts/setup.sh installs with go install: on PATH, else in GOPATH/bin. */
+export function findGoTool(name: string): string | undefined {
+  const found = findTool(name);
   if (found) return found;
   const gopath = Deno.env.get("GOPATH") || `${Deno.env.get("HOME")}/go`;
   try {
-    Deno.statSync(`${gopath}/bin/crane`);
-    return `${gopath}/bin/crane`;
+    Deno.statSync(`${gopath}/bin/${name}`);
+    return `${gopath}/bin/${name}`;
   } catch {
     return undefined;
   }

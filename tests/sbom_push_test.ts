@@ -1,5 +1,6 @@
 /**
- * `r10e push` carries the documents `r10e build` attached to the image (issue 12 item 3):
+ * `r10e push` attaches the documents `r10e build` wrote beside the archive (format 5: the
+ * archive is the image alone) as OCI 1.1 referrers:
  *
  * - against Debian's docker-registry (distribution 2.8, no referrers API), for real: the
  *   referrers tag schema's index `sha256-<hex>`, read back with crane and skopeo;
@@ -13,7 +14,7 @@ import { createHash } from "node:crypto";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, git, r10e } from "./_cli.ts";
 import { requireTool, run } from "./_docker.ts";
-import { findCrane, startRegistry } from "./_registry.ts";
+import { findCrane, findGoTool, startRegistry } from "./_registry.ts";
 import { buildJson, multiplatformProject } from "./_multiplatform.ts";
 
 interface Built {
@@ -296,12 +297,15 @@ Deno.test("push to a registry with the referrers API (a test server of ours): no
   }
 });
 
-Deno.test("push of a two-platform build to docker-registry: each platform's documents listed under its own manifest", async (t) => {
+Deno.test("push of a two-platform build: each platform's SBOMs on its manifest; the provenance and an SBOM set per format on the index; oras discover and pull", async (t) => {
   if (!requireTool(t, "docker-registry")) return;
   const crane = findCrane();
-  if (!crane) {
-    if (Deno.env.get("R10E_REQUIRE_DOCKER") === "1") throw new Error("crane is not installed");
-    console.log(`skipped: "${t.name}": crane is not installed (bash scripts/setup.sh)`);
+  const oras = findGoTool("oras");
+  if (!crane || !oras) {
+    if (Deno.env.get("R10E_REQUIRE_DOCKER") === "1") {
+      throw new Error("crane or oras is not installed");
+    }
+    console.log(`skipped: "${t.name}": crane or oras is not installed (bash scripts/setup.sh)`);
     return;
   }
   const project = await multiplatformProject(["linux/amd64", "linux/arm64"]);
@@ -318,23 +322,48 @@ Deno.test("push of a two-platform build to docker-registry: each platform's docu
       served.manifests.map((m: { digest: string }) => m.digest),
       built.images.map((i) => i.manifestDigest),
     );
-    for (const image of built.images) {
-      const mine = result.referrers.filter((r) => r.subject === image.manifestDigest);
+    const subjects = [
+      ...built.images.map((i) => [i.manifestDigest, TYPES.slice(0, 2)] as const),
+      [built.indexDigest!, TYPES] as const,
+    ];
+    for (const [subject, types] of subjects) {
+      const mine = result.referrers.filter((r) => r.subject === subject);
       assertEquals(
         mine.map((r) => [r.artifactType, r.listedBy]),
-        TYPES.map((x) => [x, "tag schema"]),
+        types.map((x) => [x, "tag schema"]),
       );
-      const r = await run(crane, [
-        "manifest",
-        "--insecure",
-        `${repo}:sha256-${image.manifestDigest.slice(7)}`,
+      const r = await run(oras, [
+        "discover",
+        "--plain-http",
+        "--format",
+        "json",
+        `${repo}@${subject}`,
       ]);
       assertEquals(r.code, 0, r.stderr);
+      const found = JSON.parse(r.stdout).referrers ?? JSON.parse(r.stdout).manifests;
       assertEquals(
-        JSON.parse(r.stdout).manifests.map((m: { digest: string }) => m.digest),
-        mine.map((m) => m.digest),
+        found.map((m: { artifactType: string; digest: string }) => [m.artifactType, m.digest]),
+        mine.map((m) => [m.artifactType, m.digest]),
       );
     }
+    await t.step(
+      "oras pull of the index's SBOM set writes every platform's SPDX file, as build wrote it",
+      async () => {
+        const set = result.referrers.find((r) =>
+          r.subject === built.indexDigest && r.artifactType === TYPES[0]
+        )!;
+        const pulled = `${dir}/pulled`;
+        const r = await run(oras, ["pull", "--plain-http", "-o", pulled, `${repo}@${set.digest}`]);
+        assertEquals(r.code, 0, r.stderr);
+        for (const platform of ["linux-amd64", "linux-arm64"]) {
+          const name = `r10e-hello-latest.${platform}.spdx.json`;
+          assertEquals(
+            await Deno.readTextFile(`${pulled}/${name}`),
+            await Deno.readTextFile(`${project}/r10e-docker/out/${name}`),
+          );
+        }
+      },
+    );
   } finally {
     await registry.stop();
     await Deno.remove(dir, { recursive: true });

@@ -42,7 +42,11 @@ export function addPushCommand(program: Command, cli: Cli): void {
       "r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz",
     ],
     details: `
-What happens: every blob is checked (HEAD) and sent only when the registry lacks it, mounted from a --from repository when it has it there, uploaded in one request when small, in chunks otherwise; then the manifests (and index) by digest, the tag last. Nothing is re-compressed or re-encoded. An archive of \`docker save\` before Docker 25 (manifest.json, no index.json) has no manifest: push makes one (OCI, canonical JSON, naming its config and layers as stored), says so, and prints the digest it made. Run it again after an interruption: what is there is not sent again, and a chunked upload resumes where the registry says it stands (upload URLs are kept in $XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
+What happens: every blob is checked (HEAD) and sent only when the registry lacks it, mounted from a --from repository when it has it there, uploaded in one request when small, in chunks otherwise; then the manifests (and index) by digest, the tag last. Nothing is re-compressed or re-encoded.
+
+Then the documents, as OCI 1.1 referrers (\`oras discover\` lists them): each platform's SBOMs (SPDX, CycloneDX) are attached to that platform's manifest, the provenance to the pushed digest; with several platforms the index also gets every platform's SBOMs as one artifact per format. They are read beside the archive under the names build gives them (app-latest.spdx.json, app-latest.cdx.json, app-latest.provenance.json; with several platforms app-latest.linux-arm64.spdx.json, …), or from --documents DIR. A missing SBOM is made again from the image (the same bytes); a missing provenance cannot be (it records how the image was built): push says so and attaches none. A document that names another image is an error. Registries without the referrers API get the sha256-<hex> tag schema.
+
+An archive of \`docker save\` before Docker 25 (manifest.json, no index.json) has no manifest: push makes one (OCI, canonical JSON, naming its config and layers as stored), says so, and prints the digest it made. Run it again after an interruption: what is there is not sent again, and a chunked upload resumes where the registry says it stands (upload URLs are kept in $XDG_CACHE_HOME/r10e/uploads, default ~/.cache).
 
 Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json), its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even with --verbose (which lists each request: method, URL without query, status). TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure. Credentials go only to the registry's own origin and its token realm (docs/registries.md); a request that brings no byte for --timeout seconds (default 60) ends the push.
 
@@ -61,7 +65,12 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
       "<ref>",
       "where to: host[:port]/repository[:tag] (tag default latest), or …@sha256:<digest> to push by digest only",
     )
-    .addOption(jsonOption("print {reference, digest, tag, blobs, manifests} as JSON"))
+    .addOption(jsonOption("print {reference, digest, tag, blobs, manifests, referrers} as JSON"))
+    .option(
+      "--documents <dir>",
+      "attach the SBOMs and provenance found in DIR (default: beside the archive, by build's names)",
+    )
+    .option("--no-documents", "push the image alone, without its SBOMs and provenance")
     .option(
       "--from <repository>",
       "mount blobs the registry already has in this repository instead of uploading them (repeatable)",
@@ -98,7 +107,19 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
       const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
       // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
       await using input = await openImage(where(archive), { deferBlobHashes: true });
+      const progress = (line: string) => quiet || io.stderr(`r10e: ${line}\n`);
+      let documents;
+      if (opts.documents !== false) {
+        const { findDocuments } = await import("../sbom/push_documents.ts");
+        const { sbom } = await import("../sbom/sbom.ts");
+        documents = await findDocuments(where(archive), input, {
+          dir: typeof opts.documents === "string" ? where(opts.documents) : undefined,
+          makeSbom: (format, platform) => sbom(where(archive), { format, platform }),
+          onNote: progress,
+        });
+      }
       const result = await push(input, ref, {
+        documents,
         env: io.env,
         caFile: opts.caFile ? where(opts.caFile) : undefined,
         insecure: opts.insecure === true,
@@ -107,7 +128,7 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
         chunkSize,
         parallel: jobs,
         stateDir: cache ? join(cache, "r10e", "uploads") : undefined,
-        onProgress: (line) => quiet || io.stderr(`r10e: ${line}\n`),
+        onProgress: progress,
         onVerbose: verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
       });
       if (result.madeByPush) {

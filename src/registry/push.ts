@@ -17,6 +17,7 @@ import type { Compression, ImageInput } from "../image/reader.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { type Descriptor, readDocument } from "./media.ts";
+import { type BytesBlob, type DocumentFile, documentReferrers } from "./documents.ts";
 import { formatName, type Reference } from "./reference.ts";
 import {
   pushReferrers,
@@ -39,6 +40,11 @@ export interface PushOptions extends ClientOptions {
   stateDir?: string;
   /** Hears progress lines (for stderr). */
   onProgress?: (line: string) => void;
+  /**
+   * Documents to attach as referrers (documents.ts: each platform's SBOMs to its manifest, the
+   * provenance to the pushed digest), for an archive that does not carry its own (format 5).
+   */
+  documents?: readonly DocumentFile[];
 }
 
 /** What happened to one blob. */
@@ -130,8 +136,15 @@ export async function push(
   const tag = ref.digest ? null : ref.tag ?? "latest";
   const topItem = plan.manifests[plan.manifests.length - 1];
   if (tag) await putManifest(client, repo, topItem, tag, scopes);
-  // The attached documents, once the images they refer to are there (referrers.ts).
-  const referrers = await pushReferrers(client, repo, plan.referrers, {
+  // The documents, once the images they refer to are there (referrers.ts): those an archive of
+  // format 3 or 4 carries inside, else those given (read beside the archive).
+  let items = plan.referrers;
+  if (items.length === 0 && options.documents?.length) {
+    const docs = documentReferrers(attachTarget(input, plan), options.documents);
+    for (const blob of docs.blobs) await pushBytes(client, repo, blob, scopes);
+    items = docs.items;
+  }
+  const referrers = await pushReferrers(client, repo, items, {
     scopes,
     onProgress: progress,
   });
@@ -149,6 +162,46 @@ export async function push(
     })),
     referrers,
   };
+}
+
+/** What the documents attach to: the pushed digest, and each platform's manifest. */
+function attachTarget(input: ImageInput, plan: Plan) {
+  const format = (p: { os: string; architecture: string; variant?: string }) =>
+    [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+  const topItem = plan.manifests.find((m) => m.descriptor.digest === plan.top.digest)!;
+  const doc = readDocument(topItem.bytes, "the pushed index", plan.top.mediaType);
+  if (doc.kind === "index") {
+    return {
+      top: plan.top,
+      manifests: doc.children.map((c) => ({
+        platform: c.platform ? format(c.platform) : "",
+        descriptor: { mediaType: c.mediaType, digest: c.digest, size: c.size },
+      })),
+    };
+  }
+  const platform = input.images.find((i) => i.manifestDigest === plan.top.digest)?.platform;
+  return {
+    top: plan.top,
+    manifests: [{ platform: platform ? format(platform) : "", descriptor: plan.top }],
+  };
+}
+
+/** Sends a small blob held in memory (a document, the empty config) unless it is there. */
+async function pushBytes(
+  client: RegistryClient,
+  repo: string,
+  blob: BytesBlob,
+  scopes: string[],
+): Promise<void> {
+  const head = await client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
+    scopes,
+    expect: [200, 404],
+    what: `check blob ${blob.digest}`,
+  });
+  await head.body?.cancel();
+  if (head.status === 200) return;
+  const url = await startUpload(client, repo, scopes, blob.digest);
+  await finishUpload(client, url, blob.digest, blob.bytes, scopes);
 }
 
 /** What a push sends. */
