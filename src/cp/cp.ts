@@ -91,6 +91,9 @@ export async function cp(
     platform: options.platform,
     tempDir: options.tempDir,
     spool: true,
+    // Only the blobs cp reads are hashed (blobsRead): one file out of a plain tar does not cost
+    // a hash of every layer.
+    deferBlobHashes: true,
   });
   const info = input.image();
   const fs = await buildMergedFs(input, info);
@@ -106,6 +109,7 @@ export async function cp(
     throw refuse(image, bad.map(([rel, n]) => [`${base}/${rel}`, n.kind]));
   }
   if (hasRawBytes(resolved.path)) throw notUtf8(image, resolved.path, "");
+  await input.checkBlobs(blobsRead(info, top, tree));
   if (paths.dest === "-") {
     if (!options.stdout) throw new TypeError("cp: DEST is - but no stdout stream was given");
     checkTree(image, { top, base, prefix: copiesContents(src) ? "" : sourceBaseName(src) });
@@ -131,6 +135,21 @@ export async function cp(
   } catch (e) {
     throw hostError(e, placement.target);
   }
+}
+
+/**
+ * The layer blobs whose bytes cp reads, checked against their digests before anything is
+ * written: every compressed layer (inflated whole for the merged filesystem) and the
+ * uncompressed layers holding a copied file's content. The headers of the other uncompressed
+ * layers are read where they stand (offsets checked by the tar reader), their content never.
+ */
+function blobsRead(image: ImageInfo, top: FsNode, tree: [string, FsNode][]): Set<string> {
+  const layers = new Set<number>();
+  if (top.content) layers.add(top.content.layer);
+  for (const [, n] of tree) if (n.content) layers.add(n.content.layer);
+  return new Set(
+    image.layers.filter((l) => l.compression !== "none" || layers.has(l.index)).map((l) => l.path),
+  );
 }
 
 /**

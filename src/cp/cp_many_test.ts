@@ -128,3 +128,71 @@ Deno.test("cp of many files, to a directory and to a tar stream, from either kin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cp of a plain tar checks the layers it reads against their digests, not the others", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const big = new Uint8Array(2 << 20).fill(7);
+    const other = new Uint8Array(1 << 20).fill(9);
+    const img = `${dir}/img.tar`;
+    {
+      using out = await Deno.open(img, { write: true, create: true });
+      const result = await writeImageArchive({
+        layerCompression: "none",
+        repository: "t",
+        tag: "latest",
+        created: 0,
+        images: [{
+          platform: { os: "linux", architecture: "amd64" },
+          config: { Env: [] },
+          layers: [
+            { createdBy: "a", entries: [file("big.bin", big)] },
+            {
+              createdBy: "b",
+              entries: [
+                { name: "b", kind: "dir", mode: 0o755, size: 0 },
+                file("b/other.bin", other),
+                file("b/small.txt", enc.encode("small\n")),
+              ],
+            },
+          ],
+        }],
+      }, async (chunk) => {
+        let n = 0;
+        while (n < chunk.length) n += await out.write(chunk.subarray(n));
+      }, { compress: false });
+      // One byte of big.bin's content in the first layer's blob is changed.
+      const blob = `blobs/sha256/${result.images[0].layers[0].digest.slice(7)}`;
+      let at = -1;
+      for await (const e of readTar((await Deno.open(img)).readable)) {
+        if (e.header.name === blob) at = e.header.dataOffset + 512 + 4096;
+      }
+      assert.ok(at > 0);
+      using f = await Deno.open(img, { read: true, write: true });
+      await f.seek(at, Deno.SeekMode.Start);
+      await f.write(new Uint8Array([8]));
+    }
+    await t.step("a file of the other layer is copied", async () => {
+      const r = await cp(img, { src: "/b/small.txt", dest: `${dir}/small.txt` });
+      assert.equal(r.files[0].sha256, sha256(enc.encode("small\n")));
+    });
+    await t.step("a file of the changed layer is refused before anything is written", async () => {
+      await assert.rejects(
+        cp(img, { src: "/big.bin", dest: `${dir}/big.bin` }),
+        (e: Error) => {
+          assert.match(
+            e.message,
+            /^Cannot read image ".*img\.tar": blob "blobs\/sha256\/[0-9a-f]{64}" does not match its digest$/,
+          );
+          return true;
+        },
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)].map((d) => d.name).sort(), [
+        "img.tar",
+        "small.txt",
+      ]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -566,6 +566,35 @@ export class ImageInput implements AsyncDisposable {
     Object.assign(this, fields);
   }
 
+  /**
+   * Checks entries left unhashed when the archive was opened (`deferBlobHashes`) against the
+   * digests their names claim, the ranges of a plain tar hashed on every core; others are no-ops.
+   * @throws {InputError} for a blob that does not match its digest.
+   */
+  async checkBlobs(paths: Iterable<string>): Promise<void> {
+    const files: { path: string; file: string; range: [number, number]; sha256: string }[] = [];
+    for (const p of paths) {
+      const entry = this.#resolve(normalize(p));
+      if (!entry || !this.#unhashed.has(entry.path)) continue;
+      const stored = this.#stored.get(entry.path);
+      if (stored?.kind !== "file") continue;
+      files.push({
+        path: entry.path,
+        file: stored.path,
+        range: [stored.offset, stored.size],
+        sha256: entry.sha256 ?? "",
+      });
+    }
+    const byFile = Map.groupBy(files, (f) => f.file);
+    for (const [file, list] of byFile) {
+      const hexes = await hashRanges(file, list.map((f) => f.range));
+      list.forEach((f, i) => {
+        if (hexes[i] !== f.sha256) throw this.error(`blob "${f.path}" does not match its digest`);
+        this.#unhashed.delete(f.path);
+      });
+    }
+  }
+
   /** @internal Marks an uncompressed layer whose entry hash equals its diff_id. */
   _verified(layer: LayerInfo): void {
     this.#verifiedDiffIds.add(layer.path + " " + layer.diffId);

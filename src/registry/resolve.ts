@@ -22,6 +22,8 @@ export interface ResolveOptions extends ClientOptions {
    * layer twice (cp, sbom); verify reads each once and keeps nothing.
    */
   spool?: boolean;
+  /** For a local plain tar: large blobs are hashed when read, not when opened (`openImage`). */
+  deferBlobHashes?: boolean;
 }
 
 /**
@@ -32,7 +34,11 @@ export interface ResolveOptions extends ClientOptions {
  * digest (a layer that does not is an InputError when it is read).
  */
 export async function openInput(input: string, options: ResolveOptions): Promise<ImageInput> {
-  const local = { platform: options.platform, tempDir: options.tempDir };
+  const local = {
+    platform: options.platform,
+    tempDir: options.tempDir,
+    deferBlobHashes: options.deferBlobHashes,
+  };
   // An existing path wins over a reference that reads the same.
   const exists = await Deno.lstat(input).then(() => true, () => false);
   if (exists || !looksLikeReference(input)) return await openImage(input, local);
