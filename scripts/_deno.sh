@@ -3,7 +3,8 @@
 # needed) when the one on PATH is missing or another version. Nothing is fetched
 # from outside the npm registry.
 R10E_DENO_VERSION="2.9.6"
-r10e_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Sourced by absolute path (readlink -f): the checkout is the folder above scripts/.
+r10e_repo="${BASH_SOURCE[0]%/scripts/_deno.sh}"
 DENO=""
 r10e_deno_remembered=""
 # The deno found good is remembered by path: asking `deno --version` costs about 0.3 s, on every

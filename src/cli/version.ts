@@ -4,14 +4,8 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
-import { VERSION } from "../version.ts";
+import { versionLine } from "./version_line.ts";
 import { type Cli, withHelp } from "./cli.ts";
-
-/** The line `version`, `-v` and `--version` print. */
-export async function versionLine(): Promise<string> {
-  const { FORMAT_VERSION } = await import("../image/writer.ts");
-  return `r10e ${VERSION} (image format ${FORMAT_VERSION})`;
-}
 
 /** Adds `version` to the program. */
 export function addVersionCommand(program: Command, cli: Cli): void {
