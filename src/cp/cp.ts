@@ -109,9 +109,13 @@ export async function cp(
     throw refuse(image, bad.map(([rel, n]) => [`${base}/${rel}`, n.kind]));
   }
   if (hasRawBytes(resolved.path)) throw notUtf8(image, resolved.path, "");
-  await input.checkBlobs(blobsRead(info, top, tree));
+  // One file is written to a temporary name while its layer is hashed, and renamed once the
+  // hash matched; everything else waits for the check.
+  const checked = input.checkBlobs(blobsRead(info, top, tree));
+  checked.catch(() => {}); // awaited below: not an unhandled rejection meanwhile
   if (paths.dest === "-") {
     if (!options.stdout) throw new TypeError("cp: DEST is - but no stdout stream was given");
+    await checked;
     checkTree(image, { top, base, prefix: copiesContents(src) ? "" : sourceBaseName(src) });
     const files = await streamTar(input, info, top, tree, src, {
       stdout: options.stdout,
@@ -122,9 +126,10 @@ export async function cp(
   const dest = await destInfo(paths.dest);
   const placement = placeCopy({ arg: src, isDir }, dest);
   checkTree(image, { top, base, prefix: placement.target });
+  if (placement.mode !== "file") await checked;
   try {
     const files = placement.mode === "file"
-      ? [await writeOneFile(input, info, top, placement.target)]
+      ? [await writeOneFile(input, info, top, { target: placement.target, checked })]
       : await writeTree(input, info, {
         top,
         tree,
@@ -387,8 +392,9 @@ async function writeOneFile(
   input: ImageInput,
   image: ImageInfo,
   node: FsNode,
-  target: string,
+  to: { target: string; checked: Promise<void> },
 ): Promise<CopiedFile> {
+  const target = to.target;
   const existing = await lstat(target);
   if (existing?.isDirectory) {
     throw new UsageError(`Cannot copy to "${target}": cannot overwrite a directory with a file`);
@@ -407,6 +413,7 @@ async function writeOneFile(
     });
     if (!written) written = await writeBody(temp, empty());
     finish(temp, node);
+    await to.checked;
     await Deno.rename(temp, target);
     releaseTemporary(temp);
   } catch (e) {
