@@ -50,7 +50,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       // The version needs no parser: it is printed before commander and the commands load.
       if (args.length === 1 && ["version", "-v", "-V", "--version"].includes(args[0])) {
         const { versionLine } = await import("./cli/version_line.ts");
-        io.stdout(`${await versionLine()}\n`);
+        io.stdout(`${versionLine()}\n`);
         return 0;
       }
       const { runProgram } = await import("./cli/program.ts");

@@ -12,7 +12,7 @@ export function addVersionCommand(program: Command, cli: Cli): void {
   withHelp(program.command("version"), { examples: ["r10e version", "r10e -v"] })
     .summary("print r10e's version and the image format it writes")
     .description("Print r10e's version and the image format version it writes")
-    .action(async () => {
-      cli.io.stdout(`${await versionLine()}\n`);
+    .action(() => {
+      cli.io.stdout(`${versionLine()}\n`);
     });
 }

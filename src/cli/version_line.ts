@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { VERSION } from "../version.ts";
+import { FORMAT_VERSION, VERSION } from "../version.ts";
 
 /** `r10e <version> (image format <n>)`. */
-export async function versionLine(): Promise<string> {
-  const { FORMAT_VERSION } = await import("../image/writer.ts");
+export function versionLine(): string {
   return `r10e ${VERSION} (image format ${FORMAT_VERSION})`;
 }

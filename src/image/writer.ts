@@ -16,8 +16,9 @@ import { gzip, GZIP_LEVEL, GzipPool, STORED_LEVEL } from "./gzip.ts";
 import { plural } from "../plural.ts";
 import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
 
-/** r10e's image format version. Bump it, and the golden digests, whenever bytes change for the same inputs. */
-export const FORMAT_VERSION = 5;
+// r10e's image format version lives in src/version.ts (bump it there, with the golden digests,
+// whenever bytes change for the same inputs): `r10e version` prints it without loading this writer.
+export { FORMAT_VERSION } from "../version.ts";
 
 /**
  * The provenance labels r10e sets itself (format version 2): the creation time
