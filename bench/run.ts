@@ -1,5 +1,5 @@
 /**
- * `deno task bench [build|build_platforms|sbom|cp|verify|push|go_symbols|ko|check|sbom_read|startup …]`: runs the benchmarks (all by default),
+ * `deno task bench [build|build_platforms|sbom|cp|verify|push|go_symbols|ko|check|sbom_read|startup|many_files …]`: runs the benchmarks (all by default),
  * one after another, each comparing r10e with another tool in the same run.
  * Options after `--` go to every benchmark, e.g. `deno task bench cp -- --runs 1`.
  *
@@ -17,6 +17,7 @@ const BENCHES = [
   "check",
   "sbom_read",
   "startup",
+  "many_files",
 ] as const;
 
 const dash = Deno.args.indexOf("--");
