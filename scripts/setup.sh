@@ -55,10 +55,14 @@ declare -A wanted=(
   [faketime]=/usr/bin/faketime
   [disorderfs]=/usr/bin/disorderfs
   [fuse]=/usr/bin/fusermount
+  # tests/archive_tools_test.ts imports the archive with containerd's ctr; the generated Makefile
+  # is run by tests/init_templates_test.ts
+  [containerd]=/usr/bin/ctr
+  [make]=/usr/bin/make
 )
 missing=()
 for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
-  qemu-user-static podman faketime disorderfs fuse; do
+  qemu-user-static podman faketime disorderfs fuse containerd make; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { archiveName, type Pins } from "../build/pins.ts";
+import { archiveStem, documentNames } from "../sbom/artifact_types.ts";
 
 /** Template file in templates/ → file name in r10e-docker/. */
 export const TEMPLATE_FILES: Readonly<Record<string, string>> = {
@@ -54,5 +55,30 @@ export function templateValues(
     builder_image: pins.builder_image ?? defaultBuilderImage(pins.go_version),
     ca_bundle_sha256: pins.ca_bundle_sha256 ?? "none",
     platform: pins.platform,
+    documents: documents(config).map((d) => d.name).join(" "),
+    outputs: outputs(config),
   };
+}
+
+/** The documents `build` writes beside the archive, by name. */
+function documents(config: Config) {
+  return documentNames(archiveStem(archiveName(config.project_name, "tar.gz")), config.platforms);
+}
+
+/** The generated README's list of what `build` writes into r10e-docker/out/. */
+function outputs(config: Config): string {
+  const what = { spdx: "SBOM, SPDX 2.3", cyclonedx: "SBOM, CycloneDX 1.6", provenance: "" };
+  const lines = [
+    `- \`r10e-docker/out/${archiveName(config.project_name, "tar.gz")}\`: the image ` +
+    `(\`--format tar\`: \`${archiveName(config.project_name, "tar")}\`)`,
+    ...documents(config).map((d) =>
+      `- \`r10e-docker/out/${d.name}\`: ${
+        d.kind === "provenance"
+          ? "the provenance (in-toto, SLSA v1)"
+          : `${what[d.kind]}${config.platforms.length > 1 ? `, of ${d.platform}` : ""}`
+      }`
+    ),
+    "- `r10e-docker/digests.json` (`r10e build --record`): the digests `r10e check` compares with",
+  ];
+  return lines.join("\n");
 }
