@@ -124,3 +124,25 @@ Deno.test("build with no config.json in the folder or above says where it looked
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("build on the host without Go on PATH says how to get it before build_cmd runs, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-build-nogo-" });
+  try {
+    await module(dir, ["cmd/x"]);
+    const init = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    assertEquals(init.code, 0, init.stderr);
+    // /bin for the shell build_cmd would run in, but no go.
+    const r = await r10eInProcess(["build", "--in", "host"], {
+      cwd: dir,
+      env: { GOPROXY: "off", PATH: "/nonexistent:/bin" },
+    });
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      'r10e: Cannot find "go" on PATH: install Go from https://go.dev/doc/install',
+    );
+    assertEquals(r.stderr.includes("Running build_cmd"), false, r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

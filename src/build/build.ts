@@ -77,6 +77,11 @@ export interface BuildOptions {
   format?: "tar.gz" | "tar";
   /** Skip build_cmd and package what is on disk (for re-packaging and tests). */
   skipBuildCmd?: boolean;
+  /**
+   * Called once the mode is known, before build_cmd runs on the host: throws when a tool it needs
+   * (Go) is missing, so that the user reads how to get it rather than a shell's "not found".
+   */
+  checkHostTools?: () => Promise<void>;
   allowUnpinned?: boolean;
   /** --in docker: network of the build_cmd container (default none: modules come from the host's cache). */
   network?: string;
@@ -211,6 +216,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     ctx: { env: options.hostEnv, signal: options.signal },
     onProgress: progress,
   });
+  if (mode === "host" && !options.skipBuildCmd) await options.checkHostTools?.();
   const auditor = await prepareAudit({
     root,
     goVersion: pins.go_version,

@@ -6,6 +6,7 @@
  */
 import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
+import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
 import {
   type Cli,
@@ -91,6 +92,10 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
         mode: opts.in,
         format: opts.format,
         skipBuildCmd: opts.buildCmd === false,
+        checkHostTools: async () => {
+          const { findGo, GO_MISSING } = await import("../init/go_list.ts");
+          if (!(await findGo(io.env))) throw new UsageError(GO_MISSING);
+        },
         allowUnpinned: opts.allowUnpinned === true,
         network: opts.network,
         onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
