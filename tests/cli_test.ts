@@ -92,3 +92,17 @@ Deno.test("--verbose prints the cause chain, never a stack trace", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("verify of a local engine image name says to docker save it first", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-engine-" });
+  try {
+    const r = await r10eInProcess(["verify", "myapp:latest", "other.tar"], { cwd: dir });
+    assertEquals(r.code, 2);
+    assertStringIncludes(
+      r.stderr,
+      'myapp:latest": file not found; an image of the local Docker engine is read once saved: docker save -o myapp-latest.tar myapp:latest, then give myapp-latest.tar',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -45,7 +45,7 @@ export async function runProgram(
     await program.parseAsync(args, { from: "user" });
     return context.state.exitCode;
   } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
+    if (!(error instanceof CommanderError)) throw withNextStep(error);
     return ["commander.helpDisplayed", "commander.help", "commander.version"].includes(error.code)
       ? 0
       : 2;
@@ -174,4 +174,22 @@ export function flow(
   }
   end();
   return out.join("\n");
+}
+
+/**
+ * `error` with the step that gets the user further, where a mistake is a common one: an image
+ * name of the local engine (`myapp:latest`) given where a file or a registry reference goes.
+ */
+export function withNextStep(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const m = /^Cannot read image "([^"]+)": file not found$/.exec(error.message);
+  // The name as typed (a relative one may have been joined to the working directory): with a
+  // tag and without a folder or file extension, it is what `docker images` lists.
+  const name = m?.[1].slice(m[1].lastIndexOf("/") + 1) ?? "";
+  if (/^[a-z0-9][a-z0-9._-]*:\w[\w.-]*$/.test(name)) {
+    const file = name.replace(":", "-") + ".tar";
+    error.message += `; an image of the local Docker engine is read once saved: ` +
+      `docker save -o ${file} ${name}, then give ${file}`;
+  }
+  return error;
 }
