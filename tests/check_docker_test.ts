@@ -39,7 +39,7 @@ dockerTest(
       assert.match(r.stdout, /mode +host {2}vs {2}docker/);
       assert.match(r.stdout, /B \(docker\): manifest sha256:[0-9a-f]{64}/);
       assertStringIncludes(r.stderr, "building A (host)\n");
-      assertStringIncludes(r.stderr, "building B (docker) after A\n");
+      assertStringIncludes(r.stderr, "building B (docker) after A's build_cmd finished\n");
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), [], "check left temporaries");
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -25,7 +25,7 @@ Deno.test("check: a day-resolution date stamp is caught (build B's clock is 3 da
     );
     assert.match(
       r.stdout,
-      /time +wall clock {2}vs {2}faketime \+3d \(3 days later\) for build_cmd, started after A finished/,
+      /time +wall clock {2}vs {2}faketime \+3d \(3 days later\) for build_cmd, started after A's build_cmd finished/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

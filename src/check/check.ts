@@ -236,10 +236,35 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     const config = relative(root, resolve(options.cwd, options.configPath));
     // One after the other: their wall clocks differ by a whole build, so a stamp of the time
     // to the second differs too (B's faketime shifts what C programs see by days).
+    // B starts once A's build_cmd has finished (A says so when it starts staging), so that
+    // B's build_cmd sees a later wall clock; A's staging and B's start-up overlap.
     progress("building A (host)");
-    const buildA = await runBuild(plans[0], config, options);
-    progress(`building B (${modeB.mode}) after A`);
-    const buildB = await runBuild(plans[1], config, options);
+    const stopB = new AbortController();
+    let buildCmdDone: () => void = () => {};
+    const aRan = new Promise<void>((r) => buildCmdDone = r);
+    const runA = runBuild(plans[0], config, options, (line) => {
+      if (line.startsWith("r10e: Staging artifacts")) buildCmdDone();
+    }).catch((error) => {
+      stopB.abort();
+      throw error;
+    }).finally(() => buildCmdDone());
+    const runB = aRan.then(() => {
+      if (stopB.signal.aborted) return null;
+      progress(`building B (${modeB.mode}) after A's build_cmd finished`);
+      const signal = options.signal
+        ? AbortSignal.any([options.signal, stopB.signal])
+        : stopB.signal;
+      return runBuild(plans[1], config, { ...options, signal });
+    });
+    let buildA: BuildDigests;
+    try {
+      buildA = await runA;
+    } catch (error) {
+      stopB.abort();
+      await runB.catch(() => {});
+      throw error;
+    }
+    const buildB = (await runB)!;
     const builds: [BuildDigests, BuildDigests] = [buildA, buildB];
     progress("comparing A and B with verify");
     const report = await verifyImages(builds[0].archivePath, builds[1].archivePath, {
@@ -568,7 +593,12 @@ async function clone(
 }
 
 /** Runs `r10e build --json` for one plan in its own process group; its digests. */
-async function runBuild(plan: Plan, config: string, options: CheckOptions): Promise<BuildDigests> {
+async function runBuild(
+  plan: Plan,
+  config: string,
+  options: CheckOptions,
+  onLine?: (line: string) => void,
+): Promise<BuildDigests> {
   const args = [
     ...options.self,
     "build",
@@ -590,6 +620,7 @@ async function runBuild(plan: Plan, config: string, options: CheckOptions): Prom
       for (const l of parts) {
         tail.push(l);
         if (tail.length > 20) tail.shift();
+        onLine?.(l);
         options.onBuildOutput?.(`${plan.label}: ${l}`);
       }
     }

@@ -77,7 +77,7 @@ export function planVariations(h: HostFacts): VariationPlan {
     conditions.push({
       name: "time",
       a: "wall clock",
-      b: "wall clock after A finished",
+      b: "wall clock after A's build_cmd finished",
       note: "faketime is not installed (apt-get install faketime): B's clock is only seconds " +
         "to minutes later, so a day-resolution stamp goes unnoticed",
     });
@@ -85,7 +85,7 @@ export function planVariations(h: HostFacts): VariationPlan {
     conditions.push({
       name: "time",
       a: "wall clock",
-      b: "wall clock after A finished",
+      b: "wall clock after A's build_cmd finished",
       note: "faketime not applied: B runs build_cmd in the builder container, which has no " +
         "libfaketime (--in-b host shifts it by days)",
     });
@@ -94,7 +94,7 @@ export function planVariations(h: HostFacts): VariationPlan {
     conditions.push({
       name: "time",
       a: "wall clock",
-      b: `faketime ${FAKETIME_SHIFT} (3 days later) for build_cmd, started after A finished`,
+      b: `faketime ${FAKETIME_SHIFT} (3 days later) for build_cmd, started after A's build_cmd finished`,
       note: "libfaketime reaches date and other C programs; Go's own time calls ignore it, " +
         "but they still see a later wall clock",
     });

@@ -151,6 +151,12 @@ export function stampHint(a: string | null, b: string | null): string {
   if (values.length && values.every(clock)) {
     return "derive it from vcs.time or SOURCE_DATE_EPOCH, not the clock";
   }
+  // `git rev-parse --abbrev-ref HEAD` prints "HEAD" in a detached checkout (CI, a clone of a
+  // commit): a branch name, not a clock.
+  if (values.length === 2 && values.includes("HEAD")) {
+    return 'a git branch name: a detached checkout stamps "HEAD"; build on the same branch, ' +
+      "or stamp the revision (vcs.revision) instead of the branch";
+  }
   if (values.length && values.every(describe)) {
     return "stamp the same commit with the same tags (git describe prints a tag, or a hash without one), or read the version from the build info (vcs.revision)";
   }

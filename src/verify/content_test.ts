@@ -1,5 +1,11 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { analyzeContent, buildInfoHint, type ContentAnalysis, goAnalysis } from "./content.ts";
+import {
+  analyzeContent,
+  buildInfoHint,
+  type ContentAnalysis,
+  goAnalysis,
+  stampHint,
+} from "./content.ts";
 import { bytesRandomAccess, fileRandomAccess } from "../gobinary/random_access.ts";
 import { copyStamp, git, gitCommitAll, goBuild, goVersion } from "../../tests/fixtures/go/build.ts";
 import { compareGoBinaries, type GoBinaryDiff } from "../gobinary/go_binary.ts";
@@ -304,4 +310,12 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("stampHint: a branch against a detached checkout is not a clock", () => {
+  assert.match(
+    stampHint("HEAD", "master"),
+    /^a git branch name: a detached checkout stamps "HEAD"/,
+  );
+  assert.match(stampHint("20261207", "20261210"), /not the clock/);
 });
