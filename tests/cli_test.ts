@@ -6,7 +6,7 @@
  * @module
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { r10eInProcess } from "./_cli.ts";
+import { copyExample, r10eInProcess } from "./_cli.ts";
 
 const COMMANDS = [
   "init",
@@ -102,6 +102,36 @@ Deno.test("verify of a local engine image name says to docker save it first", as
       r.stderr,
       'myapp:latest": file not found; an image of the local Docker engine is read once saved: docker save -o myapp-latest.tar myapp:latest, then give myapp-latest.tar',
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sbom: a table on a terminal, the SPDX document when piped or with --format", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-sbom-" });
+  try {
+    await copyExample(dir);
+    const b = await r10eInProcess(["build", "--in", "host", "-q"], {
+      cwd: dir,
+      env: { GOPROXY: "off", SOURCE_DATE_EPOCH: "0" },
+    });
+    assertEquals(b.code, 0, b.stderr);
+    const archive = "r10e-docker/out/r10e-hello-latest.tar.gz";
+    const table = await r10eInProcess(["sbom", archive], { cwd: dir, isTerminal: true });
+    assertEquals(table.code, 0, table.stderr);
+    assertEquals(/^NAME +VERSION +TYPE +FOUND IN$/m.test(table.stdout), true, table.stdout);
+    assertEquals(
+      /^stdlib +go1\.\d+\.\d+ +library +\/app\/hello$/m.test(table.stdout),
+      true,
+      table.stdout,
+    );
+    const piped = await r10eInProcess(["sbom", archive], { cwd: dir });
+    assertEquals(JSON.parse(piped.stdout).spdxVersion, "SPDX-2.3");
+    const asked = await r10eInProcess(["sbom", "--format", "spdx", archive], {
+      cwd: dir,
+      isTerminal: true,
+    });
+    assertEquals(asked.stdout, piped.stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

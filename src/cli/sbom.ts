@@ -60,18 +60,19 @@ ${REGISTRY_INPUT_HELP}`,
   })
     .summary("the SBOM of any image, read from its Go binaries")
     .description(
-      "Print the SBOM of an image, read from the files and Go binaries inside it: SPDX 2.3 " +
-        "(default) or CycloneDX 1.6 JSON. Works for any image, whoever built it.",
+      "Print the SBOM of an image, read from the files and Go binaries inside it: a table on a " +
+        "terminal, SPDX 2.3 JSON when piped, or CycloneDX 1.6 JSON. Works for any image, " +
+        "whoever built it.",
     )
     .argument(
       "<image>",
       "docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory), or a registry reference",
     )
     .addOption(
-      new Option("--format <format>", "document format").choices(
-        ["spdx", "cyclonedx", "provenance"] as const,
-      )
-        .default("spdx" as const),
+      new Option(
+        "--format <format>",
+        "document format (default: a table on a terminal, else spdx)",
+      ).choices(["spdx", "cyclonedx", "provenance", "table"] as const),
     )
     .option(
       "--build <file>",
@@ -85,13 +86,22 @@ ${REGISTRY_INPUT_HELP}`,
     .action(async (image, opts) => {
       const where = (p: string) => userPath(io, p);
       const { sbom } = await import("../sbom/sbom.ts");
+      // On a terminal a table people read, as syft prints; the document when piped or asked for.
+      const format = opts.format ?? (io.isTerminal && !opts.output ? "table" : "spdx");
       const text = await sbom(where(image), {
-        format: opts.format,
+        format: format === "table" ? "spdx" : format,
         platform: opts.platform,
         registry: registryOptions(cli, opts),
         onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
         buildJson: opts.build ? where(opts.build) : undefined,
       });
+      if (format === "table") {
+        const { sbomTable } = await import("./sbom_table.ts");
+        const table = sbomTable(JSON.parse(text));
+        if (opts.output) await writeAtomically(where(opts.output), table);
+        else io.stdout(table);
+        return;
+      }
       if (opts.output) await writeAtomically(where(opts.output), text);
       else for (const piece of pieces(text, 1 << 20)) io.stdout(piece);
     });
