@@ -1,7 +1,8 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import type { ImageInfo, LayerInfo } from "../image/reader.ts";
 import { type ImageSpec, writeImageArchive } from "../image/writer.ts";
 import type { TarHeader } from "../tar/reader.ts";
-import { fileMeta, INDEX_FIELD, verifyImages } from "./verify.ts";
+import { fileMeta, INDEX_FIELD, sharedBlobs, verifyImages } from "./verify.ts";
 
 const enc = new TextEncoder();
 
@@ -208,3 +209,23 @@ Deno.test("fileMeta keeps only PAX records that no field restates", () => {
 function short(digest: string): string {
   return digest.slice(0, 19) + "…";
 }
+
+Deno.test("sharedBlobs: a layer is shared only with the same blob digest, size and diff_id", () => {
+  const layer = (digest: string, size: number, diffId: string): LayerInfo => ({
+    index: 0,
+    path: `blobs/sha256/${digest}`,
+    digest: `sha256:${digest}`,
+    mediaType: null,
+    size,
+    diffId: `sha256:${diffId}`,
+    compression: "gzip",
+  });
+  const image = (layers: LayerInfo[]) => ({ layers }) as unknown as ImageInfo;
+  const a = image([layer("1", 10, "d1"), layer("2", 20, "d2"), layer("3", 30, "d3")]);
+  assertEquals([...sharedBlobs(a, a)], [0, 1, 2]);
+  // Another blob under the same claimed diff_id (re-compressed, or patched and re-compressed):
+  // read on both sides; another size or diff_id claimed for the same blob: one side lies.
+  const b = image([layer("9", 10, "d1"), layer("2", 21, "d2"), layer("3", 30, "d9")]);
+  assertEquals([...sharedBlobs(a, b)], []);
+  assertEquals([...sharedBlobs(a, image([layer("1", 10, "d1")]))], [0]);
+});
