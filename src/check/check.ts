@@ -136,19 +136,22 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     // Different depths and names: a build path that leaks in shows as a difference.
     const dirA = join(work, "a", "src");
     const dirB = join(work, "second-build", "nested", "checkout-b");
-    const modeB = options.modeB
-      ? { mode: options.modeB, why: `--in-b ${options.modeB}` }
-      : await chooseModeB(toplevel, rel, commit, options.env);
-    const facts = await hostFacts(options.env, join(work, "home-b"), modeB.mode);
-    const plan = planVariations(facts);
-    const rawB = plan.shuffleDirents ? join(work, "second-build-files") : dirB;
-    progress(`cloning ${commit.slice(0, 12)} into ${dirA} and ${rawB}`);
+    progress(`cloning ${commit.slice(0, 12)} into ${dirA}`);
     // The clones check out the user's branch at HEAD (or detach like the user's checkout), so a
     // build that stamps the branch name gets the one the user's own build gets.
-    await Promise.all([
-      clone(toplevel, commit, dirA, branch),
-      clone(toplevel, commit, rawB, branch),
+    const cloneA = clone(toplevel, commit, dirA, branch);
+    cloneA.catch(() => {}); // awaited below, after what runs meanwhile
+    const [modeB, host] = await Promise.all([
+      options.modeB
+        ? { mode: options.modeB, why: `--in-b ${options.modeB}` }
+        : chooseModeB(toplevel, rel, commit, options.env),
+      hostFacts(options.env, join(work, "home-b")),
     ]);
+    const facts: HostFacts = { ...host, modeB: modeB.mode };
+    const plan = planVariations(facts);
+    const rawB = plan.shuffleDirents ? join(work, "second-build-files") : dirB;
+    progress(`cloning ${commit.slice(0, 12)} into ${rawB}`);
+    await Promise.all([cloneA, clone(toplevel, commit, rawB, branch)]);
     await Deno.mkdir(facts.homeB);
     if (plan.shuffleDirents) {
       await Deno.mkdir(dirB, { recursive: true });
@@ -388,10 +391,16 @@ function shellQuote(s: string): string {
 async function hostFacts(
   env: Record<string, string>,
   homeB: string,
-  modeB: "host" | "docker",
-): Promise<HostFacts> {
-  const which = async (name: string) =>
-    (await run("/bin/sh", ["-c", `command -v ${name}`], { env }, 5_000))?.trim() || null;
+): Promise<Omit<HostFacts, "modeB">> {
+  // Looked up on PATH here rather than by a shell each: check's start-up counts against its time.
+  const which = async (name: string) => {
+    for (const dir of (env.PATH ?? "").split(":")) {
+      if (!dir) continue;
+      const info = await Deno.stat(join(dir, name)).catch(() => null);
+      if (info?.isFile && ((info.mode ?? 0) & 0o111) !== 0) return join(dir, name);
+    }
+    return null;
+  };
   const [faketime, disorderfs, fusermount, unshare, setarch, taskset, machine, goEnv, fuse] =
     await Promise.all([
       which("faketime"),
@@ -417,7 +426,6 @@ async function hostFacts(
     home: env.HOME ?? "",
     caches: homeCaches(env, go),
     homeB,
-    modeB,
   };
 }
 
