@@ -8,7 +8,7 @@ import { spdxDocument } from "./spdx.ts";
 Deno.test("golden: SPDX and CycloneDX bytes of a fixed input", async (t) => {
   // A changed digest is a change in what users get: say so in the commit.
   const want = {
-    spdx: "d2bc3c70e502edc151ce26003db392c34e990c425e92a2a1bfc5b201549a21bb",
+    spdx: "12928f6bb7f289eb667c2524e56501c14dfb0027760dbc861a4810e00908eb18",
     cyclonedx: "52ce7a4f24ffcdf26a54d6c31955b26418ee983caa999eb12bc67683ef0100d4",
   };
   for (
@@ -181,4 +181,26 @@ Deno.test("familiarName: Docker's short form of io.containerd.image.name", async
     "registry.example.com/team/app:v1",
   );
   assert.equal(familiarName("127.0.0.1:5000/app:v1"), "127.0.0.1:5000/app:v1");
+});
+
+Deno.test("SPDX downloadLocation: NOASSERTION where no download exists, the module proxy where one does", () => {
+  const input = fixture();
+  // The main module as Go 1.24+ stamps it from the commit: a pseudo-version never published.
+  const main = { path: "example.com/app", version: "v0.0.0-20240506070809-0123456789ab", sum: "" };
+  input.binaries[1] = { ...input.binaries[1], info: { ...input.binaries[1].info, main } };
+  const doc = spdxDocument(input) as { packages: Record<string, unknown>[] };
+  const where = (name: string, version: string) =>
+    doc.packages.find((p) => p.name === name && p.versionInfo === version)?.downloadLocation;
+  assert.equal(where("example.com/app", main.version), "NOASSERTION");
+  // Replaced by ../local: neither the directory nor what it stands for can be downloaded.
+  assert.equal(where("example.com/local", "v0.0.0"), "NOASSERTION");
+  assert.equal(
+    where("github.com/google/uuid", "v1.6.0"),
+    "https://proxy.golang.org/github.com/google/uuid/@v/v1.6.0.zip",
+  );
+  // Replaced by a published fork: both exist on the proxy.
+  assert.equal(
+    where("github.com/BurntSushi/toml", "v1.3.2"),
+    "https://proxy.golang.org/github.com/!burnt!sushi/toml/@v/v1.3.2.zip",
+  );
 });

@@ -71,7 +71,10 @@ export function spdxDocument(input: SbomInput): Obj {
   relationships.push(["SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Image"]);
   for (const f of files) relationships.push(["SPDXRef-Image", "CONTAINS", fileId(f.path)]);
 
-  const modulePackage = (m: ModuleEntry, purpose: string, id: string): Obj => {
+  // `published`: a download exists. Not for a main module (its pseudo-version is stamped from
+  // the commit, never published) nor for a module replaced by a local directory (no sum) or
+  // what such a replacement stands for: NOASSERTION there, as syft writes.
+  const modulePackage = (m: ModuleEntry, purpose: string, id: string, published: boolean): Obj => {
     const purl = golangPurl(m.path, m.version);
     const h1 = h1Hex(m.sum);
     const notes = [
@@ -82,7 +85,7 @@ export function spdxDocument(input: SbomInput): Obj {
       SPDXID: id,
       name: m.path,
       versionInfo: m.version || undefined,
-      downloadLocation: purl && m.version && m.version !== "(devel)"
+      downloadLocation: published && purl && m.version && m.version !== "(devel)"
         ? `https://proxy.golang.org/${escapeModulePath(m.path)}/@v/${
           escapeModulePath(m.version)
         }.zip`
@@ -102,7 +105,7 @@ export function spdxDocument(input: SbomInput): Obj {
     const mods = binaryModules(bin.info);
     const main = mods.main ?? { path: bin.info.path || bin.path, version: "", sum: "" };
     const mainId = spdxId("Package-go-main", main.path, "main\0" + bin.path);
-    const mainPkg = modulePackage(main, "APPLICATION", mainId);
+    const mainPkg = modulePackage(main, "APPLICATION", mainId, false);
     const revision = setting(mods, "vcs.revision");
     const modified = setting(mods, "vcs.modified");
     mainPkg.sourceInfo = [
@@ -136,7 +139,7 @@ export function spdxDocument(input: SbomInput): Obj {
 
     for (const dep of mods.deps) {
       const id = spdxId("Package-go-module", `${dep.path}-${dep.version}`, moduleKey(dep));
-      packages.set(id, modulePackage(dep, "LIBRARY", id));
+      packages.set(id, modulePackage(dep, "LIBRARY", id, dep.sum !== ""));
       relationships.push([mainId, "DEPENDS_ON", id]);
       if (dep.replaces) {
         const orig: ModuleEntry = {
@@ -149,7 +152,7 @@ export function spdxDocument(input: SbomInput): Obj {
           `${orig.path}-${orig.version}`,
           "replaced\0" + moduleKey(orig),
         );
-        const pkg = modulePackage(orig, "LIBRARY", origId);
+        const pkg = modulePackage(orig, "LIBRARY", origId, dep.sum !== "");
         pkg.comment = "replaced (go.mod replace directive); not compiled in";
         packages.set(origId, pkg);
         relationships.push([id, "VARIANT_OF", origId]);
