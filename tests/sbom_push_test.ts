@@ -91,6 +91,21 @@ Deno.test("push to docker-registry (no referrers API): the referrers tag schema,
         );
       },
     );
+    await t.step(
+      "verify REF ARCHIVE: exit 0, the referrers are no difference; r10e sbom REF@digest gives the attached bytes",
+      async () => {
+        const v = await r10e(["verify", `${repo}@${subject}`, built.archivePath]);
+        assertEquals(v.code, 0, v.stdout + v.stderr);
+        assertStringIncludes(v.stdout, "Images are identical");
+        assertEquals(/referrer|attached|document/i.test(v.stdout), false, v.stdout);
+        for (const [format, suffix] of [["spdx", "spdx.json"], ["cyclonedx", "cdx.json"]]) {
+          const s = await r10e(["sbom", "--format", format, `${repo}@${subject}`]);
+          assertEquals(s.code, 0, s.stderr);
+          const beside = built.archivePath.replace(/\.tar\.gz$/, `.${suffix}`);
+          assertEquals(s.stdout, await Deno.readTextFile(beside));
+        }
+      },
+    );
     let indexBytes = "";
     await t.step("crane manifest REF:sha256-<hex> lists them with their artifactType", async () => {
       const r = await run(crane, ["manifest", "--insecure", tag]);
@@ -364,6 +379,71 @@ Deno.test("push of a two-platform build: each platform's SBOMs on its manifest; 
         }
       },
     );
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(project, { recursive: true });
+  }
+});
+
+Deno.test("push: a missing SBOM is made again (the same bytes), a missing provenance is said, a document of another image is exit 2, --documents DIR", async (t) => {
+  if (!requireTool(t, "docker-registry")) return;
+  const { dir: project, built } = await builtExample();
+  const dir = await Deno.makeTempDir({ prefix: "r10e-sbom-registry-" });
+  const registry = await startRegistry(dir);
+  const path = (kind: string) => built.documents.find((d) => d.kind === kind)!.path;
+  try {
+    const cdx = await Deno.readFile(path("cyclonedx"));
+    const moved = `${dir}/docs`;
+    await Deno.mkdir(moved);
+    for (const d of built.documents) {
+      await Deno.rename(d.path, `${moved}/${d.path.split("/").pop()}`);
+    }
+    await Deno.remove(`${moved}/${path("cyclonedx").split("/").pop()}`);
+    await Deno.remove(`${moved}/${path("provenance").split("/").pop()}`);
+    const r = await r10e([
+      "push",
+      "--json",
+      "--documents",
+      moved,
+      built.archivePath,
+      `${registry.host}/team/missing:v1`,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const pushed = JSON.parse(r.stdout) as Pushed;
+    assertEquals(pushed.referrers.map((x) => x.artifactType), TYPES.slice(0, 2));
+    assertStringIncludes(r.stderr, `no "r10e-hello-latest.cdx.json" in "${moved}": made again`);
+    assertStringIncludes(
+      r.stderr,
+      `no provenance "r10e-hello-latest.provenance.json" in "${moved}"`,
+    );
+    const s = await r10e([
+      "sbom",
+      "--format",
+      "cyclonedx",
+      `${registry.host}/team/missing@${pushed.digest}`,
+    ]);
+    assertEquals(s.stdout, new TextDecoder().decode(cdx));
+    // An SBOM of another image beside it: refused before anything is sent.
+    await Deno.writeTextFile(`${moved}/r10e-hello-latest.cdx.json`, '{"other":"image"}');
+    const bad = await r10e([
+      "push",
+      "--documents",
+      moved,
+      built.archivePath,
+      `${registry.host}/team/bad:v1`,
+    ]);
+    assertEquals(bad.code, 2, bad.stderr);
+    assertStringIncludes(bad.stderr, "it does not describe this image");
+    const none = await r10e([
+      "push",
+      "--json",
+      "--no-documents",
+      built.archivePath,
+      `${registry.host}/team/none:v1`,
+    ]);
+    assertEquals(none.code, 0, none.stderr);
+    assertEquals(JSON.parse(none.stdout).referrers, []);
   } finally {
     await registry.stop();
     await Deno.remove(dir, { recursive: true });

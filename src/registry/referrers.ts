@@ -270,3 +270,50 @@ async function updateReferrersTag(
     `listed ${plural(added.length, "attached document")} of ${subject.slice(0, 19)} in "${tag}"`,
   );
 }
+
+/** A document attached to a subject, as a referrer listing gives it. */
+export interface ListedReferrer {
+  digest: string;
+  artifactType: string;
+}
+
+/**
+ * The referrers of `subject` in `repo`: from the referrers API, else from the tag schema's index
+ * (`sha256-<hex>`); empty when neither lists any.
+ * @throws {RegistryError} for a refusal other than "not there".
+ */
+export async function listReferrers(
+  client: RegistryClient,
+  repo: string,
+  subject: string,
+  scopes: string[],
+): Promise<ListedReferrer[]> {
+  for (const path of [`referrers/${subject}`, `manifests/${referrersTag(subject)}`]) {
+    const response = await client.request("GET", `/v2/${repo}/${path}`, {
+      scopes,
+      headers: { accept: INDEX },
+      expect: [200, 404, 400, 405],
+      what: `list the referrers of ${subject}`,
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      continue;
+    }
+    let doc: unknown = null;
+    try {
+      doc = JSON.parse(
+        await readCappedText(response, MANIFEST_LIMIT, `The referrers of ${subject}`),
+      );
+    } catch {
+      continue; // not an index: as if none were listed
+    }
+    if (!isObject(doc) || !Array.isArray(doc.manifests)) continue;
+    const listed = doc.manifests.flatMap((m) =>
+      isObject(m) && typeof m.digest === "string" && typeof m.artifactType === "string"
+        ? [{ digest: m.digest, artifactType: m.artifactType }]
+        : []
+    );
+    if (listed.length) return listed;
+  }
+  return [];
+}
