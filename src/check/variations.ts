@@ -121,7 +121,17 @@ export function planVariations(h: HostFacts): VariationPlan {
       },
   );
 
-  if (h.tools.unshare && h.root) {
+  // In docker mode build_cmd runs in a container the Docker engine starts: wrappers around
+  // B's r10e process do not reach it, so they are not claimed.
+  const inContainer = "B runs build_cmd in the builder container, which the Docker engine " +
+    "starts: a wrapper around r10e does not reach it";
+  if (docker) {
+    conditions.push({
+      name: "hostname",
+      a: "the host's",
+      b: "the builder container's own (Docker gives each container one)",
+    });
+  } else if (h.tools.unshare && h.root) {
     prefix.push(
       h.tools.unshare,
       "--uts",
@@ -136,7 +146,6 @@ export function planVariations(h: HostFacts): VariationPlan {
       name: "hostname",
       a: "the host's",
       b: `${HOSTNAME_B} (unshare --uts), domain name too`,
-      ...(docker ? { note: "the builder container has its own hostname anyway" } : {}),
     });
   } else {
     conditions.push({
@@ -149,21 +158,21 @@ export function planVariations(h: HostFacts): VariationPlan {
     });
   }
 
-  if (h.tools.setarch) {
+  if (h.tools.setarch && !docker) {
     prefix.push(h.tools.setarch, h.machine, "--uname-2.6", "-R");
     conditions.push(
       { name: "kernel", a: "the host's uname -r", b: "2.6.x (setarch --uname-2.6)" },
       { name: "ASLR", a: "randomized", b: "off (setarch -R)" },
     );
   } else {
-    const why = "setarch is not installed (util-linux)";
+    const why = docker ? inContainer : "setarch is not installed (util-linux)";
     conditions.push(
       { name: "kernel", a: "", b: "", notVaried: why },
       { name: "ASLR", a: "", b: "", notVaried: why },
     );
   }
 
-  if (h.tools.taskset && h.cpus > 1) {
+  if (h.tools.taskset && h.cpus > 1 && !docker) {
     prefix.push(h.tools.taskset, "--cpu-list", "0");
     conditions.push({ name: "CPUs", a: String(h.cpus), b: "1 (taskset --cpu-list 0)" });
   } else {
@@ -171,7 +180,11 @@ export function planVariations(h: HostFacts): VariationPlan {
       name: "CPUs",
       a: "",
       b: "",
-      notVaried: h.tools.taskset ? "this host has one CPU" : "taskset is not installed",
+      notVaried: docker
+        ? inContainer
+        : h.tools.taskset
+        ? "this host has one CPU"
+        : "taskset is not installed",
     });
   }
 
@@ -182,6 +195,9 @@ export function planVariations(h: HostFacts): VariationPlan {
     name: "HOME",
     a: h.home,
     b: `${h.homeB} (${Object.keys(h.caches).sort().join(", ")} kept)`,
+    ...(docker
+      ? { note: "r10e's own; build_cmd in the builder container has the container's" }
+      : {}),
   });
   return { prefix, env, shuffleDirents, conditions };
 }

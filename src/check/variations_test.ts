@@ -86,3 +86,13 @@ Deno.test("homeCaches: the caches under HOME stay where the user's are", () => {
   assert.equal(homeCaches({ HOME: "/h", GOPATH: "/g:/x" }, {}).GOMODCACHE, "/g/pkg/mod");
   assert.equal(homeCaches({ HOME: "/h" }, { GOCACHE: "/c" }).GOCACHE, "/c");
 });
+
+Deno.test("planVariations: B in docker claims no wrapper that cannot reach the container", () => {
+  const plan = planVariations({ ...facts, modeB: "docker" });
+  assert.deepEqual(plan.prefix, []);
+  for (const name of ["kernel", "ASLR", "CPUs"]) {
+    assert.match(row(plan, name).notVaried ?? "", /builder container/, name);
+  }
+  assert.match(row(plan, "hostname").b, /the builder container's own/);
+  assert.match(row(plan, "file order").notVaried ?? "", /builder container/);
+});
