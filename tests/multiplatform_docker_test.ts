@@ -83,6 +83,7 @@ async function project(name: string, builder: string): Promise<string> {
 
 interface Built {
   archivePath: string;
+  archiveSha256: string;
   imageId: string;
   indexDigest: string;
   images: { platform: string; manifestDigest: string; imageId: string }[];
@@ -128,10 +129,16 @@ dockerTest(
         );
         assertEquals(r.stderr.match(/Running build_cmd/g)?.length, 1, r.stderr);
         assertStringIncludes(r.stderr, "r10e: build_cmd for linux/arm64");
-        // The same image as a host build of the same commit.
+        // The same archive, byte for byte, as a host build and an --in auto build (which picks
+        // docker) of the same commit: nothing of how it was built is inside (image format 5).
         const host = await r10e(["build", "--in", "host", "--json", "-q"], { cwd: dir, env: SDE });
         assertEquals(host.code, 0, host.stderr);
         assertEquals(JSON.parse(host.stdout).indexDigest, built.indexDigest);
+        assertEquals(JSON.parse(host.stdout).archiveSha256, built.archiveSha256);
+        const auto = await r10e(["build", "--json", "-q"], { cwd: dir, env: SDE });
+        assertEquals(auto.code, 0, auto.stderr);
+        assertEquals(JSON.parse(auto.stdout).mode, "docker");
+        assertEquals(JSON.parse(auto.stdout).archiveSha256, built.archiveSha256);
       });
 
       await t.step("docker load gets linux/amd64 (manifest.json) and it runs", async () => {
