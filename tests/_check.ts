@@ -24,10 +24,10 @@ export async function project(fixture?: string): Promise<string> {
 }
 
 /** Runs check with its own TMPDIR; asserts that no clone is left there. */
-export async function check(dir: string, args: string[] = []) {
+export async function check(dir: string, args: string[] = [], env: Record<string, string> = {}) {
   const tmp = await Deno.makeTempDir({ prefix: "r10e-check-tmp-" });
   try {
-    const result = await r10e(["check", ...args], { cwd: dir, env: { TMPDIR: tmp } });
+    const result = await r10e(["check", ...args], { cwd: dir, env: { ...env, TMPDIR: tmp } });
     const left = (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
     assertEquals(left, [], "check left temporaries behind");
     return result;

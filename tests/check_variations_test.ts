@@ -139,3 +139,26 @@ Deno.test("check: a malformed REFERENCE is refused before building (exit 2)", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("check: when disorderfs cannot mount (a container without the right), B builds unshuffled and says why", async () => {
+  const dir = await project("branchstamp");
+  const fake = await Deno.makeTempDir({ prefix: "r10e-fake-disorderfs-" });
+  try {
+    await Deno.writeTextFile(
+      `${fake}/disorderfs`,
+      "#!/bin/sh\necho 'fuse: device not found' >&2\nexit 1\n",
+      {
+        mode: 0o755,
+      },
+    );
+    const r = await check(dir, [], { PATH: `${fake}:${Deno.env.get("PATH")}` });
+    assertEquals(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /file order +not varied: disorderfs could not mount B's clone: fuse: device not found/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(fake, { recursive: true });
+  }
+});
