@@ -249,6 +249,7 @@ if (import.meta.main) {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
     signals: true,
   });
   Deno.exit(code);

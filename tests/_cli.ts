@@ -137,7 +137,12 @@ export async function git(dir: string, ...args: string[]): Promise<string> {
  */
 export async function r10eInProcess(
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; isTerminal?: boolean },
+  options: {
+    cwd: string;
+    env?: Record<string, string>;
+    isTerminal?: boolean;
+    stderrIsTerminal?: boolean;
+  },
 ): Promise<CliResult> {
   const { main } = await import("../src/main.ts");
   let stdout = "";
@@ -157,6 +162,7 @@ export async function r10eInProcess(
     cwd: options.cwd,
     signals: false,
     isTerminal: options.isTerminal ?? false,
+    stderrIsTerminal: options.stderrIsTerminal ?? false,
   });
   return { code, stdout, stderr };
 }

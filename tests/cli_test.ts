@@ -136,3 +136,28 @@ Deno.test("sbom: a table on a terminal, the SPDX document when piped or with --f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("build progress: bytes redrawn on a terminal, a line per step when piped, nothing with -q", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-progress-" });
+  try {
+    await copyExample(dir);
+    const env = { GOPROXY: "off", SOURCE_DATE_EPOCH: "0" };
+    const build = (args: string[], stderrIsTerminal: boolean) =>
+      r10eInProcess(["build", "--in", "host", ...args], { cwd: dir, env, stderrIsTerminal });
+    const terminal = await build([], true);
+    assertEquals(terminal.code, 0, terminal.stderr);
+    assertEquals(
+      /\r\x1b\[K +\d+% [\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB)/.test(terminal.stderr),
+      true,
+    );
+    const piped = await build([], false);
+    assertStringIncludes(piped.stderr, "r10e: Writing archive");
+    assertEquals(piped.stderr.includes("\r"), false, piped.stderr);
+    const quiet = await build(["-q"], true);
+    assertEquals(quiet.stderr.includes("r10e: Writing archive"), false, quiet.stderr);
+    assertEquals(quiet.stderr.includes("%"), false, quiet.stderr);
+    assertEquals(terminal.stdout, piped.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -86,6 +86,8 @@ export interface BuildOptions {
   /** --in docker: network of the build_cmd container (default none: modules come from the host's cache). */
   network?: string;
   onProgress?: (message: string) => void;
+  /** Bytes of the current long step (compressing a layer, writing the archive), for a bar. */
+  onBytes?: (done: number, total: number) => void;
   /** Warnings the user must see even with -q (a dirty tree). */
   onWarning?: (message: string) => void;
   /** build_cmd's output, as it comes. */
@@ -401,7 +403,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         dockerImage,
       },
       sink,
-      { compress: format === "tar.gz", onProgress: progress, spool },
+      { compress: format === "tar.gz", onProgress: progress, onBytes: options.onBytes, spool },
     ));
   const made = await documents.make(result);
   const images: PlatformImage[] = result.images.map((image, n) => ({

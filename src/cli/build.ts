@@ -84,6 +84,12 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
       // docker containers, removes the partial archive, and the interrupt waits for that.
       state.unwinds = true;
       const { build } = await import("../build/build.ts");
+      const { Progress } = await import("./progress.ts");
+      const progress = new Progress({
+        write: io.stderr,
+        terminal: io.stderrIsTerminal === true,
+        quiet,
+      });
       const result = await build({
         configPath: await projectConfig(cli, command, opts.config),
         cwd: io.cwd,
@@ -98,12 +104,19 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
         },
         allowUnpinned: opts.allowUnpinned === true,
         network: opts.network,
-        onProgress: (m) => quiet || io.stderr(`r10e: ${printable(m)}\n`),
-        onWarning: (m) => io.stderr(`r10e: warning: ${printable(m)}\n`),
-        onOutput: (chunk) => io.stderrBytes(chunk),
+        onProgress: (m) => progress.step(printable(m)),
+        onBytes: (done, total) => progress.bytes(done, total),
+        onWarning: (m) => {
+          progress.clear();
+          io.stderr(`r10e: warning: ${printable(m)}\n`);
+        },
+        onOutput: (chunk) => {
+          progress.clear();
+          io.stderrBytes(chunk);
+        },
         signal: state.signal,
         record: opts.record === true,
-      });
+      }).finally(() => progress.clear());
       // r10e-docker/out (or a folder above it) may be a symlink: the path printed is where the
       // archive really is, and a warning says so.
       const real = realFilePath(result.archivePath);

@@ -23,7 +23,10 @@ export interface Io {
   cwd: string;
   /** Install signal handlers (Ctrl-C cleanup); false when run in-process by tests. */
   signals: boolean;
+  /** Standard output is a terminal (tables, colors). */
   isTerminal: boolean;
+  /** Standard error is a terminal (progress lines redrawn in place). */
+  stderrIsTerminal?: boolean;
 }
 
 /** Mutable result of a command's action: actions set a non-zero exit code here instead of exiting. */

@@ -162,6 +162,11 @@ export interface WriteOptions {
   compress?: boolean;
   /** Called before each step, for progress output. */
   onProgress?: (message: string) => void;
+  /**
+   * Called as a step's bytes go through (a layer tarred and compressed, the archive written):
+   * `done` of about `total` bytes, for a progress bar.
+   */
+  onBytes?: (done: number, total: number) => void;
   /** Compressed layer bytes kept between the passes; default {@linkcode KEEP_COMPRESSED_BYTES}. */
   keepCompressedBytes?: number;
   /**
@@ -208,6 +213,7 @@ export async function writeImageArchive(
 ): Promise<ArchiveResult> {
   if (spec.images.length === 0) throw new RangeError("Cannot write an archive without images");
   const progress = options.onProgress ?? (() => {});
+  const onBytes = options.onBytes ?? (() => {});
   const compression = spec.layerCompression ?? DEFAULT_LAYER_COMPRESSION;
   const gzipLayers = compression === "gzip" && spec.images.some((i) => i.layers.length > 0);
   const compressOuter = options.compress ?? true;
@@ -238,9 +244,11 @@ export async function writeImageArchive(
       const verb = compression === "gzip" ? "Compressing" : "Hashing";
       progress(`${verb} layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
       const tarHash = new Sha256();
+      // About the tar's size: contents and a header each (long names and padding aside).
+      const tarTotal = layer.entries.reduce((n, e) => n + e.size + 512, 1024);
       const tar = tapped(writeTar(layer.entries, { mtime: spec.created }), tarHash);
       if (compression === "none") {
-        for await (const _ of tar) { /* hashed by the tap */ }
+        for await (const _ of tar) onBytes(tarHash.size, tarTotal);
         const digest = `sha256:${tarHash.hex()}`;
         layers.push({ mediaType: MediaType.layer, digest, size: tarHash.size });
         diffIds.push(digest);
@@ -254,6 +262,7 @@ export async function writeImageArchive(
       let spooledAt: number | undefined;
       for await (const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool! })) {
         blobHash.update(chunk);
+        onBytes(tarHash.size, tarTotal);
         if (kept) {
           keptSize += chunk.length;
           if (keptSize <= keepBudget) {
@@ -361,9 +370,11 @@ export async function writeImageArchive(
   if (compressOuter) {
     stream = gzip(stream, { level: gzipLayers ? STORED_LEVEL : GZIP_LEVEL, pool: pool! });
   }
+  const archiveTotal = [...blobs.values()].reduce((n, b) => n + b.size + 512, 0);
   for await (const chunk of stream) {
     archive.update(chunk);
     await sink(chunk);
+    onBytes(archive.size, archiveTotal);
   }
   return {
     archiveSha256: archive.hex(),

@@ -1,0 +1,80 @@
+/**
+ * Progress on standard error: a plain line per step, and on a terminal a line redrawn in place
+ * with the bytes done, the rate and the percentage of a long step (compressing a layer, writing
+ * the archive); nothing with `-q`.
+ *
+ * @module
+ */
+
+/** How often a terminal's progress line is redrawn, at most. */
+const REDRAW_MS = 100;
+
+/** Where and how progress is shown. */
+export interface ProgressOptions {
+  write: (text: string) => void;
+  /** Standard error is a terminal: the byte line is drawn. */
+  terminal: boolean;
+  quiet: boolean;
+  /** Milliseconds, for the rate; injectable for tests. */
+  now?: () => number;
+}
+
+/** The steps and bytes of one command. */
+export class Progress {
+  #options: ProgressOptions;
+  #now: () => number;
+  #start = 0;
+  #drawn = 0;
+  #shown = false;
+
+  constructor(options: ProgressOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** A new step: its line, and the rate counted from now. */
+  step(message: string): void {
+    if (this.#options.quiet) return;
+    this.clear();
+    this.#options.write(`r10e: ${message}\n`);
+    this.#start = this.#now();
+    this.#drawn = 0;
+  }
+
+  /** `done` of `total` bytes of the current step: redrawn on a terminal, at most every 100 ms. */
+  bytes(done: number, total: number): void {
+    if (this.#options.quiet || !this.#options.terminal) return;
+    const now = this.#now();
+    if (this.#shown && now - this.#drawn < REDRAW_MS) return;
+    this.#drawn = now;
+    this.#shown = true;
+    this.#options.write(`\r\x1b[K${progressLine(done, total, (now - this.#start) / 1000)}`);
+  }
+
+  /** Removes the drawn line, before other text is written. */
+  clear(): void {
+    if (!this.#shown) return;
+    this.#options.write("\r\x1b[K");
+    this.#shown = false;
+  }
+}
+
+/** `  45% 52.1 MiB of 115.0 MiB, 31.2 MiB/s`: pure. */
+export function progressLine(done: number, total: number, seconds: number): string {
+  // The total is an estimate (tar headers, names): never below what is done.
+  const whole = Math.max(total, done);
+  const percent = whole > 0 ? Math.floor((done / whole) * 100) : 0;
+  const rate = seconds > 0 ? `, ${formatBytes(done / seconds)}/s` : "";
+  return `  ${String(percent).padStart(3)}% ${formatBytes(done)} of ${formatBytes(whole)}${rate}`;
+}
+
+/** Bytes in B, KiB, MiB or GiB with one decimal. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
+}

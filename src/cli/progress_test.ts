@@ -1,0 +1,37 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { formatBytes, Progress, progressLine } from "./progress.ts";
+
+Deno.test("progressLine: percentage, bytes and rate", () => {
+  assertEquals(
+    progressLine(52 * 1024 * 1024, 115 * 1024 * 1024, 2),
+    "   45% 52.0 MiB of 115.0 MiB, 26.0 MiB/s",
+  );
+  assertEquals(progressLine(0, 0, 0), "    0% 0 B of 0 B");
+  assertEquals(formatBytes(1536), "1.5 KiB");
+});
+
+Deno.test("Progress: lines when piped, a redrawn line on a terminal, nothing with -q", async (t) => {
+  const run = (terminal: boolean, quiet: boolean) => {
+    let out = "";
+    let clock = 0;
+    const p = new Progress({ write: (s) => out += s, terminal, quiet, now: () => clock });
+    p.step("Compressing layer 1 of 2");
+    clock = 1000;
+    p.bytes(1024, 2048);
+    clock = 1050;
+    p.bytes(1536, 2048); // within 100 ms: not redrawn
+    clock = 2000;
+    p.step("Writing archive");
+    return out;
+  };
+  await t.step("piped", () => {
+    assertEquals(run(false, false), "r10e: Compressing layer 1 of 2\nr10e: Writing archive\n");
+  });
+  await t.step("terminal", () => {
+    assertEquals(
+      run(true, false),
+      "r10e: Compressing layer 1 of 2\n\r\x1b[K   50% 1.0 KiB of 2.0 KiB, 1.0 KiB/s\r\x1b[Kr10e: Writing archive\n",
+    );
+  });
+  await t.step("quiet", () => assertEquals(run(true, true), ""));
+});
