@@ -66,10 +66,11 @@ export async function sbom(image: string, options: SbomOptions): Promise<string>
   // with, so that the same image gives the bytes `r10e push` attached.
   if (info.manifestDigest) {
     const { attachedImageName } = await import("./attached_name.ts");
+    // Only a name: a registry that cannot list referrers leaves the image's own ("image").
     const name = await attachedImageName(image, info.manifestDigest, options.format, {
       env: {},
       ...options.registry,
-    });
+    }).catch(() => null);
     if (name) data.image = { ...data.image, name };
   }
   const doc = options.format === "spdx" ? spdxDocument(data) : cyclonedxDocument(data);
