@@ -47,6 +47,7 @@ import {
   type RecordedDigests,
   type ReferenceOutcome,
 } from "./result.ts";
+import { plural } from "../plural.ts";
 
 /** Options of `check`. */
 export interface CheckOptions {
@@ -114,7 +115,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   const dirty = (await dirtyPaths(toplevel) ?? []).map((d) => d.path);
   if (dirty.length) {
     progress(
-      `the working tree is dirty (${dirty.length} paths): checking commit ${
+      `the working tree is dirty (${plural(dirty.length, "path")}): checking commit ${
         commit.slice(0, 12)
       }, not the working copy`,
     );

@@ -56,6 +56,7 @@ import {
   UnsupportedEntryError,
 } from "../tar/reader.ts";
 import { hashRanges } from "./_hash_ranges.ts";
+import { plural } from "../plural.ts";
 
 /** Compression of an archive or a blob, by magic bytes. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -1294,7 +1295,9 @@ async function buildImage(
   if (!diffIds) throw input.error(`config "${base.configPath}" has no rootfs.diff_ids`);
   if (diffIds.length !== layers.length) {
     throw input.error(
-      `config "${base.configPath}" lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+      `config "${base.configPath}" lists ${plural(diffIds.length, "diff_id")} for ${
+        plural(layers.length, "layer")
+      }`,
     );
   }
   if (layers.length > LAYERS_MAX) {

@@ -15,6 +15,7 @@ import { printable } from "../printable.ts";
 import { type Builder, BUILDER_NAMES, explain } from "./explain.ts";
 import type { CauseSummary, Detail, Finding, Report } from "./findings.ts";
 import { isGoModuleFinding } from "./sbom_diff.ts";
+import { plural } from "../plural.ts";
 
 /** Options of `formatReport`. */
 export interface FormatOptions {
@@ -101,7 +102,7 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
   }
   if (report.ignored.count > 0) {
     const list = Object.entries(report.ignored.byCause).map(([k, n]) => `${k} (${n})`).join(", ");
-    out.push("", c.dim(`Ignored ${report.ignored.count} differences: ${list}`));
+    out.push("", c.dim(`Ignored ${plural(report.ignored.count, "difference")}: ${list}`));
   }
   return out.join("\n") + "\n";
 }

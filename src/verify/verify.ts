@@ -53,6 +53,7 @@ import { explain } from "./explain.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { type GoBinaryPair, goModuleFindings, readGoModulePair } from "./sbom_diff.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
+import { plural } from "../plural.ts";
 
 /** Options of `verifyImages`. */
 export interface VerifyOptions {
@@ -615,7 +616,7 @@ async function summarizeImage(
       // them, and RSS with it: issue 10, 150,000 files).
       if (gc && files.length % 8192 === 0) gc({ type: "minor" });
       progress(
-        `${input.path}: layer ${i + 1}/${image.layers.length}: ${files.length} files, ` +
+        `${input.path}: layer ${i + 1}/${image.layers.length}: ${plural(files.length, "file")}, ` +
           `${(bytes / 1e6).toFixed(0)} MB`,
       );
     }
