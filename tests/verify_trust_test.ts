@@ -40,6 +40,52 @@ async function lieMessage(input: string, cwd: string): Promise<string> {
   }" does not match its diff_id: the config claims "${claimed}", its content is "${real}"\n`;
 }
 
+/**
+ * Uploads an OCI archive's blobs and manifest to a registry as they are (the distribution API,
+ * one request each: `r10e push` reads the layers and refuses a lying image); returns
+ * `host/repo@<manifest digest>`.
+ */
+async function pushAsIs(host: string, repo: string, archive: string, cwd: string) {
+  const read = async (name: string) => {
+    const out = await new Deno.Command("tar", {
+      args: ["-xOf", archive, name],
+      cwd,
+      stdout: "piped",
+    })
+      .output();
+    if (!out.success) throw new Error(`tar -xOf ${archive} ${name} failed`);
+    return out.stdout;
+  };
+  const index = JSON.parse(new TextDecoder().decode(await read("index.json")));
+  const digest: string = index.manifests[0].digest;
+  const manifest = await read(`blobs/${digest.replace(":", "/")}`);
+  const doc = JSON.parse(new TextDecoder().decode(manifest));
+  for (const d of [doc.config, ...doc.layers]) {
+    const body = await read(`blobs/${d.digest.replace(":", "/")}`);
+    // An upload session, then the whole blob in one PUT (docker-registry's monolithic upload).
+    const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: "POST" });
+    await start.body?.cancel();
+    assertEquals(start.status, 202, `upload of ${d.digest}`);
+    const at = new URL(start.headers.get("location")!, `http://${host}`);
+    at.searchParams.set("digest", d.digest);
+    const r = await fetch(at, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body,
+    });
+    await r.body?.cancel();
+    assertEquals(r.status, 201, `upload of ${d.digest}`);
+  }
+  const r = await fetch(`http://${host}/v2/${repo}/manifests/lying`, {
+    method: "PUT",
+    headers: { "content-type": doc.mediaType },
+    body: manifest,
+  });
+  await r.body?.cancel();
+  assertEquals(r.status, 201, "manifest upload");
+  return `${host}/${repo}@${digest}`;
+}
+
 async function fixtures(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "r10e-verify-trust-" });
   const out = await new Deno.Command("python3", { args: [MAKE, dir], stderr: "piped" }).output();
@@ -145,10 +191,7 @@ Deno.test("verify REF ARCHIVE: a lying image in a registry is read and refused",
   try {
     registry = await startRegistry(`${dir}/registry`);
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
-    const ref = `${registry.host}/trust/app:lying`;
-    const pushed = await r10e(["push", "-q", `${dir}/trust/lying.tar`, ref], { env });
-    assertEquals(pushed.code, 0, pushed.stderr);
-    const pinned = pushed.stdout.trim();
+    const pinned = await pushAsIs(registry.host, "trust/app", "trust/lying.tar", dir);
     const [claimed, real] = await layerDigests("trust/lying.tar", dir);
     for (
       const [name, args] of [["REF ARCHIVE", [pinned, "trust/honest.tar"]], [
