@@ -71,6 +71,9 @@ export interface LoadedConfig {
   locate(path: (string | number)[]): { line: number; column: number };
 }
 
+/** The fields of an artifacts or extern_data entry. */
+const MAPPING_FIELDS: readonly string[] = ["src", "dest"];
+
 /** Known top-level fields, for the unknown-field warning. */
 export const KNOWN_FIELDS = [
   "project_name",
@@ -604,6 +607,25 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         });
       }
     }
+    // The entries of artifacts and extern_data: a misspelt key there is ignored just as silently.
+    for (const list of ["artifacts", "extern_data"]) {
+      const entries = (value as Record<string, unknown>)[list];
+      if (!Array.isArray(entries)) continue;
+      const listNode = propertyValue(root, list);
+      entries.forEach((entry, i) => {
+        if (!entry || typeof entry !== "object" || Array.isArray(entry)) return;
+        for (const key of Object.keys(entry)) {
+          if (MAPPING_FIELDS.includes(key)) continue;
+          const at = listNode?.children?.[i] && propertyKey(listNode.children[i], key);
+          warnings.push({
+            file,
+            ...(at ? position(at.offset) : locate([list, i, key])),
+            path: jsonPath([list, i, key]),
+            message: `unknown field "${key}" is ignored${didYouMean(key, MAPPING_FIELDS)}`,
+          });
+        }
+      });
+    }
   }
   if (!parsed.success) {
     problems.push(...semanticProblems(value, problem));
@@ -994,6 +1016,10 @@ function sizeProblems(value: unknown, problem: MakeProblem): Problem[] {
     }
   }
   return problems;
+}
+
+function propertyValue(object: Node, key: string): Node | undefined {
+  return object.children?.find((p) => p.children?.[0]?.value === key)?.children?.[1];
 }
 
 function propertyKey(object: Node, key: string | number): Node | undefined {

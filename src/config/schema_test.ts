@@ -220,3 +220,14 @@ Deno.test("parseConfig: an unknown field near a known one says which was meant",
     });
   }
 });
+
+Deno.test("parseConfig: unknown fields of artifacts and extern_data entries are warnings too", () => {
+  const { warnings } = parseConfig(
+    `{"project_name": "app", "build_cmd": "make",\n "artifacts": [{"src": "a", "dest": "/a", "Dest": "/b"}],\n "extern_data": [{"src": "d", "dest": "/d", "mode": 1}]}`,
+    "config.json",
+  );
+  assertEquals(warnings.map(formatProblem), [
+    'config.json:2:43: artifacts[0].Dest: unknown field "Dest" is ignored: did you mean "dest"?',
+    'config.json:3:45: extern_data[0].mode: unknown field "mode" is ignored',
+  ]);
+});
