@@ -99,6 +99,24 @@ Deno.test("check: a build that stamps the branch agrees with digests.json record
       r.stdout.split("\n")[0],
       /^REPRODUCIBLE: .*, equal to r10e-docker\/digests\.json$/,
     );
+    // A recorded image ID that differs: the archive recorded is still in out/, so the one command
+    // that shows why is check against it.
+    const file = `${dir}/r10e-docker/digests.json`;
+    const recorded = JSON.parse(await Deno.readTextFile(file));
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ ...recorded, image_id: `sha256:${"9".repeat(64)}` }),
+    );
+    const differs = await check(dir);
+    assertEquals(differs.code, 1, differs.stdout + differs.stderr);
+    assertStringIncludes(
+      differs.stdout,
+      "The image ID differs: the config or a layer's content differs",
+    );
+    assertStringIncludes(
+      differs.stdout,
+      "  to see why: r10e check r10e-docker/out/branchstamp-latest.tar.gz\n",
+    );
     // A detached checkout is rebuilt detached.
     await git(dir, "checkout", "-q", "--detach");
     await Deno.remove(`${dir}/r10e-docker/digests.json`);
