@@ -20,16 +20,6 @@ import { globMatch } from "./glob.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 
 /**
- * Whether two summaries hold the same image: the same config digest, hence the same
- * `rootfs.diff_ids` and the same files in the same layers (issue 8: packaging is not a
- * difference of the image).
- */
-export function sameImage(a: ImageSummary, b: ImageSummary): boolean {
-  return a.configDigest === b.configDigest && a.layers.length === b.layers.length &&
-    a.layers.every((l, i) => l.diffId === b.layers[i].diffId);
-}
-
-/**
  * Whether two summaries hold the same content: configs equal as JSON (whatever their bytes: key
  * order, escapes), the same diff_ids.
  */
