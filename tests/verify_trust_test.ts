@@ -45,7 +45,7 @@ async function lieMessage(input: string, cwd: string): Promise<string> {
  * one request each: `r10e push` reads the layers and refuses a lying image); returns
  * `host/repo@<manifest digest>`.
  */
-async function pushAsIs(host: string, repo: string, archive: string, cwd: string) {
+async function pushAsIs(host: string, repo: string, archive: string, cwd: string, tag: string) {
   const read = async (name: string) => {
     const out = await new Deno.Command("tar", {
       args: ["-xOf", archive, name],
@@ -76,7 +76,7 @@ async function pushAsIs(host: string, repo: string, archive: string, cwd: string
     await r.body?.cancel();
     assertEquals(r.status, 201, `upload of ${d.digest}`);
   }
-  const r = await fetch(`http://${host}/v2/${repo}/manifests/lying`, {
+  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
     method: "PUT",
     headers: { "content-type": doc.mediaType },
     body: manifest,
@@ -191,7 +191,7 @@ Deno.test("verify REF ARCHIVE: a lying image in a registry is read and refused",
   try {
     registry = await startRegistry(`${dir}/registry`);
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
-    const pinned = await pushAsIs(registry.host, "trust/app", "trust/lying.tar", dir);
+    const pinned = await pushAsIs(registry.host, "trust/app", "trust/lying.tar", dir, "lying");
     const [claimed, real] = await layerDigests("trust/lying.tar", dir);
     for (
       const [name, args] of [["REF ARCHIVE", [pinned, "trust/honest.tar"]], [
@@ -211,6 +211,26 @@ Deno.test("verify REF ARCHIVE: a lying image in a registry is read and refused",
         );
       });
     }
+    await t.step("the same content re-compressed: exit 1, one compression finding", async () => {
+      const ref = await pushAsIs(registry!.host, "trust/app", "compression/b.tar", dir, "gz9");
+      const same = await r10e(["verify", "-q", ref, "compression/b.tar"], { env, cwd: dir });
+      assertEquals([same.code, same.stderr], [0, ""]);
+      assertEquals(
+        same.stdout.split("\n")[0],
+        `Images are identical: the same manifest digest ${ref.slice(-71, -52)}…`,
+      );
+      const other = await r10e(["verify", "-q", ref, "compression/a.tar"], { env, cwd: dir });
+      assertEquals([other.code, other.stderr], [1, ""]);
+      assertEquals(other.stdout.split("\n")[0], "Images differ: 1 finding: compression (1)");
+      const accepted = await r10e(
+        ["verify", "-q", "--ignore", "compression", ref, "compression/a.tar"],
+        { env, cwd: dir },
+      );
+      assertEquals([accepted.code, accepted.stdout.split("\n")[0]], [
+        0,
+        "Images are identical (ignoring 1 difference)",
+      ]);
+    });
   } finally {
     await registry?.stop();
     await Deno.remove(dir, { recursive: true });
