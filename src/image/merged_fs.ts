@@ -257,9 +257,11 @@ export class MergedFs {
       }
       const child = dir.children!.get(c);
       if (!child) {
-        const missing = (names.length ? where() + "/" : "/") + c;
+        const prefix = names.length ? where() + "/" : "/";
+        const near = nearestName(c, [...dir.children!.keys()]);
         throw new InputError(
-          `Cannot find "${path}" in image "${this.label}": "${missing}" does not exist`,
+          `Cannot find "${path}" in image "${this.label}": "${prefix + c}" does not exist` +
+            (near === null ? "" : `; did you mean "${prefix + near}"?`),
         );
       }
       if (child.kind === "symlink" && (!queue.empty() || followLast)) {
@@ -492,6 +494,44 @@ class ComponentQueue {
     }
     return null;
   }
+}
+
+/**
+ * The name of `names` nearest to `name` (a typo: an edit or two apart, or another case), or null
+ * when none is near enough to be meant.
+ */
+export function nearestName(name: string, names: string[]): string | null {
+  const limit = name.length < 4 ? 0 : Math.max(1, Math.floor(name.length / 4));
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of [...names].sort(compareCodePoints)) {
+    const d = candidate.toLowerCase() === name.toLowerCase()
+      ? 0
+      : editDistance(name, candidate, limit);
+    if (d <= limit && d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance of `a` and `b`, or `limit + 1` as soon as it must exceed `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+      rowMin = Math.min(rowMin, current[j]);
+    }
+    if (rowMin > limit) return limit + 1;
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 /** An empty directory owned by root, of `layer` (-1: of no layer, made by r10e). */

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { InputError } from "../errors.ts";
-import { buildMergedFs, cleanName, type FsNode, type MergedFs, readContents } from "./merged_fs.ts";
+import {
+  buildMergedFs,
+  cleanName,
+  type FsNode,
+  type MergedFs,
+  nearestName,
+  readContents,
+} from "./merged_fs.ts";
 import { type ImageInfo, type ImageInput, openImage } from "./reader.ts";
 import { type RawEntry, rawTar, writeTestImage } from "../../tests/cp_images.ts";
 
@@ -250,4 +257,19 @@ Deno.test("devices and FIFOs are kept as such", async () => {
     const node: FsNode | undefined = o.fs.lookup("p");
     assert.equal(node?.content, undefined);
   });
+});
+
+Deno.test("nearestName: a typo or another case is meant, anything farther is not", async (t) => {
+  const names = ["server", "config.yaml", "bin", "data"];
+  for (
+    const [name, want] of [
+      ["sever", "server"],
+      ["Server", "server"],
+      ["config.yml", "config.yaml"],
+      ["box", null],
+      ["nope", null],
+    ] as const
+  ) {
+    await t.step(name, () => assert.equal(nearestName(name, names), want));
+  }
 });
