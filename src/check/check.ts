@@ -410,30 +410,24 @@ async function hostFacts(
     }
     return null;
   };
-  const [faketime, disorderfs, fusermount, unshare, setarch, taskset, machine, goEnv, fuse] =
-    await Promise.all([
-      which("faketime"),
-      which("disorderfs"),
-      which("fusermount"),
-      which("unshare"),
-      which("setarch"),
-      which("taskset"),
-      run("uname", ["-m"], { env }, 5_000),
-      run("go", ["env", "-json", "GOPATH", "GOMODCACHE", "GOCACHE"], { env }, 30_000),
-      Deno.stat("/dev/fuse").then(() => true, () => false),
-    ]);
-  let go = {};
-  try {
-    go = JSON.parse(goEnv ?? "{}");
-  } catch { /* no go: the defaults */ }
+  const [faketime, disorderfs, fusermount, unshare, setarch, taskset, fuse] = await Promise.all([
+    which("faketime"),
+    which("disorderfs"),
+    which("fusermount"),
+    which("unshare"),
+    which("setarch"),
+    which("taskset"),
+    Deno.stat("/dev/fuse").then(() => true, () => false),
+  ]);
   return {
     tools: { faketime, disorderfs, fusermount, unshare, setarch, taskset },
     root: Deno.uid() === 0,
     fuse,
-    machine: machine?.trim() || "x86_64",
+    // uname -m's names for the architectures Deno runs on (x86_64, aarch64).
+    machine: Deno.build.arch,
     cpus: navigator.hardwareConcurrency,
     home: env.HOME ?? "",
-    caches: homeCaches(env, go),
+    caches: homeCaches(env),
     homeB,
   };
 }

@@ -205,18 +205,17 @@ export function planVariations(h: HostFacts): VariationPlan {
 /**
  * The caches that live under HOME unless set, as variables B keeps pointing at A's: the Go
  * module and build caches, GOPATH, Deno's cache and Docker's config (their defaults on Linux).
+ * From the environment alone: build_cmd runs with GOENV=off, so `go env -w` settings do not
+ * count.
  */
-export function homeCaches(
-  env: Record<string, string>,
-  go: { GOPATH?: string; GOMODCACHE?: string; GOCACHE?: string },
-): Record<string, string> {
+export function homeCaches(env: Record<string, string>): Record<string, string> {
   const home = env.HOME ?? "";
   const cache = env.XDG_CACHE_HOME || `${home}/.cache`;
+  const gopath = env.GOPATH || `${home}/go`;
   const out: Record<string, string> = {
-    GOPATH: env.GOPATH || go.GOPATH || `${home}/go`,
-    GOMODCACHE: env.GOMODCACHE || go.GOMODCACHE ||
-      `${(env.GOPATH || go.GOPATH || `${home}/go`).split(":")[0]}/pkg/mod`,
-    GOCACHE: env.GOCACHE || go.GOCACHE || `${cache}/go-build`,
+    GOPATH: gopath,
+    GOMODCACHE: env.GOMODCACHE || `${gopath.split(":")[0]}/pkg/mod`,
+    GOCACHE: env.GOCACHE || `${cache}/go-build`,
     DENO_DIR: env.DENO_DIR || `${cache}/deno`,
     DOCKER_CONFIG: env.DOCKER_CONFIG || `${home}/.docker`,
   };

@@ -76,15 +76,15 @@ Deno.test("planVariations: what is missing is named, and nothing is claimed that
 });
 
 Deno.test("homeCaches: the caches under HOME stay where the user's are", () => {
-  assert.deepEqual(homeCaches({ HOME: "/h" }, {}), {
+  assert.deepEqual(homeCaches({ HOME: "/h" }), {
     GOPATH: "/h/go",
     GOMODCACHE: "/h/go/pkg/mod",
     GOCACHE: "/h/.cache/go-build",
     DENO_DIR: "/h/.cache/deno",
     DOCKER_CONFIG: "/h/.docker",
   });
-  assert.equal(homeCaches({ HOME: "/h", GOPATH: "/g:/x" }, {}).GOMODCACHE, "/g/pkg/mod");
-  assert.equal(homeCaches({ HOME: "/h" }, { GOCACHE: "/c" }).GOCACHE, "/c");
+  assert.equal(homeCaches({ HOME: "/h", GOPATH: "/g:/x" }).GOMODCACHE, "/g/pkg/mod");
+  assert.equal(homeCaches({ HOME: "/h", GOCACHE: "/c" }).GOCACHE, "/c");
 });
 
 Deno.test("planVariations: B in docker claims no wrapper that cannot reach the container", () => {
