@@ -114,6 +114,13 @@ Deno.test("cp copies a directory as docker cp does", async (t) => {
         "",
       ]);
       assert.deepEqual(await snapshot(`${dir}/new`), expected);
+      // A hard link in the image is a hard link here, as docker cp -L keeps it.
+      const [hard, server] = [
+        await Deno.stat(`${dir}/new/hard`),
+        await Deno.stat(`${dir}/new/server`),
+      ];
+      assert.equal(hard.ino, server.ino);
+      assert.equal(hard.nlink, 2);
       assert.equal((await Deno.stat(`${dir}/new`)).mode! & 0o777, 0o755);
       assert.equal((await Deno.stat(`${dir}/new`)).mtime!.getTime(), 1600000000000);
     });
@@ -122,6 +129,10 @@ Deno.test("cp copies a directory as docker cp does", async (t) => {
       const r = await runR10e(["cp", "img.tar", "/bin", "into"], dir);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await snapshot(`${dir}/into/bin`), expected);
+      assert.equal(
+        (await Deno.stat(`${dir}/into/bin/hard`)).ino,
+        (await Deno.stat(`${dir}/into/bin/server`)).ino,
+      );
     });
     await t.step("its contents with /.", async () => {
       await Deno.mkdir(`${dir}/contents`);
@@ -267,7 +278,7 @@ Deno.test("cp errors: exit 2, a message naming what is wrong, nothing written", 
       [
         "a whited-out file",
         ["/bin/conf/a.txt", "out"],
-        'r10e: Cannot find "/bin/conf/a.txt" in image "img.tar": "/app/conf/a.txt" does not exist\n',
+        'r10e: Cannot find "/bin/conf/a.txt" in image "img.tar": "/app/conf/a.txt" does not exist; did you mean "/app/conf/b.txt"?\n',
       ],
       [
         "a device",

@@ -514,7 +514,7 @@ async function writeTree(
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
     }
-    // One node may sit at several paths (hardlinks): each path gets its own copy.
+    // One node may sit at several paths (hardlinks): written once, linked at the others.
     const where = new Map<FsNode, string[]>();
     for (const [rel, node] of tree) {
       if (node.kind !== "file") continue;
@@ -558,9 +558,15 @@ async function writeTree(
         await place(first[0], first[1], async (path) => {
           const r = await writeBody(path, body, mode);
           results.set(first[0], r);
-          // Other paths with the same content (hardlinks) get copies of this file.
+          // Other paths of the same node are hard links in the image and become hard links
+          // here, as docker cp -L keeps them; other nodes with the same content get copies.
           for (const [rel, node] of others) {
-            await place(rel, node, (t) => Deno.copyFileSync(path, t));
+            const link = node === first[1];
+            await place(
+              rel,
+              node,
+              (t) => link ? Deno.linkSync(path, t) : Deno.copyFileSync(path, t),
+            );
             results.set(rel, r);
           }
         }, mode);
