@@ -1,8 +1,8 @@
 /**
  * build_cmd and the scripts it names, read for the usual clock and host leaks before building:
- * a value stamped from `date`, `whoami`, `hostname`, `$RANDOM` or `uuidgen` differs between two
- * builds of the same commit (r10e check varies exactly these), and a GOTOOLCHAIN set by the
- * project overrides r10e's pin. Pure: check.ts-style I/O (reading the scripts) is in build.ts.
+ * a value stamped from `date`, `whoami`, `$USER`, `hostname`, `uname`, `$RANDOM` or `uuidgen`
+ * differs between two builds of the same commit (r10e check varies exactly these), and a
+ * GOTOOLCHAIN set by the project overrides r10e's pin. Pure: reading the scripts is build.ts's.
  *
  * @module
  */
@@ -24,14 +24,19 @@ const LEAKS: { re: RegExp; what: string; fix: string }[] = [
       'derive the value from SOURCE_DATE_EPOCH, which r10e sets to the commit time: date -u -d "@$SOURCE_DATE_EPOCH" …',
   },
   {
-    re: /(?:^|[\s`;(|&])whoami(?=\s|$|[`);|&])/,
-    what: "reads the user name (whoami)",
+    re: /(?:^|[\s`;(|&])whoami(?=\s|$|[`);|&])|\$\{?(?:USER|LOGNAME)\b/,
+    what: "reads the user name (whoami, $USER)",
     fix: "use a fixed value: another rebuilder runs as another user",
   },
   {
     re: /(?:^|[\s`;(|&])hostname(?=\s|$|[`);|&])|\$\{?HOSTNAME\b/,
     what: "reads the host name (hostname)",
     fix: "use a fixed value: another rebuilder's machine has another name",
+  },
+  {
+    re: /(?:^|[\s`;(|&])uname(?=\s|$|[`);|&])/,
+    what: "reads the kernel (uname)",
+    fix: "use a fixed value: another rebuilder runs another kernel (GOOS/GOARCH name the target)",
   },
   {
     re: /\$\{?RANDOM\b/,

@@ -39,7 +39,7 @@ export function addBuildCommand(program: Command, cli: Cli): void {
     details: `
 Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly" (-mod=vendor when go.mod and vendor/modules.txt make vendor/ go build's default), GOOS/GOARCH from the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host only PATH, HOME, the Go cache and proxy variables pass through.
 
-Before building: unknown config.json fields (with the field meant), go.mod's go and toolchain lines against the pinned Go, and build_cmd and the scripts it names read for clock and host leaks (date, whoami, hostname, $RANDOM, uuidgen, GOTOOLCHAIN) are warned about; after build_cmd, output it left untracked in the git tree is named.
+Before building: unknown config.json fields (with the field meant), go.mod's go and toolchain lines against the pinned Go, and build_cmd and the scripts it names read for clock and host leaks (date, whoami, $USER, hostname, uname, $RANDOM, uuidgen, GOTOOLCHAIN) are warned about; after build_cmd, output it left untracked in the git tree is named.
 
 Project root (where build_cmd runs and src paths resolve): the nearest directory at or above config.json with a go.mod, else the working directory; --project-dir overrides. Without -c, the config.json of the working directory, else the nearest one above it in the module.
 
