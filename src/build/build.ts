@@ -403,7 +403,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         dockerImage,
       },
       sink,
-      { compress: format === "tar.gz", onProgress: progress, onBytes: options.onBytes, spool },
+      {
+        compress: format === "tar.gz",
+        onProgress: progress,
+        onBytes: options.onBytes,
+        spool,
+        signal: options.signal,
+      },
     ));
   const made = await documents.make(result);
   const images: PlatformImage[] = result.images.map((image, n) => ({

@@ -45,6 +45,11 @@ export interface GzipOptions {
   level?: number;
   /** Worker threads shared by several streams (one pool for every layer of an archive). */
   pool?: GzipPool;
+  /**
+   * Aborting stops the stream at the next block (its own workers stopped) and rejects with the
+   * signal's reason, without waiting for the blocks in flight.
+   */
+  signal?: AbortSignal;
 }
 
 /** The default number of worker threads: one less than the cores, at most 3. */
@@ -61,9 +66,9 @@ export async function* gzip(
   const own = options.pool ? null : new GzipPool(options.workers ?? defaultWorkers());
   const pool = (options.pool ?? own!).size > 0 ? (options.pool ?? own!) : null;
   const workers = pool?.size ?? 0;
+  const inFlight: Promise<Uint8Array>[] = [];
   try {
     await gzipReady();
-    const inFlight: Promise<Uint8Array>[] = [];
     const limit = 2 * (workers + 1);
     let id = 0;
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -81,17 +86,38 @@ export async function* gzip(
       gc?.();
     };
     let empty = true;
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    // A block in flight on a worker resolves late, or never once the pool is closed: the wait
+    // for it ends at the abort.
+    const next = () => {
+      const head = inFlight.shift()!;
+      return signal ? abortRace(head, signal) : head;
+    };
     for await (const block of rechunk(source, GZIP_BLOCK)) {
+      signal?.throwIfAborted();
       empty = false;
       // A copy: the block may be a view of the caller's reused buffer, and it is transferred.
       submit(block.slice());
-      while (inFlight.length >= limit) yield await inFlight.shift()!;
+      while (inFlight.length >= limit) yield await next();
     }
     if (empty) submit(new Uint8Array(0));
-    while (inFlight.length) yield await inFlight.shift()!;
+    while (inFlight.length) yield await next();
   } finally {
+    // Blocks left in flight after an abort or an error: their outcome is of no use any more.
+    for (const p of inFlight) p.catch(() => {});
     own?.close();
   }
+}
+
+/** `promise`, or the signal's reason as soon as it is aborted. */
+function abortRace<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /**

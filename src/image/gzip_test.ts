@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { assertEquals } from "../../tests/_assert.ts";
 import { collectBytes } from "../../tests/_bytes.ts";
@@ -101,4 +102,21 @@ Deno.test("rechunk: fixed-size blocks, last one shorter", async () => {
   const sizes: number[] = [];
   for await (const b of rechunk(chunks(new Uint8Array(10), 3), 4)) sizes.push(b.length);
   assertEquals(sizes, [4, 4, 2]);
+});
+
+Deno.test("gzip: an abort ends an endless stream at the next block, with the signal's reason", async () => {
+  const controller = new AbortController();
+  async function* endless() {
+    const block = new Uint8Array(1 << 20);
+    while (true) yield block;
+  }
+  let chunks = 0;
+  await assert.rejects(async () => {
+    for await (const _ of gzip(endless(), { workers: 2, signal: controller.signal })) {
+      if (++chunks === 3) controller.abort(new Error("Interrupted by SIGTERM"));
+      // Without the signal, an endless input never ends: stop the test instead.
+      if (chunks > 50) break;
+    }
+  }, /^Error: Interrupted by SIGTERM$/);
+  assert.equal(chunks, 3);
 });

@@ -176,6 +176,8 @@ export interface WriteOptions {
   spool?: LayerSpool;
   /** Compressing worker threads besides this one (gzip.ts); default one less than the cores. */
   workers?: number;
+  /** Aborting stops the work within a block (1 MiB) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** RFC 3339 UTC without fractions, as every `created` field is written. */
@@ -246,7 +248,10 @@ export async function writeImageArchive(
       const tarHash = new Sha256();
       // About the tar's size: contents and a header each (long names and padding aside).
       const tarTotal = layer.entries.reduce((n, e) => n + e.size + 512, 1024);
-      const tar = tapped(writeTar(layer.entries, { mtime: spec.created }), tarHash);
+      const tar = tapped(
+        abortable(writeTar(layer.entries, { mtime: spec.created }), options.signal),
+        tarHash,
+      );
       if (compression === "none") {
         for await (const _ of tar) onBytes(tarHash.size, tarTotal);
         const digest = `sha256:${tarHash.hex()}`;
@@ -260,7 +265,9 @@ export async function writeImageArchive(
       let kept: Uint8Array[] | undefined = [];
       let keptSize = 0;
       let spooledAt: number | undefined;
-      for await (const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool! })) {
+      for await (
+        const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool!, signal: options.signal })
+      ) {
         blobHash.update(chunk);
         onBytes(tarHash.size, tarTotal);
         if (kept) {
@@ -356,7 +363,11 @@ export async function writeImageArchive(
     { name: "blobs", kind: "dir", mode: 0o755, size: 0 },
     { name: "blobs/sha256", kind: "dir", mode: 0o755, size: 0 },
     ...[...blobs.entries()].map(([digest, blob]) =>
-      blobEntry(digest, blob, spec.created, { pool, spool: options.spool })
+      blobEntry(digest, blob, spec.created, {
+        pool,
+        spool: options.spool,
+        signal: options.signal,
+      })
     ),
     bytesEntry("index.json", index),
     bytesEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
@@ -366,9 +377,16 @@ export async function writeImageArchive(
 
   progress(`Writing archive (${plural(blobs.size, "blob")})`);
   const archive = new Sha256();
-  let stream: AsyncIterable<Uint8Array> = writeTar(entries, { mtime: 0 });
+  let stream: AsyncIterable<Uint8Array> = abortable(
+    writeTar(entries, { mtime: 0 }),
+    options.signal,
+  );
   if (compressOuter) {
-    stream = gzip(stream, { level: gzipLayers ? STORED_LEVEL : GZIP_LEVEL, pool: pool! });
+    stream = gzip(stream, {
+      level: gzipLayers ? STORED_LEVEL : GZIP_LEVEL,
+      pool: pool!,
+      signal: options.signal,
+    });
   }
   const archiveTotal = [...blobs.values()].reduce((n, b) => n + b.size + 512, 0);
   for await (const chunk of stream) {
@@ -424,6 +442,21 @@ interface Blob {
   spooledAt?: number;
 }
 
+/**
+ * Passes a stream through, throwing the signal's reason at the first chunk after an abort: the
+ * tar writer reads files in blocks of 1 MiB, so an interrupt stops the work within one.
+ */
+async function* abortable(
+  source: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  signal?.throwIfAborted();
+  for await (const chunk of source) {
+    signal?.throwIfAborted();
+    yield chunk;
+  }
+}
+
 /** Passes a stream through, hashing every chunk. */
 async function* tapped(
   source: AsyncIterable<Uint8Array>,
@@ -461,7 +494,7 @@ function blobEntry(
   digest: string,
   blob: Blob,
   created: number,
-  io: { pool: GzipPool | null; spool?: LayerSpool },
+  io: { pool: GzipPool | null; spool?: LayerSpool; signal?: AbortSignal },
 ): TarEntry {
   if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
   const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
@@ -478,10 +511,17 @@ function blobEntry(
       const changed = () =>
         new RangeError(`Cannot write layer "${digest}": its files changed while r10e read them`);
       const hash = new Sha256();
-      let stream: AsyncIterable<Uint8Array> = writeTar(layer, { mtime: created });
-      if (blob.gzip) stream = gzip(stream, { level: GZIP_LEVEL, pool: io.pool! });
+      let stream: AsyncIterable<Uint8Array> = abortable(
+        writeTar(layer, { mtime: created }),
+        io.signal,
+      );
+      if (blob.gzip) {
+        stream = gzip(stream, { level: GZIP_LEVEL, pool: io.pool!, signal: io.signal });
+      }
       // Spooled: read back, and checked like bytes made again (the spool is a file on disk).
-      if (blob.spooledAt !== undefined) stream = io.spool!.read(blob.spooledAt, blob.size);
+      if (blob.spooledAt !== undefined) {
+        stream = abortable(io.spool!.read(blob.spooledAt, blob.size), io.signal);
+      }
       for await (const chunk of stream) {
         hash.update(chunk);
         // Compressed again, a changed file may change the blob's size before its digest is known.
