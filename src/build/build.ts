@@ -47,12 +47,14 @@ import {
 import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/build_documents.ts";
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
+import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The fixed `created_by` texts of the three layers, part of the image format. */
+/** The fixed `created_by` texts of r10e's layers, part of the image format. */
 export const LAYER_CREATED_BY = {
+  runtimeRoot: "r10e: runtime root",
   ca: "r10e: CA bundle",
   tzdata: "r10e: tzdata",
   externData: "r10e: extern_data",
@@ -300,7 +302,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const shared = sharedOrError instanceof ConfigError
     ? { ca: [], externData: [], artifacts: [] }
     : sharedOrError;
-  const sharedLayers = [
+  const sharedLayers: LayerSpec[] = [
     { createdBy: LAYER_CREATED_BY.ca, items: shared.ca },
     // Issue 9 item 6: its own layer, present only with include_tzdata.
     {
@@ -312,6 +314,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     createdBy: l.createdBy,
     entries: stageLayer(l.items),
   }));
+  // The runtime root is the lowest layer: its bytes change only with r10e's image format, so it
+  // is the one a registry and an engine reuse across every image and every version of the app.
+  if (config.runtime) {
+    sharedLayers.unshift({
+      createdBy: LAYER_CREATED_BY.runtimeRoot,
+      entries: runtimeRootEntries(),
+    });
+  }
   const audit: ArtifactAudit[] = [];
   let audited = true;
   const perPlatform: {
@@ -497,12 +507,13 @@ export function runtimeConfig(config: Config): RuntimeConfig {
     labels["org.opencontainers.image.authors"] = config.maintainers.join(", ");
   }
   Object.assign(labels, config.labels);
+  const user = config.user ?? runtimeUser(config.runtime);
   return {
     Env: env,
     ...(config.entrypoint ? { Entrypoint: config.entrypoint } : {}),
     ...(config.cmd ? { Cmd: config.cmd } : {}),
     ...(config.workdir ? { WorkingDir: config.workdir } : {}),
-    ...(config.user ? { User: config.user } : {}),
+    ...(user ? { User: user } : {}),
     ...(Object.keys(labels).length ? { Labels: labels } : {}),
     // Issue 9 item 6: only when set, so other images keep their bytes.
     ...(config.exposed_ports.length

@@ -58,6 +58,11 @@ export interface Config {
   include_tzdata: boolean;
   /** How layer blobs are stored: gzip by r10e's pinned compressor (the default) or uncompressed. */
   layer_compression: "gzip" | "none";
+  /**
+   * r10e's runtime root (users, nsswitch.conf, /tmp, a nonroot home) as a layer of its own;
+   * `"nonroot"` also makes the image run as 65532 unless `user` says otherwise.
+   */
+  runtime?: "nonroot" | "root";
 }
 
 /** A config with where each value came from, for messages that point into the file. */
@@ -97,6 +102,7 @@ export const KNOWN_FIELDS = [
   "stop_signal",
   "include_tzdata",
   "layer_compression",
+  "runtime",
 ] as const;
 
 /**
@@ -354,6 +360,12 @@ const schema = z.object({
   }).nullish(),
   layer_compression: z.enum(["gzip", "none"], {
     error: (i) => `expected "gzip" or "none", found ${describe(i.input)}`,
+  }).nullish(),
+  runtime: z.enum(["nonroot", "root"], {
+    error: (i) =>
+      `expected "nonroot" (a runtime root, running as user 65532) or "root" (the same root, running as root), found ${
+        describe(i.input)
+      }`,
   }).nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
@@ -657,6 +669,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     ...(d.stop_signal ? { stop_signal: d.stop_signal } : {}),
     include_tzdata: d.include_tzdata ?? false,
     layer_compression: d.layer_compression ?? "gzip",
+    ...(d.runtime ? { runtime: d.runtime } : {}),
   };
   return { config, file, warnings, locate };
 }

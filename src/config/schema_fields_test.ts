@@ -111,3 +111,19 @@ Deno.test("parseConfig: a bad layer_compression is an error at its position", ()
     "gzip",
   );
 });
+
+Deno.test("parseConfig: runtime is unset by default, nonroot or root when set", () => {
+  assertEquals(parseConfig(base(""), "config.json").config.runtime, undefined);
+  for (const value of ["nonroot", "root"] as const) {
+    const set = parseConfig(base(`,\n  "runtime": "${value}"`), "config.json");
+    assertEquals(set.warnings, []);
+    assertEquals(set.config.runtime, value);
+  }
+  assertEquals(parseConfig(base(`,\n  "runtime": null`), "config.json").config.runtime, undefined);
+});
+
+Deno.test("parseConfig: a bad runtime is an error at its position", () => {
+  assertEquals(problemsOf(base(`,\n  "runtime": "distroless"`)), [
+    'config.json:5:14: runtime: expected "nonroot" (a runtime root, running as user 65532) or "root" (the same root, running as root), found "distroless"',
+  ]);
+});

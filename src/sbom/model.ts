@@ -11,6 +11,8 @@ import { Buffer } from "node:buffer";
 import { compareCodePoints } from "../code_point_order.ts";
 import type { GoBuildInfo, GoModule } from "../gobinary/go_binary.ts";
 import { CA_BUNDLE_SHA256, CA_BUNDLE_SOURCE } from "../build/ca_bundle_data.ts";
+import { RUNTIME_ROOT_FILES } from "../build/runtime_root.ts";
+import { sha256Hex } from "../image/digest.ts";
 
 /** One regular file of the merged filesystem. */
 export interface SbomFile {
@@ -58,9 +60,12 @@ export interface SbomInput {
 export const CA_DIR = "/etc/ssl/certs";
 export const TZDATA_DIR = "/usr/share/zoneinfo";
 
-/** A package made of files of the image: the CA bundle or tzdata. */
+/** The package name of r10e's runtime root (`"runtime"` in config.json) in an SBOM. */
+export const RUNTIME_ROOT_PACKAGE = "r10e-runtime-root";
+
+/** A package made of files of the image: the CA bundle, tzdata or r10e's runtime root. */
 export interface DataPackage {
-  /** `ca-certificates` or `tzdata`. */
+  /** `ca-certificates`, `tzdata` or `r10e-runtime-root`. */
   name: string;
   /** The directory it lives under. */
   dir: string;
@@ -84,7 +89,34 @@ export function dataPackages(files: SbomFile[]): DataPackage[] {
       : null;
     out.push({ name, dir, files: inside, sha256, source });
   }
-  return out;
+  const root = runtimeRootFiles(files);
+  if (root) {
+    out.push({
+      name: RUNTIME_ROOT_PACKAGE,
+      dir: "/etc",
+      files: root,
+      sha256: null,
+      source: "r10e's runtime root: /etc/passwd, /etc/group and /etc/nsswitch.conf written by r10e",
+    });
+  }
+  return out.sort((a, b) => compareCodePoints(a.name, b.name));
+}
+
+let runtimeRootSha256: Map<string, string> | null = null;
+
+/**
+ * The files of r10e's runtime root when the image has all of them with r10e's bytes, else null:
+ * an /etc/passwd of another origin is a file of the image, not r10e's package.
+ */
+function runtimeRootFiles(files: SbomFile[]): SbomFile[] | null {
+  runtimeRootSha256 ??= new Map(
+    Object.entries(RUNTIME_ROOT_FILES).map(([path, text]) => [
+      path,
+      sha256Hex(new TextEncoder().encode(text)),
+    ]),
+  );
+  const found = files.filter((f) => runtimeRootSha256!.get(f.path) === f.sha256).sort(byPath);
+  return found.length === runtimeRootSha256.size ? found : null;
 }
 
 /** A Go module as it ends up in a binary. */

@@ -2,7 +2,17 @@
 import assert from "node:assert/strict";
 import { fixture, sha256 } from "./_fixture.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
-import { golangPurl, h1Hex, normalizeCreated, sortedJson, stdlibPurl, uuidV5 } from "./model.ts";
+import {
+  golangPurl,
+  h1Hex,
+  normalizeCreated,
+  RUNTIME_ROOT_PACKAGE,
+  sortedJson,
+  stdlibPurl,
+  uuidV5,
+} from "./model.ts";
+import { RUNTIME_ROOT_FILES } from "../build/runtime_root.ts";
+import { createHash } from "node:crypto";
 import { spdxDocument } from "./spdx.ts";
 
 Deno.test("golden: SPDX and CycloneDX bytes of a fixed input", async (t) => {
@@ -203,4 +213,43 @@ Deno.test("SPDX downloadLocation: NOASSERTION where no download exists, the modu
     where("github.com/BurntSushi/toml", "v1.3.2"),
     "https://proxy.golang.org/github.com/!burnt!sushi/toml/@v/v1.3.2.zip",
   );
+});
+
+Deno.test("r10e's runtime root is a package of its three files, only with r10e's bytes", async (t) => {
+  const file = (path: string, text: string) => ({
+    path,
+    size: text.length,
+    sha256: sha256(text),
+    sha1: createHash("sha1").update(text).digest("hex"),
+  });
+  const withRoot = fixture();
+  withRoot.files.push(...Object.entries(RUNTIME_ROOT_FILES).map(([p, text]) => file(p, text)));
+  await t.step("SPDX: a package with the files, contained in the image", () => {
+    const doc = spdxDocument(withRoot) as {
+      packages: { name: string; hasFiles?: string[]; SPDXID: string; sourceInfo?: string }[];
+      files: { SPDXID: string; fileName: string }[];
+    };
+    const [pkg] = doc.packages.filter((p) => p.name === RUNTIME_ROOT_PACKAGE);
+    const names = pkg.hasFiles!.map((id) => doc.files.find((f) => f.SPDXID === id)!.fileName);
+    assert.deepEqual(names.sort(), ["/etc/group", "/etc/nsswitch.conf", "/etc/passwd"]);
+    assert.match(pkg.sourceInfo!, /r10e's runtime root/);
+  });
+  await t.step("CycloneDX: a data component with the files nested", () => {
+    const doc = cyclonedxDocument(withRoot) as {
+      components: { name: string; type: string; components?: { name: string }[] }[];
+    };
+    const [c] = doc.components.filter((x) => x.name === RUNTIME_ROOT_PACKAGE);
+    assert.equal(c.type, "data");
+    assert.equal(c.components!.length, 3);
+  });
+  await t.step("another /etc/passwd is a file of the image, not r10e's package", () => {
+    const other = fixture();
+    other.files.push(
+      ...Object.entries(RUNTIME_ROOT_FILES).map(([p, text]) =>
+        file(p, p === "/etc/passwd" ? text + "app:x:1000:1000::/:/bin/sh\n" : text)
+      ),
+    );
+    const doc = spdxDocument(other) as { packages: { name: string }[] };
+    assert.equal(doc.packages.some((p) => p.name === RUNTIME_ROOT_PACKAGE), false);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * Deterministic tar writer. The bytes are r10e's format contract (DESIGN: image
- * format): ustar headers, uid/gid 0, empty uname/gname, fixed mtime, PAX `x`
+ * format): ustar headers, uid/gid 0 unless an entry names its owner, empty uname/gname, fixed mtime, PAX `x`
  * records only for what ustar cannot hold, and an end of exactly two zero blocks
  * with no record padding (padding would change the diff_id).
  *
@@ -22,8 +22,12 @@ export interface TarEntry {
   /** Relative name without `./` and without a trailing slash, e.g. `app/bin`. */
   name: string;
   kind: TarKind;
-  /** Permission bits, e.g. 0o755. */
+  /** Permission bits, e.g. 0o755, with the sticky bit where wanted (0o1777 for /tmp). */
   mode: number;
+  /** Numeric owner; 0 when absent (r10e's layers are owned by root but for a runtime root's home). */
+  uid?: number;
+  /** Numeric group; 0 when absent. */
+  gid?: number;
   /** Byte count of a file's content; 0 for others. */
   size: number;
   /** Target of a symlink. */
@@ -40,6 +44,8 @@ export interface TarOptions {
 
 /** The largest size an ustar size field holds (11 octal digits). */
 const USTAR_MAX_SIZE = 0o77777777777;
+/** The largest uid or gid an ustar field holds (7 octal digits); r10e never needs PAX for them. */
+const USTAR_MAX_ID = 0o7777777;
 
 /** Name as written in the header: directories end with a slash. */
 export function headerName(entry: Pick<TarEntry, "name" | "kind">): string {
@@ -64,6 +70,16 @@ export function encodeHeader(entry: TarEntry, options: TarOptions): Uint8Array {
   if (!Number.isSafeInteger(options.mtime) || options.mtime < 0 || options.mtime > USTAR_MAX_SIZE) {
     throw new RangeError(`Cannot write tar entry "${entry.name}": bad mtime "${options.mtime}"`);
   }
+  const uid = entry.uid ?? 0;
+  const gid = entry.gid ?? 0;
+  for (const [field, id] of [["uid", uid], ["gid", gid]] as const) {
+    if (!Number.isSafeInteger(id) || id < 0 || id > USTAR_MAX_ID) {
+      throw new RangeError(`Cannot write tar entry "${entry.name}": bad ${field} "${id}"`);
+    }
+  }
+  if (!Number.isSafeInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777) {
+    throw new RangeError(`Cannot write tar entry "${entry.name}": bad mode "${entry.mode}"`);
+  }
   const name = headerName(entry);
   const link = entry.linkTarget ?? "";
   // The same choices as Go's archive/tar (what moby and BuildKit write): ustar,
@@ -81,6 +97,8 @@ export function encodeHeader(entry: TarEntry, options: TarOptions): Uint8Array {
     name: split && !usePax ? split.name : truncatedAscii(name),
     prefix: split && !usePax ? split.prefix : "",
     mode: entry.mode,
+    uid,
+    gid,
     size: entry.size > USTAR_MAX_SIZE ? 0 : entry.size,
     mtime: options.mtime,
     typeflag: entry.kind === "dir" ? "5" : entry.kind === "symlink" ? "2" : "0",
@@ -94,6 +112,8 @@ export function encodeHeader(entry: TarEntry, options: TarOptions): Uint8Array {
     name: paxHeaderName(name),
     prefix: "",
     mode: 0,
+    uid: 0,
+    gid: 0,
     size: body.length,
     mtime: 0,
     typeflag: "x",
@@ -200,6 +220,8 @@ interface UstarFields {
   name: string;
   prefix: string;
   mode: number;
+  uid: number;
+  gid: number;
   size: number;
   mtime: number;
   typeflag: string;
@@ -212,8 +234,8 @@ function ustarBlock(f: UstarFields): Uint8Array {
   const b = new Uint8Array(BLOCK);
   putString(b, 0, 100, f.name);
   putOctal(b, 100, 8, f.mode);
-  putOctal(b, 108, 8, 0); // uid
-  putOctal(b, 116, 8, 0); // gid
+  putOctal(b, 108, 8, f.uid);
+  putOctal(b, 116, 8, f.gid);
   putOctal(b, 124, 12, f.size);
   putOctal(b, 136, 12, f.mtime);
   b.fill(0x20, 148, 156); // checksum is computed with spaces in its field

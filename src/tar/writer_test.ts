@@ -23,7 +23,15 @@ function collect(entries: TarEntry[], mtime: number): Promise<Uint8Array> {
  */
 async function goTar(
   mtime: number,
-  entries: { name: string; kind: string; mode: number; text?: string; link?: string }[],
+  entries: {
+    name: string;
+    kind: string;
+    mode: number;
+    text?: string;
+    link?: string;
+    uid?: number;
+    gid?: number;
+  }[],
 ) {
   const child = new Deno.Command("go", {
     args: ["run", "."],
@@ -75,6 +83,42 @@ Deno.test("writeTar: bytes equal Go archive/tar's for ustar, prefix-split and PA
     { name: "l", kind: "symlink", mode: 0o777, link: "t".repeat(150) },
   ]);
   assertEquals(ours, new Uint8Array(theirs));
+});
+
+Deno.test("writeTar: an owner and the sticky bit are written as Go archive/tar writes them", async () => {
+  const mtime = 1700000000;
+  const ours = await collect([
+    { name: "home", kind: "dir", mode: 0o755, size: 0 },
+    { name: "home/nonroot", kind: "dir", mode: 0o700, size: 0, uid: 65532, gid: 65532 },
+    { name: "tmp", kind: "dir", mode: 0o1777, size: 0 },
+  ], mtime);
+  const theirs = await goTar(mtime, [
+    { name: "home/", kind: "dir", mode: 0o755 },
+    { name: "home/nonroot/", kind: "dir", mode: 0o700, uid: 65532, gid: 65532 },
+    { name: "tmp/", kind: "dir", mode: 0o1777 },
+  ]);
+  assertEquals(ours, new Uint8Array(theirs));
+  // An entry that names owner 0 is the same bytes as one that names none.
+  assertEquals(
+    await collect([{ name: "tmp", kind: "dir", mode: 0o1777, size: 0, uid: 0, gid: 0 }], 0),
+    await collect([{ name: "tmp", kind: "dir", mode: 0o1777, size: 0 }], 0),
+  );
+});
+
+Deno.test("encodeHeader: an owner or mode ustar cannot hold is refused", () => {
+  for (
+    const [entry, message] of [
+      [{ uid: -1 }, 'bad uid "-1"'],
+      [{ gid: 0o10000000 }, 'bad gid "2097152"'],
+      [{ mode: 0o17777 }, 'bad mode "8191"'],
+    ] as const
+  ) {
+    assertThrows(
+      () => encodeHeader({ name: "x", kind: "dir", mode: 0o755, size: 0, ...entry }, { mtime: 0 }),
+      RangeError,
+      message,
+    );
+  }
 });
 
 Deno.test("writeTar: PAX records for non-ASCII and overlong names, read back by GNU tar and Python", async () => {
