@@ -161,3 +161,31 @@ Deno.test("build progress: bytes redrawn on a terminal, a line per step when pip
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("push progress: bytes redrawn on a terminal, plain lines when piped", async (t) => {
+  const { startRegistry, writeTestArchive } = await import("./_registry.ts");
+  const { requireTool } = await import("./_docker.ts");
+  if (!requireTool(t, "docker-registry")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-push-" });
+  const registry = await startRegistry(`${dir}/registry`);
+  try {
+    await writeTestArchive(`${dir}/app.tar`, { size: 3_000_000, seed: 5 });
+    const env = { DOCKER_CONFIG: `${dir}/docker`, XDG_CACHE_HOME: `${dir}/cache` };
+    const terminal = await r10eInProcess(["push", "app.tar", `${registry.host}/p/app:v1`], {
+      cwd: dir,
+      env,
+      stderrIsTerminal: true,
+    });
+    assertEquals(terminal.code, 0, terminal.stderr);
+    assertEquals(/\r\x1b\[K +\d+% [\d.]+ (B|KiB|MiB) of [\d.]+ MiB/.test(terminal.stderr), true);
+    const piped = await r10eInProcess(["push", "app.tar", `${registry.host}/p/app:v2`], {
+      cwd: dir,
+      env,
+    });
+    assertEquals(piped.code, 0, piped.stderr);
+    assertEquals(piped.stderr.includes("\r"), false, piped.stderr);
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -30,6 +30,7 @@ export class Progress {
   constructor(options: ProgressOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#start = this.#now();
   }
 
   /** A new step: its line, and the rate counted from now. */
@@ -39,6 +40,13 @@ export class Progress {
     this.#options.write(`r10e: ${message}\n`);
     this.#start = this.#now();
     this.#drawn = 0;
+  }
+
+  /** A line within the current step (a blob pushed): the rate keeps counting. */
+  line(message: string): void {
+    if (this.#options.quiet) return;
+    this.clear();
+    this.#options.write(`r10e: ${message}\n`);
   }
 
   /** `done` of `total` bytes of the current step: redrawn on a terminal, at most every 100 ms. */

@@ -107,7 +107,9 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
       const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
       // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
       await using input = await openImage(where(archive), { deferBlobHashes: true });
-      const progress = (line: string) => quiet || io.stderr(`r10e: ${line}\n`);
+      const { Progress } = await import("./progress.ts");
+      const bar = new Progress({ write: io.stderr, terminal: io.stderrIsTerminal === true, quiet });
+      const progress = (line: string) => bar.line(line);
       let documents;
       if (opts.documents !== false) {
         const { findDocuments } = await import("../sbom/push_documents.ts");
@@ -129,8 +131,14 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
         parallel: jobs,
         stateDir: cache ? join(cache, "r10e", "uploads") : undefined,
         onProgress: progress,
-        onVerbose: verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
-      });
+        onBytes: (done, total) => bar.bytes(done, total),
+        onVerbose: verbose()
+          ? (line) => {
+            bar.clear();
+            io.stderr(`r10e: ${line}\n`);
+          }
+          : undefined,
+      }).finally(() => bar.clear());
       if (result.madeByPush) {
         // Said even with -q: the digest is not one the archive had, and cannot be checked in it.
         io.stderr(

@@ -40,6 +40,8 @@ export interface PushOptions extends ClientOptions {
   stateDir?: string;
   /** Hears progress lines (for stderr). */
   onProgress?: (line: string) => void;
+  /** Bytes of the blobs sent (or found there) of all to push, for a progress bar. */
+  onBytes?: (done: number, total: number) => void;
   /**
    * Documents to attach as referrers (documents.ts: each platform's SBOMs to its manifest, the
    * provenance to the pushed digest), for an archive that does not carry its own (format 5).
@@ -109,6 +111,12 @@ export async function push(
   const repo = ref.repository;
   const scopes = [`repository:${repo}:pull,push`];
   const progress = options.onProgress ?? (() => {});
+  const total = plan.blobs.reduce((n, b) => n + b.size, 0);
+  let done = 0;
+  const count = (n: number) => {
+    done += n;
+    options.onBytes?.(done, total);
+  };
   // A few blobs at once, as skopeo and crane do: the registry hashes and stores one while the
   // next is read and sent. Results keep the plan's order.
   const blobs: BlobResult[] = new Array(plan.blobs.length);
@@ -120,7 +128,10 @@ export async function push(
         ...options,
         scopes,
         progress,
+        count,
       });
+      // What was not sent was there already, or mounted: done as well.
+      count(plan.blobs[i].size - blobs[i].sent);
     }
   };
   const workers = Array.from(
@@ -441,6 +452,8 @@ async function putManifest(
 interface BlobContext extends PushOptions {
   scopes: string[];
   progress: (line: string) => void;
+  /** Bytes read to be sent. */
+  count?: (n: number) => void;
 }
 
 async function pushBlob(
@@ -519,8 +532,8 @@ async function pushBlob(
     const bad = { found: false };
     try {
       const body = unhashed
-        ? checkedStream(input, path, blob, bad)
-        : rangeStream(input, path, 0, blob.size);
+        ? checkedStream(input, path, blob, bad, ctx.count)
+        : rangeStream(input, path, 0, blob.size, ctx.count);
       await finishUpload(client, url, blob.digest, body, ctx.scopes, blob.size);
     } catch (e) {
       if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
@@ -547,7 +560,7 @@ async function pushBlob(
             "content-type": "application/octet-stream",
             "content-range": `${offset}-${offset + len - 1}`,
           },
-          body: rangeStream(input, path, offset, len),
+          body: rangeStream(input, path, offset, len, ctx.count),
           length: len,
           expect: [202],
           what: `upload ${mb(len)} of blob ${blob.digest} at ${offset}`,
@@ -694,8 +707,9 @@ function rangeStream(
   path: string,
   offset: number,
   length: number,
+  count?: (n: number) => void,
 ): () => ReadableStream<Uint8Array> {
-  return () => ReadableStream.from(collecting(input.readEntry(path, offset, length)));
+  return () => ReadableStream.from(collecting(input.readEntry(path, offset, length), count));
 }
 
 /**
@@ -708,13 +722,14 @@ function checkedStream(
   path: string,
   blob: Descriptor,
   bad: { found: boolean },
+  count?: (n: number) => void,
 ): () => ReadableStream<Uint8Array> {
   return () => {
     if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
     const hash = createHash("sha256");
     let got = 0;
     async function* checked(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of collecting(input.readEntry(path, 0, blob.size))) {
+      for await (const chunk of collecting(input.readEntry(path, 0, blob.size), count)) {
         hash.update(chunk);
         got += chunk.length;
         if (got === blob.size && "sha256:" + hash.digest("hex") !== blob.digest) {
@@ -739,12 +754,19 @@ async function checkBlobBytes(input: ImageInput, path: string, blob: Descriptor)
   }
 }
 
-/** Passes chunks on, collecting garbage every 16 MiB when allowed (--expose-gc): peak RSS. */
-async function* collecting(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/**
+ * Passes chunks on, counting them for progress, collecting garbage every 16 MiB when allowed
+ * (--expose-gc): peak RSS.
+ */
+async function* collecting(
+  source: AsyncIterable<Uint8Array>,
+  count?: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
   const gc = (globalThis as { gc?: () => void }).gc;
   let since = 0;
   for await (const chunk of source) {
     yield chunk;
+    count?.(chunk.length);
     since += chunk.length;
     if (gc && since >= 16 << 20) {
       gc();
