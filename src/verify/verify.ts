@@ -618,7 +618,8 @@ async function summarizeImage(
       // them, and RSS with it: issue 10, 150,000 files).
       if (gc && files.length % 8192 === 0) gc({ type: "minor" });
       progress(
-        `${input.path}: layer ${i + 1}/${image.layers.length}: ${plural(files.length, "file")}, ` +
+        // Layers are numbered from 0 here as in the report and the JSON (`layer 0` is the base).
+        `${input.path}: layer ${i} of ${image.layers.length}: ${plural(files.length, "file")}, ` +
           `${(bytes / 1e6).toFixed(0)} MB`,
       );
     }
@@ -865,7 +866,7 @@ async function spoolFiles(
   }
   if (pending === 0) return;
   ctx.progress.force(
-    `${input.path}: reading layer ${layer + 1} again for ${pending} differing files`,
+    `${input.path}: reading layer ${layer} again for ${plural(pending, "differing file")}`,
   );
   let index = 0;
   for await (const entry of input.layerEntries(image, layer)) {
