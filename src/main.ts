@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DiskFullError } from "./disk_full.ts";
 import { exitCodeOf } from "./errors.ts";
 import { printable } from "./printable.ts";
 import {
@@ -134,6 +135,10 @@ function namePathsOfUser(
   temp: { systemTemp: string; processTemp?: string },
 ): void {
   for (let e = error; e instanceof Error; e = e.cause) {
+    // The process's own folder is inside the user's TMPDIR: the message names the latter.
+    if (e instanceof DiskFullError && e.folder === "TMPDIR" && temp.processTemp) {
+      e.message = new DiskFullError(`${temp.systemTemp}/r10e`, "TMPDIR").message;
+    }
     const m = /^(.*\(os error \d+\)): (\w+) '(.*)'$/s.exec(e.message);
     if (!m) continue;
     const [, reason, op, path] = m;

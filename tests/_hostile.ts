@@ -359,3 +359,17 @@ export function zstdOf(pieces: ZstdPiece[]): Uint8Array {
   });
   return concat(out);
 }
+
+/** Whether this machine lets the tests make a mount namespace with a small tmpfs. */
+export async function canMount(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("unshare", {
+      args: ["-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return out.success ? null : new TextDecoder().decode(out.stderr).trim();
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

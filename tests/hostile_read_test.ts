@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createGzip, gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import {
+  canMount,
   concat,
   fileEntry,
   imageItems,
@@ -404,20 +405,6 @@ Deno.test("memory and time: a 10 GiB zstd layer or entry in a 330 KB archive is 
   });
 });
 
-/** Whether this machine lets the tests make a mount namespace with a small tmpfs. */
-async function canMount(): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("unshare", {
-      args: ["-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    return out.success ? null : new TextDecoder().decode(out.stderr).trim();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
 /** Runs r10e in a private mount namespace after `setup` (a shell script run there first). */
 async function runMounted(dir: string, setup: string, args: string[]) {
   const r = await measure(args, {
@@ -705,7 +692,10 @@ Deno.test("cp: OS errors name the user's path, never a temporary name", async (t
         `mount -t tmpfs -o size=1m tmpfs "${dir}/d"`,
         ["cp", "img.tar", "/app", "d/app"],
       );
-      refused(r, /^r10e: Cannot copy to "d\/app\/big": No space left on device\n$/);
+      refused(
+        r,
+        /^r10e: Cannot copy to "d\/app\/big": the output folder "d\/app" is full \(no space left on device\)\n$/,
+      );
     });
     await t.step("a name too long", async () => {
       const long = fileEntry("placeholder", "x");

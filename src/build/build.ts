@@ -6,6 +6,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { diskFullOr } from "../disk_full.ts";
 import {
   registerTemporary,
   releaseTemporary,
@@ -792,6 +793,6 @@ async function writeAtomically(
       file.close();
     } catch { /* already closed */ }
     await removeTemporary(tmp);
-    throw error;
+    throw diskFullOr(error, path, "output");
   }
 }

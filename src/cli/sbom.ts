@@ -17,6 +17,7 @@ import {
   userPath,
   withHelp,
 } from "./cli.ts";
+import { DiskFullError, isDiskFull } from "../disk_full.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 
 /**
@@ -34,6 +35,7 @@ export async function writeAtomically(path: string, text: string): Promise<void>
     releaseTemporary(temp);
   } catch (e) {
     await removeTemporary(temp);
+    if (isDiskFull(e)) throw new DiskFullError(path, "output");
     throw new Error(`Cannot write "${path}"`, { cause: e });
   }
 }

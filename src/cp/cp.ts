@@ -19,6 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, resolve as resolvePath } from "node:path";
+import { isDiskFull } from "../disk_full.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { buildMergedFs, type FsKind, type FsNode, readContents } from "../image/merged_fs.ts";
 import type { ImageInfo, ImageInput } from "../image/reader.ts";
@@ -243,6 +244,13 @@ function hostError(e: unknown, target: string): unknown {
   const where = writing || target;
   writing = "";
   if (e instanceof RangeError) return new UsageError(`Cannot copy to "${target}": ${e.message}`);
+  if (isDiskFull(e)) {
+    return new UsageError(
+      `Cannot copy to "${short(where)}": the output folder "${
+        short(dirname(where))
+      }" is full (no space left on device)`,
+    );
+  }
   if (e instanceof Error && "code" in e && typeof e.code === "string") {
     // Deno's messages end with the syscall and the (temporary) path: "…: open '/d/.r10e-cp-…'".
     const reason = e.message.replace(/:\s+\w+\s+'.*'$/s, "").replace(/ \(os error \d+\)$/, "");

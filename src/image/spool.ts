@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { diskFullOr } from "../disk_full.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";
 import type { LayerSpool } from "./writer.ts";
 
@@ -37,7 +38,11 @@ export function openLayerSpool(
       }
       await file.seek(size, Deno.SeekMode.Start);
       let off = 0;
-      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      try {
+        while (off < chunk.length) off += await file.write(chunk.subarray(off));
+      } catch (error) {
+        throw diskFullOr(error, path as string, "TMPDIR");
+      }
       size += chunk.length;
     },
     async *read(offset: number, length: number) {

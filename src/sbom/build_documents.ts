@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { DiskFullError, diskFullOr, isDiskFull } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
@@ -276,7 +277,11 @@ async function goBinaries(
         using out = await Deno.open(file, { write: true, createNew: true, mode: 0o600 });
         for await (const chunk of record.entry.content!()) {
           let done = 0;
-          while (done < chunk.length) done += await out.write(chunk.subarray(done));
+          try {
+            while (done < chunk.length) done += await out.write(chunk.subarray(done));
+          } catch (error) {
+            throw diskFullOr(error, file, "TMPDIR");
+          }
         }
       }
       using f = await Deno.open(file);
@@ -353,6 +358,7 @@ export async function writeDocuments(
     }
   } catch (e) {
     for (const t of temps) await removeTemporary(t.temp);
+    if (isDiskFull(e)) throw new DiskFullError(temps[temps.length - 1].path, "output");
     throw new Error(
       `Cannot write the SBOM and provenance beside "${archivePath}": ${(e as Error).message}`,
       { cause: e },

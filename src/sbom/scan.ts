@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { buildMergedFs, type FsNode, readContents } from "../image/merged_fs.ts";
 import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
@@ -146,7 +147,11 @@ export async function scanImage(
             size += chunk.length;
             collect(chunk.length);
             let done = 0;
-            while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
+            try {
+              while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
+            } catch (error) {
+              throw diskFullOr(error, name, "TMPDIR");
+            }
           }
         } finally {
           out?.close();

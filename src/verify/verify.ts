@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { Buffer } from "node:buffer";
@@ -883,7 +884,11 @@ async function writeStream(path: string, source: AsyncIterable<Uint8Array>): Pro
   using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   for await (const chunk of source) {
     let off = 0;
-    while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    try {
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    } catch (error) {
+      throw diskFullOr(error, path, "TMPDIR");
+    }
   }
 }
 
