@@ -40,6 +40,10 @@ export function compileArgs(target: string, output: string): string[] {
     "src/image/_hash_worker.ts",
     "--include",
     "templates",
+    // main.ts imports the command line by a computed name (so that `r10e version` does not load
+    // it): embed it and what it imports.
+    "--include",
+    "src/cli/program.ts",
     "--target",
     triple,
     "--output",
