@@ -158,22 +158,34 @@ Deno.test("check: a malformed REFERENCE is refused before building (exit 2)", as
   }
 });
 
-Deno.test("check: when disorderfs cannot mount (a container without the right), B builds unshuffled and says why", async () => {
+Deno.test("check: wrappers the host refuses (disorderfs, unshare, setarch) are not applied, and the table says why", async () => {
   const dir = await project("branchstamp");
   const fake = await Deno.makeTempDir({ prefix: "r10e-fake-disorderfs-" });
   try {
-    await Deno.writeTextFile(
-      `${fake}/disorderfs`,
-      "#!/bin/sh\necho 'fuse: device not found' >&2\nexit 1\n",
-      {
+    // As in a container without CAP_SYS_ADMIN, or whose seccomp profile refuses the personality.
+    const failing = {
+      disorderfs: "fuse: device not found",
+      unshare: "unshare: unshare failed: Operation not permitted",
+      setarch: "setarch: failed to set personality to x86_64: Operation not permitted",
+    };
+    for (const [tool, message] of Object.entries(failing)) {
+      await Deno.writeTextFile(`${fake}/${tool}`, `#!/bin/sh\necho '${message}' >&2\nexit 1\n`, {
         mode: 0o755,
-      },
-    );
+      });
+    }
     const r = await check(dir, [], { PATH: `${fake}:${Deno.env.get("PATH")}` });
     assertEquals(r.code, 0, r.stdout + r.stderr);
     assert.match(
       r.stdout,
       /file order +not varied: disorderfs could not mount B's clone: fuse: device not found/,
+    );
+    assert.match(
+      r.stdout,
+      /hostname +not varied: unshare --uts failed here: unshare: unshare failed: Operation not/,
+    );
+    assert.match(
+      r.stdout,
+      /kernel +not varied: setarch --uname-2\.6 -R failed here: setarch: failed/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -419,8 +419,37 @@ async function hostFacts(
     which("taskset"),
     Deno.stat("/dev/fuse").then(() => true, () => false),
   ]);
+  // Each wrapper is tried once: installed is not enough where a container or a seccomp
+  // profile refuses what it does, and a refusal would fail build B instead.
+  const trial = async (argv: string[] | null) => {
+    if (argv === null) return undefined;
+    try {
+      const out = await new Deno.Command(argv[0], {
+        args: [...argv.slice(1), "/bin/true"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        signal: AbortSignal.timeout(10_000),
+      }).output();
+      if (out.success) return undefined;
+      return new TextDecoder().decode(out.stderr).trim().split("\n")[0] ||
+        `exit code ${out.code}`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const [unshareFailed, setarchFailed, tasksetFailed] = await Promise.all([
+    trial(unshare && Deno.uid() === 0 ? [unshare, "--uts", "--"] : null),
+    trial(setarch ? [setarch, Deno.build.arch, "--uname-2.6", "-R"] : null),
+    trial(taskset ? [taskset, "--cpu-list", "0"] : null),
+  ]);
+  const failed = Object.fromEntries(
+    Object.entries({ unshare: unshareFailed, setarch: setarchFailed, taskset: tasksetFailed })
+      .filter(([, v]) => v !== undefined),
+  );
   return {
     tools: { faketime, disorderfs, fusermount, unshare, setarch, taskset },
+    failed,
     root: Deno.uid() === 0,
     fuse,
     // uname -m's names for the architectures Deno runs on (x86_64, aarch64).

@@ -20,6 +20,11 @@ export interface HostFacts {
     setarch: string | null;
     taskset: string | null;
   };
+  /**
+   * Wrappers that are installed but failed a trial run here, with their message (a container
+   * without CAP_SYS_ADMIN cannot unshare; a seccomp profile may refuse setarch's personality).
+   */
+  failed?: Partial<Record<"unshare" | "setarch" | "taskset", string>>;
   /** Whether the user is root (a new UTS namespace and a FUSE mount need it). */
   root: boolean;
   /** Whether /dev/fuse exists. */
@@ -131,7 +136,7 @@ export function planVariations(h: HostFacts): VariationPlan {
       a: "the host's",
       b: "the builder container's own (Docker gives each container one)",
     });
-  } else if (h.tools.unshare && h.root) {
+  } else if (h.tools.unshare && h.root && !h.failed?.unshare) {
     prefix.push(
       h.tools.unshare,
       "--uts",
@@ -154,25 +159,31 @@ export function planVariations(h: HostFacts): VariationPlan {
       b: "",
       notVaried: !h.tools.unshare
         ? "unshare is not installed (util-linux)"
+        : h.failed?.unshare
+        ? `unshare --uts failed here: ${h.failed.unshare}`
         : "not root (unshare --uts needs it)",
     });
   }
 
-  if (h.tools.setarch && !docker) {
+  if (h.tools.setarch && !docker && !h.failed?.setarch) {
     prefix.push(h.tools.setarch, h.machine, "--uname-2.6", "-R");
     conditions.push(
       { name: "kernel", a: "the host's uname -r", b: "2.6.x (setarch --uname-2.6)" },
       { name: "ASLR", a: "randomized", b: "off (setarch -R)" },
     );
   } else {
-    const why = docker ? inContainer : "setarch is not installed (util-linux)";
+    const why = docker
+      ? inContainer
+      : h.failed?.setarch
+      ? `setarch --uname-2.6 -R failed here: ${h.failed.setarch}`
+      : "setarch is not installed (util-linux)";
     conditions.push(
       { name: "kernel", a: "", b: "", notVaried: why },
       { name: "ASLR", a: "", b: "", notVaried: why },
     );
   }
 
-  if (h.tools.taskset && h.cpus > 1 && !docker) {
+  if (h.tools.taskset && h.cpus > 1 && !docker && !h.failed?.taskset) {
     prefix.push(h.tools.taskset, "--cpu-list", "0");
     conditions.push({ name: "CPUs", a: String(h.cpus), b: "1 (taskset --cpu-list 0)" });
   } else {
@@ -182,6 +193,8 @@ export function planVariations(h: HostFacts): VariationPlan {
       b: "",
       notVaried: docker
         ? inContainer
+        : h.failed?.taskset
+        ? `taskset failed here: ${h.failed.taskset}`
         : h.tools.taskset
         ? "this host has one CPU"
         : "taskset is not installed",

@@ -62,6 +62,19 @@ Deno.test("planVariations: what is missing is named, and nothing is claimed that
       "ASLR",
       /setarch is not installed/,
     ],
+    [
+      "setarch refused",
+      { failed: { setarch: "Operation not permitted" } },
+      "kernel",
+      /setarch --uname-2\.6 -R failed here: Operation not permitted/,
+    ],
+    [
+      "unshare refused",
+      { failed: { unshare: "unshare failed: Operation not permitted" } },
+      "hostname",
+      /unshare --uts failed here/,
+    ],
+    ["taskset refused", { failed: { taskset: "x" } }, "CPUs", /taskset failed here: x/],
   ];
   for (const [what, change, name, why] of cases) {
     await t.step(`${what}: ${name}`, () => {
@@ -70,6 +83,8 @@ Deno.test("planVariations: what is missing is named, and nothing is claimed that
       assert.match(c.notVaried ?? c.note ?? "", why);
       if (name === "time") assert.equal(plan.env.R10E_BUILD_CMD_FAKETIME, undefined);
       if (name === "hostname") assert.ok(!plan.prefix.includes("/usr/bin/unshare"));
+      if (name === "kernel") assert.ok(!plan.prefix.includes("/usr/bin/setarch"));
+      if (name === "CPUs") assert.ok(!plan.prefix.includes("/usr/bin/taskset"));
       if (name === "file order") assert.equal(plan.shuffleDirents, false);
     });
   }
