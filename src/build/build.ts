@@ -49,6 +49,7 @@ import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
+import { type BaseImage, loadBaseImage, mergeRuntime } from "./base_image.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -61,6 +62,14 @@ export const LAYER_CREATED_BY = {
   externData: "r10e: extern_data",
   artifacts: "r10e: artifacts",
 } as const;
+
+/** The `created_by` of a base image's layer in build's output (its history is the base's). */
+export const BASE_LAYER = "base image";
+
+/** r10e's cache directory: `$XDG_CACHE_HOME/r10e`, default `~/.cache/r10e`. */
+export function cacheDir(env: Record<string, string>): string {
+  return `${env.XDG_CACHE_HOME || `${env.HOME ?? ""}/.cache`}/r10e`;
+}
 
 /** Where build_cmd runs. */
 export type BuildMode = "host" | "docker" | "auto";
@@ -283,6 +292,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (left.length) (options.onWarning ?? progress)(untrackedOutputWarning(left, root));
   }
 
+  // The base image's layers come from the cache (fetched once, checked on every read).
+  const bases: BaseImage[] | null = config.base_image
+    ? await loadBaseImage(config.base_image, platforms.map(platformOf), {
+      env: options.hostEnv,
+      cacheDir: cacheDir(options.hostEnv),
+      onProgress: progress,
+    })
+    : null;
   progress("Staging artifacts, extern_data and the CA bundle");
   const filesRoot = dockerStaging?.root ?? root;
   const ca = config.include_ca_bundle ? caBundle() : null;
@@ -329,6 +346,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     platform: string;
     layers: LayerSpec[];
     digests: (() => ArtifactDigest)[];
+    base?: BaseImage;
   }[] = [];
   for (const platform of platforms) {
     const artifacts = config.artifacts.map((a) => ({ ...a, src: expandPlatform(a.src, platform) }));
@@ -354,9 +372,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     else audited = false;
     // Wrapped before staging: the layer's entries take the item's content function.
     const digests = collected.artifacts.map((item, i) => hashOnRead(item, artifacts[i].src));
+    const base = bases?.[platforms.indexOf(platform)];
     perPlatform.push({
       platform,
+      base,
       layers: [
+        ...(base?.layers.map((blob) => ({ createdBy: BASE_LAYER, entries: [], blob })) ?? []),
         ...sharedLayers,
         { createdBy: LAYER_CREATED_BY.artifacts, entries: stageLayer(collected.artifacts) },
       ],
@@ -408,8 +429,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         layerCompression: config.layer_compression,
         images: perPlatform.map((p) => ({
           platform: platformOf(p.platform),
-          config: runtime,
+          config: p.base
+            ? mergeRuntime(p.base.defaults, runtime, {
+              env: config.env,
+              entrypoint: config.entrypoint !== undefined,
+              cmd: config.cmd !== undefined,
+            })
+            : runtime,
           layers: p.layers,
+          ...(p.base
+            ? {
+              baseHistory: p.base.history,
+              // The OCI annotations of a base, so that verify and scanners name a base change.
+              annotations: {
+                "org.opencontainers.image.base.digest": p.base.digest,
+                "org.opencontainers.image.base.name": p.base.name,
+              },
+            }
+            : {}),
         })),
         dockerImage,
       },

@@ -16,6 +16,7 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import { ConfigError, type Problem } from "../errors.ts";
+import { parseReference, type Reference } from "../registry/reference.ts";
 
 /** A file or directory copied into the image. */
 export interface Mapping {
@@ -48,6 +49,8 @@ export interface Config {
    */
   platforms: string[];
   builder_image?: string;
+  /** An image pinned by digest whose layers go below r10e's own (`host/repo@sha256:…`). */
+  base_image?: string;
   /** Where the source is, the label `org.opencontainers.image.source` (a URL without credentials). */
   source?: string;
   /** The image's ExposedPorts, normalized to `port/proto` (`"8080"` → `"8080/tcp"`), sorted, no duplicates. */
@@ -97,6 +100,7 @@ export const KNOWN_FIELDS = [
   "platform",
   "platforms",
   "builder_image",
+  "base_image",
   "source",
   "exposed_ports",
   "stop_signal",
@@ -336,6 +340,10 @@ const schema = z.object({
     message: 'expected at least one platform like "linux/amd64", found an empty array',
   }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
+  base_image: nonBlank('an image pinned by digest like "registry/repo@sha256:<64 hex>"').refine(
+    (s) => typeof parseBaseImage(s) !== "string",
+    { error: (i) => parseBaseImage(String(i.input)) as string },
+  ).nullish(),
   source: nonBlank('a URL such as "https://github.com/org/repo"').nullish(),
   exposed_ports: z.array(
     z.string({ error: (i) => `expected a port like "8080/tcp", found ${describe(i.input)}` })
@@ -664,6 +672,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     platform: d.platforms?.[0] ?? d.platform ?? "linux/amd64",
     platforms: d.platforms ?? [d.platform ?? "linux/amd64"],
     ...(d.builder_image ? { builder_image: d.builder_image } : {}),
+    ...(d.base_image ? { base_image: d.base_image } : {}),
     ...(d.source ? { source: d.source } : {}),
     exposed_ports: [...new Set((d.exposed_ports ?? []).map((p) => normalizePort(p)!))].sort(),
     ...(d.stop_signal ? { stop_signal: d.stop_signal } : {}),
@@ -672,6 +681,22 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     ...(d.runtime ? { runtime: d.runtime } : {}),
   };
   return { config, file, warnings, locate };
+}
+
+/** The pinned reference of `base_image`, or a message saying why it is not one. */
+export function parseBaseImage(text: string): Reference | string {
+  let ref: Reference;
+  try {
+    ref = parseReference(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (!ref.digest) {
+    return `expected an image pinned by digest like "registry/repo@sha256:<64 hex>", found ${
+      JSON.stringify(text)
+    }: a tag moves, so the image would not be a function of the config (get the digest with \`crane digest ${text}\`)`;
+  }
+  return ref;
 }
 
 type MakeProblem = (path: (string | number)[], message: string) => Problem;
@@ -701,6 +726,14 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
         }
       }
     });
+  }
+  if (v.runtime != null && v.base_image != null) {
+    problems.push(
+      problem(
+        ["runtime"],
+        "not with base_image: the base image brings its own /etc/passwd, /tmp and user",
+      ),
+    );
   }
   const seen = new Map<string, (string | number)[]>();
   for (const d of dests) {

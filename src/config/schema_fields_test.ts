@@ -127,3 +127,17 @@ Deno.test("parseConfig: a bad runtime is an error at its position", () => {
     'config.json:5:14: runtime: expected "nonroot" (a runtime root, running as user 65532) or "root" (the same root, running as root), found "distroless"',
   ]);
 });
+
+Deno.test("parseConfig: base_image must be pinned by digest", () => {
+  const pinned = `127.0.0.1:5000/base@sha256:${"ab".repeat(32)}`;
+  assertEquals(
+    parseConfig(base(`,\n  "base_image": "${pinned}"`), "config.json").config.base_image,
+    pinned,
+  );
+  assertEquals(problemsOf(base(`,\n  "base_image": "debian:12"`)), [
+    'config.json:5:17: base_image: expected an image pinned by digest like "registry/repo@sha256:<64 hex>", found "debian:12": a tag moves, so the image would not be a function of the config (get the digest with `crane digest debian:12`)',
+  ]);
+  assertEquals(problemsOf(base(`,\n  "base_image": "${pinned}",\n  "runtime": "nonroot"`)), [
+    "config.json:6:14: runtime: not with base_image: the base image brings its own /etc/passwd, /tmp and user",
+  ]);
+});

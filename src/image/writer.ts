@@ -79,6 +79,22 @@ export interface RuntimeConfig {
 export interface LayerSpec {
   createdBy: string;
   entries: TarEntry[];
+  /**
+   * A layer of a base image, stored byte for byte as its blob (then `entries` is empty and the
+   * layer has no history entry of its own: the base's history comes with `baseHistory`).
+   */
+  blob?: BlobLayer;
+}
+
+/** A layer blob taken as it is (a base image's). */
+export interface BlobLayer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  /** Its uncompressed digest, from the base's config. */
+  diffId: string;
+  /** Its bytes; the writer checks them against `digest` as it writes them. */
+  read: () => AsyncIterable<Uint8Array>;
 }
 
 /** One platform's image. */
@@ -87,6 +103,10 @@ export interface ImageSpec {
   config: RuntimeConfig;
   /** Base layer first. Empty layers must be left out by the caller. */
   layers: LayerSpec[];
+  /** The base image's history entries, before those of r10e's layers. */
+  baseHistory?: Record<string, unknown>[];
+  /** The manifest's annotations (the base image's name and digest), when there are any. */
+  annotations?: Record<string, string>;
 }
 
 /** What goes into one archive. */
@@ -243,6 +263,14 @@ export async function writeImageArchive(
         diffIds.push(known.diffId);
         continue;
       }
+      if (layer.blob) {
+        const { mediaType, digest, size, diffId } = layer.blob;
+        layers.push({ mediaType, digest, size });
+        diffIds.push(diffId);
+        hashed.set(layer, { descriptor: layers[layers.length - 1], diffId });
+        if (!blobs.has(digest)) blobs.set(digest, { size, read: layer.blob.read });
+        continue;
+      }
       const verb = compression === "gzip" ? "Compressing" : "Hashing";
       progress(`${verb} layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
       const tarHash = new Sha256();
@@ -311,6 +339,7 @@ export async function writeImageArchive(
       mediaType: MediaType.manifest,
       config,
       layers,
+      ...(image.annotations ? { annotations: image.annotations } : {}),
     });
     const manifest = addBytes(blobs, MediaType.manifest, manifestBytes);
     manifests.push({ descriptor: manifest, platform: image.platform });
@@ -426,13 +455,21 @@ export function imageConfig(image: ImageSpec, diffIds: string[], created: number
     created: time,
     config: image.config,
     rootfs: { type: "layers", diff_ids: diffIds },
-    history: image.layers.map((l) => ({ created: time, created_by: l.createdBy })),
+    history: [
+      ...(image.baseHistory ?? []),
+      ...image.layers.filter((l) => !l.blob).map((l) => ({
+        created: time,
+        created_by: l.createdBy,
+      })),
+    ],
   };
 }
 
 interface Blob {
   size: number;
   bytes?: Uint8Array;
+  /** A base image's layer, copied as it is. */
+  read?: () => AsyncIterable<Uint8Array>;
   layer?: TarEntry[];
   /** A gzip layer: `layer` compressed at GZIP_LEVEL. */
   gzip?: boolean;
@@ -497,6 +534,26 @@ function blobEntry(
   io: { pool: GzipPool | null; spool?: LayerSpool; signal?: AbortSignal },
 ): TarEntry {
   if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
+  if (blob.read) {
+    const read = blob.read;
+    return {
+      name: blobPath(digest),
+      kind: "file",
+      mode: 0o644,
+      size: blob.size,
+      content: async function* () {
+        const hash = new Sha256();
+        for await (const chunk of read()) {
+          hash.update(chunk);
+          yield chunk;
+        }
+        const got = `sha256:${hash.hex()}`;
+        if (got !== digest) {
+          throw new RangeError(`Cannot write layer "${digest}": its bytes have ${got}`);
+        }
+      },
+    };
+  }
   const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
   return {
     name: blobPath(digest),

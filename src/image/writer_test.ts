@@ -378,3 +378,69 @@ function memorySpool() {
     },
   };
 }
+
+Deno.test("writeImageArchive: a base layer blob is stored as it is, before r10e's, and checked", async (t) => {
+  const baseBytes = enc.encode("pretend gzip bytes of a base layer");
+  const digest = `sha256:${sha256Hex(baseBytes)}`;
+  const spec = (bytes: Uint8Array): ArchiveSpec => ({
+    repository: "based",
+    tag: "latest",
+    created: 1700000000,
+    images: [{
+      platform: { os: "linux", architecture: "amd64" },
+      config: { Env: [] },
+      baseHistory: [{ created: "2020-01-01T00:00:00Z", created_by: "base" }],
+      annotations: { "org.opencontainers.image.base.digest": `sha256:${"ab".repeat(32)}` },
+      layers: [
+        {
+          createdBy: "base image",
+          entries: [],
+          blob: {
+            mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+            digest,
+            size: baseBytes.length,
+            diffId: `sha256:${"cd".repeat(32)}`,
+            read: async function* () {
+              yield bytes;
+            },
+          },
+        },
+        { createdBy: "r10e: artifacts", entries: [file("app", "x", 0o755)] },
+      ],
+    }],
+  });
+  await t.step("stored byte for byte, named by the manifest, with the base's history", async () => {
+    const parts: Uint8Array[] = [];
+    const result = await writeImageArchive(spec(baseBytes), (c) => {
+      parts.push(c.slice());
+    }, { compress: false });
+    const image = result.images[0];
+    assertEquals(image.layers[0], {
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest,
+      size: baseBytes.length,
+    });
+    assertEquals(image.diffIds[0], `sha256:${"cd".repeat(32)}`);
+    const archive = new TextDecoder("latin1").decode(
+      await collectBytes(ReadableStream.from(parts)),
+    );
+    assertEquals(archive.includes("pretend gzip bytes of a base layer"), true);
+    assertEquals(archive.includes('"annotations":{"org.opencontainers.image.base.digest"'), true);
+    assertEquals(
+      archive.includes(
+        '"history":[{"created":"2020-01-01T00:00:00Z","created_by":"base"},{"created":"2023-11-14T22:13:20Z","created_by":"r10e: artifacts"}]',
+      ),
+      true,
+    );
+  });
+  await t.step("bytes that are not the blob's digest are an error", async () => {
+    await assertRejects(
+      () =>
+        writeImageArchive(spec(enc.encode("Pretend gzip bytes of a base layer")), () => {}, {
+          compress: false,
+        }),
+      RangeError,
+      `Cannot write layer "${digest}"`,
+    );
+  });
+});

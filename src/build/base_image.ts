@@ -1,0 +1,373 @@
+/**
+ * `base_image`: an image pinned by digest whose layers go, byte for byte, below r10e's own. Its
+ * manifests, configs and layers are fetched once into a cache keyed by digest
+ * (`$XDG_CACHE_HOME/r10e/blobs/sha256/<hex>`), checked against their digest on every read, so
+ * a build works offline once they are there; the platform's manifest is picked from the base's
+ * index, and its config's Env, User, WorkingDir, Entrypoint and Cmd are the image's defaults.
+ *
+ * `pickPlatform` and `baseDefaults` are pure; `loadBaseImage` reads the cache and the registry.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { Sha256 } from "../image/digest.ts";
+import { MediaType, type Platform, type RuntimeConfig } from "../image/writer.ts";
+import { type ClientOptions, RegistryClient } from "../registry/client.ts";
+import { type Descriptor, readDocument } from "../registry/media.ts";
+import { fetchManifest } from "../registry/pull.ts";
+import { formatName, type Reference } from "../registry/reference.ts";
+import { parseBaseImage } from "../config/schema.ts";
+
+/** A layer of the base, as its manifest names it, with its uncompressed digest from the config. */
+export interface BaseLayer {
+  /** The OCI media type (Docker's are written as their OCI equivalents: the same bytes). */
+  mediaType: string;
+  digest: string;
+  size: number;
+  diffId: string;
+  /** The blob's bytes from the cache, checked against `digest` as the last byte goes by. */
+  read: () => AsyncIterable<Uint8Array>;
+}
+
+/** The base image of one platform. */
+export interface BaseImage {
+  /** `host/repo`, the annotation `org.opencontainers.image.base.name`. */
+  name: string;
+  /** The pinned digest (of the index or manifest), `org.opencontainers.image.base.digest`. */
+  digest: string;
+  /** The platform's own manifest digest. */
+  manifestDigest: string;
+  layers: BaseLayer[];
+  /** The runtime fields the config's own override. */
+  defaults: Partial<Pick<RuntimeConfig, "Env" | "User" | "WorkingDir" | "Entrypoint" | "Cmd">>;
+  /** The base config's history, kept as it is before r10e's entries. */
+  history: Record<string, unknown>[];
+}
+
+/** An index or manifest document as JSON. */
+type Json = Record<string, unknown>;
+
+const DOCKER_LAYER_TYPES: Record<string, string> = {
+  "application/vnd.docker.image.rootfs.diff.tar.gzip": MediaType.layerGzip,
+  "application/vnd.oci.image.layer.v1.tar+gzip": MediaType.layerGzip,
+  "application/vnd.oci.image.layer.v1.tar": MediaType.layer,
+};
+
+function platformText(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
+}
+
+/**
+ * The descriptor of `platform`'s manifest in an index, or null when the document is a manifest
+ * (its config says which platform it is for).
+ * @throws {ConfigError} naming the platform when the index has none for it.
+ */
+export function pickPlatform(
+  index: Json,
+  platform: Platform,
+  name: string,
+): Descriptor | null {
+  if (!Array.isArray(index.manifests)) return null;
+  const want = platformText(platform);
+  const offered: string[] = [];
+  for (const m of index.manifests as Json[]) {
+    const p = m.platform as Platform | undefined;
+    if (!p || typeof p.os !== "string") continue;
+    // BuildKit's attestations claim "unknown/unknown".
+    if (p.os === "unknown") continue;
+    const text = platformText(p);
+    offered.push(text);
+    // arm64's variant v8 is the default: "linux/arm64" and "linux/arm64/v8" are the same.
+    const norm = (s: string) => s.replace(/^linux\/arm64\/v8$/, "linux/arm64");
+    if (norm(text) === norm(want)) {
+      return { mediaType: String(m.mediaType), digest: String(m.digest), size: Number(m.size) };
+    }
+  }
+  throw new ConfigError(
+    `Cannot use base_image "${name}": it has no image for platform "${want}" (it has ${
+      offered.length ? offered.map((o) => `"${o}"`).join(", ") : "none with a platform"
+    })`,
+  );
+}
+
+/** The runtime defaults of a base config (`config` of the image config). */
+export function baseDefaults(config: Json): BaseImage["defaults"] {
+  const c = (config.config ?? {}) as Json;
+  const strings = (v: unknown) =>
+    Array.isArray(v) && v.every((s) => typeof s === "string") ? v as string[] : undefined;
+  const text = (v: unknown) => typeof v === "string" && v !== "" ? v : undefined;
+  const out: BaseImage["defaults"] = {};
+  const env = strings(c.Env);
+  if (env) out.Env = env;
+  if (text(c.User)) out.User = text(c.User);
+  if (text(c.WorkingDir)) out.WorkingDir = text(c.WorkingDir);
+  if (strings(c.Entrypoint)) out.Entrypoint = strings(c.Entrypoint);
+  if (strings(c.Cmd)) out.Cmd = strings(c.Cmd);
+  return out;
+}
+
+/**
+ * The image config's runtime fields with the base's as defaults: the config's Env replaces a
+ * base variable of the same name (the base's order kept, new ones after it in name order); its
+ * Entrypoint, Cmd, WorkingDir and User replace the base's. A configured Entrypoint drops the
+ * base's Cmd, as a Dockerfile's ENTRYPOINT does.
+ */
+export function mergeRuntime(
+  base: BaseImage["defaults"],
+  own: RuntimeConfig,
+  configured: { env: Record<string, string>; entrypoint: boolean; cmd: boolean },
+): RuntimeConfig {
+  const env = [...(base.Env ?? [])];
+  const nameOf = (kv: string) => kv.slice(0, kv.indexOf("=") >>> 0);
+  for (const key of Object.keys(configured.env).sort()) {
+    const kv = `${key}=${configured.env[key]}`;
+    const at = env.findIndex((e) => nameOf(e) === key);
+    if (at >= 0) env[at] = kv;
+    else env.push(kv);
+  }
+  // r10e's default PATH only when neither the base nor the config sets one.
+  if (!env.some((e) => nameOf(e) === "PATH")) {
+    const path = own.Env.find((e) => nameOf(e) === "PATH");
+    if (path) env.unshift(path);
+  }
+  const out: RuntimeConfig = { ...own, Env: env };
+  const entrypoint = configured.entrypoint ? own.Entrypoint : base.Entrypoint;
+  const cmd = configured.cmd ? own.Cmd : configured.entrypoint ? undefined : base.Cmd;
+  delete out.Entrypoint;
+  delete out.Cmd;
+  if (entrypoint) out.Entrypoint = entrypoint;
+  if (cmd) out.Cmd = cmd;
+  if (!out.WorkingDir && base.WorkingDir) out.WorkingDir = base.WorkingDir;
+  if (!out.User && base.User) out.User = base.User;
+  return sortKeys(out);
+}
+
+function sortKeys<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
+}
+
+/** Options of `loadBaseImage`. */
+export interface LoadBaseOptions extends ClientOptions {
+  /** The cache directory, `$XDG_CACHE_HOME/r10e` (default `~/.cache/r10e`). */
+  cacheDir: string;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * The base image of every platform, from the cache, fetching what is missing.
+ * @throws {ConfigError} for a reference that is not pinned, a platform the base lacks, or a
+ * blob that does not match its digest.
+ */
+export async function loadBaseImage(
+  text: string,
+  platforms: Platform[],
+  options: LoadBaseOptions,
+): Promise<BaseImage[]> {
+  const ref = parseBaseImage(text);
+  if (typeof ref === "string") throw new ConfigError(`Cannot use base_image: ${ref}`);
+  const store = new BlobStore(ref, options);
+  try {
+    const name = formatName(ref);
+    const top = await store.manifest(ref.digest!);
+    const out: BaseImage[] = [];
+    for (const platform of platforms) {
+      const picked = pickPlatform(top.json, platform, text);
+      const manifest = picked ? await store.manifest(picked.digest, picked) : top;
+      const doc = readDocument(manifest.bytes, `manifest ${manifest.digest} of "${text}"`);
+      if (doc.kind !== "manifest") {
+        throw new ConfigError(`Cannot use base_image "${text}": ${manifest.digest} is no image`);
+      }
+      const [configDesc, ...layers] = doc.children;
+      const config = JSON.parse(new TextDecoder().decode(await store.small(configDesc))) as Json;
+      if (!picked) {
+        const has = { os: config.os, architecture: config.architecture, variant: config.variant };
+        if (platformText(has as Platform) !== platformText(platform)) {
+          throw new ConfigError(
+            `Cannot use base_image "${text}": it is an image for platform "${
+              platformText(has as Platform)
+            }", not for platform "${platformText(platform)}"`,
+          );
+        }
+      }
+      const diffIds = ((config.rootfs as Json)?.diff_ids ?? []) as string[];
+      if (diffIds.length !== layers.length) {
+        throw new ConfigError(
+          `Cannot use base_image "${text}": its config has ${diffIds.length} diff_ids for ${layers.length} layers`,
+        );
+      }
+      const based: BaseLayer[] = [];
+      for (const [i, layer] of layers.entries()) {
+        const mediaType = DOCKER_LAYER_TYPES[layer.mediaType];
+        if (!mediaType) {
+          throw new ConfigError(
+            `Cannot use base_image "${text}": layer ${layer.digest} is of type "${layer.mediaType}" (expected a tar, or a gzip tar)`,
+          );
+        }
+        await store.ensure(layer);
+        based.push({
+          mediaType,
+          digest: layer.digest,
+          size: layer.size,
+          diffId: diffIds[i],
+          read: () => store.read(layer),
+        });
+      }
+      out.push({
+        name,
+        digest: ref.digest!,
+        manifestDigest: manifest.digest,
+        layers: based,
+        defaults: baseDefaults(config),
+        history: Array.isArray(config.history) ? config.history as Json[] : [],
+      });
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+/** Blobs and manifests by digest in the cache, fetched from the base's registry when missing. */
+class BlobStore {
+  #ref: Reference;
+  #options: LoadBaseOptions;
+  #client: RegistryClient | null = null;
+  #dir: string;
+
+  constructor(ref: Reference, options: LoadBaseOptions) {
+    this.#ref = ref;
+    this.#options = options;
+    this.#dir = join(options.cacheDir, "blobs", "sha256");
+  }
+
+  close(): void {
+    this.#client?.close();
+  }
+
+  #path(digest: string): string {
+    return join(this.#dir, digest.slice("sha256:".length));
+  }
+
+  #registry(): RegistryClient {
+    this.#client ??= new RegistryClient(this.#ref.registry, this.#options);
+    return this.#client;
+  }
+
+  /** A manifest or index by digest, checked. */
+  async manifest(
+    digest: string,
+    expected?: Descriptor,
+  ): Promise<{ digest: string; bytes: Uint8Array; json: Json }> {
+    let bytes = await this.#cached(digest);
+    if (!bytes) {
+      this.#options.onProgress?.(`Fetching base image manifest ${digest}`);
+      const got = await fetchManifest(
+        this.#registry(),
+        this.#ref,
+        digest,
+        [`repository:${this.#ref.repository}:pull`],
+        expected,
+      );
+      bytes = got.bytes;
+      await this.#store(digest, ReadableStream.from([bytes]));
+    }
+    return { digest, bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
+  }
+
+  /** A small blob (a config) whole, checked. */
+  async small(d: Descriptor): Promise<Uint8Array> {
+    await this.ensure(d);
+    return (await this.#cached(d.digest))!;
+  }
+
+  /** Fetches a blob into the cache unless it is there (and whole). */
+  async ensure(d: Descriptor): Promise<void> {
+    const have = await Deno.stat(this.#path(d.digest)).catch(() => null);
+    if (have?.size === d.size) return;
+    this.#options.onProgress?.(`Fetching base image blob ${d.digest} (${d.size} bytes)`);
+    const response = await this.#registry().request(
+      "GET",
+      `/v2/${this.#ref.repository}/blobs/${d.digest}`,
+      {
+        scopes: [`repository:${this.#ref.repository}:pull`],
+        expect: [200],
+        what: `fetch blob ${d.digest} of "${this.#ref.repository}"`,
+      },
+    );
+    if (!response.body) throw new ConfigError(`Cannot fetch base blob ${d.digest}: no body`);
+    await this.#store(d.digest, response.body, d.size);
+  }
+
+  /** Reads a cached blob, checking its digest and size as the last byte goes by. */
+  async *read(d: Descriptor): AsyncGenerator<Uint8Array> {
+    const hash = new Sha256();
+    // The stream closes the file at its end or when the reader stops early.
+    const file = await Deno.open(this.#path(d.digest));
+    for await (const chunk of file.readable) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    const got = `sha256:${hash.hex()}`;
+    if (got !== d.digest || hash.size !== d.size) {
+      throw new ConfigError(
+        `Cannot use base_image blob ${d.digest}: the cached file "${
+          this.#path(d.digest)
+        }" has ${got} (${hash.size} bytes); remove it to fetch it again`,
+      );
+    }
+  }
+
+  async #cached(digest: string): Promise<Uint8Array | null> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(this.#path(digest));
+    } catch {
+      return null;
+    }
+    const hash = new Sha256();
+    hash.update(bytes);
+    const got = `sha256:${hash.hex()}`;
+    if (got !== digest) {
+      throw new ConfigError(
+        `Cannot use base_image blob ${digest}: the cached file "${
+          this.#path(digest)
+        }" has ${got}; remove it to fetch it again`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Writes a blob to a temporary file, checks its digest, then renames it into place. */
+  async #store(
+    digest: string,
+    source: ReadableStream<Uint8Array>,
+    size?: number,
+  ): Promise<void> {
+    await Deno.mkdir(this.#dir, { recursive: true });
+    const tmp = `${this.#path(digest)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    const hash = new Sha256();
+    try {
+      {
+        using file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+        for await (const chunk of source) {
+          hash.update(chunk);
+          let off = 0;
+          while (off < chunk.length) off += await file.write(chunk.subarray(off));
+        }
+      }
+      const got = `sha256:${hash.hex()}`;
+      if (got !== digest || (size !== undefined && hash.size !== size)) {
+        throw new ConfigError(
+          `Cannot use base_image "${
+            formatName(this.#ref)
+          }": the registry sent ${got} (${hash.size} bytes) for blob ${digest}`,
+        );
+      }
+      await Deno.rename(tmp, this.#path(digest));
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+  }
+}

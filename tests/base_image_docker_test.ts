@@ -1,0 +1,153 @@
+/**
+ * `base_image` for real: a base made in the test (`docker import` of a busybox-static root,
+ * pushed to the shared loopback registry, pinned by digest) goes below r10e's layers byte for
+ * byte; its Env and WorkingDir are the image's defaults; the image runs its health check through
+ * the base's shell; the manifest names the base; a second build finds the base in the cache
+ * without its registry; a platform the base lacks is an error naming it.
+ */
+import { assertEquals, assertStringIncludes } from "./_assert.ts";
+import { copyExample, r10e } from "./_cli.ts";
+import {
+  docker,
+  dockerTest,
+  importImage,
+  pushToLocalRegistry,
+  run,
+  writeBusyboxRootfs,
+} from "./_docker.ts";
+import { cacheEnv, suffix } from "./_registry.ts";
+
+async function readArchive(archive: string, dir: string) {
+  await Deno.mkdir(dir, { recursive: true });
+  const t = await run("tar", ["-xzf", archive, "-C", dir]);
+  assertEquals(t.code, 0, t.stderr);
+  const blob = async (digest: string) =>
+    JSON.parse(await Deno.readTextFile(`${dir}/blobs/sha256/${digest.slice(7)}`));
+  const index = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
+  const manifest = await blob(index.manifests[0].digest);
+  return { manifest, config: await blob(manifest.config.digest) };
+}
+
+dockerTest(
+  "base_image: a pinned busybox base below r10e's layers, run through its shell",
+  async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "r10e-base-" });
+    const id = suffix();
+    const images: string[] = [];
+    try {
+      const rootfs = `${dir}/rootfs`;
+      await Deno.mkdir(rootfs);
+      await writeBusyboxRootfs(rootfs);
+      const baseTag = `r10e-base-${id}:v1`;
+      await importImage(rootfs, baseTag, {
+        changes: ["ENV BASE_VAR=from-base", "WORKDIR /srv", 'CMD ["/bin/sh"]'],
+      });
+      images.push(baseTag);
+      const baseRef = await pushToLocalRegistry(baseTag);
+      // The registry's own manifest of the base (the loopback registry speaks plain http).
+      const [repoPart, digest] = baseRef.split("@");
+      const host = repoPart.slice(0, repoPart.indexOf("/"));
+      const repo = repoPart.slice(repoPart.indexOf("/") + 1);
+      const response = await fetch(`http://${host}/v2/${repo}/manifests/${digest}`, {
+        headers: {
+          accept:
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        },
+      });
+      const baseManifest = await response.json();
+
+      const project = `${dir}/project`;
+      await copyExample(project);
+      const name = `r10e-based-${id}`;
+      const configText = (base: string, extra = "") =>
+        Deno.readTextFile(`${project}/config.json`).then((text) =>
+          text
+            .replace(/"project_name": "[^"]*"/, `"project_name": "${name}"`)
+            .replace(/,\n {2}"base_image": "[^"]*"[^}]*\}\s*$/, "\n}\n")
+            .replace(/\}\s*$/, `,\n  "base_image": "${base}"${extra}\n}\n`)
+        );
+      await Deno.writeTextFile(`${project}/config.json`, await configText(baseRef));
+      const env = { SOURCE_DATE_EPOCH: "1700000000", ...cacheEnv(dir) };
+      const out = await r10e(["build", "--json", "-q"], { cwd: project, env });
+      assertEquals(out.code, 0, out.stderr);
+      const built = JSON.parse(out.stdout);
+      const { manifest, config } = await readArchive(built.archivePath, `${dir}/a`);
+
+      await t.step("the base's layer comes first, byte for byte, and is named", () => {
+        assertEquals(manifest.layers[0].digest, baseManifest.layers[0].digest);
+        assertEquals(manifest.layers[0].size, baseManifest.layers[0].size);
+        assertEquals(built.layers[0].createdBy, "base image");
+        assertEquals(
+          manifest.annotations["org.opencontainers.image.base.digest"],
+          baseRef.split("@")[1],
+        );
+        assertEquals(
+          manifest.annotations["org.opencontainers.image.base.name"],
+          baseRef.split("@")[0],
+        );
+        assertEquals(config.config.Env.includes("BASE_VAR=from-base"), true, config.config.Env);
+        assertEquals(config.config.WorkingDir, "/srv");
+        assertEquals(config.config.Entrypoint, ["/app/hello"]);
+        assertEquals(config.config.Cmd, undefined);
+      });
+
+      await t.step("docker runs it, and its health check through the base's shell", async () => {
+        await docker(["load", "-i", built.archivePath]);
+        images.push(`${name}:latest`);
+        const ran = await docker(["run", "--rm", "--network", "none", `${name}:latest`]);
+        assertStringIncludes(ran.stdout, "Hello");
+        const health = await docker([
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--entrypoint",
+          "/bin/sh",
+          `${name}:latest`,
+          "-c",
+          'test -x /app/hello && /app/hello >/dev/null && echo "healthy in $(pwd) $BASE_VAR"',
+        ]);
+        assertEquals(health.stdout.trim(), "healthy in /srv from-base");
+      });
+
+      await t.step("offline once cached: the same layers without the registry", async () => {
+        const offline = baseRef.replace(/^[^/]+/, "127.0.0.1:1");
+        await Deno.writeTextFile(`${project}/config.json`, await configText(offline));
+        const again = await r10e(["build", "--json", "-q"], { cwd: project, env });
+        assertEquals(again.code, 0, again.stderr);
+        const b = JSON.parse(again.stdout);
+        assertEquals(
+          b.layers.map((l: { digest: string }) => l.digest),
+          built.layers.map((l: { digest: string }) => l.digest),
+        );
+      });
+
+      await t.step("a cached blob that changed is refused, naming the file", async () => {
+        const cached = `${dir}/cache/r10e/blobs/sha256/${built.layers[0].digest.slice(7)}`;
+        const bytes = await Deno.readFile(cached);
+        bytes[bytes.length - 1] ^= 1;
+        await Deno.writeFile(cached, bytes);
+        await Deno.writeTextFile(`${project}/config.json`, await configText(baseRef));
+        const failed = await r10e(["build", "-q"], { cwd: project, env });
+        assertEquals(failed.code, 2, failed.stderr);
+        assertStringIncludes(failed.stderr, `the cached file "${cached}" has sha256:`);
+        await Deno.remove(cached);
+      });
+
+      await t.step("a platform the base lacks is an error naming it", async () => {
+        await Deno.writeTextFile(
+          `${project}/config.json`,
+          (await configText(baseRef)).replace(/\}\s*$/, `,\n  "platform": "linux/arm64"\n}\n`),
+        );
+        const init = await r10e(["init", "-q"], { cwd: project, env: { ...env, GOPROXY: "off" } });
+        assertEquals(init.code, 0, init.stderr);
+        const failed = await r10e(["build", "-q"], { cwd: project, env });
+        assertEquals(failed.code, 2, failed.stderr);
+        assertStringIncludes(failed.stderr, `not for platform "linux/arm64"`);
+      });
+    } finally {
+      if (images.length) await docker(["rmi", "-f", ...images], { allowFail: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
