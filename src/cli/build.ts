@@ -91,7 +91,7 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
         quiet,
       });
       const result = await build({
-        configPath: await projectConfig(cli, command, opts.config),
+        configPath: await projectConfig(cli, { command, config: opts.config }),
         cwd: io.cwd,
         projectDir: opts.projectDir,
         hostEnv: io.env,

@@ -97,7 +97,7 @@ Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run 
       const { checkExitCode, formatCheck } = await import("../check/result.ts");
       const json = opts.json === true;
       const result = await check({
-        configPath: await projectConfig(cli, command, opts.config),
+        configPath: await projectConfig(cli, { command, config: opts.config }),
         cwd: io.cwd,
         projectDir: opts.projectDir,
         reference,

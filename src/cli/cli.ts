@@ -98,9 +98,9 @@ export function userPath(io: Io, path: string): string {
  */
 export async function projectConfig(
   cli: Cli,
-  command: { getOptionValueSource(key: string): string | undefined },
-  config: string,
+  given: { command: { getOptionValueSource(key: string): string | undefined }; config: string },
 ): Promise<string> {
+  const { command, config } = given;
   if (command.getOptionValueSource("config") !== "default") return config;
   const { findConfig } = await import("../build/project_root.ts");
   const found = await findConfig(cli.io.cwd);

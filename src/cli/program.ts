@@ -155,7 +155,7 @@ function formatHelp(command: Command, helper: Help): string {
  * `text` with each run of lines that do not start with a space joined and wrapped at words to
  * `width`; indented lines (commands, tables) are kept as written.
  */
-export function flow(
+function flow(
   text: string,
   width: number,
   helper: { boxWrap(s: string, w: number): string },
