@@ -453,6 +453,7 @@ async function interruptWhen(
   const ms = performance.now() - sent;
   const stderr = await run.stderr;
   await run.stdout;
+  console.log(`    exit ${status.code}, ${ms.toFixed(0)} ms after ${sig}`);
   // Its own handler ended it (not the default action of a signal that came too early).
   assertStringIncludes(stderr, `r10e: interrupted by ${sig}: stopping`);
   return { code: status.code, ms, stderr };
