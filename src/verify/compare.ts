@@ -620,8 +620,9 @@ function parseSeconds(v: unknown): number | null {
 
 /** Files of one layer, paired by path, into `out`. */
 function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeaves): void {
-  const mapA = new Map(a.map((f) => [f.path, f]));
-  const mapB = new Map(b.map((f) => [f.path, f]));
+  // Maps and lists built without intermediate arrays: 200,000 files a side (peak RSS).
+  const mapA = byPath(a);
+  const mapB = byPath(b);
   for (const fa of a) {
     if (mapA.get(fa.path) !== fa) continue; // a duplicate name: the last one counts, as on extraction
     const fb = mapB.get(fa.path);
@@ -638,7 +639,9 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeav
       out.push(leaf("file", "added", null, describe(fb), { layer, path: fb.path, cause: "files" }));
     }
   }
-  const order = firstOrderDifference(
+  // The same names in the same order (nearly always) have no order difference to look for.
+  const sameNames = a.length === b.length && a.every((f, i) => f.path === b[i].path);
+  const order = sameNames ? null : firstOrderDifference(
     a.filter((f) => mapB.has(f.path) && mapA.get(f.path) === f).map((f) => f.path),
     b.filter((f) => mapA.has(f.path) && mapB.get(f.path) === f).map((f) => f.path),
   );
@@ -652,8 +655,16 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeav
   }
 }
 
+function byPath(files: FileMeta[]): Map<string, FileMeta> {
+  const map = new Map<string, FileMeta>();
+  for (const f of files) map.set(f.path, f);
+  return map;
+}
+
 function formats(files: FileMeta[]): string {
-  return [...new Set(files.map((f) => f.format ?? ""))].filter((f) => f).sort().join(", ");
+  const set = new Set<string>();
+  for (const f of files) if (f.format) set.add(f.format);
+  return [...set].sort().join(", ");
 }
 
 function describe(f: FileMeta): string {
