@@ -122,6 +122,29 @@ dockerTest(
         );
       });
 
+      await t.step("verify names a base change as one finding, not its files", async () => {
+        await Deno.writeTextFile(`${rootfs}/etc/base-version`, "2\n");
+        const tag2 = `r10e-base-${id}:v2`;
+        await importImage(rootfs, tag2, {
+          changes: ["ENV BASE_VAR=from-base", "WORKDIR /srv", 'CMD ["/bin/sh"]'],
+        });
+        images.push(tag2);
+        const ref2 = await pushToLocalRegistry(tag2);
+        const saved = built.archivePath.replace(/\.tar\.gz$/, ".v1.tar.gz");
+        await Deno.rename(built.archivePath, saved);
+        await Deno.writeTextFile(`${project}/config.json`, await configText(ref2));
+        const second = await r10e(["build", "--json", "-q"], { cwd: project, env });
+        assertEquals(second.code, 0, second.stderr);
+        const v = await r10e(["verify", saved, JSON.parse(second.stdout).archivePath], { env });
+        assertEquals(v.code, 1, v.stderr);
+        assertStringIncludes(
+          v.stdout,
+          `base image differs: digest ${baseRef.split("@")[1]} → ${ref2.split("@")[1]}`,
+        );
+        assertEquals(v.stdout.includes("base-version"), false, v.stdout);
+        await Deno.rename(saved, built.archivePath);
+      });
+
       await t.step("a cached blob that changed is refused, naming the file", async () => {
         const cached = `${dir}/cache/r10e/blobs/sha256/${built.layers[0].digest.slice(7)}`;
         const bytes = await Deno.readFile(cached);

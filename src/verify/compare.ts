@@ -375,8 +375,34 @@ function compareImage(
   b: ImageSummary,
   options: CompareOptions,
 ): DiffNode | null {
-  const layers = compareLayers(a.layers, b.layers, options);
-  const config = compareConfig(a, b, layers);
+  let layers = compareLayers(a.layers, b.layers, options);
+  // Built on another base image: the base's layers and history differ as a whole, one finding
+  // (the annotation below), not a wall of file differences inside them.
+  const base = { a: baseOf(a), b: baseOf(b) };
+  const baseChanged = base.a.digest !== null && base.b.digest !== null &&
+    base.a.digest !== base.b.digest;
+  if (baseChanged) {
+    const n = Math.min(base.a.layers, base.b.layers);
+    layers = layers.map((l, i) =>
+      i >= n || l === null
+        ? l
+        : i === 0
+        ? leaf("layer", "base image layers", base.a.digest, base.b.digest, {
+          layer: 0,
+          cause: "base-image",
+        })
+        : null
+    );
+  }
+  let config = compareConfig(a, b, layers);
+  if (config && baseChanged) {
+    const n = Math.min(base.a.history, base.b.history);
+    const inBase = (c: DiffNode) => {
+      const m = /^history\[(\d+)\]/.exec(c.field);
+      return m !== null && Number(m[1]) < n;
+    };
+    config = { ...config, children: config.children.filter((c) => !inBase(c)) };
+  }
   const children: DiffNode[] = [];
   if (a.manifest !== undefined && b.manifest !== undefined) {
     const strip = (m: unknown) => {
@@ -726,10 +752,37 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The annotation r10e (and BuildKit) write for the digest of the base image. */
+export const BASE_DIGEST = "org.opencontainers.image.base.digest";
+
+/**
+ * The base image an image names (its manifest's annotation) and how many of its layers and
+ * history entries are the base's: those before the first of r10e's own (`r10e: …`).
+ */
+function baseOf(s: ImageSummary): { digest: string | null; layers: number; history: number } {
+  const annotations = isObject(s.manifest) && isObject(s.manifest.annotations)
+    ? s.manifest.annotations
+    : {};
+  const digest = typeof annotations[BASE_DIGEST] === "string" ? annotations[BASE_DIGEST] : null;
+  const history = isObject(s.config) && Array.isArray(s.config.history) ? s.config.history : [];
+  let layers = 0;
+  let entries = 0;
+  for (const h of history) {
+    if (isObject(h) && typeof h.created_by === "string" && h.created_by.startsWith("r10e: ")) {
+      break;
+    }
+    entries++;
+    if (!(isObject(h) && h.empty_layer === true)) layers++;
+  }
+  return { digest, layers, history: entries };
+}
+
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
 /** The cause of a differing JSON field: a time (by name or by value) is a leaked build time. */
 export function jsonCause(path: string, a: unknown, b: unknown): CauseId {
+  if (path.includes(`annotations[${JSON.stringify(BASE_DIGEST)}]`)) return "base-image";
+  if (path.includes(`annotations["org.opencontainers.image.base.name"]`)) return "base-image";
   if (/(^|\.)created$/.test(path)) return "timestamps";
   if (typeof a === "string" && typeof b === "string" && RFC3339.test(a) && RFC3339.test(b)) {
     return "timestamps";

@@ -317,3 +317,29 @@ Deno.test("many alike file differences: the first of a kind are kept, the rest c
     assertEquals([c.findings.length, c.omitted.length, c.ignored.count], [0, 0, 10]);
   });
 });
+
+Deno.test("compareImages: another base image is one finding, not the files of its layers", () => {
+  const based = (tag: string, baseDigest: string, files: FileMeta[]) =>
+    image(tag, files, {
+      manifest: {
+        schemaVersion: 2,
+        annotations: { "org.opencontainers.image.base.digest": baseDigest },
+      },
+    }, {
+      history: [
+        { created: `200${tag}-01-01T00:00:00Z`, created_by: "base" },
+        { created: "1970-01-01T00:00:00Z", created_by: "r10e: artifacts", empty_layer: true },
+      ],
+    });
+  const a = based("1", "sha256:aaa", [file("bin/sh"), file("etc/os-release")]);
+  const b = based("2", "sha256:bbb", [file("bin/sh", { sha256: "bb" }), file("etc/new")]);
+  assertEquals(causes(a, b), [
+    'manifest::annotations["org.opencontainers.image.base.digest"]:base-image',
+    "layer::base image layers:base-image",
+  ]);
+  const { causes: lines } = explain(collapse(compareImages(a, b), none).findings, {
+    a: a.config,
+    b: b.config,
+  });
+  assertEquals(lines[0].text, "base image differs: digest sha256:aaa → sha256:bbb");
+});

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { shiftKey as timesKey, wholeSeconds } from "./compare.ts";
+import { BASE_DIGEST, shiftKey as timesKey, wholeSeconds } from "./compare.ts";
 import { type CauseId, CAUSES, type Finding, type OmittedFindings } from "./findings.ts";
 import { GO_MODULE_CAUSES, goModuleCauseText } from "./sbom_diff.ts";
 
@@ -133,6 +133,9 @@ export function explain(
         line.text += ": they follow from the commits";
         line.hint = "none needed once the same commit is built";
       }
+    } else if (cause === "base-image") {
+      const named = list.find((f) => f.field.includes(BASE_DIGEST)) ?? list[0];
+      line.text = `${c.text}: digest ${named?.a ?? "(none)"} → ${named?.b ?? "(none)"}`;
     } else if (cause === "commit") {
       line.text = `${c.text}: ${short(revision.a)} → ${short(revision.b)}`;
     } else if (cause === "timestamps") {

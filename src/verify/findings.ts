@@ -30,6 +30,7 @@ export type CauseId =
   | "config-encoding"
   | "manifest-encoding"
   | "commit"
+  | "base-image"
   | "builder-ids"
   | "godebug"
   | "go-ldflags-x"
@@ -104,6 +105,10 @@ export const CAUSES: Readonly<Record<CauseId, Cause>> = {
   commit: {
     text: "built from different commits",
     hint: "compare builds of the same commit",
+  },
+  "base-image": {
+    text: "base image differs",
+    hint: "build on the same base_image digest (its layers follow from it)",
   },
   "builder-ids": {
     text: "the legacy docker builder records its build container and parent image IDs",
