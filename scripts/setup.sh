@@ -115,6 +115,8 @@ go_tool syft github.com/anchore/syft/cmd/syft v1.57.2
 go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod v1.10.0
 # oras: tests/push_documents_test.ts lists (oras discover) and pulls (oras pull) the referrers push attaches
 go_tool oras oras.land/oras/cmd/oras v1.3.6
+# cosign: tests/sbom_push_test.ts lists the referrers push attaches with cosign tree (a long build)
+go_tool cosign github.com/sigstore/cosign/v2/cmd/cosign v2.6.5
 
 # Debian's docker-registry package enables a system service on :5000 on some
 # machines; r10e starts its own on another port (scripts/dockerd.sh), so it is left alone.

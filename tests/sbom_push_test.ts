@@ -312,7 +312,7 @@ Deno.test("push to a registry with the referrers API (a test server of ours): no
   }
 });
 
-Deno.test("push of a two-platform build: each platform's SBOMs on its manifest; the provenance and an SBOM set per format on the index; oras discover and pull", async (t) => {
+Deno.test("push of a two-platform build: each platform's SBOMs on its manifest; the provenance and an SBOM set per format on the index; oras discover and pull, cosign tree", async (t) => {
   if (!requireTool(t, "docker-registry")) return;
   const crane = findCrane();
   const oras = findGoTool("oras");
@@ -361,6 +361,30 @@ Deno.test("push of a two-platform build: each platform's SBOMs on its manifest; 
         mine.map((m) => [m.artifactType, m.digest]),
       );
     }
+    await t.step("cosign tree of the index lists the provenance and both SBOM sets", async () => {
+      const cosign = findGoTool("cosign");
+      if (!cosign) {
+        if (Deno.env.get("R10E_REQUIRE_DOCKER") === "1") throw new Error("cosign is not installed");
+        console.log("skipped: cosign is not installed (bash scripts/setup.sh)");
+        return;
+      }
+      const r = await run(cosign, [
+        "tree",
+        "--experimental-oci11",
+        "--allow-insecure-registry",
+        "--allow-http-registry",
+        `${repo}@${built.indexDigest}`,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      const mine = result.referrers.filter((x) => x.subject === built.indexDigest);
+      assertEquals(mine.length, 3);
+      for (const m of mine) {
+        assertStringIncludes(
+          r.stdout,
+          `${m.artifactType} artifacts via OCI referrer: ${repo}@${m.digest}`,
+        );
+      }
+    });
     await t.step(
       "oras pull of the index's SBOM set writes every platform's SPDX file, as build wrote it",
       async () => {
