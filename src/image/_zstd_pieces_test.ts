@@ -109,3 +109,18 @@ Deno.test("zstd pieces: what zstd's limits refuse", async (t) => {
     assert.throws(() => p.end(), { message: /^zstd stream ends inside a frame, at offset 50$/ });
   });
 });
+
+Deno.test("decompress: more output than `max` is refused with the caller's error", async () => {
+  // What no header announced: zeros after a stream's last tar entry inflate all the same.
+  const stream = zstdOf([{ zeros: 8 << 20 }]);
+  await assert.rejects(
+    async () => {
+      const out = decompress(chunks(stream, 1 << 20), "zstd", {
+        max: 3 << 20,
+        tooLarge: () => new RangeError("it inflates to more than 3 MiB"),
+      });
+      for await (const _ of out) { /* read */ }
+    },
+    { name: "RangeError", message: "it inflates to more than 3 MiB" },
+  );
+});

@@ -44,7 +44,8 @@ import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
-// fzstd: pure-JS streaming zstd decompression (npm; Deno has no native zstd stream).
+// fzstd: pure-JS streaming zstd decompression (npm). Deno's node:zlib zstd stream ends after the
+// first frame of a multi-frame stream (pzstd, concatenated files).
 import { Decompress as ZstdDecompress } from "fzstd";
 import { ZstdPieces } from "./_zstd_pieces.ts";
 import { InputError } from "../errors.ts";
@@ -442,13 +443,11 @@ export class ImageInput implements AsyncDisposable {
       // Checked by the headers before inflating; this stops what follows the last one.
       source = decompress(raw, layer.compression, {
         max: inflateMax,
-        tooLarge: () =>
-          this.error(
-            `${what} inflates to more than its limit (${
-              formatBytes(inflateMax)
-            }: ${INFLATE_RATIO} ` +
-              `times its size, at least ${formatBytes(INFLATE_FLOOR)})`,
-          ),
+        tooLarge: () => {
+          const limit = `${formatBytes(inflateMax)}: ${INFLATE_RATIO} times its size, at least ` +
+            formatBytes(INFLATE_FLOOR);
+          return this.error(`${what} inflates to more than its limit (${limit})`);
+        },
       });
       if (!this.#verifiedDiffIds.has(layer.path + " " + layer.diffId)) {
         hash = createHash("sha256");
