@@ -30,11 +30,11 @@ export function addBuildCommand(program: Command, cli: Cli): void {
   const { io, state } = cli;
   withHelp(program.command("build"), {
     examples: [
-      "r10e build                     run build_cmd, write r10e-docker/out/<name>-latest.tar.gz",
-      "r10e build --in docker         build_cmd in the pinned Go container (same image bytes)",
-      "r10e build --json > build.json the digests as data",
-      "r10e build --record            also write r10e-docker/digests.json for r10e check",
-      "r10e build --no-build-cmd      package the artifacts already built",
+      "r10e build                      run build_cmd, write r10e-docker/out/<name>-latest.tar.gz",
+      "r10e build --in docker          build_cmd in the pinned Go container (same image bytes)",
+      "r10e build --json > build.json  the digests as data",
+      "r10e build --record             also write r10e-docker/digests.json for r10e check",
+      "r10e build --no-build-cmd       package the artifacts already built",
     ],
     details: `
 Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly" (-mod=vendor when go.mod and vendor/modules.txt make vendor/ go build's default), GOOS/GOARCH from the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host only PATH, HOME, the Go cache and proxy variables pass through.

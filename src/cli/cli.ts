@@ -110,7 +110,10 @@ export async function projectConfig(
 
 /** `-c, --config <path>`: the project's config.json. */
 export function configOption() {
-  return new Option("-c, --config <path>", "the project's config.json").default("config.json");
+  return new Option(
+    "-c, --config <path>",
+    "the project's config.json (without -c: the one here, else the nearest above in the module)",
+  ).default("config.json");
 }
 
 /** `--project-dir <dir>`: where the project root is, when not found from config.json. */

@@ -84,11 +84,11 @@ function buildProgram(io: Io, state: State) {
     .exitOverride();
   withHelp(program, {
     examples: [
-      "r10e init                        in a Go module: write config.json and r10e-docker/",
-      "r10e build                       build r10e-docker/out/<project_name>-latest.tar.gz",
-      "r10e verify a.tar.gz b.tar.gz    why do two images differ?",
-      "r10e check                       rebuild HEAD twice under different conditions and compare",
-      "r10e cp app.tar.gz /app/server . copy a file out of an image",
+      "r10e init                          in a Go module: write config.json and r10e-docker/",
+      "r10e build                         build r10e-docker/out/<project_name>-latest.tar.gz",
+      "r10e verify a.tar.gz b.tar.gz      why do two images differ?",
+      "r10e check                         rebuild HEAD twice under varied conditions, compare",
+      "r10e cp app.tar.gz /app/server .   copy a file out of an image",
     ],
     details: `
 Exit codes: 0 success (images identical), 1 build failed (images differ), 2 usage, config or input error, and any other error; 130, 143, 129 when stopped by SIGINT, SIGTERM, SIGHUP (children stopped, temporary files removed).
