@@ -9,7 +9,7 @@ import { copyExample, git, r10e } from "./_cli.ts";
 import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
 
 dockerTest(
-  "check: A on the host, B in the pinned builder container give the same image",
+  "check: A on the host, B in the pinned builder container give the same image; a day stamp is caught there too",
   async (_t, engine) => {
     const builder = await goBuilderImage();
     const tag =
@@ -41,6 +41,30 @@ dockerTest(
       assertStringIncludes(r.stderr, "building A (host)\n");
       assertStringIncludes(r.stderr, "building B (docker) after A's build_cmd finished\n");
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), [], "check left temporaries");
+
+      // A day stamp: libfaketime cannot be loaded in the (busybox) builder, so build shifts
+      // `date` there by 3 days, and check catches the stamp in docker mode too.
+      await Deno.writeTextFile(
+        `${dir}/day.go`,
+        'package main\n\nimport "os"\n\nvar day = "unset"\n\n' +
+          'func init() {\n\tif os.Getenv("R10E_DAY") != "" {\n\t\tprintln(day)\n\t}\n}\n',
+      );
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        (await Deno.readTextFile(`${dir}/config.json`)).replace(
+          '"go build -o build/hello ."',
+          '"go build -ldflags \\"-X main.day=$(date +%Y-%m-%d)\\" -o build/hello ."',
+        ),
+      );
+      await git(dir, "add", "-A");
+      await git(dir, "commit", "-qm", "stamp the day");
+      const day = await r10e(["check"], { cwd: dir, env: { ...env, TMPDIR: tmp } });
+      assertEquals(day.code, 1, day.stdout + day.stderr);
+      assert.match(
+        day.stdout,
+        /time +wall clock {2}vs {2}date \+3d \(3 days later\) in the builder/,
+      );
+      assert.match(day.stdout, /main\.day: "\d{4}-\d\d-\d\d" → "\d{4}-\d\d-\d\d" \(-ldflags -X\)/);
     } finally {
       await Deno.remove(dir, { recursive: true });
       await Deno.remove(tmp, { recursive: true });

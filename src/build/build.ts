@@ -242,7 +242,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     ? await dockerBuildCmd({
       root,
       configFile: loaded.file,
-      buildCmd: config.build_cmd,
+      // libfaketime cannot be loaded into any builder image: a `date` shifted the same way.
+      buildCmd: dateShiftPrefix(options.hostEnv) + config.build_cmd,
       configuredBuilder: config.builder_image,
       pinnedBuilder: pins.builder_image,
       srcs: [...platforms.flatMap(srcsOf), ...config.extern_data.map((m) => m.src)],
@@ -749,6 +750,41 @@ export function faketimeWrap(hostEnv: Record<string, string>): string[] {
     );
   }
   return ["faketime", "-f", shift];
+}
+
+/** Seconds of a faketime relative offset such as "+3d" (s, m, h, d, y; seconds without one). */
+export function offsetSeconds(shift: string): number {
+  const m = /^([+-])(\d{1,6})([smhdy]?)$/.exec(shift)!;
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400, y: 31536000 }[m[3]]!;
+  return (m[1] === "-" ? -1 : 1) * Number(m[2]) * unit;
+}
+
+/**
+ * For build_cmd in the builder container, where the host's libfaketime cannot be loaded (another
+ * libc, or none): shell commands that put a `date` first on PATH which prints the clock shifted
+ * by R10E_BUILD_CMD_FAKETIME, and passes through when given a date of its own (-d, -r, -s, -f).
+ * Empty when unset.
+ * @throws {ConfigError} for a malformed value (as `faketimeWrap`).
+ */
+export function dateShiftPrefix(hostEnv: Record<string, string>): string {
+  const wrap = faketimeWrap(hostEnv);
+  if (wrap.length === 0) return "";
+  const seconds = offsetSeconds(wrap[2]);
+  const dir = '"${TMPDIR:-/tmp}/r10e-shifted-date"';
+  const lines = [
+    "#!/bin/sh",
+    'for a in "$@"; do case "$a" in -d*|--date*|-r*|--reference*|-s*|--set*|-f*|--file*) ' +
+    'exec "$R10E_REAL_DATE" "$@";; esac; done',
+    'exec "$R10E_REAL_DATE" -d "@$(( $("$R10E_REAL_DATE" +%s) + $R10E_DATE_SHIFT ))" "$@"',
+  ];
+  // The real date by path: `command -v` names an applet by its bare name in BusyBox. A shell
+  // function as well as the PATH entry: BusyBox's shell runs its own applets before PATH.
+  const real = "for d in /usr/bin /bin /usr/local/bin; do " +
+    '[ -x "$d/date" ] && echo "$d/date" && break; done';
+  return `export R10E_REAL_DATE="$(${real})" R10E_DATE_SHIFT=${seconds} && ` +
+    `mkdir -p ${dir} && printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")} > ${dir}/date && ` +
+    `chmod +x ${dir}/date && export PATH=${dir}:"$PATH" && ` +
+    `date() { ${dir}/date "$@"; } && `;
 }
 
 /** The creation time: SOURCE_DATE_EPOCH, else the commit time of HEAD, else 0 (DESIGN: creation time). */
