@@ -131,7 +131,13 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
           const check = await run(ctr, [...base, "images", "ls"]);
           assertStringIncludes(check.stdout, top);
         } finally {
-          await run(ctr, [...base, "images", "rm", "--sync", "docker.io/library/r10e-hello:latest"]);
+          await run(ctr, [
+            ...base,
+            "images",
+            "rm",
+            "--sync",
+            "docker.io/library/r10e-hello:latest",
+          ]);
           await run(ctr, [...base, "namespaces", "rm", ns]);
         }
       });
