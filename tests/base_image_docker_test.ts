@@ -59,12 +59,13 @@ dockerTest(
       const project = `${dir}/project`;
       await copyExample(project);
       const name = `r10e-based-${id}`;
-      const configText = (base: string, extra = "") =>
-        Deno.readTextFile(`${project}/config.json`).then((text) =>
-          text
+      // The example's config with this test's name and a base; each step starts from it.
+      const original = await Deno.readTextFile(`${project}/config.json`);
+      const configText = (base: string) =>
+        Promise.resolve(
+          original
             .replace(/"project_name": "[^"]*"/, `"project_name": "${name}"`)
-            .replace(/,\n {2}"base_image": "[^"]*"[^}]*\}\s*$/, "\n}\n")
-            .replace(/\}\s*$/, `,\n  "base_image": "${base}"${extra}\n}\n`)
+            .replace(/\}\s*$/, `,\n  "base_image": "${base}"\n}\n`),
         );
       await Deno.writeTextFile(`${project}/config.json`, await configText(baseRef));
       const env = { SOURCE_DATE_EPOCH: "1700000000", ...cacheEnv(dir) };
@@ -144,6 +145,38 @@ dockerTest(
         assertEquals(v.stdout.includes("base-version"), false, v.stdout);
         await Deno.rename(saved, built.archivePath);
       });
+
+      await t.step(
+        "a dynamic executable passes the audit only on a base with its loader",
+        async () => {
+          const pie = (text: string) =>
+            text.replace(
+              '"go build -o build/hello ."',
+              '"go build -buildmode=pie -o build/hello ."',
+            );
+          await Deno.writeTextFile(`${project}/config.json`, pie(await configText(baseRef)));
+          const refused = await r10e(["build", "-q"], { cwd: project, env });
+          assertEquals(refused.code, 1, refused.stderr);
+          assertStringIncludes(refused.stderr, "program interpreter (PT_INTERP)");
+
+          // The loader a Go PIE names, copied from this machine (it has no DT_NEEDED of its own).
+          await Deno.mkdir(`${rootfs}/lib64`, { recursive: true });
+          await Deno.copyFile(
+            await Deno.realPath("/lib64/ld-linux-x86-64.so.2"),
+            `${rootfs}/lib64/ld-linux-x86-64.so.2`,
+          );
+          const tag3 = `r10e-base-${id}:v3`;
+          await importImage(rootfs, tag3);
+          images.push(tag3);
+          const ref3 = await pushToLocalRegistry(tag3);
+          await Deno.writeTextFile(`${project}/config.json`, pie(await configText(ref3)));
+          const ok = await r10e(["build", "--json", "-q"], { cwd: project, env });
+          assertEquals(ok.code, 0, ok.stderr);
+          await docker(["load", "-i", JSON.parse(ok.stdout).archivePath]);
+          const ran = await docker(["run", "--rm", "--network", "none", `${name}:latest`]);
+          assertStringIncludes(ran.stdout, "Hello");
+        },
+      );
 
       await t.step("a cached blob that changed is refused, naming the file", async () => {
         const cached = `${dir}/cache/r10e/blobs/sha256/${built.layers[0].digest.slice(7)}`;

@@ -16,6 +16,7 @@ import { MediaType, type Platform, type RuntimeConfig } from "../image/writer.ts
 import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
+import { readTar } from "../tar/reader.ts";
 import { formatName, type Reference } from "../registry/reference.ts";
 import { parseBaseImage } from "../config/schema.ts";
 
@@ -145,6 +146,37 @@ export function mergeRuntime(
 
 function sortKeys<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
+}
+
+/**
+ * The paths of the files, symlinks and hardlinks the base's layers leave (whiteouts applied),
+ * for the audit: a dynamic executable may run where the base provides its loader and libraries.
+ * Reads every layer once, checked against its digest.
+ */
+export async function baseFiles(layers: readonly BaseLayer[]): Promise<string[]> {
+  const paths = new Set<string>();
+  for (const layer of layers) {
+    let stream: ReadableStream<Uint8Array> = ReadableStream.from(layer.read());
+    if (layer.mediaType === MediaType.layerGzip) {
+      // Reading only: the bytes written are the blob's own, whatever this decompressor does.
+      stream = stream.pipeThrough(
+        new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      );
+    }
+    for await (const { header, body } of readTar(stream, { label: `base layer ${layer.digest}` })) {
+      for await (const _ of body) { /* headers only */ }
+      const name = "/" + header.name.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
+      const base = name.slice(name.lastIndexOf("/") + 1);
+      if (base === ".wh..wh..opq") {
+        const dir = name.slice(0, name.lastIndexOf("/") + 1);
+        for (const p of paths) if (p.startsWith(dir)) paths.delete(p);
+      } else if (base.startsWith(".wh.")) {
+        const gone = name.slice(0, name.lastIndexOf("/") + 1) + base.slice(4);
+        for (const p of paths) if (p === gone || p.startsWith(gone + "/")) paths.delete(p);
+      } else if (header.kind !== "dir") paths.add(name);
+    }
+  }
+  return [...paths].sort();
 }
 
 /** Options of `loadBaseImage`. */

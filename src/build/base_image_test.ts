@@ -1,6 +1,11 @@
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError } from "../errors.ts";
-import { baseDefaults, mergeRuntime, pickPlatform } from "./base_image.ts";
+import { baseDefaults, baseFiles, mergeRuntime, pickPlatform } from "./base_image.ts";
+import { gzipSync } from "node:zlib";
+import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
+import { sha256Hex } from "../image/digest.ts";
+import { MediaType } from "../image/writer.ts";
+import { type TarEntry, writeTar } from "../tar/writer.ts";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 const index = {
@@ -87,4 +92,37 @@ Deno.test("mergeRuntime: the base's fields are defaults the config's own overrid
       ["PATH=/usr/bin:/bin"],
     );
   });
+});
+
+Deno.test("baseFiles: what the layers leave, whiteouts applied, gzip or not", async () => {
+  const tar = (entries: TarEntry[]) => collectBytes(writeTar(entries, { mtime: 0 }));
+  const layer = (bytes: Uint8Array, gz: boolean) => {
+    const blob = gz ? new Uint8Array(gzipSync(bytes)) : bytes;
+    return {
+      mediaType: gz ? MediaType.layerGzip : MediaType.layer,
+      digest: `sha256:${sha256Hex(blob)}`,
+      size: blob.length,
+      diffId: `sha256:${sha256Hex(bytes)}`,
+      read: async function* () {
+        yield blob;
+      },
+    };
+  };
+  const lower = await tar([
+    { name: "lib64", kind: "dir", mode: 0o755, size: 0 },
+    fileEntry("lib64/ld-linux-x86-64.so.2", "ld"),
+    { name: "old", kind: "dir", mode: 0o755, size: 0 },
+    fileEntry("old/a", "a"),
+    fileEntry("gone", "g"),
+  ]);
+  const upper = await tar([
+    fileEntry(".wh.gone", ""),
+    { name: "old", kind: "dir", mode: 0o755, size: 0 },
+    fileEntry("old/.wh..wh..opq", ""),
+    { name: "sh", kind: "symlink", mode: 0o777, size: 0, linkTarget: "busybox" },
+  ]);
+  assertEquals(await baseFiles([layer(lower, true), layer(upper, false)]), [
+    "/lib64/ld-linux-x86-64.so.2",
+    "/sh",
+  ]);
 });

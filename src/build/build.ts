@@ -49,7 +49,7 @@ import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
-import { type BaseImage, loadBaseImage, mergeRuntime } from "./base_image.ts";
+import { baseFiles, type BaseImage, loadBaseImage, mergeRuntime } from "./base_image.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -366,14 +366,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (problems.length) continue;
     // Issue 9 item 3: the artifacts' build info must match the pins before anything is written;
     // issue 11: and be built for this platform.
+    const base = bases?.[platforms.indexOf(platform)];
     const provided = [...shared.externData, ...shared.ca, ...collected.artifacts]
-      .filter((i) => i.kind !== "dir").map((i) => i.dest);
+      .filter((i) => i.kind !== "dir").map((i) => i.dest)
+      // What the base image holds counts too: its loader and libraries, for a dynamic executable.
+      .concat(base ? await baseFiles(base.layers) : []);
     const checked = await auditor.check(filesRoot, artifacts, { platform, several, provided });
     if (checked) audit.push(...checked);
     else audited = false;
     // Wrapped before staging: the layer's entries take the item's content function.
     const digests = collected.artifacts.map((item, i) => hashOnRead(item, artifacts[i].src));
-    const base = bases?.[platforms.indexOf(platform)];
     perPlatform.push({
       platform,
       base,
