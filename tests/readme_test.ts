@@ -7,6 +7,8 @@
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { r10eInProcess, REPO } from "./_cli.ts";
+// The examples are JSONC, as config.json may be: comments allowed.
+import { parse as parseJsonc } from "jsonc-parser";
 
 /** The fenced blocks of `lang` in `markdown`, with the heading they are under. */
 function blocks(markdown: string, lang: string): { heading: string; text: string }[] {
@@ -74,7 +76,7 @@ Deno.test("README and docs/config.md: every config example builds", async (t) =>
     for (const { heading, text } of [...blocks(markdown, "jsonc"), ...blocks(markdown, "json")]) {
       if (!text.includes('"project_name"')) continue;
       await t.step(`${file}: ${heading}`, async () => {
-        const config = JSON.parse(text);
+        const config = parseJsonc(text);
         const dir = await Deno.makeTempDir({ prefix: "r10e-readme-config-" });
         try {
           const packages = [...config.build_cmd.matchAll(/\s(\.\/[\w/.-]+|\.)(?=\s|$)/g)].map((m) =>
