@@ -386,9 +386,10 @@ interface RawHeader {
 }
 
 function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
-  const name = cString(b.subarray(0, 100));
+  // Fields are read in place: a subarray per field was a dozen allocations per header.
+  const name = cStringAt(b, 0, 100);
   const where = () => `${label}: entry "${name}" at offset ${offset}`;
-  const stored = parseNumber(b.subarray(148, 156));
+  const stored = numberAt(b, 148, 8);
   // The checksum field counts as eight spaces. The signed sum (old writers) is computed only
   // when the unsigned one does not match: nearly never.
   let unsigned = 8 * 0x20;
@@ -414,11 +415,11 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
     ? "ustar"
     : "v7";
   const num = (start: number, len: number, field: string): number => {
-    const v = parseNumber(b.subarray(start, start + len));
+    const v = numberAt(b, start, len);
     if (v === null) throw new SyntaxError(`${where()}: field "${field}" is not a number`);
     return v;
   };
-  const prefix = format === "ustar" ? cString(b.subarray(345, 500)) : "";
+  const prefix = format === "ustar" ? cStringAt(b, 345, 155) : "";
   const size = num(124, 12, "size");
   // GNU base-256 can write a negative number; Go's archive/tar refuses a negative size too.
   if (size < 0) throw new SyntaxError(`${where()}: size is negative (${size})`);
@@ -431,9 +432,9 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
     size,
     mtime: num(136, 12, "mtime"),
     typeflag: String.fromCharCode(b[156]),
-    linkname: cString(b.subarray(157, 257)),
-    uname: format === "v7" ? "" : cString(b.subarray(265, 297)),
-    gname: format === "v7" ? "" : cString(b.subarray(297, 329)),
+    linkname: cStringAt(b, 157, 100),
+    uname: format === "v7" ? "" : cStringAt(b, 265, 32),
+    gname: format === "v7" ? "" : cStringAt(b, 297, 32),
     devmajor: format === "v7" ? 0 : num(329, 8, "devmajor"),
     devminor: format === "v7" ? 0 : num(337, 8, "devminor"),
     format,
@@ -442,26 +443,32 @@ function parseRaw(b: Uint8Array, offset: number, label: string): RawHeader {
 
 /** Octal (NUL/space-terminated, possibly empty) or GNU base-256 (high bit set); null when invalid. */
 export function parseNumber(field: Uint8Array): number | null {
-  if (field.length && field[0] & 0x80) {
+  return numberAt(field, 0, field.length);
+}
+
+/** {@linkcode parseNumber} of the `len` bytes at `start` of `b`. */
+function numberAt(b: Uint8Array, start: number, len: number): number | null {
+  const end = start + len;
+  if (len && b[start] & 0x80) {
     // base-256: two's complement big-endian, first byte's top bit is the marker.
-    const negative = (field[0] & 0x40) !== 0;
-    let v = field[0] & 0x3f;
+    const negative = (b[start] & 0x40) !== 0;
+    let v = b[start] & 0x3f;
     if (negative) v = v - 0x40;
-    for (let i = 1; i < field.length; i++) v = v * 256 + field[i];
+    for (let i = start + 1; i < end; i++) v = v * 256 + b[i];
     return Number.isSafeInteger(v) ? v : null;
   }
-  let i = 0;
-  while (i < field.length && field[i] === 0x20) i++;
+  let i = start;
+  while (i < end && b[i] === 0x20) i++;
   let v = 0;
   let digits = 0;
-  for (; i < field.length; i++) {
-    const c = field[i];
+  for (; i < end; i++) {
+    const c = b[i];
     if (c === 0 || c === 0x20) break;
     if (c < 0x30 || c > 0x37) return null;
     v = v * 8 + (c - 0x30);
     digits++;
   }
-  for (; i < field.length; i++) if (field[i] !== 0 && field[i] !== 0x20) return null;
+  for (; i < end; i++) if (b[i] !== 0 && b[i] !== 0x20) return null;
   return digits === 0 ? 0 : v;
 }
 
@@ -539,6 +546,14 @@ function paxTime(v: string, name: string, offset: number, label: string): number
     );
   }
   return Number(v);
+}
+
+/** The NUL-terminated string in the `len` bytes at `start` of `b`. */
+function cStringAt(b: Uint8Array, start: number, len: number): string {
+  let end = start;
+  const max = start + len;
+  while (end < max && b[end] !== 0) end++;
+  return end === start ? "" : decodeRawName(b.subarray(start, end));
 }
 
 function cString(b: Uint8Array): string {
