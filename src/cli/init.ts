@@ -50,6 +50,15 @@ Project root: the nearest directory at or above config.json that holds go.mod (a
         listGoVersions: () => listGoVersions(io.env),
         // The builder image is pinned by digest through the local engine when there is one.
         pinBuilderImage: (image, onFailure) => pinImage({ env: io.env }, image, onFailure),
+        fetchBaseImage: async (image, platforms) => {
+          const { loadBaseImage } = await import("../build/base_image.ts");
+          const { cacheDir, platformOf } = await import("../build/build.ts");
+          await loadBaseImage(image, platforms.map(platformOf), {
+            env: io.env,
+            cacheDir: cacheDir(io.env),
+            onProgress: say,
+          });
+        },
         onProgress: say,
       });
       for (const w of result.warnings) io.stderr(`r10e: warning: ${printable(w)}\n`);

@@ -58,6 +58,11 @@ export interface InitOptions {
   listGoVersions: () => Promise<string[] | null>;
   /** Pins the builder image by digest; null (after telling `onFailure` why) when it cannot. */
   pinBuilderImage?: (image: string, onFailure: (reason: string) => void) => Promise<string | null>;
+  /**
+   * Fetches `base_image` for these platforms into the cache, so that builds work offline; a
+   * failure is a warning (build fetches what is missing).
+   */
+  fetchBaseImage?: (image: string, platforms: string[]) => Promise<void>;
   onProgress?: (message: string) => void;
 }
 
@@ -124,6 +129,19 @@ export async function init(options: InitOptions): Promise<InitResult> {
       } ` +
         "`r10e build --in docker` refuses it until you run `r10e init` where it can be pinned, or pass --allow-unpinned",
     );
+  }
+  if (config.base_image && options.fetchBaseImage) {
+    progress(`Fetching base image "${config.base_image}" into the cache`);
+    try {
+      await options.fetchBaseImage(config.base_image, config.platforms);
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      warnings.push(
+        `base image "${config.base_image}" was not fetched (${
+          (error as Error).message
+        }): build fetches it, and needs its registry until it has`,
+      );
+    }
   }
   const ca = config.include_ca_bundle ? caBundle() : null;
   const base: Omit<Pins, "generated"> = {
