@@ -214,7 +214,12 @@ dockerTest(
         assertStringIncludes(init.stderr, `not for platform "linux/arm64"`);
       });
     } finally {
-      if (images.length) await docker(["rmi", "-f", ...images], { allowFail: true });
+      // Every tag made here, pushed ones too (they name the registry).
+      const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+        allowFail: true,
+      });
+      const refs = listed.stdout.split("\n").filter((r) => r.includes(id));
+      if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
       await Deno.remove(dir, { recursive: true });
     }
   },
