@@ -92,6 +92,22 @@ dockerTest(
         assertEquals(config.config.Cmd, undefined);
       });
 
+      await t.step("the SBOMs beside the archive are what r10e sbom reads from it", async () => {
+        for (const [format, ext] of [["spdx", "spdx"], ["cyclonedx", "cdx"]]) {
+          const read = await r10e(["sbom", "--format", format, built.archivePath], { env });
+          assertEquals(read.code, 0, read.stderr);
+          const beside = built.archivePath.replace(/\.tar\.gz$/, `.${ext}.json`);
+          assertEquals(read.stdout, await Deno.readTextFile(beside));
+        }
+        const spdx = JSON.parse(
+          await Deno.readTextFile(built.archivePath.replace(/\.tar\.gz$/, ".spdx.json")),
+        );
+        assertEquals(
+          spdx.files.some((f: { fileName: string }) => f.fileName === "/bin/busybox"),
+          true,
+        );
+      });
+
       await t.step("docker runs it, and its health check through the base's shell", async () => {
         await docker(["load", "-i", built.archivePath]);
         images.push(`${name}:latest`);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { Sha256 } from "../image/digest.ts";
@@ -148,13 +149,24 @@ function sortKeys<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
 }
 
+/** A non-directory the base's layers leave: a file with its digests, or a link. */
+export interface BaseEntry {
+  kind: "file" | "symlink" | "hardlink" | "other";
+  size: number;
+  /** Of a file's content (a hardlink's target's). */
+  sha256?: string;
+  sha1?: string;
+}
+
 /**
- * The paths of the files, symlinks and hardlinks the base's layers leave (whiteouts applied),
- * for the audit: a dynamic executable may run where the base provides its loader and libraries.
- * Reads every layer once, checked against its digest.
+ * What the base's layers leave, by absolute path, whiteouts applied (directories left out): for
+ * the audit (a dynamic executable may run where the base provides its loader and libraries) and
+ * the SBOMs (the base's files are files of the image). Reads every layer once, checked against
+ * its digest; memory grows with the number of files, not their size.
  */
-export async function baseFiles(layers: readonly BaseLayer[]): Promise<string[]> {
-  const paths = new Set<string>();
+export async function baseTree(layers: readonly BaseLayer[]): Promise<Map<string, BaseEntry>> {
+  const tree = new Map<string, BaseEntry>();
+  const abs = (n: string) => "/" + n.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
   for (const layer of layers) {
     let stream: ReadableStream<Uint8Array> = ReadableStream.from(layer.read());
     if (layer.mediaType === MediaType.layerGzip) {
@@ -164,19 +176,50 @@ export async function baseFiles(layers: readonly BaseLayer[]): Promise<string[]>
       );
     }
     for await (const { header, body } of readTar(stream, { label: `base layer ${layer.digest}` })) {
-      for await (const _ of body) { /* headers only */ }
-      const name = "/" + header.name.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
+      const name = abs(header.name);
       const base = name.slice(name.lastIndexOf("/") + 1);
+      const dir = name.slice(0, name.lastIndexOf("/") + 1);
+      if (header.kind === "file") {
+        const sha256 = createHash("sha256");
+        const sha1 = createHash("sha1");
+        for await (const chunk of body) {
+          sha256.update(chunk);
+          sha1.update(chunk);
+        }
+        if (!base.startsWith(".wh.")) {
+          tree.set(name, {
+            kind: "file",
+            size: header.size,
+            sha256: sha256.digest("hex"),
+            sha1: sha1.digest("hex"),
+          });
+          continue;
+        }
+      } else {
+        for await (const _ of body) { /* nothing but files has content */ }
+      }
       if (base === ".wh..wh..opq") {
-        const dir = name.slice(0, name.lastIndexOf("/") + 1);
-        for (const p of paths) if (p.startsWith(dir)) paths.delete(p);
+        for (const p of [...tree.keys()]) if (p.startsWith(dir)) tree.delete(p);
       } else if (base.startsWith(".wh.")) {
-        const gone = name.slice(0, name.lastIndexOf("/") + 1) + base.slice(4);
-        for (const p of paths) if (p === gone || p.startsWith(gone + "/")) paths.delete(p);
-      } else if (header.kind !== "dir") paths.add(name);
+        const gone = dir + base.slice(4);
+        for (const p of [...tree.keys()]) {
+          if (p === gone || p.startsWith(gone + "/")) tree.delete(p);
+        }
+      } else if (header.kind === "hardlink") {
+        // A hardlink takes its target's content as it stands.
+        const target = tree.get(abs(header.linkname));
+        tree.set(name, target?.kind === "file" ? { ...target } : { kind: "hardlink", size: 0 });
+      } else if (header.kind === "symlink") {
+        tree.set(name, { kind: "symlink", size: 0 });
+      } else if (header.kind !== "dir") {
+        tree.set(name, { kind: "other", size: 0 });
+      } else {
+        // A directory replaces a non-directory of a lower layer.
+        if (tree.get(name)) tree.delete(name);
+      }
     }
   }
-  return [...paths].sort();
+  return tree;
 }
 
 /** Options of `loadBaseImage`. */

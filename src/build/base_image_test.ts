@@ -1,12 +1,13 @@
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError } from "../errors.ts";
-import { baseDefaults, baseFiles, mergeRuntime, pickPlatform } from "./base_image.ts";
+import { baseDefaults, baseTree, mergeRuntime, pickPlatform } from "./base_image.ts";
 import { gzipSync } from "node:zlib";
 import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { MediaType } from "../image/writer.ts";
 import { type TarEntry, writeTar } from "../tar/writer.ts";
 
+const enc = new TextEncoder();
 const amd64 = { os: "linux", architecture: "amd64" };
 const index = {
   manifests: [
@@ -94,7 +95,7 @@ Deno.test("mergeRuntime: the base's fields are defaults the config's own overrid
   });
 });
 
-Deno.test("baseFiles: what the layers leave, whiteouts applied, gzip or not", async () => {
+Deno.test("baseTree: what the layers leave, whiteouts applied, gzip or not", async () => {
   const tar = (entries: TarEntry[]) => collectBytes(writeTar(entries, { mtime: 0 }));
   const layer = (bytes: Uint8Array, gz: boolean) => {
     const blob = gz ? new Uint8Array(gzipSync(bytes)) : bytes;
@@ -121,8 +122,8 @@ Deno.test("baseFiles: what the layers leave, whiteouts applied, gzip or not", as
     fileEntry("old/.wh..wh..opq", ""),
     { name: "sh", kind: "symlink", mode: 0o777, size: 0, linkTarget: "busybox" },
   ]);
-  assertEquals(await baseFiles([layer(lower, true), layer(upper, false)]), [
-    "/lib64/ld-linux-x86-64.so.2",
-    "/sh",
-  ]);
+  const tree = await baseTree([layer(lower, true), layer(upper, false)]);
+  assertEquals([...tree.keys()].sort(), ["/lib64/ld-linux-x86-64.so.2", "/sh"]);
+  assertEquals(tree.get("/lib64/ld-linux-x86-64.so.2")?.sha256, sha256Hex(enc.encode("ld")));
+  assertEquals(tree.get("/sh")?.kind, "symlink");
 });

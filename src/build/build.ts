@@ -49,7 +49,8 @@ import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
-import { baseFiles, type BaseImage, loadBaseImage, mergeRuntime } from "./base_image.ts";
+import { type BaseImage, baseTree, loadBaseImage, mergeRuntime } from "./base_image.ts";
+import type { SbomFile } from "../sbom/model.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -348,6 +349,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     layers: LayerSpec[];
     digests: (() => ArtifactDigest)[];
     base?: BaseImage;
+    baseFiles?: SbomFile[];
   }[] = [];
   for (const platform of platforms) {
     const artifacts = config.artifacts.map((a) => ({ ...a, src: expandPlatform(a.src, platform) }));
@@ -367,10 +369,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     // Issue 9 item 3: the artifacts' build info must match the pins before anything is written;
     // issue 11: and be built for this platform.
     const base = bases?.[platforms.indexOf(platform)];
+    const tree = base ? await baseTree(base.layers) : null;
     const provided = [...shared.externData, ...shared.ca, ...collected.artifacts]
       .filter((i) => i.kind !== "dir").map((i) => i.dest)
       // What the base image holds counts too: its loader and libraries, for a dynamic executable.
-      .concat(base ? await baseFiles(base.layers) : []);
+      .concat(tree ? [...tree.keys()] : []);
     const checked = await auditor.check(filesRoot, artifacts, { platform, several, provided });
     if (checked) audit.push(...checked);
     else audited = false;
@@ -379,6 +382,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     perPlatform.push({
       platform,
       base,
+      ...(tree
+        ? {
+          baseFiles: [...tree].flatMap(([path, e]) =>
+            e.kind === "file" ? [{ path, size: e.size, sha256: e.sha256!, sha1: e.sha1! }] : []
+          ),
+        }
+        : {}),
       layers: [
         ...(base?.layers.map((blob) => ({ createdBy: BASE_LAYER, entries: [], blob })) ?? []),
         ...sharedLayers,
@@ -403,6 +413,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       platform: platformOf(p.platform),
       layers: p.layers,
       artifacts: () => p.digests.map((d) => d()),
+      ...(p.baseFiles ? { baseFiles: p.baseFiles } : {}),
     })),
     {
       // bench/sbom.ts only: a build without them, to measure what they cost.

@@ -36,6 +36,8 @@ export interface DocumentImage {
    * sha256 known once the writer has read them.
    */
   artifacts: () => { src: string; dest: string; sha256: string }[];
+  /** The regular files a base image's layers leave (its layers have no entries of their own). */
+  baseFiles?: SbomFile[];
 }
 
 /** What the provenance says besides the image and artifact digests. */
@@ -131,6 +133,10 @@ export function prepareDocuments(
     const { byPath, image } = perImage[i];
     const files: SbomFile[] = [];
     const executables: { path: string; record: Hashed }[] = [];
+    // The base's files first; r10e's layers replace what they put at the same path.
+    for (const f of image.baseFiles ?? []) {
+      if (!byPath.has(f.path.slice(1))) files.push(f);
+    }
     for (const [name, record] of byPath) {
       if (!record) continue;
       if (record.sha256 === null) await hashNow(record);
