@@ -18,6 +18,7 @@ import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
 import { readTar } from "../tar/reader.ts";
+import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 import { formatName, type Reference } from "../registry/reference.ts";
 import { parseBaseImage } from "../config/schema.ts";
 
@@ -422,6 +423,8 @@ class BlobStore {
     await Deno.mkdir(this.#dir, { recursive: true });
     const tmp = `${this.#path(digest)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const hash = new Sha256();
+    // An interrupt (Ctrl-C) removes a half-fetched blob too.
+    registerTemporary(tmp);
     try {
       {
         using file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
@@ -440,8 +443,9 @@ class BlobStore {
         );
       }
       await Deno.rename(tmp, this.#path(digest));
+      releaseTemporary(tmp);
     } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
+      await removeTemporary(tmp);
       throw e;
     }
   }

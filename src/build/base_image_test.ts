@@ -1,6 +1,6 @@
-import { assertEquals, assertThrows } from "../../tests/_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError } from "../errors.ts";
-import { baseDefaults, baseTree, mergeRuntime, pickPlatform } from "./base_image.ts";
+import { baseDefaults, baseTree, loadBaseImage, mergeRuntime, pickPlatform } from "./base_image.ts";
 import { gzipSync } from "node:zlib";
 import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "../image/digest.ts";
@@ -126,4 +126,88 @@ Deno.test("baseTree: what the layers leave, whiteouts applied, gzip or not", asy
   assertEquals([...tree.keys()].sort(), ["/lib64/ld-linux-x86-64.so.2", "/sh"]);
   assertEquals(tree.get("/lib64/ld-linux-x86-64.so.2")?.sha256, sha256Hex(enc.encode("ld")));
   assertEquals(tree.get("/sh")?.kind, "symlink");
+});
+
+/** A registry of one image on loopback: `blobs` by digest, the manifest by its digest. */
+function serveBase(manifest: Uint8Array, blobs: Map<string, Uint8Array>) {
+  const digestOf = (b: Uint8Array) => `sha256:${sha256Hex(b)}`;
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/v2/") return new Response("{}");
+    if (path === `/v2/base/manifests/${digestOf(manifest)}`) {
+      return new Response(manifest.slice(), {
+        headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+      });
+    }
+    const blob = blobs.get(path.replace("/v2/base/blobs/", ""));
+    return blob ? new Response(blob.slice()) : new Response("not found", { status: 404 });
+  });
+}
+
+Deno.test("loadBaseImage: fetched once into the cache by digest, a lying registry refused", async (t) => {
+  const layerBytes = new Uint8Array(
+    gzipSync(await collectBytes(writeTar([fileEntry("hello", "hi")], { mtime: 0 }))),
+  );
+  const layerTar = new Uint8Array(
+    await collectBytes(writeTar([fileEntry("hello", "hi")], { mtime: 0 })),
+  );
+  const config = enc.encode(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Env: ["PATH=/bin"], User: "1000" },
+    rootfs: { type: "layers", diff_ids: [`sha256:${sha256Hex(layerTar)}`] },
+    history: [{ created_by: "base" }],
+  }));
+  const d = (b: Uint8Array) => ({ digest: `sha256:${sha256Hex(b)}`, size: b.length });
+  const manifest = enc.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...d(config) },
+    layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", ...d(layerBytes) }],
+  }));
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    await t.step("a registry that sends other bytes: an error, nothing cached", async () => {
+      const lying = layerBytes.slice();
+      lying[lying.length - 1] ^= 1;
+      const server = serveBase(
+        manifest,
+        new Map([[d(config).digest, config], [d(layerBytes).digest, lying]]),
+      );
+      try {
+        const ref = `127.0.0.1:${server.addr.port}/base@${d(manifest).digest}`;
+        await assertRejects(
+          () => loadBaseImage(ref, [amd64], { env: {}, cacheDir }),
+          ConfigError,
+          `for blob ${d(layerBytes).digest}`,
+        );
+      } finally {
+        await server.shutdown();
+      }
+      const cached = [...Deno.readDirSync(`${cacheDir}/blobs/sha256`)].map((e) => e.name).sort();
+      assertEquals(cached, [d(manifest).digest.slice(7), d(config).digest.slice(7)].sort());
+    });
+    await t.step("fetched once, then read from the cache with no registry", async () => {
+      const server = serveBase(
+        manifest,
+        new Map([[d(config).digest, config], [d(layerBytes).digest, layerBytes]]),
+      );
+      const ref = `127.0.0.1:${server.addr.port}/base@${d(manifest).digest}`;
+      try {
+        await loadBaseImage(ref, [amd64], { env: {}, cacheDir });
+      } finally {
+        await server.shutdown();
+      }
+      const [base] = await loadBaseImage(ref, [amd64], { env: {}, cacheDir });
+      assertEquals(base.layers.map((l) => [l.mediaType, l.digest, l.diffId]), [[
+        MediaType.layerGzip,
+        d(layerBytes).digest,
+        `sha256:${sha256Hex(layerTar)}`,
+      ]]);
+      assertEquals(base.defaults, { Env: ["PATH=/bin"], User: "1000" });
+      assertEquals(await collectBytes(base.layers[0].read()), layerBytes);
+    });
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
 });
