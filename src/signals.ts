@@ -233,3 +233,19 @@ export function processAlive(pid: number): boolean {
 
 /** The signals that every command handles, with the exit code each gives (128 + its number). */
 export const HANDLED_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as it is aborted: for work that
+ * cannot be stopped in the middle and whose result is of no use after an interrupt (it goes on
+ * until the process exits; its outcome is ignored).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  promise.catch(() => {});
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

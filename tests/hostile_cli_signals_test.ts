@@ -9,7 +9,8 @@
 import { createHash } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, r10e } from "./_cli.ts";
+import { copyExample, git, r10e } from "./_cli.ts";
+import { project as checkProject } from "./_check.ts";
 import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
 import { hostTag } from "../src/build/stale_containers.ts";
 import { fileEntry, imageItems, rawHeader, tarOf } from "./_hostile.ts";
@@ -572,6 +573,22 @@ Deno.test("signals: every command ends within 1 s of SIGINT or SIGTERM, its work
       assertEquals(r.ms < STOP_MS, true, `ended ${r.ms.toFixed(0)} ms after the signal`);
       nothingLeft();
       assertEquals(listAll(dir).includes("ok"), false);
+    });
+    await t.step("check, SIGTERM while it compares the two builds with verify", async () => {
+      const repo = await checkProject();
+      try {
+        await Deno.copyFile(`${dir}/data/big.bin`, `${repo}/data/big.bin`);
+        await git(repo, "add", ".");
+        await git(repo, "commit", "-qm", "a large file");
+        const run = spawnR10e(["check", "--in-b", "host"], { cwd: repo, env });
+        await Promise.race([run.stderrIncludes("comparing A and B with verify"), run.child.status]);
+        const r = await interruptWhen(run, "SIGTERM", "the comparison", () => true);
+        assertEquals(r.code, 143, r.stderr);
+        assertEquals(r.ms < STOP_MS, true, `ended ${r.ms.toFixed(0)} ms after the signal`);
+        nothingLeft();
+      } finally {
+        await Deno.remove(repo, { recursive: true });
+      }
     });
     await t.step("push, SIGINT while the registry does not answer", async () => {
       // A registry that accepts connections and never answers.

@@ -24,6 +24,7 @@ import {
   removeTemporary,
   spawnGroup,
   stopProcessGroup,
+  untilAborted,
 } from "../signals.ts";
 import { Sha256 } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
@@ -279,10 +280,15 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     const buildB = (await runB)!;
     const builds: [BuildDigests, BuildDigests] = [buildA, buildB];
     progress("comparing A and B with verify");
-    const report = await verifyImages(builds[0].archivePath, builds[1].archivePath, {
-      tempDir: work,
-      registry: options.registry,
-    });
+    // verify takes no signal: an interrupt stops waiting for it, and the finally below unmounts
+    // and removes what it reads while it goes on until the process exits.
+    const report = await untilAborted(
+      verifyImages(builds[0].archivePath, builds[1].archivePath, {
+        tempDir: work,
+        registry: options.registry,
+      }),
+      options.signal,
+    );
     report.a.input = "A";
     report.b.input = "B";
     const notes: string[] = [];

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { untilAborted } from "../signals.ts";
 import { type GzipJob, gzipMember, gzipReady } from "./gzip_worker.ts";
 
 /**
@@ -95,7 +96,7 @@ export async function* gzip(
     // for it ends at the abort.
     const next = () => {
       const head = inFlight.shift()!;
-      return signal ? abortRace(head, signal) : head;
+      return untilAborted(head, signal);
     };
     for await (const block of rechunk(source, GZIP_BLOCK)) {
       signal?.throwIfAborted();
@@ -111,16 +112,6 @@ export async function* gzip(
     for (const p of inFlight) p.catch(() => {});
     own?.close();
   }
-}
-
-/** `promise`, or the signal's reason as soon as it is aborted. */
-function abortRace<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /**
