@@ -239,6 +239,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     hostEnv: options.hostEnv,
     onProgress: progress,
   });
+  // r10e check's build B: its build_cmd starts only once build A's has finished (check creates
+  // this file then), so that the two see different wall clocks while B's start-up overlaps A.
+  if (!options.skipBuildCmd) {
+    await waitForFile(options.hostEnv.R10E_BUILD_CMD_AFTER, options.signal);
+  }
   await using dockerStaging = mode === "docker" && !options.skipBuildCmd
     ? await dockerBuildCmd({
       root,
@@ -763,6 +768,24 @@ export function faketimeWrap(hostEnv: Record<string, string>): string[] {
     );
   }
   return ["faketime", "-f", shift];
+}
+
+/**
+ * Waits until `path` exists (nothing to wait for when unset).
+ * @throws {BuildFailed} when interrupted, {ConfigError} when its folder is gone (check ended).
+ */
+async function waitForFile(path: string | undefined, signal?: AbortSignal): Promise<void> {
+  if (!path) return;
+  for (;;) {
+    if (await Deno.stat(path).then(() => true, () => false)) return;
+    if (signal?.aborted) throw new BuildFailed("Interrupted while waiting to run build_cmd");
+    if (!(await Deno.stat(dirname(path)).then(() => true, () => false))) {
+      throw new ConfigError(
+        `Cannot run build_cmd: "${dirname(path)}" is gone (R10E_BUILD_CMD_AFTER)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Seconds of a faketime relative offset such as "+3d" (s, m, h, d, y; seconds without one). */

@@ -247,37 +247,47 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
       },
     ];
     const config = relative(root, resolve(options.cwd, options.configPath));
-    // One after the other: their wall clocks differ by a whole build, so a stamp of the time
-    // to the second differs too (B's faketime shifts what C programs see by days).
-    // B starts once A's build_cmd has finished (A says so when it starts staging), so that
-    // B's build_cmd sees a later wall clock; A's staging and B's start-up overlap.
-    progress("building A (host)");
+    // Both start now, but B's build_cmd waits until A's has finished (A says so when it starts
+    // staging; check then creates the gate file B's build waits for): their wall clocks differ
+    // by a whole build_cmd, so a stamp to the second differs too (B's faketime shifts what C
+    // programs see by days), while B's start-up overlaps A's build.
+    const gate = join(work, "build-a-ran");
+    progress(`building A (host) and B (${modeB.mode}); B's build_cmd waits for A's`);
     const stopB = new AbortController();
-    let buildCmdDone: () => void = () => {};
-    const aRan = new Promise<void>((r) => buildCmdDone = r);
+    let gateOpened: Promise<void> | null = null;
+    const openGate = () =>
+      gateOpened ??= (async () => {
+        // 1.1 s after A's build_cmd ended: any instant of B's build_cmd is then more than a
+        // second after any of A's, so a stamp to the second differs even without faketime.
+        await new Promise((r) => setTimeout(r, 1100));
+        await Deno.writeTextFile(gate, "");
+        progress("A's build_cmd finished: B's may start");
+      })();
     const runA = runBuild(plans[0], config, options, (line) => {
-      if (line.startsWith("r10e: Staging artifacts")) buildCmdDone();
+      // Awaited again when A ends, where a failure to write the gate stops B.
+      if (line.startsWith("r10e: Staging artifacts")) openGate().catch(() => {});
+    }).then(async (digests) => {
+      await openGate();
+      return digests;
     }).catch((error) => {
       stopB.abort();
       throw error;
-    }).finally(() => buildCmdDone());
-    const runB = aRan.then(() => {
-      if (stopB.signal.aborted) return null;
-      progress(`building B (${modeB.mode}) after A's build_cmd finished`);
-      const signal = options.signal
-        ? AbortSignal.any([options.signal, stopB.signal])
-        : stopB.signal;
-      return runBuild(plans[1], config, { ...options, signal });
     });
+    const signalB = options.signal ? AbortSignal.any([options.signal, stopB.signal]) : stopB.signal;
+    const runB = runBuild(
+      { ...plans[1], env: { ...plans[1].env, R10E_BUILD_CMD_AFTER: gate } },
+      config,
+      { ...options, signal: signalB },
+    );
+    runB.catch(() => {}); // awaited below, after A
     let buildA: BuildDigests;
     try {
       buildA = await runA;
     } catch (error) {
-      stopB.abort();
       await runB.catch(() => {});
       throw error;
     }
-    const buildB = (await runB)!;
+    const buildB = await runB;
     const builds: [BuildDigests, BuildDigests] = [buildA, buildB];
     progress("comparing A and B with verify");
     // verify takes no signal: an interrupt stops waiting for it, and the finally below unmounts

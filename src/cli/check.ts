@@ -52,7 +52,7 @@ export function addCheckCommand(program: Command, cli: Cli): void {
       "r10e check registry.example.com/app:v1  … and equal the published image",
     ],
     details: `
-What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched, on the branch you are on), runs this r10e's \`build\` in each as a child process, B once A's build_cmd has finished (A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an engine answers), then compares the two with \`r10e verify\` and their digests strictly.
+What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched, on the branch you are on), runs this r10e's \`build\` in each as a child process, B's build_cmd once A's has finished (A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an engine answers), then compares the two with \`r10e verify\` and their digests strictly.
 
 Build B also varies what the host allows, as reprotest does: build_cmd's clock shifted 3 days (faketime), shuffled directory entries (disorderfs), hostname and domain name (unshare), kernel version and ASLR (setarch), one CPU (taskset); the table says which were applied and why any was not. The Go module cache is shared, so no network is needed. The working copy is never built: uncommitted changes are reported, not checked. The clones are removed at the end, and on SIGINT/SIGTERM/SIGHUP.
 
