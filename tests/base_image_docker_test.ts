@@ -220,6 +220,22 @@ dockerTest(
         assertEquals(JSON.parse(offline.stdout).layers[0].digest, built.layers[0].digest);
       });
 
+      await t.step("a tag: build asks for init, which pins its digest in pins.json", async () => {
+        const tagRef = baseRef.replace(/@sha256:[0-9a-f]{64}$/, ":v1");
+        const pinsFile = `${project}/r10e-docker/pins.json`;
+        await Deno.writeTextFile(`${project}/config.json`, await configText(tagRef));
+        const unpinned = await r10e(["build", "-q"], { cwd: project, env });
+        assertEquals(unpinned.code, 2, unpinned.stderr);
+        assertStringIncludes(unpinned.stderr, `config.json asks for base_image "${tagRef}"`);
+        const init = await r10e(["init", "-q"], { cwd: project, env: { ...env, GOPROXY: "off" } });
+        assertEquals(init.code, 0, init.stderr);
+        const pins = JSON.parse(await Deno.readTextFile(pinsFile));
+        assertEquals(pins.base_image, { requested: tagRef, pinned: baseRef });
+        const b = await r10e(["build", "--json", "-q"], { cwd: project, env });
+        assertEquals(b.code, 0, b.stderr);
+        assertEquals(JSON.parse(b.stdout).layers[0].digest, built.layers[0].digest);
+      });
+
       await t.step("a platform the base lacks is an error naming it", async () => {
         await Deno.writeTextFile(
           `${project}/config.json`,

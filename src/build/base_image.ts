@@ -223,6 +223,57 @@ export async function baseTree(layers: readonly BaseLayer[]): Promise<Map<string
   return tree;
 }
 
+/**
+ * The digest a tag of `base_image` names now, as `host/repo@sha256:…` (for `init`).
+ * @throws {ConfigError} for a reference r10e cannot read; RegistryError when it cannot ask.
+ */
+export async function pinBaseImage(text: string, options: ClientOptions): Promise<string> {
+  const ref = parseBaseImage(text);
+  if (typeof ref === "string") throw new ConfigError(`Cannot use base_image: ${ref}`);
+  if (ref.digest) return `${formatName(ref)}@${ref.digest}`;
+  const client = new RegistryClient(ref.registry, options);
+  try {
+    const top = await fetchManifest(client, ref, ref.tag ?? "latest", [
+      `repository:${ref.repository}:pull`,
+    ]);
+    return `${formatName(ref)}@${top.descriptor.digest}`;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The base image reference a build uses: config.json's when pinned there, else the digest
+ * `init` pinned for its tag.
+ */
+export function effectiveBaseImage(
+  configured: string | undefined,
+  pinned: { requested: string; pinned: string } | undefined,
+): string | undefined {
+  if (configured === undefined) return undefined;
+  if (pinned && pinned.requested === configured) return pinned.pinned;
+  return configured;
+}
+
+/** What is wrong between config.json's base_image and pins.json, or null (for `checkPins`). */
+export function checkBaseImagePin(
+  configured: string | undefined,
+  pinned: { requested: string; pinned: string } | undefined,
+  file: string,
+): string | null {
+  const byTag = configured !== undefined && !configured.includes("@sha256:");
+  if (!byTag && pinned === undefined) return null;
+  if (byTag && pinned?.requested === configured) return null;
+  if (!byTag) {
+    return `config.json ${
+      configured ? "pins base_image by digest" : "has no base_image"
+    } but "${file}" pins base_image "${pinned!.requested}"`;
+  }
+  return `config.json asks for base_image "${configured}" but "${file}" ${
+    pinned ? `pinned "${pinned.requested}"` : "pins no base image"
+  }`;
+}
+
 /** Options of `loadBaseImage`. */
 export interface LoadBaseOptions extends ClientOptions {
   /** The cache directory, `$XDG_CACHE_HOME/r10e` (default `~/.cache/r10e`). */
@@ -242,6 +293,11 @@ export async function loadBaseImage(
 ): Promise<BaseImage[]> {
   const ref = parseBaseImage(text);
   if (typeof ref === "string") throw new ConfigError(`Cannot use base_image: ${ref}`);
+  if (!ref.digest) {
+    throw new ConfigError(
+      `Cannot use base_image "${text}": it is not pinned by digest; run \`r10e init\` to pin it`,
+    );
+  }
   const store = new BlobStore(ref, options);
   try {
     const name = formatName(ref);

@@ -1,6 +1,14 @@
 import { assertEquals, assertRejects, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError } from "../errors.ts";
-import { baseDefaults, baseTree, loadBaseImage, mergeRuntime, pickPlatform } from "./base_image.ts";
+import {
+  baseDefaults,
+  baseTree,
+  checkBaseImagePin,
+  effectiveBaseImage,
+  loadBaseImage,
+  mergeRuntime,
+  pickPlatform,
+} from "./base_image.ts";
 import { gzipSync } from "node:zlib";
 import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
 import { sha256Hex } from "../image/digest.ts";
@@ -210,4 +218,27 @@ Deno.test("loadBaseImage: fetched once into the cache by digest, a lying registr
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
+});
+
+Deno.test("a base_image tag builds from the digest init pinned, and drift is named", () => {
+  const pin = { requested: "r/base:1", pinned: `r/base@sha256:${"ab".repeat(32)}` };
+  const digest = `r/base@sha256:${"cd".repeat(32)}`;
+  assertEquals(effectiveBaseImage("r/base:1", pin), pin.pinned);
+  assertEquals(effectiveBaseImage(digest, undefined), digest);
+  assertEquals(effectiveBaseImage(undefined, undefined), undefined);
+  assertEquals(checkBaseImagePin("r/base:1", pin, "pins.json"), null);
+  assertEquals(checkBaseImagePin(digest, undefined, "pins.json"), null);
+  assertEquals(checkBaseImagePin(undefined, undefined, "pins.json"), null);
+  assertEquals(
+    checkBaseImagePin("r/base:2", pin, "pins.json"),
+    'config.json asks for base_image "r/base:2" but "pins.json" pinned "r/base:1"',
+  );
+  assertEquals(
+    checkBaseImagePin("r/base:1", undefined, "pins.json"),
+    'config.json asks for base_image "r/base:1" but "pins.json" pins no base image',
+  );
+  assertEquals(
+    checkBaseImagePin(undefined, pin, "pins.json"),
+    'config.json has no base_image but "pins.json" pins base_image "r/base:1"',
+  );
 });

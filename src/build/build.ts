@@ -49,7 +49,14 @@ import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
 import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
-import { type BaseImage, baseTree, loadBaseImage, mergeRuntime } from "./base_image.ts";
+import {
+  type BaseImage,
+  baseTree,
+  checkBaseImagePin,
+  effectiveBaseImage,
+  loadBaseImage,
+  mergeRuntime,
+} from "./base_image.ts";
 import type { SbomFile } from "../sbom/model.ts";
 
 /** The PATH every image gets. */
@@ -300,8 +307,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
 
   // The base image's layers come from the cache (fetched once, checked on every read).
-  const bases: BaseImage[] | null = config.base_image
-    ? await loadBaseImage(config.base_image, platforms.map(platformOf), {
+  const baseImage = effectiveBaseImage(config.base_image, pins.base_image);
+  const bases: BaseImage[] | null = baseImage
+    ? await loadBaseImage(baseImage, platforms.map(platformOf), {
       env: options.hostEnv,
       cacheDir: cacheDir(options.hostEnv),
       onProgress: progress,
@@ -676,6 +684,8 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
   }
   const tz = checkTzdataPin(config.include_tzdata, pins.tzdata_sha256, file);
   if (tz) problems.push(tz);
+  const base = checkBaseImagePin(config.base_image, pins.base_image, file);
+  if (base) problems.push(base);
   if (problems.length) {
     throw new ConfigError(
       `Cannot build: r10e-docker/ does not match: ${

@@ -37,6 +37,11 @@ export interface Pins {
   tzdata_sha256?: string;
   /** Builder image for `--in docker`, `name@sha256:…`, or null when it could not be pinned. */
   builder_image: string | null;
+  /**
+   * For a `base_image` given by tag: what it resolved to at `init`, `host/repo@sha256:…`, and
+   * the tag as written; absent otherwise (a base pinned in config.json needs no pin).
+   */
+  base_image?: { requested: string; pinned: string };
   /** Image format version of the r10e that wrote this. */
   image_format: number;
   /** r10e version that wrote this (informational). */
@@ -106,6 +111,15 @@ export function parsePins(text: string, file: string): Pins {
     "tzdata_sha256",
     (x) => x === undefined || (typeof x === "string" && /^[0-9a-f]{64}$/.test(x)),
     "a sha256 or nothing",
+  );
+  want(
+    "base_image",
+    (x) =>
+      x === undefined ||
+      (!!x && typeof x === "object" && str((x as Record<string, unknown>).requested) &&
+        typeof (x as Record<string, unknown>).pinned === "string" &&
+        /@sha256:[0-9a-f]{64}$/.test((x as Record<string, string>).pinned)),
+    'an object {"requested": tag, "pinned": "host/repo@sha256:…"}, or nothing',
   );
   want("image_format", (x) => Number.isInteger(x), "a number");
   want("r10e_version", str, "a version");

@@ -50,6 +50,10 @@ Project root: the nearest directory at or above config.json that holds go.mod (a
         listGoVersions: () => listGoVersions(io.env),
         // The builder image is pinned by digest through the local engine when there is one.
         pinBuilderImage: (image, onFailure) => pinImage({ env: io.env }, image, onFailure),
+        pinBaseImage: async (image) => {
+          const { pinBaseImage } = await import("../build/base_image.ts");
+          return await pinBaseImage(image, { env: io.env });
+        },
         fetchBaseImage: async (image, platforms) => {
           const { loadBaseImage } = await import("../build/base_image.ts");
           const { cacheDir, platformOf } = await import("../build/build.ts");

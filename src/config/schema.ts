@@ -49,7 +49,10 @@ export interface Config {
    */
   platforms: string[];
   builder_image?: string;
-  /** An image pinned by digest whose layers go below r10e's own (`host/repo@sha256:…`). */
+  /**
+   * An image whose layers go below r10e's own: `host/repo@sha256:…`, or a tag that `init` pins
+   * by digest in pins.json.
+   */
   base_image?: string;
   /** Where the source is, the label `org.opencontainers.image.source` (a URL without credentials). */
   source?: string;
@@ -340,7 +343,7 @@ const schema = z.object({
     message: 'expected at least one platform like "linux/amd64", found an empty array',
   }).nullish(),
   builder_image: nonBlank("an image reference").nullish(),
-  base_image: nonBlank('an image pinned by digest like "registry/repo@sha256:<64 hex>"').refine(
+  base_image: nonBlank('an image reference like "registry/repo@sha256:<64 hex>"').refine(
     (s) => typeof parseBaseImage(s) !== "string",
     { error: (i) => parseBaseImage(String(i.input)) as string },
   ).nullish(),
@@ -683,20 +686,18 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   return { config, file, warnings, locate };
 }
 
-/** The pinned reference of `base_image`, or a message saying why it is not one. */
+/**
+ * The reference of `base_image`, or a message saying why it is not one. A tag is a reference
+ * too: `r10e init` pins it by digest in pins.json, and build uses that digest.
+ */
 export function parseBaseImage(text: string): Reference | string {
-  let ref: Reference;
   try {
-    ref = parseReference(text);
+    return parseReference(text);
   } catch (e) {
-    return (e as Error).message;
-  }
-  if (!ref.digest) {
-    return `expected an image pinned by digest like "registry/repo@sha256:<64 hex>", found ${
+    return `expected an image reference like "registry/repo@sha256:<64 hex>" or "registry/repo:tag", found ${
       JSON.stringify(text)
-    }: a tag moves, so the image would not be a function of the config (get the digest with \`crane digest ${text}\`)`;
+    }: ${(e as Error).message}`;
   }
-  return ref;
 }
 
 type MakeProblem = (path: (string | number)[], message: string) => Problem;

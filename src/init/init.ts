@@ -63,6 +63,8 @@ export interface InitOptions {
    * failure is a warning (build fetches what is missing).
    */
   fetchBaseImage?: (image: string, platforms: string[]) => Promise<void>;
+  /** Resolves a `base_image` tag to `host/repo@sha256:…` through its registry. */
+  pinBaseImage?: (image: string) => Promise<string>;
   onProgress?: (message: string) => void;
 }
 
@@ -130,10 +132,32 @@ export async function init(options: InitOptions): Promise<InitResult> {
         "`r10e build --in docker` refuses it until you run `r10e init` where it can be pinned, or pass --allow-unpinned",
     );
   }
-  if (config.base_image && options.fetchBaseImage) {
-    progress(`Fetching base image "${config.base_image}" into the cache`);
+  // A tag is resolved once, here, and the digest recorded: builds never follow it again.
+  let basePin: Pins["base_image"];
+  if (config.base_image && !config.base_image.includes("@sha256:")) {
+    if (!options.pinBaseImage) {
+      throw new ConfigError(`Cannot pin base_image "${config.base_image}": no registry to ask`);
+    }
+    progress(`Pinning base image "${config.base_image}"`);
     try {
-      await options.fetchBaseImage(config.base_image, config.platforms);
+      basePin = {
+        requested: config.base_image,
+        pinned: await options.pinBaseImage(config.base_image),
+      };
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError(
+        `Cannot pin base_image "${config.base_image}" by digest: ${
+          (error as Error).message
+        } (or write its digest in config.json: "registry/repo@sha256:…")`,
+      );
+    }
+  }
+  const baseImage = basePin?.pinned ?? config.base_image;
+  if (baseImage && options.fetchBaseImage) {
+    progress(`Fetching base image "${baseImage}" into the cache`);
+    try {
+      await options.fetchBaseImage(baseImage, config.platforms);
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       warnings.push(
@@ -153,6 +177,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     ca_bundle_sha256: ca?.sha256 ?? null,
     ...(config.include_tzdata ? { tzdata_sha256: tzdataPin(true) } : {}),
     builder_image: builder,
+    ...(basePin ? { base_image: basePin } : {}),
     image_format: FORMAT_VERSION,
     r10e_version: VERSION,
   };
