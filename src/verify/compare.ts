@@ -132,7 +132,22 @@ export function identityLeaves(a: ImageSummary, b: ImageSummary): DiffNode[] {
       }).join("; ");
     out.push(leaf("manifest", BLOBS_FIELD, describe(a), describe(b), { cause: "compression" }));
   }
-  const fields = manifestFields(a, b);
+  const all = manifestFields(a, b);
+  // The same base digest under another name (a mirror): named as such, not as re-encoding.
+  const annotation = (s: ImageSummary, key: string) =>
+    isObject(s.manifest) && isObject(s.manifest.annotations)
+      ? s.manifest.annotations[key] ?? null
+      : null;
+  for (const key of [BASE_DIGEST, BASE_NAME]) {
+    const field = `annotations[${JSON.stringify(key)}]`;
+    if (!all.includes(field)) continue;
+    out.push(leaf("manifest", field, annotation(a, key), annotation(b, key), {
+      cause: "base-image",
+    }));
+  }
+  const fields = all.filter((f) =>
+    !f.includes(JSON.stringify(BASE_DIGEST)) && !f.includes(JSON.stringify(BASE_NAME))
+  );
   if (fields.length > 0 || out.length === 0) {
     const field = `${MANIFEST_FIELD}${fields.length ? `: ${fields.join(", ")}` : ""}`;
     out.push(leaf("manifest", field, a.manifestDigest, b.manifestDigest, {
@@ -754,6 +769,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** The annotation r10e (and BuildKit) write for the digest of the base image. */
 export const BASE_DIGEST = "org.opencontainers.image.base.digest";
+/** The annotation that names the base image's repository. */
+export const BASE_NAME = "org.opencontainers.image.base.name";
 
 /**
  * The base image an image names (its manifest's annotation) and how many of its layers and
@@ -782,7 +799,7 @@ const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 /** The cause of a differing JSON field: a time (by name or by value) is a leaked build time. */
 export function jsonCause(path: string, a: unknown, b: unknown): CauseId {
   if (path.includes(`annotations[${JSON.stringify(BASE_DIGEST)}]`)) return "base-image";
-  if (path.includes(`annotations["org.opencontainers.image.base.name"]`)) return "base-image";
+  if (path.includes(`annotations[${JSON.stringify(BASE_NAME)}]`)) return "base-image";
   if (/(^|\.)created$/.test(path)) return "timestamps";
   if (typeof a === "string" && typeof b === "string" && RFC3339.test(a) && RFC3339.test(b)) {
     return "timestamps";

@@ -343,3 +343,26 @@ Deno.test("compareImages: another base image is one finding, not the files of it
   });
   assertEquals(lines[0].text, "base image differs: digest sha256:aaa → sha256:bbb");
 });
+
+Deno.test("compareImages: the same base digest under another name is named as such", () => {
+  const named = (tag: string, name: string) =>
+    image(tag, [file("a")], {
+      manifest: {
+        schemaVersion: 2,
+        annotations: {
+          "org.opencontainers.image.base.digest": "sha256:aaa",
+          "org.opencontainers.image.base.name": name,
+        },
+      },
+    });
+  const a = named("1", "mirror.example/base");
+  const b = { ...named("1", "registry.example/base"), manifestDigest: "sha256:other" };
+  const { causes: lines } = explain(collapse(compareImages(a, b), none).findings, {
+    a: a.config,
+    b: b.config,
+  });
+  assertEquals(
+    lines[0].text,
+    "base image named differently, the same digest: mirror.example/base → registry.example/base",
+  );
+});

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { BASE_DIGEST, shiftKey as timesKey, wholeSeconds } from "./compare.ts";
+import { BASE_DIGEST, BASE_NAME, shiftKey as timesKey, wholeSeconds } from "./compare.ts";
 import { type CauseId, CAUSES, type Finding, type OmittedFindings } from "./findings.ts";
 import { GO_MODULE_CAUSES, goModuleCauseText } from "./sbom_diff.ts";
 
@@ -134,8 +134,15 @@ export function explain(
         line.hint = "none needed once the same commit is built";
       }
     } else if (cause === "base-image") {
-      const named = list.find((f) => f.field.includes(BASE_DIGEST)) ?? list[0];
-      line.text = `${c.text}: digest ${named?.a ?? "(none)"} → ${named?.b ?? "(none)"}`;
+      const digest = list.find((f) => f.field.includes(BASE_DIGEST));
+      const name = list.find((f) => f.field.includes(BASE_NAME));
+      line.text = digest
+        ? `${c.text}: digest ${digest.a ?? "(none)"} → ${digest.b ?? "(none)"}`
+        : name
+        ? `base image named differently, the same digest: ${name.a ?? "(none)"} → ${
+          name.b ?? "(none)"
+        }`
+        : c.text;
     } else if (cause === "commit") {
       line.text = `${c.text}: ${short(revision.a)} → ${short(revision.b)}`;
     } else if (cause === "timestamps") {
