@@ -101,6 +101,20 @@ export function provenanceStatement(input: ProvenanceInput): Obj {
       digest: at >= 0 ? { sha256: builder.slice(at + 8) } : undefined,
     });
   }
+  // The base image: config.json's digest, or the one init pinned for its tag.
+  const basePin = pins.base_image as { requested?: unknown; pinned?: unknown } | undefined;
+  const configured = typeof input.config.base_image === "string" ? input.config.base_image : null;
+  const base = basePin && basePin.requested === configured && typeof basePin.pinned === "string"
+    ? basePin.pinned
+    : configured;
+  const baseAt = base?.lastIndexOf("@sha256:") ?? -1;
+  if (base && baseAt >= 0) {
+    deps.push({
+      uri: `oci://${base.slice(0, baseAt)}`,
+      digest: { sha256: base.slice(baseAt + 8) },
+      annotations: { role: "base image" },
+    });
+  }
   if (typeof pins.ca_bundle_sha256 === "string") {
     deps.push({ name: "ca-certificates", digest: { sha256: pins.ca_bundle_sha256 } });
   }

@@ -99,3 +99,30 @@ Deno.test("provenance: subjects, build definition, run details", async (t) => {
     assert.throws(() => provenanceStatement(i), /Invalid manifest digest "sha256:xyz"/);
   });
 });
+
+Deno.test("provenance: the base image is a resolved dependency, by the digest the build used", async (t) => {
+  const digest = "66".repeat(32);
+  const deps = (i: ProvenanceInput) =>
+    (provenanceStatement(i) as Doc).predicate.buildDefinition.resolvedDependencies.filter(
+      (d: { annotations?: { role?: string } }) => d.annotations?.role === "base image",
+    );
+  await t.step("pinned in config.json", () => {
+    const i = input();
+    i.config = { ...i.config, base_image: `r.example/base@sha256:${digest}` };
+    assert.deepEqual(deps(i), [{
+      uri: "oci://r.example/base",
+      digest: { sha256: digest },
+      annotations: { role: "base image" },
+    }]);
+  });
+  await t.step("a tag: the digest init pinned", () => {
+    const i = input();
+    i.config = { ...i.config, base_image: "r.example/base:12" };
+    i.pins = {
+      ...i.pins,
+      base_image: { requested: "r.example/base:12", pinned: `r.example/base@sha256:${digest}` },
+    };
+    assert.deepEqual(deps(i)[0].digest, { sha256: digest });
+  });
+  await t.step("none without a base", () => assert.deepEqual(deps(input()), []));
+});
