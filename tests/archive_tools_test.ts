@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, r10e } from "./_cli.ts";
+import { copyExample } from "./_cli.ts";
 import { docker, dockerHost, dockerTest, requireTool, run } from "./_docker.ts";
 import { buildJson, multiplatformProject } from "./_multiplatform.ts";
 import { findCrane, startRegistry, suffix } from "./_registry.ts";

@@ -159,7 +159,7 @@ Deno.test("OS errors name the user's path: read-only DEST, full disk, name too l
         assertEquals(r.code, 2, r.stderr);
         assertEquals(
           r.stderr,
-          `r10e: Cannot copy to "full/app/big": No space left on device\n`,
+          `r10e: Cannot copy to "full/app/big": the output folder "full/app" is full (no space left on device)\n`,
         );
         assertEquals(listAll(`${dir}/full`), [], "half-written files left");
       });
