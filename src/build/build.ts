@@ -230,6 +230,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       mod: mod.vendor ? "vendor" : "readonly",
     });
 
+  // The base image's layers come from the cache (fetched once, checked on every read), before
+  // build_cmd runs: a platform it lacks or a registry out of reach is said before minutes of work.
+  const baseImage = effectiveBaseImage(config.base_image, pins.base_image);
+  const bases: BaseImage[] | null = baseImage
+    ? await loadBaseImage(baseImage, platforms.map(platformOf), {
+      env: options.hostEnv,
+      cacheDir: cacheDir(options.hostEnv),
+      onProgress: progress,
+    })
+    : null;
   // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
   // into a staging folder that mirrors the project, removed when build returns.
   const mode = await chooseMode({
@@ -306,15 +316,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (left.length) (options.onWarning ?? progress)(untrackedOutputWarning(left, root));
   }
 
-  // The base image's layers come from the cache (fetched once, checked on every read).
-  const baseImage = effectiveBaseImage(config.base_image, pins.base_image);
-  const bases: BaseImage[] | null = baseImage
-    ? await loadBaseImage(baseImage, platforms.map(platformOf), {
-      env: options.hostEnv,
-      cacheDir: cacheDir(options.hostEnv),
-      onProgress: progress,
-    })
-    : null;
   progress("Staging artifacts, extern_data and the CA bundle");
   const filesRoot = dockerStaging?.root ?? root;
   const ca = config.include_ca_bundle ? caBundle() : null;
