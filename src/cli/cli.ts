@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Command, Option } from "@commander-js/extra-typings";
+import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import { isAbsolute, join } from "node:path";
 import type { ClientOptions } from "../registry/client.ts";
 import { UsageError } from "../errors.ts";
@@ -157,6 +157,18 @@ export function timeoutOption() {
     "--timeout <seconds>",
     "for a registry: end a request that brings no byte for this long (default 60)",
   );
+}
+
+/**
+ * Adds `--ca-file`, `--insecure` and `--timeout` with their default help, the options of a
+ * command that reads an image from a registry; {@linkcode registryOptions} reads them back.
+ */
+export function withRegistryInput<
+  A extends unknown[],
+  O extends OptionValues,
+  G extends OptionValues,
+>(command: Command<A, O, G>) {
+  return command.addOption(caFileOption()).addOption(insecureOption()).addOption(timeoutOption());
 }
 
 /** `--timeout`'s value in ms. @throws {UsageError} for anything but a positive number. */

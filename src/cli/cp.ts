@@ -7,22 +7,20 @@
 import type { Command } from "@commander-js/extra-typings";
 import { printable } from "../printable.ts";
 import {
-  caFileOption,
   type Cli,
-  insecureOption,
   jsonOption,
   platformOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
-  timeoutOption,
   userPath,
   withHelp,
+  withRegistryInput,
 } from "./cli.ts";
 
 /** Adds `cp` to the program. */
 export function addCpCommand(program: Command, cli: Cli): void {
   const { io } = cli;
-  withHelp(program.command("cp"), {
+  const command = withHelp(program.command("cp"), {
     examples: [
       "r10e cp out/app-latest.tar.gz /app/server ./bin/    writes ./bin/server",
       "r10e cp image.tar /etc/ssl/certs/. ./certs          the directory's contents into ./certs",
@@ -54,35 +52,32 @@ ${REGISTRY_INPUT_HELP}`,
     .addOption(
       platformOption("the image of this platform in a multi-platform input (e.g. linux/arm64)"),
     )
-    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"))
-    .addOption(caFileOption())
-    .addOption(insecureOption())
-    .addOption(timeoutOption())
-    .action(async (image, src, dest, opts) => {
-      const toStdout = dest === "-";
-      const { cp } = await import("../cp/cp.ts");
-      const result = await cp(userPath(io, image), {
-        src,
-        dest: toStdout ? dest : userPath(io, dest),
-      }, {
-        platform: opts.platform,
-        stdout: toStdout ? io.stdoutBytes : undefined,
-        registry: registryOptions(cli, opts),
-      }).catch((error) => {
-        // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
-        if (osErrorCode(error) === null) throw error;
-        throw new Error(`Cannot copy "${src}" from "${image}" to "${dest}"`, { cause: error });
-      });
-      // With `-`, stdout carries the tar stream: the list goes to stderr.
-      const print = toStdout ? io.stderr : io.stdout;
-      if (opts.json) {
-        const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
-        print(JSON.stringify(files, null, 2) + "\n");
-      } else {
-        // Names come from the image: escaped, so that they cannot drive the terminal.
-        print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
-      }
+    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"));
+  withRegistryInput(command).action(async (image, src, dest, opts) => {
+    const toStdout = dest === "-";
+    const { cp } = await import("../cp/cp.ts");
+    const result = await cp(userPath(io, image), {
+      src,
+      dest: toStdout ? dest : userPath(io, dest),
+    }, {
+      platform: opts.platform,
+      stdout: toStdout ? io.stdoutBytes : undefined,
+      registry: registryOptions(cli, opts),
+    }).catch((error) => {
+      // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
+      if (osErrorCode(error) === null) throw error;
+      throw new Error(`Cannot copy "${src}" from "${image}" to "${dest}"`, { cause: error });
     });
+    // With `-`, stdout carries the tar stream: the list goes to stderr.
+    const print = toStdout ? io.stderr : io.stdout;
+    if (opts.json) {
+      const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+      print(JSON.stringify(files, null, 2) + "\n");
+    } else {
+      // Names come from the image: escaped, so that they cannot drive the terminal.
+      print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
+    }
+  });
 }
 
 /** The code (`EROFS`, `ENOSPC`…) of the OS error at the bottom of `error`'s cause chain, or null. */

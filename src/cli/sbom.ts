@@ -7,15 +7,13 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
 import {
-  caFileOption,
   type Cli,
-  insecureOption,
   platformOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
-  timeoutOption,
   userPath,
   withHelp,
+  withRegistryInput,
 } from "./cli.ts";
 import { DiskFullError, isDiskFull } from "../disk_full.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
@@ -43,7 +41,7 @@ export async function writeAtomically(path: string, text: string): Promise<void>
 /** Adds `sbom` to the program. */
 export function addSbomCommand(program: Command, cli: Cli): void {
   const { io } = cli;
-  withHelp(program.command("sbom"), {
+  const command = withHelp(program.command("sbom"), {
     examples: [
       "r10e sbom r10e-docker/out/app-latest.tar.gz",
       "r10e sbom --format cyclonedx -o app.cdx.json app.tar",
@@ -81,32 +79,29 @@ ${REGISTRY_INPUT_HELP}`,
       "for --format provenance: what `r10e build --json` printed for this image",
     )
     .option("-o, --output <file>", "write the document to FILE (atomically) instead of stdout")
-    .addOption(platformOption("which image of a multi-platform input"))
-    .addOption(caFileOption())
-    .addOption(insecureOption())
-    .addOption(timeoutOption())
-    .action(async (image, opts) => {
-      const where = (p: string) => userPath(io, p);
-      const { sbom } = await import("../sbom/sbom.ts");
-      // On a terminal a table people read, as syft prints; the document when piped or asked for.
-      const format = opts.format ?? (io.isTerminal && !opts.output ? "table" : "spdx");
-      const text = await sbom(where(image), {
-        format: format === "table" ? "spdx" : format,
-        platform: opts.platform,
-        registry: registryOptions(cli, opts),
-        onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
-        buildJson: opts.build ? where(opts.build) : undefined,
-      });
-      if (format === "table") {
-        const { sbomTable } = await import("./sbom_table.ts");
-        const table = sbomTable(JSON.parse(text));
-        if (opts.output) await writeAtomically(where(opts.output), table);
-        else io.stdout(table);
-        return;
-      }
-      if (opts.output) await writeAtomically(where(opts.output), text);
-      else for (const piece of pieces(text, 1 << 20)) io.stdout(piece);
+    .addOption(platformOption("which image of a multi-platform input"));
+  withRegistryInput(command).action(async (image, opts) => {
+    const where = (p: string) => userPath(io, p);
+    const { sbom } = await import("../sbom/sbom.ts");
+    // On a terminal a table people read, as syft prints; the document when piped or asked for.
+    const format = opts.format ?? (io.isTerminal && !opts.output ? "table" : "spdx");
+    const text = await sbom(where(image), {
+      format: format === "table" ? "spdx" : format,
+      platform: opts.platform,
+      registry: registryOptions(cli, opts),
+      onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
+      buildJson: opts.build ? where(opts.build) : undefined,
     });
+    if (format === "table") {
+      const { sbomTable } = await import("./sbom_table.ts");
+      const table = sbomTable(JSON.parse(text));
+      if (opts.output) await writeAtomically(where(opts.output), table);
+      else io.stdout(table);
+      return;
+    }
+    if (opts.output) await writeAtomically(where(opts.output), text);
+    else for (const piece of pieces(text, 1 << 20)) io.stdout(piece);
+  });
 }
 
 /**

@@ -8,18 +8,16 @@ import type { Command } from "@commander-js/extra-typings";
 import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
 import {
-  caFileOption,
   type Cli,
-  insecureOption,
   jsonOption,
   platformOption,
   quietOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
-  timeoutOption,
   useColor,
   userPath,
   withHelp,
+  withRegistryInput,
 } from "./cli.ts";
 
 /** Repeatable, comma-separated values (no default: commander would print "(default: [])"). */
@@ -30,7 +28,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Adds `verify` to the program. */
 export function addVerifyCommand(program: Command, cli: Cli): void {
   const { io, state } = cli;
-  withHelp(program.command("verify"), {
+  const command = withHelp(program.command("verify"), {
     examples: [
       "r10e verify a/out/app-latest.tar.gz b/out/app-latest.tar.gz   why do two builds differ?",
       "r10e verify --json a.tar.gz b.tar.gz                          the findings as data",
@@ -66,48 +64,45 @@ ${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.`,
     )
     .addOption(platformOption("compare the image of this platform (e.g. linux/arm64)"))
     .option("--full", "list every finding instead of folding many alike ones")
-    .addOption(quietOption())
-    .addOption(caFileOption())
-    .addOption(insecureOption())
-    .addOption(timeoutOption())
-    .action(async (a, b, opts) => {
-      const { IGNORABLE } = await import("../verify/causes.ts");
-      const { globRegExp } = await import("../verify/glob.ts");
-      const causes = (opts.ignore ?? []).map((w) => {
-        const cause = IGNORABLE[w.trim()];
-        if (!cause) {
-          throw new UsageError(
-            `Unknown --ignore value "${w}": expected ${Object.keys(IGNORABLE).join(", ")}`,
-          );
-        }
-        return cause;
-      });
-      const ignorePath = opts.ignorePath ?? [];
-      for (const g of ignorePath) {
-        try {
-          globRegExp(g);
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
+    .addOption(quietOption());
+  withRegistryInput(command).action(async (a, b, opts) => {
+    const { IGNORABLE } = await import("../verify/causes.ts");
+    const { globRegExp } = await import("../verify/glob.ts");
+    const causes = (opts.ignore ?? []).map((w) => {
+      const cause = IGNORABLE[w.trim()];
+      if (!cause) {
+        throw new UsageError(
+          `Unknown --ignore value "${w}": expected ${Object.keys(IGNORABLE).join(", ")}`,
+        );
       }
-      const quiet = opts.quiet === true;
-      const { verifyImages } = await import("../verify/verify.ts");
-      const { formatReport } = await import("../verify/report.ts");
-      const report = await verifyImages(userPath(io, a), userPath(io, b), {
-        ignore: { causes, paths: ignorePath },
-        platform: opts.platform,
-        onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
-        registry: registryOptions(cli, opts),
-      });
-      // Inputs are shown as the user typed them.
-      report.a.input = a;
-      report.b.input = b;
-      // The answer first: `r10e verify a b | head -1` still exits 1 when they differ.
-      state.exitCode = report.identical ? 0 : 1;
-      if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
-      else {
-        const color = useColor(cli);
-        io.stdout(formatReport(report, { color, full: opts.full === true }));
-      }
+      return cause;
     });
+    const ignorePath = opts.ignorePath ?? [];
+    for (const g of ignorePath) {
+      try {
+        globRegExp(g);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    const quiet = opts.quiet === true;
+    const { verifyImages } = await import("../verify/verify.ts");
+    const { formatReport } = await import("../verify/report.ts");
+    const report = await verifyImages(userPath(io, a), userPath(io, b), {
+      ignore: { causes, paths: ignorePath },
+      platform: opts.platform,
+      onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
+      registry: registryOptions(cli, opts),
+    });
+    // Inputs are shown as the user typed them.
+    report.a.input = a;
+    report.b.input = b;
+    // The answer first: `r10e verify a b | head -1` still exits 1 when they differ.
+    state.exitCode = report.identical ? 0 : 1;
+    if (opts.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
+    else {
+      const color = useColor(cli);
+      io.stdout(formatReport(report, { color, full: opts.full === true }));
+    }
+  });
 }
