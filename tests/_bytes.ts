@@ -18,19 +18,8 @@ export async function collectBytes(source: AsyncIterable<Uint8Array>): Promise<U
   return out;
 }
 
-/** A file entry whose content is `text` (or bytes). */
-export function fileEntry(name: string, text: string | Uint8Array, mode = 0o644): TarEntry {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  return {
-    name,
-    kind: "file",
-    mode,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
-}
+/** A file entry whose content is `text` (or bytes): the writer's own, for the tests. */
+export { fileEntry } from "../src/tar/writer.ts";
 
 /** A directory entry. */
 export function dirEntry(name: string): TarEntry {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { compareNames, headerName, type TarEntry } from "../tar/writer.ts";
+import { compareNames, fileEntry, headerName, type TarEntry } from "../tar/writer.ts";
 
 /** The values of `runtime` in config.json: distroless's `static:nonroot` and `static` tags. */
 export type RuntimeRoot = "nonroot" | "root";
@@ -47,23 +47,8 @@ export const RUNTIME_ROOT_FILES: Readonly<Record<string, string>> = {
   "/etc/passwd": PASSWD,
 };
 
-const encoder = new TextEncoder();
-
 function dir(name: string, mode: number, owner = 0): TarEntry {
   return { name, kind: "dir", mode, size: 0, ...(owner ? { uid: owner, gid: owner } : {}) };
-}
-
-function file(name: string, text: string): TarEntry {
-  const bytes = encoder.encode(text);
-  return {
-    name,
-    kind: "file",
-    mode: 0o644,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
 }
 
 /**
@@ -73,7 +58,7 @@ function file(name: string, text: string): TarEntry {
 export function runtimeRootEntries(): TarEntry[] {
   const entries = [
     dir("etc", 0o755),
-    ...Object.entries(RUNTIME_ROOT_FILES).map(([path, text]) => file(path.slice(1), text)),
+    ...Object.entries(RUNTIME_ROOT_FILES).map(([path, text]) => fileEntry(path.slice(1), text)),
     dir("home", 0o755),
     // Private homes, as distroless has them; the sticky, world-writable /tmp of every Unix.
     dir("home/nonroot", 0o700, NONROOT_ID),

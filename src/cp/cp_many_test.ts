@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { writeImageArchive } from "../image/writer.ts";
-import type { TarEntry } from "../tar/writer.ts";
+import { fileEntry, type TarEntry } from "../tar/writer.ts";
 import { readTar } from "../tar/reader.ts";
 import { cp } from "./cp.ts";
 
 const enc = new TextEncoder();
 
-function file(name: string, bytes: Uint8Array, mode = 0o644): TarEntry {
-  return {
-    name,
-    kind: "file",
-    mode,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
-}
+const file = fileEntry;
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");

@@ -14,7 +14,7 @@ import { canonicalJsonBytes } from "./canonical_json.ts";
 import { Sha256, sha256Hex } from "./digest.ts";
 import { gzip, GZIP_LEVEL, GzipPool, STORED_LEVEL } from "./gzip.ts";
 import { plural } from "../plural.ts";
-import { compareNames, type TarEntry, writeTar } from "../tar/writer.ts";
+import { compareNames, fileEntry, type TarEntry, writeTar } from "../tar/writer.ts";
 
 // r10e's image format version lives in src/version.ts (bump it there, with the golden digests,
 // whenever bytes change for the same inputs): `r10e version` prints it without loading this writer.
@@ -398,9 +398,9 @@ export async function writeImageArchive(
         signal: options.signal,
       })
     ),
-    bytesEntry("index.json", index),
-    bytesEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
-    bytesEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
+    fileEntry("index.json", index),
+    fileEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
+    fileEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
   ];
   entries.sort((a, b) => compareNames(a.name, b.name));
 
@@ -515,25 +515,13 @@ function blobPath(digest: string): string {
   return `blobs/sha256/${digest.slice("sha256:".length)}`;
 }
 
-function bytesEntry(name: string, bytes: Uint8Array): TarEntry {
-  return {
-    name,
-    kind: "file",
-    mode: 0o644,
-    size: bytes.length,
-    content: async function* () {
-      yield bytes;
-    },
-  };
-}
-
 function blobEntry(
   digest: string,
   blob: Blob,
   created: number,
   io: { pool: GzipPool | null; spool?: LayerSpool; signal?: AbortSignal },
 ): TarEntry {
-  if (blob.bytes) return bytesEntry(blobPath(digest), blob.bytes);
+  if (blob.bytes) return fileEntry(blobPath(digest), blob.bytes);
   if (blob.read) {
     const read = blob.read;
     return {

@@ -36,6 +36,20 @@ export interface TarEntry {
   content?: () => AsyncIterable<Uint8Array>;
 }
 
+/** A regular file entry (mode 0o644 unless given) whose content is `text` as UTF-8, or `bytes`. */
+export function fileEntry(name: string, text: string | Uint8Array, mode = 0o644): TarEntry {
+  const bytes = typeof text === "string" ? encoder.encode(text) : text;
+  return {
+    name,
+    kind: "file",
+    mode,
+    size: bytes.length,
+    content: async function* () {
+      yield bytes;
+    },
+  };
+}
+
 /** Options shared by every entry of one archive. */
 export interface TarOptions {
   /** Modification time in seconds since the epoch, the same for every entry. */

@@ -1,8 +1,9 @@
 import { assertEquals, assertRejects, assertThrows } from "../../tests/_assert.ts";
-import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
+import { collectBytes } from "../../tests/_bytes.ts";
 import {
   compareNames,
   encodeHeader,
+  fileEntry,
   paxRecord,
   splitUstarName,
   type TarEntry,
@@ -216,4 +217,13 @@ Deno.test("splitUstarName and compareNames", () => {
   // Bytewise UTF-8 order: "app-x" < "app/" < "app/x"; U+FF61 sorts before U+10000 in UTF-8 but not in UTF-16.
   const names = ["app/x", "app/", "app-x", "\u{10000}", "\uff61"];
   assertEquals(names.sort(compareNames), ["app-x", "app/", "app/x", "\uff61", "\u{10000}"]);
+});
+
+Deno.test("fileEntry: a 0o644 file of the text's UTF-8 bytes, readable more than once", async () => {
+  const e = fileEntry("etc/motd", "hé\n");
+  assertEquals([e.name, e.kind, e.mode, e.size], ["etc/motd", "file", 0o644, 4]);
+  for (let i = 0; i < 2; i++) {
+    assertEquals(await collectBytes(e.content!()), new Uint8Array([0x68, 0xc3, 0xa9, 0x0a]));
+  }
+  assertEquals(fileEntry("x", new Uint8Array([1]), 0o755).mode, 0o755);
 });
