@@ -195,3 +195,44 @@ Deno.test("push progress: bytes redrawn on a terminal, plain lines when piped", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("registry reads: verify, cp and sbom show the layers' bytes on a terminal, a line per layer when piped, nothing with -q", async (t) => {
+  const { startRegistry, writeTestArchive } = await import("./_registry.ts");
+  const { requireTool } = await import("./_docker.ts");
+  if (!requireTool(t, "docker-registry")) return;
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-pull-" });
+  const registry = await startRegistry(`${dir}/registry`);
+  try {
+    await writeTestArchive(`${dir}/app.tar`, { size: 3_000_000, seed: 5 });
+    await writeTestArchive(`${dir}/other.tar`, { size: 3_000_000, seed: 6 });
+    const env = { DOCKER_CONFIG: `${dir}/docker`, XDG_CACHE_HOME: `${dir}/cache` };
+    const ref = `${registry.host}/p/app:v1`;
+    const pushed = await r10eInProcess(["push", "-q", "app.tar", ref], { cwd: dir, env });
+    assertEquals(pushed.code, 0, pushed.stderr);
+    const run = (args: string[], stderrIsTerminal: boolean) =>
+      r10eInProcess(args, { cwd: dir, env, stderrIsTerminal });
+    const commands: [string, string[]][] = [
+      ["verify", ["verify", ref, "other.tar"]],
+      ["cp", ["cp", ref, "/data/blob", "out-NAME"]],
+      ["sbom", ["sbom", ref]],
+    ];
+    for (const [name, args] of commands) {
+      const at = (n: string) => args.map((a) => a.replace("NAME", `${name}-${n}`));
+      const want = name === "verify" ? 1 : 0; // the data layers differ
+      const terminal = await run(at("terminal"), true);
+      assertEquals(terminal.code, want, `${name}: ${terminal.stderr}`);
+      assertEquals(PROGRESS_LINE_MIB.test(terminal.stderr), true, `${name}: ${terminal.stderr}`);
+      const piped = await run(at("piped"), false);
+      assertEquals(piped.code, want, `${name}: ${piped.stderr}`);
+      assertStringIncludes(piped.stderr, `r10e: fetching layer 1 of 2 of ${registry.host}/p/app (`);
+      assertEquals(piped.stderr.includes("\r"), false, `${name}: ${piped.stderr}`);
+      const quiet = await run([...at("quiet"), "-q"], true);
+      assertEquals(quiet.code, want, `${name}: ${quiet.stderr}`);
+      assertEquals(quiet.stderr, "", `${name} -q`);
+      assertEquals(terminal.stdout.length > 0, true, name);
+    }
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

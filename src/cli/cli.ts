@@ -92,6 +92,18 @@ export function userPath(io: Io, path: string): string {
 }
 
 /**
+ * An image input as the command uses it: `userPath`, except that a registry reference that is no
+ * path under `io.cwd` stays as typed (joined to a directory, it would read as a missing file).
+ */
+export async function imagePath(io: Io, input: string): Promise<string> {
+  const path = userPath(io, input);
+  if (path === input) return path;
+  const { looksLikeReference } = await import("../registry/reference.ts");
+  const exists = await Deno.lstat(path).then(() => true, () => false);
+  return !exists && looksLikeReference(input) ? input : path;
+}
+
+/**
  * The config a command uses: `-c` as given; without it ./config.json, else the nearest one above
  * in the module (so that a command works from any folder of the project).
  * @throws {ConfigError} naming where it looked, when there is none.
@@ -127,6 +139,12 @@ export function projectDirOption() {
 /** `-q, --quiet`: no progress on standard error. */
 export function quietOption(what = "no progress on stderr") {
   return new Option("-q, --quiet", what);
+}
+
+/** The progress of a command on standard error (loaded when a command runs, not for --help). */
+export async function progressBar(io: Io, quiet: boolean) {
+  const { Progress } = await import("./progress.ts");
+  return new Progress({ write: io.stderr, terminal: io.stderrIsTerminal === true, quiet });
 }
 
 /** `--json`: the answer as JSON on standard output. */

@@ -8,8 +8,11 @@ import type { Command } from "@commander-js/extra-typings";
 import { printable } from "../printable.ts";
 import {
   type Cli,
+  imagePath,
   jsonOption,
   platformOption,
+  progressBar,
+  quietOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
   userPath,
@@ -52,22 +55,28 @@ ${REGISTRY_INPUT_HELP}`,
     .addOption(
       platformOption("the image of this platform in a multi-platform input (e.g. linux/arm64)"),
     )
-    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"));
+    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"))
+    .addOption(quietOption("no progress on stderr (fetching a registry's layers)"));
   withRegistryInput(command).action(async (image, src, dest, opts) => {
     const toStdout = dest === "-";
     const { cp } = await import("../cp/cp.ts");
-    const result = await cp(userPath(io, image), {
+    const bar = await progressBar(io, opts.quiet === true);
+    const result = await cp(await imagePath(io, image), {
       src,
       dest: toStdout ? dest : userPath(io, dest),
     }, {
       platform: opts.platform,
       stdout: toStdout ? io.stdoutBytes : undefined,
-      registry: registryOptions(cli, opts),
+      registry: {
+        ...registryOptions(cli, opts),
+        onProgress: (line) => bar.line(printable(line)),
+        onFetched: (bytes, more) => bar.fetched(bytes, more),
+      },
     }).catch((error) => {
       // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.
       if (osErrorCode(error) === null) throw error;
       throw new Error(`Cannot copy "${src}" from "${image}" to "${dest}"`, { cause: error });
-    });
+    }).finally(() => bar.clear());
     // With `-`, stdout carries the tar stream: the list goes to stderr.
     const print = toStdout ? io.stderr : io.stdout;
     if (opts.json) {

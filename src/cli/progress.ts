@@ -26,6 +26,8 @@ export class Progress {
   #start = 0;
   #drawn = 0;
   #shown = false;
+  #fetched = 0;
+  #expected = 0;
 
   constructor(options: ProgressOptions) {
     this.#options = options;
@@ -57,6 +59,16 @@ export class Progress {
     this.#drawn = now;
     this.#shown = true;
     this.#options.write(`\r\x1b[K${progressLine(done, total, (now - this.#start) / 1000)}`);
+  }
+
+  /**
+   * Sums downloads, several at once (layers of two inputs): `bytes` more arrived, `more` bytes
+   * more are expected; the line shows the sums.
+   */
+  fetched(bytes: number, more: number): void {
+    this.#fetched += bytes;
+    this.#expected += more;
+    this.bytes(this.#fetched, this.#expected);
   }
 
   /** Removes the drawn line, before other text is written. */

@@ -8,13 +8,17 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { basename, dirname, join } from "node:path";
 import {
   type Cli,
+  imagePath,
   platformOption,
+  progressBar,
+  quietOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
   userPath,
   withHelp,
   withRegistryInput,
 } from "./cli.ts";
+import { printable } from "../printable.ts";
 import { DiskFullError, isDiskFull } from "../disk_full.ts";
 import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
 
@@ -79,19 +83,28 @@ ${REGISTRY_INPUT_HELP}`,
       "for --format provenance: what `r10e build --json` printed for this image",
     )
     .option("-o, --output <file>", "write the document to FILE (atomically) instead of stdout")
-    .addOption(platformOption("which image of a multi-platform input"));
+    .addOption(platformOption("which image of a multi-platform input"))
+    .addOption(quietOption("no progress on stderr (fetching a registry's layers)"));
   withRegistryInput(command).action(async (image, opts) => {
     const where = (p: string) => userPath(io, p);
     const { sbom } = await import("../sbom/sbom.ts");
+    const bar = await progressBar(io, opts.quiet === true);
     // On a terminal a table people read, as syft prints; the document when piped or asked for.
     const format = opts.format ?? (io.isTerminal && !opts.output ? "table" : "spdx");
-    const text = await sbom(where(image), {
+    const text = await sbom(await imagePath(io, image), {
       format: format === "table" ? "spdx" : format,
       platform: opts.platform,
-      registry: registryOptions(cli, opts),
-      onWarning: (line) => io.stderr(`r10e: warning: ${line}\n`),
+      registry: {
+        ...registryOptions(cli, opts),
+        onProgress: (line) => bar.line(printable(line)),
+        onFetched: (bytes, more) => bar.fetched(bytes, more),
+      },
+      onWarning: (line) => {
+        bar.clear();
+        io.stderr(`r10e: warning: ${line}\n`);
+      },
       buildJson: opts.build ? where(opts.build) : undefined,
-    });
+    }).finally(() => bar.clear());
     if (format === "table") {
       const { sbomTable } = await import("./sbom_table.ts");
       const table = sbomTable(JSON.parse(text));

@@ -9,13 +9,14 @@ import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
 import {
   type Cli,
+  imagePath,
   jsonOption,
   platformOption,
+  progressBar,
   quietOption,
   REGISTRY_INPUT_HELP,
   registryOptions,
   useColor,
-  userPath,
   withHelp,
   withRegistryInput,
 } from "./cli.ts";
@@ -88,12 +89,17 @@ ${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.`,
     const quiet = opts.quiet === true;
     const { verifyImages } = await import("../verify/verify.ts");
     const { formatReport } = await import("../verify/report.ts");
-    const report = await verifyImages(userPath(io, a), userPath(io, b), {
+    const bar = await progressBar(io, quiet);
+    const report = await verifyImages(await imagePath(io, a), await imagePath(io, b), {
       ignore: { causes, paths: ignorePath },
       platform: opts.platform,
-      onProgress: (line) => quiet || io.stderr(`r10e: ${printable(line)}\n`),
-      registry: registryOptions(cli, opts),
-    });
+      onProgress: (line) => bar.line(printable(line)),
+      registry: {
+        ...registryOptions(cli, opts),
+        onProgress: (line) => bar.line(printable(line)),
+        onFetched: (bytes, more) => bar.fetched(bytes, more),
+      },
+    }).finally(() => bar.clear());
     // Inputs are shown as the user typed them.
     report.a.input = a;
     report.b.input = b;

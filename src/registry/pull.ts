@@ -19,6 +19,7 @@ import { InputError } from "../errors.ts";
 import {
   type EntrySource,
   FileRange,
+  formatBytes,
   type ImageInput,
   type ListedEntry,
   openListedImage,
@@ -44,6 +45,11 @@ export interface RemoteImageOptions extends ClientOptions {
   /** Parent of that directory (default: the system one). */
   tempDir?: string;
   onProgress?: (line: string) => void;
+  /**
+   * Hears the layer bytes as they come: `(0, size)` when a layer's download starts, then
+   * `(n, 0)` for each `n` bytes received, so that a caller sums several inputs into one line.
+   */
+  onFetched?: (bytes: number, more: number) => void;
 }
 
 /** An image manifest of a reference, as `pickImages` found it. */
@@ -91,6 +97,7 @@ export async function openRemoteImage(
       scopes,
       name,
       progress: options.onProgress ?? (() => {}),
+      fetched: options.onFetched ?? (() => {}),
       live,
       spool: options.spool
         ? async () => {
@@ -123,9 +130,10 @@ export async function openRemoteImage(
         sha256: hex(config.digest),
         bytes: configBytes,
       });
-      for (const layer of layers) {
+      for (const [i, layer] of layers.entries()) {
         if (entries.has(blobPath(layer.digest))) continue; // shared by two platforms
-        const blob = new RemoteBlob(context, layer);
+        // Numbered from 0, as verify's report numbers layers.
+        const blob = new RemoteBlob(context, layer, `layer ${i} of ${layers.length}`);
         blobs.set(layer.digest, blob);
         entries.set(blobPath(layer.digest), {
           path: blobPath(layer.digest),
@@ -305,6 +313,8 @@ interface BlobContext {
   /** `host/repo@sha256:…`, in messages. */
   name: string;
   progress: (line: string) => void;
+  /** Layer bytes: see `RemoteImageOptions.onFetched`. */
+  fetched: (bytes: number, more: number) => void;
   /** The spool directory (made on first use), or null for none. */
   spool: (() => Promise<string>) | null;
   /** Downloads under way, closed with the input. */
@@ -340,10 +350,13 @@ class RemoteBlob implements EntrySource {
   #head: Uint8Array | null = null;
   /** The spooled copy, once whole and checked. */
   #local: string | null = null;
+  /** `layer 1 of 3` for progress; none for a config. */
+  #label: string | undefined;
 
-  constructor(ctx: BlobContext, blob: Descriptor) {
+  constructor(ctx: BlobContext, blob: Descriptor, label?: string) {
     this.#ctx = ctx;
     this.#blob = blob;
+    this.#label = label;
   }
 
   /** Fetches the first 4 bytes (a Range request; a registry that ignores it is cut short). */
@@ -411,7 +424,15 @@ class RemoteBlob implements EntrySource {
     let got = 0;
     let failures = 0;
     let done = false;
-    let lastShown = Date.now();
+    const label = this.#label;
+    if (label) {
+      this.#ctx.progress(
+        `fetching ${label} of ${formatName(this.#ctx.ref)} (${blob.digest.slice(0, 19)}, ${
+          formatBytes(blob.size)
+        })`,
+      );
+      this.#ctx.fetched(0, blob.size);
+    }
     const retry = { ...DEFAULT_RETRY, ...this.#ctx.client.retryPolicy };
     try {
       while (got < blob.size || blob.size === 0) {
@@ -438,14 +459,7 @@ class RemoteBlob implements EntrySource {
             hash.update(chunk);
             if (file) await writeAll(file, chunk);
             if (got === blob.size) this.#check(hash);
-            if (blob.size > 50e6 && Date.now() - lastShown > 2000) {
-              lastShown = Date.now();
-              this.#ctx.progress(
-                `fetching ${blob.digest.slice(0, 19)}: ${(got / 1e6).toFixed(1)} of ${
-                  (blob.size / 1e6).toFixed(1)
-                } MB`,
-              );
-            }
+            if (label) this.#ctx.fetched(chunk.length, 0);
             yield chunk;
           }
         } catch (e) {

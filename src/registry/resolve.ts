@@ -17,6 +17,8 @@ export interface ResolveOptions extends ClientOptions {
   /** Parent of temporary directories (the reader's spool, fetched blobs). */
   tempDir?: string;
   onProgress?: (line: string) => void;
+  /** For a reference: hears its layer bytes as they come (`RemoteImageOptions.onFetched`). */
+  onFetched?: (bytes: number, more: number) => void;
   /**
    * For a reference: keep the blobs read in a temporary directory, for commands that read a
    * layer twice (cp, sbom); verify reads each once and keeps nothing.
