@@ -162,7 +162,7 @@ Deno.test("build: said before building: unknown fields with what was meant, cloc
     const before = b.stderr.slice(0, b.stderr.indexOf("Running build_cmd"));
     assertStringIncludes(
       before,
-      `r10e: warning: ${dir}/config.json:14:3: entrypiont: unknown field "entrypiont" is ignored: did you ` +
+      `r10e: warning: config.json:14:3: entrypiont: unknown field "entrypiont" is ignored: did you ` +
         'mean "entrypoint"?',
     );
     assertStringIncludes(before, "r10e: warning: build_cmd reads the clock (date): ");

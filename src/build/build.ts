@@ -188,7 +188,7 @@ export { archiveName } from "./pins.ts";
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const progress = options.onProgress ?? (() => {});
   const format = options.format ?? "tar.gz";
-  const loaded = await loadConfig(resolve(options.cwd, options.configPath));
+  const loaded = await loadConfig(resolve(options.cwd, options.configPath), options.configPath);
   const { config } = loaded;
   const { root, why } = await findProjectRoot(options.configPath, options);
   progress(`Project root ${root} (${why})`);

@@ -96,7 +96,8 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   const progress = options.onProgress ?? (() => {});
   const { root } = await findProjectRoot(options.configPath, options);
   // The builds' own warnings go to their output: the config's are said here, once.
-  const loaded = await loadConfig(resolve(options.cwd, options.configPath)).catch(() => null);
+  const loaded = await loadConfig(resolve(options.cwd, options.configPath), options.configPath)
+    .catch(() => null);
   for (const w of loaded?.warnings ?? []) options.onWarning?.(formatProblem(w));
   const top = await gitText(root, ["rev-parse", "--show-toplevel"]);
   const commit = await headRevision(root);

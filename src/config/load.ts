@@ -8,10 +8,11 @@ import { LIMITS, type LoadedConfig, parseConfig } from "./schema.ts";
 
 /**
  * Reads and validates a config file: at most `LIMITS.fileBytes` bytes of UTF-8
- * (invalid bytes are an error with their position, not replaced by U+FFFD).
+ * (invalid bytes are an error with their position, not replaced by U+FFFD). Messages name it
+ * `name`: the path as the user typed it (relative stays relative), when that is not `path`.
  * @throws {ConfigError} when it cannot be read or is invalid.
  */
-export async function loadConfig(path: string): Promise<LoadedConfig> {
+export async function loadConfig(path: string, name = path): Promise<LoadedConfig> {
   let bytes: Uint8Array;
   try {
     bytes = await readAtMost(path, LIMITS.fileBytes + 1);
@@ -21,11 +22,11 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       : error instanceof Deno.errors.IsADirectory
       ? "it is a directory (pass the config file with -c PATH)"
       : (error as Error).message;
-    throw new ConfigError(`Cannot read config "${path}": ${why}`);
+    throw new ConfigError(`Cannot read config "${name}": ${why}`);
   }
   if (bytes.length > LIMITS.fileBytes) {
     throw new ConfigError(
-      `Cannot read config "${path}": expected at most ${LIMITS.fileBytes} bytes, found more`,
+      `Cannot read config "${name}": expected at most ${LIMITS.fileBytes} bytes, found more`,
     );
   }
   let text: string;
@@ -35,8 +36,8 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   } catch {
     const at = firstInvalidUtf8(bytes);
     const lines = new TextDecoder().decode(bytes.subarray(0, at)).split(/\r\n|\r|\n/);
-    throw new ConfigError(`Invalid config "${path}"`, [{
-      file: path,
+    throw new ConfigError(`Invalid config "${name}"`, [{
+      file: name,
       line: lines.length,
       column: lines[lines.length - 1].length + 1,
       path: "",
@@ -45,7 +46,7 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
       }): save the file as UTF-8`,
     }]);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, name);
 }
 
 /** Reads up to `max` bytes: a larger file is not read to its end; a FIFO is read as it comes. */

@@ -96,7 +96,10 @@ export async function init(options: InitOptions): Promise<InitResult> {
     configPath = found.path;
     starter = found.starter;
   }
-  const loaded = starter ? parseConfig(starter.text, configPath) : await loadConfig(configPath);
+  // A config given with -c is named as typed; one init found or wrote, by its full path.
+  const loaded = starter
+    ? parseConfig(starter.text, configPath)
+    : await loadConfig(configPath, options.configGiven ? options.configPath : configPath);
   const { config } = loaded;
   const { root, why } = await findProjectRoot(configPath, options);
   progress(`Project root ${root} (${why})`);
