@@ -68,7 +68,8 @@ export class Progress {
   fetched(bytes: number, more: number): void {
     this.#fetched += bytes;
     this.#expected += more;
-    this.bytes(this.#fetched, this.#expected);
+    // Drawn once bytes come: a download that has not started has no rate to show.
+    if (bytes > 0) this.bytes(this.#fetched, this.#expected);
   }
 
   /** Removes the drawn line, before other text is written. */

@@ -35,3 +35,25 @@ Deno.test("Progress: lines when piped, a redrawn line on a terminal, nothing wit
   });
   await t.step("quiet", () => assertEquals(run(true, true), ""));
 });
+
+Deno.test("Progress.fetched: downloads of two inputs summed in one line, drawn once bytes come", () => {
+  let out = "";
+  let clock = 0;
+  const p = new Progress({
+    write: (s) => out += s,
+    terminal: true,
+    quiet: false,
+    now: () => clock,
+  });
+  p.fetched(0, 1024);
+  p.fetched(0, 3072);
+  assertEquals(out, "");
+  clock = 1000;
+  p.fetched(1024, 0);
+  clock = 2000;
+  p.fetched(1024, 0);
+  assertEquals(
+    out,
+    "\r\x1b[K   25% 1.0 KiB of 4.0 KiB, 1.0 KiB/s\r\x1b[K   50% 2.0 KiB of 4.0 KiB, 1.0 KiB/s",
+  );
+});
