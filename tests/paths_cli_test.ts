@@ -49,6 +49,12 @@ Deno.test("paths typed by the user are named as typed: -c of build and init, the
     assertEquals(verified.code, 0, verified.stderr);
     assertStringIncludes(verified.stdout, "  A: ../app.tar (");
     assertStringIncludes(verified.stdout, `  B: ${dir}/app.tar (`);
+    const record = await run(
+      ["sbom", "--format", "provenance", "--build", "../none.json", "../app.tar"],
+      `${dir}/sub`,
+    );
+    assertEquals(record.code, 2, record.stderr);
+    assertEquals(record.stderr, `r10e: Cannot read build record "../none.json": no such file\n`);
     const none = await run(["sbom", "-o", "none/x.json", "../app.tar"], `${dir}/sub`);
     assertEquals(none.code, 2, none.stderr);
     assertStringIncludes(none.stderr, `r10e: Cannot write "none/x.json"`);

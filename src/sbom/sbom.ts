@@ -85,7 +85,9 @@ async function readJson(path: string, what: string): Promise<Record<string, unkn
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new InputError(`Cannot read ${what} "${path}": ${(e as Error).message}`);
+    // The OS's own text would name the path a second time.
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    throw new InputError(`Cannot read ${what} "${path}": ${why}`);
   }
   try {
     const value = JSON.parse(text);
