@@ -180,7 +180,8 @@ async function verify(
         inputs: [inputA, inputB],
         images: [pair.a, pair.b],
         summaries: [a, b],
-        work,
+        // Each platform's files are spooled apart: their names (side, layer, count) repeat.
+        work: index === 0 ? work : await Deno.makeTempDir({ dir: work, prefix: `${index}-` }),
         ignore,
         maxDiffLines: options.maxDiffLines,
         maxAnalyzed: options.maxAnalyzed ?? 100,
