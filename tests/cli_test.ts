@@ -231,8 +231,46 @@ Deno.test("registry reads: verify, cp and sbom show the layers' bytes on a termi
       assertEquals(quiet.stderr, "", `${name} -q`);
       assertEquals(terminal.stdout.length > 0, true, name);
     }
+    // Of an index, each platform's layers are named with their platform.
+    await writeTestArchive(`${dir}/multi.tar`, {
+      seed: 7,
+      platforms: ["linux/amd64", "linux/arm64"],
+    });
+    await writeTestArchive(`${dir}/multi2.tar`, {
+      seed: 9,
+      platforms: ["linux/amd64", "linux/arm64"],
+    });
+    const multi = `${registry.host}/p/multi:v1`;
+    const pushedMulti = await r10eInProcess(["push", "-q", "multi.tar", multi], { cwd: dir, env });
+    assertEquals(pushedMulti.code, 0, pushedMulti.stderr);
+    const both = await run(["verify", multi, "multi2.tar"], false);
+    assertEquals(both.code, 1, both.stderr);
+    for (const platform of ["linux/amd64", "linux/arm64"]) {
+      assertStringIncludes(
+        both.stderr,
+        `r10e: fetching ${platform} layer 1 of 2 of ${registry.host}/p/multi (`,
+      );
+    }
   } finally {
     await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify: two multi-platform archives whose every platform differs: exit 1, each platform's findings", async () => {
+  const { writeTestArchive } = await import("./_registry.ts");
+  const dir = await Deno.makeTempDir({ prefix: "r10e-cli-multi-" });
+  try {
+    const platforms = ["linux/amd64", "linux/arm64"];
+    await writeTestArchive(`${dir}/a.tar`, { seed: 7, platforms });
+    await writeTestArchive(`${dir}/b.tar`, { seed: 9, platforms });
+    const r = await r10eInProcess(["verify", "--json", "a.tar", "b.tar"], { cwd: dir });
+    assertEquals(r.code, 1, r.stderr);
+    const found = new Set(
+      JSON.parse(r.stdout).findings.map((f: { platform?: string }) => f.platform),
+    );
+    assertEquals([...found].sort(), platforms);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -130,10 +130,17 @@ export async function openRemoteImage(
         sha256: hex(config.digest),
         bytes: configBytes,
       });
+      // Of several platforms, each one's layers are numbered in their own image: named by it.
+      const platform = images.length > 1 ? platformOf(configBytes).platform : undefined;
+      const of = platform
+        ? `${platform.os}/${platform.architecture}${
+          platform.variant ? `/${platform.variant}` : ""
+        } `
+        : "";
       for (const [i, layer] of layers.entries()) {
         if (entries.has(blobPath(layer.digest))) continue; // shared by two platforms
         // Numbered from 0, as verify's report numbers layers.
-        const blob = new RemoteBlob(context, layer, `layer ${i} of ${layers.length}`);
+        const blob = new RemoteBlob(context, layer, `${of}layer ${i} of ${layers.length}`);
         blobs.set(layer.digest, blob);
         entries.set(blobPath(layer.digest), {
           path: blobPath(layer.digest),
