@@ -83,11 +83,11 @@ export async function* gzip(
       id++;
       // The blocks copied in and coming back from workers are external memory V8
       // collects late; collect now when allowed (--v8-flags=--expose-gc, which scripts/r10e
-      // and the compiled binary set). A minor collection: the whole build of bench/build.ts's
-      // 229 MB tree takes half the CPU it took with a full one per MiB (same bytes); its peak
-      // RSS is some 60 MB higher, and a full one every 8 MiB, or only above 160 MB of RSS,
-      // did not bring it down.
-      gc?.({ type: "minor" });
+      // and the compiled binary set). A minor collection every 4th block: a block lives for
+      // about `limit` blocks, so a collection per block promotes the ones in flight to the old
+      // generation, where only a full collection frees them (measured in docs/benchmarks.md:
+      // the build's peak RSS, at the same CPU).
+      if (id % 4 === 0) gc?.({ type: "minor" });
     };
     let empty = true;
     const signal = options.signal;
