@@ -61,6 +61,27 @@ Deno.test("check: examples/hello against a wrong digest, then the right one in a
       assertStringIncludes(r.stdout, `${manifest} is the manifest digest of the rebuilt image`);
       assertStringIncludes(r.stderr, "the working tree is dirty");
     });
+    await t.step("a registry image that differs: each layer it fetches is a line", async () => {
+      const { startRegistry, writeTestArchive } = await import("./_registry.ts");
+      const other = await Deno.makeTempDir({ prefix: "r10e-check-registry-" });
+      const registry = await startRegistry(`${other}/registry`);
+      try {
+        await writeTestArchive(`${other}/other.tar`, { seed: 4 });
+        const env = { DOCKER_CONFIG: `${other}/docker` };
+        const ref = `${registry.host}/c/other:v1`;
+        const pushed = await r10e(["push", "-q", `${other}/other.tar`, ref], { env });
+        assertEquals(pushed.code, 0, pushed.stderr);
+        const r = await check(dir, [ref], env);
+        assertEquals(r.code, 1, r.stdout + r.stderr);
+        assertStringIncludes(
+          r.stderr,
+          `r10e: check: fetching layer 0 of 2 of ${registry.host}/c/other (`,
+        );
+      } finally {
+        await registry.stop();
+        await Deno.remove(other, { recursive: true });
+      }
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -105,7 +105,12 @@ Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run 
         self: selfCommand(),
         freshGoCache: opts.freshGocache === true,
         modeB: opts.inB,
-        registry: registryOptions(cli, opts),
+        registry: {
+          ...registryOptions(cli, opts),
+          // The layers of a registry REFERENCE are fetched for verify: a line each (two builds'
+          // output may be interleaved with them, so no line redrawn in place).
+          onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
+        },
         onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
         onWarning: (line) => io.stderr(`r10e: warning: ${printable(line)}\n`),
         onBuildOutput: (line) => verbose() && io.stderr(`r10e: ${printable(line)}\n`),
