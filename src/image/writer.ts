@@ -50,10 +50,11 @@ export const DEFAULT_LAYER_COMPRESSION: LayerCompression = "gzip";
 
 /**
  * Compressed layer bytes held in memory between the hash pass and the write pass,
- * at most (all layers together). A layer beyond it is compressed again when it is
- * written, and its digest checked.
+ * at most (all layers together). A layer beyond it goes to the spool (or without
+ * one is compressed again when it is written), and its digest checked. Small:
+ * what is kept stays for the rest of the build and adds to its peak memory.
  */
-export const KEEP_COMPRESSED_BYTES = 16 << 20;
+export const KEEP_COMPRESSED_BYTES = 4 << 20;
 
 /** An OCI platform. */
 export interface Platform {
