@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isTemporaryName } from "./atomic_write.ts";
 import { DiskFullError } from "./disk_full.ts";
 import { exitCodeOf } from "./errors.ts";
 import { printable } from "./printable.ts";
@@ -125,9 +126,6 @@ function ownerOfProcessTemp(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Names of r10e's own temporaries beside a destination (cp's, build's archive). */
-const INTERNAL_NAME = /^\.r10e-cp-|^\..+\.tmp-\d+-[0-9a-f]{8}$/;
-
 /**
  * Rewrites the messages of OS errors in `error`'s chain ("Read-only file system (os error 30):
  * open 'dest/.r10e-cp-1f3a'") so that they name the user's paths: the folder a temporary name
@@ -150,7 +148,7 @@ function namePathsOfUser(
         ? " (set TMPDIR to a folder with more space)"
         : "";
       e.message = `${reason}, writing temporary files in "${temp.systemTemp}"${hint}`;
-    } else if (INTERNAL_NAME.test(path.slice(path.lastIndexOf("/") + 1))) {
+    } else if (isTemporaryName(path.slice(path.lastIndexOf("/") + 1))) {
       // The folder by hand, not node:path's dirname: node:path costs every start-up ~8 ms.
       e.message = `${reason}, writing in "${path.slice(0, Math.max(path.lastIndexOf("/"), 1))}"`;
     } else {

@@ -129,7 +129,7 @@ Deno.test("signals: a build killed while writing its archive leaves no temporary
     }
     big.close();
     const out = `${dir}/r10e-docker/out`;
-    const temps = () => listAll(out).filter((n) => n.includes(".tmp-"));
+    const temps = () => listAll(out).filter((n) => n.startsWith(".r10e-build-"));
     const run = spawnR10e(["build", "--in", "host"], {
       cwd: dir,
       env: { SOURCE_DATE_EPOCH: "0", TMPDIR: `${dir}/tmp` },
@@ -150,8 +150,8 @@ Deno.test("signals: a build killed while writing its archive leaves no temporary
     // What a SIGKILL leaves (no handler runs): a temporary of a dead process, and one of a
     // live process (this test's) that must be kept. The next build removes only the first.
     const name = "r10e-hello-latest.tar.gz";
-    const dead = `.${name}.tmp-${2 ** 22 + 12345}-0123abcd`;
-    const live = `.${name}.tmp-${Deno.pid}-89abcdef`;
+    const dead = `.r10e-build-${2 ** 22 + 12345}-0123456789ab`;
+    const live = `.r10e-build-${Deno.pid}-89abcdef0123`;
     await Deno.writeTextFile(`${out}/${dead}`, "partial");
     await Deno.writeTextFile(`${out}/${live}`, "in use");
     await Deno.writeTextFile(`${out}/unrelated.tmp-1-0123abcd`, "not ours");
@@ -505,7 +505,7 @@ Deno.test("signals: every command ends within 1 s of SIGINT or SIGTERM, its work
       const run = spawnR10e(["build", "--in", "host"], { cwd: dir, env });
       const temp = () =>
         listAll(out).some((n) =>
-          n.includes(".tmp-") && Deno.statSync(`${out}/${n}`).size > 8 << 20
+          n.startsWith(".r10e-build-") && Deno.statSync(`${out}/${n}`).size > 8 << 20
         );
       const r = await interruptWhen(run, "SIGINT", "8 MB of the archive written", temp);
       assertEquals(r.code, 130, r.stderr);

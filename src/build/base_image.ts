@@ -18,7 +18,7 @@ import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
 import { readTar } from "../tar/reader.ts";
-import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import { replaceAtomically } from "../atomic_write.ts";
 import { formatName, type Reference } from "../registry/reference.ts";
 import { parseBaseImage } from "../config/schema.ts";
 
@@ -477,11 +477,9 @@ class BlobStore {
     size?: number,
   ): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true });
-    const tmp = `${this.#path(digest)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const hash = new Sha256();
-    // An interrupt (Ctrl-C) removes a half-fetched blob too.
-    registerTemporary(tmp);
-    try {
+    // An interrupt (Ctrl-C) removes a half-fetched blob too (the temporary is registered).
+    await replaceAtomically(this.#path(digest), "build", async (tmp) => {
       {
         using file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
         for await (const chunk of source) {
@@ -498,11 +496,6 @@ class BlobStore {
           }": the registry sent ${got} (${hash.size} bytes) for blob ${digest}`,
         );
       }
-      await Deno.rename(tmp, this.#path(digest));
-      releaseTemporary(tmp);
-    } catch (e) {
-      await removeTemporary(tmp);
-      throw e;
-    }
+    });
   }
 }

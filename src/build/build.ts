@@ -7,12 +7,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { diskFullOr } from "../disk_full.ts";
-import {
-  registerTemporary,
-  releaseTemporary,
-  removeStaleTemporaries,
-  removeTemporary,
-} from "../signals.ts";
+import { ownerOfTemporary, replaceAtomically } from "../atomic_write.ts";
+import { removeStaleTemporaries } from "../signals.ts";
 import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import { type Config, expandPlatform } from "../config/schema.ts";
@@ -852,12 +848,6 @@ export async function creationTime(
   return { created: 0, createdFrom: "default (0)" };
 }
 
-/** `.<name>.tmp-<pid>-<8 hex>`, the temporary of `writeAtomically`: its pid. */
-function ownerOfArchiveTemp(name: string): number | null {
-  const m = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
-  return m ? Number(m[1]) : null;
-}
-
 /** Buffered writes, to a temporary file renamed over `path` only when complete. */
 async function writeAtomically(
   path: string,
@@ -871,48 +861,45 @@ async function writeAtomically(
     throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
   }
   // Left by a build killed too hard to clean up (SIGKILL): removed now (issue 10).
-  await removeStaleTemporaries(dir, ownerOfArchiveTemp);
-  const tmp = `${dir}/.${path.slice(dir.length + 1)}.tmp-${Deno.pid}-${
-    crypto.randomUUID().slice(0, 8)
-  }`;
-  registerTemporary(tmp);
-  let file: Deno.FsFile;
+  await removeStaleTemporaries(dir, ownerOfTemporary);
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-  } catch (error) {
-    throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
-  }
-  const buffer = new Uint8Array(1 << 20);
-  let fill = 0;
-  const flush = async () => {
-    let off = 0;
-    while (off < fill) off += await file.write(buffer.subarray(off, fill));
-    fill = 0;
-  };
-  try {
-    const result = await write(async (chunk) => {
-      if (signal?.aborted) throw new BuildFailed("Interrupted: no image was written");
-      if (fill + chunk.length > buffer.length) await flush();
-      if (chunk.length >= buffer.length) {
-        let off = 0;
-        while (off < chunk.length) off += await file.write(chunk.subarray(off));
-        return;
+    return await replaceAtomically(path, "build", async (tmp) => {
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      } catch (error) {
+        throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
       }
-      buffer.set(chunk, fill);
-      fill += chunk.length;
+      const buffer = new Uint8Array(1 << 20);
+      let fill = 0;
+      const flush = async () => {
+        let off = 0;
+        while (off < fill) off += await file.write(buffer.subarray(off, fill));
+        fill = 0;
+      };
+      let result: ArchiveResult;
+      try {
+        result = await write(async (chunk) => {
+          if (signal?.aborted) throw new BuildFailed("Interrupted: no image was written");
+          if (fill + chunk.length > buffer.length) await flush();
+          if (chunk.length >= buffer.length) {
+            let off = 0;
+            while (off < chunk.length) off += await file.write(chunk.subarray(off));
+            return;
+          }
+          buffer.set(chunk, fill);
+          fill += chunk.length;
+        });
+        await flush();
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+      await Deno.chmod(tmp, 0o644);
+      return result;
     });
-    await flush();
-    await file.syncData();
-    file.close();
-    await Deno.chmod(tmp, 0o644);
-    await Deno.rename(tmp, path);
-    releaseTemporary(tmp);
-    return result;
   } catch (error) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await removeTemporary(tmp);
+    if (error instanceof ConfigError) throw error;
     throw diskFullOr(error, path, "output");
   }
 }

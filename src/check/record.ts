@@ -6,7 +6,8 @@
  */
 import { dirname, join } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import { writeFilesAtomically } from "../atomic_write.ts";
+import { DiskFullError } from "../disk_full.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { DIGESTS_FILE, renderDigests } from "./result.ts";
 
@@ -62,15 +63,11 @@ export async function recordDigests(
       }
       : {}),
   });
-  const tmp = `${file}.tmp-${Deno.pid}`;
-  registerTemporary(tmp);
   try {
     await Deno.mkdir(dirname(file), { recursive: true });
-    await Deno.writeTextFile(tmp, text, { mode: 0o644 });
-    await Deno.rename(tmp, file);
-    releaseTemporary(tmp);
+    await writeFilesAtomically([{ path: file, data: text }], "check");
   } catch (error) {
-    await removeTemporary(tmp);
+    if (error instanceof DiskFullError) throw error;
     throw new ConfigError(`Cannot write "${file}": ${(error as Error).message}`);
   }
   return file;

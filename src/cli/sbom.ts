@@ -5,7 +5,6 @@
  * @module
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { basename, dirname, join } from "node:path";
 import {
   type Cli,
   imagePath,
@@ -19,25 +18,18 @@ import {
   withRegistryInput,
 } from "./cli.ts";
 import { printable } from "../printable.ts";
-import { DiskFullError, isDiskFull } from "../disk_full.ts";
-import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import { writeFilesAtomically } from "../atomic_write.ts";
+import { DiskFullError } from "../disk_full.ts";
 
 /**
  * Writes `text` to `path` atomically: a temporary file beside it, renamed over it, so that a
  * reader never sees half a document and a failure leaves what was there.
  */
 export async function writeAtomically(path: string, text: string): Promise<void> {
-  const rand = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16))
-    .join("");
-  const temp = join(dirname(path), `.${basename(path)}.r10e-${rand}`);
-  registerTemporary(temp);
   try {
-    await Deno.writeTextFile(temp, text, { createNew: true, mode: 0o644 });
-    await Deno.rename(temp, path);
-    releaseTemporary(temp);
+    await writeFilesAtomically([{ path, data: text }], "sbom");
   } catch (e) {
-    await removeTemporary(temp);
-    if (isDiskFull(e)) throw new DiskFullError(path, "output");
+    if (e instanceof DiskFullError) throw e;
     throw new Error(`Cannot write "${path}"`, { cause: e });
   }
 }

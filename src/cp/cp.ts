@@ -28,12 +28,8 @@ import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { hasRawBytes } from "../tar/raw_names.ts";
 import { LinkChecker, lstatHost } from "./containment.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
-import {
-  registerTemporary,
-  releaseTemporary,
-  removeStaleTemporaries,
-  removeTemporary,
-} from "../signals.ts";
+import { ownerOfTemporary, temporaryPath } from "../atomic_write.ts";
+import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
 
 /** One regular file copied. */
 export interface CopiedFile {
@@ -335,31 +331,20 @@ async function lstat(path: string): Promise<Deno.FileInfo | null> {
  * it (signals.ts); after a SIGKILL, the next cp into `dir` removes it ({@linkcode sweep}).
  */
 function tempName(dir: string): string {
-  const rand = crypto.getRandomValues(new Uint8Array(6));
-  const name = `${dir}/.r10e-cp-${Deno.pid}-${
-    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
-  }`;
-  registerTemporary(name);
-  return name;
-}
-
-/** The pid in one of cp's temporary names, or null for any other name. */
-export function ownerOfCpTemp(name: string): number | null {
-  const m = /^\.r10e-cp-(\d+)-[0-9a-f]{12}$/.exec(name);
-  return m ? Number(m[1]) : null;
+  return temporaryPath(dir, "cp");
 }
 
 /** Directories swept in this process already. */
 const swept = new Set<string>();
 
 /**
- * Removes the temporaries an earlier cp, killed too hard to clean up (SIGKILL), left in `dir`:
- * only cp's own names, only those whose process is gone (issue 10: leftovers).
+ * Removes the temporaries an earlier r10e, killed too hard to clean up (SIGKILL), left in `dir`:
+ * only r10e's own names, only those whose process is gone (issue 10: leftovers).
  */
 async function sweep(dir: string): Promise<void> {
   if (swept.has(dir)) return;
   swept.add(dir);
-  await removeStaleTemporaries(dir, ownerOfCpTemp, {
+  await removeStaleTemporaries(dir, ownerOfTemporary, {
     prepare: async (path) => {
       // A tree whose directories were already given their (read-only) modes.
       await Deno.chmod(path, 0o700).catch(() => {});

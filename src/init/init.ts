@@ -6,6 +6,8 @@
  */
 import { join, relative, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { writeFilesAtomically } from "../atomic_write.ts";
+import { DiskFullError } from "../disk_full.ts";
 import { loadConfig } from "../config/load.ts";
 import { parseConfig } from "../config/schema.ts";
 import type { LoadedConfig } from "../config/schema.ts";
@@ -267,13 +269,10 @@ export async function init(options: InitOptions): Promise<InitResult> {
       await Deno.chmod(path, mode);
       continue;
     }
-    const tmp = `${path}.tmp-${Deno.pid}`;
     try {
-      await Deno.writeTextFile(tmp, text, { mode });
-      await Deno.chmod(tmp, mode);
-      await Deno.rename(tmp, path);
+      await writeFilesAtomically([{ path, data: text, mode }], "init", { exactMode: true });
     } catch (error) {
-      await Deno.remove(tmp).catch(() => {});
+      if (error instanceof DiskFullError) throw error;
       throw new Error(`Cannot write "${path}"`, { cause: error });
     }
     written.push(name);

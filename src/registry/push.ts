@@ -12,6 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { writeFilesAtomically } from "../atomic_write.ts";
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { Compression, ImageInput } from "../image/reader.ts";
 import { RegistryClient } from "./client.ts";
@@ -822,8 +823,10 @@ async function saveState(
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = stateFile(dir, registry, repo, digest);
   // Written beside, then renamed: a state file is whole or absent.
-  await Deno.writeTextFile(file + ".tmp", JSON.stringify({ location }), { mode: 0o600 });
-  await Deno.rename(file + ".tmp", file);
+  await writeFilesAtomically(
+    [{ path: file, data: JSON.stringify({ location }), mode: 0o600 }],
+    "push",
+  );
 }
 
 async function forgetState(

@@ -11,13 +11,14 @@
  *
  * @module
  */
-import { DiskFullError, diskFullOr, isDiskFull } from "../disk_full.ts";
+import { DiskFullError, diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { type ImageResult, type LayerSpec, type Platform, rfc3339 } from "../image/writer.ts";
-import { registerTemporary, releaseTemporary, removeTemporary } from "../signals.ts";
+import { writeFilesAtomically } from "../atomic_write.ts";
+import { registerTemporary, removeTemporary } from "../signals.ts";
 import type { TarEntry } from "../tar/writer.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
 import { normalizeCreated, type SbomBinary, type SbomFile, sortedJson } from "./model.ts";
@@ -347,24 +348,11 @@ export async function writeDocuments(
   documents: ImageDocuments[],
 ): Promise<WrittenDocument[]> {
   const planned = documentPaths(archivePath, documents);
-  const temps: { temp: string; path: string }[] = [];
   try {
-    for (const p of planned) {
-      const temp = `${dirname(p.path)}/.${basename(p.path)}.tmp-${Deno.pid}-${
-        crypto.randomUUID().slice(0, 8)
-      }`;
-      registerTemporary(temp);
-      temps.push({ temp, path: p.path });
-      await Deno.writeTextFile(temp, p.text, { createNew: true, mode: 0o644 });
-    }
     // Every document is whole on disk before any takes its final name.
-    for (const t of temps) {
-      await Deno.rename(t.temp, t.path);
-      releaseTemporary(t.temp);
-    }
+    await writeFilesAtomically(planned.map((p) => ({ path: p.path, data: p.text })), "build");
   } catch (e) {
-    for (const t of temps) await removeTemporary(t.temp);
-    if (isDiskFull(e)) throw new DiskFullError(temps[temps.length - 1].path, "output");
+    if (e instanceof DiskFullError) throw e;
     throw new Error(
       `Cannot write the SBOM and provenance beside "${archivePath}": ${(e as Error).message}`,
       { cause: e },
