@@ -28,7 +28,7 @@ import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { hasRawBytes } from "../tar/raw_names.ts";
 import { LinkChecker, lstatHost } from "./containment.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
-import { ownerOfTemporary, temporaryPath } from "../atomic_write.ts";
+import { ownerOfTemporary, replaceAtomically, temporaryPath } from "../atomic_write.ts";
 import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
 
 /** One regular file copied. */
@@ -395,9 +395,8 @@ async function writeOneFile(
   checkReplaceable(target, existing);
   writing = target;
   await sweep(dirname(target));
-  const temp = tempName(dirname(target));
-  let written: { size: number; sha256: string } | undefined;
-  try {
+  const written = await replaceAtomically(target, "cp", async (temp) => {
+    let written: { size: number; sha256: string } | undefined;
     await readContents(input, image, {
       nodes: [node],
       onContent: async (_nodes, body) => {
@@ -407,12 +406,8 @@ async function writeOneFile(
     if (!written) written = await writeBody(temp, empty());
     finish(temp, node);
     await to.checked;
-    await Deno.rename(temp, target);
-    releaseTemporary(temp);
-  } catch (e) {
-    await removeTemporary(temp);
-    throw e;
-  }
+    return written;
+  });
   return { path: target, ...written };
 }
 
