@@ -69,8 +69,7 @@ ${REGISTRY_INPUT_HELP}`,
       stdout: toStdout ? io.stdoutBytes : undefined,
       registry: {
         ...registryOptions(cli, opts),
-        onProgress: (line) => bar.line(printable(line)),
-        onFetched: (bytes, more) => bar.fetched(bytes, more),
+        ...bar.registryHooks(),
       },
     }).catch((error) => {
       // A bare OS error (read-only DEST, full disk, name too long) says what cp was doing.

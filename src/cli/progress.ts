@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { printable } from "../printable.ts";
 
 /** How often a terminal's progress line is redrawn, at most. */
 const REDRAW_MS = 100;
@@ -73,6 +74,20 @@ export class Progress {
   }
 
   /** Removes the drawn line, before other text is written. */
+  /**
+   * The progress callbacks of a registry read, shown here: its lines, escaped (they carry names
+   * from the registry), and its layer bytes.
+   */
+  registryHooks(): {
+    onProgress: (line: string) => void;
+    onFetched: (bytes: number, more: number) => void;
+  } {
+    return {
+      onProgress: (line) => this.line(printable(line)),
+      onFetched: (bytes, more) => this.fetched(bytes, more),
+    };
+  }
+
   clear(): void {
     if (!this.#shown) return;
     this.#options.write("\r\x1b[K");

@@ -57,3 +57,12 @@ Deno.test("Progress.fetched: downloads of two inputs summed in one line, drawn o
     "\r\x1b[K   25% 1.0 KiB of 4.0 KiB, 1.0 KiB/s\r\x1b[K   50% 2.0 KiB of 4.0 KiB, 1.0 KiB/s",
   );
 });
+
+Deno.test("Progress.registryHooks: a registry's line escaped, its bytes counted", () => {
+  let out = "";
+  const p = new Progress({ write: (s) => out += s, terminal: false, quiet: false, now: () => 0 });
+  const hooks = p.registryHooks();
+  hooks.onProgress("fetching evil\x1b[2Jname");
+  assertEquals(out, "r10e: fetching evil\\x1b[2Jname\n");
+  hooks.onFetched(10, 20);
+});

@@ -17,7 +17,6 @@ import {
   withHelp,
   withRegistryInput,
 } from "./cli.ts";
-import { printable } from "../printable.ts";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { DiskFullError } from "../disk_full.ts";
 
@@ -88,8 +87,7 @@ ${REGISTRY_INPUT_HELP}`,
       platform: opts.platform,
       registry: {
         ...registryOptions(cli, opts),
-        onProgress: (line) => bar.line(printable(line)),
-        onFetched: (bytes, more) => bar.fetched(bytes, more),
+        ...bar.registryHooks(),
       },
       onWarning: (line) => {
         bar.clear();

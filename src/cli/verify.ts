@@ -96,8 +96,7 @@ ${REGISTRY_INPUT_HELP} verify fetches no layer the other image has.`,
       onProgress: (line) => bar.line(printable(line)),
       registry: {
         ...registryOptions(cli, opts),
-        onProgress: (line) => bar.line(printable(line)),
-        onFetched: (bytes, more) => bar.fetched(bytes, more),
+        ...bar.registryHooks(),
       },
     }).finally(() => bar.clear());
     // Inputs are shown as the user typed them.
