@@ -4,6 +4,7 @@ import { assertEquals } from "../../tests/_assert.ts";
 import { collectBytes } from "../../tests/_bytes.ts";
 import { gzip, GZIP_LEVEL, GzipPool, rechunk, STORED_LEVEL } from "./gzip.ts";
 import { sha256Hex } from "./digest.ts";
+import { gzipMember, gzipReady } from "./gzip_worker.ts";
 
 const all = collectBytes;
 
@@ -96,6 +97,19 @@ Deno.test("gzip: one pool shared by two streams at once gives each its own bytes
     all(gzip(chunks(b, 65_536), { pool })),
   ]);
   assertEquals(shared.map(sha256Hex), alone.map(sha256Hex));
+});
+
+Deno.test("GzipPool: a block's buffer comes back from the worker and is given out again", async () => {
+  await gzipReady();
+  using pool = new GzipPool(1);
+  const data = sample().subarray(0, 1000);
+  const first = pool.block(1000);
+  first.set(data);
+  const out = await pool.run({ data: first, level: GZIP_LEVEL });
+  assertEquals(sha256Hex(out), sha256Hex(gzipMember(data, GZIP_LEVEL)));
+  // The same memory (a new buffer would be zeros): no allocation per block.
+  const again = pool.block(500);
+  assertEquals(sha256Hex(again), sha256Hex(data.subarray(0, 500)));
 });
 
 Deno.test("rechunk: fixed-size blocks, last one shorter", async () => {

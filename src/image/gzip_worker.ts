@@ -44,7 +44,9 @@ if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.Wor
   scope.onmessage = async (event: MessageEvent<GzipJob>) => {
     await gzipReady();
     const out = gzipMember(event.data.data, event.data.level);
-    scope.postMessage({ id: event.data.id, data: out }, [out.buffer as ArrayBuffer]);
+    // The block's buffer goes back too, for the next block.
+    const input = event.data.data.buffer as ArrayBuffer;
+    scope.postMessage({ id: event.data.id, data: out, input }, [out.buffer as ArrayBuffer, input]);
     // The block just compressed is garbage now, external memory this isolate's small heap
     // would not collect for many blocks (with --expose-gc, which scripts/r10e and the compiled
     // binary set; a young collection of a heap this small is cheap).
