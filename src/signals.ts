@@ -14,7 +14,7 @@
  */
 
 const temporaries = new Set<string>();
-const groups = new Set<number>();
+const groups = new Map<number, GroupStop>();
 let hurried = false;
 
 /** Default time between SIGTERM and SIGKILL for a process group, in milliseconds. */
@@ -45,12 +45,20 @@ export function registeredTemporaries(): string[] {
   return [...temporaries].sort();
 }
 
+/** How {@linkcode cleanUp} stops one process group. */
+export interface GroupStop {
+  /** Time between SIGTERM and SIGKILL; the default is cleanUp's (a FUSE daemon gets 0). */
+  graceMs?: number;
+  /** Run once the group is gone: e.g. unmount what a killed FUSE daemon left mounted. */
+  after?: () => void;
+}
+
 /**
  * Registers a process group (a child started with `setsid`, whose pid is its
  * group id) that {@linkcode cleanUp} stops.
  */
-export function registerProcessGroup(pgid: number): void {
-  groups.add(pgid);
+export function registerProcessGroup(pgid: number, stop: GroupStop = {}): void {
+  groups.set(pgid, stop);
 }
 
 /** Forgets a process group that is gone. */
@@ -166,7 +174,12 @@ export function hurry(): void {
  * running in between.
  */
 export async function cleanUp(options: { graceMs?: number } = {}): Promise<string[]> {
-  await Promise.all([...groups].map((g) => stopProcessGroup(g, options)));
+  await Promise.all(
+    [...groups].map(async ([g, stop]) => {
+      await stopProcessGroup(g, { graceMs: stop.graceMs ?? options.graceMs });
+      stop.after?.();
+    }),
+  );
   groups.clear();
   const removed: string[] = [];
   for (const path of [...temporaries].sort().reverse()) {

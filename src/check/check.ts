@@ -159,7 +159,13 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     if (plan.shuffleDirents) {
       await Deno.mkdir(dirB, { recursive: true });
       try {
-        unmount = await mountShuffled(rawB, dirB, facts.tools.disorderfs!, facts.tools.fusermount!);
+        unmount = await mountShuffled(
+          rawB,
+          dirB,
+          facts.tools.disorderfs!,
+          facts.tools.fusermount!,
+          options.signal,
+        );
       } catch (error) {
         // A container without the right to mount (no CAP_SYS_ADMIN) has /dev/fuse but cannot
         // use it: B builds from its clone as it is, and the table says why.
@@ -488,6 +494,7 @@ async function mountShuffled(
   at: string,
   disorderfs: string,
   fusermount: string,
+  signal?: AbortSignal,
 ): Promise<() => Promise<void>> {
   const child = new Deno.Command("setsid", {
     args: [disorderfs, "-f", "--shuffle-dirents=yes", "--multi-user=no", raw, at],
@@ -495,7 +502,16 @@ async function mountShuffled(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  registerProcessGroup(child.pid);
+  // On an interrupt, disorderfs is killed at once and its mount detached: it takes seconds to
+  // end on SIGTERM (longer while verify reads B's archive through it), and a passthrough has
+  // nothing to save. The lazy unmount lets the work folder be removed right after.
+  registerProcessGroup(child.pid, {
+    graceMs: 0,
+    after: () => {
+      new Deno.Command(fusermount, { args: ["-u", "-z", at], stdout: "null", stderr: "null" })
+        .outputSync();
+    },
+  });
   const stderr = new Response(child.stderr).text();
   const deadline = Date.now() + 10_000;
   let exited = false;
@@ -513,9 +529,15 @@ async function mountShuffled(
     await new Promise((r) => setTimeout(r, 50));
   }
   return async () => {
-    await new Deno.Command(fusermount, { args: ["-u", at], stdout: "null", stderr: "null" })
+    // Lazy (-z): after an interrupt, verify may still be reading B's archive through the mount,
+    // and a plain unmount would fail as busy and leave disorderfs running.
+    await new Deno.Command(fusermount, { args: ["-u", "-z", at], stdout: "null", stderr: "null" })
       .output();
-    const timer = setTimeout(() => stopProcessGroup(child.pid), 5_000);
+    // Interrupted: stop it now (the command must end within a second); else give it time to go.
+    const timer = setTimeout(
+      () => stopProcessGroup(child.pid, { graceMs: 0 }),
+      signal?.aborted ? 0 : 5_000,
+    );
     await child.status;
     await stderr;
     clearTimeout(timer);
