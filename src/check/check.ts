@@ -505,13 +505,13 @@ async function mountShuffled(
   // On an interrupt, disorderfs is killed at once and its mount detached: it takes seconds to
   // end on SIGTERM (longer while verify reads B's archive through it), and a passthrough has
   // nothing to save. The lazy unmount lets the work folder be removed right after.
-  registerProcessGroup(child.pid, {
-    graceMs: 0,
-    after: () => {
-      new Deno.Command(fusermount, { args: ["-u", "-z", at], stdout: "null", stderr: "null" })
-        .outputSync();
-    },
-  });
+  // Lazy (-z): verify may still be reading B's archive through the mount after an interrupt,
+  // and a plain unmount would fail as busy and leave disorderfs running.
+  const detach = () => {
+    new Deno.Command(fusermount, { args: ["-u", "-z", at], stdout: "null", stderr: "null" })
+      .outputSync();
+  };
+  registerProcessGroup(child.pid, { graceMs: 0, after: detach });
   const stderr = new Response(child.stderr).text();
   const deadline = Date.now() + 10_000;
   let exited = false;
@@ -529,10 +529,7 @@ async function mountShuffled(
     await new Promise((r) => setTimeout(r, 50));
   }
   return async () => {
-    // Lazy (-z): after an interrupt, verify may still be reading B's archive through the mount,
-    // and a plain unmount would fail as busy and leave disorderfs running.
-    await new Deno.Command(fusermount, { args: ["-u", "-z", at], stdout: "null", stderr: "null" })
-      .output();
+    detach();
     // Interrupted: stop it now (the command must end within a second); else give it time to go.
     const timer = setTimeout(
       () => stopProcessGroup(child.pid, { graceMs: 0 }),
