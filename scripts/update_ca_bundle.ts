@@ -1,5 +1,5 @@
 /**
- * Regenerates src/build/ca_bundle_data.ts, the CA bundle r10e ships (DESIGN: the
+ * Regenerates src/pinned/ca_bundle_data.ts, the CA bundle r10e ships (DESIGN: the
  * CA bundle comes from one source pinned by sha256, never from the build host).
  *
  * Source: the Mozilla roots as packaged by Debian's `ca-certificates`
@@ -36,5 +36,5 @@ export const CA_BUNDLE_COUNT = ${names.length};
 /** The PEM bundle. */
 export const CA_BUNDLE_PEM = ${JSON.stringify(pem)};
 `;
-Deno.writeTextFileSync(new URL("../src/build/ca_bundle_data.ts", import.meta.url), out);
+Deno.writeTextFileSync(new URL("../src/pinned/ca_bundle_data.ts", import.meta.url), out);
 console.log(`${names.length} certificates, sha256 ${sha}`);

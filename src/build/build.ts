@@ -21,18 +21,24 @@ import {
   writeImageArchive,
 } from "../image/writer.ts";
 import { type ArtifactAudit, prepareAudit } from "./audit.ts";
-import { caBundle } from "./ca_bundle.ts";
+import { caBundle } from "../pinned/ca_bundle.ts";
 import { tempLayerSpool } from "../image/spool.ts";
-import { collect } from "./collect.ts";
+import { collect, tzdataItems } from "./collect.ts";
 import { chooseMode, dockerBuildCmd } from "./docker.ts";
-import { type DirtyPath, dirtyPaths, headCommitTime, headRevision, trackedPaths } from "./git.ts";
-import { findProjectRoot } from "./project_root.ts";
-import { archiveName, parsePins, pinnedPlatforms, type Pins, PINS_FILE } from "./pins.ts";
+import {
+  type DirtyPath,
+  dirtyPaths,
+  headCommitTime,
+  headRevision,
+  trackedPaths,
+} from "../project/git.ts";
+import { findProjectRoot } from "../project/root.ts";
+import { archiveName, parsePins, pinnedPlatforms, type Pins, PINS_FILE } from "../project/pins.ts";
 import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
 import { scanLeaks, scriptsNamed } from "./leaks.ts";
 import { formatProblem } from "../errors.ts";
-import { recordDigests } from "../check/record.ts";
+import { recordDigests } from "../project/record.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
 import {
   buildEnv,
@@ -43,8 +49,8 @@ import {
 } from "./toolchain.ts";
 import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/build_documents.ts";
 import { VERSION } from "../version.ts";
-import { checkTzdataPin, loadTzdata, tzdataItems } from "./tzdata.ts";
-import { runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
+import { checkTzdataPin, loadTzdata } from "../pinned/tzdata.ts";
+import { runtimeRootEntries, runtimeUser } from "../pinned/runtime_root.ts";
 import {
   type BaseImage,
   baseTree,
@@ -109,7 +115,7 @@ export interface BuildOptions {
   /** build_cmd's output, as it comes. */
   onOutput?: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
-  /** `--record`: write the digests to r10e-docker/digests.json (issue 13, src/check/record.ts). */
+  /** `--record`: write the digests to r10e-docker/digests.json, the expectation `check` compares with. */
   record?: boolean;
 }
 
@@ -174,7 +180,7 @@ export interface BuildResult {
   documents: WrittenDocument[];
 }
 
-export { archiveName } from "./pins.ts";
+export { archiveName } from "../project/pins.ts";
 
 /**
  * Runs the whole build.

@@ -8,8 +8,9 @@
 import { ConfigError, type Problem } from "../errors.ts";
 import type { LoadedConfig, Mapping } from "../config/schema.ts";
 import { jsonPath } from "../config/schema.ts";
-import { CA_BUNDLE_PATH, type CaBundle } from "./ca_bundle.ts";
-import { ignoredPaths, type Tracked } from "./git.ts";
+import { CA_BUNDLE_PATH, type CaBundle } from "../pinned/ca_bundle.ts";
+import { type Tzdata, TZDATA_DIR } from "../pinned/tzdata.ts";
+import { ignoredPaths, type Tracked } from "../project/git.ts";
 import { type StagedItem, symlinkInside } from "./stage.ts";
 
 /** Read buffer size for file contents; smaller files are read in one call. */
@@ -325,4 +326,18 @@ function kindOf(info: Deno.FileInfo): string {
   if (info.isSocket) return "socket";
   if (info.isCharDevice || info.isBlockDevice) return "device";
   return "special file";
+}
+
+/** The staged items of the tzdata layer: one 0644 file per zone under /usr/share/zoneinfo. */
+export function tzdataItems(tz: Tzdata): StagedItem[] {
+  return tz.files.map((f) => ({
+    dest: `${TZDATA_DIR}/${f.name}`,
+    kind: "file",
+    executable: false,
+    size: f.bytes.length,
+    content: async function* () {
+      yield f.bytes;
+    },
+    origin: `include_tzdata (${f.name})`,
+  }));
 }

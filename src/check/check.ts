@@ -30,9 +30,9 @@ import { Sha256 } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { looksLikeReference, parseReference } from "../registry/reference.ts";
 import { homeCaches, type HostFacts, planVariations } from "./variations.ts";
-import { dirtyPaths, headRevision } from "../build/git.ts";
-import { findProjectRoot } from "../build/project_root.ts";
-import { parsePins } from "../build/pins.ts";
+import { dirtyPaths, headRevision } from "../project/git.ts";
+import { findProjectRoot } from "../project/root.ts";
+import { parsePins } from "../project/pins.ts";
 import type { ResolveOptions } from "../registry/resolve.ts";
 import { verifyImages } from "../verify/verify.ts";
 import {
@@ -42,12 +42,10 @@ import {
   compareRecorded,
   type Condition,
   differingDigests,
-  DIGESTS_FILE,
   isDigest,
-  parseDigests,
-  type RecordedDigests,
   type ReferenceOutcome,
 } from "./result.ts";
+import { DIGESTS_FILE, parseDigests, type RecordedDigests } from "../project/digests.ts";
 import { plural } from "../plural.ts";
 
 /** Options of `check`. */

@@ -1,13 +1,8 @@
-// Several platforms (issue 11): digests.json records the index digest and each platform's
+// Several platforms: digests.json records the index digest and each platform's
 // digests; a rebuild is compared by the index digest too.
 import assert from "node:assert/strict";
-import {
-  type BuildDigests,
-  compareDigest,
-  compareRecorded,
-  parseDigests,
-  renderDigests,
-} from "./result.ts";
+import { type BuildDigests, compareDigest, compareRecorded } from "./result.ts";
+import { parseDigests, renderDigests } from "../project/digests.ts";
 
 const hex = (c: string) => c.repeat(64);
 const build: BuildDigests = {

@@ -5,10 +5,8 @@ import {
   compareDigest,
   compareRecorded,
   differingDigests,
-  parseDigests,
-  type RecordedDigests,
-  renderDigests,
 } from "./result.ts";
+import { parseDigests, type RecordedDigests, renderDigests } from "../project/digests.ts";
 
 const hex = (c: string) => c.repeat(64);
 const build: BuildDigests = {

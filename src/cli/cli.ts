@@ -114,7 +114,7 @@ export async function projectConfig(
 ): Promise<string> {
   const { command, config } = given;
   if (command.getOptionValueSource("config") !== "default") return config;
-  const { findConfig } = await import("../build/project_root.ts");
+  const { findConfig } = await import("../project/root.ts");
   const found = await findConfig(cli.io.cwd);
   if (found !== join(cli.io.cwd, config)) cli.io.stderr(`r10e: using ${found}\n`);
   return found;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import { archiveName, type Pins } from "../build/pins.ts";
+import { archiveName, type Pins } from "../project/pins.ts";
 import { archiveStem, documentNames } from "../sbom/artifact_types.ts";
 
 /** Template file in templates/ → file name in r10e-docker/. */

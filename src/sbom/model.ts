@@ -10,8 +10,8 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { compareCodePoints } from "../code_point_order.ts";
 import type { GoBuildInfo, GoModule } from "../gobinary/go_binary.ts";
-import { CA_BUNDLE_SHA256, CA_BUNDLE_SOURCE } from "../build/ca_bundle_data.ts";
-import { RUNTIME_ROOT_FILES } from "../build/runtime_root.ts";
+import { CA_BUNDLE_SHA256, CA_BUNDLE_SOURCE } from "../pinned/ca_bundle_data.ts";
+import { RUNTIME_ROOT_FILES } from "../pinned/runtime_root.ts";
 import { sha256Hex } from "../image/digest.ts";
 
 /** One regular file of the merged filesystem. */

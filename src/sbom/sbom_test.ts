@@ -11,7 +11,7 @@ import {
   stdlibPurl,
   uuidV5,
 } from "./model.ts";
-import { RUNTIME_ROOT_FILES } from "../build/runtime_root.ts";
+import { RUNTIME_ROOT_FILES } from "../pinned/runtime_root.ts";
 import { createHash } from "node:crypto";
 import { spdxDocument } from "./spdx.ts";
 

@@ -3,8 +3,6 @@ import { collectBytes } from "../../tests/_bytes.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { readTar } from "../tar/reader.ts";
 import { writeTar } from "../tar/writer.ts";
-import { parseConfig } from "../config/schema.ts";
-import { runtimeConfig } from "./build.ts";
 import { NONROOT_USER, runtimeRootEntries, runtimeUser } from "./runtime_root.ts";
 
 Deno.test("runtimeRootEntries: the layer's bytes are fixed by r10e (golden diff_ids)", async (t) => {
@@ -57,16 +55,4 @@ Deno.test("runtimeUser: nonroot runs as 65532, root and none leave User unset", 
   assertEquals(runtimeUser("nonroot"), "65532");
   assertEquals(runtimeUser("root"), undefined);
   assertEquals(runtimeUser(undefined), undefined);
-});
-
-Deno.test("runtimeConfig: nonroot sets User 65532 unless config.json names a user", () => {
-  const config = (extra: string) =>
-    parseConfig(
-      `{"project_name": "p", "build_cmd": "true", "artifacts": [{"src": "a", "dest": "/a"}]${extra}}`,
-      "config.json",
-    ).config;
-  assertEquals(runtimeConfig(config(`, "runtime": "nonroot"`)).User, "65532");
-  assertEquals(runtimeConfig(config(`, "runtime": "nonroot", "user": "1000"`)).User, "1000");
-  assertEquals(runtimeConfig(config(`, "runtime": "root"`)).User, undefined);
-  assertEquals(runtimeConfig(config("")).User, undefined);
 });

@@ -1,5 +1,5 @@
 /**
- * `include_tzdata` (issue 9 item 6): a zoneinfo tree at /usr/share/zoneinfo,
+ * `include_tzdata`: a zoneinfo tree at /usr/share/zoneinfo,
  * where Go's `time.LoadLocation` looks first on Linux, from the one source r10e
  * ships (Go's `lib/time/zoneinfo.zip`, see scripts/update_tzdata.ts), pinned
  * by sha256 in pins.json like the CA bundle. Never the build host's
@@ -12,7 +12,6 @@
  * @module
  */
 import { sha256Hex } from "../image/digest.ts";
-import type { StagedItem } from "./stage.ts";
 import { TZDATA_SHA256, TZDATA_SOURCE } from "./tzdata_pin.ts";
 
 /** Where the tree lands in the image. */
@@ -111,20 +110,6 @@ export async function loadTzdata(): Promise<Tzdata> {
     );
   }
   return { files: readStoredZip(zip), sha256, source: TZDATA_SOURCE };
-}
-
-/** The staged items of the tzdata layer: one 0644 file per zone under /usr/share/zoneinfo. */
-export function tzdataItems(tz: Tzdata): StagedItem[] {
-  return tz.files.map((f) => ({
-    dest: `${TZDATA_DIR}/${f.name}`,
-    kind: "file",
-    executable: false,
-    size: f.bytes.length,
-    content: async function* () {
-      yield f.bytes;
-    },
-    origin: `include_tzdata (${f.name})`,
-  }));
 }
 
 /** The sha256 pins.json records for a config: the pinned zip's when include_tzdata, else none. */

@@ -1,6 +1,6 @@
 /**
  * `r10e build --record`: the digests of a build written to r10e-docker/digests.json, the
- * expectation that `r10e check` compares a rebuild of the same commit with (issue 13 item 2).
+ * expectation that `r10e check` compares a rebuild of the same commit with.
  *
  * @module
  */
@@ -9,7 +9,7 @@ import { ConfigError } from "../errors.ts";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { DiskFullError } from "../disk_full.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
-import { DIGESTS_FILE, renderDigests } from "./result.ts";
+import { DIGESTS_FILE, renderDigests } from "./digests.ts";
 
 /** What of a build result is recorded (a subset of build's `BuildResult`). */
 export interface Recordable {
@@ -17,7 +17,7 @@ export interface Recordable {
   archiveSha256: string;
   imageId: string;
   manifestDigest: string;
-  /** Several platforms (issue 11): the index digest and every platform's digests. */
+  /** Several platforms: the index digest and every platform's digests. */
   indexDigest?: string;
   images?: { platform: string; imageId: string; manifestDigest: string }[];
   revision: string | null;

@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "../../tests/_assert.ts";
 import { UsageError } from "../errors.ts";
-import { findProjectRoot } from "./project_root.ts";
+import { findProjectRoot } from "./root.ts";
 
 Deno.test("findProjectRoot: nearest go.mod at or above config.json, else the working directory", async (t) => {
   const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "r10e-root-" }));

@@ -1,4 +1,4 @@
-// pins.json with several platforms (issue 11): `platforms` only for several, so that
+// pins.json with several platforms: `platforms` only for several, so that
 // one-platform pins keep their bytes; parsePins checks the list.
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError } from "../errors.ts";

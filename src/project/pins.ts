@@ -27,7 +27,7 @@ export interface Pins {
   /** `os/arch[/variant]`: the only platform, or the first of `platforms`. */
   platform: string;
   /**
-   * Every platform, in config order, present only for several (issue 11): a
+   * Every platform, in config order, present only for several: a
    * one-platform project keeps the pins.json bytes it had, so it needs no re-init.
    */
   platforms?: string[];
