@@ -17,6 +17,14 @@ import {
 } from "./_docker.ts";
 import { cacheEnv, suffix } from "./_registry.ts";
 
+/** Run by the base's /bin/sh: the binary is there and runs. */
+const HEALTHCHECK = {
+  test: 'test -x /app/hello && /app/hello >/dev/null && test "$BASE_VAR" = from-base',
+  interval: "300ms",
+  timeout: "5s",
+  retries: 3,
+};
+
 async function readArchive(archive: string, dir: string) {
   await Deno.mkdir(dir, { recursive: true });
   const t = await run("tar", ["-xzf", archive, "-C", dir]);
@@ -29,7 +37,7 @@ async function readArchive(archive: string, dir: string) {
 }
 
 dockerTest(
-  "base_image: a pinned busybox base below r10e's layers, run through its shell",
+  "base_image: a pinned busybox base below r10e's layers, its health check through its shell",
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "r10e-base-" });
     const id = suffix();
@@ -65,7 +73,10 @@ dockerTest(
         Promise.resolve(
           original
             .replace(/"project_name": "[^"]*"/, `"project_name": "${name}"`)
-            .replace(/\}\s*$/, `,\n  "base_image": "${base}"\n}\n`),
+            .replace(
+              /\}\s*$/,
+              `,\n  "base_image": "${base}",\n  "healthcheck": ${JSON.stringify(HEALTHCHECK)}\n}\n`,
+            ),
         );
       await Deno.writeTextFile(`${project}/config.json`, await configText(baseRef));
       const env = { SOURCE_DATE_EPOCH: "1700000000", ...cacheEnv(dir) };
@@ -90,6 +101,12 @@ dockerTest(
         assertEquals(config.config.WorkingDir, "/srv");
         assertEquals(config.config.Entrypoint, ["/app/hello"]);
         assertEquals(config.config.Cmd, undefined);
+        assertEquals(config.config.Healthcheck, {
+          Interval: 300_000_000,
+          Retries: 3,
+          Test: ["CMD-SHELL", HEALTHCHECK.test],
+          Timeout: 5_000_000_000,
+        });
       });
 
       await t.step("the SBOMs beside the archive are what r10e sbom reads from it", async () => {
@@ -113,18 +130,38 @@ dockerTest(
         images.push(`${name}:latest`);
         const ran = await docker(["run", "--rm", "--network", "none", `${name}:latest`]);
         assertStringIncludes(ran.stdout, "Hello");
-        const health = await docker([
+        // The entrypoint prints and exits; a container that stays up runs the health check.
+        const container = `r10e-health-${id}`;
+        await docker([
           "run",
+          "-d",
           "--rm",
+          "--name",
+          container,
           "--network",
           "none",
           "--entrypoint",
-          "/bin/sh",
+          "/bin/sleep",
           `${name}:latest`,
-          "-c",
-          'test -x /app/hello && /app/hello >/dev/null && echo "healthy in $(pwd) $BASE_VAR"',
+          "60",
         ]);
-        assertEquals(health.stdout.trim(), "healthy in /srv from-base");
+        try {
+          let status = "";
+          for (let i = 0; i < 100 && status !== "healthy"; i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            const inspect = await docker([
+              "inspect",
+              "--format",
+              "{{.State.Health.Status}}",
+              container,
+            ]);
+            status = inspect.stdout.trim();
+            if (status === "unhealthy") break;
+          }
+          assertEquals(status, "healthy");
+        } finally {
+          await docker(["rm", "-f", container], { allowFail: true });
+        }
       });
 
       await t.step("offline once cached: the same layers without the registry", async () => {

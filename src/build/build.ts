@@ -588,6 +588,7 @@ export function runtimeConfig(config: Config): RuntimeConfig {
       ? { ExposedPorts: Object.fromEntries(config.exposed_ports.map((p) => [p, {}])) }
       : {}),
     ...(config.stop_signal ? { StopSignal: config.stop_signal } : {}),
+    ...(config.healthcheck ? { Healthcheck: config.healthcheck } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from "jsonc-parser";
 import { ConfigError, type Problem } from "../errors.ts";
 import { parseReference, type Reference } from "../registry/reference.ts";
+import { type Healthcheck, healthcheckSchema, toHealthcheck } from "./healthcheck.ts";
 
 /** A file or directory copied into the image. */
 export interface Mapping {
@@ -69,6 +70,8 @@ export interface Config {
    * `"nonroot"` also makes the image run as 65532 unless `user` says otherwise.
    */
   runtime?: "nonroot" | "root";
+  /** The image's `Healthcheck`, in the image config's shape (durations in nanoseconds). */
+  healthcheck?: Healthcheck;
 }
 
 /** A config with where each value came from, for messages that point into the file. */
@@ -110,6 +113,7 @@ export const KNOWN_FIELDS = [
   "include_tzdata",
   "layer_compression",
   "runtime",
+  "healthcheck",
 ] as const;
 
 /**
@@ -378,6 +382,7 @@ const schema = z.object({
         describe(i.input)
       }`,
   }).nullish(),
+  healthcheck: healthcheckSchema.nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
 const PARSE_ERRORS: Record<string, string> = {
@@ -682,6 +687,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     include_tzdata: d.include_tzdata ?? false,
     layer_compression: d.layer_compression ?? "gzip",
     ...(d.runtime ? { runtime: d.runtime } : {}),
+    ...(d.healthcheck ? { healthcheck: toHealthcheck(d.healthcheck) } : {}),
   };
   return { config, file, warnings, locate };
 }

@@ -63,6 +63,19 @@ export interface Platform {
   variant?: string;
 }
 
+/** Docker's health check in an image config (`Healthcheck`, which Docker reads and OCI leaves open). */
+export interface Healthcheck {
+  /** `["CMD-SHELL", command]` (run by the image's /bin/sh) or `["CMD", program, ...args]`. */
+  Test: string[];
+  /** Nanoseconds; absent means Docker's default (30 s, 30 s, 0 s, 5 s). */
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  /** Consecutive failures before "unhealthy"; absent means Docker's default (3). */
+  Retries?: number;
+}
+
 /** The runtime part of an image config (`config` in the OCI image config). */
 export interface RuntimeConfig {
   Env: string[];
@@ -74,6 +87,8 @@ export interface RuntimeConfig {
   /** `{"8080/tcp": {}}`, as Docker writes it. */
   ExposedPorts?: Record<string, Record<string, never>>;
   StopSignal?: string;
+  /** Docker's health check: `Test` and durations in nanoseconds. */
+  Healthcheck?: Healthcheck;
 }
 
 /** One layer: the fixed `created_by` text of its history entry, and its sorted entries. */
