@@ -435,8 +435,8 @@ export interface PrepareAuditOptions {
   root: string;
   goVersion: string;
   mode: "host" | "docker";
-  /** `R10E_BENCH_SKIP_AUDIT=1` (bench/build.ts only) skips the audit, to measure its cost. */
-  hostEnv: Record<string, string>;
+  /** Skip the audit: `check` then returns null (benchmarks measure its cost with it). */
+  skip?: boolean;
   onProgress: (message: string) => void;
 }
 
@@ -444,7 +444,7 @@ export interface PrepareAuditOptions {
 export interface PreparedAudit {
   /**
    * Checks the artifacts found under `filesRoot` (the project root, or docker
-   * mode's staging folder); returns the audits, or null when skipped by the benchmark's switch.
+   * mode's staging folder); returns the audits, or null when skipped.
    * @throws {BuildFailed} on any mismatch
    */
   check(
@@ -463,7 +463,7 @@ export interface PreparedAudit {
  * returns the check to run on the artifacts it makes.
  */
 export async function prepareAudit(options: PrepareAuditOptions): Promise<PreparedAudit> {
-  const skip = options.hostEnv.R10E_BENCH_SKIP_AUDIT === "1";
+  const skip = options.skip === true;
   const vcs = skip ? null : await vcsState(options.root);
   const expect: AuditExpectations = {
     goVersion: options.goVersion,

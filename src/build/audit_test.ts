@@ -7,6 +7,7 @@ import {
   type AuditExpectations,
   checkBuildInfo,
   dynamicMismatches,
+  prepareAudit,
 } from "./audit.ts";
 
 const REV = "0123456789abcdef0123456789abcdef01234567";
@@ -199,4 +200,19 @@ Deno.test("dynamicMismatches: a loader or libraries the image lacks, with the fi
   const [libs] = dynamicMismatches(c, ["/usr/lib/x86_64-linux-gnu/libz.so.1"], undefined);
   assertEquals([libs.field, libs.found], ["shared libraries (DT_NEEDED)", "libc.so.6"]);
   assertEquals(dynamicMismatches({ interpreter: null, needed: [] }, [], "exe"), []);
+});
+
+Deno.test("prepareAudit: skip is an option, not the environment; skipped, nothing is read", async () => {
+  const lines: string[] = [];
+  const skipped = await prepareAudit({
+    root: "/nonexistent-r10e-root",
+    goVersion: "1.26.8",
+    mode: "host",
+    skip: true,
+    onProgress: (l) => lines.push(l),
+  });
+  // An artifact that does not exist: a real audit would fail on it.
+  const artifacts = [{ src: "missing", dest: "/app" }];
+  assertEquals(await skipped.check("/nonexistent-r10e-root", artifacts), null);
+  assertEquals(lines, []);
 });

@@ -92,7 +92,10 @@ export interface BuildOptions {
   cwd: string;
   /** `--project-dir`: the project root, overriding the go.mod rule. */
   projectDir?: string;
-  /** The host environment: SOURCE_DATE_EPOCH and the pass-through variables are read from it. */
+  /**
+   * The host environment: SOURCE_DATE_EPOCH, the pass-through variables of build_cmd (toolchain.ts),
+   * DOCKER_HOST and the registry credentials' locations for a base image are read from it.
+   */
   hostEnv: Record<string, string>;
   mode: BuildMode;
   /** The outer archive: gzip (default) or plain tar. */
@@ -117,6 +120,20 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** `--record`: write the digests to r10e-docker/digests.json, the expectation `check` compares with. */
   record?: boolean;
+  /**
+   * A clock shift such as "+3d" that build_cmd runs under (faketime on the host, a shifted `date`
+   * in the builder), so that a timestamp it stamps differs: `r10e check` gives it to build B.
+   */
+  clockShift?: string;
+  /**
+   * build_cmd starts only once this file exists: `r10e check` creates it when build A's build_cmd
+   * has finished, so that the two see different wall clocks while B's start-up overlaps A.
+   */
+  startAfter?: string;
+  /** Skip the audit of the artifacts' build info (benchmarks measure its cost with it). */
+  skipAudit?: boolean;
+  /** Make no SBOMs or provenance (benchmarks measure their cost with it). */
+  skipDocuments?: boolean;
 }
 
 /** One artifact's digest, as r10edocker printed them. */
@@ -255,20 +272,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     root,
     goVersion: pins.go_version,
     mode,
-    hostEnv: options.hostEnv,
+    skip: options.skipAudit,
     onProgress: progress,
   });
-  // r10e check's build B: its build_cmd starts only once build A's has finished (check creates
-  // this file then), so that the two see different wall clocks while B's start-up overlaps A.
-  if (!options.skipBuildCmd) {
-    await waitForFile(options.hostEnv.R10E_BUILD_CMD_AFTER, options.signal);
-  }
+  if (!options.skipBuildCmd) await waitForFile(options.startAfter, options.signal);
   await using dockerStaging = mode === "docker" && !options.skipBuildCmd
     ? await dockerBuildCmd({
       root,
       configFile: loaded.file,
       // libfaketime cannot be loaded into any builder image: a `date` shifted the same way.
-      buildCmd: dateShiftPrefix(options.hostEnv) + config.build_cmd,
+      buildCmd: dateShiftPrefix(options.clockShift) + config.build_cmd,
       configuredBuilder: config.builder_image,
       pinnedBuilder: pins.builder_image,
       srcs: [...platforms.flatMap(srcsOf), ...config.extern_data.map((m) => m.src)],
@@ -283,8 +296,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     })
     : null;
   // ── host mode: build_cmd once per platform, one after the other (they may share paths) ──
-  const wrap = mode === "host" ? faketimeWrap(options.hostEnv) : [];
-  if (wrap.length) progress(`build_cmd runs under ${wrap.join(" ")} (R10E_BUILD_CMD_FAKETIME)`);
+  const wrap = mode === "host" ? faketimeWrap(options.clockShift) : [];
+  if (wrap.length) progress(`build_cmd runs under ${wrap.join(" ")} (a clock shift)`);
   if (!options.skipBuildCmd && mode === "host") {
     for (const platform of platforms) {
       progress(
@@ -432,8 +445,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(p.baseFiles ? { baseFiles: p.baseFiles } : {}),
     })),
     {
-      // bench/sbom.ts only: a build without them, to measure what they cost.
-      skip: options.hostEnv.R10E_BENCH_SKIP_SBOM === "1",
+      skip: options.skipDocuments,
       imageName: `${config.project_name}:latest`,
       created,
       tool: { name: "r10e", version: VERSION },
@@ -769,16 +781,15 @@ async function readGoModFacts(
 }
 
 /**
- * The clock shift `r10e check` gives build B's build_cmd (R10E_BUILD_CMD_FAKETIME, e.g. "+3d"):
- * Debian's faketime, so that `date` and other C programs see another day. Empty when unset.
+ * The command prefix that runs build_cmd on the host under a clock shift (e.g. "+3d"): Debian's
+ * faketime, so that `date` and other C programs see another day. Empty without a shift.
  * @throws {ConfigError} for a value faketime would not read as a relative offset.
  */
-export function faketimeWrap(hostEnv: Record<string, string>): string[] {
-  const shift = hostEnv.R10E_BUILD_CMD_FAKETIME;
+export function faketimeWrap(shift: string | undefined): string[] {
   if (shift === undefined || shift === "") return [];
   if (!/^[+-]\d{1,6}[smhdy]?$/.test(shift)) {
     throw new ConfigError(
-      `R10E_BUILD_CMD_FAKETIME must be a relative time like "+3d" or "-90m", found "${shift}"`,
+      `Cannot shift build_cmd's clock by "${shift}": expected a relative time like "+3d" or "-90m"`,
     );
   }
   return ["faketime", "-f", shift];
@@ -795,7 +806,9 @@ async function waitForFile(path: string | undefined, signal?: AbortSignal): Prom
     if (signal?.aborted) throw new BuildFailed("Interrupted while waiting to run build_cmd");
     if (!(await Deno.stat(dirname(path)).then(() => true, () => false))) {
       throw new ConfigError(
-        `Cannot run build_cmd: "${dirname(path)}" is gone (R10E_BUILD_CMD_AFTER)`,
+        `Cannot run build_cmd: "${
+          dirname(path)
+        }", where the file it waits for would appear, is gone`,
       );
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -812,12 +825,12 @@ export function offsetSeconds(shift: string): number {
 /**
  * For build_cmd in the builder container, where the host's libfaketime cannot be loaded (another
  * libc, or none): shell commands that put a `date` first on PATH which prints the clock shifted
- * by R10E_BUILD_CMD_FAKETIME, and passes through when given a date of its own (-d, -r, -s, -f).
- * Empty when unset.
+ * by `shift`, and passes through when given a date of its own (-d, -r, -s, -f).
+ * Empty without a shift.
  * @throws {ConfigError} for a malformed value (as `faketimeWrap`).
  */
-export function dateShiftPrefix(hostEnv: Record<string, string>): string {
-  const wrap = faketimeWrap(hostEnv);
+export function dateShiftPrefix(shift: string | undefined): string {
+  const wrap = faketimeWrap(shift);
   if (wrap.length === 0) return "";
   const seconds = offsetSeconds(wrap[2]);
   const dir = '"${TMPDIR:-/tmp}/r10e-shifted-date"';

@@ -83,6 +83,10 @@ interface Plan {
   umask: string;
   /** Wrappers build B runs under (unshare, setarch, taskset). */
   prefix: string[];
+  /** `build --clock-shift`: the clock build_cmd sees (faketime, or a shifted `date` in docker). */
+  clockShift?: string;
+  /** `build --start-after`: build_cmd starts once this file exists. */
+  startAfter?: string;
 }
 
 /**
@@ -201,6 +205,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
         dir: projectB,
         umask: "077",
         prefix: plan.prefix,
+        ...(plan.clockShift ? { clockShift: plan.clockShift } : {}),
         env: {
           ...base,
           ...plan.env,
@@ -280,7 +285,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     });
     const signalB = options.signal ? AbortSignal.any([options.signal, stopB.signal]) : stopB.signal;
     const runB = runBuild(
-      { ...plans[1], env: { ...plans[1].env, R10E_BUILD_CMD_AFTER: gate } },
+      { ...plans[1], startAfter: gate },
       config,
       { ...options, signal: signalB },
     );
@@ -683,6 +688,8 @@ async function runBuild(
     "--in",
     plan.mode,
     "--json",
+    ...(plan.clockShift ? [`--clock-shift=${plan.clockShift}`] : []),
+    ...(plan.startAfter ? ["--start-after", plan.startAfter] : []),
   ];
   const tail: string[] = [];
   const lines = async (stream: ReadableStream<Uint8Array>) => {

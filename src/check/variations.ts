@@ -54,8 +54,19 @@ export interface VariationPlan {
   prefix: string[];
   /** Added to build B's environment. */
   env: Record<string, string>;
+  /** The clock shift build B's build_cmd runs under (`build --clock-shift`), when one applies. */
+  clockShift?: string;
   /** Whether B's clone is mounted through disorderfs with shuffled directory entries. */
   shuffleDirents: boolean;
+  conditions: Condition[];
+}
+
+/** What one variation adds to build B: wrappers, variables, a clock shift, and its rows. */
+interface Variation {
+  prefix?: string[];
+  env?: Record<string, string>;
+  clockShift?: string;
+  shuffleDirents?: boolean;
   conditions: Condition[];
 }
 
@@ -64,99 +75,146 @@ export interface VariationPlan {
  * A condition is "applied" only when it is really different in B.
  */
 export function planVariations(h: HostFacts): VariationPlan {
-  const prefix: string[] = [];
-  const env: Record<string, string> = {};
-  const conditions: Condition[] = [];
-  const docker = h.modeB === "docker";
+  const parts = [
+    environmentVariation(),
+    timeVariation(h),
+    fileOrderVariation(h),
+    hostnameVariation(h),
+    kernelVariation(h),
+    cpuVariation(h),
+    homeVariation(h),
+  ];
+  const clockShift = parts.find((p) => p.clockShift)?.clockShift;
+  return {
+    prefix: parts.flatMap((p) => p.prefix ?? []),
+    env: Object.assign({}, ...parts.map((p) => p.env ?? {})),
+    ...(clockShift ? { clockShift } : {}),
+    shuffleDirents: parts.some((p) => p.shuffleDirents),
+    conditions: parts.flatMap((p) => p.conditions),
+  };
+}
 
-  // The environment: build clears it for build_cmd (only PATH, HOME, the Go caches and
-  // proxies pass), so an extra variable shows that nothing else reaches the build.
-  env.R10E_CHECK_EXTRA_VARIABLE = "set-in-build-b";
-  conditions.push({
-    name: "environment",
-    a: "the user's",
-    b: "plus R10E_CHECK_EXTRA_VARIABLE (build_cmd gets r10e's fixed set of variables only)",
-  });
+/**
+ * An extra variable in B's environment: build clears the environment for build_cmd (only PATH,
+ * HOME, the Go caches and proxies pass), so it shows that nothing else reaches the build.
+ */
+function environmentVariation(): Variation {
+  return {
+    env: { R10E_CHECK_EXTRA_VARIABLE: "set-in-build-b" },
+    conditions: [{
+      name: "environment",
+      a: "the user's",
+      b: "plus R10E_CHECK_EXTRA_VARIABLE (build_cmd gets r10e's fixed set of variables only)",
+    }],
+  };
+}
 
-  if (docker) {
+/** B's build_cmd sees a clock days later: faketime on the host, a shifted `date` in docker. */
+function timeVariation(h: HostFacts): Variation {
+  if (h.modeB === "docker") {
     // The host's libfaketime cannot be loaded into any builder image: build shifts `date` there.
-    env.R10E_BUILD_CMD_FAKETIME = FAKETIME_SHIFT;
-    conditions.push({
-      name: "time",
-      a: "wall clock",
-      b: `date ${FAKETIME_SHIFT} (3 days later) in the builder container, started after A's ` +
-        "build_cmd finished",
-      note: "a date first on PATH in the container (libfaketime cannot be loaded there): it " +
-        "reaches date, not other programs' clocks; Go's own time calls still see a later wall clock",
-    });
-  } else if (!h.tools.faketime) {
-    conditions.push({
-      name: "time",
-      a: "wall clock",
-      b: "wall clock after A's build_cmd finished",
-      note: "faketime is not installed (apt-get install faketime): B's clock is only seconds " +
-        "to minutes later, so a day-resolution stamp goes unnoticed",
-    });
-  } else {
-    env.R10E_BUILD_CMD_FAKETIME = FAKETIME_SHIFT;
-    conditions.push({
+    return {
+      clockShift: FAKETIME_SHIFT,
+      conditions: [{
+        name: "time",
+        a: "wall clock",
+        b: `date ${FAKETIME_SHIFT} (3 days later) in the builder container, started after A's ` +
+          "build_cmd finished",
+        note: "a date first on PATH in the container (libfaketime cannot be loaded there): it " +
+          "reaches date, not other programs' clocks; Go's own time calls still see a later wall clock",
+      }],
+    };
+  }
+  if (!h.tools.faketime) {
+    return {
+      conditions: [{
+        name: "time",
+        a: "wall clock",
+        b: "wall clock after A's build_cmd finished",
+        note: "faketime is not installed (apt-get install faketime): B's clock is only seconds " +
+          "to minutes later, so a day-resolution stamp goes unnoticed",
+      }],
+    };
+  }
+  return {
+    clockShift: FAKETIME_SHIFT,
+    conditions: [{
       name: "time",
       a: "wall clock",
       b: `faketime ${FAKETIME_SHIFT} (3 days later) for build_cmd, started after A's build_cmd finished`,
       note: "libfaketime reaches date and other C programs; Go's own time calls ignore it, " +
         "but they still see a later wall clock",
-    });
-  }
+    }],
+  };
+}
 
+/** B's clone is read through disorderfs, which shuffles directory entries. */
+function fileOrderVariation(h: HostFacts): Variation {
+  const docker = h.modeB === "docker";
   const shuffleDirents = !docker && h.tools.disorderfs !== null && h.tools.fusermount !== null &&
     h.root && h.fuse;
-  conditions.push(
-    shuffleDirents
-      ? { name: "file order", a: "the file system's", b: "disorderfs --shuffle-dirents=yes" }
-      : {
-        name: "file order",
-        a: "",
-        b: "",
-        notVaried: docker
-          ? "B runs build_cmd in the builder container (a FUSE mount is not shared into it)"
-          : !h.tools.disorderfs
-          ? "disorderfs is not installed (apt-get install disorderfs)"
-          : !h.tools.fusermount
-          ? "fusermount is not installed (apt-get install fuse)"
-          : !h.fuse
-          ? "/dev/fuse is missing"
-          : "not root (disorderfs needs a FUSE mount)",
-      },
-  );
+  return {
+    shuffleDirents,
+    conditions: [
+      shuffleDirents
+        ? { name: "file order", a: "the file system's", b: "disorderfs --shuffle-dirents=yes" }
+        : {
+          name: "file order",
+          a: "",
+          b: "",
+          notVaried: docker
+            ? "B runs build_cmd in the builder container (a FUSE mount is not shared into it)"
+            : !h.tools.disorderfs
+            ? "disorderfs is not installed (apt-get install disorderfs)"
+            : !h.tools.fusermount
+            ? "fusermount is not installed (apt-get install fuse)"
+            : !h.fuse
+            ? "/dev/fuse is missing"
+            : "not root (disorderfs needs a FUSE mount)",
+        },
+    ],
+  };
+}
 
-  // In docker mode build_cmd runs in a container the Docker engine starts: wrappers around
-  // B's r10e process do not reach it, so they are not claimed.
-  const inContainer = "B runs build_cmd in the builder container, which the Docker engine " +
-    "starts: a wrapper around r10e does not reach it";
-  if (docker) {
-    conditions.push({
-      name: "hostname",
-      a: "the host's",
-      b: "the builder container's own (Docker gives each container one)",
-    });
-  } else if (h.tools.unshare && h.root && !h.failed?.unshare) {
-    prefix.push(
-      h.tools.unshare,
-      "--uts",
-      "--",
-      "/bin/sh",
-      "-c",
-      'hostname "$1" && domainname "$1" && shift && exec "$@"',
-      "sh",
-      HOSTNAME_B,
-    );
-    conditions.push({
-      name: "hostname",
-      a: "the host's",
-      b: `${HOSTNAME_B} (unshare --uts), domain name too`,
-    });
-  } else {
-    conditions.push({
+/**
+ * In docker mode build_cmd runs in a container the Docker engine starts: wrappers around B's
+ * r10e process do not reach it, so they are not claimed.
+ */
+const IN_CONTAINER = "B runs build_cmd in the builder container, which the Docker engine " +
+  "starts: a wrapper around r10e does not reach it";
+
+/** B runs in a UTS namespace of its own with another hostname and domain name. */
+function hostnameVariation(h: HostFacts): Variation {
+  if (h.modeB === "docker") {
+    return {
+      conditions: [{
+        name: "hostname",
+        a: "the host's",
+        b: "the builder container's own (Docker gives each container one)",
+      }],
+    };
+  }
+  if (h.tools.unshare && h.root && !h.failed?.unshare) {
+    return {
+      prefix: [
+        h.tools.unshare,
+        "--uts",
+        "--",
+        "/bin/sh",
+        "-c",
+        'hostname "$1" && domainname "$1" && shift && exec "$@"',
+        "sh",
+        HOSTNAME_B,
+      ],
+      conditions: [{
+        name: "hostname",
+        a: "the host's",
+        b: `${HOSTNAME_B} (unshare --uts), domain name too`,
+      }],
+    };
+  }
+  return {
+    conditions: [{
       name: "hostname",
       a: "",
       b: "",
@@ -165,57 +223,76 @@ export function planVariations(h: HostFacts): VariationPlan {
         : h.failed?.unshare
         ? `unshare --uts failed here: ${h.failed.unshare}`
         : "not root (unshare --uts needs it)",
-    });
-  }
+    }],
+  };
+}
 
+/** B sees another kernel version and runs without address space randomization. */
+function kernelVariation(h: HostFacts): Variation {
+  const docker = h.modeB === "docker";
   if (h.tools.setarch && !docker && !h.failed?.setarch) {
-    prefix.push(h.tools.setarch, h.machine, "--uname-2.6", "-R");
-    conditions.push(
-      { name: "kernel", a: "the host's uname -r", b: "2.6.x (setarch --uname-2.6)" },
-      { name: "ASLR", a: "randomized", b: "off (setarch -R)" },
-    );
-  } else {
-    const why = docker
-      ? inContainer
-      : h.failed?.setarch
-      ? `setarch --uname-2.6 -R failed here: ${h.failed.setarch}`
-      : "setarch is not installed (util-linux)";
-    conditions.push(
+    return {
+      prefix: [h.tools.setarch, h.machine, "--uname-2.6", "-R"],
+      conditions: [
+        { name: "kernel", a: "the host's uname -r", b: "2.6.x (setarch --uname-2.6)" },
+        { name: "ASLR", a: "randomized", b: "off (setarch -R)" },
+      ],
+    };
+  }
+  const why = docker
+    ? IN_CONTAINER
+    : h.failed?.setarch
+    ? `setarch --uname-2.6 -R failed here: ${h.failed.setarch}`
+    : "setarch is not installed (util-linux)";
+  return {
+    conditions: [
       { name: "kernel", a: "", b: "", notVaried: why },
       { name: "ASLR", a: "", b: "", notVaried: why },
-    );
-  }
+    ],
+  };
+}
 
+/** B runs on one CPU. */
+function cpuVariation(h: HostFacts): Variation {
+  const docker = h.modeB === "docker";
   if (h.tools.taskset && h.cpus > 1 && !docker && !h.failed?.taskset) {
-    prefix.push(h.tools.taskset, "--cpu-list", "0");
-    conditions.push({ name: "CPUs", a: String(h.cpus), b: "1 (taskset --cpu-list 0)" });
-  } else {
-    conditions.push({
+    return {
+      prefix: [h.tools.taskset, "--cpu-list", "0"],
+      conditions: [{ name: "CPUs", a: String(h.cpus), b: "1 (taskset --cpu-list 0)" }],
+    };
+  }
+  return {
+    conditions: [{
       name: "CPUs",
       a: "",
       b: "",
       notVaried: docker
-        ? inContainer
+        ? IN_CONTAINER
         : h.failed?.taskset
         ? `taskset failed here: ${h.failed.taskset}`
         : h.tools.taskset
         ? "this host has one CPU"
         : "taskset is not installed",
-    });
-  }
+    }],
+  };
+}
 
-  // HOME moves; the caches that default to places under it stay where they are, so that
-  // nothing is fetched or compiled again.
-  Object.assign(env, h.caches, { HOME: h.homeB });
-  conditions.push({
-    name: "HOME",
-    a: h.home,
-    b: `${h.homeB} (${Object.keys(h.caches).sort().join(", ")} kept)`,
-    ...(docker
-      ? { note: "r10e's own; build_cmd in the builder container has the container's" }
-      : {}),
-  });
-  return { prefix, env, shuffleDirents, conditions };
+/**
+ * HOME moves; the caches that default to places under it stay where they are, so that nothing
+ * is fetched or compiled again.
+ */
+function homeVariation(h: HostFacts): Variation {
+  return {
+    env: { ...h.caches, HOME: h.homeB },
+    conditions: [{
+      name: "HOME",
+      a: h.home,
+      b: `${h.homeB} (${Object.keys(h.caches).sort().join(", ")} kept)`,
+      ...(h.modeB === "docker"
+        ? { note: "r10e's own; build_cmd in the builder container has the container's" }
+        : {}),
+    }],
+  };
 }
 
 /**

@@ -31,7 +31,8 @@ Deno.test("planVariations: every tool present as root on the host: all applied",
     ...["sh", "r10e-check-b", "/usr/bin/setarch", "x86_64", "--uname-2.6", "-R"],
     ...["/usr/bin/taskset", "--cpu-list", "0"],
   ]);
-  assert.equal(plan.env.R10E_BUILD_CMD_FAKETIME, "+3d");
+  assert.equal(plan.clockShift, "+3d");
+  assert.equal(plan.env.R10E_BUILD_CMD_FAKETIME, undefined);
   assert.equal(plan.env.HOME, "/tmp/w/home-b");
   assert.equal(plan.env.GOMODCACHE, "/home/u/go/pkg/mod");
   assert.equal(plan.shuffleDirents, true);
@@ -82,7 +83,7 @@ Deno.test("planVariations: what is missing is named, and nothing is claimed that
       const c = row(plan, name);
       assert.match(c.notVaried ?? c.note ?? "", why);
       if (name === "time") {
-        assert.equal(plan.env.R10E_BUILD_CMD_FAKETIME, what === "docker B" ? "+3d" : undefined);
+        assert.equal(plan.clockShift, what === "docker B" ? "+3d" : undefined);
       }
       if (name === "hostname") assert.ok(!plan.prefix.includes("/usr/bin/unshare"));
       if (name === "kernel") assert.ok(!plan.prefix.includes("/usr/bin/setarch"));

@@ -78,6 +78,11 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
       "write the digests to r10e-docker/digests.json, the expectation `r10e check` compares with",
     )
     .addOption(quietOption("no progress on stderr (build_cmd output still streams)"))
+    // For `r10e check`, which runs build B as a child process: not for users, so not in the help.
+    .addOption(
+      new Option("--clock-shift <offset>", "run build_cmd under faketime <offset>").hideHelp(),
+    )
+    .addOption(new Option("--start-after <file>", "start build_cmd once <file> exists").hideHelp())
     .action(async (opts, command) => {
       const quiet = opts.quiet === true;
       // SIGINT, SIGTERM, SIGHUP: build stops build_cmd (its whole process group) and the
@@ -116,6 +121,11 @@ Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): 
         },
         signal: state.signal,
         record: opts.record === true,
+        clockShift: opts.clockShift,
+        startAfter: opts.startAfter,
+        // bench/build.ts and bench/sbom.ts measure what the audit and the documents cost.
+        skipAudit: io.env.R10E_BENCH_SKIP_AUDIT === "1",
+        skipDocuments: io.env.R10E_BENCH_SKIP_SBOM === "1",
       }).finally(() => progress.clear());
       // r10e-docker/out (or a folder above it) may be a symlink: the path printed is where the
       // archive really is, and a warning says so.

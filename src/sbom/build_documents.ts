@@ -49,7 +49,7 @@ export type BuildRecord = Omit<
 
 /** Options of `prepareDocuments`. */
 export interface PrepareOptions {
-  /** Make no documents (`R10E_BENCH_SKIP_SBOM=1`, for bench/sbom.ts): nothing attached or written. */
+  /** Make no documents, nothing attached or written (benchmarks measure their cost with it). */
   skip?: boolean;
   /** `<repository>:<tag>`, the name `docker load` gives the image (the SBOM's image name). */
   imageName: string;
