@@ -59,10 +59,13 @@ declare -A wanted=(
   # is run by tests/init_templates_test.ts
   [containerd]=/usr/bin/ctr
   [make]=/usr/bin/make
+  # tests/cgo_base_docker_test.ts builds a cgo program on the host (gcc, libc6's headers)
+  [gcc]=/usr/bin/gcc
+  [libc6-dev]=/usr/include/stdio.h
 )
 missing=()
 for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
-  qemu-user-static podman faketime disorderfs fuse containerd make; do
+  qemu-user-static podman faketime disorderfs fuse containerd make gcc libc6-dev; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

@@ -30,6 +30,8 @@ export interface AuditExpectations {
   modified: boolean | null;
   /** Where build_cmd ran: the likely causes differ. */
   mode: "host" | "docker";
+  /** config.json's `cgo`: CGO_ENABLED must be 1 (else 0). */
+  cgo?: boolean;
   /**
    * `os/arch[/variant]` the artifact is for: its GOOS and GOARCH (and GOARM for
    * linux/arm/vN) must match (issue 11: one platform's binary in another's image).
@@ -108,13 +110,16 @@ export function checkBuildInfo(
     });
   }
   const cgo = setting(info, "CGO_ENABLED");
-  if (cgo !== "0") {
+  const wantCgo = expect.cgo ? "1" : "0";
+  if (cgo !== wantCgo) {
     mismatches.push({
       field: "CGO_ENABLED",
-      expected: "0",
+      expected: wantCgo,
       found: cgo ?? ABSENT,
-      cause:
-        "build_cmd sets CGO_ENABLED (r10e sets CGO_ENABLED=0: a cgo binary depends on the host's C toolchain and libc)",
+      cause: expect.cgo
+        ? 'build_cmd sets CGO_ENABLED (r10e sets CGO_ENABLED=1 for "cgo": true)'
+        : "build_cmd sets CGO_ENABLED (r10e sets CGO_ENABLED=0: a cgo binary depends on the C library; " +
+          'with a base_image that provides it, set "cgo": true in config.json)',
     });
   }
   const trimpath = setting(info, "-trimpath");
@@ -197,7 +202,7 @@ export function dynamicMismatches(
     ? "it was built with -buildmode=pie, which needs the system loader even with CGO_ENABLED=0: " +
       "build with -buildmode=exe (or the project's static target)"
     : "build a static executable (CGO_ENABLED=0 and -buildmode=exe, or the project's static " +
-      "target), or add the loader and libraries to the image with extern_data";
+      "target), or use a base_image that provides the loader and libraries";
   if (needs.interpreter !== null && !paths.has(needs.interpreter)) {
     out.push({
       field: "program interpreter (PT_INTERP)",
@@ -328,9 +333,9 @@ export function describeAudit(
     lines.push(
       `Checked the build info of ${checked.length} Go artifact${
         checked.length > 1 ? "s" : ""
-      }: ${found}, ${
-        expect.platform ? `${platformSettings(expect.platform)}, ` : ""
-      }CGO_ENABLED=0, -trimpath, ${vcs}`,
+      }: ${found}, ${expect.platform ? `${platformSettings(expect.platform)}, ` : ""}CGO_ENABLED=${
+        expect.cgo ? 1 : 0
+      }, -trimpath, ${vcs}`,
     );
   }
   for (const a of audits) {
@@ -434,6 +439,8 @@ export interface PrepareAuditOptions {
   /** Project root (for git). */
   root: string;
   goVersion: string;
+  /** config.json's `cgo`. */
+  cgo?: boolean;
   mode: "host" | "docker";
   /** Skip the audit: `check` then returns null (benchmarks measure its cost with it). */
   skip?: boolean;
@@ -470,6 +477,7 @@ export async function prepareAudit(options: PrepareAuditOptions): Promise<Prepar
     revision: vcs?.revision ?? null,
     modified: vcs?.modified ?? null,
     mode: options.mode,
+    ...(options.cgo ? { cgo: true } : {}),
   };
   return {
     async check(filesRoot, artifacts, platform) {

@@ -71,6 +71,18 @@ Deno.test("checkBuildInfo: each pinned field, expected and found", async (t) => 
     },
     { name: "cgo", info: info({ CGO_ENABLED: "1" }), want: [["CGO_ENABLED", "0", "1"]] },
     {
+      name: '"cgo": true expects CGO_ENABLED=1',
+      info: info({ CGO_ENABLED: "1" }),
+      expect: { ...HOST, cgo: true },
+      want: [],
+    },
+    {
+      name: '"cgo": true and a binary built without cgo',
+      info: info(),
+      expect: { ...HOST, cgo: true },
+      want: [["CGO_ENABLED", "1", "0"]],
+    },
+    {
       name: "no VCS stamp",
       info: info({ vcs: null, "vcs.revision": null, "vcs.time": null, "vcs.modified": null }),
       want: [["vcs.revision", REV, "nothing (no VCS stamp)"]],

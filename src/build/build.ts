@@ -247,6 +247,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       platform,
       sourceDateEpoch: created,
       mod: mod.vendor ? "vendor" : "readonly",
+      cgo: config.cgo === true,
     });
 
   // The base image's layers come from the cache (fetched once, checked on every read), before
@@ -271,6 +272,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const auditor = await prepareAudit({
     root,
     goVersion: pins.go_version,
+    cgo: config.cgo === true,
     mode,
     skip: options.skipAudit,
     onProgress: progress,

@@ -122,10 +122,12 @@ export interface BuildEnvInput {
    * or `vendor`, which `go build` itself uses when the module vendors its dependencies.
    */
   mod?: "readonly" | "vendor";
+  /** config.json's `cgo`: CGO_ENABLED=1 (the C toolchain build_cmd finds on PATH or in CC). */
+  cgo?: boolean;
 }
 
 /**
- * The environment `build_cmd` runs with: the exact toolchain, no cgo,
+ * The environment `build_cmd` runs with: the exact toolchain, no cgo unless asked for,
  * -trimpath, fixed GOAMD64/GOARM/GOARM64, SOURCE_DATE_EPOCH, UTC, C locale,
  * the user's `go env -w` file shut out (GOENV=off), and the platform as
  * GOOS/GOARCH/GOARM and R10E_OS/R10E_ARCH/R10E_VARIANT.
@@ -142,7 +144,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string> {
     GOENV: "off",
     GOTOOLCHAIN: `go${input.goVersion}`,
     GOFLAGS: `-trimpath -mod=${input.mod ?? "readonly"}`,
-    CGO_ENABLED: "0",
+    CGO_ENABLED: input.cgo ? "1" : "0",
     GOOS: os,
     GOARCH: arch,
     GOAMD64: "v1",

@@ -57,6 +57,18 @@ Deno.test("parseToolchainList keeps releases only", () => {
   );
 });
 
+Deno.test('buildEnv: "cgo": true sets CGO_ENABLED=1, else 0 whatever the host says', () => {
+  const input = {
+    host: { PATH: "/bin", CGO_ENABLED: "1" },
+    goVersion: "1.26.8",
+    platform: "linux/amd64",
+    sourceDateEpoch: 0,
+  };
+  assertEquals(buildEnv(input).CGO_ENABLED, "0");
+  assertEquals(buildEnv({ ...input, cgo: false }).CGO_ENABLED, "0");
+  assertEquals(buildEnv({ ...input, host: { PATH: "/bin" }, cgo: true }).CGO_ENABLED, "1");
+});
+
 Deno.test("buildEnv: only pass-through variables of the host; Go settings fixed", () => {
   const env = buildEnv({
     host: {

@@ -37,7 +37,7 @@ export function addBuildCommand(program: Command, cli: Cli): void {
       "r10e build --no-build-cmd       package the artifacts already built",
     ],
     details: `
-Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings do not leak in), CGO_ENABLED=0, GOFLAGS="-trimpath -mod=readonly" (-mod=vendor when go.mod and vendor/modules.txt make vendor/ go build's default), GOOS/GOARCH from the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host only PATH, HOME, the Go cache and proxy variables pass through.
+Environment of build_cmd: GOTOOLCHAIN=go<pinned>, GOENV=off (your go env -w settings do not leak in), CGO_ENABLED=0 (1 with "cgo": true), GOFLAGS="-trimpath -mod=readonly" (-mod=vendor when go.mod and vendor/modules.txt make vendor/ go build's default), GOOS/GOARCH from the platform, GOAMD64=v1, SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C, umask 022; of the host only PATH, HOME, the Go cache and proxy variables pass through.
 
 Before building: unknown config.json fields (with the field meant), go.mod's go and toolchain lines against the pinned Go, and build_cmd and the scripts it names read for clock and host leaks (date, whoami, $USER, hostname, uname, $RANDOM, uuidgen, GOTOOLCHAIN) are warned about; after build_cmd, output it left untracked in the git tree is named.
 
@@ -45,7 +45,7 @@ Project root (where build_cmd runs and src paths resolve): the nearest directory
 
 Creation time: SOURCE_DATE_EPOCH if set, else the commit time of git HEAD, else 0.
 
-Prints the archive path and sha256, the image ID, the manifest digest and the sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform) and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json, .cdx.json, .provenance.json), never inside it: the archive is the image alone, the same bytes in every mode (\`r10e push\` attaches the documents in the registry as referrers). Before writing, checks each Go artifact's build info (Go version, GOOS/GOARCH, CGO_ENABLED=0, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when build_cmd fails or an artifact fails that check, 2 for config errors.
+Prints the archive path and sha256, the image ID, the manifest digest and the sha256 of each artifact, and where the SBOMs (SPDX 2.3, CycloneDX 1.6; one per platform) and the provenance (in-toto, SLSA v1) went: beside the archive (<name>-latest.spdx.json, .cdx.json, .provenance.json), never inside it: the archive is the image alone, the same bytes in every mode (\`r10e push\` attaches the documents in the registry as referrers). Before writing, checks each Go artifact's build info (Go version, GOOS/GOARCH, CGO_ENABLED, -trimpath, vcs.revision = HEAD, vcs.modified). Exit 1 when build_cmd fails or an artifact fails that check, 2 for config errors.
 
 Several platforms ("platforms": ["linux/amd64", "linux/arm64"] in config.json): build_cmd runs once per platform with GOOS/GOARCH (GOARM for linux/arm/vN) and R10E_OS, R10E_ARCH, R10E_VARIANT set (--in docker: all in one container run); artifact src names each platform's file with {os}, {arch}, {variant} (e.g. "build/{os}-{arch}/server"). Prints each platform's digests and the INDEX DIGEST, the one to deploy; docker load gets linux/amd64 when built, else the first platform.`,
   })

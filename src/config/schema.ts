@@ -70,6 +70,11 @@ export interface Config {
    * `"nonroot"` also makes the image run as 65532 unless `user` says otherwise.
    */
   runtime?: "nonroot" | "root";
+  /**
+   * build_cmd runs with CGO_ENABLED=1 and the audit expects it: the binaries may link the C
+   * library, which the base image must provide (its loader and libraries). Present only when true.
+   */
+  cgo?: true;
   /** The image's `Healthcheck`, in the image config's shape (durations in nanoseconds). */
   healthcheck?: Healthcheck;
 }
@@ -114,6 +119,7 @@ export const KNOWN_FIELDS = [
   "layer_compression",
   "runtime",
   "healthcheck",
+  "cgo",
 ] as const;
 
 /**
@@ -383,6 +389,7 @@ const schema = z.object({
       }`,
   }).nullish(),
   healthcheck: healthcheckSchema.nullish(),
+  cgo: z.boolean({ error: (i) => `expected true or false, found ${describe(i.input)}` }).nullish(),
 }, { error: (i) => `expected a JSON object, found ${describe(i.input)}` });
 
 const PARSE_ERRORS: Record<string, string> = {
@@ -688,6 +695,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     layer_compression: d.layer_compression ?? "gzip",
     ...(d.runtime ? { runtime: d.runtime } : {}),
     ...(d.healthcheck ? { healthcheck: toHealthcheck(d.healthcheck) } : {}),
+    ...(d.cgo ? { cgo: true as const } : {}),
   };
   return { config, file, warnings, locate };
 }
@@ -739,6 +747,15 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       problem(
         ["runtime"],
         "not with base_image: the base image brings its own /etc/passwd, /tmp and user",
+      ),
+    );
+  }
+  if (v.cgo === true && (v.base_image == null || v.base_image === "")) {
+    problems.push(
+      problem(
+        ["cgo"],
+        "expected a base_image with it: a cgo binary needs the C library and its loader at run time, " +
+          "which r10e's own layers do not hold (or leave cgo out and build a static binary)",
       ),
     );
   }

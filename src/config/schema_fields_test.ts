@@ -141,3 +141,20 @@ Deno.test("parseConfig: base_image is a reference, by digest or by tag (init pin
     "config.json:6:14: runtime: not with base_image: the base image brings its own /etc/passwd, /tmp and user",
   ]);
 });
+
+Deno.test("parseConfig: cgo needs a base_image, and is left out unless true", () => {
+  const digest = "a".repeat(64);
+  const based = `,\n  "base_image": "registry.example/base@sha256:${digest}"`;
+  assertEquals(parseConfig(base(based + `,\n  "cgo": true`), "config.json").config.cgo, true);
+  assertEquals(
+    "cgo" in parseConfig(base(based + `,\n  "cgo": false`), "config.json").config,
+    false,
+  );
+  assertEquals("cgo" in parseConfig(base(""), "config.json").config, false);
+  assertEquals(problemsOf(base(`,\n  "cgo": true`)), [
+    "config.json:5:10: cgo: expected a base_image with it: a cgo binary needs the C library and its loader at run time, which r10e's own layers do not hold (or leave cgo out and build a static binary)",
+  ]);
+  assertEquals(problemsOf(base(based + `,\n  "cgo": "yes"`)), [
+    'config.json:6:10: cgo: expected true or false, found "yes"',
+  ]);
+});
