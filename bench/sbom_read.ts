@@ -22,6 +22,7 @@ import { createCipheriv } from "node:crypto";
 import { compare, formatRows, measure, type Measurement } from "./_measure.ts";
 import type { TarEntry } from "../src/tar/writer.ts";
 import { writeImageArchive } from "../src/image/writer.ts";
+import { concatBytes } from "../src/bytes.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const WORK = `${REPO}/bench/out/sbom_read`;
@@ -76,13 +77,7 @@ async function pool(goroot: string): Promise<Uint8Array> {
       (await Deno.readTextFile(`${goroot}/src/net/http/server.go`)).repeat(40),
     ),
   );
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** `size` bytes of an AES-128-CTR key stream for file `i`: incompressible, the same every run. */

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import { concatBytes as concat } from "../src/bytes.ts";
 
 const encoder = new TextEncoder();
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -88,17 +89,8 @@ export function fileEntry(name: string | Uint8Array, content: string | Uint8Arra
   return concat([rawHeader({ name, size: data.length }), padded(data)]);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Concatenates byte arrays. */
+export { concat };
 
 /** An outer entry: small bytes, or a body made of gzip members that inflate to `size` bytes. */
 export type OuterItem =

@@ -12,6 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { concatBytes as concat } from "../src/bytes.ts";
 import { freePort } from "./_registry.ts";
 
 /** What a test switches on. Each is off by default. */
@@ -320,14 +321,4 @@ function endless(status: number): Response {
     new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(chunk) }, { highWaterMark: 1 }),
     { status, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } },
   );
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

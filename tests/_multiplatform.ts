@@ -5,6 +5,7 @@
  * @module
  */
 import { copyExample, r10e } from "./_cli.ts";
+import { collectBytes } from "../src/bytes.ts";
 
 /** The example's archive, relative to the project. */
 export const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
@@ -93,15 +94,7 @@ export async function archiveEntries(path: string): Promise<Map<string, Uint8Arr
       yield new Uint8Array(bytes);
     })())
   ) {
-    const parts: Uint8Array[] = [];
-    for await (const c of e.body) parts.push(c.slice());
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    out.set(e.header.name, all);
+    out.set(e.header.name, await collectBytes(e.body));
   }
   return out;
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { gzipSync, zstdCompressSync } from "node:zlib";
+import { concatBytes as concat } from "../src/bytes.ts";
 import { type TarEntry, writeTar } from "../src/tar/writer.ts";
 
 const encoder = new TextEncoder();
@@ -104,15 +105,7 @@ export function rawTar(entries: RawEntry[], options: { end?: boolean } = {}): Ui
 }
 
 /** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concat };
 
 /** sha256 hex. */
 export function sha256(bytes: Uint8Array): string {

@@ -16,6 +16,7 @@
  * @module
  */
 import { BuildFailed } from "../errors.ts";
+import { parsePlatform } from "../image/platform.ts";
 import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { type DynamicNeeds, parseElf, readDynamicNeeds } from "../gobinary/elf.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
@@ -225,7 +226,7 @@ export function dynamicMismatches(
 
 /** GOOS, GOARCH and (for linux/arm/vN) GOARM of a binary against the platform it is staged for. */
 function platformMismatches(info: GoBuildInfo, platform: string): Mismatch[] {
-  const [os, arch, variant] = platform.split("/");
+  const { os, architecture: arch, variant } = parsePlatform(platform);
   const wanted: [string, string][] = [["GOOS", os], ["GOARCH", arch]];
   if (arch === "arm" && variant) wanted.push(["GOARM", variant.slice(1)]);
   const cause =
@@ -346,7 +347,7 @@ export function describeAudit(
 }
 
 function platformSettings(platform: string): string {
-  const [os, arch, variant] = platform.split("/");
+  const { os, architecture: arch, variant } = parsePlatform(platform);
   return `GOOS=${os} GOARCH=${arch}${
     arch === "arm" && variant ? ` GOARM=${variant.slice(1)}` : ""
   }`;

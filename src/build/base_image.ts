@@ -13,7 +13,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { Sha256 } from "../image/digest.ts";
-import { MediaType, type Platform, type RuntimeConfig } from "../image/writer.ts";
+import { MediaType, type RuntimeConfig } from "../image/writer.ts";
+import { formatPlatform, type Platform, readPlatform } from "../image/platform.ts";
 import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
@@ -57,10 +58,6 @@ const DOCKER_LAYER_TYPES: Record<string, string> = {
   "application/vnd.oci.image.layer.v1.tar": MediaType.layer,
 };
 
-function platformText(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
-}
-
 /**
  * The descriptor of `platform`'s manifest in an index, or null when the document is a manifest
  * (its config says which platform it is for).
@@ -72,14 +69,14 @@ export function pickPlatform(
   name: string,
 ): Descriptor | null {
   if (!Array.isArray(index.manifests)) return null;
-  const want = platformText(platform);
+  const want = formatPlatform(platform);
   const offered: string[] = [];
   for (const m of index.manifests as Json[]) {
-    const p = m.platform as Platform | undefined;
-    if (!p || typeof p.os !== "string") continue;
+    const p = readPlatform(m.platform);
+    if (!p) continue;
     // BuildKit's attestations claim "unknown/unknown".
     if (p.os === "unknown") continue;
-    const text = platformText(p);
+    const text = formatPlatform(p);
     offered.push(text);
     // arm64's variant v8 is the default: "linux/arm64" and "linux/arm64/v8" are the same.
     const norm = (s: string) => s.replace(/^linux\/arm64\/v8$/, "linux/arm64");
@@ -313,12 +310,12 @@ export async function loadBaseImage(
       const [configDesc, ...layers] = doc.children;
       const config = JSON.parse(new TextDecoder().decode(await store.small(configDesc))) as Json;
       if (!picked) {
-        const has = { os: config.os, architecture: config.architecture, variant: config.variant };
-        if (platformText(has as Platform) !== platformText(platform)) {
+        const has = readPlatform(config);
+        if (!has || formatPlatform(has) !== formatPlatform(platform)) {
           throw new ConfigError(
             `Cannot use base_image "${text}": it is an image for platform "${
-              platformText(has as Platform)
-            }", not for platform "${platformText(platform)}"`,
+              has ? formatPlatform(has) : "unknown"
+            }", not for platform "${formatPlatform(platform)}"`,
           );
         }
       }

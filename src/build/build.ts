@@ -13,6 +13,7 @@ import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import { type Config, expandPlatform } from "../config/schema.ts";
 import { Sha256 } from "../image/digest.ts";
+import { parsePlatform } from "../image/platform.ts";
 import {
   type ArchiveResult,
   FORMAT_VERSION,
@@ -254,7 +255,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // build_cmd runs: a platform it lacks or a registry out of reach is said before minutes of work.
   const baseImage = effectiveBaseImage(config.base_image, pins.base_image);
   const bases: BaseImage[] | null = baseImage
-    ? await loadBaseImage(baseImage, platforms.map(platformOf), {
+    ? await loadBaseImage(baseImage, platforms.map(parsePlatform), {
       env: options.hostEnv,
       cacheDir: cacheDir(options.hostEnv),
       onProgress: progress,
@@ -441,7 +442,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // the provenance (which records the mode) would make host and docker archives differ.
   const documents = prepareDocuments(
     perPlatform.map((p) => ({
-      platform: platformOf(p.platform),
+      platform: parsePlatform(p.platform),
       layers: p.layers,
       artifacts: () => p.digests.map((d) => d()),
       ...(p.baseFiles ? { baseFiles: p.baseFiles } : {}),
@@ -472,7 +473,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(config.source ? { source: config.source } : {}),
         layerCompression: config.layer_compression,
         images: perPlatform.map((p) => ({
-          platform: platformOf(p.platform),
+          platform: parsePlatform(p.platform),
           config: p.base
             ? mergeRuntime(p.base.defaults, runtime, {
               env: config.env,
@@ -626,12 +627,6 @@ function mergeConfigErrors(errors: ConfigError[]): ConfigError {
     return true;
   });
   return new ConfigError(errors[0].message.split("\n")[0], problems);
-}
-
-/** `linux/arm/v7` → an OCI platform. */
-export function platformOf(platform: string) {
-  const [os, architecture, variant] = platform.split("/");
-  return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
 /** Wraps a file item so that its sha256 is computed on its first full read. */

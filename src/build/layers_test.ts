@@ -1,6 +1,7 @@
 import { assertEquals } from "../../tests/_assert.ts";
 import { parseConfig } from "../config/schema.ts";
 import { sha256Hex } from "../image/digest.ts";
+import { concatBytes } from "../bytes.ts";
 import { writeImageArchive } from "../image/writer.ts";
 import { loadTzdata } from "../pinned/tzdata.ts";
 import { LAYER_CREATED_BY, runtimeConfig } from "./build.ts";
@@ -93,12 +94,7 @@ Deno.test("image with exposed_ports, stop_signal and include_tzdata: golden dige
   );
   const image = result.images[0];
   // The config blob: ExposedPorts and StopSignal as Docker writes them.
-  const archive = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    archive.set(p, at);
-    at += p.length;
-  }
+  const archive = concatBytes(parts);
   const configText = findBlob(archive, image.imageId.slice(7));
   const found = {
     tzdataLayer: image.diffIds[0],

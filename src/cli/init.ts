@@ -56,8 +56,9 @@ Project root: the nearest directory at or above config.json that holds go.mod (a
         },
         fetchBaseImage: async (image, platforms) => {
           const { loadBaseImage } = await import("../build/base_image.ts");
-          const { cacheDir, platformOf } = await import("../build/build.ts");
-          await loadBaseImage(image, platforms.map(platformOf), {
+          const { cacheDir } = await import("../build/build.ts");
+          const { parsePlatform } = await import("../image/platform.ts");
+          await loadBaseImage(image, platforms.map(parsePlatform), {
             env: io.env,
             cacheDir: cacheDir(io.env),
             onProgress: say,

@@ -16,6 +16,7 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import { ConfigError, type Problem } from "../errors.ts";
+import { parsePlatform } from "../image/platform.ts";
 import { parseReference, type Reference } from "../registry/reference.ts";
 import { type Healthcheck, healthcheckSchema, toHealthcheck } from "./healthcheck.ts";
 
@@ -303,7 +304,7 @@ export const PLATFORM_PLACEHOLDERS = ["{os}", "{arch}", "{variant}"] as const;
  * → `build/linux-arm64/server`. Pure.
  */
 export function expandPlatform(src: string, platform: string): string {
-  const [os, arch, variant = ""] = platform.split("/");
+  const { os, architecture: arch, variant = "" } = parsePlatform(platform);
   return src.replaceAll("{os}", os).replaceAll("{arch}", arch).replaceAll("{variant}", variant);
 }
 

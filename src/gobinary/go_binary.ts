@@ -58,6 +58,7 @@
  */
 // Buffer: memcmp-speed equals and latin1 decoding, both on hot paths over whole files.
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../bytes.ts";
 import { findSection, PT_NOTE, type SectionHash, SectionHasher, SHT_NOTE } from "./elf.ts";
 import { type Executable, findExecSection, parseExecutable, readAddress } from "./executable.ts";
 import { type BuildIdComparison, compareBuildIds } from "./build_id.ts";
@@ -114,7 +115,7 @@ export interface GoBuildInfo {
 }
 
 // "\xff" is one byte, not UTF-8 "\u00ff", so the magic is spelled out byte by byte.
-const MAGIC = concatBytes(new Uint8Array([0xff]), ascii(" Go buildinf:"));
+const MAGIC = concatBytes([new Uint8Array([0xff]), ascii(" Go buildinf:")]);
 const BUILDINFO_ALIGN = 16;
 const BUILDINFO_HEADER = 32;
 /** How far from the data start the header is searched, as Go does. */
@@ -125,16 +126,6 @@ const MAX_STRING = 64 << 20;
 function ascii(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
@@ -478,8 +469,8 @@ interface LocatedBuildId {
 
 const NOTE_NAME_GO = ascii("Go\0\0");
 const NOTE_TYPE_GO_BUILDID = 4;
-const RAW_PREFIX = concatBytes(new Uint8Array([0xff]), ascii(' Go build ID: "'));
-const RAW_END = concatBytes(ascii('"\n '), new Uint8Array([0xff]));
+const RAW_PREFIX = concatBytes([new Uint8Array([0xff]), ascii(' Go build ID: "')]);
+const RAW_END = concatBytes([ascii('"\n '), new Uint8Array([0xff])]);
 /** Go's `cmd/internal/buildid` looks this far into the file for the quoted form. */
 const RAW_WINDOW = 32 * 1024;
 const MAX_NOTES = 1 << 20;

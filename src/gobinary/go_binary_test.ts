@@ -17,6 +17,7 @@ import {
   unquoteGo,
 } from "./go_binary.ts";
 import { parseElf } from "./elf.ts";
+import { concatBytes } from "../bytes.ts";
 import { bytesRandomAccess, fileRandomAccess, type RandomAccess } from "./random_access.ts";
 import {
   buildWithProxy,
@@ -184,13 +185,7 @@ const INFO_END = Uint8Array.from([
 ]);
 
 function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function magic(ptrSize: number, flags: number): Uint8Array {

@@ -58,6 +58,15 @@ import {
 } from "../tar/reader.ts";
 import { hashRanges } from "./_hash_ranges.ts";
 import { plural } from "../plural.ts";
+import { concatBytes } from "../bytes.ts";
+import { type Descriptor, DescriptorError, readDescriptor } from "./descriptor.ts";
+import {
+  formatPlatform,
+  parsePlatform,
+  type Platform,
+  platformMatches,
+  readPlatform,
+} from "./platform.ts";
 
 /** Compression of an archive or a blob, by magic bytes. */
 export type Compression = "none" | "gzip" | "zstd";
@@ -115,29 +124,6 @@ export function detectCompression(head: Uint8Array): Compression {
     head[3] === 0xfd
   ) return "zstd";
   return "none";
-}
-
-/** An OCI platform. */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-/** Parses `os/arch[/variant]`, e.g. `linux/arm64/v8`. @throws {RangeError} for another shape. */
-export function parsePlatform(text: string): Platform {
-  const parts = text.split("/");
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) {
-    throw new RangeError(`Bad platform "${text}": expected os/architecture[/variant]`);
-  }
-  return parts[2]
-    ? { os: parts[0], architecture: parts[1], variant: parts[2] }
-    : { os: parts[0], architecture: parts[1] };
-}
-
-/** `os/arch[/variant]`. */
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
 /** One entry of the input: an outer archive member, or a file of a layout directory. */
@@ -330,10 +316,7 @@ export class ImageInput implements AsyncDisposable {
       } catch (e) {
         throw new InputError((e as Error).message);
       }
-      const found = all.filter((i) =>
-        i.platform && i.platform.os === want.os && i.platform.architecture === want.architecture &&
-        (!want.variant || i.platform.variant === want.variant)
-      );
+      const found = all.filter((i) => i.platform && platformMatches(i.platform, want));
       if (found.length === 0) {
         throw this.error(
           `no image for platform "${platform}" (it has ${describePlatforms(all)})`,
@@ -370,7 +353,7 @@ export class ImageInput implements AsyncDisposable {
     await this._need([entry.path]);
     const parts: Uint8Array[] = [];
     for await (const chunk of this.readEntry(entry.path)) parts.push(chunk);
-    const bytes = concat(parts);
+    const bytes = concatBytes(parts);
     if (this.#unhashed.has(entry.path)) {
       if (createHash("sha256").update(bytes).digest("hex") !== entry.sha256) {
         throw this.error(`blob "${entry.path}" does not match its digest`);
@@ -843,7 +826,7 @@ class Spool {
         hash.update(chunk);
         parts.push(chunk.slice());
       }
-      this.stored.set(path, { kind: "memory", bytes: concat(parts) });
+      this.stored.set(path, { kind: "memory", bytes: concatBytes(parts) });
       this.#held += h.size;
       return hash.digest("hex");
     }
@@ -1118,14 +1101,6 @@ async function dockerManifestImages(input: ImageInput, bytes: Uint8Array): Promi
   return images;
 }
 
-interface DescriptorJson {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: Platform;
-  annotations?: Record<string, string>;
-}
-
 async function ociImages(
   input: ImageInput,
   doc: unknown,
@@ -1168,7 +1143,7 @@ async function ociImages(
     if (!isObject(parsed) || !isObject(parsed.config) || !Array.isArray(parsed.layers)) {
       throw input.error(`manifest "${blobPath}" has no "config" and "layers"`);
     }
-    const config = descriptor(input, parsed.config, `${blobPath}: config`);
+    const config = descriptor(input, parsed.config, `${blobPath}: config`, "config");
     const configPath = blob(input, config, `${blobPath}: config`, "config");
     await input._need([
       configPath,
@@ -1178,7 +1153,7 @@ async function ociImages(
     ]);
     const layers = [];
     for (const [j, l] of (parsed.layers as unknown[]).entries()) {
-      const ld = descriptor(input, l, `${blobPath}: layers[${j}]`);
+      const ld = descriptor(input, l, `${blobPath}: layers[${j}]`, "layer");
       layers.push({
         path: blob(input, ld, `${blobPath}: layers[${j}]`, "layer"),
         digest: ld.digest,
@@ -1226,22 +1201,15 @@ export function isAttachment(descriptor: unknown, manifest: unknown): boolean {
     manifest.config.mediaType === "application/vnd.oci.empty.v1+json";
 }
 
-/** The path of a descriptor's blob, checking that it exists and has the descriptor's size. */
+/** The path of a descriptor's blob, checking that it exists with the descriptor's size and digest. */
 function blob(
   input: ImageInput,
-  d: DescriptorJson,
+  d: Descriptor,
   where: string,
   what = "blob",
 ): string {
-  const [alg, hex] = d.digest.split(":");
-  const path = `blobs/${alg}/${hex}`;
-  // Only sha256 is checked as blobs are read: a blob under another algorithm would be trusted
-  // by its name alone, and two images could share a digest while their bytes differ.
-  if (alg !== "sha256" || hex.length !== 64) {
-    throw input.error(
-      `${what} "${path}" of ${where} has a ${alg} digest: r10e checks sha256 digests only`,
-    );
-  }
+  const hex = d.digest.slice("sha256:".length);
+  const path = `blobs/sha256/${hex}`;
   const entry = input.entry(path);
   if (!entry || entry.kind !== "file") throw input.error(`${what} "${path}" is missing`);
   if (entry.size !== d.size) {
@@ -1253,31 +1221,20 @@ function blob(
   return path;
 }
 
-function descriptor(input: ImageInput, d: unknown, where: string): DescriptorJson {
-  if (
-    !isObject(d) || typeof d.digest !== "string" || typeof d.size !== "number" ||
-    !/^[a-z0-9]+:[0-9a-f]{32,}$/.test(d.digest)
-  ) {
-    throw input.error(`${where} is not a valid descriptor (digest, size)`);
+/** The descriptor `d` at `where` (of a `what`: blob, config, layer), as an InputError when it is none. */
+function descriptor(input: ImageInput, d: unknown, where: string, what = "blob"): Descriptor {
+  try {
+    return readDescriptor(d, where);
+  } catch (e) {
+    if (!(e instanceof DescriptorError)) throw e;
+    if (e.algorithm !== null) {
+      throw input.error(
+        `${what} "blobs/${e.digest!.replace(":", "/")}" of ${where} has a ${e.algorithm} digest: ` +
+          "r10e checks sha256 digests only",
+      );
+    }
+    throw input.error(e.message, e);
   }
-  return {
-    mediaType: typeof d.mediaType === "string" ? d.mediaType : "",
-    digest: d.digest,
-    size: d.size,
-    platform: isObject(d.platform) && typeof d.platform.os === "string" &&
-        typeof d.platform.architecture === "string"
-      ? {
-        os: d.platform.os,
-        architecture: d.platform.architecture,
-        ...(typeof d.platform.variant === "string" ? { variant: d.platform.variant } : {}),
-      }
-      : undefined,
-    annotations: isObject(d.annotations)
-      ? Object.fromEntries(
-        Object.entries(d.annotations).filter((e): e is [string, string] => isString(e[1])),
-      )
-      : undefined,
-  };
 }
 
 async function buildImage(
@@ -1304,14 +1261,7 @@ async function buildImage(
       `config "${base.configPath}" has ${layers.length} layers, more than ${LAYERS_MAX} (r10e's limit)`,
     );
   }
-  const platform = base.platform ??
-    (typeof config.os === "string" && typeof config.architecture === "string"
-      ? {
-        os: config.os,
-        architecture: config.architecture,
-        ...(typeof config.variant === "string" ? { variant: config.variant } : {}),
-      }
-      : null);
+  const platform = base.platform ?? readPlatform(config);
   const infos: LayerInfo[] = [];
   await input._need(layers.map((l) => l.path));
   for (const [i, l] of layers.entries()) {
@@ -1444,17 +1394,6 @@ async function freeSpace(dir: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {

@@ -13,6 +13,7 @@
 import { canonicalJsonBytes } from "./canonical_json.ts";
 import { Sha256, sha256Hex } from "./digest.ts";
 import { gzip, GZIP_LEVEL, GzipPool, STORED_LEVEL } from "./gzip.ts";
+import type { Platform } from "./platform.ts";
 import { plural } from "../plural.ts";
 import { compareNames, fileEntry, type TarEntry, writeTar } from "../tar/writer.ts";
 
@@ -55,13 +56,6 @@ export const DEFAULT_LAYER_COMPRESSION: LayerCompression = "gzip";
  * what is kept stays for the rest of the build and adds to its peak memory.
  */
 export const KEEP_COMPRESSED_BYTES = 4 << 20;
-
-/** An OCI platform. */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
 
 /** Docker's health check in an image config (`Healthcheck`, which Docker reads and OCI leaves open). */
 export interface Healthcheck {

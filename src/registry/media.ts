@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Descriptor, readDescriptor } from "../image/descriptor.ts";
 
 /** OCI and Docker image indexes (manifest lists). */
 export const INDEX_TYPES: ReadonlySet<string> = new Set([
@@ -19,55 +20,12 @@ export const MANIFEST_TYPES: ReadonlySet<string> = new Set([
 /** The Accept header of a manifest GET: every kind r10e reads. */
 export const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(", ");
 
-/** A content descriptor as manifests carry it. */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os: string; architecture: string; variant?: string };
-  annotations?: Record<string, string>;
-  /** OCI 1.1: the type of an artifact (an attached SBOM or provenance), when it is one. */
-  artifactType?: string;
-}
+/** A content descriptor as manifests carry it (see src/image/descriptor.ts). */
+export type { Descriptor } from "../image/descriptor.ts";
 
 /** True for a JSON object. */
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * A descriptor read from JSON, checked: a sha256 digest and a non-negative integer size.
- * @throws {SyntaxError} naming `where` when it is not one.
- */
-export function readDescriptor(d: unknown, where: string): Descriptor {
-  if (
-    !isObject(d) || typeof d.digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(d.digest) ||
-    typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0
-  ) {
-    throw new SyntaxError(`${where} is not a valid descriptor (sha256 digest and size)`);
-  }
-  const out: Descriptor = {
-    mediaType: typeof d.mediaType === "string" ? d.mediaType : "",
-    digest: d.digest,
-    size: d.size,
-  };
-  if (
-    isObject(d.platform) && typeof d.platform.os === "string" &&
-    typeof d.platform.architecture === "string"
-  ) {
-    out.platform = {
-      os: d.platform.os,
-      architecture: d.platform.architecture,
-      ...(typeof d.platform.variant === "string" ? { variant: d.platform.variant } : {}),
-    };
-  }
-  if (typeof d.artifactType === "string") out.artifactType = d.artifactType;
-  if (isObject(d.annotations)) {
-    out.annotations = Object.fromEntries(
-      Object.entries(d.annotations).filter((e): e is [string, string] => typeof e[1] === "string"),
-    );
-  }
-  return out;
 }
 
 /** What a manifest or index document refers to. */

@@ -24,6 +24,14 @@ import {
   type ListedEntry,
   openListedImage,
 } from "../image/reader.ts";
+import { concatBytes } from "../bytes.ts";
+import {
+  formatPlatform,
+  parsePlatform,
+  type Platform,
+  platformMatches,
+  readPlatform,
+} from "../image/platform.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";
 import type { TarSource } from "../tar/reader.ts";
 import { type ClientOptions, RegistryClient } from "./client.ts";
@@ -132,11 +140,7 @@ export async function openRemoteImage(
       });
       // Of several platforms, each one's layers are numbered in their own image: named by it.
       const platform = images.length > 1 ? platformOf(configBytes).platform : undefined;
-      const of = platform
-        ? `${platform.os}/${platform.architecture}${
-          platform.variant ? `/${platform.variant}` : ""
-        } `
-        : "";
+      const of = platform ? `${formatPlatform(platform)} ` : "";
       for (const [i, layer] of layers.entries()) {
         if (entries.has(blobPath(layer.digest))) continue; // shared by two platforms
         // Numbered from 0, as verify's report numbers layers.
@@ -204,7 +208,7 @@ export async function pickImages(
 ): Promise<PickedImage[]> {
   const name = formatReference(ref);
   const images: PickedImage[] = [];
-  const want = options.platform ? parsePlatformText(options.platform) : null;
+  const want = options.platform ? wantedPlatform(options.platform) : null;
   const visit = async (d: Descriptor, bytes: Uint8Array, depth: number): Promise<void> => {
     const doc = readOrFail(bytes, d, name);
     if (doc.kind === "manifest") {
@@ -215,7 +219,7 @@ export async function pickImages(
     for (const child of doc.children) {
       // BuildKit's attestations are manifests too, but not images to run.
       if (child.annotations?.["vnd.docker.reference.type"] === "attestation-manifest") continue;
-      if (want && child.platform && !matches(child.platform, want)) continue;
+      if (want && child.platform && !platformMatches(child.platform, want)) continue;
       const got = await fetchManifest(client, ref, child.digest, options.scopes, child);
       await visit({ ...got.descriptor, platform: child.platform }, got.bytes, depth + 1);
     }
@@ -250,18 +254,10 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** `{ platform }` from a config's os/architecture/variant, as the image writer puts it in index.json. */
-function platformOf(configBytes: Uint8Array): { platform?: Descriptor["platform"] } {
+function platformOf(configBytes: Uint8Array): { platform?: Platform } {
   try {
-    const config = JSON.parse(new TextDecoder().decode(configBytes));
-    if (typeof config?.os === "string" && typeof config?.architecture === "string") {
-      return {
-        platform: {
-          os: config.os,
-          architecture: config.architecture,
-          ...(typeof config.variant === "string" ? { variant: config.variant } : {}),
-        },
-      };
-    }
+    const platform = readPlatform(JSON.parse(new TextDecoder().decode(configBytes)));
+    if (platform) return { platform };
   } catch {
     // the reader says what is wrong with it
   }
@@ -375,13 +371,7 @@ class RemoteBlob implements EntrySource {
       parts.push(chunk.slice());
       got += chunk.length;
     }
-    const head = new Uint8Array(got);
-    let at = 0;
-    for (const p of parts) {
-      head.set(p, at);
-      at += p.length;
-    }
-    this.#head = head;
+    this.#head = concatBytes(parts);
   }
 
   read(offset: number, length: number): TarSource {
@@ -627,18 +617,11 @@ async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   while (done < chunk.length) done += await file.write(chunk.subarray(done));
 }
 
-function parsePlatformText(text: string): { os: string; architecture: string; variant?: string } {
-  const [os, architecture, variant] = text.split("/");
-  if (!os || !architecture) {
-    throw new RegistryError(`Invalid platform "${text}": expected os/arch[/variant]`);
+/** `--platform`'s text, parsed. @throws {RegistryError} for another shape. */
+function wantedPlatform(text: string): Platform {
+  try {
+    return parsePlatform(text);
+  } catch (e) {
+    throw new RegistryError((e as Error).message, { cause: e });
   }
-  return { os, architecture, ...(variant ? { variant } : {}) };
-}
-
-function matches(
-  have: { os: string; architecture: string; variant?: string },
-  want: { os: string; architecture: string; variant?: string },
-): boolean {
-  return have.os === want.os && have.architecture === want.architecture &&
-    (!want.variant || have.variant === want.variant);
 }

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { Compression, ImageInput } from "../image/reader.ts";
+import { formatPlatform } from "../image/platform.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
 import { type Descriptor, readDocument } from "./media.ts";
@@ -178,15 +179,13 @@ export async function push(
 
 /** What the documents attach to: the pushed digest, and each platform's manifest. */
 function attachTarget(input: ImageInput, plan: Plan) {
-  const format = (p: { os: string; architecture: string; variant?: string }) =>
-    [p.os, p.architecture, p.variant].filter(Boolean).join("/");
   const topItem = plan.manifests.find((m) => m.descriptor.digest === plan.top.digest)!;
   const doc = readDocument(topItem.bytes, "the pushed index", plan.top.mediaType);
   if (doc.kind === "index") {
     return {
       top: plan.top,
       manifests: doc.children.map((c) => ({
-        platform: c.platform ? format(c.platform) : "",
+        platform: c.platform ? formatPlatform(c.platform) : "",
         descriptor: { mediaType: c.mediaType, digest: c.digest, size: c.size },
       })),
     };
@@ -194,7 +193,7 @@ function attachTarget(input: ImageInput, plan: Plan) {
   const platform = input.images.find((i) => i.manifestDigest === plan.top.digest)?.platform;
   return {
     top: plan.top,
-    manifests: [{ platform: platform ? format(platform) : "", descriptor: plan.top }],
+    manifests: [{ platform: platform ? formatPlatform(platform) : "", descriptor: plan.top }],
   };
 }
 

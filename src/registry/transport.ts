@@ -19,6 +19,7 @@ import https from "node:https";
 import { Readable } from "node:stream";
 import tls from "node:tls";
 import { RegistryError } from "./errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The limit of a manifest or an index read from a registry (ggcr and containerd use 4 MiB). */
 export const MANIFEST_LIMIT = 4 * 1024 * 1024;
@@ -254,13 +255,7 @@ export async function readCapped(
     }
     parts.push(r.value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** {@linkcode readCapped} as UTF-8 text. */

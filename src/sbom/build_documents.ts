@@ -16,7 +16,8 @@ import { createHash } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
-import { type ImageResult, type LayerSpec, type Platform, rfc3339 } from "../image/writer.ts";
+import { type ImageResult, type LayerSpec, rfc3339 } from "../image/writer.ts";
+import { formatPlatform, type Platform } from "../image/platform.ts";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";
 import type { TarEntry } from "../tar/writer.ts";
@@ -176,10 +177,6 @@ export function prepareDocuments(
       return made;
     },
   };
-}
-
-function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
 /** The provenance input for the whole build: every image's manifest digest, every artifact. */

@@ -13,6 +13,7 @@
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.ts";
 import type { ImageInput } from "../image/reader.ts";
+import { formatPlatform } from "../image/platform.ts";
 import type { DocumentFile } from "../registry/documents.ts";
 import { archiveStem, type DocumentKind, documentNames } from "./artifact_types.ts";
 
@@ -24,10 +25,6 @@ export interface FindOptions {
   makeSbom: (kind: "spdx" | "cyclonedx", platform: string | undefined) => Promise<string>;
   /** Hears what was found, made again, or is missing. */
   onNote: (line: string) => void;
-}
-
-function formatPlatform(p: { os: string; architecture: string; variant?: string } | null): string {
-  return p ? [p.os, p.architecture, p.variant].filter(Boolean).join("/") : "";
 }
 
 /**
@@ -44,7 +41,7 @@ export async function findDocuments(
   // Format 3 and 4 archives carry their documents inside: push sends those.
   const index = input.indexJson ? JSON.parse(new TextDecoder().decode(input.indexJson)) : null;
   if (index?.manifests?.some((m: { artifactType?: unknown }) => m?.artifactType)) return [];
-  const platforms = images.map((i) => formatPlatform(i.platform));
+  const platforms = images.map((i) => (i.platform ? formatPlatform(i.platform) : ""));
   const several = images.length > 1;
   const dir = options.dir ?? dirname(archivePath);
   const where = options.dir ? `in "${options.dir}"` : `beside "${archivePath}"`;

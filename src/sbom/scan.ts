@@ -11,7 +11,8 @@
 import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { buildMergedFs, type FsNode, readContents } from "../image/merged_fs.ts";
-import { formatPlatform, type ImageInfo, type ImageInput } from "../image/reader.ts";
+import type { ImageInfo, ImageInput } from "../image/reader.ts";
+import { formatPlatform } from "../image/platform.ts";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { readTar, type TarHeader, type TarSource } from "./reader.ts";
 import { type TarEntry, writeTar } from "./writer.ts";
 import { sha256Hex } from "../image/digest.ts";
+import { concatBytes as concat } from "../bytes.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../tests/fixtures/cp/", import.meta.url));
 const LONG_DIR = "d".repeat(120);
@@ -24,16 +25,6 @@ async function readAll(bytes: Uint8Array, chunk = 1 << 16, label?: string): Prom
     const parts: Uint8Array[] = [];
     for await (const c of e.body) parts.push(c.slice());
     out.push({ header: e.header, content: new TextDecoder().decode(concat(parts)) });
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
   }
   return out;
 }

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { formatPlatform, type ImageInfo } from "../image/reader.ts";
+import type { ImageInfo } from "../image/reader.ts";
+import { formatPlatform } from "../image/platform.ts";
 import type { Finding } from "./findings.ts";
 
 /** One comparison: the image of each side, or one side only (a platform the other lacks). */

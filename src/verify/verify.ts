@@ -16,13 +16,8 @@ import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { Buffer } from "node:buffer";
-import {
-  formatPlatform,
-  type ImageInfo,
-  type ImageInput,
-  isAttachment,
-  openImage,
-} from "../image/reader.ts";
+import { formatPlatform } from "../image/platform.ts";
+import { type ImageInfo, type ImageInput, isAttachment, openImage } from "../image/reader.ts";
 import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import type { TarHeader } from "../tar/reader.ts";

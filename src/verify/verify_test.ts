@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import type { ImageInfo, LayerInfo } from "../image/reader.ts";
 import { type ImageSpec, writeImageArchive } from "../image/writer.ts";
 import type { TarHeader } from "../tar/reader.ts";
+import { concatBytes } from "../bytes.ts";
 import { fileMeta, INDEX_FIELD, sharedBlobs, verifyImages } from "./verify.ts";
 
 const enc = new TextEncoder();
@@ -39,13 +40,7 @@ async function write(path: string, images: ImageSpec[], compress = false): Promi
     },
     { compress },
   );
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  await Deno.writeFile(path, out);
+  await Deno.writeFile(path, concatBytes(parts));
 }
 
 Deno.test("verifyImages", async (t) => {
