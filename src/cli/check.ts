@@ -4,22 +4,16 @@
  *
  * @module
  */
-import { type Command, Option } from "@commander-js/extra-typings";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { printable } from "../printable.ts";
 import {
-  caFileOption,
-  type Cli,
-  configOption,
-  insecureOption,
+  type Command,
+  CONFIG_OPTION,
   jsonOption,
+  PROJECT_DIR_OPTION,
   projectConfig,
-  projectDirOption,
   quietOption,
+  registryOptionDecls,
   registryOptions,
-  timeoutOption,
-  withHelp,
 } from "./cli.ts";
 
 /**
@@ -28,7 +22,7 @@ import {
  */
 export function selfCommand(): string[] {
   const exec = Deno.execPath();
-  if (!/^deno(\.exe)?$/.test(basename(exec))) return [exec];
+  if (!/^deno(\.exe)?$/.test(exec.slice(exec.lastIndexOf("/") + 1))) return [exec];
   const main = new URL("../main.ts", import.meta.url);
   const config = new URL("../../deno.json", import.meta.url);
   return [
@@ -37,21 +31,25 @@ export function selfCommand(): string[] {
     "--quiet",
     "--allow-all",
     "--v8-flags=--expose-gc",
-    ...(main.protocol === "file:" ? ["--config", fileURLToPath(config)] : []),
-    main.protocol === "file:" ? fileURLToPath(main) : main.href,
+    ...(main.protocol === "file:" ? ["--config", decodeURIComponent(config.pathname)] : []),
+    main.protocol === "file:" ? decodeURIComponent(main.pathname) : main.href,
   ];
 }
 
-/** Adds `check` to the program: exit 0 reproducible, 1 not; an interrupt stops the builds. */
-export function addCheckCommand(program: Command, cli: Cli): void {
-  const { io, state, verbose } = cli;
-  withHelp(program.command("check"), {
-    examples: [
-      "r10e check                              two builds of HEAD agree?",
-      "r10e check sha256:4f…                   … and give this manifest digest or image ID",
-      "r10e check registry.example.com/app:v1  … and equal the published image",
-    ],
-    details: `
+/** `r10e check [REFERENCE]`: exit 0 reproducible, 1 not; an interrupt stops the builds. */
+export const checkCommand: Command = {
+  name: "check",
+  summary: "rebuild HEAD twice under varied conditions and compare",
+  description:
+    "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, " +
+    "clock, file order, hostname, TZ, umask, locale, host and docker mode) and compare: are " +
+    "the images identical, and equal to REFERENCE?",
+  examples: [
+    "r10e check                              two builds of HEAD agree?",
+    "r10e check sha256:4f…                   … and give this manifest digest or image ID",
+    "r10e check registry.example.com/app:v1  … and equal the published image",
+  ],
+  details: `
 What it does: clones HEAD twice into a temporary folder (objects hard-linked, nothing fetched, on the branch you are on), runs this r10e's \`build\` in each as a child process, B's build_cmd once A's has finished (A: umask 022, TZ=UTC, LC_ALL=C; B: umask 077, TZ=Pacific/Chatham, LC_ALL=tr_TR.UTF-8, a deeper path, its own TMPDIR and HOME, and --in docker when pins.json pins a builder and an engine answers), then compares the two with \`r10e verify\` and their digests strictly.
 
 Build B also varies what the host allows, as reprotest does: build_cmd's clock shifted 3 days (faketime), shuffled directory entries (disorderfs), hostname and domain name (unshare), kernel version and ASLR (setarch), one CPU (taskset); the table says which were applied and why any was not. The Go module cache is shared, so no network is needed. The working copy is never built: uncommitted changes are reported, not checked. The clones are removed at the end, and on SIGINT/SIGTERM/SIGHUP.
@@ -61,63 +59,59 @@ REPRODUCIBLE only when the manifest (and index) digests, the image IDs and the a
 Reference: a digest is compared with the manifest digest and the image ID; an archive, layout or registry reference with \`verify\`. Without one, r10e-docker/digests.json (\`r10e build --record\`) is the expectation when it was recorded for HEAD.
 
 Exit codes: 0 reproducible (and equal to the reference), 1 not, 2 could not run (not a git repository, no commit, a build failed, an unreadable reference).`,
-  })
-    .summary("rebuild HEAD twice under varied conditions and compare")
-    .description(
-      "Rebuild the committed HEAD twice from fresh clones under different conditions (paths, " +
-        "clock, file order, hostname, TZ, umask, locale, host and docker mode) and compare: are " +
-        "the images identical, and equal to REFERENCE?",
-    )
-    .argument(
-      "[reference]",
-      "sha256:<digest> (manifest digest or image ID), an image archive or layout, or a registry " +
-        "reference; default: r10e-docker/digests.json when recorded for HEAD",
-    )
-    .addOption(configOption())
-    .addOption(projectDirOption())
-    .option(
-      "--fresh-gocache",
-      "give build B an empty Go build cache (slower: std is compiled again)",
-    )
-    .addOption(
-      new Option("--in-b <where>", "where build B runs (default: docker when possible, else host)")
-        .choices(["host", "docker"] as const),
-    )
-    .addOption(caFileOption("for a registry REFERENCE: trust these CA certificates too"))
-    .addOption(insecureOption("for a registry REFERENCE: allow plain http beyond loopback"))
-    .addOption(
-      jsonOption("print the result as JSON on stdout (conditions, digests, verify's report)"),
-    )
-    .addOption(timeoutOption())
-    .addOption(quietOption())
-    .action(async (reference, opts, command) => {
-      const quiet = opts.quiet === true;
-      state.unwinds = true;
-      const { check } = await import("../check/check.ts");
-      const { checkExitCode, formatCheck } = await import("../check/result.ts");
-      const json = opts.json === true;
-      const result = await check({
-        configPath: await projectConfig(cli, { command, config: opts.config }),
-        cwd: io.cwd,
-        projectDir: opts.projectDir,
-        reference,
-        env: io.env,
-        self: selfCommand(),
-        freshGoCache: opts.freshGocache === true,
-        modeB: opts.inB,
-        registry: {
-          ...registryOptions(cli, opts),
-          // The layers of a registry REFERENCE are fetched for verify: a line each (two builds'
-          // output may be interleaved with them, so no line redrawn in place).
-          onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
-        },
+  arguments: [{
+    name: "reference",
+    help: "sha256:<digest> (manifest digest or image ID), an image archive or layout, or a " +
+      "registry reference; default: r10e-docker/digests.json when recorded for HEAD",
+    required: false,
+  }],
+  options: [
+    CONFIG_OPTION,
+    PROJECT_DIR_OPTION,
+    {
+      flags: "--fresh-gocache",
+      help: "give build B an empty Go build cache (slower: std is compiled again)",
+    },
+    {
+      flags: "--in-b <where>",
+      help: "where build B runs (default: docker when possible, else host)",
+      choices: ["host", "docker"],
+    },
+    ...registryOptionDecls("for a registry REFERENCE"),
+    jsonOption("print the result as JSON on stdout (conditions, digests, verify's report)"),
+    quietOption(),
+  ],
+  run: async (input, cli) => {
+    const { io, state } = cli;
+    const { options } = input;
+    const quiet = options.flag("quiet");
+    state.unwinds = true;
+    const { check } = await import("../check/check.ts");
+    const { checkExitCode, formatCheck } = await import("../check/result.ts");
+    const result = await check({
+      configPath: await projectConfig(cli, input),
+      cwd: io.cwd,
+      projectDir: options.string("projectDir"),
+      reference: input.args.reference,
+      env: io.env,
+      self: selfCommand(),
+      freshGoCache: options.flag("freshGocache"),
+      modeB: options.string("inB") as "host" | "docker" | undefined,
+      registry: {
+        ...registryOptions(cli, input),
+        // The layers of a registry REFERENCE are fetched for verify: a line each (two builds'
+        // output may be interleaved with them, so no line redrawn in place).
         onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
-        onWarning: (line) => io.stderr(`r10e: warning: ${printable(line)}\n`),
-        onBuildOutput: (line) => verbose() && io.stderr(`r10e: ${printable(line)}\n`),
-        signal: state.signal,
-      });
-      // The answer first, set before the report is written (a closed pipe keeps it).
-      state.exitCode = checkExitCode(result);
-      io.stdout(json ? JSON.stringify(result, null, 2) + "\n" : formatCheck(result));
+      },
+      onProgress: (line) => quiet || io.stderr(`r10e: check: ${printable(line)}\n`),
+      onWarning: (line) => io.stderr(`r10e: warning: ${printable(line)}\n`),
+      onBuildOutput: (line) => cli.verbose && io.stderr(`r10e: ${printable(line)}\n`),
+      signal: state.signal,
     });
-}
+    // The answer first, set before the report is written (a closed pipe keeps it).
+    state.exitCode = checkExitCode(result);
+    io.stdout(
+      options.flag("json") ? JSON.stringify(result, null, 2) + "\n" : formatCheck(result),
+    );
+  },
+};

@@ -1,15 +1,14 @@
 /**
  * What every command of `src/cli/` shares: the {@linkcode Io} it writes through, the
- * {@linkcode Cli} it is added with, and the options several commands take, declared once.
- * Only commander and types are loaded here: a command's own modules are imported inside its
- * action, so `r10e version` and `--help` load nothing else.
+ * {@linkcode Cli} it runs with, and the options several commands take, declared once.
+ * Nothing but types and small helpers is loaded here: a command's own modules are imported
+ * inside its `run`, so `r10e version` and `--help` load nothing else.
  *
  * @module
  */
-import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
-import { isAbsolute, join } from "node:path";
 import type { ClientOptions } from "../registry/client.ts";
 import { UsageError } from "../errors.ts";
+import type { CommandDecl, Input, OptionDecl, ProgramDecl } from "./command.ts";
 
 /** Where a command reads and writes: injectable so that tests can run `main` in-process. */
 export interface Io {
@@ -38,46 +37,24 @@ export interface State {
   unwinds: boolean;
 }
 
-/** What each `add<Command>` receives besides the program. */
+/** What every command's `run` receives besides its input. */
 export interface Cli {
   io: Io;
   state: State;
-  /** Whether the global `--verbose` was given (known once the command line is parsed). */
-  verbose: () => boolean;
+  /** The global `--verbose`. */
+  verbose: boolean;
   /** The global `--color`: auto, always or never. */
-  color: () => string | undefined;
+  color: string;
+  /** The whole command line (completions describe it). */
+  program: ProgramDecl<Cli>;
 }
 
-/** The one signature of the files in `src/cli/`: adds a command to `program`. */
-export type AddCommand = (program: Command, cli: Cli) => void;
-
-/** What a command's help shows besides its options: examples first, then the details. */
-export interface HelpSections {
-  /** One example a line, `r10e …` then two or more spaces and what it does. */
-  examples: string[];
-  /**
-   * Paragraphs separated by blank lines. Lines that do not start with a space are one flowing
-   * text, wrapped to the terminal at words; indented lines are kept as they are.
-   */
-  details?: string;
-}
-
-const SECTIONS = new WeakMap<object, HelpSections>();
-
-/** Gives `command` its examples and details (see `program.ts`, which lays out the help). */
-export function withHelp<C extends object>(command: C, sections: HelpSections): C {
-  SECTIONS.set(command, sections);
-  return command;
-}
-
-/** The sections `withHelp` gave `command`. */
-export function helpSectionsOf(command: object): HelpSections | undefined {
-  return SECTIONS.get(command);
-}
+/** A command of `src/cli/`: the one shape every command file exports. */
+export type Command = CommandDecl<Cli>;
 
 /** Whether to write colors: `--color`, else a terminal without a non-empty NO_COLOR. */
 export function useColor(cli: Cli): boolean {
-  const when = cli.color();
+  const when = cli.color;
   if (when === "always") return true;
   if (when === "never") return false;
   return cli.io.isTerminal && !cli.io.env.NO_COLOR;
@@ -88,7 +65,15 @@ export function useColor(cli: Cli): boolean {
  * directory (so that messages name it as the user wrote it), else joined to `io.cwd`.
  */
 export function userPath(io: Io, path: string): string {
-  return isAbsolute(path) || io.cwd === Deno.cwd() ? path : join(io.cwd, path);
+  return path.startsWith("/") || io.cwd === Deno.cwd() ? path : inFolder(io.cwd, path);
+}
+
+/**
+ * `path` relative to `folder`, as the system resolves a relative path (its `..` after its
+ * symlinks). Not node:path's join: any node: module costs every start-up ~9 ms of CPU.
+ */
+export function inFolder(folder: string, path: string): string {
+  return path.startsWith("/") ? path : `${folder.replace(/\/+$/, "")}/${path}`;
 }
 
 /**
@@ -108,37 +93,33 @@ export async function imagePath(io: Io, input: string): Promise<string> {
  * in the module (so that a command works from any folder of the project).
  * @throws {ConfigError} naming where it looked, when there is none.
  */
-export async function projectConfig(
-  cli: Cli,
-  given: { command: { getOptionValueSource(key: string): string | undefined }; config: string },
-): Promise<string> {
-  const { command, config } = given;
-  if (command.getOptionValueSource("config") !== "default") return config;
+export async function projectConfig(cli: Cli, input: Input): Promise<string> {
+  const config = input.options.string("config")!;
+  if (input.options.given("config")) return config;
   const { findConfig } = await import("../project/root.ts");
   const found = await findConfig(cli.io.cwd);
-  if (found !== join(cli.io.cwd, config)) cli.io.stderr(`r10e: using ${found}\n`);
+  if (found !== inFolder(cli.io.cwd, config)) cli.io.stderr(`r10e: using ${found}\n`);
   return found;
 }
 
 /** `-c, --config <path>`: the project's config.json. */
-export function configOption() {
-  return new Option(
-    "-c, --config <path>",
+export const CONFIG_OPTION: OptionDecl = {
+  flags: "-c, --config <path>",
+  help:
     "the project's config.json (without -c: the one here, else the nearest above in the module)",
-  ).default("config.json");
-}
+  default: "config.json",
+};
 
 /** `--project-dir <dir>`: where the project root is, when not found from config.json. */
-export function projectDirOption() {
-  return new Option(
-    "--project-dir <dir>",
+export const PROJECT_DIR_OPTION: OptionDecl = {
+  flags: "--project-dir <dir>",
+  help:
     "the project root (default: the nearest directory at or above config.json with a go.mod, else the working directory)",
-  );
-}
+};
 
 /** `-q, --quiet`: no progress on standard error. */
-export function quietOption(what = "no progress on stderr") {
-  return new Option("-q, --quiet", what);
+export function quietOption(help = "no progress on stderr"): OptionDecl {
+  return { flags: "-q, --quiet", help };
 }
 
 /** The progress of a command on standard error (loaded when a command runs, not for --help). */
@@ -148,45 +129,30 @@ export async function progressBar(io: Io, quiet: boolean) {
 }
 
 /** `--json`: the answer as JSON on standard output. */
-export function jsonOption(what: string) {
-  return new Option("--json", what);
+export function jsonOption(help: string): OptionDecl {
+  return { flags: "--json", help };
 }
 
 /** `--platform <os/arch>`: one image of a multi-platform input. */
-export function platformOption(what: string) {
-  return new Option("--platform <os/arch>", what);
-}
-
-/** `--ca-file <pem>`: trust these CA certificates too, for a registry. */
-export function caFileOption(what = "for a registry reference: trust these CA certificates too") {
-  return new Option("--ca-file <pem>", what);
-}
-
-/** `--insecure`: allow plain http to a registry beyond loopback. */
-export function insecureOption(
-  what = "for a registry reference: allow plain http beyond loopback",
-) {
-  return new Option("--insecure", what);
-}
-
-/** `--timeout <seconds>`: how long a registry may go without sending a byte. */
-export function timeoutOption() {
-  return new Option(
-    "--timeout <seconds>",
-    "for a registry: end a request that brings no byte for this long (default 60)",
-  );
+export function platformOption(help: string): OptionDecl {
+  return { flags: "--platform <os/arch>", help };
 }
 
 /**
- * Adds `--ca-file`, `--insecure` and `--timeout` with their default help, the options of a
- * command that reads an image from a registry; {@linkcode registryOptions} reads them back.
+ * The options of a command that talks to a registry, `--ca-file`, `--insecure` and `--timeout`,
+ * with the registry named as the command names it; {@linkcode registryOptions} reads them back.
  */
-export function withRegistryInput<
-  A extends unknown[],
-  O extends OptionValues,
-  G extends OptionValues,
->(command: Command<A, O, G>) {
-  return command.addOption(caFileOption()).addOption(insecureOption()).addOption(timeoutOption());
+export function registryOptionDecls(
+  what = "for a registry reference",
+): OptionDecl[] {
+  return [
+    { flags: "--ca-file <pem>", help: `${what}: trust these CA certificates too` },
+    { flags: "--insecure", help: `${what}: allow plain http beyond loopback` },
+    {
+      flags: "--timeout <seconds>",
+      help: "for a registry: end a request that brings no byte for this long (default 60)",
+    },
+  ];
 }
 
 /** `--timeout`'s value in ms. @throws {UsageError} for anything but a positive number. */
@@ -212,19 +178,16 @@ each checked against its digest.`;
  * Client options from the environment and a command's `--ca-file`/`--insecure`/`--timeout`.
  * @throws {UsageError} for a --timeout that is not a number of seconds.
  */
-export function registryOptions(
-  cli: Cli,
-  opts: { caFile?: string; insecure?: boolean; timeout?: string },
-): ClientOptions {
+export function registryOptions(cli: Cli, input: Input): ClientOptions {
   const { io } = cli;
-  const timeoutMs = parseTimeout(opts.timeout);
+  const { options } = input;
+  const timeoutMs = parseTimeout(options.string("timeout"));
+  const caFile = options.string("caFile");
   return {
     ...(timeoutMs ? { timeoutMs } : {}),
     env: io.env,
-    caFile: opts.caFile
-      ? (isAbsolute(opts.caFile) ? opts.caFile : join(io.cwd, opts.caFile))
-      : undefined,
-    insecure: opts.insecure === true,
-    onVerbose: cli.verbose() ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
+    caFile: caFile ? inFolder(io.cwd, caFile) : undefined,
+    insecure: options.flag("insecure"),
+    onVerbose: cli.verbose ? (line) => io.stderr(`r10e: ${line}\n`) : undefined,
   };
 }

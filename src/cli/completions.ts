@@ -1,71 +1,60 @@
 /**
- * `r10e completions SHELL`: the completion script, made from the parser's own description of
- * the commands (src/completions.ts writes it).
+ * `r10e completions SHELL`: the completion script, made from the tables of the commands
+ * (src/completions.ts writes it).
  *
  * @module
  */
-import { Argument, type Command } from "@commander-js/extra-typings";
-import type { ProgramSpec } from "../completions.ts";
-import { type Cli, withHelp } from "./cli.ts";
+import type { OptionSpec, ProgramSpec, Shell } from "../completions.ts";
+import { type OptionDecl, optionParts } from "./command.ts";
+import type { Cli, Command } from "./cli.ts";
 
-/** Adds `completions` to the program. */
-export function addCompletionsCommand(program: Command, cli: Cli): void {
-  withHelp(program.command("completions"), {
-    examples: [
-      "source <(r10e completions bash)                              this shell",
-      "r10e completions bash > ~/.local/share/bash-completion/completions/r10e",
-      'r10e completions zsh > "${fpath[1]}/_r10e"',
-      "r10e completions fish > ~/.config/fish/completions/r10e.fish",
-    ],
-  })
-    .summary("print a shell completion script (bash, zsh, fish)")
-    .description("Print a shell completion script for commands and options")
-    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
-    .action(async (shell) => {
-      const { completionScript } = await import("../completions.ts");
-      cli.io.stdout(completionScript(programSpec(program), shell));
-    });
-}
+/** `r10e completions SHELL`. */
+export const completionsCommand: Command = {
+  name: "completions",
+  summary: "print a shell completion script (bash, zsh, fish)",
+  description: "Print a shell completion script for commands and options",
+  examples: [
+    "source <(r10e completions bash)                              this shell",
+    "r10e completions bash > ~/.local/share/bash-completion/completions/r10e",
+    'r10e completions zsh > "${fpath[1]}/_r10e"',
+    "r10e completions fish > ~/.config/fish/completions/r10e.fish",
+  ],
+  arguments: [
+    { name: "shell", help: "the shell", required: true, choices: ["bash", "zsh", "fish"] },
+  ],
+  options: [],
+  run: async (input, cli) => {
+    const { completionScript } = await import("../completions.ts");
+    cli.io.stdout(completionScript(programSpec(cli.program), input.args.shell as Shell));
+  },
+};
 
-/** The command line as completion scripts need it, read from the parser itself. */
-function programSpec(program: Command<unknown[], Record<string, unknown>>): ProgramSpec {
-  interface Opt {
-    flags: string;
-    short?: string;
-    long?: string;
-    description: string;
-    required: boolean;
-    optional: boolean;
-    hidden: boolean;
-    argChoices?: string[];
-  }
-  interface Arg {
-    argChoices?: string[];
-  }
-  const option = (o: Opt) => ({
-    ...(o.short ? { short: o.short } : {}),
-    long: o.long!,
-    description: o.description,
-    takesValue: o.required || o.optional,
-    valueIsPath: /<(?:path|dir|file)>/.test(o.flags),
-    ...(o.argChoices ? { choices: o.argChoices } : {}),
-  });
-  const options = (c: { options: readonly unknown[] }) =>
-    (c.options as Opt[]).filter((o) => o.long && !o.hidden).map(option);
+/** The command line as completion scripts need it, read from the same tables as the parser. */
+export function programSpec(program: Cli["program"]): ProgramSpec {
+  const option = (o: OptionDecl): OptionSpec => {
+    const { short, long, takesValue } = optionParts(o);
+    return {
+      ...(short ? { short } : {}),
+      long,
+      description: o.help,
+      takesValue,
+      valueIsPath: /<(?:path|dir|file)>/.test(o.flags),
+      ...(o.choices ? { choices: o.choices } : {}),
+    };
+  };
   return {
-    name: program.name(),
+    name: program.name,
     globalOptions: [
-      ...options(program),
+      ...program.options.filter((o) => !o.hidden).map(option),
       { long: "--help", short: "-h", description: "show help", takesValue: false },
     ],
     commands: program.commands.map((c) => {
-      const args = (c as unknown as { registeredArguments: Arg[] }).registeredArguments;
-      const choices = args[0]?.argChoices;
+      const choices = c.arguments[0]?.choices;
       return {
-        name: c.name(),
-        description: c.description(),
-        options: options(c),
-        takesFiles: args.length > 0 && !choices,
+        name: c.name,
+        description: c.description,
+        options: c.options.filter((o) => !o.hidden).map(option),
+        takesFiles: c.arguments.length > 0 && !choices,
         ...(choices ? { argumentChoices: choices } : {}),
       };
     }),

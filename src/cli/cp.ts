@@ -4,71 +4,76 @@
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
 import { printable } from "../printable.ts";
 import {
-  type Cli,
+  type Command,
   imagePath,
   jsonOption,
   platformOption,
   progressBar,
   quietOption,
   REGISTRY_INPUT_HELP,
+  registryOptionDecls,
   registryOptions,
   userPath,
-  withHelp,
-  withRegistryInput,
 } from "./cli.ts";
 
-/** Adds `cp` to the program. */
-export function addCpCommand(program: Command, cli: Cli): void {
-  const { io } = cli;
-  const command = withHelp(program.command("cp"), {
-    examples: [
-      "r10e cp out/app-latest.tar.gz /app/server ./bin/    writes ./bin/server",
-      "r10e cp image.tar /etc/ssl/certs/. ./certs          the directory's contents into ./certs",
-      "r10e cp image.tar /app - | tar -t                   a tar stream on stdout",
-      "r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/",
-    ],
-    details: `
+/** `r10e cp IMAGE SRC DEST`. */
+export const cpCommand: Command = {
+  name: "cp",
+  summary: "copy a file or directory out of an image, like docker cp -L",
+  description:
+    "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`, " +
+    "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks " +
+    "are followed inside the image root. Prints name(sha256:<hex>) for each file copied.",
+  examples: [
+    "r10e cp out/app-latest.tar.gz /app/server ./bin/    writes ./bin/server",
+    "r10e cp image.tar /etc/ssl/certs/. ./certs          the directory's contents into ./certs",
+    "r10e cp image.tar /app - | tar -t                   a tar stream on stdout",
+    "r10e cp --platform linux/arm64 app.tar.gz /app/server ./arm64/",
+  ],
+  details: `
 Exit codes: 0 copied, 2 the image cannot be read, SRC is missing or the destination is refused. A multi-platform image needs --platform (without it: exit 2, naming its platforms).
 ${REGISTRY_INPUT_HELP}`,
-  })
-    .summary("copy a file or directory out of an image, like docker cp -L")
-    .description(
-      "Copy a file or directory out of an image archive, like `docker create` + `docker cp -L`, " +
-        "without a daemon. SRC is an absolute path in the image's merged filesystem; symlinks " +
-        "are followed inside the image root. Prints name(sha256:<hex>) for each file copied.",
-    )
-    .argument(
-      "<image>",
-      "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)",
-    )
-    .argument(
-      "<src>",
-      "path in the image, e.g. /app/server; end a directory with /. to copy its contents",
-    )
-    .argument(
-      "<dest>",
-      "host path (docker cp rules: an existing directory receives SRC inside it), or - for a tar stream on stdout",
-    )
-    .addOption(
-      platformOption("the image of this platform in a multi-platform input (e.g. linux/arm64)"),
-    )
-    .addOption(jsonOption("print a JSON list of {path, size, sha256} instead"))
-    .addOption(quietOption("no progress on stderr (fetching a registry's layers)"));
-  withRegistryInput(command).action(async (image, src, dest, opts) => {
+  arguments: [
+    {
+      name: "image",
+      help: "image: docker-archive or OCI layout (.tar, .tar.gz, .tar.zst or directory)",
+      required: true,
+    },
+    {
+      name: "src",
+      help: "path in the image, e.g. /app/server; end a directory with /. to copy its contents",
+      required: true,
+    },
+    {
+      name: "dest",
+      help:
+        "host path (docker cp rules: an existing directory receives SRC inside it), or - for a tar stream on stdout",
+      required: true,
+    },
+  ],
+  options: [
+    platformOption("the image of this platform in a multi-platform input (e.g. linux/arm64)"),
+    jsonOption("print a JSON list of {path, size, sha256} instead"),
+    quietOption("no progress on stderr (fetching a registry's layers)"),
+    ...registryOptionDecls(),
+  ],
+  run: async (input, cli) => {
+    const { io } = cli;
+    const { options } = input;
+    const { image, src, dest } = input.args as Record<"image" | "src" | "dest", string>;
     const toStdout = dest === "-";
     const { cp } = await import("../cp/cp.ts");
-    const bar = await progressBar(io, opts.quiet === true);
+    const bar = await progressBar(io, options.flag("quiet"));
     const result = await cp(await imagePath(io, image), {
       src,
       dest: toStdout ? dest : userPath(io, dest),
     }, {
-      platform: opts.platform,
+      platform: options.string("platform"),
       stdout: toStdout ? io.stdoutBytes : undefined,
       registry: {
-        ...registryOptions(cli, opts),
+        ...registryOptions(cli, input),
         ...bar.registryHooks(),
       },
     }).catch((error) => {
@@ -78,15 +83,15 @@ ${REGISTRY_INPUT_HELP}`,
     }).finally(() => bar.clear());
     // With `-`, stdout carries the tar stream: the list goes to stderr.
     const print = toStdout ? io.stderr : io.stdout;
-    if (opts.json) {
+    if (options.flag("json")) {
       const files = result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
       print(JSON.stringify(files, null, 2) + "\n");
     } else {
       // Names come from the image: escaped, so that they cannot drive the terminal.
       print(result.files.map((f) => `${printable(f.path)}(sha256:${f.sha256})\n`).join(""));
     }
-  });
-}
+  },
+};
 
 /** The code (`EROFS`, `ENOSPC`…) of the OS error at the bottom of `error`'s cause chain, or null. */
 function osErrorCode(error: unknown): string | null {

@@ -4,20 +4,16 @@
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
 import {
-  caFileOption,
-  type Cli,
-  insecureOption,
+  type Command,
+  inFolder,
   jsonOption,
   parseTimeout,
   quietOption,
-  timeoutOption,
+  registryOptionDecls,
   userPath,
-  withHelp,
 } from "./cli.ts";
 
 /** `12MiB`, `512k`, `1048576` → bytes. @throws {UsageError} for anything else. */
@@ -31,17 +27,18 @@ export function parseSize(text: string): number {
   return n;
 }
 
-/** Adds `push` to the program. */
-export function addPushCommand(program: Command, cli: Cli): void {
-  const { io, verbose } = cli;
-  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-  withHelp(program.command("push"), {
-    examples: [
-      "r10e push r10e-docker/out/app-latest.tar.gz registry.example.com/team/app:v1.2.0",
-      "r10e push out/app.tar localhost:5000/app --json",
-      "r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz",
-    ],
-    details: `
+/** `r10e push ARCHIVE REF`. */
+export const pushCommand: Command = {
+  name: "push",
+  summary: "upload an image archive to a registry, byte for byte",
+  description: "Upload an image archive to a registry, byte for byte: the registry's digest is " +
+    "the one `r10e build` printed. Prints REF@sha256:<digest>, the line to deploy with.",
+  examples: [
+    "r10e push r10e-docker/out/app-latest.tar.gz registry.example.com/team/app:v1.2.0",
+    "r10e push out/app.tar localhost:5000/app --json",
+    "r10e verify registry.example.com/team/app@sha256:… r10e-docker/out/app-latest.tar.gz",
+  ],
+  details: `
 What happens: every blob is checked (HEAD) and sent only when the registry lacks it, mounted from a --from repository when it has it there, uploaded in one request when small, in chunks otherwise; then the manifests (and index) by digest, the tag last. Nothing is re-compressed or re-encoded.
 
 Then the documents, as OCI 1.1 referrers (\`oras discover\` and \`cosign tree --experimental-oci11\` list them): each platform's SBOMs (SPDX, CycloneDX) are attached to that platform's manifest, the provenance to the pushed digest; with several platforms the index also gets every platform's SBOMs as one artifact per format. They are read beside the archive under the names build gives them (app-latest.spdx.json, app-latest.cdx.json, app-latest.provenance.json; with several platforms app-latest.linux-arm64.spdx.json, …), or from --documents DIR. A missing SBOM is made again from the image (the same bytes); a missing provenance cannot be (it records how the image was built): push says so and attaches none. A document that names another image is an error. Registries without the referrers API get the sha256-<hex> tag schema.
@@ -51,105 +48,111 @@ An archive of \`docker save\` before Docker 25 (manifest.json, no index.json) ha
 Authentication is docker's: $DOCKER_CONFIG/config.json (default ~/.docker/config.json), its credHelpers, auths and credsStore (docker-credential-* programs); Basic and the Bearer token flow. Use \`docker login\` first. Credentials are never printed, not even with --verbose (which lists each request: method, URL without query, status). TLS uses the system roots plus --ca-file; plain http only for loopback or --insecure. Credentials go only to the registry's own origin and its token realm (docs/registries.md); a request that brings no byte for --timeout seconds (default 60) ends the push.
 
 Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (its own message is printed: HTTP 401/403, an unknown media type, …).`,
-  })
-    .summary("upload an image archive to a registry, byte for byte")
-    .description(
-      "Upload an image archive to a registry, byte for byte: the registry's digest is the one " +
-        "`r10e build` printed. Prints REF@sha256:<digest>, the line to deploy with.",
-    )
-    .argument(
-      "<archive>",
-      "image: OCI layout as .tar, .tar.gz, .tar.zst or directory (r10e build's output), or a docker save archive",
-    )
-    .argument(
-      "<ref>",
-      "where to: host[:port]/repository[:tag] (tag default latest), or …@sha256:<digest> to push by digest only",
-    )
-    .addOption(jsonOption("print {reference, digest, tag, blobs, manifests, referrers} as JSON"))
-    .option(
-      "--documents <dir>",
-      "attach the SBOMs and provenance found in DIR (default: beside the archive, by build's names)",
-    )
-    .option("--no-documents", "push the image alone, without its SBOMs and provenance")
-    .option(
-      "--from <repository>",
-      "mount blobs the registry already has in this repository instead of uploading them (repeatable)",
-      collect,
-    )
-    .addOption(caFileOption("trust these CA certificates too (besides the system roots)"))
-    .addOption(insecureOption("allow plain http to a registry that is not on loopback"))
-    .addOption(timeoutOption())
-    .option(
-      "--chunk-size <size>",
-      "blobs larger than this are uploaded in chunks of this size (resumable)",
-      "64MiB",
-    )
-    .option("--jobs <n>", "blobs uploaded at the same time", "3")
-    .addOption(quietOption())
-    .action(async (archive, refText, opts) => {
-      const { parseReference } = await import("../registry/reference.ts");
-      let ref;
-      try {
-        ref = parseReference(refText);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      const chunkSize = parseSize(opts.chunkSize);
-      const timeoutMs = parseTimeout(opts.timeout);
-      const jobs = Number(opts.jobs);
-      if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
-        throw new UsageError(`Invalid --jobs "${opts.jobs}": expected a whole number from 1 to 32`);
-      }
-      const { openImage } = await import("../image/reader.ts");
-      const { push } = await import("../registry/push.ts");
-      const where = (p: string) => userPath(io, p);
-      const quiet = opts.quiet === true;
-      const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? join(io.env.HOME, ".cache") : "");
-      // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
-      await using input = await openImage(where(archive), { deferBlobHashes: true });
-      const { Progress } = await import("./progress.ts");
-      const bar = new Progress({ write: io.stderr, terminal: io.stderrIsTerminal === true, quiet });
-      const progress = (line: string) => bar.line(line);
-      let documents;
-      if (opts.documents !== false) {
-        const { findDocuments } = await import("../sbom/push_documents.ts");
-        const { sbom } = await import("../sbom/sbom.ts");
-        documents = await findDocuments(where(archive), input, {
-          dir: typeof opts.documents === "string" ? where(opts.documents) : undefined,
-          makeSbom: (format, platform) => sbom(where(archive), { format, platform }),
-          onNote: progress,
-        });
-      }
-      const result = await push(input, ref, {
-        documents,
-        env: io.env,
-        caFile: opts.caFile ? where(opts.caFile) : undefined,
-        insecure: opts.insecure === true,
-        ...(timeoutMs ? { timeoutMs } : {}),
-        from: opts.from,
-        chunkSize,
-        parallel: jobs,
-        stateDir: cache ? join(cache, "r10e", "uploads") : undefined,
-        onProgress: progress,
-        onBytes: (done, total) => bar.bytes(done, total),
-        onVerbose: verbose()
-          ? (line) => {
-            bar.clear();
-            io.stderr(`r10e: ${line}\n`);
-          }
-          : undefined,
-      }).finally(() => bar.clear());
-      if (result.madeByPush) {
-        // Said even with -q: the digest is not one the archive had, and cannot be checked in it.
-        io.stderr(
-          `r10e: "${
-            printable(archive)
-          }" holds no manifest (docker save before Docker 25 writes manifest.json ` +
-            `only): this push made one from its config and layers, so ${result.digest} is a digest ` +
-            `made by the push, not one the archive had\n`,
-        );
-      }
-      if (opts.json) io.stdout(JSON.stringify(result, null, 2) + "\n");
-      else io.stdout(result.reference + "\n");
-    });
-}
+  arguments: [
+    {
+      name: "archive",
+      help:
+        "image: OCI layout as .tar, .tar.gz, .tar.zst or directory (r10e build's output), or a docker save archive",
+      required: true,
+    },
+    {
+      name: "ref",
+      help:
+        "where to: host[:port]/repository[:tag] (tag default latest), or …@sha256:<digest> to push by digest only",
+      required: true,
+    },
+  ],
+  options: [
+    jsonOption("print {reference, digest, tag, blobs, manifests, referrers} as JSON"),
+    {
+      flags: "--documents <dir>",
+      help:
+        "attach the SBOMs and provenance found in DIR (default: beside the archive, by build's names)",
+    },
+    { flags: "--no-documents", help: "push the image alone, without its SBOMs and provenance" },
+    {
+      flags: "--from <repository>",
+      help:
+        "mount blobs the registry already has in this repository instead of uploading them (repeatable)",
+      repeatable: true,
+    },
+    ...registryOptionDecls("for the registry"),
+    {
+      flags: "--chunk-size <size>",
+      help: "blobs larger than this are uploaded in chunks of this size (resumable)",
+      default: "64MiB",
+    },
+    { flags: "--jobs <n>", help: "blobs uploaded at the same time", default: "3" },
+    quietOption(),
+  ],
+  run: async ({ args, options }, cli) => {
+    const { io } = cli;
+    const { archive, ref: refText } = args as Record<"archive" | "ref", string>;
+    const { parseReference } = await import("../registry/reference.ts");
+    let ref;
+    try {
+      ref = parseReference(refText);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const chunkSize = parseSize(options.string("chunkSize")!);
+    const timeoutMs = parseTimeout(options.string("timeout"));
+    const jobsText = options.string("jobs")!;
+    const jobs = Number(jobsText);
+    if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
+      throw new UsageError(`Invalid --jobs "${jobsText}": expected a whole number from 1 to 32`);
+    }
+    const { openImage } = await import("../image/reader.ts");
+    const { push } = await import("../registry/push.ts");
+    const where = (p: string) => userPath(io, p);
+    const quiet = options.flag("quiet");
+    const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? inFolder(io.env.HOME, ".cache") : "");
+    // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
+    await using input = await openImage(where(archive), { deferBlobHashes: true });
+    const { Progress } = await import("./progress.ts");
+    const bar = new Progress({ write: io.stderr, terminal: io.stderrIsTerminal === true, quiet });
+    const progress = (line: string) => bar.line(line);
+    let documents;
+    const documentsDir = options.raw("documents");
+    if (documentsDir !== false) {
+      const { findDocuments } = await import("../sbom/push_documents.ts");
+      const { sbom } = await import("../sbom/sbom.ts");
+      documents = await findDocuments(where(archive), input, {
+        dir: typeof documentsDir === "string" ? where(documentsDir) : undefined,
+        makeSbom: (format, platform) => sbom(where(archive), { format, platform }),
+        onNote: progress,
+      });
+    }
+    const result = await push(input, ref, {
+      documents,
+      env: io.env,
+      caFile: options.string("caFile") ? where(options.string("caFile")!) : undefined,
+      insecure: options.flag("insecure"),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      from: options.given("from") ? options.list("from") : undefined,
+      chunkSize,
+      parallel: jobs,
+      stateDir: cache ? inFolder(cache, "r10e/uploads") : undefined,
+      onProgress: progress,
+      onBytes: (done, total) => bar.bytes(done, total),
+      onVerbose: cli.verbose
+        ? (line) => {
+          bar.clear();
+          io.stderr(`r10e: ${line}\n`);
+        }
+        : undefined,
+    }).finally(() => bar.clear());
+    if (result.madeByPush) {
+      // Said even with -q: the digest is not one the archive had, and cannot be checked in it.
+      io.stderr(
+        `r10e: "${
+          printable(archive)
+        }" holds no manifest (docker save before Docker 25 writes manifest.json ` +
+          `only): this push made one from its config and layers, so ${result.digest} is a digest ` +
+          `made by the push, not one the archive had\n`,
+      );
+    }
+    if (options.flag("json")) io.stdout(JSON.stringify(result, null, 2) + "\n");
+    else io.stdout(result.reference + "\n");
+  },
+};

@@ -3,16 +3,16 @@
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
 import { versionLine } from "./version_line.ts";
-import { type Cli, withHelp } from "./cli.ts";
+import type { Command } from "./cli.ts";
 
-/** Adds `version` to the program. */
-export function addVersionCommand(program: Command, cli: Cli): void {
-  withHelp(program.command("version"), { examples: ["r10e version", "r10e -v"] })
-    .summary("print r10e's version and the image format it writes")
-    .description("Print r10e's version and the image format version it writes")
-    .action(() => {
-      cli.io.stdout(`${versionLine()}\n`);
-    });
-}
+/** `r10e version`. */
+export const versionCommand: Command = {
+  name: "version",
+  summary: "print r10e's version and the image format it writes",
+  description: "Print r10e's version and the image format version it writes",
+  examples: ["r10e version", "r10e -v"],
+  arguments: [],
+  options: [],
+  run: (_input, cli) => cli.io.stdout(`${versionLine()}\n`),
+};
