@@ -9,8 +9,8 @@
  *
  *   deno run -A bench/push.ts [--size-mb 200] [--runs 3] [--dir /tmp/x] [--json]
  *
- * Targets (issue 11): at most 1.2x skopeo's time, under 150 MB RSS. (`verify REF` against
- * archives is measured by bench/verify.ts.)
+ * Targets: at most 1.0x skopeo's time, under 150 MB RSS; exits 1 when one is missed. (`verify
+ * REF` against archives is measured by bench/verify.ts.)
  *
  * The archive is written by r10e's image writer, as a two-platform `r10e build --format tar`
  * writes it (without a Go build of 200 MB).
@@ -24,6 +24,10 @@ import { measure, type Measurement, median } from "./_measure.ts";
 import { servedDigest, withRegistry } from "./_registry.ts";
 
 const MB = 1 << 20;
+/** r10e's push time against skopeo's, at most. */
+const RATIO_TARGET = 1.0;
+/** r10e's peak RSS (MiB, as GNU time's KiB), under. */
+const RSS_TARGET_MB = 150;
 const { values } = parseArgs({
   options: {
     "size-mb": { type: "string", default: "200" },
@@ -161,9 +165,10 @@ if (values.json) {
     );
   }
   console.log(
-    `ratio ${ratio.toFixed(2)}x (target at most 1.2x skopeo); r10e peak RSS ${
+    `ratio ${ratio.toFixed(2)}x (target at most ${RATIO_TARGET}x skopeo); r10e peak RSS ${
       summary["r10e push"].peakRssMb.toFixed(0)
-    } MB (target under 150 MB)`,
+    } MB (target under ${RSS_TARGET_MB} MB)`,
   );
 }
+if (ratio > RATIO_TARGET || summary["r10e push"].peakRssMb >= RSS_TARGET_MB) Deno.exitCode = 1;
 if (!values.dir) await Deno.remove(dir, { recursive: true });

@@ -236,36 +236,42 @@ async function planPush(input: ImageInput): Promise<Plan> {
   const index = readDocument(input.indexJson, "index.json");
   if (index.kind !== "index") throw input.error("index.json is not an image index");
   if (index.children.length === 0) throw input.error("index.json lists no manifest");
+  const { images, attached } = await sortIndex(input, index.children);
   const blobs = new Map<string, Descriptor>();
   const manifests = new Map<string, ManifestItem>();
-  const walk = async (d: Descriptor, where: string, depth: number): Promise<void> => {
-    if (manifests.has(d.digest)) return;
-    if (depth > 8) throw input.error(`${where} nests indexes too deeply`);
-    const bytes = await readBlob(input, d, where);
-    let doc;
-    try {
-      doc = readDocument(bytes, `manifest "${blobPath(d.digest)}"`, d.mediaType);
-    } catch (e) {
-      throw input.error((e as Error).message, e);
-    }
-    for (const [i, child] of doc.children.entries()) {
-      if (doc.kind === "index") {
-        await walk(child, `${blobPath(d.digest)}: manifests[${i}]`, depth + 1);
-      } else if (!blobs.has(child.digest)) {
-        checkBlob(input, child, blobPath(d.digest));
-        blobs.set(child.digest, child);
-      }
-    }
-    manifests.set(d.digest, {
-      descriptor: { mediaType: doc.mediaType, digest: d.digest, size: d.size },
-      bytes,
-    });
+  for (const [i, d] of images.entries()) {
+    await walkManifest(input, d, { where: `index.json: manifests[${i}]`, blobs, manifests });
+  }
+  // The documents' blobs (the empty config, the document) after the images'.
+  for (const a of attached) addReferrerBlobs(input, a, blobs);
+  const items = [...manifests.values()];
+  // Several images in the layout and no index blob naming them all: the index is made here.
+  const made = images.length > 1 ? madeIndex(images, manifests) : null;
+  if (made) items.push(made);
+  const top = made?.descriptor ?? manifests.get(images[0].digest)!.descriptor;
+  const paths = new Map([...blobs.keys()].map((d) => [d, blobPath(d)]));
+  return {
+    blobs: [...blobs.values()],
+    paths,
+    manifests: items,
+    top,
+    madeByPush: false,
+    referrers: attached,
   };
-  // Attached documents (an artifactType in index.json, or a subject in the manifest) are not
-  // images: their blobs go with the rest, their manifests after the images, as referrers.
+}
+/**
+ * index.json's descriptors: images, and the attached documents (an artifactType in index.json,
+ * or a subject in the manifest), which are not images: their blobs go with the rest, their
+ * manifests after the images, as referrers.
+ * @throws {InputError} when it lists no image.
+ */
+async function sortIndex(
+  input: ImageInput,
+  children: readonly Descriptor[],
+): Promise<{ images: Descriptor[]; attached: ReferrerItem[] }> {
   const images: Descriptor[] = [];
   const attached: ReferrerItem[] = [];
-  for (const [i, d] of index.children.entries()) {
+  for (const [i, d] of children.entries()) {
     const where = `index.json: manifests[${i}]`;
     const bytes = d.artifactType ? await readBlob(input, d, where) : null;
     const referrer = bytes ? readReferrer(bytes, `manifest "${blobPath(d.digest)}"`) : null;
@@ -282,57 +288,92 @@ async function planPush(input: ImageInput): Promise<Plan> {
     });
   }
   if (images.length === 0) throw input.error("index.json lists no image manifest");
-  for (const [i, d] of images.entries()) await walk(d, `index.json: manifests[${i}]`, 0);
-  // The documents' blobs (the empty config, the document) after the images'.
-  for (const a of attached) {
-    let doc;
-    try {
-      doc = readDocument(a.bytes, `manifest "${blobPath(a.digest)}"`, a.mediaType);
-    } catch (e) {
-      throw input.error((e as Error).message, e);
-    }
-    a.mediaType = doc.mediaType;
-    for (const child of doc.children) {
-      if (blobs.has(child.digest)) continue;
-      checkBlob(input, child, blobPath(a.digest));
+  return { images, attached };
+}
+
+/**
+ * Reads a manifest or index (and the indexes and manifests it names, depth first) into
+ * `manifests`, children before parents, and the blobs its manifests name into `blobs`, each
+ * checked to be in the input, in order of first use.
+ */
+async function walkManifest(
+  input: ImageInput,
+  d: Descriptor,
+  into: {
+    where: string;
+    blobs: Map<string, Descriptor>;
+    manifests: Map<string, ManifestItem>;
+    depth?: number;
+  },
+): Promise<void> {
+  const { where, blobs, manifests } = into;
+  const depth = into.depth ?? 0;
+  if (manifests.has(d.digest)) return;
+  if (depth > 8) throw input.error(`${where} nests indexes too deeply`);
+  const bytes = await readBlob(input, d, where);
+  let doc;
+  try {
+    doc = readDocument(bytes, `manifest "${blobPath(d.digest)}"`, d.mediaType);
+  } catch (e) {
+    throw input.error((e as Error).message, e);
+  }
+  for (const [i, child] of doc.children.entries()) {
+    if (doc.kind === "index") {
+      const at = `${blobPath(d.digest)}: manifests[${i}]`;
+      await walkManifest(input, child, { where: at, blobs, manifests, depth: depth + 1 });
+    } else if (!blobs.has(child.digest)) {
+      checkBlob(input, child, blobPath(d.digest));
       blobs.set(child.digest, child);
     }
   }
-  let top: Descriptor;
-  const items = [...manifests.values()];
-  if (images.length === 1) {
-    top = manifests.get(images[0].digest)!.descriptor;
-  } else {
-    // Several images in the layout and no index blob naming them all: the index is made here,
-    // from index.json's descriptors (platforms kept, layout annotations dropped).
-    // Canonical JSON (sorted keys, no whitespace), as the image writer serializes: a function of
-    // the manifests alone.
-    const bytes = canonicalJsonBytes({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: images.map((c) => ({
-        mediaType: manifests.get(c.digest)!.descriptor.mediaType,
-        digest: c.digest,
-        size: c.size,
-        ...(c.platform ? { platform: c.platform } : {}),
-      })),
-    });
-    top = {
-      mediaType: "application/vnd.oci.image.index.v1+json",
-      digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
-      size: bytes.length,
-    };
-    items.push({ descriptor: top, bytes });
+  manifests.set(d.digest, {
+    descriptor: { mediaType: doc.mediaType, digest: d.digest, size: d.size },
+    bytes,
+  });
+}
+
+/** The blobs an attached document names, added to `blobs` (checked to be in the input). */
+function addReferrerBlobs(
+  input: ImageInput,
+  a: ReferrerItem,
+  blobs: Map<string, Descriptor>,
+): void {
+  let doc;
+  try {
+    doc = readDocument(a.bytes, `manifest "${blobPath(a.digest)}"`, a.mediaType);
+  } catch (e) {
+    throw input.error((e as Error).message, e);
   }
-  const paths = new Map([...blobs.keys()].map((d) => [d, blobPath(d)]));
-  return {
-    blobs: [...blobs.values()],
-    paths,
-    manifests: items,
-    top,
-    madeByPush: false,
-    referrers: attached,
+  a.mediaType = doc.mediaType;
+  for (const child of doc.children) {
+    if (blobs.has(child.digest)) continue;
+    checkBlob(input, child, blobPath(a.digest));
+    blobs.set(child.digest, child);
+  }
+}
+
+/**
+ * The index of several images, made from index.json's descriptors (platforms kept, layout
+ * annotations dropped), in canonical JSON (sorted keys, no whitespace) as the image writer
+ * serializes: a function of the manifests alone.
+ */
+function madeIndex(images: Descriptor[], manifests: Map<string, ManifestItem>): ManifestItem {
+  const bytes = canonicalJsonBytes({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: images.map((c) => ({
+      mediaType: manifests.get(c.digest)!.descriptor.mediaType,
+      digest: c.digest,
+      size: c.size,
+      ...(c.platform ? { platform: c.platform } : {}),
+    })),
+  });
+  const descriptor = {
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    digest: "sha256:" + createHash("sha256").update(bytes).digest("hex"),
+    size: bytes.length,
   };
+  return { descriptor, bytes };
 }
 
 /**
@@ -456,6 +497,10 @@ interface BlobContext extends PushOptions {
   count?: (n: number) => void;
 }
 
+/**
+ * One blob into the registry's repository, by the first way that works: already there (HEAD),
+ * mounted from another repository, an upload resumed from a saved state, a new upload.
+ */
 async function pushBlob(
   client: RegistryClient,
   input: ImageInput,
@@ -464,18 +509,53 @@ async function pushBlob(
   paths: Map<string, string>,
   ctx: BlobContext,
 ): Promise<BlobResult> {
-  const short = blob.digest.slice(0, 19);
-  const head = await client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
-    scopes: ctx.scopes,
-    expect: [200, 404],
-    what: `check blob ${blob.digest}`,
-  });
-  await head.body?.cancel();
-  if (head.status === 200) {
+  if (await blobExists(client, repo, blob, ctx.scopes, { lenient: false })) {
     await forgetState(ctx.stateDir, client.registry, repo, blob.digest);
     return { digest: blob.digest, size: blob.size, action: "present", sent: 0 };
   }
-  let location: string | null = null;
+  const mount = await mountBlob(client, repo, blob, ctx);
+  if ("action" in mount) return mount;
+  const chunk = ctx.chunkSize ?? DEFAULT_CHUNK;
+  const resumed = !mount.location && blob.size > chunk
+    ? await resumeUpload(client, repo, blob, ctx)
+    : null;
+  const location = mount.location ?? resumed?.location ?? null;
+  const upload: Upload = {
+    url: location
+      ? new URL(location, await client.base()).href
+      : await startUpload(client, repo, ctx.scopes, blob.digest),
+    offset: resumed?.offset ?? 0,
+  };
+  const path = paths.get(blob.digest) ?? blobPath(blob.digest);
+  const sent = blob.size <= chunk && upload.offset === 0
+    ? await putWhole(client, input, repo, blob, path, upload.url, ctx)
+    : await patchChunks(client, input, repo, blob, path, upload, { ...ctx, chunk });
+  await forgetState(ctx.stateDir, client.registry, repo, blob.digest);
+  return {
+    digest: blob.digest,
+    size: blob.size,
+    action: "uploaded",
+    sent,
+    ...(resumed ? { resumedAt: resumed.offset } : {}),
+  };
+}
+
+/** An open upload: its URL and the bytes the registry has. */
+interface Upload {
+  url: string;
+  offset: number;
+}
+
+/**
+ * Asks to mount the blob from each of `ctx.from` in turn: the result when one did, else the
+ * upload a registry opened instead (it may, by the spec), or null.
+ */
+async function mountBlob(
+  client: RegistryClient,
+  repo: string,
+  blob: Descriptor,
+  ctx: BlobContext,
+): Promise<BlobResult | { location: string | null }> {
   for (const from of ctx.from ?? []) {
     if (from === repo) continue;
     const mount = await client.request(
@@ -492,7 +572,7 @@ async function pushBlob(
     );
     await mount.body?.cancel();
     if (mount.status === 201) {
-      ctx.progress(`mounted ${short} from ${from}`);
+      ctx.progress(`mounted ${short(blob)} from ${from}`);
       return {
         digest: blob.digest,
         size: blob.size,
@@ -502,138 +582,164 @@ async function pushBlob(
       };
     }
     // 202: the registry could not mount and opened an upload instead (the spec allows it).
-    location = mount.headers.get("location");
-    if (location) break;
+    const location = mount.headers.get("location");
+    if (location) return { location };
   }
-  const chunk = ctx.chunkSize ?? DEFAULT_CHUNK;
-  let offset = 0;
-  let resumedAt: number | undefined;
-  if (!location && blob.size > chunk) {
-    const saved = await loadState(ctx.stateDir, client.registry, repo, blob.digest);
-    if (saved) {
-      const at = await uploadOffset(client, saved, ctx.scopes, blob.digest);
-      if (at) {
-        location = at.location;
-        offset = at.offset;
-        resumedAt = offset;
-        ctx.progress(`resuming ${short} at ${mb(offset)} of ${mb(blob.size)}`);
-      }
-    }
-  }
-  let url: string = location
-    ? new URL(location, await client.base()).href
-    : await startUpload(client, repo, ctx.scopes, blob.digest);
-  const path = paths.get(blob.digest) ?? blobPath(blob.digest);
-  // A blob the reader did not hash when it opened the archive (deferBlobHashes): hashed as it is
-  // sent in one request; before the first chunk of a chunked upload.
-  const unhashed = input.unhashed.has(path);
-  let sent = 0;
-  if (blob.size <= chunk && offset === 0) {
-    const bad = { found: false };
-    try {
-      const body = unhashed
-        ? checkedStream(input, path, blob, bad, ctx.count)
-        : rangeStream(input, path, 0, blob.size, ctx.count);
-      await finishUpload(client, url, blob.digest, body, ctx.scopes, blob.size);
-    } catch (e) {
-      if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
-      // A lost answer to a PUT the registry did complete: the blob is there now.
-      if (!(e instanceof RegistryError) || !(await blobExists(client, repo, blob, ctx.scopes))) {
-        throw e;
-      }
-    }
-    sent = blob.size;
-    if (blob.size >= 1e6) ctx.progress(`uploaded ${short} (${mb(blob.size)})`);
-  } else {
-    if (unhashed) await checkBlobBytes(input, path, blob);
-    const meter = throttle(ctx.progress);
-    const retry = { ...DEFAULT_RETRY, ...ctx.retry };
-    let failures = 0;
-    while (offset < blob.size) {
-      const len = Math.min(chunk, blob.size - offset);
-      let response: Response | null = null;
-      let failure: unknown = null;
-      try {
-        response = await client.request("PATCH", url, {
-          scopes: ctx.scopes,
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-range": `${offset}-${offset + len - 1}`,
-          },
-          body: rangeStream(input, path, offset, len, ctx.count),
-          length: len,
-          expect: [202],
-          what: `upload ${mb(len)} of blob ${blob.digest} at ${offset}`,
-          // A PATCH half received must not be sent again as it was: ask where the upload stands.
-          retry: false,
-        });
-      } catch (e) {
-        failure = e;
-      }
-      if (response) {
-        await response.body?.cancel();
-        const next = response.headers.get("location");
-        if (next) url = new URL(next, url).href;
-        offset += len;
-        sent += len;
-        failures = 0;
-        await saveState(ctx.stateDir, client.registry, repo, blob.digest, url);
-        meter(`uploading ${short}: ${mb(offset)} of ${mb(blob.size)}`);
-        continue;
-      }
-      const status = failure instanceof RegistryError ? failure.status : undefined;
-      const again = status === undefined
-        ? retriableError((failure as Error)?.cause ?? failure) || failure instanceof RegistryError
-        : retriableStatus(status) || status === 416;
-      if (!again || ++failures >= retry.attempts) throw failure;
-      await retry.sleep(backoff(retry, failures));
-      // No answer to the question either (the registry is down): the push fails as it is; its
-      // state file lets a later run continue.
-      const at: { location: string; offset: number } | null = await uploadOffset(
-        client,
-        url,
-        ctx.scopes,
-        blob.digest,
-      ).catch(() => {
-        throw failure;
-      });
-      if (!at) {
-        // The registry dropped the upload (docker distribution cancels one asked about with a
-        // stale state, as after a lost answer): start it again, from the first byte.
-        ctx.progress(`the registry lost the upload of ${short}; starting it again`);
-        url = await startUpload(client, repo, ctx.scopes, blob.digest);
-        offset = 0;
-        continue;
-      }
-      ctx.progress(`upload of ${short} interrupted; the registry has ${mb(at.offset)}, continuing`);
-      // A chunk whose answer was lost but that the registry kept counts as sent.
-      sent += Math.max(0, at.offset - offset);
-      url = at.location;
-      offset = at.offset;
-    }
-    await finishUpload(client, url, blob.digest, new Uint8Array(0), ctx.scopes);
-  }
-  await forgetState(ctx.stateDir, client.registry, repo, blob.digest);
-  return {
-    digest: blob.digest,
-    size: blob.size,
-    action: "uploaded",
-    sent,
-    ...(resumedAt !== undefined ? { resumedAt } : {}),
-  };
+  return { location: null };
 }
 
+/** The upload a previous run left (its saved URL), where the registry says it stands; else null. */
+async function resumeUpload(
+  client: RegistryClient,
+  repo: string,
+  blob: Descriptor,
+  ctx: BlobContext,
+): Promise<{ location: string; offset: number } | null> {
+  const saved = await loadState(ctx.stateDir, client.registry, repo, blob.digest);
+  if (!saved) return null;
+  const at = await uploadOffset(client, saved, ctx.scopes, blob.digest);
+  if (!at) return null;
+  ctx.progress(`resuming ${short(blob)} at ${mb(at.offset)} of ${mb(blob.size)}`);
+  return at;
+}
+
+/**
+ * The whole blob in one PUT; returns the bytes sent. A blob the reader did not hash when it
+ * opened the archive (deferBlobHashes) is hashed as it is sent.
+ */
+async function putWhole(
+  client: RegistryClient,
+  input: ImageInput,
+  repo: string,
+  blob: Descriptor,
+  path: string,
+  url: string,
+  ctx: BlobContext,
+): Promise<number> {
+  const bad = { found: false };
+  try {
+    const body = input.unhashed.has(path)
+      ? checkedStream(input, path, blob, bad, ctx.count)
+      : rangeStream(input, path, 0, blob.size, ctx.count);
+    await finishUpload(client, url, blob.digest, body, ctx.scopes, blob.size);
+  } catch (e) {
+    if (bad.found) throw input.error(`blob "${path}" does not match its digest`);
+    // A lost answer to a PUT the registry did complete: the blob is there now.
+    if (!(e instanceof RegistryError) || !(await blobExists(client, repo, blob, ctx.scopes))) {
+      throw e;
+    }
+  }
+  if (blob.size >= 1e6) ctx.progress(`uploaded ${short(blob)} (${mb(blob.size)})`);
+  return blob.size;
+}
+
+/**
+ * The blob in PATCH chunks of `ctx.chunk` from `upload.offset`, then the closing PUT; returns the
+ * bytes sent. A chunk that fails is asked about (where the upload stands) and sent again from
+ * there, within the retry policy; the upload URL is saved after each chunk for a later run.
+ * A blob the reader did not hash is hashed first (a chunk once sent cannot be taken back).
+ */
+async function patchChunks(
+  client: RegistryClient,
+  input: ImageInput,
+  repo: string,
+  blob: Descriptor,
+  path: string,
+  upload: Upload,
+  ctx: BlobContext & { chunk: number },
+): Promise<number> {
+  if (input.unhashed.has(path)) await checkBlobBytes(input, path, blob);
+  const meter = throttle(ctx.progress);
+  const retry = { ...DEFAULT_RETRY, ...ctx.retry };
+  let { url, offset } = upload;
+  let sent = 0;
+  let failures = 0;
+  while (offset < blob.size) {
+    const len = Math.min(ctx.chunk, blob.size - offset);
+    let response: Response | null = null;
+    let failure: unknown = null;
+    try {
+      response = await client.request("PATCH", url, {
+        scopes: ctx.scopes,
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-range": `${offset}-${offset + len - 1}`,
+        },
+        body: rangeStream(input, path, offset, len, ctx.count),
+        length: len,
+        expect: [202],
+        what: `upload ${mb(len)} of blob ${blob.digest} at ${offset}`,
+        // A PATCH half received must not be sent again as it was: ask where the upload stands.
+        retry: false,
+      });
+    } catch (e) {
+      failure = e;
+    }
+    if (response) {
+      await response.body?.cancel();
+      const next = response.headers.get("location");
+      if (next) url = new URL(next, url).href;
+      offset += len;
+      sent += len;
+      failures = 0;
+      await saveState(ctx.stateDir, client.registry, repo, blob.digest, url);
+      meter(`uploading ${short(blob)}: ${mb(offset)} of ${mb(blob.size)}`);
+      continue;
+    }
+    const status = failure instanceof RegistryError ? failure.status : undefined;
+    const again = status === undefined
+      ? retriableError((failure as Error)?.cause ?? failure) || failure instanceof RegistryError
+      : retriableStatus(status) || status === 416;
+    if (!again || ++failures >= retry.attempts) throw failure;
+    await retry.sleep(backoff(retry, failures));
+    // No answer to the question either (the registry is down): the push fails as it is; its
+    // state file lets a later run continue.
+    const at: Upload | null = await uploadOffset(client, url, ctx.scopes, blob.digest)
+      .then((a) => a && { url: a.location, offset: a.offset })
+      .catch(() => {
+        throw failure;
+      });
+    if (!at) {
+      // The registry dropped the upload (docker distribution cancels one asked about with a
+      // stale state, as after a lost answer): start it again, from the first byte.
+      ctx.progress(`the registry lost the upload of ${short(blob)}; starting it again`);
+      url = await startUpload(client, repo, ctx.scopes, blob.digest);
+      offset = 0;
+      continue;
+    }
+    ctx.progress(
+      `upload of ${short(blob)} interrupted; the registry has ${mb(at.offset)}, continuing`,
+    );
+    // A chunk whose answer was lost but that the registry kept counts as sent.
+    sent += Math.max(0, at.offset - offset);
+    ({ url, offset } = at);
+  }
+  await finishUpload(client, url, blob.digest, new Uint8Array(0), ctx.scopes);
+  return sent;
+}
+
+/** The digest as progress lines name it: `sha256:` and 12 hex digits. */
+function short(blob: Descriptor): string {
+  return blob.digest.slice(0, 19);
+}
+
+/**
+ * Whether the registry has the blob (HEAD). A failed request throws, or with `lenient` (the
+ * default: asked after another failure, which is the one to report) is a no.
+ */
 async function blobExists(
   client: RegistryClient,
   repo: string,
   blob: Descriptor,
   scopes: string[],
+  options: { lenient: boolean } = { lenient: true },
 ): Promise<boolean> {
-  const head = await client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
+  const asked = client.request("HEAD", `/v2/${repo}/blobs/${blob.digest}`, {
     scopes,
     expect: [200, 404],
     what: `check blob ${blob.digest}`,
-  }).catch(() => null);
+  });
+  const head = options.lenient ? await asked.catch(() => null) : await asked;
   await head?.body?.cancel();
   return head?.status === 200;
 }
