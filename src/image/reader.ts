@@ -417,24 +417,23 @@ export class ImageInput implements AsyncDisposable {
     await this._need([layer.path]);
     const raw = this.readEntry(layer.path);
     let source: TarSource = raw;
-    let hash: ReturnType<typeof createHash> | null = null;
+    /** The inflated bytes' sha256 hex, once read to the end; null when not checked. */
+    let digest: (() => string) | null = null;
     // What a compressed layer inflates to, by its headers, within the outer archive's rule.
     const inflateMax = layer.compression === "none"
       ? Infinity
       : Math.max(INFLATE_FLOOR, INFLATE_RATIO * layer.size);
     if (layer.compression !== "none") {
-      // Checked by the headers before inflating; this stops what follows the last one.
-      source = decompress(raw, layer.compression, {
-        max: inflateMax,
-        tooLarge: () => {
-          const limit = `${formatBytes(inflateMax)}: ${INFLATE_RATIO} times its size, at least ` +
-            formatBytes(INFLATE_FLOOR);
-          return this.error(`${what} inflates to more than its limit (${limit})`);
-        },
-      });
+      const tooLarge = () => {
+        const limit = `${formatBytes(inflateMax)}: ${INFLATE_RATIO} times its size, at least ` +
+          formatBytes(INFLATE_FLOOR);
+        return this.error(`${what} inflates to more than its limit (${limit})`);
+      };
+      source = decompress(raw, layer.compression, { max: inflateMax, tooLarge });
       if (!this.#verifiedDiffIds.has(layer.path + " " + layer.diffId)) {
-        hash = createHash("sha256");
+        const hash = createHash("sha256");
         source = hashing(source, hash);
+        digest = () => hash.digest("hex");
       }
     }
     let counts = this.#entryCounts.get(image);
@@ -443,6 +442,10 @@ export class ImageInput implements AsyncDisposable {
     for (const [p, c] of counts) if (p !== layer.path) others += c;
     let n = 0;
     let inflated = 0;
+    // The tar reader stops at the end-of-archive blocks and closes its source: what follows them
+    // (record padding) is read here, past it, so that the inflated bytes are hashed to their end.
+    const inflating = layer.compression === "none" ? null : source[Symbol.asyncIterator]();
+    if (inflating) source = { [Symbol.asyncIterator]: () => ({ next: () => inflating.next() }) };
     try {
       for await (const entry of readTar(source, { label: layer.path })) {
         if (++n + others > ENTRIES_MAX) {
@@ -459,13 +462,15 @@ export class ImageInput implements AsyncDisposable {
         if (n > (counts.get(layer.path) ?? 0)) counts.set(layer.path, n);
         yield entry;
       }
-      if (hash || this.#stored.get(layer.path)?.kind === "source") {
+      if (inflating) {
         // Read what follows the end-of-archive blocks too: it is part of the diff_id (and of a
         // fetched blob's digest, checked when its last byte comes).
+        while (!(await inflating.next()).done) { /* drain */ }
+      } else if (this.#stored.get(layer.path)?.kind === "source") {
         for await (const _ of source) { /* drain */ }
       }
-      if (hash) {
-        const got = "sha256:" + hash.digest("hex");
+      if (digest) {
+        const got = "sha256:" + digest();
         if (got !== layer.diffId) throw this.error(diffIdMismatch(layer, got));
         this.#verifiedDiffIds.add(layer.path + " " + layer.diffId);
       }
@@ -479,6 +484,9 @@ export class ImageInput implements AsyncDisposable {
       if (e instanceof UnsupportedEntryError) throw this.error(`${what}: ${e.detail}`);
       if (e instanceof SyntaxError) throw this.error(`${what} is not a valid tar`, e);
       throw this.error(`${what} cannot be decompressed (${layer.compression})`, e);
+    } finally {
+      // A reader that stops early: the inflater ends here.
+      await inflating?.return?.();
     }
   }
 

@@ -369,3 +369,21 @@ Deno.test("isAttachment: an artifactType naming an image config is an image (cra
     true,
   );
 });
+
+Deno.test("a gzip layer's diff_id covers the record padding after its end blocks, however it is chunked", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // GNU tar pads a tar to 10240-byte records; here the padding runs past the first 256 KiB
+    // the inflater hands out, after the end-of-archive blocks that stop the tar reader.
+    const tar = rawTar([{ name: "big", content: new Uint8Array(508 * 512).fill(7) }]);
+    const layer = new Uint8Array(Math.ceil(tar.length / 10240) * 10240);
+    layer.set(tar);
+    assert.ok(tar.length < 256 << 10 && layer.length > 256 << 10);
+    const path = `${dir}/padded.tar`;
+    await writeTestImage(path, [layer], { layerCompression: "gzip" });
+    await using input = await openImage(path);
+    assert.deepEqual((await names(input, 0)).map((n) => n.slice(0, 4)), ["big="]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
