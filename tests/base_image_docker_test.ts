@@ -46,6 +46,17 @@ dockerTest(
       const rootfs = `${dir}/rootfs`;
       await Deno.mkdir(rootfs);
       await writeBusyboxRootfs(rootfs);
+      // A Go binary in the base: the build's SBOMs list its module, as `r10e sbom` does.
+      const tool = `${dir}/basetool`;
+      await Deno.mkdir(tool);
+      await Deno.writeTextFile(`${tool}/go.mod`, "module example.com/basetool\n\ngo 1.26\n");
+      await Deno.writeTextFile(`${tool}/main.go`, "package main\n\nfunc main() { println(1) }\n");
+      await Deno.mkdir(`${rootfs}/usr/local/bin`, { recursive: true });
+      const made = await run("go", ["build", "-o", `${rootfs}/usr/local/bin/basetool`, "."], {
+        cwd: tool,
+        env: { CGO_ENABLED: "0", GOFLAGS: "-trimpath", GOTOOLCHAIN: "local", GOPROXY: "off" },
+      });
+      assertEquals(made.code, 0, made.stderr);
       const baseTag = `r10e-base-${id}:v1`;
       await importImage(rootfs, baseTag, {
         changes: ["ENV BASE_VAR=from-base", "WORKDIR /srv", 'CMD ["/bin/sh"]'],
@@ -122,6 +133,11 @@ dockerTest(
         assertEquals(
           spdx.files.some((f: { fileName: string }) => f.fileName === "/bin/busybox"),
           true,
+        );
+        assertEquals(
+          spdx.packages.some((p: { name: string }) => p.name === "example.com/basetool"),
+          true,
+          JSON.stringify(spdx.packages.map((p: { name: string }) => p.name)),
         );
       });
 

@@ -19,6 +19,10 @@ import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
 import { readTar } from "../tar/reader.ts";
+import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { fileRandomAccess } from "../gobinary/random_access.ts";
+import { diskFullOr } from "../disk_full.ts";
+import { registerTemporary, removeTemporary } from "../signals.ts";
 import { replaceAtomically } from "../atomic_write.ts";
 import { formatName, type Reference } from "../registry/reference.ts";
 import { parseBaseImage } from "../config/schema.ts";
@@ -154,6 +158,70 @@ export interface BaseEntry {
   /** Of a file's content (a hardlink's target's). */
   sha256?: string;
   sha1?: string;
+  /** A Go executable's build info (its modules go into the SBOMs, as `r10e sbom` finds them). */
+  info?: GoBuildInfo;
+}
+
+/** Options of `baseTree`. */
+export interface BaseTreeOptions {
+  /** Parent of the spool folder for executables whose Go build info is read (default: the system one). */
+  tempDir?: string;
+}
+
+/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders (the executables `r10e sbom` reads). */
+function isExecutable(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
+  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
+}
+
+/**
+ * Hashes one file of a base layer; an executable is spooled on the way and its Go build info
+ * read, then the spooled copy removed (one executable on disk at a time). Malformed headers or
+ * build info leave the modules out, as `r10e sbom` does.
+ */
+async function hashFile(
+  body: AsyncIterable<Uint8Array>,
+  spoolFile: () => Promise<string>,
+): Promise<{ sha256: string; sha1: string; info?: GoBuildInfo }> {
+  const sha256 = createHash("sha256");
+  const sha1 = createHash("sha1");
+  let out: Deno.FsFile | null = null;
+  let name = "";
+  let first = true;
+  try {
+    for await (const chunk of body) {
+      if (first && chunk.length > 0) {
+        first = false;
+        if (isExecutable(chunk)) {
+          name = await spoolFile();
+          out = await Deno.open(name, { write: true, createNew: true, mode: 0o600 });
+        }
+      }
+      sha256.update(chunk);
+      sha1.update(chunk);
+      let done = 0;
+      try {
+        while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
+      } catch (error) {
+        throw diskFullOr(error, name, "TMPDIR");
+      }
+    }
+  } finally {
+    out?.close();
+  }
+  const hashes = { sha256: sha256.digest("hex"), sha1: sha1.digest("hex") };
+  if (!out) return hashes;
+  try {
+    using file = await Deno.open(name);
+    const info = await readGoBuildInfo(fileRandomAccess(file, (await file.stat()).size));
+    return info ? { ...hashes, info } : hashes;
+  } catch {
+    return hashes;
+  } finally {
+    await Deno.remove(name).catch(() => {});
+  }
 }
 
 /**
@@ -162,7 +230,30 @@ export interface BaseEntry {
  * the SBOMs (the base's files are files of the image). Reads every layer once, checked against
  * its digest; memory grows with the number of files, not their size.
  */
-export async function baseTree(layers: readonly BaseLayer[]): Promise<Map<string, BaseEntry>> {
+export async function baseTree(
+  layers: readonly BaseLayer[],
+  options: BaseTreeOptions = {},
+): Promise<Map<string, BaseEntry>> {
+  let spool: string | null = null;
+  let spooled = 0;
+  const spoolFile = async () => {
+    if (spool === null) {
+      spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-base-" });
+      registerTemporary(spool);
+    }
+    return `${spool}/${spooled++}`;
+  };
+  try {
+    return await readBaseTree(layers, spoolFile);
+  } finally {
+    if (spool !== null) await removeTemporary(spool);
+  }
+}
+
+async function readBaseTree(
+  layers: readonly BaseLayer[],
+  spoolFile: () => Promise<string>,
+): Promise<Map<string, BaseEntry>> {
   const tree = new Map<string, BaseEntry>();
   const abs = (n: string) => "/" + n.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
   for (const layer of layers) {
@@ -178,21 +269,11 @@ export async function baseTree(layers: readonly BaseLayer[]): Promise<Map<string
       const base = name.slice(name.lastIndexOf("/") + 1);
       const dir = name.slice(0, name.lastIndexOf("/") + 1);
       if (header.kind === "file") {
-        const sha256 = createHash("sha256");
-        const sha1 = createHash("sha1");
-        for await (const chunk of body) {
-          sha256.update(chunk);
-          sha1.update(chunk);
-        }
         if (!base.startsWith(".wh.")) {
-          tree.set(name, {
-            kind: "file",
-            size: header.size,
-            sha256: sha256.digest("hex"),
-            sha1: sha1.digest("hex"),
-          });
+          tree.set(name, { kind: "file", size: header.size, ...await hashFile(body, spoolFile) });
           continue;
         }
+        for await (const _ of body) { /* a whiteout marker has no content */ }
       } else {
         for await (const _ of body) { /* nothing but files has content */ }
       }

@@ -60,7 +60,7 @@ import {
   loadBaseImage,
   mergeRuntime,
 } from "./base_image.ts";
-import type { SbomFile } from "../sbom/model.ts";
+import type { SbomBinary, SbomFile } from "../sbom/model.ts";
 
 /** The PATH every image gets. */
 export const IMAGE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -382,6 +382,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     digests: (() => ArtifactDigest)[];
     base?: BaseImage;
     baseFiles?: SbomFile[];
+    baseBinaries?: SbomBinary[];
   }[] = [];
   for (const platform of platforms) {
     const artifacts = config.artifacts.map((a) => ({ ...a, src: expandPlatform(a.src, platform) }));
@@ -419,6 +420,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           baseFiles: [...tree].flatMap(([path, e]) =>
             e.kind === "file" ? [{ path, size: e.size, sha256: e.sha256!, sha1: e.sha1! }] : []
           ),
+          // Go binaries of the base with their modules, as `r10e sbom` lists them from the archive.
+          baseBinaries: [...tree].flatMap(([path, e]) =>
+            e.kind === "file" && e.info ? [{ path, sha256: e.sha256!, info: e.info }] : []
+          ),
         }
         : {}),
       layers: [
@@ -446,6 +451,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       layers: p.layers,
       artifacts: () => p.digests.map((d) => d()),
       ...(p.baseFiles ? { baseFiles: p.baseFiles } : {}),
+      ...(p.baseBinaries ? { baseBinaries: p.baseBinaries } : {}),
     })),
     {
       skip: options.skipDocuments,

@@ -40,6 +40,8 @@ export interface DocumentImage {
   artifacts: () => { src: string; dest: string; sha256: string }[];
   /** The regular files a base image's layers leave (its layers have no entries of their own). */
   baseFiles?: SbomFile[];
+  /** The Go executables among `baseFiles`, with their build info. */
+  baseBinaries?: SbomBinary[];
 }
 
 /** What the provenance says besides the image and artifact digests. */
@@ -149,7 +151,11 @@ export function prepareDocuments(
     const diskPaths = new Map(
       image.artifacts().map((a) => [a.dest, `${options.filesRoot}/${a.src}`]),
     );
-    const binaries = await goBinaries(executables, diskPaths, options.tempDir);
+    const binaries = [
+      // A base's binary unless r10e's layers put another file at its path.
+      ...(image.baseBinaries ?? []).filter((b) => !byPath.has(b.path.slice(1))),
+      ...await goBinaries(executables, diskPaths, options.tempDir),
+    ];
     const platform = formatPlatform(result.platform);
     const sbomInput = {
       image: {
