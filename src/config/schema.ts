@@ -534,8 +534,54 @@ export function checkProjectPath(src: string): string | null {
  * @throws {ConfigError} with one problem per mistake, each with line:column and JSON path.
  */
 export function parseConfig(text: string, file: string): LoadedConfig {
+  const { root, position } = readTree(text, file);
+  const locate = (path: (string | number)[]) => locateIn(root, path, position);
+  const problem: MakeProblem = (path, message) => ({
+    file,
+    ...locate(path),
+    path: jsonPath(path),
+    message,
+  });
+
+  // Keys that JSON.parse would fold into one, or that JavaScript objects cannot hold as data.
+  const keyProblems = keyCheck(root, (offset, path, message) => ({
+    file,
+    ...position(offset),
+    path: jsonPath(path),
+    message,
+  }), (offset) => {
+    const p = position(offset);
+    return `line ${p.line}, column ${p.column}`;
+  });
+  if (keyProblems.length) throw new ConfigError(`Invalid config "${file}"`, keyProblems);
+
+  const value = nodeValue(root);
+  const problems: Problem[] = [...sizeProblems(value, problem)];
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues, value, problem));
+  const warnings = unknownFieldWarnings(value, root, (at, path, message) => ({
+    file,
+    ...(at ? position(at.offset) : locate(path)),
+    path: jsonPath(path),
+    message,
+  }));
+  // The semantic checks work on partially valid input too: every problem is reported at once.
+  problems.push(...semanticProblems(parsed.success ? parsed.data : value, problem));
+  if (problems.length) throw new ConfigError(`Invalid config "${file}"`, dedupe(problems));
+  return { config: toConfig(parsed.data!), file, warnings, locate };
+}
+
+/** Line and column of an offset in the text. */
+type Position = (offset: number) => { line: number; column: number };
+
+/**
+ * The JSON tree of config text, and the line and column of any offset in it: refuses a BOM, a
+ * file over the size limit, nesting over the depth limit and invalid JSON, each at its place.
+ * @throws {ConfigError} naming each place
+ */
+function readTree(text: string, file: string): { root: Node; position: Position } {
   const lines = lineStarts(text);
-  const position = (offset: number) => {
+  const position: Position = (offset) => {
     let lo = 0, hi = lines.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
@@ -585,93 +631,85 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
     throw new ConfigError(`Invalid config "${file}"`, problems);
   }
-  const locate = (path: (string | number)[]) => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = findNodeAtLocation(root, path.slice(0, n));
-      if (node) {
-        // Point at the key of a property when the value itself is missing.
-        const at = n < path.length && node.type === "object"
-          ? propertyKey(node, path[n]) ?? node
-          : node;
-        return position(at.offset);
-      }
+  return { root, position };
+}
+
+/** Line and column of a JSON path: of the deepest node present, of a property's key when its value is missing. */
+function locateIn(
+  root: Node,
+  path: (string | number)[],
+  position: Position,
+): { line: number; column: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = findNodeAtLocation(root, path.slice(0, n));
+    if (node) {
+      const at = n < path.length && node.type === "object"
+        ? propertyKey(node, path[n]) ?? node
+        : node;
+      return position(at.offset);
     }
-    return { line: 0, column: 0 };
-  };
-  const problem = (path: (string | number)[], message: string): Problem => ({
-    file,
-    ...locate(path),
-    path: jsonPath(path),
-    message,
-  });
+  }
+  return { line: 0, column: 0 };
+}
 
-  // Keys that JSON.parse would fold into one, or that JavaScript objects cannot hold as data.
-  const keyProblems = keyCheck(root, (offset, path, message) => ({
-    file,
-    ...position(offset),
-    path: jsonPath(path),
-    message,
-  }), (offset) => {
-    const p = position(offset);
-    return `line ${p.line}, column ${p.column}`;
+/** The schema's issues as problems; a missing required field says so. */
+function schemaProblems(
+  issues: readonly z.core.$ZodIssue[],
+  value: unknown,
+  problem: MakeProblem,
+): Problem[] {
+  return issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
+    const message = issue.code === "invalid_type" && valueAt(value, path) === undefined
+      ? `expected ${expectedOf(path)}, found nothing (the field is missing)`
+      : issue.message;
+    return problem(path, message);
   });
-  if (keyProblems.length) throw new ConfigError(`Invalid config "${file}"`, keyProblems);
+}
 
-  const value = nodeValue(root);
-  const problems: Problem[] = [...sizeProblems(value, problem)];
+/**
+ * Unknown top-level fields and unknown keys of artifacts and extern_data entries (a misspelt key
+ * there is ignored just as silently), each with the nearest known name.
+ */
+function unknownFieldWarnings(
+  value: unknown,
+  root: Node,
+  warning: (at: Node | undefined, path: (string | number)[], message: string) => Problem,
+): Problem[] {
   const warnings: Problem[] = [];
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
-      let message = issue.message;
-      if (issue.code === "invalid_type" && valueAt(value, path) === undefined) {
-        message = `expected ${expectedOf(path)}, found nothing (the field is missing)`;
+  if (!value || typeof value !== "object" || Array.isArray(value)) return warnings;
+  for (const key of Object.keys(value)) {
+    if (!(KNOWN_FIELDS as readonly string[]).includes(key)) {
+      warnings.push(warning(
+        propertyKey(root, key),
+        [key],
+        `unknown field "${key}" is ignored${didYouMean(key, KNOWN_FIELDS)}`,
+      ));
+    }
+  }
+  for (const list of ["artifacts", "extern_data"]) {
+    const entries = (value as Record<string, unknown>)[list];
+    if (!Array.isArray(entries)) continue;
+    const listNode = propertyValue(root, list);
+    entries.forEach((entry, i) => {
+      if (!entry || typeof entry !== "object" || Array.isArray(entry)) return;
+      for (const key of Object.keys(entry)) {
+        if (MAPPING_FIELDS.includes(key)) continue;
+        const item = listNode?.children?.[i];
+        warnings.push(warning(
+          item && propertyKey(item, key),
+          [list, i, key],
+          `unknown field "${key}" is ignored${didYouMean(key, MAPPING_FIELDS)}`,
+        ));
       }
-      problems.push(problem(path, message));
-    }
+    });
   }
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const key of Object.keys(value)) {
-      if (!(KNOWN_FIELDS as readonly string[]).includes(key)) {
-        const at = propertyKey(root, key);
-        warnings.push({
-          file,
-          ...(at ? position(at.offset) : locate([key])),
-          path: jsonPath([key]),
-          message: `unknown field "${key}" is ignored${didYouMean(key, KNOWN_FIELDS)}`,
-        });
-      }
-    }
-    // The entries of artifacts and extern_data: a misspelt key there is ignored just as silently.
-    for (const list of ["artifacts", "extern_data"]) {
-      const entries = (value as Record<string, unknown>)[list];
-      if (!Array.isArray(entries)) continue;
-      const listNode = propertyValue(root, list);
-      entries.forEach((entry, i) => {
-        if (!entry || typeof entry !== "object" || Array.isArray(entry)) return;
-        for (const key of Object.keys(entry)) {
-          if (MAPPING_FIELDS.includes(key)) continue;
-          const at = listNode?.children?.[i] && propertyKey(listNode.children[i], key);
-          warnings.push({
-            file,
-            ...(at ? position(at.offset) : locate([list, i, key])),
-            path: jsonPath([list, i, key]),
-            message: `unknown field "${key}" is ignored${didYouMean(key, MAPPING_FIELDS)}`,
-          });
-        }
-      });
-    }
-  }
-  if (!parsed.success) {
-    problems.push(...semanticProblems(value, problem));
-    throw new ConfigError(`Invalid config "${file}"`, dedupe(problems));
-  }
-  problems.push(...semanticProblems(parsed.data, problem));
-  if (problems.length) throw new ConfigError(`Invalid config "${file}"`, dedupe(problems));
+  return warnings;
+}
 
-  const d = parsed.data;
-  const config: Config = {
+/** The validated config with its defaults; optional fields only when set (provenance records it). */
+function toConfig(d: z.infer<typeof schema>): Config {
+  return {
     project_name: d.project_name,
     build_cmd: d.build_cmd,
     maintainers: d.maintainers ?? [],
@@ -698,7 +736,6 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     ...(d.healthcheck ? { healthcheck: toHealthcheck(d.healthcheck) } : {}),
     ...(d.cgo ? { cgo: true as const } : {}),
   };
-  return { config, file, warnings, locate };
 }
 
 /**
@@ -719,10 +756,35 @@ type MakeProblem = (path: (string | number)[], message: string) => Problem;
 
 /** Checks that a schema cannot express: paths, duplicates, conflicts. Works on partially valid input. */
 function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
-  const problems: Problem[] = [];
-  if (!value || typeof value !== "object") return problems;
+  if (!value || typeof value !== "object") return [];
   const v = value as Record<string, unknown>;
-  const dests: { dest: string; path: (string | number)[]; dir: boolean }[] = [];
+  const { problems, dests } = mappingProblems(v, problem);
+  return [
+    ...problems,
+    ...combinationProblems(v, problem),
+    ...destProblems(dests, problem),
+    ...urlAndPathProblems(v, problem),
+    ...labelProblems(v, problem),
+    ...portProblems(v, problem),
+    ...platformsProblems(v, problem),
+    ...envProblems(v, problem),
+  ];
+}
+
+/** A valid `dest` of artifacts or extern_data, without the trailing `/` of a directory. */
+interface Dest {
+  dest: string;
+  path: (string | number)[];
+  dir: boolean;
+}
+
+/** The `src` and `dest` of each artifacts and extern_data entry; the valid dests, for `destProblems`. */
+function mappingProblems(
+  v: Record<string, unknown>,
+  problem: MakeProblem,
+): { problems: Problem[]; dests: Dest[] } {
+  const problems: Problem[] = [];
+  const dests: Dest[] = [];
   for (const field of ["artifacts", "extern_data"] as const) {
     const list = v[field];
     if (!Array.isArray(list)) continue;
@@ -743,6 +805,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       }
     });
   }
+  return { problems, dests };
+}
+
+/** Fields that need, or exclude, another: runtime with base_image, cgo without it. */
+function combinationProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   if (v.runtime != null && v.base_image != null) {
     problems.push(
       problem(
@@ -760,6 +828,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       ),
     );
   }
+  return problems;
+}
+
+/** Duplicate dests, and a dest inside an artifact file. */
+function destProblems(dests: readonly Dest[], problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   const seen = new Map<string, (string | number)[]>();
   for (const d of dests) {
     const first = seen.get(d.dest);
@@ -771,7 +845,7 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
   }
   // A file dest cannot also be a parent directory of another dest. Each dest's ancestors are
   // looked up (not every pair: 50,000 dests took 19 s, issue 10).
-  const artifactFiles = new Map<string, (typeof dests)[number]>();
+  const artifactFiles = new Map<string, Dest>();
   for (const d of dests) {
     if (d.path[0] === "artifacts" && !artifactFiles.has(d.dest)) artifactFiles.set(d.dest, d);
   }
@@ -788,6 +862,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       }
     }
   }
+  return problems;
+}
+
+/** `workdir` (an image path) and `source` (a URL without credentials). */
+function urlAndPathProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   if (typeof v.workdir === "string" && v.workdir.trim() !== "") {
     const msg = checkImagePath(v.workdir);
     if (msg) problems.push(problem(["workdir"], msg));
@@ -796,6 +876,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
     const msg = checkSourceUrl(v.source);
     if (msg) problems.push(problem(["source"], msg));
   }
+  return problems;
+}
+
+/** Labels r10e sets itself, and the source label beside `source`. */
+function labelProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   if (v.labels && typeof v.labels === "object" && !Array.isArray(v.labels)) {
     const labels = v.labels as Record<string, unknown>;
     for (const [key, from] of RESERVED_LABELS) {
@@ -823,6 +909,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       }
     }
   }
+  return problems;
+}
+
+/** Ports that normalize to the same `port/proto`. */
+function portProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   if (Array.isArray(v.exposed_ports)) {
     const seen = new Map<string, number>();
     v.exposed_ports.forEach((p, i) => {
@@ -839,7 +931,12 @@ function semanticProblems(value: unknown, problem: MakeProblem): Problem[] {
       } else seen.set(n, i);
     });
   }
-  problems.push(...platformsProblems(v, problem));
+  return problems;
+}
+
+/** Environment variable names. */
+function envProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
+  const problems: Problem[] = [];
   if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) {
     for (const key of Object.keys(v.env)) {
       if (!ENV_NAME.test(key)) {
