@@ -27,6 +27,7 @@ import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import { encodeHeader, type TarEntry } from "../tar/writer.ts";
 import { hasRawBytes } from "../tar/raw_names.ts";
 import { LinkChecker, lstatHost } from "./containment.ts";
+import { Captured } from "./captured.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { ownerOfTemporary, replaceAtomically, temporaryPath } from "../atomic_write.ts";
 import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
@@ -81,7 +82,7 @@ export async function cp(
   if (!paths.src) throw new UsageError("SRC must not be empty");
   if (!paths.dest) throw new UsageError("DEST must not be empty");
   // A registry reference is read from its registry, its layers streamed and kept while the
-  // command reads them (it reads each twice: the merged filesystem, then the contents).
+  // command reads them (the contents of files outside what the first pass keeps are read again).
   await using input = await openInput(image, {
     env: {},
     ...options.registry,
@@ -93,8 +94,14 @@ export async function cp(
     deferBlobHashes: true,
   });
   const info = input.image();
-  const fs = await buildMergedFs(input, info);
   const src = paths.src.startsWith("/") ? paths.src : "/" + paths.src;
+  // The files under SRC are kept as the merged filesystem's pass inflates their layers: a
+  // compressed layer is inflated once, and its diff_id checked before anything is written.
+  await using captured = await Captured.open(src, { tempDir: options.tempDir });
+  const fs = await buildMergedFs(input, info, {
+    onEntry: (layer, entry) => captured.take(layer, entry),
+  });
+  captured.flush();
   const resolved = fs.resolve(src, { followLast: true });
   const top = resolved.node;
   const isDir = top.kind === "dir";
@@ -117,6 +124,7 @@ export async function cp(
     const files = await streamTar(input, info, top, tree, src, {
       stdout: options.stdout,
       tempDir: options.tempDir,
+      captured,
     });
     return { source: resolved.path, target: "-", files };
   }
@@ -126,12 +134,13 @@ export async function cp(
   if (placement.mode !== "file") await checked;
   try {
     const files = placement.mode === "file"
-      ? [await writeOneFile(input, info, top, { target: placement.target, checked })]
+      ? [await writeOneFile(input, info, top, { target: placement.target, checked, captured })]
       : await writeTree(input, info, {
         top,
         tree,
         target: placement.target,
         contents: copiesContents(src),
+        captured,
       });
     return { source: resolved.path, target: placement.target, files };
   } catch (e) {
@@ -361,19 +370,54 @@ async function sweep(dir: string): Promise<void> {
  */
 async function writeBody(
   path: string,
-  body: AsyncIterable<Uint8Array>,
+  body: Body,
   mode = 0o600,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   let size = 0;
   using file = Deno.openSync(path, { write: true, createNew: true, mode });
-  for await (const chunk of body) {
+  const put = (chunk: Uint8Array) => {
     hash.update(chunk);
     size += chunk.length;
     let done = 0;
     while (done < chunk.length) done += file.writeSync(chunk.subarray(done));
-  }
+  };
+  // A body from cp's spool is read synchronously: no promise per chunk.
+  if (Symbol.iterator in body) { for (const chunk of body) put(chunk); }
+  else for await (const chunk of body) put(chunk);
   return { size, sha256: hash.digest("hex") };
+}
+
+/** A file's content: from cp's spool (synchronous) or from a layer. */
+type Body = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/**
+ * The content of file nodes, like `readContents` (nodes sharing one tar entry get one body,
+ * which `onContent` consumes), those the merged filesystem's pass kept taken from the spool in
+ * the order they lie there, the others read from their layers.
+ */
+async function readFiles(
+  input: ImageInput,
+  image: ImageInfo,
+  what: {
+    captured: Captured;
+    nodes: Iterable<FsNode>;
+    onContent: (nodes: FsNode[], body: Body) => Promise<void>;
+  },
+): Promise<void> {
+  const { captured, onContent } = what;
+  const kept: FsNode[] = [];
+  const others: FsNode[] = [];
+  for (const node of what.nodes) {
+    if (node.kind !== "file" || !node.content) continue;
+    (captured.offsetOf(node) === undefined ? others : kept).push(node);
+  }
+  const at = new Float64Array(kept.length);
+  kept.forEach((n, i) => (at[i] = captured.offsetOf(n)!));
+  let order = Uint32Array.from(kept.keys());
+  if (!at.every((x, i) => i === 0 || at[i - 1] <= x)) order = order.sort((a, b) => at[a] - at[b]);
+  for (const i of order) await onContent([kept[i]], captured.read(at[i], kept[i].size));
+  await readContents(input, image, { nodes: others, onContent });
 }
 
 function finish(path: string, node: FsNode, chmod = true): void {
@@ -385,7 +429,7 @@ async function writeOneFile(
   input: ImageInput,
   image: ImageInfo,
   node: FsNode,
-  to: { target: string; checked: Promise<void> },
+  to: { target: string; checked: Promise<void>; captured: Captured },
 ): Promise<CopiedFile> {
   const target = to.target;
   const existing = await lstat(target);
@@ -397,7 +441,8 @@ async function writeOneFile(
   await sweep(dirname(target));
   const written = await replaceAtomically(target, "cp", async (temp) => {
     let written: { size: number; sha256: string } | undefined;
-    await readContents(input, image, {
+    await readFiles(input, image, {
+      captured: to.captured,
       nodes: [node],
       onContent: async (_nodes, body) => {
         written = await writeBody(temp, body);
@@ -420,7 +465,13 @@ async function* empty(): AsyncGenerator<Uint8Array> {}
 async function writeTree(
   input: ImageInput,
   image: ImageInfo,
-  what: { top: FsNode; tree: [string, FsNode][]; target: string; contents: boolean },
+  what: {
+    top: FsNode;
+    tree: [string, FsNode][];
+    target: string;
+    contents: boolean;
+    captured: Captured;
+  },
 ): Promise<CopiedFile[]> {
   const { top, tree, target, contents } = what;
   let existing = await lstat(target);
@@ -535,7 +586,8 @@ async function writeTree(
       temps.delete(path);
       releaseTemporary(path);
     };
-    await readContents(input, image, {
+    await readFiles(input, image, {
+      captured: what.captured,
       nodes: where.keys(),
       onContent: async (nodes, body) => {
         const paths = where.get(nodes[0])!;
@@ -642,8 +694,9 @@ async function streamTar(
   top: FsNode,
   tree: [string, FsNode][],
   src: string,
-  out: { stdout: WritableStream<Uint8Array>; tempDir?: string },
+  out: { stdout: WritableStream<Uint8Array>; tempDir?: string; captured: Captured },
 ): Promise<CopiedFile[]> {
+  const { captured } = out;
   const base = copiesContents(src) ? "" : sourceBaseName(src);
   const all: [string, FsNode][] = top.kind === "dir"
     ? [
@@ -660,7 +713,7 @@ async function streamTar(
     using spool = Deno.openSync(`${dir}/spool`, { read: true, write: true, createNew: true });
     const many = all.length > 64;
     const toSpool = all.map(([, n]) => n).filter((n) =>
-      n.kind === "file" && n.content &&
+      n.kind === "file" && n.content && captured.offsetOf(n) === undefined &&
       (!input.readsInPlace(image, n.content.layer) || (many && n.size <= SPOOL_SMALL))
     );
     let end = 0;
@@ -688,7 +741,14 @@ async function streamTar(
       const hash = createHash("sha256");
       let size = 0;
       const at = spooled.get(node);
-      if (at !== undefined) {
+      const kept = at === undefined ? captured.offsetOf(node) : undefined;
+      if (kept !== undefined) {
+        for (const chunk of captured.read(kept, node.size)) {
+          hash.update(chunk);
+          size += chunk.length;
+          await batch.push(chunk);
+        }
+      } else if (at !== undefined) {
         spool.seekSync(at, Deno.SeekMode.Start);
         while (size < node.size) {
           const room = await batch.room(node.size - size);

@@ -4,6 +4,7 @@ import { writeImageArchive } from "../image/writer.ts";
 import { fileEntry, type TarEntry } from "../tar/writer.ts";
 import { readTar } from "../tar/reader.ts";
 import { cp } from "./cp.ts";
+import { rawTar, writeTestImage } from "../../tests/cp_images.ts";
 
 const enc = new TextEncoder();
 
@@ -181,6 +182,63 @@ Deno.test("cp of a plain tar checks the layers it reads against their digests, n
         "img.tar",
         "small.txt",
       ]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cp from gzip layers: files kept by the first pass and files read again give the same copy", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Layer 0 holds /app and /lib; layer 1 replaces a file, deletes one, links one to /lib and
+    // adds /current -> app, so that SRC reached through the link is not what the pass keeps.
+    const img = `${dir}/img.tar`;
+    await writeTestImage(img, [
+      rawTar([
+        { name: "app/", type: "dir", mode: 0o755 },
+        { name: "app/a.txt", content: "old a\n" },
+        { name: "app/gone.txt", content: "gone\n" },
+        { name: "app/keep.txt", content: "keep\n" },
+        { name: "lib/", type: "dir", mode: 0o755 },
+        { name: "lib/shared.so", content: "shared\n" },
+      ]),
+      rawTar([
+        { name: "app/a.txt", content: "new a\n" },
+        { name: "app/.wh.gone.txt" },
+        { name: "app/shared.so", type: "hardlink", linkname: "lib/shared.so" },
+        { name: "current", type: "symlink", linkname: "app" },
+      ]),
+    ], { layerCompression: "gzip" });
+    const want = { "a.txt": "new a\n", "keep.txt": "keep\n", "shared.so": "shared\n" };
+    for (const src of ["/app", "/current/.", "/current"]) {
+      await t.step(`${src} to a directory and to a tar stream`, async () => {
+        const out = `${dir}/out-${src.replaceAll("/", "_")}`;
+        await Deno.mkdir(out);
+        const result = await cp(img, { src, dest: `${out}/copy` });
+        const got: Record<string, string> = {};
+        for (const f of result.files) {
+          got[f.path.slice(`${out}/copy/`.length)] = await Deno.readTextFile(f.path);
+        }
+        assert.deepEqual(got, want);
+        const chunks: Uint8Array[] = [];
+        const stdout = new WritableStream<Uint8Array>({
+          write: (c) => void chunks.push(c.slice()),
+        });
+        await cp(img, { src, dest: "-" }, { stdout, tempDir: dir });
+        const streamed: Record<string, string> = {};
+        for await (const e of readTar(ReadableStream.from(chunks))) {
+          let text = "";
+          for await (const c of e.body) text += new TextDecoder().decode(c);
+          if (e.header.kind === "file") streamed[e.header.name.replace(/^[^/]*\//, "")] = text;
+        }
+        assert.deepEqual(streamed, want);
+      });
+    }
+    await t.step("one file, through the link", async () => {
+      const result = await cp(img, { src: "/current/shared.so", dest: `${dir}/one` });
+      assert.equal(result.source, "/app/shared.so");
+      assert.equal(await Deno.readTextFile(`${dir}/one`), "shared\n");
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

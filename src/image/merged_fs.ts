@@ -32,7 +32,7 @@
  */
 import { compareCodePoints } from "../code_point_order.ts";
 import { InputError } from "../errors.ts";
-import type { TarHeader } from "../tar/reader.ts";
+import type { TarHeader, TarReaderEntry } from "../tar/reader.ts";
 import type { ImageInfo, ImageInput } from "./reader.ts";
 
 /** Layer bytes one file read by offset is worth: more files than one per this many, one pass. */
@@ -335,11 +335,27 @@ export class MergedFs {
   }
 }
 
+/** Options of {@linkcode buildMergedFs}. */
+export interface BuildMergedFsOptions {
+  /**
+   * Sees each entry of a layer read as a stream (compressed, or not read in place) as it
+   * passes, with the index its nodes' content refs name (`ContentRef.layer`); it may consume
+   * the body (a command that will want the content takes it here, not by inflating the layer
+   * again). A layer's entries are seen before its diff_id is checked, at the layer's end.
+   */
+  onEntry?: (contentLayer: number, entry: TarReaderEntry) => void | Promise<void>;
+}
+
 /**
  * Reads the merged filesystem of an image: every layer's headers, once, in order.
  * @throws {InputError} for an unreadable layer or a hostile entry.
  */
-export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promise<MergedFs> {
+export async function buildMergedFs(
+  input: ImageInput,
+  image: ImageInfo,
+  options: BuildMergedFsOptions = {},
+): Promise<MergedFs> {
+  const { onEntry } = options;
   const fs = new MergedFs(input.path);
   // A blob listed several times is read once (issue 10: a layer listed 1,000 times was
   // inflated 1,000 times); its headers are kept until its last use.
@@ -361,9 +377,11 @@ export async function buildMergedFs(input: ImageInput, image: ImageInfo): Promis
       // Applied as read: no list of the layer's headers is kept, unless the blob comes again.
       const keep: TarHeader[] | null = lastUse.get(key)! > layer.index ? [] : null;
       const apply = fs.layer(layer.index, layer.path, { contentLayer });
+      const streamed = onEntry && !input.readsInPlace(image, layer.index);
       for await (const entry of input.layerEntries(image, layer.index)) {
         apply.add(entry.header);
         keep?.push(entry.header);
+        if (streamed) await onEntry(contentLayer, entry);
       }
       apply.end();
       if (keep) kept.set(key, keep);
