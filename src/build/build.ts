@@ -11,21 +11,22 @@ import { ownerOfTemporary, replaceAtomically } from "../atomic_write.ts";
 import { removeStaleTemporaries } from "../signals.ts";
 import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
-import { type Config, expandPlatform } from "../config/schema.ts";
+import { type Config, expandPlatform, type LoadedConfig } from "../config/schema.ts";
 import { Sha256 } from "../image/digest.ts";
 import { parsePlatform } from "../image/platform.ts";
 import {
   type ArchiveResult,
+  type ArchiveSpec,
   FORMAT_VERSION,
   type LayerSpec,
   type RuntimeConfig,
   writeImageArchive,
 } from "../image/writer.ts";
-import { type ArtifactAudit, prepareAudit } from "./audit.ts";
+import { type ArtifactAudit, prepareAudit, type PreparedAudit } from "./audit.ts";
 import { caBundle } from "../pinned/ca_bundle.ts";
 import { tempLayerSpool } from "../image/spool.ts";
 import { collect, tzdataItems } from "./collect.ts";
-import { chooseMode, dockerBuildCmd } from "./docker.ts";
+import { chooseMode, dockerBuildCmd, type DockerStaging } from "./docker.ts";
 import {
   type DirtyPath,
   dirtyPaths,
@@ -201,189 +202,252 @@ export interface BuildResult {
 export { archiveName } from "../project/pins.ts";
 
 /**
- * Runs the whole build.
+ * Runs the whole build, phase by phase as DESIGN's pipeline of build draws it.
  * @throws {ConfigError} for config, pins or artifact problems (exit 2).
  * @throws {BuildFailed} when build_cmd fails (exit 1).
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
-  const progress = options.onProgress ?? (() => {});
-  const format = options.format ?? "tar.gz";
+  const say = {
+    progress: options.onProgress ?? (() => {}),
+    warn: options.onWarning ?? options.onProgress ?? (() => {}),
+  };
+  const project = await loadProject(options, say);
+  const bases = await loadBases(project, options, say);
+  const mode = await chooseMode({
+    requested: options.mode,
+    pinnedBuilder: project.pins.builder_image,
+    ctx: { env: options.hostEnv, signal: options.signal },
+    onProgress: say.progress,
+  });
+  if (mode === "host" && !options.skipBuildCmd) await options.checkHostTools?.();
+  // Reads HEAD and the tree before build_cmd can change them.
+  const auditor = await prepareAudit({
+    root: project.root,
+    goVersion: project.pins.go_version,
+    cgo: project.config.cgo === true,
+    mode,
+    skip: options.skipAudit,
+    onProgress: say.progress,
+  });
+  if (!options.skipBuildCmd) await waitForFile(options.startAfter, options.signal);
+  // Docker mode copies the files out into a staging folder, removed when build returns.
+  await using dockerStaging = await runBuildCmd(project, mode, options, say);
+  const filesRoot = dockerStaging?.root ?? project.root;
+  const staged = await stageImages(project, bases, auditor, filesRoot, say);
+  const built = await writeImage(project, staged, { mode, filesRoot }, options, say);
+  if (options.record) {
+    say.progress(`Recorded the digests in ${await recordDigests(built, project.format)}`);
+  }
+  return built;
+}
+
+/** Where build's progress lines and warnings go. */
+interface Say {
+  progress: (message: string) => void;
+  warn: (message: string) => void;
+}
+
+/** What build knows of the project before build_cmd runs; every later phase reads it. */
+interface Project {
+  loaded: LoadedConfig;
+  config: Config;
+  root: string;
+  pins: Pins;
+  format: "tar.gz" | "tar";
+  /** config.platforms, which checkPins made equal to the pinned list. */
+  platforms: string[];
+  several: boolean;
+  created: number;
+  createdFrom: BuildResult["createdFrom"];
+  /** The git tree's uncommitted paths before build_cmd ran; null outside git. */
+  status: DirtyPath[] | null;
+  /** build_cmd's environment for one platform, from the host's. */
+  envFor: (host: Record<string, string>, platform: string) => Record<string, string>;
+}
+
+/**
+ * Loads config.json and the pins, checks one against the other, finds the creation time, and
+ * says what may make this build differ from a build of the commit (a dirty tree, leaks in
+ * build_cmd, go.mod against the pinned Go).
+ */
+async function loadProject(options: BuildOptions, say: Say): Promise<Project> {
   const loaded = await loadConfig(resolve(options.cwd, options.configPath), options.configPath);
   const { config } = loaded;
   const { root, why } = await findProjectRoot(options.configPath, options);
-  progress(`Project root ${root} (${why})`);
-  const r10eDir = `${root}/r10e-docker`;
-  const pins = await readPins(`${r10eDir}/${PINS_FILE}`);
-  checkPins(config, pins, `${r10eDir}/${PINS_FILE}`);
-
-  // checkPins made the pinned list equal to config.platforms (issue 11: several platforms).
+  say.progress(`Project root ${root} (${why})`);
+  const pinsFile = `${root}/r10e-docker/${PINS_FILE}`;
+  const pins = await readPins(pinsFile);
+  checkPins(config, pins, pinsFile);
   const platforms = config.platforms;
-  const several = platforms.length > 1;
-  const srcsOf = (p: string) => config.artifacts.map((a) => expandPlatform(a.src, p));
   const { created, createdFrom } = await creationTime(options.hostEnv, root);
-  progress(`Creation time ${new Date(created * 1000).toISOString()} (from ${createdFrom})`);
+  say.progress(`Creation time ${new Date(created * 1000).toISOString()} (from ${createdFrom})`);
   const status = await dirtyPaths(root);
-  const dirty = status?.map((d) => d.path) ?? null;
   if (status && status.length) {
-    (options.onWarning ?? progress)(dirtyWarning(status, platforms.flatMap(srcsOf), root));
+    const srcs = platforms.flatMap((p) => config.artifacts.map((a) => expandPlatform(a.src, p)));
+    say.warn(dirtyWarning(status, srcs, root));
   }
-  for (const w of loaded.warnings) (options.onWarning ?? progress)(formatProblem(w));
+  for (const w of loaded.warnings) say.warn(formatProblem(w));
   if (!options.skipBuildCmd) {
-    for (const w of await leakWarnings(root, config.build_cmd)) {
-      (options.onWarning ?? progress)(w);
-    }
+    for (const w of await leakWarnings(root, config.build_cmd)) say.warn(w);
   }
   const mod = await readGoModFacts(root, pins.go_version);
-  for (const w of mod.warnings) (options.onWarning ?? progress)(w);
+  for (const w of mod.warnings) say.warn(w);
   if (mod.vendor) {
-    progress(
+    say.progress(
       "Building from vendor/ (GOFLAGS -mod=vendor): go.mod and vendor/modules.txt make it " +
         "the default of `go build`",
     );
   }
-  const envFor = (host: Record<string, string>, platform: string) =>
-    buildEnv({
-      host,
-      goVersion: pins.go_version,
-      platform,
-      sourceDateEpoch: created,
-      mod: mod.vendor ? "vendor" : "readonly",
-      cgo: config.cgo === true,
-    });
-
-  // The base image's layers come from the cache (fetched once, checked on every read), before
-  // build_cmd runs: a platform it lacks or a registry out of reach is said before minutes of work.
-  const baseImage = effectiveBaseImage(config.base_image, pins.base_image);
-  const bases: BaseImage[] | null = baseImage
-    ? await loadBaseImage(baseImage, platforms.map(parsePlatform), {
-      env: options.hostEnv,
-      cacheDir: cacheDir(options.hostEnv),
-      onProgress: progress,
-    })
-    : null;
-  // ── --in docker/auto (issue 3): build_cmd in the pinned builder, files copied out
-  // into a staging folder that mirrors the project, removed when build returns.
-  const mode = await chooseMode({
-    requested: options.mode,
-    pinnedBuilder: pins.builder_image,
-    ctx: { env: options.hostEnv, signal: options.signal },
-    onProgress: progress,
-  });
-  if (mode === "host" && !options.skipBuildCmd) await options.checkHostTools?.();
-  const auditor = await prepareAudit({
+  return {
+    loaded,
+    config,
     root,
-    goVersion: pins.go_version,
-    cgo: config.cgo === true,
-    mode,
-    skip: options.skipAudit,
-    onProgress: progress,
+    pins,
+    format: options.format ?? "tar.gz",
+    platforms,
+    several: platforms.length > 1,
+    created,
+    createdFrom,
+    status,
+    envFor: (host, platform) =>
+      buildEnv({
+        host,
+        goVersion: pins.go_version,
+        platform,
+        sourceDateEpoch: created,
+        mod: mod.vendor ? "vendor" : "readonly",
+        cgo: config.cgo === true,
+      }),
+  };
+}
+
+/**
+ * The base image's layers for each platform, from the cache (fetched once, checked on every
+ * read), before build_cmd runs: a platform it lacks or a registry out of reach is said before
+ * minutes of work. Null without a base image.
+ */
+async function loadBases(
+  project: Project,
+  options: BuildOptions,
+  say: Say,
+): Promise<BaseImage[] | null> {
+  const baseImage = effectiveBaseImage(project.config.base_image, project.pins.base_image);
+  if (!baseImage) return null;
+  return await loadBaseImage(baseImage, project.platforms.map(parsePlatform), {
+    env: options.hostEnv,
+    cacheDir: cacheDir(options.hostEnv),
+    onProgress: say.progress,
   });
-  if (!options.skipBuildCmd) await waitForFile(options.startAfter, options.signal);
-  await using dockerStaging = mode === "docker" && !options.skipBuildCmd
-    ? await dockerBuildCmd({
+}
+
+/**
+ * Runs build_cmd: in the pinned builder (every platform in one container run), whose staging
+ * folder of copied-out files it returns, or on the host once per platform, one after the other
+ * (they may share paths). Nothing with --no-build-cmd.
+ * @throws {BuildFailed} when build_cmd fails or is interrupted.
+ */
+async function runBuildCmd(
+  project: Project,
+  mode: "host" | "docker",
+  options: BuildOptions,
+  say: Say,
+): Promise<DockerStaging | null> {
+  if (options.skipBuildCmd) return null;
+  const { config, pins, platforms, root } = project;
+  if (mode === "docker") {
+    return await dockerBuildCmd({
       root,
-      configFile: loaded.file,
+      configFile: project.loaded.file,
       // libfaketime cannot be loaded into any builder image: a `date` shifted the same way.
       buildCmd: dateShiftPrefix(options.clockShift) + config.build_cmd,
       configuredBuilder: config.builder_image,
       pinnedBuilder: pins.builder_image,
-      srcs: [...platforms.flatMap(srcsOf), ...config.extern_data.map((m) => m.src)],
+      srcs: [
+        ...platforms.flatMap((p) => config.artifacts.map((a) => expandPlatform(a.src, p))),
+        ...config.extern_data.map((m) => m.src),
+      ],
       platforms,
-      makeEnv: envFor,
+      makeEnv: project.envFor,
       hostEnv: options.hostEnv,
       allowUnpinned: options.allowUnpinned,
       network: options.network,
-      onProgress: progress,
+      onProgress: say.progress,
       onOutput: options.onOutput ?? (() => {}),
       signal: options.signal,
-    })
-    : null;
-  // ── host mode: build_cmd once per platform, one after the other (they may share paths) ──
-  const wrap = mode === "host" ? faketimeWrap(options.clockShift) : [];
-  if (wrap.length) progress(`build_cmd runs under ${wrap.join(" ")} (a clock shift)`);
-  if (!options.skipBuildCmd && mode === "host") {
-    for (const platform of platforms) {
-      progress(
-        `Running build_cmd ${JSON.stringify(config.build_cmd)} on the host (Go ${pins.go_version}${
-          several ? `, ${platform}` : ""
-        })`,
-      );
-      const code = await runOnHost({
-        command: config.build_cmd,
-        cwd: root,
-        env: envFor(options.hostEnv, platform),
-        wrap,
-        onOutput: options.onOutput ?? (() => {}),
-        signal: options.signal,
-      });
-      if (options.signal?.aborted) {
-        throw new BuildFailed("Interrupted while build_cmd ran: no image was written");
-      }
-      if (code !== 0) {
-        throw new BuildFailed(
-          `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}${
-            several ? ` (for ${platform})` : ""
-          }`,
-        );
-      }
-    }
-  }
-
-  if (!options.skipBuildCmd && mode === "host" && status !== null) {
-    const left = newUntracked(status, await dirtyPaths(root) ?? []);
-    if (left.length) (options.onWarning ?? progress)(untrackedOutputWarning(left, root));
-  }
-
-  progress("Staging artifacts, extern_data and the CA bundle");
-  const filesRoot = dockerStaging?.root ?? root;
-  const ca = config.include_ca_bundle ? caBundle() : null;
-  const tracked = await trackedPaths(root);
-  // extern_data, the CA bundle and tzdata are the same for every platform: one LayerSpec
-  // object each, which the writer hashes and stores once (issue 11).
-  const problems: ConfigError[] = [];
-  const sharedOrError = await collect(
-    { ...loaded, config: { ...config, artifacts: [] } },
-    filesRoot,
-    ca,
-    // In a git project extern_data takes only what git tracks (issue 9: a clone must give the same image).
-    { tracked, gitRoot: root },
-  ).catch((error) => {
-    if (!(error instanceof ConfigError)) throw error;
-    return error;
-  });
-  const shared = sharedOrError instanceof ConfigError
-    ? { ca: [], externData: [], artifacts: [] }
-    : sharedOrError;
-  const sharedLayers: LayerSpec[] = [
-    { createdBy: LAYER_CREATED_BY.ca, items: shared.ca },
-    // Issue 9 item 6: its own layer, present only with include_tzdata.
-    {
-      createdBy: LAYER_CREATED_BY.tzdata,
-      items: config.include_tzdata ? tzdataItems(await loadTzdata()) : [],
-    },
-    { createdBy: LAYER_CREATED_BY.externData, items: shared.externData },
-  ].filter((l) => l.items.length > 0).map((l) => ({
-    createdBy: l.createdBy,
-    entries: stageLayer(l.items),
-  }));
-  // The runtime root is the lowest layer: its bytes change only with r10e's image format, so it
-  // is the one a registry and an engine reuse across every image and every version of the app.
-  if (config.runtime) {
-    sharedLayers.unshift({
-      createdBy: LAYER_CREATED_BY.runtimeRoot,
-      entries: runtimeRootEntries(),
     });
   }
+  const wrap = faketimeWrap(options.clockShift);
+  if (wrap.length) say.progress(`build_cmd runs under ${wrap.join(" ")} (a clock shift)`);
+  for (const platform of platforms) {
+    const on = project.several ? `, ${platform}` : "";
+    say.progress(
+      `Running build_cmd ${
+        JSON.stringify(config.build_cmd)
+      } on the host (Go ${pins.go_version}${on})`,
+    );
+    const code = await runOnHost({
+      command: config.build_cmd,
+      cwd: root,
+      env: project.envFor(options.hostEnv, platform),
+      wrap,
+      onOutput: options.onOutput ?? (() => {}),
+      signal: options.signal,
+    });
+    if (options.signal?.aborted) {
+      throw new BuildFailed("Interrupted while build_cmd ran: no image was written");
+    }
+    if (code !== 0) {
+      throw new BuildFailed(
+        `build_cmd ${JSON.stringify(config.build_cmd)} failed with exit code ${code}${
+          project.several ? ` (for ${platform})` : ""
+        }`,
+      );
+    }
+  }
+  if (project.status !== null) {
+    const left = newUntracked(project.status, await dirtyPaths(root) ?? []);
+    if (left.length) say.warn(untrackedOutputWarning(left, root));
+  }
+  return null;
+}
+
+/** One platform's image before it is written: its layers and its artifacts' digests. */
+interface StagedImage {
+  platform: string;
+  layers: LayerSpec[];
+  digests: (() => ArtifactDigest)[];
+  base?: BaseImage;
+  baseFiles?: SbomFile[];
+  baseBinaries?: SbomBinary[];
+}
+
+/** What the staging phase gives the writer. */
+interface Staged {
+  images: StagedImage[];
+  /** The audit of every platform's artifacts; null when skipped. */
+  audit: ArtifactAudit[] | null;
+}
+
+/**
+ * Stages each platform's layers: the base's, the shared ones (runtime root, CA bundle, tzdata,
+ * extern_data), and its artifacts, whose build info is audited against the pins first.
+ * @throws {ConfigError} with every artifact's and extern_data's problem, for all platforms.
+ * @throws {BuildFailed} when an artifact fails the audit.
+ */
+async function stageImages(
+  project: Project,
+  bases: BaseImage[] | null,
+  auditor: PreparedAudit,
+  filesRoot: string,
+  say: Say,
+): Promise<Staged> {
+  const { loaded, config, platforms, several } = project;
+  say.progress("Staging artifacts, extern_data and the CA bundle");
+  const shared = await stageSharedLayers(project, filesRoot);
   const audit: ArtifactAudit[] = [];
   let audited = true;
-  const perPlatform: {
-    platform: string;
-    layers: LayerSpec[];
-    digests: (() => ArtifactDigest)[];
-    base?: BaseImage;
-    baseFiles?: SbomFile[];
-    baseBinaries?: SbomBinary[];
-  }[] = [];
+  const problems: ConfigError[] = [];
+  const images: StagedImage[] = [];
   for (const platform of platforms) {
     const artifacts = config.artifacts.map((a) => ({ ...a, src: expandPlatform(a.src, platform) }));
     let collected;
@@ -399,11 +463,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       continue;
     }
     if (problems.length) continue;
-    // Issue 9 item 3: the artifacts' build info must match the pins before anything is written;
-    // issue 11: and be built for this platform.
+    // The artifacts' build info must match the pins, and the platform, before anything is written.
     const base = bases?.[platforms.indexOf(platform)];
     const tree = base ? await baseTree(base.layers) : null;
-    const provided = [...shared.externData, ...shared.ca, ...collected.artifacts]
+    const provided = [...shared.items, ...collected.artifacts]
       .filter((i) => i.kind !== "dir").map((i) => i.dest)
       // What the base image holds counts too: its loader and libraries, for a dynamic executable.
       .concat(tree ? [...tree.keys()] : []);
@@ -412,7 +475,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     else audited = false;
     // Wrapped before staging: the layer's entries take the item's content function.
     const digests = collected.artifacts.map((item, i) => hashOnRead(item, artifacts[i].src));
-    perPlatform.push({
+    images.push({
       platform,
       base,
       ...(tree
@@ -428,25 +491,86 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         : {}),
       layers: [
         ...(base?.layers.map((blob) => ({ createdBy: BASE_LAYER, entries: [], blob })) ?? []),
-        ...sharedLayers,
+        ...shared.layers,
         { createdBy: LAYER_CREATED_BY.artifacts, entries: stageLayer(collected.artifacts) },
       ],
       digests,
     });
   }
   // The artifacts' problems first, then extern_data's, as one config error (as for one platform).
-  if (sharedOrError instanceof ConfigError) problems.push(sharedOrError);
+  if (shared.error) problems.push(shared.error);
   if (problems.length) throw mergeConfigErrors(problems);
+  return { images, audit: audited ? audit : null };
+}
 
+/**
+ * The layers every platform shares (runtime root, CA bundle, tzdata, extern_data): one LayerSpec
+ * object each, which the writer hashes and stores once. extern_data's problem is returned, not
+ * thrown, so that it is said after the artifacts'.
+ */
+async function stageSharedLayers(
+  project: Project,
+  filesRoot: string,
+): Promise<{ layers: LayerSpec[]; items: StagedItem[]; error: ConfigError | null }> {
+  const { loaded, config, root } = project;
+  const ca = config.include_ca_bundle ? caBundle() : null;
+  const tracked = await trackedPaths(root);
+  const collected = await collect(
+    { ...loaded, config: { ...config, artifacts: [] } },
+    filesRoot,
+    ca,
+    // In a git project extern_data takes only what git tracks: a clone must give the same image.
+    { tracked, gitRoot: root },
+  ).catch((error) => {
+    if (!(error instanceof ConfigError)) throw error;
+    return error;
+  });
+  const shared = collected instanceof ConfigError
+    ? { ca: [], externData: [], artifacts: [] }
+    : collected;
+  const layers: LayerSpec[] = [
+    { createdBy: LAYER_CREATED_BY.ca, items: shared.ca },
+    {
+      createdBy: LAYER_CREATED_BY.tzdata,
+      items: config.include_tzdata ? tzdataItems(await loadTzdata()) : [],
+    },
+    { createdBy: LAYER_CREATED_BY.externData, items: shared.externData },
+  ].filter((l) => l.items.length > 0).map((l) => ({
+    createdBy: l.createdBy,
+    entries: stageLayer(l.items),
+  }));
+  // The runtime root is the lowest layer: its bytes change only with r10e's image format, so it
+  // is the one a registry and an engine reuse across every image and every version of the app.
+  if (config.runtime) {
+    layers.unshift({ createdBy: LAYER_CREATED_BY.runtimeRoot, entries: runtimeRootEntries() });
+  }
+  return {
+    layers,
+    items: [...shared.externData, ...shared.ca],
+    error: collected instanceof ConfigError ? collected : null,
+  };
+}
+
+/**
+ * Writes the archive atomically to r10e-docker/out/ and the SBOMs and provenance beside it
+ * (never inside it, where the provenance, which records the mode, would make host and docker
+ * archives differ); what build prints.
+ */
+async function writeImage(
+  project: Project,
+  staged: Staged,
+  how: { mode: "host" | "docker"; filesRoot: string },
+  options: BuildOptions,
+  say: Say,
+): Promise<BuildResult> {
+  const { config, pins, root, created, createdFrom, format } = project;
+  const images = staged.images;
   const revision = await headRevision(root);
-  const outDir = `${r10eDir}/out`;
-  const archivePath = `${outDir}/${archiveName(config.project_name, format)}`;
-  const dockerImage = dockerLoadImage(platforms);
-  const runtime = runtimeConfig(config);
-  // SBOMs per platform and the provenance, written beside the archive: never inside it, where
-  // the provenance (which records the mode) would make host and docker archives differ.
+  const dirty = project.status?.map((d) => d.path) ?? null;
+  const archivePath = `${root}/r10e-docker/out/${archiveName(config.project_name, format)}`;
+  const dockerImage = dockerLoadImage(project.platforms);
   const documents = prepareDocuments(
-    perPlatform.map((p) => ({
+    images.map((p) => ({
       platform: parsePlatform(p.platform),
       layers: p.layers,
       artifacts: () => p.digests.map((d) => d()),
@@ -458,9 +582,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       imageName: `${config.project_name}:latest`,
       created,
       tool: { name: "r10e", version: VERSION },
-      filesRoot,
+      filesRoot: how.filesRoot,
       provenance: {
-        record: { created, createdFrom, goVersion: pins.go_version, mode, dirty, revision },
+        record: {
+          created,
+          createdFrom,
+          goVersion: pins.go_version,
+          mode: how.mode,
+          dirty,
+          revision,
+        },
         config: config as unknown as Record<string, unknown>,
         pins: pins as unknown as Record<string, unknown>,
         sourceUri: config.source ?? null,
@@ -469,61 +600,32 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   );
   // Compressed layers beyond the writer's memory bound wait in a temporary file (TMPDIR).
   await using spool = tempLayerSpool();
-  const result = await writeAtomically(archivePath, options.signal, (sink) =>
-    writeImageArchive(
-      {
-        repository: config.project_name,
-        tag: "latest",
-        created,
-        ...(revision ? { revision } : {}),
-        ...(config.source ? { source: config.source } : {}),
-        layerCompression: config.layer_compression,
-        images: perPlatform.map((p) => ({
-          platform: parsePlatform(p.platform),
-          config: p.base
-            ? mergeRuntime(p.base.defaults, runtime, {
-              env: config.env,
-              entrypoint: config.entrypoint !== undefined,
-              cmd: config.cmd !== undefined,
-            })
-            : runtime,
-          layers: p.layers,
-          ...(p.base
-            ? {
-              baseHistory: p.base.history,
-              // The OCI annotations of a base, so that verify and scanners name a base change.
-              annotations: {
-                "org.opencontainers.image.base.digest": p.base.digest,
-                "org.opencontainers.image.base.name": p.base.name,
-              },
-            }
-            : {}),
-        })),
-        dockerImage,
-      },
-      sink,
-      {
+  const result = await writeAtomically(
+    archivePath,
+    options.signal,
+    (sink) =>
+      writeImageArchive(imageSpec(project, images, revision), sink, {
         compress: format === "tar.gz",
-        onProgress: progress,
+        onProgress: say.progress,
         onBytes: options.onBytes,
         spool,
         signal: options.signal,
-      },
-    ));
+      }),
+  );
   const made = await documents.make(result);
-  const images: PlatformImage[] = result.images.map((image, n) => ({
-    platform: perPlatform[n].platform,
+  const platformImages: PlatformImage[] = result.images.map((image, n) => ({
+    platform: images[n].platform,
     imageId: image.imageId,
     manifestDigest: image.manifestDigest,
     layers: image.layers.map((l, i) => ({
-      createdBy: perPlatform[n].layers[i].createdBy,
+      createdBy: images[n].layers[i].createdBy,
       digest: l.digest,
       size: l.size,
     })),
-    artifacts: perPlatform[n].digests.map((d) => d()),
+    artifacts: images[n].digests.map((d) => d()),
   }));
-  const loads = images[dockerImage];
-  const built: BuildResult = {
+  const loads = platformImages[dockerImage];
+  return {
     archivePath,
     archiveSha256: result.archiveSha256,
     archiveSize: result.archiveSize,
@@ -531,20 +633,58 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     manifestDigest: loads.manifestDigest,
     layers: loads.layers,
     artifacts: loads.artifacts,
-    images,
+    images: platformImages,
     ...(result.indexDigest ? { indexDigest: result.indexDigest } : {}),
     created,
     createdFrom,
     goVersion: pins.go_version,
-    mode,
+    mode: how.mode,
     dirty,
     root,
     revision,
-    audit: audited ? audit : null,
+    audit: staged.audit,
     documents: await writeDocuments(archivePath, made),
   };
-  if (options.record) progress(`Recorded the digests in ${await recordDigests(built, format)}`);
-  return built;
+}
+
+/** What the image writer takes: each platform's config (over its base's) and layers. */
+function imageSpec(
+  project: Project,
+  images: StagedImage[],
+  revision: string | null,
+): ArchiveSpec {
+  const { config } = project;
+  const runtime = runtimeConfig(config);
+  return {
+    repository: config.project_name,
+    tag: "latest",
+    created: project.created,
+    ...(revision ? { revision } : {}),
+    ...(config.source ? { source: config.source } : {}),
+    layerCompression: config.layer_compression,
+    images: images.map((p) => ({
+      platform: parsePlatform(p.platform),
+      config: p.base
+        ? mergeRuntime(p.base.defaults, runtime, {
+          env: config.env,
+          entrypoint: config.entrypoint !== undefined,
+          cmd: config.cmd !== undefined,
+        })
+        : runtime,
+      layers: p.layers,
+      ...(p.base
+        ? {
+          baseHistory: p.base.history,
+          // The OCI annotations of a base, so that verify and scanners name a base change.
+          annotations: {
+            "org.opencontainers.image.base.digest": p.base.digest,
+            "org.opencontainers.image.base.name": p.base.name,
+          },
+        }
+        : {}),
+    })),
+    dockerImage: dockerLoadImage(project.platforms),
+  };
 }
 
 /**
