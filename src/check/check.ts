@@ -29,7 +29,7 @@ import {
 import { Sha256 } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { looksLikeReference, parseReference } from "../registry/reference.ts";
-import { homeCaches, type HostFacts, planVariations } from "./variations.ts";
+import { homeCaches, type HostFacts, planVariations, type VariationPlan } from "./variations.ts";
 import { dirtyPaths, headRevision } from "../project/git.ts";
 import { findProjectRoot } from "../project/root.ts";
 import { parsePins } from "../project/pins.ts";
@@ -90,14 +90,83 @@ interface Plan {
 }
 
 /**
- * Runs the check.
+ * Runs the check: two clones of HEAD built side by side under different conditions, compared
+ * with each other strictly and with the reference.
  * @throws {UsageError} outside a git repository or before the first commit (exit 2).
  * @throws {ConfigError} when a build cannot run or fails (exit 2: the check could not run).
  */
 export async function check(options: CheckOptions): Promise<CheckResult> {
-  const progress = options.onProgress ?? (() => {});
+  const head = await findHead(options);
+  // A malformed REFERENCE is found before minutes of building, not after.
+  const referenceKind = options.reference === undefined
+    ? null
+    : await classifyReference(options.reference, options.cwd);
+  const work = await Deno.makeTempDir({ dir: options.env.TMPDIR || "/tmp", prefix: "r10e-check-" });
+  registerTemporary(work);
+  const mounted: { unmount?: () => Promise<void> } = {};
+  try {
+    const clones = await cloneTwice(head, work, options, mounted);
+    const { plans, conditions } = await planBuilds(head, clones, work, options);
+    const builds = await buildBoth(head, plans, work, options);
+    options.onProgress?.("comparing A and B with verify");
+    // verify takes no signal: an interrupt stops waiting for it, and the finally below unmounts
+    // and removes what it reads while it goes on until the process exits.
+    const report = await untilAborted(
+      verifyImages(builds[0].archivePath, builds[1].archivePath, {
+        tempDir: work,
+        registry: options.registry,
+      }),
+      options.signal,
+    );
+    report.a.input = "A";
+    report.b.input = "B";
+    const { reference, notes } = await againstReference(head, referenceKind, builds[0], {
+      options,
+      work,
+    });
+    const differing = differingDigests(builds[0], builds[1], FORMAT_VERSION);
+    return {
+      commit: head.commit,
+      dirty: head.dirty,
+      conditions,
+      builds,
+      // Strict: the digests people pin must be equal, whatever verify accepts as the same content.
+      reproducible: report.identical && differing.length === 0,
+      differing,
+      report,
+      reference,
+      notes,
+    };
+  } finally {
+    if (mounted.unmount) await mounted.unmount();
+    await removeTemporary(work);
+  }
+}
+
+/** The commit check rebuilds, and where the project and its config are inside the repository. */
+interface Head {
+  /** The project root in the working copy. */
+  root: string;
+  /** The repository's top folder. */
+  toplevel: string;
+  commit: string;
+  /** The user's branch, or null when HEAD is detached. */
+  branch: string | null;
+  /** The project root and config.json, relative to the repository's top. */
+  rel: string;
+  configRel: string;
+  /** Uncommitted paths of the working copy (check builds the commit, not these). */
+  dirty: string[];
+}
+
+/**
+ * Finds the project's repository and its HEAD, and says the config's warnings once (the builds'
+ * own go to their output).
+ * @throws {UsageError} outside a git repository, before the first commit, or for a config.json
+ * outside the repository.
+ */
+async function findHead(options: CheckOptions): Promise<Head> {
   const { root } = await findProjectRoot(options.configPath, options);
-  // The builds' own warnings go to their output: the config's are said here, once.
   const loaded = await loadConfig(resolve(options.cwd, options.configPath), options.configPath)
     .catch(() => null);
   for (const w of loaded?.warnings ?? []) options.onWarning?.(formatProblem(w));
@@ -111,252 +180,265 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     );
   }
   const toplevel = top.trim();
-  const rel = relative(toplevel, root);
   const configRel = relative(toplevel, resolve(options.cwd, options.configPath));
   if (configRel.startsWith("..")) {
     throw new UsageError(`Cannot check: "${options.configPath}" is outside the repository`);
   }
   const dirty = (await dirtyPaths(toplevel) ?? []).map((d) => d.path);
   if (dirty.length) {
-    progress(
+    options.onProgress?.(
       `the working tree is dirty (${plural(dirty.length, "path")}): checking commit ${
         commit.slice(0, 12)
       }, not the working copy`,
     );
   }
-
-  // A malformed REFERENCE is found before minutes of building, not after.
-  const referenceKind = options.reference === undefined
-    ? null
-    : await classifyReference(options.reference, options.cwd);
   const branch =
     (await gitText(toplevel, ["symbolic-ref", "--quiet", "--short", "HEAD"]))?.trim() ||
     null;
+  return { root, toplevel, commit, branch, rel: relative(toplevel, root), configRel, dirty };
+}
 
-  const tmpRoot = options.env.TMPDIR || "/tmp";
-  const work = await Deno.makeTempDir({ dir: tmpRoot, prefix: "r10e-check-" });
-  registerTemporary(work);
-  let unmount: (() => Promise<void>) | null = null;
-  try {
-    // Different depths and names: a build path that leaks in shows as a difference.
-    const dirA = join(work, "a", "src");
-    let dirB = join(work, "second-build", "nested", "checkout-b");
-    progress(`cloning ${commit.slice(0, 12)} into ${dirA}`);
-    // The clones check out the user's branch at HEAD (or detach like the user's checkout), so a
-    // build that stamps the branch name gets the one the user's own build gets.
-    const cloneA = clone(toplevel, commit, dirA, branch);
-    cloneA.catch(() => {}); // awaited below, after what runs meanwhile
-    const [modeB, host] = await Promise.all([
-      options.modeB
-        ? { mode: options.modeB, why: `--in-b ${options.modeB}` }
-        : chooseModeB(toplevel, rel, commit, options.env),
-      hostFacts(options.env, join(work, "home-b")),
-    ]);
-    const facts: HostFacts = { ...host, modeB: modeB.mode };
-    const plan = planVariations(facts);
-    const rawB = plan.shuffleDirents ? join(work, "second-build-files") : dirB;
-    progress(`cloning ${commit.slice(0, 12)} into ${rawB}`);
-    await Promise.all([cloneA, clone(toplevel, commit, rawB, branch)]);
-    await Deno.mkdir(facts.homeB);
-    if (plan.shuffleDirents) {
-      await Deno.mkdir(dirB, { recursive: true });
-      try {
-        unmount = await mountShuffled(
-          rawB,
-          dirB,
-          facts.tools.disorderfs!,
-          facts.tools.fusermount!,
-          options.signal,
-        );
-      } catch (error) {
-        // A container without the right to mount (no CAP_SYS_ADMIN) has /dev/fuse but cannot
-        // use it: B builds from its clone as it is, and the table says why.
-        dirB = rawB;
-        const row = plan.conditions.find((c) => c.name === "file order")!;
-        Object.assign(row, { a: "", b: "", notVaried: (error as Error).message });
-      }
-    }
-    const projectA = join(dirA, rel);
-    const projectB = join(dirB, rel);
+/** The two clones and how build B varies. */
+interface Clones {
+  dirA: string;
+  /** B's clone, or the disorderfs view of it. */
+  dirB: string;
+  modeB: { mode: "host" | "docker"; why: string };
+  facts: HostFacts;
+  plan: VariationPlan;
+}
+
+/**
+ * Clones HEAD twice at different depths and names (a build path that leaks in shows as a
+ * difference), plans B's variations on this host, and mounts B's clone through disorderfs when
+ * the plan shuffles directory entries (`mounted.unmount` is set as soon as it is mounted).
+ * @throws {ConfigError} when a clone fails or config.json is not in the commit.
+ */
+async function cloneTwice(
+  head: Head,
+  work: string,
+  options: CheckOptions,
+  mounted: { unmount?: () => Promise<void> },
+): Promise<Clones> {
+  const { commit, toplevel, branch } = head;
+  const dirA = join(work, "a", "src");
+  let dirB = join(work, "second-build", "nested", "checkout-b");
+  options.onProgress?.(`cloning ${commit.slice(0, 12)} into ${dirA}`);
+  // The clones check out the user's branch at HEAD (or detach like the user's checkout), so a
+  // build that stamps the branch name gets the one the user's own build gets.
+  const cloneA = clone(toplevel, commit, dirA, branch);
+  cloneA.catch(() => {}); // awaited below, after what runs meanwhile
+  const [modeB, host] = await Promise.all([
+    options.modeB
+      ? { mode: options.modeB, why: `--in-b ${options.modeB}` }
+      : chooseModeB(toplevel, head.rel, commit, options.env),
+    hostFacts(options.env, join(work, "home-b")),
+  ]);
+  const facts: HostFacts = { ...host, modeB: modeB.mode };
+  const plan = planVariations(facts);
+  const rawB = plan.shuffleDirents ? join(work, "second-build-files") : dirB;
+  options.onProgress?.(`cloning ${commit.slice(0, 12)} into ${rawB}`);
+  await Promise.all([cloneA, clone(toplevel, commit, rawB, branch)]);
+  await Deno.mkdir(facts.homeB);
+  if (plan.shuffleDirents) {
+    await Deno.mkdir(dirB, { recursive: true });
     try {
-      await Deno.stat(join(dirA, configRel));
-    } catch {
-      throw new ConfigError(
-        `Cannot check: "${configRel}" is not in commit ${commit.slice(0, 12)}: commit it first`,
+      mounted.unmount = await mountShuffled(
+        rawB,
+        dirB,
+        facts.tools.disorderfs!,
+        facts.tools.fusermount!,
+        options.signal,
       );
-    }
-
-    const goCacheB = options.freshGoCache ? join(work, "gocache-b") : undefined;
-    const [tmpA, tmpB] = [join(work, "tmp-a"), join(work, "tmp-b")];
-    await Promise.all([Deno.mkdir(tmpA), Deno.mkdir(tmpB)]);
-    const base = { ...options.env };
-    const plans: [Plan, Plan] = [
-      {
-        label: "A",
-        mode: "host",
-        dir: projectA,
-        umask: "022",
-        prefix: [],
-        env: { ...base, TZ: "UTC", LC_ALL: "C", LANG: "C", TMPDIR: tmpA },
-      },
-      {
-        label: "B",
-        mode: modeB.mode,
-        dir: projectB,
-        umask: "077",
-        prefix: plan.prefix,
-        ...(plan.clockShift ? { clockShift: plan.clockShift } : {}),
-        env: {
-          ...base,
-          ...plan.env,
-          TZ: "Pacific/Chatham",
-          LC_ALL: "tr_TR.UTF-8",
-          LANG: "tr_TR.UTF-8",
-          TMPDIR: tmpB,
-          ...(goCacheB ? { GOCACHE: goCacheB } : {}),
-        },
-      },
-    ];
-    // TZ, locale and umask reach r10e's own process: build_cmd runs with TZ=UTC, LC_ALL=C and
-    // umask 022 that r10e sets, so the rows say so rather than suggest they reached the build.
-    const fixedForBuildCmd = "r10e's own process; build_cmd gets r10e's fixed value";
-    const conditions: Condition[] = [
-      { name: "path", a: projectA, b: projectB },
-      { name: "TZ", a: "UTC", b: "Pacific/Chatham", note: `${fixedForBuildCmd} (TZ=UTC)` },
-      { name: "umask", a: "022", b: "077", note: `${fixedForBuildCmd} (022)` },
-      {
-        name: "locale",
-        a: "LC_ALL=C",
-        b: "LC_ALL=tr_TR.UTF-8",
-        note: `${fixedForBuildCmd} (LC_ALL=C)`,
-      },
-      { name: "TMPDIR", a: tmpA, b: tmpB },
-      ...plan.conditions,
-      goCacheB
-        ? { name: "GOCACHE", a: options.env.GOCACHE || "the user's", b: `${goCacheB} (empty)` }
-        : {
-          name: "GOCACHE",
-          a: "",
-          b: "",
-          notVaried: "shared with the user's (pass --fresh-gocache for an empty one in B)",
-        },
-      {
-        name: "GOMODCACHE",
-        a: "",
-        b: "",
-        notVaried: "shared, so that no network is needed",
-      },
-      modeB.mode === "docker"
-        ? { name: "mode", a: "host", b: "docker" }
-        : { name: "mode", a: "host", b: "host", notVaried: modeB.why },
-      {
-        name: "user",
-        a: "",
-        b: "",
-        notVaried: userNotVaried(options.env),
-      },
-    ];
-    const config = relative(root, resolve(options.cwd, options.configPath));
-    // Both start now, but B's build_cmd waits until A's has finished (A says so when it starts
-    // staging; check then creates the gate file B's build waits for): their wall clocks differ
-    // by a whole build_cmd, so a stamp to the second differs too (B's faketime shifts what C
-    // programs see by days), while B's start-up overlaps A's build.
-    const gate = join(work, "build-a-ran");
-    progress(`building A (host) and B (${modeB.mode}); B's build_cmd waits for A's`);
-    const stopB = new AbortController();
-    let gateOpened: Promise<void> | null = null;
-    const openGate = () =>
-      gateOpened ??= (async () => {
-        // 1.1 s after A's build_cmd ended: any instant of B's build_cmd is then more than a
-        // second after any of A's, so a stamp to the second differs even without faketime.
-        await new Promise((r) => setTimeout(r, 1100));
-        await Deno.writeTextFile(gate, "");
-        progress("A's build_cmd finished: B's may start");
-      })();
-    const runA = runBuild(plans[0], config, options, (line) => {
-      // Awaited again when A ends, where a failure to write the gate stops B.
-      if (line.startsWith("r10e: Staging artifacts")) openGate().catch(() => {});
-    }).then(async (digests) => {
-      await openGate();
-      return digests;
-    }).catch((error) => {
-      stopB.abort();
-      throw error;
-    });
-    const signalB = options.signal ? AbortSignal.any([options.signal, stopB.signal]) : stopB.signal;
-    const runB = runBuild(
-      { ...plans[1], startAfter: gate },
-      config,
-      { ...options, signal: signalB },
-    );
-    runB.catch(() => {}); // awaited below, after A
-    let buildA: BuildDigests;
-    try {
-      buildA = await runA;
     } catch (error) {
-      await runB.catch(() => {});
-      throw error;
+      // A container without the right to mount (no CAP_SYS_ADMIN) has /dev/fuse but cannot
+      // use it: B builds from its clone as it is, and the table says why.
+      dirB = rawB;
+      const row = plan.conditions.find((c) => c.name === "file order")!;
+      Object.assign(row, { a: "", b: "", notVaried: (error as Error).message });
     }
-    const buildB = await runB;
-    const builds: [BuildDigests, BuildDigests] = [buildA, buildB];
-    progress("comparing A and B with verify");
-    // verify takes no signal: an interrupt stops waiting for it, and the finally below unmounts
-    // and removes what it reads while it goes on until the process exits.
-    const report = await untilAborted(
-      verifyImages(builds[0].archivePath, builds[1].archivePath, {
-        tempDir: work,
-        registry: options.registry,
-      }),
-      options.signal,
-    );
-    report.a.input = "A";
-    report.b.input = "B";
-    const notes: string[] = [];
-    let reference: ReferenceOutcome | null = null;
-    if (options.reference !== undefined && referenceKind !== null) {
-      reference = await compareReference(
-        options.reference,
-        referenceKind,
-        builds[0],
-        options,
-        work,
-      );
-    } else {
-      const recorded = await readRecorded(root);
-      if (recorded) {
-        if (recorded.digests.commit === commit) {
-          reference = compareRecorded(recorded.digests, builds[0], DIGESTS_FILE, FORMAT_VERSION);
-          if (!reference.matches) {
-            reference.next = await recordedImageCommand(recorded.digests, root, options.cwd);
-          }
-        } else {
-          notes.push(
-            `${DIGESTS_FILE} was recorded for ${
-              recorded.digests.commit
-                ? `commit ${recorded.digests.commit.slice(0, 12)}`
-                : "no commit"
-            }, not HEAD ${commit.slice(0, 12)}: not compared`,
-          );
-        }
-      }
-    }
-    const differing = differingDigests(builds[0], builds[1], FORMAT_VERSION);
-    return {
-      commit,
-      dirty,
-      conditions,
-      builds,
-      // Strict: the digests people pin must be equal, whatever verify accepts as the same content.
-      reproducible: report.identical && differing.length === 0,
-      differing,
-      report,
-      reference,
-      notes,
-    };
-  } finally {
-    if (unmount) await unmount();
-    await removeTemporary(work);
   }
+  try {
+    await Deno.stat(join(dirA, head.configRel));
+  } catch {
+    throw new ConfigError(
+      `Cannot check: "${head.configRel}" is not in commit ${commit.slice(0, 12)}: commit it first`,
+    );
+  }
+  return { dirA, dirB, modeB, facts, plan };
+}
+
+/** What A and B run with (B: its variations, path, TZ, locale, umask, TMPDIR), and the table. */
+async function planBuilds(
+  head: Head,
+  clones: Clones,
+  work: string,
+  options: CheckOptions,
+): Promise<{ plans: [Plan, Plan]; conditions: Condition[] }> {
+  const { plan, modeB } = clones;
+  const projectA = join(clones.dirA, head.rel);
+  const projectB = join(clones.dirB, head.rel);
+  const goCacheB = options.freshGoCache ? join(work, "gocache-b") : undefined;
+  const [tmpA, tmpB] = [join(work, "tmp-a"), join(work, "tmp-b")];
+  await Promise.all([Deno.mkdir(tmpA), Deno.mkdir(tmpB)]);
+  const base = { ...options.env };
+  const plans: [Plan, Plan] = [
+    {
+      label: "A",
+      mode: "host",
+      dir: projectA,
+      umask: "022",
+      prefix: [],
+      env: { ...base, TZ: "UTC", LC_ALL: "C", LANG: "C", TMPDIR: tmpA },
+    },
+    {
+      label: "B",
+      mode: modeB.mode,
+      dir: projectB,
+      umask: "077",
+      prefix: plan.prefix,
+      ...(plan.clockShift ? { clockShift: plan.clockShift } : {}),
+      env: {
+        ...base,
+        ...plan.env,
+        TZ: "Pacific/Chatham",
+        LC_ALL: "tr_TR.UTF-8",
+        LANG: "tr_TR.UTF-8",
+        TMPDIR: tmpB,
+        ...(goCacheB ? { GOCACHE: goCacheB } : {}),
+      },
+    },
+  ];
+  // TZ, locale and umask reach r10e's own process: build_cmd runs with TZ=UTC, LC_ALL=C and
+  // umask 022 that r10e sets, so the rows say so rather than suggest they reached the build.
+  const fixedForBuildCmd = "r10e's own process; build_cmd gets r10e's fixed value";
+  const conditions: Condition[] = [
+    { name: "path", a: projectA, b: projectB },
+    { name: "TZ", a: "UTC", b: "Pacific/Chatham", note: `${fixedForBuildCmd} (TZ=UTC)` },
+    { name: "umask", a: "022", b: "077", note: `${fixedForBuildCmd} (022)` },
+    {
+      name: "locale",
+      a: "LC_ALL=C",
+      b: "LC_ALL=tr_TR.UTF-8",
+      note: `${fixedForBuildCmd} (LC_ALL=C)`,
+    },
+    { name: "TMPDIR", a: tmpA, b: tmpB },
+    ...plan.conditions,
+    goCacheB
+      ? { name: "GOCACHE", a: options.env.GOCACHE || "the user's", b: `${goCacheB} (empty)` }
+      : {
+        name: "GOCACHE",
+        a: "",
+        b: "",
+        notVaried: "shared with the user's (pass --fresh-gocache for an empty one in B)",
+      },
+    {
+      name: "GOMODCACHE",
+      a: "",
+      b: "",
+      notVaried: "shared, so that no network is needed",
+    },
+    modeB.mode === "docker"
+      ? { name: "mode", a: "host", b: "docker" }
+      : { name: "mode", a: "host", b: "host", notVaried: modeB.why },
+    {
+      name: "user",
+      a: "",
+      b: "",
+      notVaried: userNotVaried(options.env),
+    },
+  ];
+  return { plans, conditions };
+}
+
+/**
+ * Builds A and B. Both start now, but B's build_cmd waits until A's has finished (A says so when
+ * it starts staging; check then creates the gate file B's build waits for): their wall clocks
+ * differ by a whole build_cmd, so a stamp to the second differs too (B's faketime shifts what C
+ * programs see by days), while B's start-up overlaps A's build. A failure of A stops B.
+ */
+async function buildBoth(
+  head: Head,
+  plans: [Plan, Plan],
+  work: string,
+  options: CheckOptions,
+): Promise<[BuildDigests, BuildDigests]> {
+  const progress = options.onProgress ?? (() => {});
+  // config.json as the project root sees it: each build runs in its clone's project root.
+  const config = relative(head.root, resolve(options.cwd, options.configPath));
+  const gate = join(work, "build-a-ran");
+  progress(`building A (host) and B (${plans[1].mode}); B's build_cmd waits for A's`);
+  const stopB = new AbortController();
+  let gateOpened: Promise<void> | null = null;
+  const openGate = () =>
+    gateOpened ??= (async () => {
+      // 1.1 s after A's build_cmd ended: any instant of B's build_cmd is then more than a
+      // second after any of A's, so a stamp to the second differs even without faketime.
+      await new Promise((r) => setTimeout(r, 1100));
+      await Deno.writeTextFile(gate, "");
+      progress("A's build_cmd finished: B's may start");
+    })();
+  const runA = runBuild(plans[0], config, options, (line) => {
+    // Awaited again when A ends, where a failure to write the gate stops B.
+    if (line.startsWith("r10e: Staging artifacts")) openGate().catch(() => {});
+  }).then(async (digests) => {
+    await openGate();
+    return digests;
+  }).catch((error) => {
+    stopB.abort();
+    throw error;
+  });
+  const signalB = options.signal ? AbortSignal.any([options.signal, stopB.signal]) : stopB.signal;
+  const runB = runBuild(
+    { ...plans[1], startAfter: gate },
+    config,
+    { ...options, signal: signalB },
+  );
+  runB.catch(() => {}); // awaited below, after A
+  let buildA: BuildDigests;
+  try {
+    buildA = await runA;
+  } catch (error) {
+    await runB.catch(() => {});
+    throw error;
+  }
+  return [buildA, await runB];
+}
+
+/**
+ * Compares build A with REFERENCE, or without one with digests.json when it was recorded for
+ * HEAD (a note says when it was recorded for another commit).
+ */
+async function againstReference(
+  head: Head,
+  kind: ReferenceKind | null,
+  buildA: BuildDigests,
+  at: { options: CheckOptions; work: string },
+): Promise<{ reference: ReferenceOutcome | null; notes: string[] }> {
+  const { options } = at;
+  if (options.reference !== undefined && kind !== null) {
+    return {
+      reference: await compareReference(options.reference, kind, buildA, options, at.work),
+      notes: [],
+    };
+  }
+  const recorded = await readRecorded(head.root);
+  if (!recorded) return { reference: null, notes: [] };
+  if (recorded.digests.commit !== head.commit) {
+    return {
+      reference: null,
+      notes: [
+        `${DIGESTS_FILE} was recorded for ${
+          recorded.digests.commit ? `commit ${recorded.digests.commit.slice(0, 12)}` : "no commit"
+        }, not HEAD ${head.commit.slice(0, 12)}: not compared`,
+      ],
+    };
+  }
+  const reference = compareRecorded(recorded.digests, buildA, DIGESTS_FILE, FORMAT_VERSION);
+  if (!reference.matches) {
+    reference.next = await recordedImageCommand(recorded.digests, head.root, options.cwd);
+  }
+  return { reference, notes: [] };
 }
 
 /** What REFERENCE is, decided before building. */
