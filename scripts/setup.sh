@@ -62,10 +62,12 @@ declare -A wanted=(
   # tests/cgo_base_docker_test.ts builds a cgo program on the host (gcc, libc6's headers)
   [gcc]=/usr/bin/gcc
   [libc6-dev]=/usr/include/stdio.h
+  # tests/base_image_shapes_test.ts compresses a base layer with zstd
+  [zstd]=/usr/bin/zstd
 )
 missing=()
 for pkg in docker.io skopeo umoci docker-registry busybox-static apache2-utils openssl curl zsh fish \
-  qemu-user-static podman faketime disorderfs fuse containerd make gcc libc6-dev; do
+  qemu-user-static podman faketime disorderfs fuse containerd make gcc libc6-dev zstd; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     && [ -e "${wanted[$pkg]}" ]; then
     :

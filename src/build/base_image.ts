@@ -19,6 +19,7 @@ import { type ClientOptions, RegistryClient } from "../registry/client.ts";
 import { type Descriptor, readDocument } from "../registry/media.ts";
 import { fetchManifest } from "../registry/pull.ts";
 import { readTar } from "../tar/reader.ts";
+import { decompress } from "../image/reader.ts";
 import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { diskFullOr } from "../disk_full.ts";
@@ -56,15 +57,75 @@ export interface BaseImage {
 /** An index or manifest document as JSON. */
 type Json = Record<string, unknown>;
 
+/** A zstd layer (OCI image spec 1.1), kept as it is: engines since Docker 23 and containerd 1.5 read it. */
+const LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
+
 const DOCKER_LAYER_TYPES: Record<string, string> = {
   "application/vnd.docker.image.rootfs.diff.tar.gzip": MediaType.layerGzip,
   "application/vnd.oci.image.layer.v1.tar+gzip": MediaType.layerGzip,
   "application/vnd.oci.image.layer.v1.tar": MediaType.layer,
+  [LAYER_ZSTD]: LAYER_ZSTD,
+  "application/vnd.docker.image.rootfs.diff.tar.zstd": LAYER_ZSTD,
 };
+
+/** Media types of an index whose entries may be indexes in turn (a nested index). */
+const INDEX_TYPES = new Set([
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+]);
+
+/** How deep indexes may nest, and how many a base may hold in all (each is a fetch). */
+const NESTED_MAX = { depth: 8, indexes: 64 } as const;
+
+/** What one index offers for a platform: its manifest, the platforms it has, the indexes nested in it. */
+export interface IndexScan {
+  match: Descriptor | null;
+  offered: string[];
+  nested: Descriptor[];
+}
+
+/** Looks through one index's entries for `platform`'s manifest. Pure. */
+export function scanIndex(index: Json, platform: Platform): IndexScan {
+  const want = formatPlatform(platform);
+  const out: IndexScan = { match: null, offered: [], nested: [] };
+  for (const m of (Array.isArray(index.manifests) ? index.manifests : []) as Json[]) {
+    const descriptor = {
+      mediaType: String(m.mediaType),
+      digest: String(m.digest),
+      size: Number(m.size),
+    };
+    // An index in an index: its own entries say which platforms it has.
+    if (INDEX_TYPES.has(descriptor.mediaType)) {
+      out.nested.push(descriptor);
+      continue;
+    }
+    const p = readPlatform(m.platform);
+    if (!p) continue;
+    // BuildKit's attestations claim "unknown/unknown".
+    if (p.os === "unknown") continue;
+    const text = formatPlatform(p);
+    out.offered.push(text);
+    // arm64's variant v8 is the default: "linux/arm64" and "linux/arm64/v8" are the same.
+    const norm = (s: string) => s.replace(/^linux\/arm64\/v8$/, "linux/arm64");
+    if (out.match === null && norm(text) === norm(want)) out.match = descriptor;
+  }
+  return out;
+}
+
+/** The error for a platform no index of the base has. */
+function noPlatform(name: string, platform: Platform, offered: string[]): ConfigError {
+  return new ConfigError(
+    `Cannot use base_image "${name}": it has no image for platform "${
+      formatPlatform(platform)
+    }" (it has ${
+      offered.length ? offered.map((o) => `"${o}"`).join(", ") : "none with a platform"
+    })`,
+  );
+}
 
 /**
  * The descriptor of `platform`'s manifest in an index, or null when the document is a manifest
- * (its config says which platform it is for).
+ * (its config says which platform it is for). Pure: an index nested in it is not looked into.
  * @throws {ConfigError} naming the platform when the index has none for it.
  */
 export function pickPlatform(
@@ -73,26 +134,46 @@ export function pickPlatform(
   name: string,
 ): Descriptor | null {
   if (!Array.isArray(index.manifests)) return null;
-  const want = formatPlatform(platform);
+  const scan = scanIndex(index, platform);
+  if (scan.match) return scan.match;
+  throw noPlatform(name, platform, scan.offered);
+}
+
+/**
+ * `platform`'s manifest in the base's index, looking into nested indexes breadth first (the
+ * first match at the shallowest level wins, in index order), or null for a manifest.
+ * @throws {ConfigError} naming the platform and every platform found, or too deep a nesting
+ */
+async function findPlatform(
+  top: Json,
+  platform: Platform,
+  name: string,
+  fetchIndex: (d: Descriptor) => Promise<Json>,
+): Promise<Descriptor | null> {
+  if (!Array.isArray(top.manifests)) return null;
   const offered: string[] = [];
-  for (const m of index.manifests as Json[]) {
-    const p = readPlatform(m.platform);
-    if (!p) continue;
-    // BuildKit's attestations claim "unknown/unknown".
-    if (p.os === "unknown") continue;
-    const text = formatPlatform(p);
-    offered.push(text);
-    // arm64's variant v8 is the default: "linux/arm64" and "linux/arm64/v8" are the same.
-    const norm = (s: string) => s.replace(/^linux\/arm64\/v8$/, "linux/arm64");
-    if (norm(text) === norm(want)) {
-      return { mediaType: String(m.mediaType), digest: String(m.digest), size: Number(m.size) };
+  let level: Json[] = [top];
+  let fetched = 0;
+  for (let depth = 0; level.length; depth++) {
+    const next: Descriptor[] = [];
+    for (const index of level) {
+      const scan = scanIndex(index, platform);
+      if (scan.match) return scan.match;
+      offered.push(...scan.offered);
+      next.push(...scan.nested);
     }
+    if (
+      next.length && (depth + 1 >= NESTED_MAX.depth || fetched + next.length > NESTED_MAX.indexes)
+    ) {
+      throw new ConfigError(
+        `Cannot use base_image "${name}": its indexes nest deeper than ${NESTED_MAX.depth} levels or number more than ${NESTED_MAX.indexes}`,
+      );
+    }
+    fetched += next.length;
+    level = [];
+    for (const d of next) level.push(await fetchIndex(d));
   }
-  throw new ConfigError(
-    `Cannot use base_image "${name}": it has no image for platform "${want}" (it has ${
-      offered.length ? offered.map((o) => `"${o}"`).join(", ") : "none with a platform"
-    })`,
-  );
+  throw noPlatform(name, platform, [...new Set(offered)]);
 }
 
 /** The runtime defaults of a base config (`config` of the image config). */
@@ -257,13 +338,15 @@ async function readBaseTree(
   const tree = new Map<string, BaseEntry>();
   const abs = (n: string) => "/" + n.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
   for (const layer of layers) {
-    let stream: ReadableStream<Uint8Array> = ReadableStream.from(layer.read());
-    if (layer.mediaType === MediaType.layerGzip) {
-      // Reading only: the bytes written are the blob's own, whatever this decompressor does.
-      stream = stream.pipeThrough(
-        new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-    }
+    // Reading only: the bytes written are the blob's own, whatever this decompressor does. The
+    // reader's decompressor takes every gzip member (DecompressionStream stops after the first)
+    // and zstd, fed so that memory stays bounded.
+    const compression = layer.mediaType === MediaType.layerGzip
+      ? "gzip"
+      : layer.mediaType === LAYER_ZSTD
+      ? "zstd"
+      : "none";
+    const stream = ReadableStream.from(decompress(layer.read(), compression));
     for await (const { header, body } of readTar(stream, { label: `base layer ${layer.digest}` })) {
       const name = abs(header.name);
       const base = name.slice(name.lastIndexOf("/") + 1);
@@ -382,7 +465,12 @@ export async function loadBaseImage(
     const top = await store.manifest(ref.digest!);
     const out: BaseImage[] = [];
     for (const platform of platforms) {
-      const picked = pickPlatform(top.json, platform, text);
+      const picked = await findPlatform(
+        top.json,
+        platform,
+        text,
+        async (d) => (await store.manifest(d.digest, d)).json,
+      );
       const manifest = picked ? await store.manifest(picked.digest, picked) : top;
       const doc = readDocument(manifest.bytes, `manifest ${manifest.digest} of "${text}"`);
       if (doc.kind !== "manifest") {
@@ -411,7 +499,7 @@ export async function loadBaseImage(
         const mediaType = DOCKER_LAYER_TYPES[layer.mediaType];
         if (!mediaType) {
           throw new ConfigError(
-            `Cannot use base_image "${text}": layer ${layer.digest} is of type "${layer.mediaType}" (expected a tar, or a gzip tar)`,
+            `Cannot use base_image "${text}": layer ${layer.digest} is of type "${layer.mediaType}" (expected a tar, or a gzip or zstd tar)`,
           );
         }
         await store.ensure(layer);

@@ -8,6 +8,7 @@ import {
   loadBaseImage,
   mergeRuntime,
   pickPlatform,
+  scanIndex,
 } from "./base_image.ts";
 import { gzipSync } from "node:zlib";
 import { collectBytes, fileEntry } from "../../tests/_bytes.ts";
@@ -34,6 +35,26 @@ const index = {
     },
   ],
 };
+
+Deno.test("scanIndex: an index in an index is listed to look into, not taken for a platform", () => {
+  const nested = {
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    digest: "sha256:dd",
+    size: 4,
+  };
+  const list = {
+    mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
+    digest: "sha256:ee",
+    size: 5,
+    platform: amd64,
+  };
+  const scan = scanIndex({ manifests: [nested, list, ...index.manifests.slice(1)] }, amd64);
+  assertEquals(scan, {
+    match: null,
+    offered: ["linux/arm64/v8"],
+    nested: [nested, { mediaType: list.mediaType, digest: list.digest, size: list.size }],
+  });
+});
 
 Deno.test("pickPlatform: the platform's manifest, arm64/v8 as arm64, a missing one named", () => {
   assertEquals(pickPlatform(index, amd64, "b")?.digest, "sha256:aa");
