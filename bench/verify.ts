@@ -17,7 +17,10 @@
  * alone; it is left out when docker-registry is not installed.
  *
  *   deno run -A bench/verify.ts [--rounds N] [--files N] [--file-kb N] [--diffoscope-cap SECONDS]
- *     [--ref-only] [--no-ref] [--layers none|gzip]
+ *     [--ref-only] [--identical-only] [--no-ref] [--layers none|gzip]
+ *
+ * Then two byte-identical archives (a.tar.gz and a copy) against `sha256sum` of both: target
+ * ≤ 1.5x (`--identical-only` runs this part alone). Exits 1 when a target is missed.
  *
  * `--layers gzip` stores the layers gzipped (r10e's default since format 4): the layer that
  * differs is then inflated on both sides and checked against its diff_id, where the time goes
@@ -242,6 +245,10 @@ if (import.meta.main) {
     await refPart(rounds, env);
     Deno.exit(0);
   }
+  if (Deno.args.includes("--identical-only")) {
+    await identicalPart(rounds, env);
+    Deno.exit();
+  }
   const lower = "zcat a | sha256sum";
   const contenders: Record<string, () => Promise<Measurement>> = {
     [lower]: () =>
@@ -308,9 +315,39 @@ if (import.meta.main) {
     "r10e's report starts with: " +
       (await Deno.readTextFile(`${WORK}/r10e.txt`)).split("\n")[0],
   );
+  if (r.wallSeconds / results[lower].wallSeconds > 2 || r.peakRssMb >= 200) Deno.exitCode = 1;
+  await identicalPart(rounds, env);
   if (Deno.args.includes("--no-ref")) console.log("REF part: left out (--no-ref)");
   else if (await which("docker-registry")) await refPart(rounds, env);
   else console.log("REF part: docker-registry is not installed (apt-get install docker-registry)");
+}
+
+/**
+ * Two byte-identical archives (a.tar.gz and a copy): `r10e verify` against `sha256sum` of both,
+ * the same proof (target ≤ 1.5x). Identical bytes are identical images: r10e compares them, takes
+ * the digest once and reads only the documents (checked to be an image), not the layers.
+ */
+async function identicalPart(rounds: number, env: Record<string, string>): Promise<void> {
+  await Deno.copyFile(`${WORK}/a.tar.gz`, `${WORK}/a-copy.tar.gz`);
+  const peer = "sha256sum a.tar.gz a-copy.tar.gz";
+  const mine = "r10e verify a.tar.gz a-copy.tar.gz (byte-identical)";
+  const results = await compare({
+    [peer]: () => measure(peer, `${peer} > /dev/null`, { cwd: WORK, env }),
+    [mine]: () =>
+      measure(mine, `"${REPO}/scripts/r10e" verify -q a.tar.gz a-copy.tar.gz > /dev/null`, {
+        cwd: WORK,
+        env,
+      }),
+  }, Math.max(rounds, 3));
+  console.log(`\nverify of two byte-identical archives; ${Math.max(rounds, 3)} rounds, medians`);
+  console.log(formatRows(results, peer));
+  const ratio = results[mine].wallSeconds / results[peer].wallSeconds;
+  console.log(
+    `ratio identical verify / sha256sum of both: ${ratio.toFixed(2)}x wall, ${
+      (results[mine].cpuSeconds! / results[peer].cpuSeconds!).toFixed(2)
+    }x CPU (target ≤ 1.5x); load average ${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
+  );
+  if (ratio > 1.5) Deno.exitCode = 1;
 }
 
 /** `verify REF@digest X` against `verify a.tar.gz X`, X the same image and the other one. */

@@ -94,3 +94,39 @@ export async function hashRanges(
     for (const w of workers) w.terminate();
   }
 }
+
+/**
+ * sha256 hex of a whole file hashed on a worker thread, leaving this one free for other work
+ * (verify inflates an archive while its twin's digest is computed); on this thread when the
+ * worker cannot start or run.
+ * @throws {Error} when the file cannot be read.
+ */
+export async function hashFileOffThread(
+  path: string,
+  options: { workerUrl?: string } = {},
+): Promise<string> {
+  const size = (await Deno.stat(path)).size;
+  const here = async () => (await hashFileRanges(path, [[0, size]]))[0];
+  let worker: Worker;
+  try {
+    worker = new Worker(
+      options.workerUrl ?? new URL("./_hash_worker.ts", import.meta.url).href,
+      { type: "module" },
+    );
+  } catch {
+    return await here();
+  }
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<{ hexes?: string[]; error?: string }>) =>
+        e.data.hexes ? resolve(e.data.hexes[0]) : reject(new Error(e.data.error));
+      worker.onerror = (e) => {
+        e.preventDefault();
+        here().then(resolve, reject);
+      };
+      worker.postMessage({ path, ranges: [[0, size]] });
+    });
+  } finally {
+    worker.terminate();
+  }
+}

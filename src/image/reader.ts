@@ -199,6 +199,13 @@ export interface OpenImageOptions {
    * Documents read with `readBytes` are checked whatever their size.
    */
   deferBlobHashes?: boolean;
+  /**
+   * Only the documents and configs will be read (verify of two byte-identical archives): the
+   * blobs of a compressed archive named by their digest, of 1 MiB or more, are inflated past but
+   * neither hashed nor spooled, and listed in {@linkcode ImageInput.unhashed} (`checkBlobs`
+   * hashes one, inflating the archive again).
+   */
+  documentsOnly?: boolean;
 }
 
 /** Blobs below this are hashed when opened even with `deferBlobHashes`: cheap, and documents. */
@@ -559,7 +566,8 @@ export class ImageInput implements AsyncDisposable {
 
   /**
    * Checks entries left unhashed when the archive was opened (`deferBlobHashes`) against the
-   * digests their names claim, the ranges of a plain tar hashed on every core; others are no-ops.
+   * digests their names claim, the ranges of a plain tar hashed on every core, a compressed
+   * archive's entries (`documentsOnly`) by inflating it again; others are no-ops.
    * @throws {InputError} for a blob that does not match its digest.
    */
   async checkBlobs(paths: Iterable<string>): Promise<void> {
@@ -568,6 +576,16 @@ export class ImageInput implements AsyncDisposable {
       const entry = this.#resolve(normalize(p));
       if (!entry || !this.#unhashed.has(entry.path)) continue;
       const stored = this.#stored.get(entry.path);
+      if (stored?.kind === "inflate") {
+        // Passed over by a compressed archive's first pass (`documentsOnly`): read again.
+        const hash = createHash("sha256");
+        for await (const chunk of this.readEntry(entry.path)) hash.update(chunk);
+        if (hash.digest("hex") !== entry.sha256) {
+          throw this.error(`blob "${entry.path}" does not match its digest`);
+        }
+        this.#unhashed.delete(entry.path);
+        continue;
+      }
       if (stored?.kind !== "file") continue;
       files.push({
         path: entry.path,
@@ -963,6 +981,19 @@ async function openArchive(
         }
         // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
         await sink.drop(p);
+        unhashed.delete(p);
+        const named = options.documentsOnly && h.kind === "file" && h.size >= DEFER_MIN
+          ? /^blobs\/sha256\/([0-9a-f]{64})$/.exec(p)
+          : null;
+        if (named) {
+          // Passed over (inflated to reach the next header, neither hashed nor kept): its name
+          // stands for its digest until it is read (`checkBlobs`), by inflating the archive again.
+          const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size };
+          entries.push({ ...entry, sha256: named[1] });
+          sink.stream(entries[entries.length - 1]);
+          unhashed.add(p);
+          continue;
+        }
         if (h.kind === "file") sha256 = await sink.take(p, h, e.body, DOCUMENTS.has(p));
       }
       entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });

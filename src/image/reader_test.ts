@@ -387,3 +387,49 @@ Deno.test("a gzip layer's diff_id covers the record padding after its end blocks
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("openImage documentsOnly: a gzip archive's large blobs are passed over, checked when asked", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A layer of 2 MiB (over the size below which blobs are always hashed), marked in its middle.
+    const big = new Uint8Array(2 << 20).fill(0x61);
+    big.set(new TextEncoder().encode("needle"), 1 << 20);
+    const w = await writeTestImage(`${dir}/big.tar`, [rawTar([{ name: "big", content: big }])], {
+      layout: "oci-only",
+    });
+    const layer = `blobs/sha256/${w.layerDigests[0].slice(7)}`;
+    const bytes = await Deno.readFile(w.path);
+    const { gzipSync } = await import("node:zlib");
+    await Deno.writeFile(`${dir}/honest.tar.gz`, new Uint8Array(gzipSync(bytes)));
+    bytes[findBytes(bytes, new TextEncoder().encode("needle"))] ^= 1;
+    await Deno.writeFile(`${dir}/lying.tar.gz`, new Uint8Array(gzipSync(bytes)));
+    await t.step(
+      "the honest archive: the documents read, the layer checked when asked",
+      async () => {
+        await using input = await openImage(`${dir}/honest.tar.gz`, { documentsOnly: true });
+        assert.equal(input.image().manifestDigest, w.manifestDigests[0]);
+        assert.deepEqual([...input.unhashed], [layer]);
+        await input.checkBlobs([layer]);
+        assert.deepEqual([...input.unhashed], []);
+      },
+    );
+    await t.step("a lying layer: opened for its documents, refused when checked", async () => {
+      await using input = await openImage(`${dir}/lying.tar.gz`, { documentsOnly: true });
+      assert.deepEqual([...input.unhashed], [layer]);
+      await assert.rejects(
+        () => input.checkBlobs([layer]),
+        new RegExp(`blob "${layer}" does not match its digest$`),
+      );
+    });
+    await t.step("without documentsOnly the lying layer is refused when opened", async () => {
+      await assert.rejects(
+        async () => {
+          await using _ = await openImage(`${dir}/lying.tar.gz`);
+        },
+        new RegExp(`blob "${layer}" does not match its digest$`),
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -15,7 +15,6 @@
 import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { statfs } from "node:fs/promises";
-import { Buffer } from "node:buffer";
 import { formatPlatform } from "../image/platform.ts";
 import { type ImageInfo, type ImageInput, isAttachment, openImage } from "../image/reader.ts";
 import { missingPlatform, pairPlatform, pairPlatforms, platformList } from "./platforms.ts";
@@ -33,6 +32,8 @@ import {
 } from "./compare.ts";
 import { type ByteDifference, describeByteDifference, type TarSpan } from "./archive_bytes.ts";
 import { analyzeContent } from "./content.ts";
+import { sameBytes } from "./identical.ts";
+import { hashFileOffThread } from "../image/_hash_ranges.ts";
 import {
   CAUSES,
   type DiffNode,
@@ -91,8 +92,7 @@ async function verify(
   ignore: IgnoreOptions,
 ): Promise<Report> {
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
-  const twin = await byteIdentical(pathA, pathB);
-  if (twin) return await byteIdenticalReport(pathA, pathB, twin, options);
+  if (await sameBytes(pathA, pathB)) return await byteIdenticalReport(pathA, pathB, options);
   // A registry reference is read from its registry: documents now, layers streamed when
   // compared and kept nowhere (issue 11: reading from a registry).
   const open = {
@@ -416,32 +416,6 @@ function identityText(identity: Identity, platforms: number): string {
 }
 
 /**
- * The `sha256:<hex>` of two regular files with the same bytes (read side by side, stopping at
- * the first difference), else null. Identical bytes hold identical images: what is left is to
- * check that they hold an image at all.
- */
-async function byteIdentical(pathA: string, pathB: string): Promise<string | null> {
-  const [sa, sb] = await Promise.all([pathA, pathB].map((p) => Deno.stat(p).catch(() => null)));
-  if (!sa?.isFile || !sb?.isFile || sa.size !== sb.size) return null;
-  if (sa.dev === sb.dev && sa.ino !== null && sa.ino === sb.ino) return await fileSha256(pathA);
-  {
-    using fa = await Deno.open(pathA);
-    using fb = await Deno.open(pathB);
-    const bufA = new Uint8Array(4 << 20);
-    const bufB = new Uint8Array(4 << 20);
-    for (let at = 0; at < sa.size;) {
-      const n = Math.min(bufA.length, sa.size - at);
-      await Promise.all([readFull(fa, bufA.subarray(0, n)), readFull(fb, bufB.subarray(0, n))]);
-      if (Buffer.compare(bufA.subarray(0, n), bufB.subarray(0, n)) !== 0) return null;
-      at += n;
-    }
-  }
-  // Hashed only once they are known to be the same: two builds that differ have files of the
-  // same size as often as not (stored deflate blocks), and differ anywhere in them.
-  return await fileSha256(pathA);
-}
-
-/**
  * The report on two byte-identical archives: opened once (documents, configs and descriptors
  * checked; a plain tar's large blobs are not hashed, their bytes being the other side's too), so
  * that junk is still an unreadable input; the layers are not read.
@@ -449,14 +423,18 @@ async function byteIdentical(pathA: string, pathB: string): Promise<string | nul
 async function byteIdenticalReport(
   pathA: string,
   pathB: string,
-  sha: string,
   options: VerifyOptions,
 ): Promise<Report> {
+  // The archive's digest on another thread while this one inflates it up to its documents.
+  const digest = hashFileOffThread(pathA);
+  digest.catch(() => {}); // an unreadable input is reported by openImage
   await using input = await openImage(pathA, {
     platform: options.platform,
     tempDir: options.tempDir,
     deferBlobHashes: true,
+    documentsOnly: true,
   });
+  const sha = "sha256:" + await digest;
   const pairs = pairPlatforms(input, input, options.platform);
   const images = pairs.map((p) => p.a!);
   const format = input.indexJson && input.manifestJson
