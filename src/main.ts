@@ -5,19 +5,11 @@
  *
  * @module
  */
-import { isTemporaryName } from "./atomic_write.ts";
-import { DiskFullError } from "./disk_full.ts";
+// Only what every call needs is imported here: `r10e version` and `--help` start in about 1.5x
+// the time of Deno itself (bench/startup.ts). The signal handling and the error rewriting that
+// names temporary files are loaded when a command runs or fails.
 import { exitCodeOf } from "./errors.ts";
 import { printable } from "./printable.ts";
-import {
-  cleanUp,
-  DEFAULT_GRACE_MS,
-  HANDLED_SIGNALS,
-  hurry,
-  registerTemporary,
-  removeStaleTemporaries,
-  removeTemporary,
-} from "./signals.ts";
 import { redactSecrets } from "./registry/secrets.ts";
 import type { Io, State } from "./cli/cli.ts";
 
@@ -65,7 +57,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       // the answer when there is one (verify's 1 for "differ").
       if (isClosedStdout(error)) return state.exitCode;
       const verbose = args.includes("--verbose");
-      namePathsOfUser(error, { systemTemp: io.env.TMPDIR || "/tmp", processTemp });
+      await namePathsOfUser(error, { systemTemp: io.env.TMPDIR || "/tmp", processTemp });
       io.stderr(formatError(error, verbose) + "\n");
       return exitCodeOf(error);
     }
@@ -75,6 +67,15 @@ export async function main(args: string[], io: Io): Promise<number> {
   // Spools and staging folders of this process go into one folder of its own, removed at the
   // end or on an interrupt; the folders of processes killed too hard to clean up (SIGKILL) are
   // removed by the next run (issue 10: leftovers).
+  const {
+    cleanUp,
+    DEFAULT_GRACE_MS,
+    HANDLED_SIGNALS,
+    hurry,
+    registerTemporary,
+    removeStaleTemporaries,
+    removeTemporary,
+  } = await import("./signals.ts");
   const systemTemp = io.env.TMPDIR || "/tmp";
   await removeStaleTemporaries(systemTemp, ownerOfProcessTemp);
   try {
@@ -131,10 +132,12 @@ function ownerOfProcessTemp(name: string): number | null {
  * open 'dest/.r10e-cp-1f3a'") so that they name the user's paths: the folder a temporary name
  * sits in, or TMPDIR for the process's spool (issue 10: OS errors name the user's path).
  */
-function namePathsOfUser(
+async function namePathsOfUser(
   error: unknown,
   temp: { systemTemp: string; processTemp?: string },
-): void {
+): Promise<void> {
+  const { DiskFullError } = await import("./disk_full.ts");
+  const { isTemporaryName } = await import("./atomic_write.ts");
   for (let e = error; e instanceof Error; e = e.cause) {
     // The process's own folder is inside the user's TMPDIR: the message names the latter.
     if (e instanceof DiskFullError && e.folder === "TMPDIR" && temp.processTemp) {
@@ -235,9 +238,10 @@ if (import.meta.main) {
   // An error nothing awaited is still an error, not an answer (issue 10: exit codes): exit 2
   // with its message, after removing what the command left, instead of Deno's stack trace.
   const fail = (reason: unknown) => {
-    if (isClosedStdout(reason)) return cleanUp({ graceMs: 0 }).then(() => Deno.exit(0));
-    stderr(formatError(reason, Deno.args.includes("--verbose")) + "\n");
-    return cleanUp({ graceMs: 0 }).then(() => Deno.exit(2));
+    const code = isClosedStdout(reason) ? 0 : 2;
+    if (code) stderr(formatError(reason, Deno.args.includes("--verbose")) + "\n");
+    return import("./signals.ts").then(({ cleanUp }) => cleanUp({ graceMs: 0 }))
+      .then(() => Deno.exit(code));
   };
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
@@ -251,7 +255,7 @@ if (import.meta.main) {
     stdout: (s) => writeAll(Deno.stdout, encoder.encode(s), "throw"),
     stderr,
     stderrBytes: (b) => writeAll(Deno.stderr, b, "ignore"),
-    stdoutBytes: stdoutStream(),
+    stdoutBytes: stdoutStream,
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     isTerminal: Deno.stdout.isTerminal(),

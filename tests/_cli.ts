@@ -157,7 +157,7 @@ export async function r10eInProcess(
     stdout: (s) => stdout += s,
     stderr: (s) => stderr += s,
     stderrBytes: (b) => stderr += dec.decode(b),
-    stdoutBytes: new WritableStream({ write: (b) => void (stdout += dec.decode(b)) }),
+    stdoutBytes: () => new WritableStream({ write: (b) => void (stdout += dec.decode(b)) }),
     env: { ...base, NO_COLOR: "1", ...options.env },
     cwd: options.cwd,
     signals: false,

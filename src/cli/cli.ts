@@ -16,8 +16,11 @@ export interface Io {
   stderr: (text: string) => void;
   /** Raw bytes to standard error (build_cmd output). */
   stderrBytes: (bytes: Uint8Array) => void;
-  /** Raw bytes to standard output (for `cp … -`). */
-  stdoutBytes: WritableStream<Uint8Array>;
+  /**
+   * Raw bytes to standard output (for `cp … -`), a stream made when asked for: making one loads
+   * Deno's streams, about a third of the start-up of `r10e version`.
+   */
+  stdoutBytes: () => WritableStream<Uint8Array>;
   env: Record<string, string>;
   cwd: string;
   /** Install signal handlers (Ctrl-C cleanup); false when run in-process by tests. */

@@ -71,7 +71,7 @@ ${REGISTRY_INPUT_HELP}`,
       dest: toStdout ? dest : userPath(io, dest),
     }, {
       platform: options.string("platform"),
-      stdout: toStdout ? io.stdoutBytes : undefined,
+      stdout: toStdout ? io.stdoutBytes() : undefined,
       registry: {
         ...registryOptions(cli, input),
         ...bar.registryHooks(),

@@ -15,14 +15,14 @@ import {
   registryOptions,
   userPath,
 } from "./cli.ts";
-import { writeFilesAtomically } from "../atomic_write.ts";
-import { DiskFullError } from "../disk_full.ts";
 
 /**
  * Writes `text` to `path` atomically: a temporary file beside it, renamed over it, so that a
  * reader never sees half a document and a failure leaves what was there.
  */
 export async function writeAtomically(path: string, text: string): Promise<void> {
+  const { writeFilesAtomically } = await import("../atomic_write.ts");
+  const { DiskFullError } = await import("../disk_full.ts");
   try {
     await writeFilesAtomically([{ path, data: text }], "sbom");
   } catch (e) {
