@@ -461,6 +461,7 @@ async function* empty(): AsyncGenerator<Uint8Array> {}
 /**
  * Writes a directory tree at `target`: built under a temporary name and renamed when target
  * does not exist, merged into it (file by file, temp + rename) when it is a directory.
+ * Everything that can refuse the copy is checked before the first write.
  */
 async function writeTree(
   input: ImageInput,
@@ -474,6 +475,52 @@ async function writeTree(
   },
 ): Promise<CopiedFile[]> {
   const { top, tree, target, contents } = what;
+  const fresh = await treeTarget(target, contents);
+  await refuseEscapingLinks(tree, { top, target, merged: contents && !fresh });
+  if (!fresh) refuseConflicts(tree, target);
+  // Where an earlier cp may have been killed while writing: the directories that exist already.
+  await sweep(dirname(target));
+  if (!fresh) {
+    await sweep(target);
+    for (const [rel, node] of tree) if (node.kind === "dir") await sweep(`${target}/${rel}`);
+  }
+  const root = fresh ? tempName(dirname(target)) : target;
+  const temps = new Set<string>();
+  try {
+    writing = target;
+    if (fresh) Deno.mkdirSync(root, { mode: 0o700 });
+    makeDirs(tree, { root, target });
+    const files = await writeEntries(input, image, {
+      tree,
+      captured: what.captured,
+      at: { root, target, fresh, temps },
+    });
+    // Directory modes and times last, deepest first, so a read-only directory can be filled.
+    for (let i = tree.length - 1; i >= 0; i--) {
+      const [rel, node] = tree[i];
+      if (node.kind === "dir") finish(`${root}/${rel}`, node);
+    }
+    // docker cp skips the "." entry of `SRC/.` over an existing directory: its mode stays.
+    if (fresh || !contents) finish(root, top);
+    if (fresh) Deno.renameSync(root, target);
+    if (fresh) releaseTemporary(root);
+    return files;
+  } catch (e) {
+    for (const t of temps) await removeTemporary(t);
+    if (fresh) {
+      await Deno.chmod(root, 0o700).catch(() => {});
+      await makeWritable(root);
+      await removeTemporary(root);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Whether the tree's target is new (true) or an existing directory it merges into (false).
+ * @throws {UsageError} when it is another kind of file.
+ */
+async function treeTarget(target: string, contents: boolean): Promise<boolean> {
   let existing = await lstat(target);
   if (existing?.isSymlink && contents) {
     // `SRC/.` into a symlink to a directory merges into that directory, as `SRC` into it puts
@@ -487,11 +534,20 @@ async function writeTree(
       `Cannot copy to "${target}": cannot overwrite a non-directory with a directory`,
     );
   }
-  const fresh = existing === null;
-  // Like docker cp's untar: a relative symlink that leads out of the directory the copy is
-  // extracted into (DEST's parent, or DEST itself when its contents are merged) is refused;
-  // judged by resolving it against the copy as it will stand, links followed (containment.ts).
-  const merged = contents && !fresh;
+  return existing === null;
+}
+
+/**
+ * Like docker cp's untar: a relative symlink that leads out of the directory the copy is
+ * extracted into (DEST's parent, or DEST itself when its contents are merged) is refused;
+ * judged by resolving it against the copy as it will stand, links followed (containment.ts).
+ * @throws {UsageError} naming the first such link.
+ */
+async function refuseEscapingLinks(
+  tree: [string, FsNode][],
+  at: { top: FsNode; target: string; merged: boolean },
+): Promise<void> {
+  const { top, target, merged } = at;
   // The real directory: links in the copy resolve from where they are written (DEST followed).
   const extractDir = await Deno.realPath(merged ? target : dirname(target)).catch(() =>
     resolvePath(merged ? target : dirname(target))
@@ -515,137 +571,137 @@ async function writeTree(
       }"${escaping.length > 1 ? ` (and ${escaping.length - 1} more)` : ""}`,
     );
   }
-  // Every conflict is found before the first write (docker cp: NoOverwriteDirNonDir).
-  if (!fresh) {
-    for (const [rel, node] of tree) {
-      const at = lstatSync(`${target}/${rel}`);
-      if (!at) continue;
-      checkReplaceable(`${target}/${rel}`, at);
-      if (node.kind === "dir" && !at.isDirectory) {
-        throw new UsageError(
-          `Cannot copy to "${target}/${rel}": cannot overwrite a non-directory with a directory`,
-        );
-      }
-      if (node.kind !== "dir" && at.isDirectory) {
-        throw new UsageError(
-          `Cannot copy to "${target}/${rel}": cannot overwrite a directory with a non-directory`,
-        );
-      }
+}
+
+/**
+ * Refuses what the copy would overwrite in an existing directory: a directory over a
+ * non-directory or the reverse (docker cp: NoOverwriteDirNonDir), or a special file.
+ * @throws {UsageError} for the first such path.
+ */
+function refuseConflicts(tree: [string, FsNode][], target: string): void {
+  for (const [rel, node] of tree) {
+    const at = lstatSync(`${target}/${rel}`);
+    if (!at) continue;
+    checkReplaceable(`${target}/${rel}`, at);
+    if (node.kind === "dir" && !at.isDirectory) {
+      throw new UsageError(
+        `Cannot copy to "${target}/${rel}": cannot overwrite a non-directory with a directory`,
+      );
+    }
+    if (node.kind !== "dir" && at.isDirectory) {
+      throw new UsageError(
+        `Cannot copy to "${target}/${rel}": cannot overwrite a directory with a non-directory`,
+      );
     }
   }
-  // Where an earlier cp may have been killed while writing: the directories that exist already.
-  await sweep(dirname(target));
-  if (!fresh) {
-    await sweep(target);
-    for (const [rel, node] of tree) if (node.kind === "dir") await sweep(`${target}/${rel}`);
+}
+
+/** Makes the tree's directories under `root` (0700 until their modes are set, last). */
+function makeDirs(tree: [string, FsNode][], at: { root: string; target: string }): void {
+  for (const [rel, node] of tree) {
+    if (node.kind !== "dir") continue;
+    writing = `${at.target}/${rel}`;
+    try {
+      Deno.mkdirSync(`${at.root}/${rel}`, { mode: 0o700 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
   }
-  const root = fresh ? tempName(dirname(target)) : target;
-  const temps = new Set<string>();
-  try {
-    writing = target;
-    if (fresh) Deno.mkdirSync(root, { mode: 0o700 });
-    for (const [rel, node] of tree) {
-      if (node.kind !== "dir") continue;
-      writing = `${target}/${rel}`;
-      try {
-        Deno.mkdirSync(`${root}/${rel}`, { mode: 0o700 });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
-    }
-    // One node may sit at several paths (hardlinks): written once, linked at the others.
-    const where = new Map<FsNode, string[]>();
-    for (const [rel, node] of tree) {
-      if (node.kind !== "file") continue;
-      const list = where.get(node);
-      if (list) list.push(rel);
-      else where.set(node, [rel]);
-    }
-    const results = new Map<string, { size: number; sha256: string }>();
-    // A new tree is one temporary as a whole (renamed last, removed on failure), so its files are
-    // written at their final names; into an existing directory each one is written to a
-    // temporary name and renamed, so that a failure leaves no half-written file there.
-    // In a new tree (0700 until its end), a file whose mode has no special bits, lets its owner
-    // read and write, and passes the umask is created with that mode: no chmod after it.
-    const umask = fresh ? probeUmask(root) : 0o777;
-    const exact = (node: FsNode) => (node.mode & 0o7600) === 0o600 && (node.mode & umask) === 0;
-    const place = async (
-      rel: string,
-      node: FsNode,
-      write: (path: string) => void | Promise<void>,
-      created = 0o600,
-    ) => {
-      const final = `${root}/${rel}`;
-      writing = `${target}/${rel}`;
-      const path = fresh ? final : tempName(dirname(final));
-      if (!fresh) temps.add(path);
-      await write(path);
-      if (node.kind !== "symlink") finish(path, node, created !== (node.mode & 0o7777));
-      if (fresh) return;
-      Deno.renameSync(path, final);
-      temps.delete(path);
-      releaseTemporary(path);
-    };
-    await readFiles(input, image, {
-      captured: what.captured,
-      nodes: where.keys(),
-      onContent: async (nodes, body) => {
-        const paths = where.get(nodes[0])!;
-        const [first, ...others] = nodes.length === 1 && paths.length === 1
-          ? [[paths[0], nodes[0]] as const]
-          : nodes.flatMap((n) => where.get(n)!.map((rel) => [rel, n] as const));
-        const mode = exact(first[1]) ? first[1].mode : 0o600;
-        await place(first[0], first[1], async (path) => {
-          const r = await writeBody(path, body, mode);
-          results.set(first[0], r);
-          // Other paths of the same node are hard links in the image and become hard links
-          // here, as docker cp -L keeps them; other nodes with the same content get copies.
-          for (const [rel, node] of others) {
-            const link = node === first[1];
-            await place(
-              rel,
-              node,
-              (t) => link ? Deno.linkSync(path, t) : Deno.copyFileSync(path, t),
-            );
-            results.set(rel, r);
-          }
-        }, mode);
-      },
-    });
-    for (const [rel, node] of tree) {
-      if (node.kind === "file" && !results.has(rel)) {
-        const mode = exact(node) ? node.mode : 0o600;
-        await place(rel, node, async (path) => {
-          results.set(rel, await writeBody(path, empty(), mode));
-        }, mode);
-      } else if (node.kind === "symlink") {
-        await place(rel, node, (path) => Deno.symlinkSync(node.linkname, path));
-      }
-    }
-    // Directory modes and times last, deepest first, so a read-only directory can be filled.
-    for (let i = tree.length - 1; i >= 0; i--) {
-      const [rel, node] = tree[i];
-      if (node.kind === "dir") finish(`${root}/${rel}`, node);
-    }
-    // docker cp skips the "." entry of `SRC/.` over an existing directory: its mode stays.
-    if (fresh || !contents) finish(root, top);
-    if (fresh) Deno.renameSync(root, target);
-    if (fresh) releaseTemporary(root);
-    // Printed as typed but without "//" or "/./" (DEST "out/" or "out/."): "out/x".
-    const shown = target.replace(/(?:\/\.?)+$/, "");
-    return tree.filter(([, n]) => n.kind === "file").map(([rel]) => ({
-      path: `${shown}/${rel}`,
-      ...results.get(rel)!,
-    }));
-  } catch (e) {
-    for (const t of temps) await removeTemporary(t);
-    if (fresh) {
-      await Deno.chmod(root, 0o700).catch(() => {});
-      await makeWritable(root);
-      await removeTemporary(root);
-    }
-    throw e;
+}
+
+/**
+ * Writes the tree's files and symlinks under `root`; returns the files copied, in tree order.
+ * A new tree is one temporary as a whole (renamed last, removed on failure), so its files are
+ * written at their final names; into an existing directory each one is written to a temporary
+ * name (listed in `temps` meanwhile) and renamed, so that a failure leaves no half-written
+ * file there.
+ */
+async function writeEntries(
+  input: ImageInput,
+  image: ImageInfo,
+  what: {
+    tree: [string, FsNode][];
+    captured: Captured;
+    at: { root: string; target: string; fresh: boolean; temps: Set<string> };
+  },
+): Promise<CopiedFile[]> {
+  const { tree } = what;
+  const { root, target, fresh, temps } = what.at;
+  // One node may sit at several paths (hardlinks): written once, linked at the others. By
+  // index in the tree, not by path: one number a file (200,000 files).
+  const first = new Map<FsNode, number>();
+  const more = new Map<FsNode, number[]>();
+  for (let i = 0; i < tree.length; i++) {
+    const node = tree[i][1];
+    if (node.kind !== "file") continue;
+    if (!first.has(node)) first.set(node, i);
+    else if (more.has(node)) more.get(node)!.push(i);
+    else more.set(node, [i]);
   }
+  // Printed as typed but without "//" or "/./" (DEST "out/" or "out/."): "out/x".
+  const shown = target.replace(/(?:\/\.?)+$/, "");
+  const copied: (CopiedFile | undefined)[] = new Array(tree.length);
+  const record = (i: number, r: { size: number; sha256: string }) =>
+    copied[i] = { path: `${shown}/${tree[i][0]}`, size: r.size, sha256: r.sha256 };
+  // In a new tree (0700 until its end), a file whose mode has no special bits, lets its owner
+  // read and write, and passes the umask is created with that mode: no chmod after it.
+  const umask = fresh ? probeUmask(root) : 0o777;
+  const exact = (node: FsNode) => (node.mode & 0o7600) === 0o600 && (node.mode & umask) === 0;
+  const place = async (
+    rel: string,
+    node: FsNode,
+    write: (path: string) => void | Promise<void>,
+    created = 0o600,
+  ) => {
+    const final = `${root}/${rel}`;
+    writing = `${target}/${rel}`;
+    const path = fresh ? final : tempName(dirname(final));
+    if (!fresh) temps.add(path);
+    await write(path);
+    if (node.kind !== "symlink") finish(path, node, created !== (node.mode & 0o7777));
+    if (fresh) return;
+    Deno.renameSync(path, final);
+    temps.delete(path);
+    releaseTemporary(path);
+  };
+  await readFiles(input, image, {
+    captured: what.captured,
+    nodes: first.keys(),
+    onContent: async (nodes, body) => {
+      const [head, ...others] = nodes.flatMap((n) =>
+        [first.get(n)!, ...(more.get(n) ?? [])].map((i) => [i, n] as const)
+      );
+      const mode = exact(head[1]) ? head[1].mode : 0o600;
+      await place(tree[head[0]][0], head[1], async (path) => {
+        const r = record(head[0], await writeBody(path, body, mode));
+        // Other paths of the same node are hard links in the image and become hard links
+        // here, as docker cp -L keeps them; other nodes with the same content get copies.
+        for (const [i, node] of others) {
+          const link = node === head[1];
+          await place(
+            tree[i][0],
+            node,
+            (t) => link ? Deno.linkSync(path, t) : Deno.copyFileSync(path, t),
+          );
+          record(i, r);
+        }
+      }, mode);
+    },
+  });
+  for (let i = 0; i < tree.length; i++) {
+    const [rel, node] = tree[i];
+    if (node.kind === "file" && !copied[i]) {
+      const mode = exact(node) ? node.mode : 0o600;
+      await place(rel, node, async (path) => {
+        record(i, await writeBody(path, empty(), mode));
+      }, mode);
+    } else if (node.kind === "symlink") {
+      await place(rel, node, (path) => Deno.symlinkSync(node.linkname, path));
+    }
+  }
+  const files: CopiedFile[] = [];
+  for (const c of copied) if (c) files.push(c);
+  return files;
 }
 
 /** The process's umask, read by creating a file in `dir` (Deno reads it only as unstable). */
