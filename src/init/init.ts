@@ -9,8 +9,7 @@ import { ConfigError } from "../errors.ts";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { DiskFullError } from "../disk_full.ts";
 import { loadConfig } from "../config/load.ts";
-import { parseConfig } from "../config/schema.ts";
-import type { LoadedConfig } from "../config/schema.ts";
+import { type Config, type LoadedConfig, parseConfig } from "../config/schema.ts";
 import { caBundle } from "../pinned/ca_bundle.ts";
 import { tzdataPin } from "../pinned/tzdata.ts";
 import { formatPins, parsePins, type Pins, PINS_FILE } from "../project/pins.ts";
@@ -86,11 +85,64 @@ export interface InitResult {
 }
 
 /**
- * Runs `init`.
+ * Runs `init`: finds (or writes) config.json, resolves the inputs to pin, renders r10e-docker/
+ * from templates/ and writes it, unless that would overwrite a hand edit.
  * @throws {ConfigError} for an invalid config, an unknown go_version, or hand-edited files without `force`.
  */
 export async function init(options: InitOptions): Promise<InitResult> {
   const progress = options.onProgress ?? (() => {});
+  const { loaded, configPath, starter } = await loadOrStart(options);
+  const { root, why } = await findProjectRoot(configPath, options);
+  progress(`Project root ${root} (${why})`);
+  const dir = resolve(root, R10E_DIR);
+  const warnings: string[] = [];
+  const goVersion = await resolveGoPin(loaded, root, options, warnings);
+  const builder = await pinBuilder(loaded.config, goVersion, options, warnings);
+  const basePin = await pinBase(loaded.config, options, warnings);
+  const { files, pins } = await renderFiles(loaded.config, {
+    goVersion,
+    builder,
+    basePin,
+    configFile: relative(root, configPath) || "config.json",
+  });
+  const nixFiles = await refuseOverwrite(dir, files, options.force === true);
+  if (starter) {
+    // Never over a config.json made meanwhile: createNew.
+    try {
+      await Deno.writeTextFile(starter.path, starter.text, { createNew: true, mode: 0o644 });
+    } catch (error) {
+      throw new Error(`Cannot write "${starter.path}"`, { cause: error });
+    }
+  }
+  const { written, unchanged, removed } = await writeR10eDir(root, dir, files, nixFiles);
+  // r10edocker's .gitignore ignores r10e-docker/; r10e's must be committed (it pins the inputs).
+  const rule = await ignoreRule(root, `${R10E_DIR}/${PINS_FILE}`);
+  if (rule) {
+    warnings.push(
+      `"${R10E_DIR}/" is git-ignored (line ${rule.line} "${rule.pattern}" of "${rule.source}"), but it must be committed: ` +
+        `it pins the build inputs, and a clone without it cannot rebuild the image. Remove that line ` +
+        `(r10e-docker/.gitignore already keeps out/ out of git), then \`git add ${R10E_DIR}\``,
+    );
+  }
+  return {
+    root,
+    dir,
+    pins,
+    written,
+    unchanged,
+    removed,
+    starter,
+    warnings: [...loaded.warnings.map((w) => w.message), ...warnings],
+  };
+}
+
+/**
+ * The config: the one given or found, or, without -c and without a config.json, a starter
+ * config for the Go module (written only once everything else has succeeded).
+ */
+async function loadOrStart(
+  options: InitOptions,
+): Promise<{ loaded: LoadedConfig; configPath: string; starter: InitResult["starter"] }> {
   let configPath = resolve(options.cwd, options.configPath);
   let starter: InitResult["starter"] = null;
   if (!options.configGiven && (await readOrNull(configPath)) === null) {
@@ -102,15 +154,23 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const loaded = starter
     ? parseConfig(starter.text, configPath)
     : await loadConfig(configPath, options.configGiven ? options.configPath : configPath);
-  const { config } = loaded;
-  const { root, why } = await findProjectRoot(configPath, options);
-  progress(`Project root ${root} (${why})`);
-  const dir = resolve(root, R10E_DIR);
-  const warnings: string[] = [];
+  return { loaded, configPath, starter };
+}
 
-  progress(
-    config.go_version
-      ? `Resolving go_version ${JSON.stringify(config.go_version)}`
+/**
+ * The exact Go version to pin: go_version (or r10e's default minor) resolved against what the
+ * module proxy lists, else r10e's own table; checked against go.mod.
+ * @throws {ConfigError} for an unknown go_version or a go.mod that needs a newer Go.
+ */
+async function resolveGoPin(
+  loaded: LoadedConfig,
+  root: string,
+  options: InitOptions,
+  warnings: string[],
+): Promise<string> {
+  options.onProgress?.(
+    loaded.config.go_version
+      ? `Resolving go_version ${JSON.stringify(loaded.config.go_version)}`
       : `Resolving the default Go version ${DEFAULT_GO_MINOR} (config.json sets no go_version)`,
   );
   const available = await options.listGoVersions();
@@ -121,29 +181,50 @@ export async function init(options: InitOptions): Promise<InitResult> {
   }
   const goVersion = resolveGo(loaded, available);
   await checkGoMod(loaded, root, goVersion);
+  return goVersion;
+}
 
-  const builderWanted = config.builder_image ?? defaultBuilderImage(goVersion);
-  let builder: string | null = builderWanted.includes("@sha256:") ? builderWanted : null;
+/** The builder image pinned by digest, or null (with a warning) when no engine could pin it. */
+async function pinBuilder(
+  config: Config,
+  goVersion: string,
+  options: InitOptions,
+  warnings: string[],
+): Promise<{ wanted: string; pinned: string | null }> {
+  const wanted = config.builder_image ?? defaultBuilderImage(goVersion);
+  let pinned: string | null = wanted.includes("@sha256:") ? wanted : null;
   let whyNotPinned = "no Docker engine to ask";
-  if (!builder && options.pinBuilderImage) {
-    progress(`Pinning builder image "${builderWanted}"`);
-    builder = await options.pinBuilderImage(builderWanted, (why) => whyNotPinned = why);
+  if (!pinned && options.pinBuilderImage) {
+    options.onProgress?.(`Pinning builder image "${wanted}"`);
+    pinned = await options.pinBuilderImage(wanted, (why) => whyNotPinned = why);
   }
-  if (!builder) {
+  if (!pinned) {
     warnings.push(
-      `NOT PINNED: builder image "${builderWanted}" could not be resolved to a digest: ${
+      `NOT PINNED: builder image "${wanted}" could not be resolved to a digest: ${
         sentence(whyNotPinned)
       } ` +
         "`r10e build --in docker` refuses it until you run `r10e init` where it can be pinned, or pass --allow-unpinned",
     );
   }
-  // A tag is resolved once, here, and the digest recorded: builds never follow it again.
+  return { wanted, pinned };
+}
+
+/**
+ * base_image's pin when it is a tag (resolved once, here, and recorded: builds never follow the
+ * tag again); then its layers are fetched into the cache, so that builds work offline.
+ * @throws {ConfigError} when a tag cannot be resolved.
+ */
+async function pinBase(
+  config: Config,
+  options: InitOptions,
+  warnings: string[],
+): Promise<Pins["base_image"]> {
   let basePin: Pins["base_image"];
   if (config.base_image && !config.base_image.includes("@sha256:")) {
     if (!options.pinBaseImage) {
       throw new ConfigError(`Cannot pin base_image "${config.base_image}": no registry to ask`);
     }
-    progress(`Pinning base image "${config.base_image}"`);
+    options.onProgress?.(`Pinning base image "${config.base_image}"`);
     try {
       basePin = {
         requested: config.base_image,
@@ -160,7 +241,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   }
   const baseImage = basePin?.pinned ?? config.base_image;
   if (baseImage && options.fetchBaseImage) {
-    progress(`Fetching base image "${baseImage}" into the cache`);
+    options.onProgress?.(`Fetching base image "${baseImage}" into the cache`);
     try {
       await options.fetchBaseImage(baseImage, config.platforms);
     } catch (error) {
@@ -172,32 +253,48 @@ export async function init(options: InitOptions): Promise<InitResult> {
       );
     }
   }
+  return basePin;
+}
+
+/**
+ * The files of r10e-docker/ by name, rendered from templates/, and the pins (which record each
+ * rendered file's sha256, so that a later init tells r10e's bytes from a hand edit).
+ */
+async function renderFiles(
+  config: Config,
+  inputs: {
+    goVersion: string;
+    builder: { wanted: string; pinned: string | null };
+    basePin: Pins["base_image"];
+    configFile: string;
+  },
+): Promise<{ files: Map<string, string>; pins: Pins }> {
+  const { builder, basePin } = inputs;
   const ca = config.include_ca_bundle ? caBundle() : null;
   const base: Omit<Pins, "generated"> = {
-    go_version: goVersion,
+    go_version: inputs.goVersion,
     go_version_requested: config.go_version ?? null,
     platform: config.platform,
-    // Only for several platforms: one-platform pins keep their bytes (issue 11).
+    // Only for several platforms: one-platform pins keep the bytes they had.
     ...(config.platforms.length > 1 ? { platforms: config.platforms } : {}),
     ca_bundle_sha256: ca?.sha256 ?? null,
     ...(config.include_tzdata ? { tzdata_sha256: tzdataPin(true) } : {}),
-    builder_image: builder,
+    builder_image: builder.pinned,
     ...(basePin ? { base_image: basePin } : {}),
     image_format: FORMAT_VERSION,
     r10e_version: VERSION,
   };
-  const configFile = relative(root, configPath) || "config.json";
   const values = templateValues(
     config,
-    { ...base, builder_image: builder ?? builderWanted },
-    configFile,
+    { ...base, builder_image: builder.pinned ?? builder.wanted },
+    inputs.configFile,
   );
   const files = new Map<string, string>();
   for (const [template, name] of Object.entries(TEMPLATE_FILES)) {
     const text = await Deno.readTextFile(new URL(`../../templates/${template}`, import.meta.url));
     files.set(
       name,
-      render(template === "Dockerfile" && !builder ? unpinnedNote(text) : text, values),
+      render(template === "Dockerfile" && !builder.pinned ? unpinnedNote(text) : text, values),
     );
   }
   const pins: Pins = {
@@ -207,12 +304,21 @@ export async function init(options: InitOptions): Promise<InitResult> {
     ),
   };
   files.set(PINS_FILE, formatPins(pins));
+  return { files, pins };
+}
 
-  // Refuse to overwrite hand edits: a file whose bytes are neither what r10e wrote last nor what it writes now.
+/**
+ * Refuses to overwrite hand edits (a file whose bytes are neither what r10e wrote last nor what
+ * it writes now) and r10edocker's Nix files, unless forced; the Nix files to remove.
+ * @throws {ConfigError} naming every such file, without `force`.
+ */
+async function refuseOverwrite(
+  dir: string,
+  files: Map<string, string>,
+  force: boolean,
+): Promise<string[]> {
   const previous = await readPrevious(dir);
   const handEdited: string[] = [];
-  const written: string[] = [];
-  const unchanged: string[] = [];
   for (const [name, text] of files) {
     const current = await readOrNull(`${dir}/${name}`);
     if (current === null) continue;
@@ -225,7 +331,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   for (const name of R10EDOCKER_NIX_FILES) {
     if (await existsNoFollow(`${dir}/${name}`)) nixFiles.push(`${R10E_DIR}/${name}`);
   }
-  if ((handEdited.length || nixFiles.length) && !options.force) {
+  if ((handEdited.length || nixFiles.length) && !force) {
     const parts: string[] = [];
     if (handEdited.length) {
       parts.push(
@@ -247,20 +353,27 @@ export async function init(options: InitOptions): Promise<InitResult> {
       `Cannot write "${R10E_DIR}/": ${parts.join("; ")}; rerun with --force to overwrite`,
     );
   }
-  if (starter) {
-    // Never over a config.json made meanwhile: createNew.
-    try {
-      await Deno.writeTextFile(starter.path, starter.text, { createNew: true, mode: 0o644 });
-    } catch (error) {
-      throw new Error(`Cannot write "${starter.path}"`, { cause: error });
-    }
-  }
+  return nixFiles;
+}
+
+/**
+ * Writes r10e-docker/: removes r10edocker's Nix files, writes each file atomically with its
+ * mode, and leaves a file that already has the bytes as it is (its mode set).
+ */
+async function writeR10eDir(
+  root: string,
+  dir: string,
+  files: Map<string, string>,
+  nixFiles: string[],
+): Promise<{ written: string[]; unchanged: string[]; removed: string[] }> {
   await Deno.mkdir(dir, { recursive: true });
   const removed: string[] = [];
   for (const path of nixFiles) {
     await Deno.remove(`${root}/${path}`, { recursive: true });
     removed.push(path);
   }
+  const written: string[] = [];
+  const unchanged: string[] = [];
   for (const [name, text] of files) {
     const path = `${dir}/${name}`;
     const mode = EXECUTABLE_FILES.has(name) ? 0o755 : 0o644;
@@ -277,25 +390,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     }
     written.push(name);
   }
-  // r10edocker's .gitignore ignores r10e-docker/; r10e's must be committed (it pins the inputs).
-  const rule = await ignoreRule(root, `${R10E_DIR}/${PINS_FILE}`);
-  if (rule) {
-    warnings.push(
-      `"${R10E_DIR}/" is git-ignored (line ${rule.line} "${rule.pattern}" of "${rule.source}"), but it must be committed: ` +
-        `it pins the build inputs, and a clone without it cannot rebuild the image. Remove that line ` +
-        `(r10e-docker/.gitignore already keeps out/ out of git), then \`git add ${R10E_DIR}\``,
-    );
-  }
-  return {
-    root,
-    dir,
-    pins,
-    written,
-    unchanged,
-    removed,
-    starter,
-    warnings: [...loaded.warnings.map((w) => w.message), ...warnings],
-  };
+  return { written, unchanged, removed };
 }
 
 /**
