@@ -35,7 +35,8 @@ import {
   trackedPaths,
 } from "../project/git.ts";
 import { findProjectRoot } from "../project/root.ts";
-import { archiveName, parsePins, pinnedPlatforms, type Pins, PINS_FILE } from "../project/pins.ts";
+import { parsePins, pinnedPlatforms, type Pins } from "../project/pins.ts";
+import { archiveName, OUT_DIR, PINS_PATH } from "../project/layout.ts";
 import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
 import { scanLeaks, scriptsNamed } from "./leaks.ts";
@@ -199,8 +200,6 @@ export interface BuildResult {
   documents: WrittenDocument[];
 }
 
-export { archiveName } from "../project/pins.ts";
-
 /**
  * Runs the whole build, phase by phase as DESIGN's pipeline of build draws it.
  * @throws {ConfigError} for config, pins or artifact problems (exit 2).
@@ -275,7 +274,7 @@ async function loadProject(options: BuildOptions, say: Say): Promise<Project> {
   const { config } = loaded;
   const { root, why } = await findProjectRoot(options.configPath, options);
   say.progress(`Project root ${root} (${why})`);
-  const pinsFile = `${root}/r10e-docker/${PINS_FILE}`;
+  const pinsFile = `${root}/${PINS_PATH}`;
   const pins = await readPins(pinsFile);
   checkPins(config, pins, pinsFile);
   const platforms = config.platforms;
@@ -567,7 +566,7 @@ async function writeImage(
   const images = staged.images;
   const revision = await headRevision(root);
   const dirty = project.status?.map((d) => d.path) ?? null;
-  const archivePath = `${root}/r10e-docker/out/${archiveName(config.project_name, format)}`;
+  const archivePath = `${root}/${OUT_DIR}/${archiveName(config.project_name, format)}`;
   const dockerImage = dockerLoadImage(project.platforms);
   const documents = prepareDocuments(
     images.map((p) => ({

@@ -18,6 +18,7 @@ import { dirname } from "node:path";
 import { BuildFailed, ConfigError, UsageError } from "../errors.ts";
 import { PASSED_THROUGH } from "./toolchain.ts";
 import { containerId } from "./stale_containers.ts";
+import { DOCKERFILE_PATH, PINS_PATH } from "../project/layout.ts";
 
 // ── pure part: references, Dockerfile, pins ─────────────────────────────────
 
@@ -872,7 +873,7 @@ export interface DockerStaging extends AsyncDisposable {
  * @throws {BuildFailed} when docker build or build_cmd fails (exit 1)
  */
 export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<DockerStaging> {
-  const dockerfileFile = `${options.root}/r10e-docker/Dockerfile`;
+  const dockerfileFile = `${options.root}/${DOCKERFILE_PATH}`;
   let dockerfileText: string;
   try {
     dockerfileText = await Deno.readTextFile(dockerfileFile);
@@ -888,7 +889,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
     dockerfile: dockerfileBuilderImage(dockerfileText, dockerfileFile),
     configured: options.configuredBuilder,
     allowUnpinned: options.allowUnpinned,
-    pinsFile: `${options.root}/r10e-docker/pins.json`,
+    pinsFile: `${options.root}/${PINS_PATH}`,
     dockerfileFile,
     configFile: options.configFile,
   });

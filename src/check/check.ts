@@ -45,7 +45,8 @@ import {
   isDigest,
   type ReferenceOutcome,
 } from "./result.ts";
-import { DIGESTS_FILE, parseDigests, type RecordedDigests } from "../project/digests.ts";
+import { parseDigests, type RecordedDigests } from "../project/digests.ts";
+import { DIGESTS_PATH, OUT_DIR, PINS_PATH } from "../project/layout.ts";
 import { plural } from "../plural.ts";
 
 /** Options of `check`. */
@@ -428,13 +429,13 @@ async function againstReference(
     return {
       reference: null,
       notes: [
-        `${DIGESTS_FILE} was recorded for ${
+        `${DIGESTS_PATH} was recorded for ${
           recorded.digests.commit ? `commit ${recorded.digests.commit.slice(0, 12)}` : "no commit"
         }, not HEAD ${head.commit.slice(0, 12)}: not compared`,
       ],
     };
   }
-  const reference = compareRecorded(recorded.digests, buildA, DIGESTS_FILE, FORMAT_VERSION);
+  const reference = compareRecorded(recorded.digests, buildA, DIGESTS_PATH, FORMAT_VERSION);
   if (!reference.matches) {
     reference.next = await recordedImageCommand(recorded.digests, head.root, options.cwd);
   }
@@ -480,7 +481,7 @@ async function recordedImageCommand(
   root: string,
   cwd: string,
 ): Promise<string> {
-  const out = join(root, "r10e-docker", "out");
+  const out = join(root, OUT_DIR);
   const entries = await Array.fromAsync(Deno.readDir(out)).catch(() => [] as Deno.DirEntry[]);
   for (const e of entries.sort((x, y) => (x.name < y.name ? -1 : 1))) {
     if (!e.isFile || !/\.tar(\.gz)?$/.test(e.name)) continue;
@@ -660,7 +661,7 @@ async function compareReference(
 }
 
 async function readRecorded(root: string) {
-  const file = join(root, DIGESTS_FILE);
+  const file = join(root, DIGESTS_PATH);
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -683,13 +684,13 @@ async function chooseModeB(
   env: Record<string, string>,
 ): Promise<{ mode: "host" | "docker"; why: string }> {
   let builder: string | null = null;
-  const path = [rel, "r10e-docker", "pins.json"].filter((p) => p !== "").join("/");
+  const path = [rel, PINS_PATH].filter((p) => p !== "").join("/");
   const text = await gitText(toplevel, ["show", `${commit}:${path}`]);
   try {
     if (text === null) throw new Error("not in the commit");
     builder = parsePins(text, path).builder_image;
   } catch {
-    return { mode: "host", why: "r10e-docker/pins.json is not readable in the commit" };
+    return { mode: "host", why: `${PINS_PATH} is not readable in the commit` };
   }
   if (!builder) {
     return {

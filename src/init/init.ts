@@ -12,7 +12,8 @@ import { loadConfig } from "../config/load.ts";
 import { type Config, type LoadedConfig, parseConfig } from "../config/schema.ts";
 import { caBundle } from "../pinned/ca_bundle.ts";
 import { tzdataPin } from "../pinned/tzdata.ts";
-import { formatPins, parsePins, type Pins, PINS_FILE } from "../project/pins.ts";
+import { formatPins, parsePins, type Pins } from "../project/pins.ts";
+import { PINS_FILE, R10E_DIR } from "../project/layout.ts";
 import { ignoreRule } from "../project/git.ts";
 import { findProjectRoot } from "../project/root.ts";
 import { DEFAULT_GO_MINOR, resolveGoVersion } from "../build/toolchain.ts";
@@ -28,9 +29,6 @@ import {
   TEMPLATE_FILES,
   templateValues,
 } from "./render.ts";
-
-/** The folder `init` writes, at the project root. */
-export const R10E_DIR = "r10e-docker";
 
 /**
  * What r10edocker generated in r10e-docker/ and r10e does not use (its Nix build):

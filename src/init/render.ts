@@ -5,7 +5,8 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import { archiveName, type Pins } from "../project/pins.ts";
+import type { Pins } from "../project/pins.ts";
+import { archiveName, DIGESTS_PATH, OUT_DIR } from "../project/layout.ts";
 import { archiveStem, documentNames } from "../sbom/artifact_types.ts";
 
 /** Template file in templates/ → file name in r10e-docker/. */
@@ -69,16 +70,16 @@ function documents(config: Config) {
 function outputs(config: Config): string {
   const what = { spdx: "SBOM, SPDX 2.3", cyclonedx: "SBOM, CycloneDX 1.6", provenance: "" };
   const lines = [
-    `- \`r10e-docker/out/${archiveName(config.project_name, "tar.gz")}\`: the image ` +
+    `- \`${OUT_DIR}/${archiveName(config.project_name, "tar.gz")}\`: the image ` +
     `(\`--format tar\`: \`${archiveName(config.project_name, "tar")}\`)`,
     ...documents(config).map((d) =>
-      `- \`r10e-docker/out/${d.name}\`: ${
+      `- \`${OUT_DIR}/${d.name}\`: ${
         d.kind === "provenance"
           ? "the provenance (in-toto, SLSA v1)"
           : `${what[d.kind]}${config.platforms.length > 1 ? `, of ${d.platform}` : ""}`
       }`
     ),
-    "- `r10e-docker/digests.json` (`r10e build --record`): the digests `r10e check` compares with",
+    `- \`${DIGESTS_PATH}\` (\`r10e build --record\`): the digests \`r10e check\` compares with`,
   ];
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { compareGoVersions, goModVersion } from "./go_mod.ts";
+import { OUT_DIR } from "../project/layout.ts";
 
 /** A package of the module, as `go list` prints it. */
 export interface GoPackage {
@@ -30,7 +31,7 @@ export interface Starter {
 }
 
 /** Where the starter's `go build` writes: inside r10e-docker/out/, which git ignores. */
-export const STARTER_BIN_DIR = "r10e-docker/out/bin";
+export const STARTER_BIN_DIR = `${OUT_DIR}/bin`;
 
 /**
  * The starter config for a module whose packages are `packages`, with go.mod's text `goMod`.

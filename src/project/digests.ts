@@ -20,9 +20,6 @@ export interface RecordedDigests {
   platforms?: Record<string, { image_id: string; manifest_digest: string }>;
 }
 
-/** Where `build --record` writes and `check` reads, relative to the project root. */
-export const DIGESTS_FILE = "r10e-docker/digests.json";
-
 /** digests.json bytes: sorted keys, two-space indent, a final newline (deterministic). */
 export function renderDigests(d: RecordedDigests): string {
   const sorted = Object.fromEntries(

@@ -7,17 +7,6 @@
  */
 import { ConfigError } from "../errors.ts";
 
-/**
- * The archive's file name in r10e-docker/out/: a `/` in project_name becomes `-`
- * (`traefik/whoami` → `traefik-whoami-latest.tar.gz`). Every generated file uses this.
- */
-export function archiveName(projectName: string, format: "tar.gz" | "tar"): string {
-  return `${projectName.replaceAll("/", "-")}-latest.${format}`;
-}
-
-/** The pins file's name inside r10e-docker/. */
-export const PINS_FILE = "pins.json";
-
 /** What `init` recorded. */
 export interface Pins {
   /** Exact Go version, e.g. "1.26.8". */

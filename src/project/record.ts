@@ -9,7 +9,8 @@ import { ConfigError } from "../errors.ts";
 import { writeFilesAtomically } from "../atomic_write.ts";
 import { DiskFullError } from "../disk_full.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
-import { DIGESTS_FILE, renderDigests } from "./digests.ts";
+import { renderDigests } from "./digests.ts";
+import { DIGESTS_PATH } from "./layout.ts";
 
 /** What of a build result is recorded (a subset of build's `BuildResult`). */
 export interface Recordable {
@@ -34,7 +35,7 @@ export async function recordDigests(
   build: Recordable,
   format: "tar.gz" | "tar",
 ): Promise<string> {
-  const file = join(build.root, DIGESTS_FILE);
+  const file = join(build.root, DIGESTS_PATH);
   if (build.dirty && build.dirty.length) {
     throw new ConfigError(
       `Not recorded in "${file}": the git tree is dirty (${

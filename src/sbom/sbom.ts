@@ -11,6 +11,7 @@ import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from 
 import { describeImage } from "./scan.ts";
 import { openInput, type ResolveOptions } from "../registry/resolve.ts";
 import { VERSION } from "../version.ts";
+import { PINS_PATH } from "../project/layout.ts";
 import { cyclonedxDocument } from "./cyclonedx.ts";
 import { sortedJson } from "./model.ts";
 import { scanImage } from "./scan.ts";
@@ -140,7 +141,7 @@ async function provenanceInput(image: ImageInfo, buildJson: string): Promise<Pro
     imageName: describeImage(image).name,
     // As build records it: read by the config loader (JSONC, defaults filled in).
     config: (await loadConfig(`${root}/config.json`)).config as unknown as Record<string, unknown>,
-    pins: await readJson(`${root}/r10e-docker/pins.json`, "pins"),
+    pins: await readJson(`${root}/${PINS_PATH}`, "pins"),
     sourceUri: labels?.["org.opencontainers.image.source"] ?? null,
     r10eVersion: VERSION,
   };
