@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { constants, zstdCompressSync } from "node:zlib";
 import { Decompress } from "fzstd";
 import { PIECE_OUTPUT, WINDOW_MAX, ZstdPieces } from "./_zstd_pieces.ts";
-import { decompress } from "./reader.ts";
+import { decompress } from "./compression.ts";
+import { collectBytes } from "../bytes.ts";
 import { zstdOf } from "../../tests/_hostile.ts";
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -10,12 +11,7 @@ async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Arr
 }
 
 async function inflate(bytes: Uint8Array, size: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of decompress(chunks(bytes, size), "zstd")) parts.push(c.slice());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
+  return await collectBytes(decompress(chunks(bytes, size), "zstd"));
 }
 
 function cat(...parts: Uint8Array[]): Uint8Array {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InputError } from "../errors.ts";
-import { detectCompression, type ImageInput, isAttachment, openImage } from "./reader.ts";
+import { type ImageInput, openImage } from "./reader.ts";
 import { writeImageArchive } from "./writer.ts";
 import { rawTar, sha256, type TestImageOptions, writeTestImage } from "../../tests/cp_images.ts";
 
@@ -333,13 +333,6 @@ Deno.test("openImage errors name the archive and the entry", async (t) => {
   }
 });
 
-Deno.test("detectCompression looks at magic bytes only", () => {
-  assert.equal(detectCompression(new Uint8Array([0x1f, 0x8b, 8])), "gzip");
-  assert.equal(detectCompression(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd])), "zstd");
-  assert.equal(detectCompression(new Uint8Array([0x28, 0xb5])), "none");
-  assert.equal(detectCompression(new TextEncoder().encode("etc/")), "none");
-});
-
 function findBytes(hay: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {
     for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
@@ -347,28 +340,6 @@ function findBytes(hay: Uint8Array, needle: Uint8Array): number {
   }
   throw new Error("not found");
 }
-
-Deno.test("isAttachment: an artifactType naming an image config is an image (crane's layouts); others, a subject or the empty config are attachments", () => {
-  const image = {
-    config: { mediaType: "application/vnd.oci.image.config.v1+json" },
-    layers: [],
-  };
-  // crane pull --format oci writes this descriptor for a plain image.
-  const crane = { artifactType: "application/vnd.oci.image.config.v1+json" };
-  assert.equal(isAttachment(crane, image), false);
-  assert.equal(
-    isAttachment({ artifactType: "application/vnd.docker.container.image.v1+json" }, image),
-    false,
-  );
-  assert.equal(isAttachment({}, image), false);
-  assert.equal(isAttachment({ artifactType: "application/spdx+json" }, image), true);
-  assert.equal(isAttachment({}, { ...image, artifactType: "application/vnd.in-toto+json" }), true);
-  assert.equal(isAttachment({}, { ...image, subject: { digest: "sha256:00" } }), true);
-  assert.equal(
-    isAttachment({}, { config: { mediaType: "application/vnd.oci.empty.v1+json" }, layers: [] }),
-    true,
-  );
-});
 
 Deno.test("a gzip layer's diff_id covers the record padding after its end blocks, however it is chunked", async () => {
   const dir = await Deno.makeTempDir();
