@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { copyExample } from "./_cli.ts";
 
 /** Where the engine and the local registry are. */
 export interface DockerEnv {
@@ -465,6 +466,36 @@ export async function goBuilderImage(
   }
   const ref = await pushToLocalRegistry(remote);
   return { ref, repository, digest: ref.slice(ref.indexOf("@") + 1), goVersion };
+}
+
+/**
+ * The builder's tag in the local registry (`127.0.0.1:<port>/r10e-test-go-builder:<key>`): a
+ * config naming it by tag lets `r10e init` pin its digest through the engine.
+ */
+export async function builderTag(builder: GoBuilderImage): Promise<string> {
+  const tag = await docker(["image", "inspect", "--format", "{{index .RepoTags 0}}", builder.ref]);
+  return tag.stdout.trim();
+}
+
+/**
+ * Copies the example project into `dir` (tests/_cli.ts copyExample) with its config naming
+ * `image` (a tag or a digest reference) as `builder_image`.
+ */
+export async function copyExampleWithBuilder(
+  dir: string,
+  image: string,
+  options: { reverse?: boolean } = {},
+): Promise<void> {
+  await copyExample(dir, options);
+  const config = await Deno.readTextFile(`${dir}/config.json`);
+  const pinned = config.replace(
+    '"include_ca_bundle": true,',
+    () => `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(image)},`,
+  );
+  if (pinned === config) {
+    throw new Error("The example's config.json no longer has include_ca_bundle");
+  }
+  await Deno.writeTextFile(`${dir}/config.json`, pinned);
 }
 
 async function sha256Text(text: string): Promise<string> {

@@ -6,28 +6,17 @@
 import assert from "node:assert/strict";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, git, r10e } from "./_cli.ts";
-import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
+import { builderTag, copyExampleWithBuilder, dockerTest, goBuilderImage } from "./_docker.ts";
 
 dockerTest(
   "check: A on the host, B in the pinned builder container give the same image; a day stamp is caught there too",
   async (_t, engine) => {
-    const builder = await goBuilderImage();
-    const tag =
-      (await docker(["image", "inspect", "--format", "{{index .RepoTags 0}}", builder.ref]))
-        .stdout.trim();
+    const tag = await builderTag(await goBuilderImage());
     const env = { DOCKER_HOST: engine.host };
     const dir = await Deno.makeTempDir({ prefix: "r10e-check-docker-" });
     const tmp = await Deno.makeTempDir({ prefix: "r10e-check-docker-tmp-" });
     try {
-      await copyExample(dir);
-      const config = await Deno.readTextFile(`${dir}/config.json`);
-      await Deno.writeTextFile(
-        `${dir}/config.json`,
-        config.replace(
-          '"include_ca_bundle": true,',
-          `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(tag)},`,
-        ),
-      );
+      await copyExampleWithBuilder(dir, tag);
       const init = await r10e(["init", "--force", "-q"], { cwd: dir, env });
       assertEquals(init.code, 0, init.stderr);
       await git(dir, "init", "-q");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, EXAMPLE, fileSha256, git, r10e, REPO } from "./_cli.ts";
-import { docker, dockerTest, goBuilderImage } from "./_docker.ts";
+import { builderTag, copyExampleWithBuilder, dockerTest, goBuilderImage } from "./_docker.ts";
 
 /** sha256 of r10e-docker/github-workflow.yml as init renders it for examples/hello. A change is deliberate: update it here. */
 const GOLDEN = "eb9882303747c449f97cf1a93f2a9724d735663f4d15ac2c4b9a0f676d9f3030";
@@ -293,22 +293,11 @@ Deno.test("workflow template: no builder pinned (init without an engine): the do
 dockerTest(
   "workflow template: a pinned builder: the host and docker jobs' commands on a fresh init agree (archive sha256 too); check in host mode agrees with the docker record",
   async (_t, engine) => {
-    const builder = await goBuilderImage();
-    const tag =
-      (await docker(["image", "inspect", "--format", "{{index .RepoTags 0}}", builder.ref]))
-        .stdout.trim();
+    const tag = await builderTag(await goBuilderImage());
     const dir = await Deno.makeTempDir({ prefix: "r10e-workflow-pinned-" });
     const ci = await Deno.makeTempDir({ prefix: "r10e-workflow-ci-" });
     try {
-      await copyExample(dir);
-      const config = await Deno.readTextFile(`${dir}/config.json`);
-      await Deno.writeTextFile(
-        `${dir}/config.json`,
-        config.replace(
-          '"include_ca_bundle": true,',
-          `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(tag)},`,
-        ),
-      );
+      await copyExampleWithBuilder(dir, tag);
       const env = { DOCKER_HOST: engine.host };
       const init = await r10e(["init", "-q"], { cwd: dir, env: { ...env, GOPROXY: "off" } });
       assertEquals(init.code, 0, init.stderr);

@@ -9,8 +9,15 @@
  */
 import assert from "node:assert/strict";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, fileSha256, git, r10e, REPO } from "./_cli.ts";
-import { docker, dockerTest, goBuilderImage, run } from "./_docker.ts";
+import { fileSha256, git, r10e, REPO } from "./_cli.ts";
+import {
+  builderTag,
+  copyExampleWithBuilder,
+  docker,
+  dockerTest,
+  goBuilderImage,
+  run,
+} from "./_docker.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
 const FAKE_DIGEST = "sha256:" + "5".repeat(64);
@@ -27,15 +34,7 @@ async function project(
   options: { reverse?: boolean; env?: Record<string, string> } = {},
 ): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "r10e-docker-build-" });
-  await copyExample(dir, { reverse: options.reverse });
-  const config = await Deno.readTextFile(`${dir}/config.json`);
-  await Deno.writeTextFile(
-    `${dir}/config.json`,
-    config.replace(
-      '"include_ca_bundle": true,',
-      `"include_ca_bundle": true,\n  "builder_image": ${JSON.stringify(builder)},`,
-    ),
-  );
+  await copyExampleWithBuilder(dir, builder, { reverse: options.reverse });
   const init = await r10e(["init", "--force"], { cwd: dir, env: options.env });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
   await git(dir, "init", "-q");
@@ -145,15 +144,9 @@ dockerTest(
     const builder = await goBuilderImage();
     const env = { DOCKER_HOST: engine.host, ...SDE };
     // The config names the builder by tag: init pins it through the engine.
-    const tag = await docker([
-      "image",
-      "inspect",
-      "--format",
-      "{{index .RepoTags 0}}",
-      builder.ref,
-    ]);
-    const a = await project(tag.stdout.trim(), { env });
-    const b = await project(tag.stdout.trim(), { reverse: true, env });
+    const tag = await builderTag(builder);
+    const a = await project(tag, { env });
+    const b = await project(tag, { reverse: true, env });
     // Containers of r10e's naming that exist before this test (another run on the same engine)
     // are not this test's leftovers.
     const before = new Set(
@@ -161,7 +154,7 @@ dockerTest(
     );
     try {
       await t.step("init pins the builder's digest from the local registry", async () => {
-        assertEquals((await pins(a)).builder_image, `${tag.stdout.trim()}@${builder.digest}`);
+        assertEquals((await pins(a)).builder_image, `${tag}@${builder.digest}`);
       });
 
       let dockerSeconds = 0;
