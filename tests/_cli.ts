@@ -27,6 +27,19 @@ export interface CliOptions {
   umask?: string;
 }
 
+/** The minimal environment both ways of running r10e start from: PATH, HOME, the Go caches, DOCKER_HOST, no colors. */
+function baseEnv(): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (
+    const k of ["PATH", "HOME", "GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "DOCKER_HOST"]
+  ) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) base[k] = v;
+  }
+  base.NO_COLOR = "1";
+  return base;
+}
+
 /** Runs `deno run src/main.ts …args` and captures everything. */
 export async function r10e(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const deno = Deno.execPath();
@@ -34,27 +47,10 @@ export async function r10e(args: string[], options: CliOptions = {}): Promise<Cl
   const command = `umask ${
     options.umask ?? "022"
   } && d="$0" c="$1" m="$2" && shift 2 && exec "$d" run --quiet --allow-all --v8-flags=--expose-gc --config "$c" "$m" "$@"`;
-  const base: Record<string, string> = {};
-  for (
-    const k of [
-      "PATH",
-      "HOME",
-      "GOPATH",
-      "GOCACHE",
-      "GOMODCACHE",
-      "GOPROXY",
-      "DOCKER_HOST",
-      "NO_COLOR",
-    ]
-  ) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) base[k] = v;
-  }
-  base.NO_COLOR = "1";
   const out = await new Deno.Command("/bin/sh", {
     args: ["-c", command, deno, `${REPO}/deno.json`, main, ...args],
     cwd: options.cwd ?? REPO,
-    env: { ...base, ...options.env },
+    env: { ...baseEnv(), ...options.env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -138,28 +134,25 @@ export async function git(dir: string, ...args: string[]): Promise<string> {
 export async function r10eInProcess(
   args: string[],
   options: {
-    cwd: string;
+    /** The repository root when not given, as `r10e`. */
+    cwd?: string;
+    /** Added to the same minimal environment as `r10e`'s. */
     env?: Record<string, string>;
     isTerminal?: boolean;
     stderrIsTerminal?: boolean;
-  },
+  } = {},
 ): Promise<CliResult> {
   const { main } = await import("../src/main.ts");
   let stdout = "";
   let stderr = "";
   const dec = new TextDecoder();
-  const base: Record<string, string> = {};
-  for (const k of ["PATH", "HOME", "GOPATH", "GOCACHE", "GOMODCACHE"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) base[k] = v;
-  }
   const code = await main(args, {
     stdout: (s) => stdout += s,
     stderr: (s) => stderr += s,
     stderrBytes: (b) => stderr += dec.decode(b),
     stdoutBytes: () => new WritableStream({ write: (b) => void (stdout += dec.decode(b)) }),
-    env: { ...base, NO_COLOR: "1", ...options.env },
-    cwd: options.cwd,
+    env: { ...baseEnv(), ...options.env },
+    cwd: options.cwd ?? REPO,
     signals: false,
     isTerminal: options.isTerminal ?? false,
     stderrIsTerminal: options.stderrIsTerminal ?? false,

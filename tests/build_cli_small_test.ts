@@ -1,20 +1,23 @@
 /**
  * Small things a new user hit (issue 9 item 10): `r10e version`, shell
  * completion scripts, counts in progress lines, the default go_version line,
- * cp's printed paths.
+ * cp's printed paths. In-process (main's Io) where what is printed is the subject; cp's
+ * printed paths spawned, as they are relative to the process's working directory.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, r10e } from "./_cli.ts";
+import { copyExample, r10e, r10eInProcess } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
 
 Deno.test("version: a command, with the image format it writes", async () => {
-  const r = await r10e(["version"]);
+  const r = await r10eInProcess(["version"]);
   assertEquals(r.code, 0, r.stderr);
   const { VERSION } = await import("../src/version.ts");
   const { FORMAT_VERSION } = await import("../src/image/writer.ts");
   assertEquals(r.stdout, `r10e ${VERSION} (image format ${FORMAT_VERSION})\n`);
   // -v, -V and --version say the same.
-  for (const flag of ["-v", "-V", "--version"]) assertEquals((await r10e([flag])).stdout, r.stdout);
+  for (const flag of ["-v", "-V", "--version"]) {
+    assertEquals((await r10eInProcess([flag])).stdout, r.stdout);
+  }
 });
 
 /** Completes `words` (the last is the word under the cursor) with the bash script, in bash. */
@@ -40,7 +43,7 @@ async function bashComplete(script: string, words: string[]): Promise<string[]> 
 }
 
 Deno.test("completions bash: parses with bash -n and completes commands, options and their values", async (t) => {
-  const r = await r10e(["completions", "bash"]);
+  const r = await r10eInProcess(["completions", "bash"]);
   assertEquals(r.code, 0, r.stderr);
   const file = await Deno.makeTempFile({ suffix: ".bash" });
   try {
@@ -68,7 +71,7 @@ Deno.test("completions bash: parses with bash -n and completes commands, options
 
 Deno.test("completions zsh and fish: every command and option is in the script", async () => {
   for (const shell of ["zsh", "fish"]) {
-    const r = await r10e(["completions", shell]);
+    const r = await r10eInProcess(["completions", shell]);
     assertEquals(r.code, 0, r.stderr);
     for (const word of ["init", "build", "verify", "cp", "version", "completions"]) {
       assertStringIncludes(r.stdout, shell === "zsh" ? `'${word}:` : `-a ${word} `);
@@ -83,7 +86,7 @@ Deno.test("completions zsh and fish: parse in their shells; fish completes like 
   for (const shell of ["zsh", "fish"]) {
     const bin = requireTool(t, shell);
     if (!bin) continue;
-    const r = await r10e(["completions", shell]);
+    const r = await r10eInProcess(["completions", shell]);
     const file = await Deno.makeTempFile();
     try {
       await Deno.writeTextFile(file, r.stdout);
@@ -104,7 +107,7 @@ Deno.test("completions zsh and fish: parse in their shells; fish completes like 
 });
 
 Deno.test("completions: an unknown shell is a usage error", async () => {
-  const bad = await r10e(["completions", "tcsh"]);
+  const bad = await r10eInProcess(["completions", "tcsh"]);
   assertEquals(bad.code, 2);
   assertStringIncludes(bad.stderr, "tcsh");
 });
@@ -116,7 +119,7 @@ Deno.test("init and build: counts read right, the default go_version is named", 
     const config = await Deno.readTextFile(`${dir}/config.json`);
     await Deno.writeTextFile(`${dir}/config.json`, config.replace('"go_version": "1.26.8",', ""));
     await Deno.remove(`${dir}/r10e-docker`, { recursive: true });
-    const init = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    const init = await r10eInProcess(["init"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(init.code, 0, init.stderr);
     assertStringIncludes(
       init.stderr,
@@ -129,7 +132,7 @@ Deno.test("init and build: counts read right, the default go_version is named", 
       config.replace('"go_version": "1.26.8",', "")
         .replace('{ "src": "data", "dest": "/app/data" },\n', ""),
     );
-    const build = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const build = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(build.code, 0, build.stderr);
     // Gzip layers (the default) are compressed as they are hashed.
     assertStringIncludes(build.stderr, 'Compressing layer "r10e: extern_data" (1 entry)');
@@ -144,7 +147,10 @@ Deno.test("cp: DEST ending in / or /. prints clean paths", async () => {
   const dir = await Deno.makeTempDir({ prefix: "r10e-small-cp-" });
   try {
     await copyExample(dir);
-    const build = await r10e(["build", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const build = await r10e(["build", "-q"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "0" },
+    });
     assertEquals(build.code, 0, build.stderr);
     await Deno.mkdir(`${dir}/got`);
     for (const dest of ["got/", "got/.", "got//"]) {
