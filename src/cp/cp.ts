@@ -32,6 +32,9 @@ import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { ownerOfTemporary, replaceAtomically, temporaryPath } from "../atomic_write.ts";
 import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
 
+/** A fresh sha256 to copy per file: a copy costs a third less than createHash (many small files). */
+const SHA256 = createHash("sha256");
+
 /** One regular file copied. */
 export interface CopiedFile {
   /** Host path as written (DEST-based), or the tar entry name for `-`. */
@@ -373,7 +376,7 @@ async function writeBody(
   body: Body,
   mode = 0o600,
 ): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
+  const hash = SHA256.copy();
   let size = 0;
   using file = Deno.openSync(path, { write: true, createNew: true, mode });
   const put = (chunk: Uint8Array) => {
@@ -794,7 +797,7 @@ async function streamTar(
       };
       await batch.push(encodeHeader(entry, { mtime: Math.max(0, Math.floor(node.mtime)) }));
       if (node.kind !== "file") continue;
-      const hash = createHash("sha256");
+      const hash = SHA256.copy();
       let size = 0;
       const at = spooled.get(node);
       const kept = at === undefined ? captured.offsetOf(node) : undefined;
