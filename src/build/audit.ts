@@ -1,6 +1,6 @@
 /**
- * The build checks its own artifacts before it writes the image (issue 9 item 3,
- * DESIGN: pipeline of build): every Go artifact's embedded build info must show
+ * The build checks its own artifacts before it writes the image (DESIGN:
+ * pipeline of build): every Go artifact's embedded build info must show
  * the pinned Go version, `CGO_ENABLED=0`, `-trimpath`, and in a git project
  * `vcs.revision` = HEAD with `vcs.modified` as the tree was when build_cmd ran.
  * Anything else means the image is not the function of the commit that r10e
@@ -35,7 +35,7 @@ export interface AuditExpectations {
   cgo?: boolean;
   /**
    * `os/arch[/variant]` the artifact is for: its GOOS and GOARCH (and GOARM for
-   * linux/arm/vN) must match (issue 11: one platform's binary in another's image).
+   * linux/arm/vN) must match: one platform's binary must not end up in another's image.
    */
   platform?: string;
   /**

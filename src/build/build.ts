@@ -154,7 +154,7 @@ export interface LayerDigest {
   size: number;
 }
 
-/** One platform's image in the archive (issue 11: several platforms in one image). */
+/** One platform's image in the archive (an archive of several platforms holds one each). */
 export interface PlatformImage {
   /** `os/arch[/variant]`, as in config.json. */
   platform: string;
@@ -743,7 +743,7 @@ export function runtimeConfig(config: Config): RuntimeConfig {
     ...(config.workdir ? { WorkingDir: config.workdir } : {}),
     ...(user ? { User: user } : {}),
     ...(Object.keys(labels).length ? { Labels: labels } : {}),
-    // Issue 9 item 6: only when set, so other images keep their bytes.
+    // Only when set, so that other images keep their bytes.
     ...(config.exposed_ports.length
       ? { ExposedPorts: Object.fromEntries(config.exposed_ports.map((p) => [p, {}])) }
       : {}),
@@ -1022,7 +1022,7 @@ async function writeAtomically(
   } catch (error) {
     throw new ConfigError(`Cannot write the image to "${dir}": ${(error as Error).message}`);
   }
-  // Left by a build killed too hard to clean up (SIGKILL): removed now (issue 10).
+  // Left by a build killed too hard to clean up (SIGKILL): removed now.
   await removeStaleTemporaries(dir, ownerOfTemporary);
   try {
     return await replaceAtomically(path, "build", async (tmp) => {

@@ -1,5 +1,5 @@
 /**
- * `r10e build --in docker` (issue 3): build_cmd runs inside the Go toolchain
+ * `r10e build --in docker`: build_cmd runs inside the Go toolchain
  * image that `r10e-docker/Dockerfile` pins by digest, with the same normalized
  * environment as host mode; the artifacts and extern_data are copied out and
  * the image is assembled on the host by the same stager and writer.
@@ -176,7 +176,7 @@ export const CACHE_MOUNT = "/r10e-cache";
 /** Name of the Docker volume holding the Go build and module caches. */
 export const CACHE_VOLUME = "r10e-go-cache";
 
-/** Where the host's module cache is mounted, read-only, in the builder container (issue 9 item 8). */
+/** Where the host's module cache is mounted, read-only, in the builder container. */
 export const MODCACHE_MOUNT = "/r10e-modcache";
 
 /**
@@ -226,10 +226,10 @@ export function createArgs(options: {
   env: Record<string, string>;
   network: string | null;
   command: string;
-  /** The host's module cache, mounted read-only at MODCACHE_MOUNT (issue 9 item 8). */
+  /** The host's module cache, mounted read-only at MODCACHE_MOUNT. */
   modCache?: string;
   /**
-   * Several platforms (issue 11): build_cmd runs once for each of these environments, in
+   * Several platforms: build_cmd runs once for each of these environments, in
    * one container, each run with the variables that differ between them exported.
    */
   runs?: { platform: string; env: Record<string, string> }[];
@@ -570,7 +570,7 @@ async function copyBetween(ctx: DockerContext, from: string, to: string): Promis
 }
 
 /**
- * Runs build_cmd in the builder (issue 3) and copies the named paths out into
+ * Runs build_cmd in the builder and copies the named paths out into
  * `stagingRoot`. The stages are built from the Dockerfile: `builder` (the pinned
  * toolchain image, plus any steps added to it) and `context` (FROM scratch,
  * COPY of the project: `.dockerignore` is honored by Docker). One container is
@@ -639,7 +639,7 @@ export async function runInDocker(
         network: options.network,
         command: options.command,
         modCache: options.modCache ?? undefined,
-        // Issue 11: every platform in this one container run (Go cross-compiles).
+        // Every platform in this one container run: Go cross-compiles.
         runs,
       }),
     );
@@ -739,11 +739,11 @@ export interface DockerBuildCmdOptions {
   srcs: string[];
   /** Makes the normalized environment of one platform from the container's `host` part (toolchain.ts `buildEnv`). */
   makeEnv: (containerHost: Record<string, string>, platform: string) => Record<string, string>;
-  /** Every platform to build, in order: build_cmd runs once for each in the one container (issue 11). */
+  /** Every platform to build, in order: build_cmd runs once for each in the one container. */
   platforms: string[];
   hostEnv: Record<string, string>;
   allowUnpinned?: boolean;
-  /** Network of the build_cmd container; default none: the modules come from the host (issue 9 item 8). */
+  /** Network of the build_cmd container; default none: the modules come from the host. */
   network?: string;
   onProgress: (message: string) => void;
   onOutput: (chunk: Uint8Array) => void;
@@ -866,7 +866,7 @@ export interface DockerStaging extends AsyncDisposable {
 }
 
 /**
- * Runs build_cmd in the pinned builder (issue 3) and returns the folder holding
+ * Runs build_cmd in the pinned builder and returns the folder holding
  * the artifacts and extern_data copied out of it.
  * @throws {ConfigError} when the builder is unpinned or its digest drifted (exit 2)
  * @throws {UsageError} when no engine is reachable (exit 2)
@@ -905,7 +905,7 @@ export async function dockerBuildCmd(options: DockerBuildCmdOptions): Promise<Do
       `Cannot build --in docker: ${engine.reason} (start Docker, or build with --in host)`,
     );
   }
-  // Issue 9 item 8: modules come from the host's cache, so the container needs no network.
+  // Modules come from the host's cache, so the container needs no network.
   const network = options.network ?? "none";
   const [modCache] = await Promise.all([
     downloadModulesOnHost({

@@ -211,7 +211,7 @@ Deno.test("pathsToCopy: normalized, deduplicated, sorted, none inside another", 
   ]);
 });
 
-Deno.test("createArgs: the host's module cache, read-only, with GOPROXY=off (issue 9 item 8)", () => {
+Deno.test("createArgs: the host's module cache, read-only, with GOPROXY=off", () => {
   const args = createArgs({
     name: "r10e-build-x",
     image: "sha256:1",
@@ -244,7 +244,7 @@ Deno.test("engineIsLocal: a bind mount reaches only an engine on this machine", 
   assertEquals(cases.map(([h]) => [h, engineIsLocal(h)]), cases);
 });
 
-Deno.test("platformLoop: build_cmd once per platform in one shell, the first failure ends it with its code (issue 11)", async () => {
+Deno.test("platformLoop: build_cmd once per platform in one shell, the first failure ends it with its code", async () => {
   const runs = ["linux/amd64", "linux/arm/v7", "linux/arm64"].map((platform) => ({
     platform,
     env: buildEnv({ host: {}, goVersion: "1.26.8", platform, sourceDateEpoch: 0 }),

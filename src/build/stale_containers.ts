@@ -2,7 +2,7 @@
  * The containers of `build --in docker` carry their owner in their names
  * (`r10e-build-<host>-<pid>-<hex>`, `r10e-context-…`): a build killed too hard to clean up
  * (SIGKILL) leaves them, and the next build on the same machine removes those whose process is
- * gone (issue 10: leftovers). Only r10e's own names are touched, only with an engine on this
+ * gone. Only r10e's own names are touched, only with an engine on this
  * machine (a pid means nothing on another one), never a container of a live process.
  *
  * @module

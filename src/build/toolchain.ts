@@ -152,7 +152,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string> {
     GOARM: variant ? variant.slice(1) : "7",
     GO386: "sse2",
     GOEXPERIMENT: "",
-    // The platform for build_cmd's own paths (issue 11: one run per platform).
+    // The platform, for build_cmd's own paths: it runs once per platform.
     R10E_OS: os,
     R10E_ARCH: arch,
     R10E_VARIANT: variant ?? "",

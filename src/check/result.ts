@@ -30,7 +30,7 @@ export interface BuildDigests {
   archiveSha256: string;
   imageId: string;
   manifestDigest: string;
-  /** The image index digest of a several-platform build (issue 11). */
+  /** The image index digest of a several-platform build. */
   indexDigest?: string;
   revision: string | null;
 }

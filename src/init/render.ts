@@ -16,7 +16,7 @@ export const TEMPLATE_FILES: Readonly<Record<string, string>> = {
   "README.md": "README.md",
   "build_container.sh": "build_container.sh",
   "gitignore": ".gitignore",
-  "github-workflow.yml": "github-workflow.yml", // issue 13: users copy it to .github/workflows/
+  "github-workflow.yml": "github-workflow.yml", // users copy it to .github/workflows/
 };
 
 /** Files that are executable once written. */

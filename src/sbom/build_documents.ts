@@ -1,5 +1,5 @@
 /**
- * The SBOMs and provenance `r10e build` writes (issue 12 items 1 to 3): from the staged layers
+ * The SBOMs and provenance `r10e build` writes: from the staged layers
  * (every file with its sha256 and sha1, hashed as the image writer reads it the first time, so
  * the files are read no more than without them), the Go build info of the executables, and
  * the build's own record. Each image (platform) gets an SPDX 2.3 and a CycloneDX 1.6 document

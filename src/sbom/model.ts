@@ -1,6 +1,6 @@
 /**
  * What an SBOM says about an image, gathered once (`scan.ts`) and written as SPDX 2.3
- * (`spdx.ts`) or CycloneDX 1.6 (`cyclonedx.ts`) by pure functions (issue 12, DESIGN: pure
+ * (`spdx.ts`) or CycloneDX 1.6 (`cyclonedx.ts`) by pure functions (DESIGN: pure
  * core). This file holds the shared model and the derivations both formats use: package
  * URLs, the modules of a Go binary, the CA bundle and tzdata packages, stable identifiers.
  *

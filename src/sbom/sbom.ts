@@ -1,6 +1,6 @@
 /**
  * `r10e sbom IMAGE`: the SBOM of an image (docker-archive, OCI layout, registry reference),
- * read from the files and Go binaries inside it (issue 12 item 4).
+ * read from the files and Go binaries inside it.
  *
  * @module
  */
