@@ -244,152 +244,207 @@ export async function writeImageArchive(
   options: WriteOptions = {},
 ): Promise<ArchiveResult> {
   if (spec.images.length === 0) throw new RangeError("Cannot write an archive without images");
-  const progress = options.onProgress ?? (() => {});
-  const onBytes = options.onBytes ?? (() => {});
+  const dockerImage = spec.dockerImage ?? 0;
+  if (!spec.images[dockerImage]) throw new RangeError(`No image ${dockerImage} for manifest.json`);
   const compression = spec.layerCompression ?? DEFAULT_LAYER_COMPRESSION;
   const gzipLayers = compression === "gzip" && spec.images.some((i) => i.layers.length > 0);
   const compressOuter = options.compress ?? true;
   // One pool for every stream of this archive, started before the first layer (its
   // threads load while this one tars), stopped when the archive is written.
   using pool = gzipLayers || compressOuter ? new GzipPool(options.workers) : null;
-  let keepBudget = options.keepCompressedBytes ?? KEEP_COMPRESSED_BYTES;
-  const blobs = new Map<string, Blob>();
-  const results: ImageResult[] = [];
-  const manifests: { descriptor: Descriptor; platform: Platform }[] = [];
-  const dockerManifest: Record<string, unknown>[] = [];
-  const dockerImage = spec.dockerImage ?? 0;
-  if (!spec.images[dockerImage]) throw new RangeError(`No image ${dockerImage} for manifest.json`);
-  // A layer given to several images (the CA, tzdata and extern_data layers of every platform)
-  // is hashed once and stored once (issue 11).
-  const hashed = new Map<LayerSpec, { descriptor: Descriptor; diffId: string }>();
+  const work: ArchiveWork = {
+    spec,
+    options,
+    compression,
+    pool,
+    blobs: new Map(),
+    keepBudget: options.keepCompressedBytes ?? KEEP_COMPRESSED_BYTES,
+    hashed: new Map(),
+  };
 
-  for (const [i, image] of spec.images.entries()) {
+  // ── first pass: each layer hashed (and compressed), then each image's config and manifest ──
+  const images: { result: ImageResult; manifest: Descriptor }[] = [];
+  for (const image of spec.images) {
     const layers: Descriptor[] = [];
     const diffIds: string[] = [];
     for (const layer of image.layers) {
-      const known = hashed.get(layer);
-      if (known) {
-        layers.push(known.descriptor);
-        diffIds.push(known.diffId);
-        continue;
-      }
-      if (layer.blob) {
-        const { mediaType, digest, size, diffId } = layer.blob;
-        layers.push({ mediaType, digest, size });
-        diffIds.push(diffId);
-        hashed.set(layer, { descriptor: layers[layers.length - 1], diffId });
-        if (!blobs.has(digest)) blobs.set(digest, { size, read: layer.blob.read });
-        continue;
-      }
-      const verb = compression === "gzip" ? "Compressing" : "Hashing";
-      progress(`${verb} layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`);
-      const tarHash = new Sha256();
-      // About the tar's size: contents and a header each (long names and padding aside).
-      const tarTotal = layer.entries.reduce((n, e) => n + e.size + 512, 1024);
-      const tar = tapped(
-        abortable(writeTar(layer.entries, { mtime: spec.created }), options.signal),
-        tarHash,
-      );
-      if (compression === "none") {
-        for await (const _ of tar) onBytes(tarHash.size, tarTotal);
-        const digest = `sha256:${tarHash.hex()}`;
-        layers.push({ mediaType: MediaType.layer, digest, size: tarHash.size });
-        diffIds.push(digest);
-        hashed.set(layer, { descriptor: layers[layers.length - 1], diffId: digest });
-        blobs.set(digest, { size: tarHash.size, layer: layer.entries });
-        continue;
-      }
-      const blobHash = new Sha256();
-      let kept: Uint8Array[] | undefined = [];
-      let keptSize = 0;
-      let spooledAt: number | undefined;
-      for await (
-        const chunk of gzip(tar, { level: GZIP_LEVEL, pool: pool!, signal: options.signal })
-      ) {
-        blobHash.update(chunk);
-        onBytes(tarHash.size, tarTotal);
-        if (kept) {
-          keptSize += chunk.length;
-          if (keptSize <= keepBudget) {
-            kept.push(chunk);
-            continue;
-          }
-          // Over the memory bound: what was kept and the rest go to the spool, when there is one.
-          if (options.spool) {
-            spooledAt = options.spool.size;
-            for (const c of kept) await options.spool.write(c);
-          }
-          kept = undefined;
-        }
-        if (spooledAt !== undefined) await options.spool!.write(chunk);
-      }
-      if (kept) keepBudget -= keptSize;
-      const digest = `sha256:${blobHash.hex()}`;
-      const diffId = `sha256:${tarHash.hex()}`;
-      layers.push({ mediaType: MediaType.layerGzip, digest, size: blobHash.size });
+      const { descriptor, diffId } = work.hashed.get(layer) ?? await hashLayer(work, layer);
+      layers.push(descriptor);
       diffIds.push(diffId);
-      hashed.set(layer, { descriptor: layers[layers.length - 1], diffId });
-      const stored = blobs.get(digest);
-      if (!stored?.chunks && stored?.spooledAt === undefined) {
-        blobs.set(digest, {
-          size: blobHash.size,
-          layer: layer.entries,
-          gzip: true,
-          chunks: kept,
-          spooledAt,
-        });
-      }
     }
-    const configBytes = canonicalJsonBytes(
-      imageConfig(withProvenance(image, spec), diffIds, spec.created),
-    );
-    const config = addBytes(blobs, MediaType.config, configBytes);
-    const manifestBytes = canonicalJsonBytes({
-      schemaVersion: 2,
-      mediaType: MediaType.manifest,
-      config,
-      layers,
-      ...(image.annotations ? { annotations: image.annotations } : {}),
+    images.push(addImage(work, image, layers, diffIds));
+  }
+  const { index, indexDigest } = addIndex(work, images);
+
+  // ── second pass: the archive written, blobs in name order ──
+  const entries = archiveEntries(work, index, dockerManifest(spec, images[dockerImage].result));
+  (options.onProgress ?? (() => {}))(`Writing archive (${plural(work.blobs.size, "blob")})`);
+  const outerLevel = !compressOuter ? null : gzipLayers ? STORED_LEVEL : GZIP_LEVEL;
+  const archive = await writeArchive(work, entries, outerLevel, sink);
+  return {
+    archiveSha256: archive.hex(),
+    archiveSize: archive.size,
+    images: images.map((i) => i.result),
+    ...(indexDigest ? { indexDigest } : {}),
+  };
+}
+
+/** What the phases of `writeImageArchive` share. */
+interface ArchiveWork {
+  spec: ArchiveSpec;
+  options: WriteOptions;
+  compression: LayerCompression;
+  pool: GzipPool | null;
+  /** Every blob of the archive by digest: how to write it in the second pass. */
+  blobs: Map<string, Blob>;
+  /** Compressed layer bytes that may still be kept in memory for the second pass. */
+  keepBudget: number;
+  /**
+   * A layer given to several images (the CA, tzdata and extern_data layers of every platform)
+   * is hashed once and stored once.
+   */
+  hashed: Map<LayerSpec, { descriptor: Descriptor; diffId: string }>;
+}
+
+/**
+ * The first pass over one layer: its descriptor and diff_id, and its blob added to
+ * `work.blobs` (a gzip layer's compressed bytes kept in memory within `work.keepBudget`, else
+ * spooled, else compressed again when written).
+ */
+async function hashLayer(
+  work: ArchiveWork,
+  layer: LayerSpec,
+): Promise<{ descriptor: Descriptor; diffId: string }> {
+  const { blobs, options } = work;
+  const done = (descriptor: Descriptor, diffId: string) => {
+    const out = { descriptor, diffId };
+    work.hashed.set(layer, out);
+    return out;
+  };
+  if (layer.blob) {
+    const { mediaType, digest, size, diffId } = layer.blob;
+    if (!blobs.has(digest)) blobs.set(digest, { size, read: layer.blob.read });
+    return done({ mediaType, digest, size }, diffId);
+  }
+  const verb = work.compression === "gzip" ? "Compressing" : "Hashing";
+  options.onProgress?.(
+    `${verb} layer "${layer.createdBy}" (${plural(layer.entries.length, "entry")})`,
+  );
+  const onBytes = options.onBytes ?? (() => {});
+  const tarHash = new Sha256();
+  // About the tar's size: contents and a header each (long names and padding aside).
+  const tarTotal = layer.entries.reduce((n, e) => n + e.size + 512, 1024);
+  const tar = tapped(
+    abortable(writeTar(layer.entries, { mtime: work.spec.created }), options.signal),
+    tarHash,
+  );
+  if (work.compression === "none") {
+    for await (const _ of tar) onBytes(tarHash.size, tarTotal);
+    const digest = `sha256:${tarHash.hex()}`;
+    blobs.set(digest, { size: tarHash.size, layer: layer.entries });
+    return done({ mediaType: MediaType.layer, digest, size: tarHash.size }, digest);
+  }
+  const blobHash = new Sha256();
+  let kept: Uint8Array[] | undefined = [];
+  let keptSize = 0;
+  let spooledAt: number | undefined;
+  for await (
+    const chunk of gzip(tar, { level: GZIP_LEVEL, pool: work.pool!, signal: options.signal })
+  ) {
+    blobHash.update(chunk);
+    onBytes(tarHash.size, tarTotal);
+    if (kept) {
+      keptSize += chunk.length;
+      if (keptSize <= work.keepBudget) {
+        kept.push(chunk);
+        continue;
+      }
+      // Over the memory bound: what was kept and the rest go to the spool, when there is one.
+      if (options.spool) {
+        spooledAt = options.spool.size;
+        for (const c of kept) await options.spool.write(c);
+      }
+      kept = undefined;
+    }
+    if (spooledAt !== undefined) await options.spool!.write(chunk);
+  }
+  if (kept) work.keepBudget -= keptSize;
+  const digest = `sha256:${blobHash.hex()}`;
+  const stored = blobs.get(digest);
+  if (!stored?.chunks && stored?.spooledAt === undefined) {
+    blobs.set(digest, {
+      size: blobHash.size,
+      layer: layer.entries,
+      gzip: true,
+      chunks: kept,
+      spooledAt,
     });
-    const manifest = addBytes(blobs, MediaType.manifest, manifestBytes);
-    manifests.push({ descriptor: manifest, platform: image.platform });
-    results.push({
+  }
+  return done(
+    { mediaType: MediaType.layerGzip, digest, size: blobHash.size },
+    `sha256:${tarHash.hex()}`,
+  );
+}
+
+/** One image's config and manifest blobs, added to `work.blobs`, from its layers' digests. */
+function addImage(
+  work: ArchiveWork,
+  image: ImageSpec,
+  layers: Descriptor[],
+  diffIds: string[],
+): { result: ImageResult; manifest: Descriptor } {
+  const { spec, blobs } = work;
+  const configBytes = canonicalJsonBytes(
+    imageConfig(withProvenance(image, spec), diffIds, spec.created),
+  );
+  const config = addBytes(blobs, MediaType.config, configBytes);
+  const manifestBytes = canonicalJsonBytes({
+    schemaVersion: 2,
+    mediaType: MediaType.manifest,
+    config,
+    layers,
+    ...(image.annotations ? { annotations: image.annotations } : {}),
+  });
+  const manifest = addBytes(blobs, MediaType.manifest, manifestBytes);
+  return {
+    result: {
       platform: image.platform,
       imageId: config.digest,
       manifestDigest: manifest.digest,
       layers,
       diffIds,
-    });
-    if (i === dockerImage) {
-      dockerManifest.push({
-        Config: blobPath(config.digest),
-        RepoTags: [`${spec.repository}:${spec.tag}`],
-        Layers: layers.map((l) => blobPath(l.digest)),
-      });
-    }
-  }
+    },
+    manifest,
+  };
+}
 
+/**
+ * index.json's bytes, and with several images the image index blob (added to `work.blobs`)
+ * that its one entry points at.
+ */
+function addIndex(
+  work: ArchiveWork,
+  images: { result: ImageResult; manifest: Descriptor }[],
+): { index: Uint8Array; indexDigest?: string } {
+  const { spec } = work;
   const annotations = {
     "io.containerd.image.name": fullImageName(spec.repository, spec.tag),
     "org.opencontainers.image.ref.name": spec.tag,
   };
+  const manifests = images.map((i) => ({ ...i.manifest, platform: i.result.platform }));
   // Several platforms: an image index blob lists the manifests with their platforms, and
   // index.json's one entry points at it, as `docker save` (25+) and crane write them; its
   // digest is what a registry serves for the tag. Each manifest's bytes are those it has alone.
   let indexDigest: string | undefined;
-  let top = manifests.map(({ descriptor, platform }) => ({ ...descriptor, annotations, platform }));
+  let top = manifests.map((m) => ({ ...m, annotations })) as Record<string, unknown>[];
   if (manifests.length > 1) {
     const nested = addBytes(
-      blobs,
+      work.blobs,
       MediaType.index,
-      canonicalJsonBytes({
-        schemaVersion: 2,
-        mediaType: MediaType.index,
-        manifests: manifests.map(({ descriptor, platform }) => ({ ...descriptor, platform })),
-      }),
+      canonicalJsonBytes({ schemaVersion: 2, mediaType: MediaType.index, manifests }),
     );
     indexDigest = nested.digest;
-    top = [{ ...nested, annotations }] as typeof top;
+    top = [{ ...nested, annotations }];
   }
   // The image alone: one entry, named, so that every tool takes it (DESIGN: the archive is the image).
   const index = canonicalJsonBytes({
@@ -397,48 +452,62 @@ export async function writeImageArchive(
     mediaType: MediaType.index,
     manifests: top,
   });
+  return { index, ...(indexDigest ? { indexDigest } : {}) };
+}
 
+/** manifest.json of docker-archive: the one image `docker load` loads. */
+function dockerManifest(spec: ArchiveSpec, image: ImageResult): Uint8Array {
+  return canonicalJsonBytes([{
+    Config: blobPath(image.imageId),
+    RepoTags: [`${spec.repository}:${spec.tag}`],
+    Layers: image.layers.map((l) => blobPath(l.digest)),
+  }]);
+}
+
+/** The archive's entries in name order: the blobs, index.json, manifest.json, oci-layout. */
+function archiveEntries(work: ArchiveWork, index: Uint8Array, manifest: Uint8Array): TarEntry[] {
+  const { options } = work;
   const entries: TarEntry[] = [
     { name: "blobs", kind: "dir", mode: 0o755, size: 0 },
     { name: "blobs/sha256", kind: "dir", mode: 0o755, size: 0 },
-    ...[...blobs.entries()].map(([digest, blob]) =>
-      blobEntry(digest, blob, spec.created, {
-        pool,
+    ...[...work.blobs.entries()].map(([digest, blob]) =>
+      blobEntry(digest, blob, work.spec.created, {
+        pool: work.pool,
         spool: options.spool,
         signal: options.signal,
       })
     ),
     fileEntry("index.json", index),
-    fileEntry("manifest.json", canonicalJsonBytes(dockerManifest)),
+    fileEntry("manifest.json", manifest),
     fileEntry("oci-layout", canonicalJsonBytes({ imageLayoutVersion: "1.0.0" })),
   ];
-  entries.sort((a, b) => compareNames(a.name, b.name));
+  return entries.sort((a, b) => compareNames(a.name, b.name));
+}
 
-  progress(`Writing archive (${plural(blobs.size, "blob")})`);
+/**
+ * The second pass: the archive's tar, gzipped at `level` (null: a plain tar), given to `sink`;
+ * resolves to its hash.
+ */
+async function writeArchive(
+  work: ArchiveWork,
+  entries: TarEntry[],
+  level: number | null,
+  sink: Sink,
+): Promise<Sha256> {
+  const { options } = work;
   const archive = new Sha256();
   let stream: AsyncIterable<Uint8Array> = abortable(
     writeTar(entries, { mtime: 0 }),
     options.signal,
   );
-  if (compressOuter) {
-    stream = gzip(stream, {
-      level: gzipLayers ? STORED_LEVEL : GZIP_LEVEL,
-      pool: pool!,
-      signal: options.signal,
-    });
-  }
-  const archiveTotal = [...blobs.values()].reduce((n, b) => n + b.size + 512, 0);
+  if (level !== null) stream = gzip(stream, { level, pool: work.pool!, signal: options.signal });
+  const archiveTotal = [...work.blobs.values()].reduce((n, b) => n + b.size + 512, 0);
   for await (const chunk of stream) {
     archive.update(chunk);
     await sink(chunk);
-    onBytes(archive.size, archiveTotal);
+    options.onBytes?.(archive.size, archiveTotal);
   }
-  return {
-    archiveSha256: archive.hex(),
-    archiveSize: archive.size,
-    images: results,
-    ...(indexDigest ? { indexDigest } : {}),
-  };
+  return archive;
 }
 
 /** The image with r10e's provenance labels added to its own (DESIGN: provenance in the image). */
