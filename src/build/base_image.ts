@@ -336,7 +336,6 @@ async function readBaseTree(
   spoolFile: () => Promise<string>,
 ): Promise<Map<string, BaseEntry>> {
   const tree = new Map<string, BaseEntry>();
-  const abs = (n: string) => "/" + n.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
   for (const layer of layers) {
     // Reading only: the bytes written are the blob's own, whatever this decompressor does. The
     // reader's decompressor takes every gzip member (DecompressionStream stops after the first)
@@ -346,42 +345,60 @@ async function readBaseTree(
       : layer.mediaType === LAYER_ZSTD
       ? "zstd"
       : "none";
-    const stream = ReadableStream.from(decompress(layer.read(), compression));
-    for await (const { header, body } of readTar(stream, { label: `base layer ${layer.digest}` })) {
-      const name = abs(header.name);
-      const base = name.slice(name.lastIndexOf("/") + 1);
-      const dir = name.slice(0, name.lastIndexOf("/") + 1);
-      if (header.kind === "file") {
-        if (!base.startsWith(".wh.")) {
-          tree.set(name, { kind: "file", size: header.size, ...await hashFile(body, spoolFile) });
-          continue;
-        }
-        for await (const _ of body) { /* a whiteout marker has no content */ }
-      } else {
-        for await (const _ of body) { /* nothing but files has content */ }
-      }
-      if (base === ".wh..wh..opq") {
-        for (const p of [...tree.keys()]) if (p.startsWith(dir)) tree.delete(p);
-      } else if (base.startsWith(".wh.")) {
-        const gone = dir + base.slice(4);
-        for (const p of [...tree.keys()]) {
-          if (p === gone || p.startsWith(gone + "/")) tree.delete(p);
-        }
-      } else if (header.kind === "hardlink") {
-        // A hardlink takes its target's content as it stands.
-        const target = tree.get(abs(header.linkname));
-        tree.set(name, target?.kind === "file" ? { ...target } : { kind: "hardlink", size: 0 });
-      } else if (header.kind === "symlink") {
-        tree.set(name, { kind: "symlink", size: 0 });
-      } else if (header.kind !== "dir") {
-        tree.set(name, { kind: "other", size: 0 });
-      } else {
-        // A directory replaces a non-directory of a lower layer.
-        if (tree.get(name)) tree.delete(name);
-      }
+    try {
+      await readLayerInto(tree, layer, compression, spoolFile);
+    } catch (error) {
+      // A changed blob is named as such: its digest is checked at its end, which a decompressor
+      // that fails on the damage first (a gzip trailer's length) never reaches.
+      for await (const _ of layer.read()) { /* throws when the blob is not its digest */ }
+      throw error;
     }
   }
   return tree;
+}
+
+/** Applies one base layer's entries to `tree`: files hashed (Go binaries read), whiteouts applied. */
+async function readLayerInto(
+  tree: Map<string, BaseEntry>,
+  layer: BaseLayer,
+  compression: "gzip" | "zstd" | "none",
+  spoolFile: () => Promise<string>,
+): Promise<void> {
+  const abs = (n: string) => "/" + n.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
+  const stream = ReadableStream.from(decompress(layer.read(), compression));
+  for await (const { header, body } of readTar(stream, { label: `base layer ${layer.digest}` })) {
+    const name = abs(header.name);
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    const dir = name.slice(0, name.lastIndexOf("/") + 1);
+    if (header.kind === "file") {
+      if (!base.startsWith(".wh.")) {
+        tree.set(name, { kind: "file", size: header.size, ...await hashFile(body, spoolFile) });
+        continue;
+      }
+      for await (const _ of body) { /* a whiteout marker has no content */ }
+    } else {
+      for await (const _ of body) { /* nothing but files has content */ }
+    }
+    if (base === ".wh..wh..opq") {
+      for (const p of [...tree.keys()]) if (p.startsWith(dir)) tree.delete(p);
+    } else if (base.startsWith(".wh.")) {
+      const gone = dir + base.slice(4);
+      for (const p of [...tree.keys()]) {
+        if (p === gone || p.startsWith(gone + "/")) tree.delete(p);
+      }
+    } else if (header.kind === "hardlink") {
+      // A hardlink takes its target's content as it stands.
+      const target = tree.get(abs(header.linkname));
+      tree.set(name, target?.kind === "file" ? { ...target } : { kind: "hardlink", size: 0 });
+    } else if (header.kind === "symlink") {
+      tree.set(name, { kind: "symlink", size: 0 });
+    } else if (header.kind !== "dir") {
+      tree.set(name, { kind: "other", size: 0 });
+    } else {
+      // A directory replaces a non-directory of a lower layer.
+      if (tree.get(name)) tree.delete(name);
+    }
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { removeStaleTemporaries } from "../signals.ts";
 import { BuildFailed, ConfigError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import { type Config, expandPlatform, type LoadedConfig } from "../config/schema.ts";
+import { healthcheckProblem } from "../config/healthcheck.ts";
 import { Sha256 } from "../image/digest.ts";
 import { parsePlatform } from "../image/platform.ts";
 import {
@@ -469,6 +470,20 @@ async function stageImages(
       .filter((i) => i.kind !== "dir").map((i) => i.dest)
       // What the base image holds counts too: its loader and libraries, for a dynamic executable.
       .concat(tree ? [...tree.keys()] : []);
+    const unhealthy = config.healthcheck
+      ? healthcheckProblem(config.healthcheck, new Set(provided))
+      : null;
+    if (unhealthy) {
+      problems.push(
+        new ConfigError(`Invalid config "${loaded.file}"`, [{
+          file: loaded.file,
+          ...loaded.locate(["healthcheck", "test"]),
+          path: "healthcheck.test",
+          message: several ? `${platform}: ${unhealthy}` : unhealthy,
+        }]),
+      );
+      continue;
+    }
     const checked = await auditor.check(filesRoot, artifacts, { platform, several, provided });
     if (checked) audit.push(...checked);
     else audited = false;

@@ -106,6 +106,27 @@ export function toHealthcheck(field: HealthcheckField): Healthcheck {
   return out;
 }
 
+/**
+ * Why the image cannot run its health check, or null: a shell command needs /bin/sh, and an
+ * argument list with an absolute program needs that program (Docker reports either only as
+ * "unhealthy", forever). A relative program is looked up in PATH at run time: not checked.
+ * `provided` holds the image's non-directory paths (files and links). Pure.
+ */
+export function healthcheckProblem(
+  healthcheck: Healthcheck,
+  provided: ReadonlySet<string>,
+): string | null {
+  const [kind, program] = healthcheck.Test;
+  if (kind === "CMD-SHELL" && !provided.has("/bin/sh")) {
+    return "the image has no /bin/sh to run this shell command: use a base_image with a shell, " +
+      'or an argument list such as ["/app/svc", "-health"]';
+  }
+  if (kind === "CMD" && program.startsWith("/") && !provided.has(program)) {
+    return `the image has no ${JSON.stringify(program)} to run`;
+  }
+  return null;
+}
+
 function describeValue(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (Array.isArray(value)) {

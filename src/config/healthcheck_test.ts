@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError, formatProblem } from "../errors.ts";
 import { runtimeConfig } from "../build/build.ts";
-import { parseDuration } from "./healthcheck.ts";
+import { healthcheckProblem, parseDuration } from "./healthcheck.ts";
 import { parseConfig } from "./schema.ts";
 
 const base = (extra: string) =>
@@ -85,4 +85,21 @@ Deno.test("healthcheck: a shell command or an argument list, mapped to Docker's 
       `config.json:5:18: healthcheck.test: expected a shell command (a string, run by the image's /bin/sh) or an argument list like ["/app/svc", "-health"], found nothing (the field is missing)`,
     ]);
   });
+});
+
+Deno.test("healthcheckProblem: the program the image needs to run its health check", () => {
+  const has = new Set(["/bin/sh", "/app/svc"]);
+  const none = new Set(["/app/svc"]);
+  assertEquals(healthcheckProblem({ Test: ["CMD-SHELL", "true"] }, has), null);
+  assertEquals(
+    healthcheckProblem({ Test: ["CMD-SHELL", "true"] }, none),
+    'the image has no /bin/sh to run this shell command: use a base_image with a shell, or an argument list such as ["/app/svc", "-health"]',
+  );
+  assertEquals(healthcheckProblem({ Test: ["CMD", "/app/svc", "-health"] }, none), null);
+  assertEquals(
+    healthcheckProblem({ Test: ["CMD", "/app/other"] }, none),
+    'the image has no "/app/other" to run',
+  );
+  // A relative program is found through PATH when the check runs.
+  assertEquals(healthcheckProblem({ Test: ["CMD", "svc"] }, new Set()), null);
 });
