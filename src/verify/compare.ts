@@ -661,6 +661,12 @@ function parseSeconds(v: unknown): number | null {
 
 /** Files of one layer, paired by path, into `out`. */
 function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeaves): void {
+  if (sameUniqueNames(a, b)) {
+    // Nearly always (a rebuild of the same tree): each file is paired by position, no maps.
+    for (let i = 0; i < a.length; i++) for (const x of compareFile(a[i], b[i], layer)) out.push(x);
+    compareFormats(a, b, layer, out);
+    return;
+  }
   // Maps and lists built without intermediate arrays: 200,000 files a side (peak RSS).
   const mapA = byPath(a);
   const mapB = byPath(b);
@@ -689,6 +695,22 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeav
   if (order) {
     out.push(leaf("layer", "order", order.a, order.b, { layer, path: order.at, cause: "order" }));
   }
+  compareFormats(a, b, layer, out);
+}
+
+/**
+ * Whether both lists hold the same names in the same order, each name once (strictly
+ * ascending, as sorted layers are: a name given twice would need the map's last-one-wins rule).
+ */
+function sameUniqueNames(a: FileMeta[], b: FileMeta[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].path !== b[i].path || (i > 0 && !(a[i - 1].path < a[i].path))) return false;
+  }
+  return true;
+}
+
+function compareFormats(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeaves): void {
   const formatsA = formats(a);
   const formatsB = formats(b);
   if (formatsA !== formatsB) {

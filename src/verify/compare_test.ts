@@ -103,6 +103,15 @@ Deno.test("compareImages names the cause of each leaf", async (t) => {
       "file:a:gname:owner",
     ]);
   });
+  await t.step("a name given twice: the last entry counts, as on extraction", () => {
+    const a = image("1", [file("a", { sha256: "11" }), file("a", { sha256: "22" })]);
+    const b = image("2", [file("a", { sha256: "33" }), file("a", { sha256: "22" })]);
+    const files = (x: ImageSummary, y: ImageSummary) =>
+      causes(x, y).filter((c) => c.startsWith("file:"));
+    assertEquals(files(a, b), []);
+    const c = image("3", [file("a", { sha256: "11" }), file("a", { sha256: "44" })]);
+    assertEquals(files(a, c), ["file:a:content:content"]);
+  });
   await t.step("order", () => {
     const a = image("1", [file("a"), file("b")]);
     const b = image("2", [file("b"), file("a")]);
