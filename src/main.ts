@@ -258,6 +258,7 @@ if (import.meta.main) {
     stdoutBytes: stdoutStream,
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
+    cwdIsProcess: true,
     isTerminal: Deno.stdout.isTerminal(),
     stderrIsTerminal: Deno.stderr.isTerminal(),
     signals: true,

@@ -22,7 +22,13 @@ export interface Io {
    */
   stdoutBytes: () => WritableStream<Uint8Array>;
   env: Record<string, string>;
+  /** The directory relative paths of the command line are relative to. */
   cwd: string;
+  /**
+   * `cwd` is the process's own working directory, so a relative path works as typed and messages
+   * name it so (main sets it; a test running main in another folder does not).
+   */
+  cwdIsProcess?: boolean;
   /** Install signal handlers (Ctrl-C cleanup); false when run in-process by tests. */
   signals: boolean;
   /** Standard output is a terminal (tables, colors). */
@@ -64,11 +70,11 @@ export function useColor(cli: Cli): boolean {
 }
 
 /**
- * `path` as the command uses it: as typed when it is absolute or relative to the process's own
- * directory (so that messages name it as the user wrote it), else joined to `io.cwd`.
+ * `path` as the command uses it: as typed when it is absolute or the process runs in `io.cwd` (so
+ * that messages name it as the user wrote it), else in `io.cwd`.
  */
 export function userPath(io: Io, path: string): string {
-  return path.startsWith("/") || io.cwd === Deno.cwd() ? path : inFolder(io.cwd, path);
+  return io.cwdIsProcess ? path : inFolder(io.cwd, path);
 }
 
 /**

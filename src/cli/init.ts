@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { InitResult } from "../init/init.ts";
 import { printable } from "../printable.ts";
 import { type Command, CONFIG_OPTION, PROJECT_DIR_OPTION, quietOption } from "./cli.ts";
 
@@ -66,33 +67,38 @@ Project root: the nearest directory at or above config.json that holds go.mod (a
     });
     for (const w of result.warnings) io.stderr(`r10e: warning: ${printable(w)}\n`);
     if (quiet) return;
-    const starter = result.starter;
-    io.stdout(
-      (starter
-        ? `Wrote ${starter.path} (there was none), from what go list ./... found:\n` +
-          `  ${starter.packages.length} main ${
-            starter.packages.length === 1 ? "package" : "packages"
-          } (${starter.packages.join(", ")}), built by one go build into r10e-docker/out/bin/\n` +
-          `  image "${starter.projectName}": ${starter.binaries.join(", ")}` +
-          (starter.entrypoint
-            ? `, entrypoint ${starter.entrypoint[0]}`
-            : ", no entrypoint (several binaries: set one)") +
-          `, the CA bundle, Go ${starter.goVersion}\n` +
-          `  To change it: edit config.json (docs/config.md) and run r10e init again. Next: r10e build\n`
-        : "") +
-        (result.removed.length
-          ? `Removed r10edocker's Nix files: ${result.removed.join(", ")}\n`
-          : "") +
-        `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
-        `  Go ${result.pins.go_version}` +
-        (result.pins.go_version_requested
-          ? ` (go_version "${result.pins.go_version_requested}")`
-          : " (default)") +
-        `\n  CA bundle ${
-          result.pins.ca_bundle_sha256 ? "sha256:" + result.pins.ca_bundle_sha256 : "none"
-        }` +
-        `\n  builder ${result.pins.builder_image ?? "NOT PINNED"}\n` +
-        (result.pins.platforms ? `  platforms ${result.pins.platforms.join(", ")}\n` : ""),
-    );
+    io.stdout(initSummary(result));
   },
 };
+
+/** What init prints: the config it wrote (when there was none), r10e-docker/ and the pins. */
+function initSummary(result: InitResult): string {
+  const starter = result.starter;
+  return (
+    (starter
+      ? `Wrote ${starter.path} (there was none), from what go list ./... found:\n` +
+        `  ${starter.packages.length} main ${
+          starter.packages.length === 1 ? "package" : "packages"
+        } (${starter.packages.join(", ")}), built by one go build into r10e-docker/out/bin/\n` +
+        `  image "${starter.projectName}": ${starter.binaries.join(", ")}` +
+        (starter.entrypoint
+          ? `, entrypoint ${starter.entrypoint[0]}`
+          : ", no entrypoint (several binaries: set one)") +
+        `, the CA bundle, Go ${starter.goVersion}\n` +
+        `  To change it: edit config.json (docs/config.md) and run r10e init again. Next: r10e build\n`
+      : "") +
+    (result.removed.length
+      ? `Removed r10edocker's Nix files: ${result.removed.join(", ")}\n`
+      : "") +
+    `Wrote ${result.dir}/ (${result.written.length} written, ${result.unchanged.length} unchanged)\n` +
+    `  Go ${result.pins.go_version}` +
+    (result.pins.go_version_requested
+      ? ` (go_version "${result.pins.go_version_requested}")`
+      : " (default)") +
+    `\n  CA bundle ${
+      result.pins.ca_bundle_sha256 ? "sha256:" + result.pins.ca_bundle_sha256 : "none"
+    }` +
+    `\n  builder ${result.pins.builder_image ?? "NOT PINNED"}\n` +
+    (result.pins.platforms ? `  platforms ${result.pins.platforms.join(", ")}\n` : "")
+  );
+}

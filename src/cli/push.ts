@@ -6,13 +6,17 @@
  */
 import { UsageError } from "../errors.ts";
 import { printable } from "../printable.ts";
+import type { ImageInput } from "../image/reader.ts";
+import type { Input } from "./command.ts";
 import {
   type Command,
   inFolder,
+  type Io,
   jsonOption,
-  parseTimeout,
+  progressBar,
   quietOption,
   registryOptionDecls,
+  registryOptions,
   userPath,
 } from "./cli.ts";
 
@@ -85,74 +89,85 @@ Exit codes: 0 pushed, 2 bad usage, unreadable archive, or the registry refused (
     { flags: "--jobs <n>", help: "blobs uploaded at the same time", default: "3" },
     quietOption(),
   ],
-  run: async ({ args, options }, cli) => {
+  run: async (input, cli) => {
     const { io } = cli;
-    const { archive, ref: refText } = args as Record<"archive" | "ref", string>;
-    const { parseReference } = await import("../registry/reference.ts");
-    let ref;
-    try {
-      ref = parseReference(refText);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const chunkSize = parseSize(options.string("chunkSize")!);
-    const timeoutMs = parseTimeout(options.string("timeout"));
-    const jobsText = options.string("jobs")!;
-    const jobs = Number(jobsText);
-    if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
-      throw new UsageError(`Invalid --jobs "${jobsText}": expected a whole number from 1 to 32`);
-    }
+    const { options } = input;
+    const archive = input.args.archive!;
+    const { ref, chunkSize, jobs } = await pushSettings(input);
+    const registry = registryOptions(cli, input);
     const { openImage } = await import("../image/reader.ts");
     const { push } = await import("../registry/push.ts");
-    const where = (p: string) => userPath(io, p);
-    const quiet = options.flag("quiet");
     const cache = io.env.XDG_CACHE_HOME || (io.env.HOME ? inFolder(io.env.HOME, ".cache") : "");
     // Large blobs are hashed as they are sent, not once before (push hashes what it sends).
-    await using input = await openImage(where(archive), { deferBlobHashes: true });
-    const { Progress } = await import("./progress.ts");
-    const bar = new Progress({ write: io.stderr, terminal: io.stderrIsTerminal === true, quiet });
-    const progress = (line: string) => bar.line(line);
-    let documents;
-    const documentsDir = options.raw("documents");
-    if (documentsDir !== false) {
-      const { findDocuments } = await import("../sbom/push_documents.ts");
-      const { sbom } = await import("../sbom/sbom.ts");
-      documents = await findDocuments(where(archive), input, {
-        dir: typeof documentsDir === "string" ? where(documentsDir) : undefined,
-        makeSbom: (format, platform) => sbom(where(archive), { format, platform }),
-        onNote: progress,
-      });
-    }
-    const result = await push(input, ref, {
-      documents,
-      env: io.env,
-      caFile: options.string("caFile") ? where(options.string("caFile")!) : undefined,
-      insecure: options.flag("insecure"),
-      ...(timeoutMs ? { timeoutMs } : {}),
+    await using image = await openImage(userPath(io, archive), { deferBlobHashes: true });
+    const bar = await progressBar(io, options.flag("quiet"));
+    const result = await push(image, ref, {
+      ...registry,
+      documents: await documentsToAttach(input, io, image, (line) => bar.line(line)),
       from: options.given("from") ? options.list("from") : undefined,
       chunkSize,
       parallel: jobs,
       stateDir: cache ? inFolder(cache, "r10e/uploads") : undefined,
-      onProgress: progress,
+      onProgress: (line) => bar.line(line),
       onBytes: (done, total) => bar.bytes(done, total),
-      onVerbose: cli.verbose
-        ? (line) => {
+      onVerbose: registry.onVerbose &&
+        ((line) => {
           bar.clear();
-          io.stderr(`r10e: ${line}\n`);
-        }
-        : undefined,
+          registry.onVerbose!(line);
+        }),
     }).finally(() => bar.clear());
     if (result.madeByPush) {
       // Said even with -q: the digest is not one the archive had, and cannot be checked in it.
       io.stderr(
-        `r10e: "${
-          printable(archive)
-        }" holds no manifest (docker save before Docker 25 writes manifest.json ` +
-          `only): this push made one from its config and layers, so ${result.digest} is a digest ` +
-          `made by the push, not one the archive had\n`,
+        `r10e: "${printable(archive)}" holds no manifest (docker save before Docker 25 writes ` +
+          `manifest.json only): this push made one from its config and layers, so ` +
+          `${result.digest} is a digest made by the push, not one the archive had\n`,
       );
     }
     if (options.flag("json")) io.stdout(JSON.stringify(result, null, 2) + "\n");
     else io.stdout(result.reference + "\n");
   },
 };
+
+/**
+ * The reference, chunk size and parallel uploads of the command line.
+ * @throws {UsageError} for a reference, --chunk-size or --jobs that cannot be.
+ */
+async function pushSettings({ args, options }: Input) {
+  const { parseReference } = await import("../registry/reference.ts");
+  let ref;
+  try {
+    ref = parseReference(args.ref!);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const chunkSize = parseSize(options.string("chunkSize")!);
+  const jobsText = options.string("jobs")!;
+  const jobs = Number(jobsText);
+  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 32) {
+    throw new UsageError(`Invalid --jobs "${jobsText}": expected a whole number from 1 to 32`);
+  }
+  return { ref, chunkSize, jobs };
+}
+
+/**
+ * The SBOMs and provenance to attach: from --documents DIR, else beside the archive under build's
+ * names (a missing SBOM made again from the image); none with --no-documents.
+ */
+async function documentsToAttach(
+  { args, options }: Input,
+  io: Io,
+  image: ImageInput,
+  onNote: (line: string) => void,
+) {
+  const dir = options.raw("documents");
+  if (dir === false) return undefined;
+  const archive = userPath(io, args.archive!);
+  const { findDocuments } = await import("../sbom/push_documents.ts");
+  const { sbom } = await import("../sbom/sbom.ts");
+  return await findDocuments(archive, image, {
+    dir: typeof dir === "string" ? userPath(io, dir) : undefined,
+    makeSbom: (format, platform) => sbom(archive, { format, platform }),
+    onNote,
+  });
+}
