@@ -31,6 +31,7 @@ import { Captured } from "./captured.ts";
 import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { ownerOfTemporary, replaceAtomically, temporaryPath } from "../atomic_write.ts";
 import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
+import { specialKind } from "../file_kind.ts";
 
 /** A fresh sha256 to copy per file: a copy costs a third less than createHash (many small files). */
 const SHA256 = createHash("sha256");
@@ -301,14 +302,6 @@ async function destInfo(arg: string) {
     isDir: stat?.isDirectory ?? false,
     parentExists: stat !== null || (parentStat?.isDirectory ?? false),
   };
-}
-
-function specialKind(st: Deno.FileInfo): string {
-  if (st.isFifo) return "a FIFO";
-  if (st.isCharDevice) return "a character device";
-  if (st.isBlockDevice) return "a block device";
-  if (st.isSocket) return "a socket";
-  return "a special file";
 }
 
 /** Refuses an existing entry that is not a file, directory or symlink where the copy writes. */

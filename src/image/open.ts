@@ -30,6 +30,7 @@ import {
   JSON_MAX,
   MEMORY_MAX,
 } from "./limits.ts";
+import { specialKind } from "../file_kind.ts";
 
 /** Options of `openImage`. */
 export interface OpenImageOptions {
@@ -148,14 +149,6 @@ export async function openListedImage(
     onClose: options.onClose,
   });
   return await withDocuments(store, options.platform);
-}
-
-function specialKind(info: Deno.FileInfo): string {
-  if (info.isFifo) return "a FIFO";
-  if (info.isCharDevice) return "a character device";
-  if (info.isBlockDevice) return "a block device";
-  if (info.isSocket) return "a socket";
-  return "a special file";
 }
 
 async function openDirectory(path: string): Promise<EntryStore> {

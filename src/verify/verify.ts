@@ -659,9 +659,10 @@ function archiveEntries(input: ImageInput): ArchiveEntry[] {
   }));
 }
 
+/** The platform a config states, `unknown` for what it leaves out. */
 function platformOf(config: Record<string, unknown>): string {
   const { os, architecture, variant } = config as Record<string, string | undefined>;
-  return [os ?? "unknown", architecture ?? "unknown", variant].filter(Boolean).join("/");
+  return formatPlatform({ os: os ?? "unknown", architecture: architecture ?? "unknown", variant });
 }
 
 function parse(bytes: Uint8Array): unknown {
