@@ -38,19 +38,19 @@ import {
 import { findProjectRoot } from "../project/root.ts";
 import { parsePins, pinnedPlatforms, type Pins } from "../project/pins.ts";
 import { archiveName, OUT_DIR, PINS_PATH } from "../project/layout.ts";
-import { plural } from "../plural.ts";
 import { runOnHost } from "./run_host.ts";
-import { scanLeaks, scriptsNamed } from "./leaks.ts";
+import { dateShiftPrefix, faketimeWrap, waitForFile } from "./clock_shift.ts";
+import {
+  dirtyWarning,
+  leakWarnings,
+  newUntracked,
+  readGoModFacts,
+  untrackedOutputWarning,
+} from "./warnings.ts";
 import { formatProblem } from "../errors.ts";
 import { recordDigests } from "../project/record.ts";
 import { layerEntries, type StagedItem } from "./stage.ts";
-import {
-  buildEnv,
-  goModDisagreements,
-  parseGoModVersions,
-  parseSourceDateEpoch,
-  vendorByDefault,
-} from "./toolchain.ts";
+import { buildEnv, parseSourceDateEpoch } from "./toolchain.ts";
 import { prepareDocuments, writeDocuments, type WrittenDocument } from "../sbom/build_documents.ts";
 import { VERSION } from "../version.ts";
 import { checkTzdataPin, loadTzdata } from "../pinned/tzdata.ts";
@@ -701,35 +701,6 @@ function imageSpec(
   };
 }
 
-/**
- * The dirty-tree warning. Untracked paths that hold an artifact are build output
- * (a `build/` missing from .gitignore makes every second build differ): those are
- * named with the .gitignore line that fixes it.
- */
-export function dirtyWarning(status: DirtyPath[], artifactSrcs: string[], root: string): string {
-  const norm = (p: string) => p.replace(/^\.\//, "").replace(/\/+$/, "");
-  const outputs = status.filter((d) =>
-    d.untracked &&
-    artifactSrcs.some((src) => {
-      const s = norm(src), p = norm(d.path);
-      return s === p || s.startsWith(p + "/");
-    })
-  );
-  const shown = status.slice(0, 5).map((d) => `"${d.path}"`).join(", ");
-  let text = `the git tree is dirty (${plural(status.length, "uncommitted path")}: ${shown}${
-    status.length > 5 ? ", …" : ""
-  }); Go stamps vcs.modified=true, so this image will differ from a build of the commit`;
-  if (outputs.length) {
-    const lines = outputs.map((d) => `"/${d.path}"`).join(", ");
-    text += `. ${outputs.map((d) => `"${d.path}"`).join(", ")} ${
-      outputs.length === 1 ? "is" : "are"
-    } build output (${
-      outputs.length === 1 ? "it holds an artifact" : "they hold artifacts"
-    }): add ${lines} to "${root}/.gitignore" (one line each) and commit it`;
-  }
-  return text;
-}
-
 function stageLayer(items: StagedItem[]) {
   try {
     return layerEntries(items);
@@ -866,145 +837,6 @@ export function checkPins(config: Config, pins: Pins, file: string): void {
       }. Run \`r10e init\` to accept the change and commit r10e-docker/`,
     );
   }
-}
-
-/** Untracked paths after build_cmd that were not there before it ran: its output, not ignored. */
-export function newUntracked(before: DirtyPath[], after: DirtyPath[]): string[] {
-  const seen = new Set(before.map((d) => d.path));
-  return after.filter((d) => d.untracked && !seen.has(d.path)).map((d) => d.path);
-}
-
-/** The warning for build output that landed in the tree, with the .gitignore lines that fix it. */
-export function untrackedOutputWarning(paths: string[], root: string): string {
-  const shown = paths.slice(0, 5);
-  return `build_cmd left ${plural(paths.length, "untracked path")} in the tree (${
-    shown.map((p) => `"${p}"`).join(", ")
-  }${paths.length > 5 ? ", …" : ""}): the next build sees a dirty tree, Go stamps ` +
-    `vcs.modified=true and the image differs; add ${
-      shown.map((p) => `"/${p}"`).join(", ")
-    } to "${root}/.gitignore" (one line each) and commit it`;
-}
-
-/** build_cmd and the scripts it names in the project, read for clock and host leaks (leaks.ts). */
-async function leakWarnings(root: string, buildCmd: string): Promise<string[]> {
-  const words = buildCmd.split(/[\s;&|()]+/).map((w) => w.replace(/^['"]|['"]$/g, ""));
-  const candidates = [...words, "GNUmakefile", "makefile", "Makefile"]
-    .map((w) => w.replace(/^\.\//, ""))
-    .filter((w) => w !== "" && !w.startsWith("/") && !w.split("/").includes(".."));
-  const files = new Set<string>();
-  for (const c of new Set(candidates)) {
-    const info = await Deno.stat(`${root}/${c}`).catch(() => null);
-    // Scripts are small: a large file is data, not what build_cmd runs.
-    if (info?.isFile && info.size < 1 << 20) files.add(c);
-  }
-  const scripts = await Promise.all(
-    scriptsNamed(buildCmd, files).map(async (path) => ({
-      path,
-      text: await Deno.readTextFile(`${root}/${path}`).catch(() => ""),
-    })),
-  );
-  return scanLeaks(buildCmd, scripts);
-}
-
-/**
- * go.mod's `go` and `toolchain` lines against the pin, and whether `go build` would build from
- * vendor/ (read before building: a disagreement is said before minutes of building).
- */
-async function readGoModFacts(
-  root: string,
-  pinned: string,
-): Promise<{ vendor: boolean; warnings: string[] }> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${root}/go.mod`);
-  } catch {
-    return { vendor: false, warnings: [] };
-  }
-  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-  const versions = parseGoModVersions(text);
-  // A go.work in the module's folder or above governs it (cmd/go looks upward from the cwd).
-  let goWork = false;
-  for (let d = root; !goWork; d = dirname(d)) {
-    goWork = await exists(`${d}/go.work`);
-    if (dirname(d) === d) break;
-  }
-  return {
-    vendor: vendorByDefault(versions, {
-      modulesTxt: await exists(`${root}/vendor/modules.txt`),
-      goWork,
-    }),
-    warnings: goModDisagreements(versions, pinned, `${root}/go.mod`),
-  };
-}
-
-/**
- * The command prefix that runs build_cmd on the host under a clock shift (e.g. "+3d"): Debian's
- * faketime, so that `date` and other C programs see another day. Empty without a shift.
- * @throws {ConfigError} for a value faketime would not read as a relative offset.
- */
-export function faketimeWrap(shift: string | undefined): string[] {
-  if (shift === undefined || shift === "") return [];
-  if (!/^[+-]\d{1,6}[smhdy]?$/.test(shift)) {
-    throw new ConfigError(
-      `Cannot shift build_cmd's clock by "${shift}": expected a relative time like "+3d" or "-90m"`,
-    );
-  }
-  return ["faketime", "-f", shift];
-}
-
-/**
- * Waits until `path` exists (nothing to wait for when unset).
- * @throws {BuildFailed} when interrupted, {ConfigError} when its folder is gone (check ended).
- */
-async function waitForFile(path: string | undefined, signal?: AbortSignal): Promise<void> {
-  if (!path) return;
-  for (;;) {
-    if (await Deno.stat(path).then(() => true, () => false)) return;
-    if (signal?.aborted) throw new BuildFailed("Interrupted while waiting to run build_cmd");
-    if (!(await Deno.stat(dirname(path)).then(() => true, () => false))) {
-      throw new ConfigError(
-        `Cannot run build_cmd: "${
-          dirname(path)
-        }", where the file it waits for would appear, is gone`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Seconds of a faketime relative offset such as "+3d" (s, m, h, d, y; seconds without one). */
-export function offsetSeconds(shift: string): number {
-  const m = /^([+-])(\d{1,6})([smhdy]?)$/.exec(shift)!;
-  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400, y: 31536000 }[m[3]]!;
-  return (m[1] === "-" ? -1 : 1) * Number(m[2]) * unit;
-}
-
-/**
- * For build_cmd in the builder container, where the host's libfaketime cannot be loaded (another
- * libc, or none): shell commands that put a `date` first on PATH which prints the clock shifted
- * by `shift`, and passes through when given a date of its own (-d, -r, -s, -f).
- * Empty without a shift.
- * @throws {ConfigError} for a malformed value (as `faketimeWrap`).
- */
-export function dateShiftPrefix(shift: string | undefined): string {
-  const wrap = faketimeWrap(shift);
-  if (wrap.length === 0) return "";
-  const seconds = offsetSeconds(wrap[2]);
-  const dir = '"${TMPDIR:-/tmp}/r10e-shifted-date"';
-  const lines = [
-    "#!/bin/sh",
-    'for a in "$@"; do case "$a" in -d*|--date*|-r*|--reference*|-s*|--set*|-f*|--file*) ' +
-    'exec "$R10E_REAL_DATE" "$@";; esac; done',
-    'exec "$R10E_REAL_DATE" -d "@$(( $("$R10E_REAL_DATE" +%s) + $R10E_DATE_SHIFT ))" "$@"',
-  ];
-  // The real date by path: `command -v` names an applet by its bare name in BusyBox. A shell
-  // function as well as the PATH entry: BusyBox's shell runs its own applets before PATH.
-  const real = "for d in /usr/bin /bin /usr/local/bin; do " +
-    '[ -x "$d/date" ] && echo "$d/date" && break; done';
-  return `export R10E_REAL_DATE="$(${real})" R10E_DATE_SHIFT=${seconds} && ` +
-    `mkdir -p ${dir} && printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")} > ${dir}/date && ` +
-    `chmod +x ${dir}/date && export PATH=${dir}:"$PATH" && ` +
-    `date() { ${dir}/date "$@"; } && `;
 }
 
 /** The creation time: SOURCE_DATE_EPOCH, else the commit time of HEAD, else 0 (DESIGN: creation time). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dateShiftPrefix, offsetSeconds } from "./build.ts";
+import { dateShiftPrefix, offsetSeconds } from "./clock_shift.ts";
 
 Deno.test("dateShiftPrefix: date in the shell that follows prints the clock shifted; -d passes through", async () => {
   assert.equal(offsetSeconds("+3d"), 259200);
