@@ -223,6 +223,15 @@ function writeAll(
   }
 }
 
+/** The width of the terminal on standard output, or none when it cannot be read. */
+function columns(): number | undefined {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Standard output as a stream (`cp … -`) whose closed pipe is a {@linkcode StdoutClosed}. */
 function stdoutStream(): WritableStream<Uint8Array> {
   return new WritableStream({
@@ -251,6 +260,7 @@ if (import.meta.main) {
     e.preventDefault();
     fail(e.error);
   });
+  const isTerminal = Deno.stdout.isTerminal();
   const code = await main(Deno.args, {
     stdout: (s) => writeAll(Deno.stdout, encoder.encode(s), "throw"),
     stderr,
@@ -259,7 +269,8 @@ if (import.meta.main) {
     env: Deno.env.toObject(),
     cwd: Deno.cwd(),
     cwdIsProcess: true,
-    isTerminal: Deno.stdout.isTerminal(),
+    isTerminal,
+    columns: isTerminal ? columns() : undefined,
     stderrIsTerminal: Deno.stderr.isTerminal(),
     signals: true,
   });

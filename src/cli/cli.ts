@@ -33,6 +33,8 @@ export interface Io {
   signals: boolean;
   /** Standard output is a terminal (tables, colors). */
   isTerminal: boolean;
+  /** The terminal's width, when standard output is one (help is wrapped to it). */
+  columns?: number;
   /** Standard error is a terminal (progress lines redrawn in place). */
   stderrIsTerminal?: boolean;
 }

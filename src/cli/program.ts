@@ -94,14 +94,10 @@ export async function runProgram(
   return state.exitCode;
 }
 
-/** Columns of the terminal help is written to; 80 when piped. */
+/** Columns of the terminal help is written to, 40 to 120; 80 when piped. */
 function helpWidth(io: Io): number {
-  if (!io.isTerminal) return 80;
-  try {
-    return Math.max(40, Math.min(120, Deno.consoleSize().columns));
-  } catch {
-    return 80;
-  }
+  if (!io.isTerminal || !io.columns) return 80;
+  return Math.max(40, Math.min(120, io.columns));
 }
 
 /**
