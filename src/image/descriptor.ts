@@ -9,6 +9,7 @@
  * @module
  */
 import { type Platform, readPlatform } from "./platform.ts";
+import { isObject } from "../json_object.ts";
 
 /** A content descriptor as indexes and manifests carry it. */
 export interface Descriptor {
@@ -86,8 +87,4 @@ export function readDescriptor(d: unknown, where: string): Descriptor {
 
 function invalid(where: string): string {
   return `${where} is not a valid descriptor (sha256 digest and size)`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

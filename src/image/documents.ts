@@ -11,6 +11,7 @@ import { type Platform, readPlatform } from "./platform.ts";
 import { type Compression, detectCompression } from "./compression.ts";
 import { type EntryStore, normalize } from "./entries.ts";
 import { JSON_DEPTH_MAX, LAYERS_MAX } from "./limits.ts";
+import { isObject } from "../json_object.ts";
 
 const MEDIA_INDEX = new Set([
   "application/vnd.oci.image.index.v1+json",
@@ -383,10 +384,6 @@ export function jsonDepth(bytes: Uint8Array): number {
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return max;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isString(v: unknown): v is string {

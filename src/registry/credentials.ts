@@ -7,6 +7,7 @@
  * @module
  */
 import { RegistryError } from "./errors.ts";
+import { isObject } from "../json_object.ts";
 
 /** What a registry is authenticated with. */
 export type Credential =
@@ -196,8 +197,4 @@ function spawnHelper(env: Record<string, string>, timeoutMs: number): HelperRunn
     }
     return out;
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

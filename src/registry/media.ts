@@ -4,6 +4,7 @@
  * @module
  */
 import { type Descriptor, readDescriptor } from "../image/descriptor.ts";
+import { isObject } from "../json_object.ts";
 
 /** OCI and Docker image indexes (manifest lists). */
 export const INDEX_TYPES: ReadonlySet<string> = new Set([
@@ -22,11 +23,6 @@ export const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(", ");
 
 /** A content descriptor as manifests carry it (see src/image/descriptor.ts). */
 export type { Descriptor } from "../image/descriptor.ts";
-
-/** True for a JSON object. */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** What a manifest or index document refers to. */
 export interface Document {

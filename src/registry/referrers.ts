@@ -16,7 +16,8 @@
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
 import type { RegistryClient } from "./client.ts";
 import { RegistryError } from "./errors.ts";
-import { INDEX_TYPES, isObject } from "./media.ts";
+import { INDEX_TYPES } from "./media.ts";
+import { isObject } from "../json_object.ts";
 import { MANIFEST_LIMIT, readCappedText } from "./transport.ts";
 import { plural } from "../plural.ts";
 

@@ -9,7 +9,8 @@
  */
 import { createHash } from "node:crypto";
 import { type ClientOptions, RegistryClient } from "../registry/client.ts";
-import { isObject, readDocument } from "../registry/media.ts";
+import { readDocument } from "../registry/media.ts";
+import { isObject } from "../json_object.ts";
 import { fetchManifest } from "../registry/pull.ts";
 import { listReferrers } from "../registry/referrers.ts";
 import { looksLikeReference, parseReference } from "../registry/reference.ts";

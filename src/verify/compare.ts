@@ -18,6 +18,7 @@ import {
 } from "./findings.ts";
 import { globMatch } from "./glob.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
+import { isObject } from "../json_object.ts";
 
 /**
  * Whether two summaries hold the same content: configs equal as JSON (whatever their bytes: key
@@ -783,10 +784,6 @@ function compareFile(a: FileMeta, b: FileMeta, layer: number): DiffNode[] {
 
 function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** The annotation r10e (and BuildKit) write for the digest of the base image. */

@@ -13,6 +13,7 @@
 import { BASE_DIGEST, BASE_NAME, shiftKey as timesKey, wholeSeconds } from "./compare.ts";
 import { type CauseId, CAUSES, type Finding, type OmittedFindings } from "./findings.ts";
 import { GO_MODULE_CAUSES, goModuleCauseText } from "./sbom_diff.ts";
+import { isObject } from "../json_object.ts";
 
 /** Who built an image, read from its config's history and fields. */
 export type Builder = "r10e" | "ko" | "buildkit" | "docker-legacy" | "nix" | "unknown";
@@ -289,8 +290,4 @@ function label(config: unknown, key: string): string | null {
 
 function short(revision: string | null): string {
   return revision === null ? "(none)" : revision.slice(0, 12);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
