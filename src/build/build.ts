@@ -97,8 +97,10 @@ export interface BuildOptions {
   /** `--project-dir`: the project root, overriding the go.mod rule. */
   projectDir?: string;
   /**
-   * The host environment: SOURCE_DATE_EPOCH, the pass-through variables of build_cmd (toolchain.ts),
-   * DOCKER_HOST and the registry credentials' locations for a base image are read from it.
+   * The host environment, which build reads for: SOURCE_DATE_EPOCH (the creation time); the
+   * variables build_cmd keeps (toolchain.ts `PASSED_THROUGH`: PATH, HOME, the Go caches and
+   * proxies); the docker client's own (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, …), which run docker and
+   * find a base image's credentials; XDG_CACHE_HOME or HOME (the base image cache).
    */
   hostEnv: Record<string, string>;
   mode: BuildMode;

@@ -2,7 +2,6 @@
 // digests; a rebuild is compared by the index digest too.
 import assert from "node:assert/strict";
 import { type BuildDigests, compareDigest, compareRecorded } from "./result.ts";
-import { parseDigests, renderDigests } from "../project/digests.ts";
 
 const hex = (c: string) => c.repeat(64);
 const build: BuildDigests = {
@@ -28,26 +27,6 @@ const recorded = {
     "linux/arm64": { image_id: `sha256:${hex("1")}`, manifest_digest: `sha256:${hex("2")}` },
   },
 };
-
-Deno.test("digests.json of several platforms: written sorted, read back, bad entries named", () => {
-  const text = renderDigests(recorded);
-  assert.deepEqual(Object.keys(JSON.parse(text)), [
-    "archive_format",
-    "archive_sha256",
-    "commit",
-    "format_version",
-    "image_id",
-    "index_digest",
-    "manifest_digest",
-    "platforms",
-  ]);
-  assert.deepEqual(parseDigests(text, "d.json"), recorded);
-  const bad = JSON.stringify({ ...recorded, platforms: { "linux/arm64": { image_id: "x" } } });
-  assert.throws(
-    () => parseDigests(bad, "d.json"),
-    /"platforms" must be an object of \{image_id, manifest_digest\} or absent/,
-  );
-});
 
 Deno.test("compareRecorded and compareDigest: the index digest is compared and matched", () => {
   assert.equal(compareRecorded(recorded, build, "d.json").matches, true);
