@@ -99,8 +99,8 @@ export interface BuildOptions {
   /**
    * The host environment, which build reads for: SOURCE_DATE_EPOCH (the creation time); the
    * variables build_cmd keeps (toolchain.ts `PASSED_THROUGH`: PATH, HOME, the Go caches and
-   * proxies); the docker client's own (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, …), which run docker and
-   * find a base image's credentials; XDG_CACHE_HOME or HOME (the base image cache).
+   * proxies); the docker client's own (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG, …), which
+   * run docker and find a base image's credentials; XDG_CACHE_HOME or HOME (the base cache).
    */
   hostEnv: Record<string, string>;
   mode: BuildMode;
