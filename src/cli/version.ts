@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { versionLine } from "./version_line.ts";
 import type { Command } from "./cli.ts";
 
 /** `r10e version`. */
@@ -14,5 +13,9 @@ export const versionCommand: Command = {
   examples: ["r10e version", "r10e -v"],
   arguments: [],
   options: [],
-  run: (_input, cli) => cli.io.stdout(`${versionLine()}\n`),
+  run: async (_input, cli) => {
+    // Imported here: `--help` lists this command without loading the version and image format.
+    const { versionLine } = await import("./version_line.ts");
+    cli.io.stdout(`${versionLine()}\n`);
+  },
 };
