@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parsePlatform } from "../image/platform.ts";
 
 /**
  * Newest patch release of each Go minor version known when this r10e was
@@ -139,7 +140,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string> {
     if (value !== undefined) env[key] = value;
   }
   env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  const [os, arch, variant] = input.platform.split("/");
+  const { os, architecture: arch, variant } = parsePlatform(input.platform);
   Object.assign(env, {
     GOENV: "off",
     GOTOOLCHAIN: `go${input.goVersion}`,

@@ -13,6 +13,7 @@
 import { canonicalJsonBytes } from "./canonical_json.ts";
 import { Sha256, sha256Hex } from "./digest.ts";
 import { gzip, GZIP_LEVEL, GzipPool, STORED_LEVEL } from "./gzip.ts";
+import type { Descriptor } from "./descriptor.ts";
 import type { Platform } from "./platform.ts";
 import { plural } from "../plural.ts";
 import { compareNames, fileEntry, type TarEntry, writeTar } from "../tar/writer.ts";
@@ -141,13 +142,6 @@ export interface ArchiveSpec {
   source?: string;
   /** How layer blobs are stored; default {@linkcode DEFAULT_LAYER_COMPRESSION}. */
   layerCompression?: LayerCompression;
-}
-
-/** A content descriptor. */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
 }
 
 /** Digests of one written image. */
