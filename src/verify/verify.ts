@@ -96,192 +96,57 @@ async function verify(
 ): Promise<Report> {
   const progress = throttle(options.onProgress, options.now ?? (() => Date.now()));
   if (await sameBytes(pathA, pathB)) return await byteIdenticalReport(pathA, pathB, options);
-  // A registry reference is read from its registry: documents now, layers streamed when
-  // compared and kept nowhere (issue 11: reading from a registry).
-  const open = {
-    env: {},
-    ...options.registry,
-    platform: options.platform,
-    tempDir: options.tempDir,
-  };
-  // Both inputs at once: decompression and hashing of one overlap with the other's (2 cores).
-  // The archives' own sha256, computed while the reader works: the reads overlap.
-  const shas = Promise.all([fileSha256(pathA), fileSha256(pathB)]);
-  shas.catch(() => {}); // handled now: an unreadable input is reported by openImage below
-  const opened = await Promise.allSettled([
-    openInput(pathA, open).finally(() => progress.force(`read ${pathA}`)),
-    openInput(pathB, open).finally(() => progress.force(`read ${pathB}`)),
-  ]);
-  const failed = opened.find((o) => o.status === "rejected");
-  if (failed) {
-    for (const o of opened) if (o.status === "fulfilled") await o.value.close();
-    throw failed.reason;
-  }
-  const [okA, okB] = opened as PromiseFulfilledResult<ImageInput>[];
-  await using inputA = okA.value;
-  await using inputB = okB.value;
+  const opened = await openInputs(pathA, pathB, options, progress);
+  await using inputA = opened.inputs[0];
+  await using inputB = opened.inputs[1];
   const pairs = pairPlatforms(inputA, inputB, options.platform);
-  const [shaA, shaB] = await shas;
+  const [shaA, shaB] = await opened.shas;
   const work = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-verify-" });
   try {
-    const findings: Finding[] = [];
-    const omitted: OmittedFindings[] = [];
-    const large: DiffNode[] = [];
-    const consequences: Report["consequences"] = [];
-    const ignored: Report["ignored"] = { count: 0, byCause: {} };
-    const infos: [InputInfo, InputInfo][] = [];
-    const levels: { level: Identity["level"]; a: ImageSummary; b: ImageSummary }[] = [];
-    let skippedContent = 0;
-    const packaging: string[] = [];
+    const tally: Tally = {
+      findings: [],
+      omitted: [],
+      large: [],
+      consequences: [],
+      ignored: { count: 0, byCause: {} },
+      infos: [],
+      levels: [],
+      skippedContent: 0,
+      packaging: [],
+    };
     for (const [index, pair] of pairs.entries()) {
-      const platform = pairs.length > 1 ? pairPlatform(pair) : undefined;
-      if (!pair.a || !pair.b) {
-        findings.push(missingPlatform(pair));
-        continue;
-      }
-      const same = sharedBlobs(pair.a, pair.b);
-      const [a, b] = await Promise.all([
-        summarizeImage(inputA, pair.a, shaA, { progress, same }),
-        summarizeImage(inputB, pair.b, shaB, { progress, same }),
-      ]);
-      const level = identityLevel(a, b);
-      if (level === "image-id") {
-        await checkSharedLayers([inputA, inputB], [pair.a, pair.b], same);
-      }
-      levels.push({ level, a, b });
-      if (inputA.kind !== inputB.kind) {
-        // A layout directory has no tar headers to compare with an archive's.
-        a.entries = [];
-        b.entries = [];
-      }
-      if (inputA.images.length > 1 || inputB.images.length > 1) {
-        // Blobs of the images not compared here differ too: only the images explain them.
-        a.entries = a.entries.filter((e) => !isBlobName(e.name));
-        b.entries = b.entries.filter((e) => !isBlobName(e.name));
-      }
-      if (index > 0) {
-        // Archive-level differences were reported with the first pair.
-        b.entries = a.entries;
-        b.index = a.index;
-        b.archiveSha256 = a.archiveSha256;
-      }
-      infos.push([inputInfo(a), inputInfo(b)]);
-      if (sameContent(a, b) && index === 0) packaging.push(...packagingNotes(a, b));
-      else if (index === 0) packaging.push(...attachmentNotes(a.index, b.index));
-      // What reading left behind goes before the comparison adds its own (issue 10: RSS).
-      gc?.();
-      const tree = compareImages(a, b, { ignore });
-      const goBinaries: GoBinaryPair[] = [];
-      const notAnalyzed = await analyzeContents(tree, {
-        large,
-        goBinaries,
+      await comparePair(pair, tally, {
+        index,
+        pairs: pairs.length,
         inputs: [inputA, inputB],
-        images: [pair.a, pair.b],
-        summaries: [a, b],
-        // Each platform's files are spooled apart: their names (side, layer, count) repeat.
-        work: index === 0 ? work : await Deno.makeTempDir({ dir: work, prefix: `${index}-` }),
+        shas: [shaA, shaB],
+        work,
+        options,
         ignore,
-        maxDiffLines: options.maxDiffLines,
-        maxAnalyzed: options.maxAnalyzed ?? 100,
         progress,
       });
-      if (notAnalyzed > 0) {
-        skippedContent += notAnalyzed;
-      }
-      const c = collapse(tree, ignore);
-      // The Go module differences first: they explain the byte-level findings (issue 12 item 5).
-      for (const f of goModuleFindings(goBinaries)) {
-        findings.push(platform ? { ...f, platform } : f);
-      }
-      for (const f of c.findings) findings.push(platform ? { ...f, platform } : f);
-      for (const o of c.omitted) {
-        omitted.push(platform ? { ...o, platform } : o);
-        // Differing contents left out of the findings were not looked into either.
-        if (o.field === "content" && o.scope === "file") skippedContent += o.count;
-      }
-      for (const q of c.consequences) consequences.push(platform ? { ...q, platform } : q);
-      ignored.count += c.ignored.count;
-      for (const [k, n] of Object.entries(c.ignored.byCause)) {
-        const key = k as keyof typeof ignored.byCause;
-        ignored.byCause[key] = (ignored.byCause[key] ?? 0) + n;
-      }
     }
     // Several platforms are pinned by their index's digest: judged by it when both have one.
     const indexes = options.platform === undefined
       ? [indexDigest(inputA), indexDigest(inputB)]
       : [null, null];
     const byIndex = indexes[0] !== null && indexes[1] !== null;
-    if (byIndex && indexes[0] !== indexes[1] && findings.length === 0 && omitted.length === 0) {
-      // Every platform's manifest is the same: the index differs around them.
-      const cause = "manifest-encoding";
-      if (ignore.causes.includes(cause)) {
-        ignored.count++;
-        ignored.byCause[cause] = (ignored.byCause[cause] ?? 0) + 1;
-      } else {
-        findings.push({
-          scope: "index",
-          field: INDEX_FIELD,
-          a: indexes[0],
-          b: indexes[1],
-          cause,
-          causeText: CAUSES[cause].text,
-          hint: CAUSES[cause].hint,
-        });
-      }
-    }
-    const notes: string[] = [];
-    if (large.length > 0) {
-      const first = large[0];
-      notes.push(
-        `${large.length} differing file${large.length === 1 ? " was" : "s were"} compared by ` +
-          `digest only, not spooled to TMPDIR to look into (larger than ${
-            ANALYZE_MAX / 2 ** 30
-          } GiB, or more than its free space): layer ${first.layer} /${first.path} (${
-            leafSize(first.a)
-          } and ${leafSize(first.b)} bytes)` +
-          (large.length > 1 ? ` and ${large.length - 1} more` : ""),
-      );
-    }
-    if (skippedContent > 0) {
-      notes.push(
-        `${skippedContent} more files differ in content: only the first ` +
-          `${options.maxAnalyzed ?? 100} were looked into (Go build info, diffs)`,
-      );
-    }
-    const remote = inputA.kind === "registry" || inputB.kind === "registry";
-    if (inputA.compression !== inputB.compression && !remote) {
-      notes.push(
-        `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
-          `so the archive files differ; the images inside are compared`,
-      );
-    }
-    if (inputA.kind !== inputB.kind) {
-      const kind = {
-        archive: "an archive",
-        directory: "a directory",
-        registry: "a registry image",
-      };
-      notes.push(
-        `one input is ${kind[inputA.kind]}, the other ${
-          kind[inputB.kind]
-        }: archive entries are not compared`,
-      );
-    }
-    const [infoA, infoB] = mergeInfos(infos, inputA, inputB, shaA, shaB, pairs.length > 1);
-    if (infoA.format !== infoB.format) {
-      notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
-    }
-    notes.push(...packaging);
-    if (findings.length === 0 && ignored.count === 0 && shaA && shaB && shaA !== shaB) {
-      notes.push(await archiveNote(inputA, inputB, shaA, shaB));
-    }
+    if (byIndex && indexes[0] !== indexes[1]) indexFinding(tally, indexes as string[], ignore);
+    const [infoA, infoB] = mergeInfos(tally.infos, inputA, inputB, shaA, shaB, pairs.length > 1);
+    const notes = await reportNotes(tally, {
+      inputs: [inputA, inputB],
+      infos: [infoA, infoB],
+      shas: [shaA, shaB],
+      maxAnalyzed: options.maxAnalyzed ?? 100,
+    });
+    const { findings, omitted, ignored } = tally;
     const first = pairs.find((p) => p.a && p.b);
     const explained = explain(findings, { a: first?.a?.config, b: first?.b?.config }, omitted);
     const identical = findings.length === 0 && omitted.length === 0;
-    const identity = identityOf(levels, pairs.length, byIndex ? indexes as string[] : null);
+    const identity = identityOf(tally.levels, pairs.length, byIndex ? indexes as string[] : null);
     let summary = summarize(explained.findings, ignored.count, omitted);
     if (identical && ignored.count === 0 && identity.equal) {
-      summary += `: ${identityText(identity, levels.length)}`;
+      summary += `: ${identityText(identity, tally.levels.length)}`;
     }
     return {
       schemaVersion: 1,
@@ -291,7 +156,7 @@ async function verify(
       a: infoA,
       b: infoB,
       findings: explained.findings,
-      consequences,
+      consequences: tally.consequences,
       notes,
       ignored,
       causes: explained.causes,
@@ -311,6 +176,235 @@ async function verify(
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
+}
+
+/** What the comparison of each pair of images adds up to, for the report. */
+interface Tally {
+  findings: Finding[];
+  omitted: OmittedFindings[];
+  /** Differing files too large to look into. */
+  large: DiffNode[];
+  consequences: Report["consequences"];
+  ignored: Report["ignored"];
+  infos: [InputInfo, InputInfo][];
+  levels: { level: Identity["level"]; a: ImageSummary; b: ImageSummary }[];
+  /** Differing files not looked into (beyond `maxAnalyzed`). */
+  skippedContent: number;
+  /** Notes on how the two inputs are packaged. */
+  packaging: string[];
+}
+
+/**
+ * Opens both inputs at once (decompression and hashing of one overlap with the other's), and
+ * hashes the archives as given meanwhile; `shas` is awaited by the caller.
+ * @throws {InputError} for the first input that cannot be opened (the other is closed).
+ */
+async function openInputs(
+  pathA: string,
+  pathB: string,
+  options: VerifyOptions,
+  progress: Progress,
+): Promise<{ inputs: [ImageInput, ImageInput]; shas: Promise<[string, string]> }> {
+  // A registry reference is read from its registry: documents now, layers streamed when
+  // compared and kept nowhere (issue 11: reading from a registry).
+  const open = {
+    env: {},
+    ...options.registry,
+    platform: options.platform,
+    tempDir: options.tempDir,
+  };
+  // The archives' own sha256, computed while the reader works: the reads overlap.
+  const shas = Promise.all([fileSha256(pathA), fileSha256(pathB)]);
+  shas.catch(() => {}); // handled now: an unreadable input is reported by openImage below
+  const opened = await Promise.allSettled([
+    openInput(pathA, open).finally(() => progress.force(`read ${pathA}`)),
+    openInput(pathB, open).finally(() => progress.force(`read ${pathB}`)),
+  ]);
+  const failed = opened.find((o) => o.status === "rejected");
+  if (failed) {
+    for (const o of opened) if (o.status === "fulfilled") await o.value.close();
+    throw failed.reason;
+  }
+  const [okA, okB] = opened as PromiseFulfilledResult<ImageInput>[];
+  return { inputs: [okA.value, okB.value], shas };
+}
+
+/** Reads, compares and looks into one pair of images (one platform), adding to `tally`. */
+async function comparePair(
+  pair: ReturnType<typeof pairPlatforms>[number],
+  tally: Tally,
+  context: {
+    index: number;
+    pairs: number;
+    inputs: [ImageInput, ImageInput];
+    shas: [string, string];
+    work: string;
+    options: VerifyOptions;
+    ignore: IgnoreOptions;
+    progress: Progress;
+  },
+): Promise<void> {
+  const { index, inputs, shas, options, ignore, progress } = context;
+  const [inputA, inputB] = inputs;
+  const platform = context.pairs > 1 ? pairPlatform(pair) : undefined;
+  if (!pair.a || !pair.b) {
+    tally.findings.push(missingPlatform(pair));
+    return;
+  }
+  const same = sharedBlobs(pair.a, pair.b);
+  const [a, b] = await Promise.all([
+    summarizeImage(inputA, pair.a, shas[0], { progress, same }),
+    summarizeImage(inputB, pair.b, shas[1], { progress, same }),
+  ]);
+  const level = identityLevel(a, b);
+  if (level === "image-id") {
+    await checkSharedLayers([inputA, inputB], [pair.a, pair.b], same);
+  }
+  tally.levels.push({ level, a, b });
+  if (inputA.kind !== inputB.kind) {
+    // A layout directory has no tar headers to compare with an archive's.
+    a.entries = [];
+    b.entries = [];
+  }
+  if (inputA.images.length > 1 || inputB.images.length > 1) {
+    // Blobs of the images not compared here differ too: only the images explain them.
+    a.entries = a.entries.filter((e) => !isBlobName(e.name));
+    b.entries = b.entries.filter((e) => !isBlobName(e.name));
+  }
+  if (index > 0) {
+    // Archive-level differences were reported with the first pair.
+    b.entries = a.entries;
+    b.index = a.index;
+    b.archiveSha256 = a.archiveSha256;
+  }
+  tally.infos.push([inputInfo(a), inputInfo(b)]);
+  if (sameContent(a, b) && index === 0) tally.packaging.push(...packagingNotes(a, b));
+  else if (index === 0) tally.packaging.push(...attachmentNotes(a.index, b.index));
+  // What reading left behind goes before the comparison adds its own (issue 10: RSS).
+  gc?.();
+  const tree = compareImages(a, b, { ignore });
+  const goBinaries: GoBinaryPair[] = [];
+  const notAnalyzed = await analyzeContents(tree, {
+    large: tally.large,
+    goBinaries,
+    inputs: [inputA, inputB],
+    images: [pair.a, pair.b],
+    summaries: [a, b],
+    // Each platform's files are spooled apart: their names (side, layer, count) repeat.
+    work: index === 0
+      ? context.work
+      : await Deno.makeTempDir({ dir: context.work, prefix: `${index}-` }),
+    ignore,
+    maxDiffLines: options.maxDiffLines,
+    maxAnalyzed: options.maxAnalyzed ?? 100,
+    progress,
+  });
+  if (notAnalyzed > 0) {
+    tally.skippedContent += notAnalyzed;
+  }
+  const c = collapse(tree, ignore);
+  // The Go module differences first: they explain the byte-level findings (issue 12 item 5).
+  for (const f of goModuleFindings(goBinaries)) {
+    tally.findings.push(platform ? { ...f, platform } : f);
+  }
+  for (const f of c.findings) tally.findings.push(platform ? { ...f, platform } : f);
+  for (const o of c.omitted) {
+    tally.omitted.push(platform ? { ...o, platform } : o);
+    // Differing contents left out of the findings were not looked into either.
+    if (o.field === "content" && o.scope === "file") tally.skippedContent += o.count;
+  }
+  for (const q of c.consequences) tally.consequences.push(platform ? { ...q, platform } : q);
+  const ignored = tally.ignored;
+  ignored.count += c.ignored.count;
+  for (const [k, n] of Object.entries(c.ignored.byCause)) {
+    const key = k as keyof typeof ignored.byCause;
+    ignored.byCause[key] = (ignored.byCause[key] ?? 0) + n;
+  }
+}
+
+/**
+ * When every platform's manifest is the same, the index that differs around them is a finding
+ * of its own (or an ignored one).
+ */
+function indexFinding(tally: Tally, indexes: string[], ignore: IgnoreOptions): void {
+  if (tally.findings.length > 0 || tally.omitted.length > 0) return;
+  const cause = "manifest-encoding";
+  if (ignore.causes.includes(cause)) {
+    tally.ignored.count++;
+    tally.ignored.byCause[cause] = (tally.ignored.byCause[cause] ?? 0) + 1;
+  } else {
+    tally.findings.push({
+      scope: "index",
+      field: INDEX_FIELD,
+      a: indexes[0],
+      b: indexes[1],
+      cause,
+      causeText: CAUSES[cause].text,
+      hint: CAUSES[cause].hint,
+    });
+  }
+}
+
+/** The report's notes: what was not looked into, and how the inputs differ around the images. */
+async function reportNotes(
+  tally: Tally,
+  about: {
+    inputs: [ImageInput, ImageInput];
+    infos: [InputInfo, InputInfo];
+    shas: [string, string];
+    maxAnalyzed: number;
+  },
+): Promise<string[]> {
+  const { large, skippedContent } = tally;
+  const [inputA, inputB] = about.inputs;
+  const [infoA, infoB] = about.infos;
+  const [shaA, shaB] = about.shas;
+  const notes: string[] = [];
+  if (large.length > 0) {
+    const first = large[0];
+    notes.push(
+      `${large.length} differing file${large.length === 1 ? " was" : "s were"} compared by ` +
+        `digest only, not spooled to TMPDIR to look into (larger than ${
+          ANALYZE_MAX / 2 ** 30
+        } GiB, or more than its free space): layer ${first.layer} /${first.path} (${
+          leafSize(first.a)
+        } and ${leafSize(first.b)} bytes)` +
+        (large.length > 1 ? ` and ${large.length - 1} more` : ""),
+    );
+  }
+  if (skippedContent > 0) {
+    notes.push(
+      `${skippedContent} more files differ in content: only the first ` +
+        `${about.maxAnalyzed} were looked into (Go build info, diffs)`,
+    );
+  }
+  const remote = inputA.kind === "registry" || inputB.kind === "registry";
+  if (inputA.compression !== inputB.compression && !remote) {
+    notes.push(
+      `outer compression differs (${inputA.compression} vs ${inputB.compression}), ` +
+        `so the archive files differ; the images inside are compared`,
+    );
+  }
+  if (inputA.kind !== inputB.kind) {
+    const kind = {
+      archive: "an archive",
+      directory: "a directory",
+      registry: "a registry image",
+    };
+    notes.push(
+      `one input is ${kind[inputA.kind]}, the other ${
+        kind[inputB.kind]
+      }: archive entries are not compared`,
+    );
+  }
+  if (infoA.format !== infoB.format) {
+    notes.push(`archive formats differ (${infoA.format} vs ${infoB.format})`);
+  }
+  notes.push(...tally.packaging);
+  if (tally.findings.length === 0 && tally.ignored.count === 0 && shaA && shaB && shaA !== shaB) {
+    notes.push(await archiveNote(inputA, inputB, shaA, shaB));
+  }
+  return notes;
 }
 
 /**
