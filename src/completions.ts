@@ -1,8 +1,8 @@
 /**
  * Shell completion scripts (`r10e completions bash|zsh|fish`), made from a plain
- * description of the commands and their options, which main.ts takes from the
- * command-line parser itself, so a new option is completed without editing this
- * file. Pure: a description in, a script out.
+ * description of the commands and their options, which src/cli/completions.ts takes
+ * from the tables the parser reads, so a new option is completed without editing
+ * this file. Pure: a description in, a script out.
  *
  * @module
  */
