@@ -1,9 +1,10 @@
 /**
  * `"cgo": true` for real: a glibc root made in the test from Debian's own packages (libc6 and its
  * dependency libgcc-s1, at the versions this machine runs, fetched with `apt-get download` and
- * unpacked with `dpkg-deb -x`), imported with `docker import` and pushed to the loopback registry,
- * is the base of a cgo program built on the host. The audit passes it because the base holds the
- * loader (PT_INTERP) and libc.so.6 (DT_NEEDED) it names, and refuses it on a base without them;
+ * unpacked with `dpkg-deb -x`, /lib and /lib64 merged into /usr as usrmerge does), imported with
+ * `docker import` and pushed to the loopback registry, is the base of a cgo program built on the
+ * host. The audit passes it because the base holds the loader (PT_INTERP, through its symlinks)
+ * and libc.so.6 (DT_NEEDED) it names, and refuses it on a base without them;
  * docker runs it with no network; two clones give the same archive bytes.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
@@ -74,6 +75,21 @@ async function debianRoot(root: string, work: string, packages: string[]): Promi
   }
 }
 
+/**
+ * Merges /lib and /lib64 into /usr as Debian's usrmerge does (and merged-/usr bases ship): the
+ * loader the binary names, /lib64/ld-linux-x86-64.so.2, is then found only through the
+ * symlinks /lib64 → usr/lib64 and usr/lib64/ld-linux-x86-64.so.2 → /lib/x86_64-linux-gnu/….
+ */
+async function mergeUsr(root: string): Promise<void> {
+  for (const dir of ["lib", "lib64"]) {
+    await Deno.mkdir(`${root}/usr/${dir}`, { recursive: true });
+    const cp = await run("cp", ["-a", `${root}/${dir}/.`, `${root}/usr/${dir}/`]);
+    assertEquals(cp.code, 0, cp.stderr);
+    await Deno.remove(`${root}/${dir}`, { recursive: true });
+    await Deno.symlink(`usr/${dir}`, `${root}/${dir}`);
+  }
+}
+
 dockerTest(
   "cgo: a cgo binary on a glibc base made from Debian packages runs, and builds twice the same",
   async (t) => {
@@ -84,6 +100,7 @@ dockerTest(
       const debs = `${dir}/debs`;
       await Deno.mkdir(debs);
       await debianRoot(`${dir}/glibc`, debs, ["libc6", "libgcc-s1"]);
+      await mergeUsr(`${dir}/glibc`);
       const baseTag = `r10e-glibc-${id}:v1`;
       await importImage(`${dir}/glibc`, baseTag);
       images.push(baseTag);

@@ -43,6 +43,11 @@ export interface AuditExpectations {
    * library an executable needs is fine when the image provides it.
    */
   provided?: readonly string[];
+  /**
+   * Whether a path leads to a file of the image through its symlinks (`/lib64` → `usr/lib64` in
+   * a merged-/usr base): a loader named by such a path is provided too.
+   */
+  resolves?: (path: string) => boolean;
 }
 
 /** One field of one artifact that is not what r10e pinned. */
@@ -195,6 +200,7 @@ export function dynamicMismatches(
   needs: DynamicNeeds,
   provided: readonly string[],
   buildmode: string | undefined,
+  resolves: (path: string) => boolean = () => false,
 ): Mismatch[] {
   const names = new Set(provided.map((p) => p.slice(p.lastIndexOf("/") + 1)));
   const paths = new Set(provided.map((p) => "/" + p.replace(/^\/+/, "")));
@@ -204,7 +210,9 @@ export function dynamicMismatches(
       "build with -buildmode=exe (or the project's static target)"
     : "build a static executable (CGO_ENABLED=0 and -buildmode=exe, or the project's static " +
       "target), or use a base_image that provides the loader and libraries";
-  if (needs.interpreter !== null && !paths.has(needs.interpreter)) {
+  if (
+    needs.interpreter !== null && !paths.has(needs.interpreter) && !resolves(needs.interpreter)
+  ) {
     out.push({
       field: "program interpreter (PT_INTERP)",
       expected: "none (a static executable: the image has no dynamic loader)",
@@ -295,6 +303,7 @@ export async function auditArtifacts(
         needs,
         expect.provided ?? [],
         info ? setting(info, "-buildmode") : undefined,
+        expect.resolves,
       )
       : [];
     if (!info) {
@@ -462,7 +471,12 @@ export interface PreparedAudit {
      * The platform these artifacts are for (`several` tags each audit with it), and the files
      * the image will hold (a loader or library the image provides is fine).
      */
-    platform?: { platform: string; several: boolean; provided?: readonly string[] },
+    platform?: {
+      platform: string;
+      several: boolean;
+      provided?: readonly string[];
+      resolves?: (path: string) => boolean;
+    },
   ): Promise<ArtifactAudit[] | null>;
 }
 
@@ -490,6 +504,7 @@ export async function prepareAudit(options: PrepareAuditOptions): Promise<Prepar
         ...expect,
         ...(platform?.several ? { platform: platform.platform } : {}),
         provided: platform?.provided ?? [],
+        ...(platform?.resolves ? { resolves: platform.resolves } : {}),
       };
       const audits = (await auditArtifacts(
         artifacts.map((a) => ({ src: a.src, dest: a.dest, path: `${filesRoot}/${a.src}` })),

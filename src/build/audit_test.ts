@@ -208,6 +208,13 @@ Deno.test("dynamicMismatches: a loader or libraries the image lacks, with the fi
   assertEquals(m.cause.includes("build with -buildmode=exe"), true);
   // Provided by the image (extern_data): fine.
   assertEquals(dynamicMismatches(pie, ["/lib64/ld-linux-x86-64.so.2"], "pie"), []);
+  // Through the image's symlinks (a merged-/usr base's /lib64 → usr/lib64): fine.
+  const resolves = (p: string) => p === "/lib64/ld-linux-x86-64.so.2";
+  assertEquals(dynamicMismatches(pie, ["/usr/lib64/ld-linux-x86-64.so.2"], "pie", resolves), []);
+  assertEquals(
+    dynamicMismatches(pie, [], "pie", () => false).map((m) => m.field),
+    ["program interpreter (PT_INTERP)"],
+  );
   const c = { interpreter: null, needed: ["libc.so.6", "libz.so.1"] };
   const [libs] = dynamicMismatches(c, ["/usr/lib/x86_64-linux-gnu/libz.so.1"], undefined);
   assertEquals([libs.field, libs.found], ["shared libraries (DT_NEEDED)", "libc.so.6"]);

@@ -241,6 +241,38 @@ export interface BaseEntry {
   sha1?: string;
   /** A Go executable's build info (its modules go into the SBOMs, as `r10e sbom` finds them). */
   info?: GoBuildInfo;
+  /** A symlink's target, as the layer wrote it. */
+  target?: string;
+}
+
+/** Symlinks followed at most, as Linux's path walk (ELOOP after 40). */
+const SYMLINK_HOPS = 40;
+
+/**
+ * The file `path` leads to in the base, through symlinks anywhere in it (a symlinked directory
+ * such as a merged-/usr base's `/lib64` → `usr/lib64`, absolute or relative targets, `..` stopping
+ * at the root), or null when it leads to no file or loops. Pure.
+ */
+export function resolveInTree(tree: ReadonlyMap<string, BaseEntry>, path: string): string | null {
+  let parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  let hops = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const entry = tree.get("/" + parts.slice(0, i + 1).join("/"));
+    if (entry?.kind !== "symlink" || entry.target === undefined) continue;
+    if (++hops > SYMLINK_HOPS) return null;
+    const from = entry.target.startsWith("/") ? [] : parts.slice(0, i);
+    const joined = [...from, ...entry.target.split("/"), ...parts.slice(i + 1)];
+    parts = [];
+    for (const p of joined) {
+      if (p === "" || p === ".") continue;
+      if (p === "..") parts.pop();
+      else parts.push(p);
+    }
+    // The resolved prefix holds no symlink: walking it again costs a few lookups.
+    i = -1;
+  }
+  const final = "/" + parts.join("/");
+  return tree.get(final)?.kind === "file" ? final : null;
 }
 
 /** Options of `baseTree`. */
@@ -391,7 +423,7 @@ async function readLayerInto(
       const target = tree.get(abs(header.linkname));
       tree.set(name, target?.kind === "file" ? { ...target } : { kind: "hardlink", size: 0 });
     } else if (header.kind === "symlink") {
-      tree.set(name, { kind: "symlink", size: 0 });
+      tree.set(name, { kind: "symlink", size: 0, target: header.linkname });
     } else if (header.kind !== "dir") {
       tree.set(name, { kind: "other", size: 0 });
     } else {

@@ -2,12 +2,14 @@ import { assertEquals, assertRejects, assertThrows } from "../../tests/_assert.t
 import { ConfigError } from "../errors.ts";
 import {
   baseDefaults,
+  type BaseEntry,
   baseTree,
   checkBaseImagePin,
   effectiveBaseImage,
   loadBaseImage,
   mergeRuntime,
   pickPlatform,
+  resolveInTree,
   scanIndex,
 } from "./base_image.ts";
 import { gzipSync } from "node:zlib";
@@ -262,4 +264,32 @@ Deno.test("a base_image tag builds from the digest init pinned, and drift is nam
     checkBaseImagePin(undefined, pin, "pins.json"),
     'config.json has no base_image but "pins.json" pins base_image "r/base:1"',
   );
+});
+
+Deno.test("resolveInTree: symlinked directories, absolute and relative targets, loops", () => {
+  const file: BaseEntry = { kind: "file", size: 1 };
+  const link = (target: string): BaseEntry => ({ kind: "symlink", size: 0, target });
+  // A merged-/usr base: /lib64 and /lib lead into /usr.
+  const tree = new Map<string, BaseEntry>([
+    ["/lib64", link("usr/lib64")],
+    ["/lib", link("usr/lib")],
+    ["/usr/lib64/ld-linux-x86-64.so.2", link("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")],
+    ["/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", file],
+    ["/usr/lib/x86_64-linux-gnu/libc.so.6", file],
+    ["/etc/up", link("../../../usr/lib/x86_64-linux-gnu/libc.so.6")],
+    ["/loop/a", link("b")],
+    ["/loop/b", link("a")],
+    ["/dangling", link("/nowhere")],
+  ]);
+  const cases: [string, string | null][] = [
+    ["/lib64/ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"],
+    ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"],
+    ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"],
+    ["/etc/up", "/usr/lib/x86_64-linux-gnu/libc.so.6"],
+    ["/loop/a", null],
+    ["/dangling", null],
+    ["/lib64", null],
+    ["/missing", null],
+  ];
+  assertEquals(cases.map(([p]) => [p, resolveInTree(tree, p)]), cases);
 });

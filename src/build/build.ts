@@ -62,6 +62,7 @@ import {
   effectiveBaseImage,
   loadBaseImage,
   mergeRuntime,
+  resolveInTree,
 } from "./base_image.ts";
 import type { SbomBinary, SbomFile } from "../sbom/model.ts";
 
@@ -486,7 +487,12 @@ async function stageImages(
       );
       continue;
     }
-    const checked = await auditor.check(filesRoot, artifacts, { platform, several, provided });
+    const checked = await auditor.check(filesRoot, artifacts, {
+      platform,
+      several,
+      provided,
+      ...(tree ? { resolves: (path: string) => resolveInTree(tree, path) !== null } : {}),
+    });
     if (checked) audit.push(...checked);
     else audited = false;
     // Wrapped before staging: the layer's entries take the item's content function.
