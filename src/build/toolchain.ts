@@ -1,82 +1,11 @@
 /**
- * The Go toolchain pin and the normalized environment of `build_cmd` (DESIGN:
- * toolchain and environment). Pure: the host environment comes in as a value.
+ * The normalized environment of `build_cmd` (DESIGN: toolchain and environment), and what
+ * go.mod says against the pinned Go. Pure: the host environment comes in as a value.
  *
  * @module
  */
 import { parsePlatform } from "../image/platform.ts";
-
-/**
- * Newest patch release of each Go minor version known when this r10e was
- * released. Used when the module proxy cannot be reached; `init` records the
- * result, so later builds never drift.
- */
-export const KNOWN_GO_VERSIONS: Readonly<Record<string, string>> = {
-  "1.21": "1.21.13",
-  "1.22": "1.22.12",
-  "1.23": "1.23.12",
-  "1.24": "1.24.13",
-  "1.25": "1.25.14",
-  "1.26": "1.26.11",
-  "1.27": "1.27.4",
-};
-
-/** The Go version used when config.json names none. */
-export const DEFAULT_GO_MINOR = "1.26";
-
-/** Oldest supported minor: GOTOOLCHAIN (toolchain download and checksum) needs Go 1.21. */
-const OLDEST_MINOR = 21;
-
-/**
- * Resolves a config `go_version` ("1.26" or "1.26.8") to an exact version.
- * `available` lists exact versions the module proxy offers, when it could be asked.
- * @throws {RangeError} for a version that is malformed, too old, or unknown.
- */
-export function resolveGoVersion(spec: string | undefined, available: string[] | null): string {
-  const requested = spec ?? DEFAULT_GO_MINOR;
-  const m = /^1\.(\d+)(?:\.(\d+))?$/.exec(requested);
-  if (!m) {
-    throw new RangeError(`expected a Go version like "1.26" or "1.26.8", found "${requested}"`);
-  }
-  const minor = Number(m[1]);
-  if (minor < OLDEST_MINOR) {
-    throw new RangeError(
-      `expected Go 1.${OLDEST_MINOR} or later (the first with GOTOOLCHAIN pinning), found "${requested}"`,
-    );
-  }
-  const known = new Set([...(available ?? []), ...Object.values(KNOWN_GO_VERSIONS)]);
-  if (m[2] !== undefined) {
-    const newestKnown = KNOWN_GO_VERSIONS[`1.${minor}`];
-    const listed = available ? available.includes(requested) : newestKnown !== undefined &&
-      Number(m[2]) <= Number(newestKnown.split(".")[2]);
-    if (!listed) throw new RangeError(unknown(requested, available));
-    return requested;
-  }
-  const candidates = [...known].filter((v) => v.startsWith(`1.${minor}.`))
-    .sort((a, b) => Number(a.split(".")[2]) - Number(b.split(".")[2]));
-  if (candidates.length === 0) throw new RangeError(unknown(requested, available));
-  return candidates[candidates.length - 1];
-}
-
-function unknown(requested: string, available: string[] | null): string {
-  const known = Object.keys(KNOWN_GO_VERSIONS).join(", ");
-  return `unknown Go version "${requested}" (${
-    available ? "not listed by the Go module proxy" : "the Go module proxy was not reachable"
-  }; r10e knows ${known})`;
-}
-
-/**
- * Exact versions from the module proxy's list of `golang.org/toolchain`
- * (lines like `v0.0.1-go1.26.8.linux-amd64`). Release versions only.
- */
-export function parseToolchainList(text: string): string[] {
-  const out = new Set<string>();
-  for (const line of text.split("\n")) {
-    const m = /^v0\.0\.1-go(1\.\d+\.\d+)\.[a-z0-9]+-[a-z0-9]+$/.exec(line.trim());
-    if (m) out.add(m[1]);
-  }
-  return [...out];
-}
+import { compareGoVersions, type GoModVersions } from "../project/go_mod.ts";
 
 /** Host variables that reach `build_cmd`: what Go needs to find its caches and the network. Nothing else leaks in. */
 export const PASSED_THROUGH = [
@@ -176,38 +105,6 @@ export function parseSourceDateEpoch(value: string): number {
     );
   }
   return Number(value.trim());
-}
-
-/** The `go` and `toolchain` lines of a go.mod (null when absent). */
-export interface GoModVersions {
-  /** `go 1.26` or `go 1.26.2`: the oldest Go that may build the module. */
-  go: string | null;
-  /** `toolchain go1.26.8`: the toolchain the module prefers, without `go`. */
-  toolchain: string | null;
-}
-
-/** Reads the `go` and `toolchain` directives of go.mod text (comments and blocks ignored). */
-export function parseGoModVersions(text: string): GoModVersions {
-  const out: GoModVersions = { go: null, toolchain: null };
-  for (const raw of text.split("\n")) {
-    const line = raw.replace(/\/\/.*$/, "").trim();
-    const go = /^go\s+(1(?:\.\d+){1,2}(?:rc\d+)?)$/.exec(line);
-    if (go) out.go = go[1];
-    const tc = /^toolchain\s+go(1(?:\.\d+){1,2}(?:rc\d+)?)(?:[+-]\S*)?$/.exec(line);
-    if (tc) out.toolchain = tc[1];
-  }
-  return out;
-}
-
-/** Compares Go versions "1.26", "1.26.2": negative, zero or positive (a missing patch is 0). */
-export function compareGoVersions(a: string, b: string): number {
-  const pa = a.split(".").map((n) => parseInt(n, 10) || 0);
-  const pb = b.split(".").map((n) => parseInt(n, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /**

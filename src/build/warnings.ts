@@ -9,7 +9,8 @@ import { dirname } from "node:path";
 import type { DirtyPath } from "../project/git.ts";
 import { plural } from "../plural.ts";
 import { scanLeaks, scriptsNamed } from "./leaks.ts";
-import { goModDisagreements, parseGoModVersions, vendorByDefault } from "./toolchain.ts";
+import { parseGoModVersions } from "../project/go_mod.ts";
+import { goModDisagreements, vendorByDefault } from "./toolchain.ts";
 
 /**
  * The dirty-tree warning. Untracked paths that hold an artifact are build output

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseToolchainList } from "../build/toolchain.ts";
+import { parseToolchainList } from "../pinned/go_versions.ts";
 
 /**
  * Exact Go versions listed by the module proxy for golang.org/toolchain, or null

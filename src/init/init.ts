@@ -16,11 +16,11 @@ import { formatPins, parsePins, type Pins } from "../project/pins.ts";
 import { PINS_FILE, R10E_DIR } from "../project/layout.ts";
 import { ignoreRule } from "../project/git.ts";
 import { findProjectRoot } from "../project/root.ts";
-import { DEFAULT_GO_MINOR, resolveGoVersion } from "../build/toolchain.ts";
+import { DEFAULT_GO_MINOR, resolveGoVersion } from "../pinned/go_versions.ts";
 import { sha256Hex } from "../image/digest.ts";
 import { FORMAT_VERSION } from "../image/writer.ts";
 import { VERSION } from "../version.ts";
-import { compareGoVersions, goModVersion } from "./go_mod.ts";
+import { compareGoVersions, parseGoModVersions } from "../project/go_mod.ts";
 import { type GoPackage, type Starter, starterConfig } from "./starter.ts";
 import {
   defaultBuilderImage,
@@ -440,7 +440,7 @@ function resolveGo(loaded: LoadedConfig, available: string[] | null): string {
  */
 async function checkGoMod(loaded: LoadedConfig, root: string, goVersion: string): Promise<void> {
   const text = await readOrNull(`${root}/go.mod`);
-  const required = text === null ? null : goModVersion(text);
+  const required = text === null ? null : parseGoModVersions(text).go;
   if (!required || compareGoVersions(goVersion, required) >= 0) return;
   const requested = loaded.config.go_version;
   throw new ConfigError(`Invalid config "${loaded.file}"`, [{

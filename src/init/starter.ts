@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { compareGoVersions, goModVersion } from "./go_mod.ts";
+import { compareGoVersions, parseGoModVersions } from "../project/go_mod.ts";
 import { OUT_DIR } from "../project/layout.ts";
 
 /** A package of the module, as `go list` prints it. */
@@ -65,7 +65,7 @@ export function starterConfig(
   const bins = [...names.keys()];
   const modulePath = /^module\s+"?([^\s"]+)"?/m.exec(options.goMod)?.[1] ?? bins[0];
   const projectName = imageName(binaryName(modulePath));
-  const required = goModVersion(options.goMod);
+  const required = parseGoModVersions(options.goMod).go;
   const goMinor = required && compareGoVersions(required, options.defaultGoMinor) > 0
     ? required.split(".").slice(0, 2).join(".")
     : options.defaultGoMinor;
