@@ -50,3 +50,38 @@ Deno.test("scripts/install refuses an unknown argument, exit 2", async () => {
   assertEquals(r.code, 2);
   assertStringIncludes(new TextDecoder().decode(r.stderr), 'unknown argument "--bogus"');
 });
+
+Deno.test("scripts/r10e and the installed launcher start deno and no other program", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "r10e-wrapper-" });
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+  try {
+    // Once with the usual PATH: the wrapper remembers which deno is the pinned one.
+    const warm = await new Deno.Command(`${REPO}/scripts/r10e`, { args: ["version"] }).output();
+    assertEquals(warm.code, 0, new TextDecoder().decode(warm.stderr));
+    // Then with a PATH that holds bash (for the #! line) and nothing else: a readlink, dirname or
+    // deno --version started per call fails.
+    await Deno.mkdir(`${dir}/bin`);
+    const bash = await new Deno.Command("bash", { args: ["-c", "command -v bash"] }).output();
+    await Deno.symlink(new TextDecoder().decode(bash.stdout).trim(), `${dir}/bin/bash`);
+    const install = await new Deno.Command(`${REPO}/scripts/install`, {
+      args: ["--bin-dir", `${dir}/installed`],
+      env: { HOME: dir },
+    }).output();
+    assertEquals(install.code, 0, new TextDecoder().decode(install.stderr));
+    for (const wrapper of [`${REPO}/scripts/r10e`, `${dir}/installed/r10e`]) {
+      const r = await new Deno.Command(wrapper, {
+        args: ["version"],
+        cwd: dir,
+        env: { PATH: `${dir}/bin`, HOME: dir, DENO_DIR: denoDir },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assertEquals([r.code, stderr], [0, ""], wrapper);
+      assertStringIncludes(new TextDecoder().decode(r.stdout), "r10e ");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
