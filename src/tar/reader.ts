@@ -132,101 +132,14 @@ export async function* readTar(
   const global: Record<string, string> = {};
   try {
     while (true) {
-      const first = input.offset;
-      let local: Record<string, string> = {};
-      let longName: string | undefined;
-      let longLink: string | undefined;
-      let block: Uint8Array | null;
-      let headerOffset: number;
-      let raw: RawHeader;
-      // Read extension headers (PAX x/g, GNU L/K) until the entry's own header.
-      while (true) {
-        headerOffset = input.offset;
-        block = await input.readExact(BLOCK);
-        if (block === null) return; // end of stream at an entry boundary: accepted, like Go's archive/tar
-        if (block.length < BLOCK) {
-          throw new SyntaxError(`${label}: header at offset ${headerOffset} is truncated`);
-        }
-        if (isZero(block)) {
-          // End of archive: one or two zero blocks. What follows (record padding) is ignored.
-          if (first !== headerOffset) {
-            throw new SyntaxError(
-              `${label}: extended header at offset ${first} is not followed by an entry`,
-            );
-          }
-          return;
-        }
-        raw = parseRaw(block, headerOffset, label);
-        const t = raw.typeflag;
-        if (t === "x" || t === "g" || t === "L" || t === "K") {
-          if (raw.size > 1 << 20) {
-            throw new SyntaxError(
-              `${label}: extended header "${raw.name}" at offset ${headerOffset} is too large (${raw.size} bytes)`,
-            );
-          }
-          const body = await input.readExact(padded(raw.size));
-          if (body === null || body.length < padded(raw.size)) {
-            throw new SyntaxError(
-              `${label}: entry "${raw.name}" at offset ${headerOffset} is truncated`,
-            );
-          }
-          const data = body.subarray(0, raw.size);
-          if (t === "x") local = { ...local, ...parsePax(data, raw.name, headerOffset, label) };
-          else if (t === "g") Object.assign(global, parsePax(data, raw.name, headerOffset, label));
-          else if (t === "L") longName = cString(data);
-          else longLink = cString(data);
-          continue;
-        }
-        break;
-      }
-      // Most entries have no records: they share one frozen empty object (memory per entry).
-      const hasRecords = hasKeys(global) || hasKeys(local);
-      const pax: Record<string, string> = hasRecords ? { ...global, ...local } : NONE;
-      // An empty value deletes the key (POSIX pax: "the field shall be deleted").
-      if (hasRecords) {
-        for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
-      }
-      const name = pax.path ?? longName ?? raw.fullName;
-      if (raw.typeflag === "S" || Object.keys(pax).some((k) => k.startsWith("GNU.sparse."))) {
-        // A valid tar all the same: the name its extractor would give (GNU.sparse.name in the
-        // PAX formats, whose header names a "GNUSparseFile.0" path).
-        const real = pax["GNU.sparse.name"] ?? name;
-        throw new UnsupportedEntryError(label, real, first, "a GNU sparse file", "sparse entries");
-      }
-      const size = pax.size !== undefined ? paxInt(pax.size, "size", name, first, label) : raw.size;
-      const kind = kindOf(raw.typeflag, name);
-      let xattrs: Record<string, string> = NONE;
-      for (const [k, v] of Object.entries(pax)) {
-        if (xattrs === NONE) xattrs = {};
-        if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice("SCHILY.xattr.".length)] = v;
-      }
-      const header: TarHeader = {
-        name,
-        kind,
-        typeflag: raw.typeflag,
-        mode: raw.mode & 0o7777,
-        uid: pax.uid !== undefined ? paxInt(pax.uid, "uid", name, first, label) : raw.uid,
-        gid: pax.gid !== undefined ? paxInt(pax.gid, "gid", name, first, label) : raw.gid,
-        uname: pax.uname ?? raw.uname,
-        gname: pax.gname ?? raw.gname,
-        mtime: pax.mtime !== undefined ? paxTime(pax.mtime, name, first, label) : raw.mtime,
-        // Links, directories and devices carry no content even if a size is written (POSIX).
-        size: kind === "file" || kind === "other" ? size : 0,
-        linkname: pax.linkpath ?? longLink ?? raw.linkname,
-        devmajor: raw.devmajor,
-        devminor: raw.devminor,
-        format: raw.format,
-        pax,
-        xattrs,
-        offset: first,
-        headerOffset,
-        dataOffset: headerOffset + BLOCK,
-      };
+      const found = await readHeaderBlocks(input, global, label);
+      if (found === null) return;
+      const header = entryHeader(found, global, label);
       // A size given to a link, directory or device is ignored, like Go's archive/tar does.
       const skipAfter = padded(header.size);
       const body = new Body(input, header.size, skipAfter, () =>
         new SyntaxError(
-          `${label}: entry "${name}" at offset ${first} is truncated`,
+          `${label}: entry "${header.name}" at offset ${found.first} is truncated`,
         ));
       yield { header, body };
       await body.finish();
@@ -234,6 +147,133 @@ export async function* readTar(
   } finally {
     await input.close();
   }
+}
+
+/** An entry's own header block and the extension headers before it. */
+interface HeaderBlocks {
+  raw: RawHeader;
+  /** Offset of the first block (an extension header's, if any). */
+  first: number;
+  /** Offset of the entry's own header block. */
+  headerOffset: number;
+  /** The entry's own PAX records (`x`). */
+  local: Record<string, string>;
+  longName?: string;
+  longLink?: string;
+}
+
+/**
+ * Reads extension headers (PAX x/g, GNU L/K) until an entry's own header; global records go
+ * into `global`. Null at the end of the archive (zero blocks, or the end of the stream at an
+ * entry boundary, accepted like Go's archive/tar).
+ * @throws {SyntaxError} for a truncated or bad header, or extension headers with no entry.
+ */
+async function readHeaderBlocks(
+  input: Input,
+  global: Record<string, string>,
+  label: string,
+): Promise<HeaderBlocks | null> {
+  const first = input.offset;
+  let local: Record<string, string> = {};
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  while (true) {
+    const headerOffset = input.offset;
+    const block = await input.readExact(BLOCK);
+    if (block === null) return null;
+    if (block.length < BLOCK) {
+      throw new SyntaxError(`${label}: header at offset ${headerOffset} is truncated`);
+    }
+    if (isZero(block)) {
+      // End of archive: one or two zero blocks. What follows (record padding) is ignored.
+      if (first !== headerOffset) {
+        throw new SyntaxError(
+          `${label}: extended header at offset ${first} is not followed by an entry`,
+        );
+      }
+      return null;
+    }
+    const raw = parseRaw(block, headerOffset, label);
+    const t = raw.typeflag;
+    if (t !== "x" && t !== "g" && t !== "L" && t !== "K") {
+      return { raw, first, headerOffset, local, longName, longLink };
+    }
+    if (raw.size > 1 << 20) {
+      throw new SyntaxError(
+        `${label}: extended header "${raw.name}" at offset ${headerOffset} is too large (${raw.size} bytes)`,
+      );
+    }
+    const body = await input.readExact(padded(raw.size));
+    if (body === null || body.length < padded(raw.size)) {
+      throw new SyntaxError(
+        `${label}: entry "${raw.name}" at offset ${headerOffset} is truncated`,
+      );
+    }
+    const data = body.subarray(0, raw.size);
+    if (t === "x") local = { ...local, ...parsePax(data, raw.name, headerOffset, label) };
+    else if (t === "g") Object.assign(global, parsePax(data, raw.name, headerOffset, label));
+    else if (t === "L") longName = cString(data);
+    else longLink = cString(data);
+  }
+}
+
+/**
+ * The header of an entry: its ustar fields, overridden by PAX records and GNU long names.
+ * @throws {UnsupportedEntryError} for a GNU sparse file.
+ * @throws {SyntaxError} for a PAX number that does not parse.
+ */
+function entryHeader(
+  blocks: HeaderBlocks,
+  global: Record<string, string>,
+  label: string,
+): TarHeader {
+  const { raw, first, headerOffset, local, longName, longLink } = blocks;
+  // Most entries have no records: they share one frozen empty object (memory per entry).
+  const hasRecords = hasKeys(global) || hasKeys(local);
+  const pax: Record<string, string> = hasRecords ? { ...global, ...local } : NONE;
+  // An empty value deletes the key (POSIX pax: "the field shall be deleted").
+  if (hasRecords) {
+    for (const [k, v] of Object.entries(pax)) if (v === "") delete pax[k];
+  }
+  const name = pax.path ?? longName ?? raw.fullName;
+  const sparse = hasRecords && Object.keys(pax).some((k) => k.startsWith("GNU.sparse."));
+  if (raw.typeflag === "S" || sparse) {
+    // A valid tar all the same: the name its extractor would give (GNU.sparse.name in the
+    // PAX formats, whose header names a "GNUSparseFile.0" path).
+    const real = pax["GNU.sparse.name"] ?? name;
+    throw new UnsupportedEntryError(label, real, first, "a GNU sparse file", "sparse entries");
+  }
+  const size = pax.size !== undefined ? paxInt(pax.size, "size", name, first, label) : raw.size;
+  const kind = kindOf(raw.typeflag, name);
+  let xattrs: Record<string, string> = NONE;
+  if (hasRecords) {
+    for (const [k, v] of Object.entries(pax)) {
+      if (xattrs === NONE) xattrs = {};
+      if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice("SCHILY.xattr.".length)] = v;
+    }
+  }
+  return {
+    name,
+    kind,
+    typeflag: raw.typeflag,
+    mode: raw.mode & 0o7777,
+    uid: pax.uid !== undefined ? paxInt(pax.uid, "uid", name, first, label) : raw.uid,
+    gid: pax.gid !== undefined ? paxInt(pax.gid, "gid", name, first, label) : raw.gid,
+    uname: pax.uname ?? raw.uname,
+    gname: pax.gname ?? raw.gname,
+    mtime: pax.mtime !== undefined ? paxTime(pax.mtime, name, first, label) : raw.mtime,
+    // Links, directories and devices carry no content even if a size is written (POSIX).
+    size: kind === "file" || kind === "other" ? size : 0,
+    linkname: pax.linkpath ?? longLink ?? raw.linkname,
+    devmajor: raw.devmajor,
+    devminor: raw.devminor,
+    format: raw.format,
+    pax,
+    xattrs,
+    offset: first,
+    headerOffset,
+    dataOffset: headerOffset + BLOCK,
+  };
 }
 
 /** The content of one entry, yielded once, then skipped to the block boundary. */
