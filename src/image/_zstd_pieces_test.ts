@@ -3,7 +3,7 @@ import { constants, zstdCompressSync } from "node:zlib";
 import { Decompress } from "fzstd";
 import { PIECE_OUTPUT, WINDOW_MAX, ZstdPieces } from "./_zstd_pieces.ts";
 import { decompress } from "./compression.ts";
-import { collectBytes } from "../bytes.ts";
+import { collectBytes, concatBytes } from "../bytes.ts";
 import { zstdOf } from "../../tests/_hostile.ts";
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -15,10 +15,7 @@ async function inflate(bytes: Uint8Array, size: number): Promise<Uint8Array> {
 }
 
 function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("zstd pieces: every frame of a stream is inflated whole, however it is chunked", async (t) => {

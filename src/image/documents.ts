@@ -9,7 +9,7 @@ import { plural } from "../plural.ts";
 import { type Descriptor, DescriptorError, readDescriptor } from "./descriptor.ts";
 import { type Platform, readPlatform } from "./platform.ts";
 import { type Compression, detectCompression } from "./compression.ts";
-import { type EntryStore, normalize } from "./entries.ts";
+import { type EntryStore, namedDigest, normalize } from "./entries.ts";
 import { JSON_DEPTH_MAX, LAYERS_MAX } from "./limits.ts";
 import { isObject } from "../json_object.ts";
 
@@ -83,8 +83,8 @@ export interface ImageInfo {
 export async function parseDocuments(input: EntryStore): Promise<Documents> {
   // Every blob named by its digest must match it (DESIGN: reading images).
   for (const e of input.entries) {
-    const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(e.path);
-    if (m && e.kind === "file" && e.sha256 !== m[1]) {
+    const named = namedDigest(e.path);
+    if (named && e.kind === "file" && e.sha256 !== named) {
       throw input.error(`blob "${e.path}" does not match its digest`);
     }
   }

@@ -45,6 +45,11 @@ export type Stored =
   /** Read again from a compressed archive: inflated from its start, up to the entry's bytes. */
   | { kind: "inflate"; archive: ArchiveStamp; offset: number; size: number };
 
+/** The hex digest a blob's name claims (`blobs/sha256/<hex>`), or null for another name. */
+export function namedDigest(path: string): string | null {
+  return /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path)?.[1] ?? null;
+}
+
 /** `./a//b/` → `a/b`; used for names inside the input only (never for writing). */
 export function normalize(name: string): string {
   return name.split("/").filter((p) => p !== "" && p !== ".").join("/");

@@ -3,7 +3,14 @@ import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
 import { collectBytes } from "../bytes.ts";
 import type { TarHeader } from "../tar/reader.ts";
-import { collapse, EntryStore, normalize, type OuterEntry, type Stored } from "./entries.ts";
+import {
+  collapse,
+  EntryStore,
+  namedDigest,
+  normalize,
+  type OuterEntry,
+  type Stored,
+} from "./entries.ts";
 import { JSON_MAX } from "./limits.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
@@ -24,6 +31,15 @@ function link(path: string, kind: "symlink" | "hardlink", linkname: string): Out
   const header = { name: path, kind, linkname } as TarHeader;
   return { name: path, path, header, kind, size: 0, sha256: null };
 }
+
+Deno.test("namedDigest: the hex of blobs/sha256/<64 lowercase hex>, null for another name", () => {
+  const hex = "0123456789abcdef".repeat(4);
+  assert.equal(namedDigest(`blobs/sha256/${hex}`), hex);
+  assert.equal(namedDigest(`blobs/sha256/${hex.toUpperCase()}`), null);
+  assert.equal(namedDigest(`blobs/sha256/${hex}.json`), null);
+  assert.equal(namedDigest(`blobs/sha512/${hex}${hex}`), null);
+  assert.equal(namedDigest(`${hex}.json`), null);
+});
 
 Deno.test("normalize and collapse: names inside the input", () => {
   assert.equal(normalize("./a//b/"), "a/b");

@@ -17,6 +17,7 @@ import { parseDocuments } from "./documents.ts";
 import {
   type EntrySource,
   EntryStore,
+  namedDigest,
   normalize,
   type OuterEntry,
   type Stored,
@@ -211,111 +212,146 @@ async function openArchive(
   fail: (detail: string, cause?: unknown) => InputError,
 ): Promise<EntryStore> {
   const st = await Deno.stat(path);
-  const size = st.size;
-  const head = await readHead(path, 4);
-  const compression = detectCompression(head);
-  const entries: OuterEntry[] = [];
-  let stored = new Map<string, Stored>();
-  let spool: string | null = null;
-  let sink: Spool | null = null;
-  const unhashed = new Set<string>();
-  if (compression !== "none") {
-    spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
-    const stamp = { path, compression, size, mtime: st.mtime?.getTime() ?? null };
-    sink = new Spool(stamp, spool, size);
-    stored = sink.stored;
+  const compression = detectCompression(await readHead(path, 4));
+  if (compression === "none") {
+    try {
+      const read = await readPlainTar(path, st.size, options, fail);
+      return new EntryStore({ path, kind: "archive", compression, ...read, spool: null });
+    } catch (e) {
+      throw readFailure(e, compression, fail);
+    }
   }
+  const spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-image-" });
+  const stamp = { path, compression, size: st.size, mtime: st.mtime?.getTime() ?? null };
+  const sink = new Spool(stamp, spool, st.size);
+  try {
+    const read = await readCompressedTar(sink, options, fail);
+    return new EntryStore({
+      path,
+      kind: "archive",
+      compression,
+      ...read,
+      stored: sink.stored,
+      spool,
+      refill: (want) => refill(path, compression, sink, want, fail),
+    });
+  } catch (e) {
+    await Deno.remove(spool, { recursive: true }).catch(() => {});
+    throw readFailure(e, compression, fail);
+  }
+}
+
+/** The error to throw for what went wrong while an archive was read the first time. */
+function readFailure(
+  e: unknown,
+  compression: Compression,
+  fail: (detail: string, cause?: unknown) => InputError,
+): InputError {
+  if (e instanceof UnsupportedEntryError) return fail(e.detail);
+  if (e instanceof SyntaxError) return fail("not a valid tar archive", e);
+  if (e instanceof InputError) return e;
+  return fail(
+    compression === "none" ? "cannot read it" : `cannot decompress it (${compression})`,
+    e,
+  );
+}
+
+/**
+ * The first pass over a plain tar: its headers read (content is sought over, one small buffer
+ * serving every header read), then every file hashed in place, on every core.
+ */
+async function readPlainTar(
+  path: string,
+  size: number,
+  options: OpenImageOptions,
+  fail: (detail: string, cause?: unknown) => InputError,
+): Promise<{ entries: OuterEntry[]; stored: Map<string, Stored>; unhashed: Set<string> }> {
+  const entries: OuterEntry[] = [];
+  const stored = new Map<string, Stored>();
+  const unhashed = new Set<string>();
+  const ranges: [number, number][] = [];
+  const hashed: OuterEntry[] = [];
+  for await (const e of readTar(new FileRange(path, 0, size, { reuse: true }))) {
+    const h = e.header;
+    const p = normalize(h.name);
+    if (entries.length >= ENTRIES_MAX) throw fail(tooManyEntries());
+    const entry: OuterEntry = {
+      name: h.name,
+      path: p,
+      header: h,
+      kind: h.kind,
+      size: h.size,
+      sha256: null,
+    };
+    entries.push(entry);
+    if (h.kind !== "file") continue;
+    stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
+    unhashed.delete(p); // a later entry of the same name wins
+    const named = options.deferBlobHashes && h.size >= DEFER_MIN ? namedDigest(p) : null;
+    if (named) {
+      entry.sha256 = named;
+      unhashed.add(p);
+      continue;
+    }
+    hashed.push(entry);
+    ranges.push([h.dataOffset, h.size]);
+  }
+  if (ranges.length) {
+    const hexes = await hashRanges(path, ranges);
+    hashed.forEach((entry, i) => (entry.sha256 = hexes[i]));
+  }
+  return { entries, stored, unhashed };
+}
+
+/**
+ * The first pass over a compressed tar: inflated once, each file hashed and kept where `sink`
+ * has room for it (see {@linkcode Spool}); refused, by its headers, before it inflates beyond
+ * its limit.
+ */
+async function readCompressedTar(
+  sink: Spool,
+  options: OpenImageOptions,
+  fail: (detail: string, cause?: unknown) => InputError,
+): Promise<{ entries: OuterEntry[]; unhashed: Set<string> }> {
+  const { path, compression, size } = sink.archive;
+  const entries: OuterEntry[] = [];
+  const unhashed = new Set<string>();
   // What the archive inflates to, by its headers: bounded, so is the time to read it.
   const inflateMax = Math.max(INFLATE_FLOOR, INFLATE_RATIO * size);
   let inflated = 0;
-  try {
-    // A plain tar's content is sought over here: one small buffer serves every header read.
-    // A decompressor may hold chunks while it works, so it gets fresh ones.
-    const raw = new FileRange(path, 0, size, { reuse: compression === "none" });
-    const source = compression === "none" ? raw : decompress(raw, compression);
-    const ranges: [number, number][] = [];
-    const hashed: OuterEntry[] = [];
-    for await (const e of readTar(source)) {
-      const h = e.header;
-      const p = normalize(h.name);
-      let sha256: string | null = null;
-      if (entries.length >= ENTRIES_MAX) {
-        throw fail(`it holds more than ${ENTRIES_MAX} entries (r10e's limit)`);
-      }
-      if (h.kind === "file" && !sink) {
-        // Read in place: only headers now (content is sought over), hashes below, in parallel.
-        stored.set(p, { kind: "file", path, offset: h.dataOffset, size: h.size });
-        const entry: OuterEntry = {
-          name: h.name,
-          path: p,
-          header: h,
-          kind: h.kind,
-          size: h.size,
-          sha256,
-        };
-        entries.push(entry);
-        const named = options.deferBlobHashes && h.size >= DEFER_MIN
-          ? /^blobs\/sha256\/([0-9a-f]{64})$/.exec(p)
-          : null;
-        unhashed.delete(p); // a later entry of the same name wins
-        if (named) {
-          entry.sha256 = named[1];
-          unhashed.add(p);
-          continue;
-        }
-        hashed.push(entry);
-        ranges.push([h.dataOffset, h.size]);
-        continue;
-      }
-      if (sink) {
-        inflated += h.size;
-        if (inflated > inflateMax) {
-          // The header says how much would be inflated: decide before inflating any of it.
-          throw fail(inflationRefused(h, inflated, size, "archive"));
-        }
-        // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
-        await sink.drop(p);
-        unhashed.delete(p);
-        const named = options.documentsOnly && h.kind === "file" && h.size >= DEFER_MIN
-          ? /^blobs\/sha256\/([0-9a-f]{64})$/.exec(p)
-          : null;
-        if (named) {
-          // Passed over (inflated to reach the next header, neither hashed nor kept): its name
-          // stands for its digest until it is read (`checkBlobs`), by inflating the archive again.
-          const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size };
-          entries.push({ ...entry, sha256: named[1] });
-          sink.stream(entries[entries.length - 1]);
-          unhashed.add(p);
-          continue;
-        }
-        if (h.kind === "file") sha256 = await sink.take(p, h, e.body, DOCUMENTS.has(p));
-      }
-      entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });
+  // A decompressor may hold chunks while it works, so it gets fresh ones.
+  for await (const e of readTar(decompress(new FileRange(path, 0, size), compression))) {
+    const h = e.header;
+    const p = normalize(h.name);
+    if (entries.length >= ENTRIES_MAX) throw fail(tooManyEntries());
+    inflated += h.size;
+    if (inflated > inflateMax) {
+      // The header says how much would be inflated: decide before inflating any of it.
+      throw fail(inflationRefused(h, inflated, size, "archive"));
     }
-    if (ranges.length) {
-      const hexes = await hashRanges(path, ranges);
-      hashed.forEach((entry, i) => (entry.sha256 = hexes[i]));
+    // A later entry of the same name wins (tar semantics): what the earlier one holds goes.
+    await sink.drop(p);
+    unhashed.delete(p);
+    const named = options.documentsOnly && h.kind === "file" && h.size >= DEFER_MIN
+      ? namedDigest(p)
+      : null;
+    if (named) {
+      // Passed over (inflated to reach the next header, neither hashed nor kept): its name
+      // stands for its digest until it is read (`checkBlobs`), by inflating the archive again.
+      const entry = { name: h.name, path: p, header: h, kind: h.kind, size: h.size };
+      entries.push({ ...entry, sha256: named });
+      sink.stream(entries[entries.length - 1]);
+      unhashed.add(p);
+      continue;
     }
-  } catch (e) {
-    if (spool) await Deno.remove(spool, { recursive: true }).catch(() => {});
-    if (e instanceof UnsupportedEntryError) throw fail(e.detail);
-    if (e instanceof SyntaxError) throw fail("not a valid tar archive", e);
-    if (e instanceof InputError) throw e;
-    throw fail(
-      compression === "none" ? "cannot read it" : `cannot decompress it (${compression})`,
-      e,
-    );
+    const sha256 = h.kind === "file" ? await sink.take(p, h, e.body, DOCUMENTS.has(p)) : null;
+    entries.push({ name: h.name, path: p, header: h, kind: h.kind, size: h.size, sha256 });
   }
-  return new EntryStore({
-    path,
-    kind: "archive",
-    compression,
-    entries,
-    stored,
-    spool,
-    refill: sink ? (want) => refill(path, compression, sink, want, fail) : undefined,
-    unhashed,
-  });
+  return { entries, unhashed };
+}
+
+function tooManyEntries(): string {
+  return `it holds more than ${ENTRIES_MAX} entries (r10e's limit)`;
 }
 
 /**
