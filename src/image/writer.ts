@@ -595,58 +595,66 @@ function blobEntry(
   io: { pool: GzipPool | null; spool?: LayerSpool; signal?: AbortSignal },
 ): TarEntry {
   if (blob.bytes) return fileEntry(blobPath(digest), blob.bytes);
-  if (blob.read) {
-    const read = blob.read;
-    return {
-      name: blobPath(digest),
-      kind: "file",
-      mode: 0o644,
-      size: blob.size,
-      content: async function* () {
-        const hash = new Sha256();
-        for await (const chunk of read()) {
-          hash.update(chunk);
-          yield chunk;
-        }
-        const got = `sha256:${hash.hex()}`;
-        if (got !== digest) {
-          throw new RangeError(`Cannot write layer "${digest}": its bytes have ${got}`);
-        }
-      },
-    };
-  }
-  const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
+  const read = blob.read;
   return {
     name: blobPath(digest),
     kind: "file",
     mode: 0o644,
     size: blob.size,
-    content: async function* () {
-      if (chunks) {
-        yield* chunks;
-        return;
-      }
-      const changed = () =>
-        new RangeError(`Cannot write layer "${digest}": its files changed while r10e read them`);
-      const hash = new Sha256();
-      let stream: AsyncIterable<Uint8Array> = abortable(
-        writeTar(layer, { mtime: created }),
-        io.signal,
-      );
-      if (blob.gzip) {
-        stream = gzip(stream, { level: GZIP_LEVEL, pool: io.pool!, signal: io.signal });
-      }
-      // Spooled: read back, and checked like bytes made again (the spool is a file on disk).
-      if (blob.spooledAt !== undefined) {
-        stream = abortable(io.spool!.read(blob.spooledAt, blob.size), io.signal);
-      }
-      for await (const chunk of stream) {
-        hash.update(chunk);
-        // Compressed again, a changed file may change the blob's size before its digest is known.
-        if (hash.size > blob.size) throw changed();
-        yield chunk;
-      }
-      if (`sha256:${hash.hex()}` !== digest) throw changed();
-    },
+    content: read ? () => givenBlob(digest, read) : () => layerBlob(digest, blob, created, io),
   };
+}
+
+/** A blob given ready-made (a base image's layer), checked against its digest as it is written. */
+async function* givenBlob(
+  digest: string,
+  read: () => AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const hash = new Sha256();
+  for await (const chunk of read()) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  const got = `sha256:${hash.hex()}`;
+  if (got !== digest) {
+    throw new RangeError(`Cannot write layer "${digest}": its bytes have ${got}`);
+  }
+}
+
+/**
+ * A layer's blob in the second pass: the compressed bytes kept from the first, else read back
+ * from the spool, else made again from its files; checked against the first pass's digest.
+ */
+async function* layerBlob(
+  digest: string,
+  blob: Blob,
+  created: number,
+  io: { pool: GzipPool | null; spool?: LayerSpool; signal?: AbortSignal },
+): AsyncGenerator<Uint8Array> {
+  const { layer, chunks } = blob as { layer: TarEntry[]; chunks?: Uint8Array[] };
+  if (chunks) {
+    yield* chunks;
+    return;
+  }
+  const changed = () =>
+    new RangeError(`Cannot write layer "${digest}": its files changed while r10e read them`);
+  const hash = new Sha256();
+  let stream: AsyncIterable<Uint8Array> = abortable(
+    writeTar(layer, { mtime: created }),
+    io.signal,
+  );
+  if (blob.gzip) {
+    stream = gzip(stream, { level: GZIP_LEVEL, pool: io.pool!, signal: io.signal });
+  }
+  // Spooled: read back, and checked like bytes made again (the spool is a file on disk).
+  if (blob.spooledAt !== undefined) {
+    stream = abortable(io.spool!.read(blob.spooledAt, blob.size), io.signal);
+  }
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    // Compressed again, a changed file may change the blob's size before its digest is known.
+    if (hash.size > blob.size) throw changed();
+    yield chunk;
+  }
+  if (`sha256:${hash.hex()}` !== digest) throw changed();
 }

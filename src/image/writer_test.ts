@@ -444,3 +444,36 @@ Deno.test("writeImageArchive: a base layer blob is stored as it is, before r10e'
     );
   });
 });
+
+Deno.test("writeImageArchive writes a given blob (a base image's layer) as it is, checked against its digest", async () => {
+  const bytes = enc.encode("a base layer's compressed bytes");
+  const digest = `sha256:${sha256Hex(bytes)}`;
+  const given = (claimed: string): ArchiveSpec => {
+    const spec = fixedSpec();
+    spec.images[0].layers.unshift({
+      createdBy: "base",
+      entries: [],
+      blob: {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: claimed,
+        size: bytes.length,
+        diffId: `sha256:${"d".repeat(64)}`,
+        read: async function* () {
+          yield bytes;
+        },
+      },
+    });
+    return spec;
+  };
+  const { result, bytes: archive } = await write(given(digest), false);
+  assertEquals(result.images[0].layers[0].digest, digest);
+  assertEquals(result.images[0].diffIds[0], `sha256:${"d".repeat(64)}`);
+  const at = archive.findIndex((_, i) => bytes.every((b, j) => archive[i + j] === b));
+  assertEquals(at > 0, true, "the blob's bytes are in the archive");
+  const other = `sha256:${"e".repeat(64)}`;
+  await assertRejects(
+    () => write(given(other), false),
+    RangeError,
+    `Cannot write layer "${other}": its bytes have ${digest}`,
+  );
+});
