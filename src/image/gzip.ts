@@ -58,7 +58,16 @@ export function defaultWorkers(): number {
   return Math.min(3, Math.max(0, (navigator.hardwareConcurrency ?? 1) - 1));
 }
 
-/** Compresses a stream of chunks to gzip. */
+/**
+ * Room for one member: a block stored uncompressed (the worst case of deflate) is the block, 5
+ * bytes per 64 KiB stored block, and the gzip header and trailer.
+ */
+const OUT_BLOCK = GZIP_BLOCK + 4096;
+
+/**
+ * Compresses a stream of chunks to gzip. A chunk yielded is valid until the next is asked for
+ * (its buffer may be reused): a consumer that keeps one copies it.
+ */
 export async function* gzip(
   source: AsyncIterable<Uint8Array>,
   options: GzipOptions = {},
@@ -68,6 +77,9 @@ export async function* gzip(
   const pool = (options.pool ?? own!).size > 0 ? (options.pool ?? own!) : null;
   const workers = pool?.size ?? 0;
   const inFlight: Promise<Uint8Array>[] = [];
+  // Output buffers of the members made on this thread: in use (`ours`), and free (`spare`).
+  const ours = new Set<ArrayBuffer>();
+  const spare: ArrayBuffer[] = [];
   try {
     await gzipReady();
     const limit = 2 * (workers + 1);
@@ -76,7 +88,10 @@ export async function* gzip(
     const submit = (data: Uint8Array) => {
       // Every (workers+1)-th block is compressed on this thread, the others on the workers.
       if (!pool || id % (workers + 1) === workers) {
-        inFlight.push(Promise.resolve(gzipMember(data, level)));
+        const into = spare.pop() ?? new ArrayBuffer(OUT_BLOCK);
+        const out = gzipMember(data, level, into);
+        if (out.buffer === into) ours.add(into);
+        inFlight.push(Promise.resolve(out));
       } else {
         // A copy into one of the pool's block buffers: the block is a view of a reused buffer,
         // and the copy is transferred (and comes back for the next block, no new allocation).
@@ -102,14 +117,21 @@ export async function* gzip(
       const head = inFlight.shift()!;
       return untilAborted(head, signal);
     };
+    // A member made on this thread is in a buffer of ours, free again once the consumer asks
+    // for the next one: reused, rather than one new buffer per block that the allocator's heap
+    // keeps fragmented (the build's peak RSS).
+    const lend = function* (out: Uint8Array) {
+      yield out;
+      if (ours.delete(out.buffer as ArrayBuffer)) spare.push(out.buffer as ArrayBuffer);
+    };
     for await (const block of rechunk(source, GZIP_BLOCK)) {
       signal?.throwIfAborted();
       empty = false;
       submit(block);
-      while (inFlight.length >= limit) yield await next();
+      while (inFlight.length >= limit) yield* lend(await next());
     }
     if (empty) submit(new Uint8Array(0));
-    while (inFlight.length) yield await next();
+    while (inFlight.length) yield* lend(await next());
   } finally {
     // Blocks left in flight after an abort or an error: their outcome is of no use any more.
     for (const p of inFlight) p.catch(() => {});

@@ -29,13 +29,18 @@ export function gzipReady(): Promise<unknown> {
 
 /**
  * One gzip member of a block: header with MTIME 0 and no name (XFL 4 at levels
- * 0 and 1, OS 255), deflate at `level`, CRC32 and size. Pure: the same bytes
- * whatever thread runs it. Call after `gzipReady()` has resolved.
+ * 0 and 1, OS 255), deflate at `level`, CRC32 and size, in `into` when it is large enough.
+ * Pure: the same bytes whatever thread runs it. Call after `gzipReady()` has resolved.
  */
-export function gzipMember(data: Uint8Array, level: number): Uint8Array {
+export function gzipMember(data: Uint8Array, level: number, into?: ArrayBuffer): Uint8Array {
   using input = new Memory(data);
   using output = gzip(input, level);
-  return output.bytes.slice();
+  const bytes = output.bytes;
+  // Copied out of the WebAssembly memory into the caller's buffer when it fits (no new one).
+  if (!into || into.byteLength < bytes.length) return bytes.slice();
+  const out = new Uint8Array(into, 0, bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 // deno-lint-ignore no-explicit-any

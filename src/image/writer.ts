@@ -350,7 +350,7 @@ async function hashLayer(
     if (kept) {
       keptSize += chunk.length;
       if (keptSize <= work.keepBudget) {
-        kept.push(chunk);
+        kept.push(chunk.slice()); // gzip reuses the chunk's buffer for a later member
         continue;
       }
       // Over the memory bound: what was kept and the rest go to the spool, when there is one.
