@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatBytes } from "../byte_size.ts";
 import { printable } from "../printable.ts";
 
 /** How often a terminal's progress line is redrawn, at most. */
@@ -102,15 +103,4 @@ export function progressLine(done: number, total: number, seconds: number): stri
   const percent = whole > 0 ? Math.floor((done / whole) * 100) : 0;
   const rate = seconds > 0 ? `, ${formatBytes(done / seconds)}/s` : "";
   return `  ${String(percent).padStart(3)}% ${formatBytes(done)} of ${formatBytes(whole)}${rate}`;
-}
-
-/** Bytes in B, KiB, MiB or GiB with one decimal. */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
 }

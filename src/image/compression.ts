@@ -10,7 +10,7 @@ import { createGunzip } from "node:zlib";
 // first frame of a multi-frame stream (pzstd, concatenated files).
 import { Decompress as ZstdDecompress } from "fzstd";
 import { ZstdPieces } from "./_zstd_pieces.ts";
-import { formatBytes } from "./limits.ts";
+import { formatBytes } from "../byte_size.ts";
 
 /** Compression of an archive or a blob, by magic bytes. */
 export type Compression = "none" | "gzip" | "zstd";

@@ -13,16 +13,11 @@ import {
   type TarSource,
   UnsupportedEntryError,
 } from "../tar/reader.ts";
+import { formatBytes } from "../byte_size.ts";
 import { type Compression, decompress } from "./compression.ts";
 import { diffIdMismatch, type Documents, type ImageInfo } from "./documents.ts";
 import type { EntryStore, OuterEntry } from "./entries.ts";
-import {
-  ENTRIES_MAX,
-  formatBytes,
-  INFLATE_FLOOR,
-  INFLATE_RATIO,
-  inflationRefused,
-} from "./limits.ts";
+import { ENTRIES_MAX, INFLATE_FLOOR, INFLATE_RATIO, inflationRefused } from "./limits.ts";
 import { formatPlatform, parsePlatform, type Platform, platformMatches } from "./platform.ts";
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatBytes } from "../byte_size.ts";
 import type { TarHeader } from "../tar/reader.ts";
 
 /** Entries of a compressed archive up to this size stay in memory; larger ones are spooled. */
@@ -59,16 +60,4 @@ export function inflationRefused(
     } ${what} (${formatBytes(max)}: ${INFLATE_RATIO} times its size, at least ${
       formatBytes(INFLATE_FLOOR)
     })`;
-}
-
-/** `1.5 GiB`, `300 MiB`, `12 KiB`, `100 bytes`. */
-export function formatBytes(n: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

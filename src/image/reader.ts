@@ -57,7 +57,6 @@ export type { EntrySource, OuterEntry } from "./entries.ts";
 export { ImageInput } from "./input.ts";
 export {
   ENTRIES_MAX,
-  formatBytes,
   INFLATE_FLOOR,
   INFLATE_RATIO,
   JSON_DEPTH_MAX,

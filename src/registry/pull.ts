@@ -15,11 +15,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { formatBytes } from "../byte_size.ts";
 import { InputError } from "../errors.ts";
 import {
   type EntrySource,
   FileRange,
-  formatBytes,
   type ImageInput,
   type ListedEntry,
   openListedImage,
