@@ -477,3 +477,41 @@ Deno.test("writeImageArchive writes a given blob (a base image's layer) as it is
     `Cannot write layer "${other}": its bytes have ${digest}`,
   );
 });
+
+Deno.test("writeImageArchive: a gzip layer of several blocks kept in memory is written as hashed", async () => {
+  // Several 1 MiB blocks compressed on this thread alone (no workers), whose output buffers gzip
+  // reuses; the compressed layer (under the memory bound) is kept between the two passes.
+  let seed = 7;
+  const text = new Uint8Array(3_500_000).map(() => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return 97 + ((seed >>> 16) % 16);
+  });
+  const spec: ArchiveSpec = {
+    repository: "blocks",
+    tag: "latest",
+    created: 0,
+    layerCompression: "gzip",
+    images: [{
+      platform: { os: "linux", architecture: "amd64" },
+      config: { Env: [] },
+      layers: [{ createdBy: "x", entries: [file("data.txt", text)] }],
+    }],
+  };
+  const { bytes } = await write(spec, false, { workers: 0 });
+  const path = await Deno.makeTempFile({ suffix: ".tar" });
+  try {
+    await Deno.writeFile(path, bytes);
+    const { openImage } = await import("./reader.ts");
+    // The reader checks every blob against its digest, and the layer against its diff_id.
+    await using input = await openImage(path);
+    const image = input.image();
+    assertEquals(image.layers.map((l) => l.compression), ["gzip"]);
+    let size = 0;
+    for await (const e of input.layerEntries(image, 0)) {
+      for await (const c of e.body) size += c.length;
+    }
+    assertEquals(size, text.length);
+  } finally {
+    await Deno.remove(path);
+  }
+});
