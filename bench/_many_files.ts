@@ -1,5 +1,5 @@
 /**
- * A many-file image for the benchmarks of issue 23: `count` small files (a few hundred bytes
+ * A many-file image for the many-small-files benchmarks: `count` small files (a few hundred bytes
  * to 2 KB of text-like bytes, every file distinct) in directories of 500, one data layer over
  * a small base layer, written by r10e's writer in its default format (gzip layers). `changed`
  * flips one byte of one file (image B of a verify pair).

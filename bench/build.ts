@@ -1,11 +1,11 @@
 /**
- * Benchmark of issue 2: assemble a ~200 MB staged tree (a few large binaries and
+ * Benchmark of the image assembly: assemble a ~200 MB staged tree (a few large binaries and
  * 5,000 small files) with `r10e build --no-build-cmd`, against GNU
  * `tar --sort=name … | gzip -6` over the same tree, in the same run.
  * Targets: r10e ≤ 1.5x the tar|gzip pipeline; peak RSS under 200 MB (10^6 bytes: GNU time
  * reports KiB). Exits 1 when one is missed.
  *
- * Issue 11 part 4: the build with each `layer_compression` ("gzip", the default,
+ * Also the build with each `layer_compression` ("gzip", the default,
  * and "none", from a second config file), the layer bytes each stores, and
  * `r10e verify` of two archives of each kind (two builds with another
  * SOURCE_DATE_EPOCH: every file's mtime differs, so every layer is read) against
@@ -135,7 +135,7 @@ if (import.meta.main) {
       ),
     "r10e build --no-build-cmd": () => r10eBuild({}),
     'r10e build … layer_compression "none"': () => r10eBuild({}, "config-none.json"),
-    // The same without the artifact audit (issue 9: it must add under 5%).
+    // The same without the artifact audit (the audit must add under 5%).
     "r10e build --no-build-cmd, no audit": () => r10eBuild({ R10E_BENCH_SKIP_AUDIT: "1" }),
   }, rounds);
   console.log(formatRows(results, "tar --sort=name … | gzip -6"));

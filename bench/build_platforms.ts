@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 11 part 1: `r10e build --in host` of tests/fixtures/multiarch for two
+ * Benchmark of several platforms: `r10e build --in host` of tests/fixtures/multiarch for two
  * platforms (linux/amd64 and linux/arm64, one archive with an image index) against the same
  * app for one platform (linux/amd64), in the same run. Target: two platforms ≤ 2.1x one
  * (Go's build is most of a build, and it runs once per platform; the CA and extern_data

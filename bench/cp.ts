@@ -1,5 +1,5 @@
 /**
- * Benchmark of `r10e cp` (issue 5): one 50 MB file out of a 1 GB image. Wall time and peak RSS
+ * Benchmark of `r10e cp`: one 50 MB file out of a 1 GB image. Wall time and peak RSS
  * (from `/usr/bin/time -v`) of:
  *
  * - the lower bound: `tar -xOf` of the layer holding the file, the layer already taken out of

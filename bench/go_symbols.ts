@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 8 item 1: what mapping the differing bytes of two Go
+ * Benchmark of verify's explanations: what mapping the differing bytes of two Go
  * binaries to symbols, stamped strings and printable strings adds to
  * `compareGoBinaries` (the pass verify makes over a differing Go binary).
  * Target: under 1 s added for a 50 MB binary.

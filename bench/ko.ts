@@ -1,10 +1,10 @@
 /**
- * Benchmark of issue 9: a whole `r10e build --in host` of examples/hello (go
+ * Benchmark of a whole build: a whole `r10e build --in host` of examples/hello (go
  * build, audit, staging with the CA bundle and extern_data, gzip) against `ko
  * build` of the same app, in the same run, with warm Go caches; and the same for a miniflux-sized
  * project made here (about 20 MB of assets under go:embed: makeEmbedProject). Targets: r10e ≤ 0.9x
  * ko on hello, ≤ 0.6x on the go:embed project; exits 1 when one is missed.
- * Issue 11 part 4: the same with each `layer_compression` ("gzip", the default,
+ * Also the same with each `layer_compression` ("gzip", the default,
  * and "none", a copy of the example with that one field added), and the layer
  * bytes a registry stores and a node pulls, r10e's against ko's.
  *

@@ -1,5 +1,5 @@
 /**
- * Benchmark of many small files (issue 23): two images of 200,000 files (`_many_files.ts`; B
+ * Benchmark of many small files: two images of 200,000 files (`_many_files.ts`; B
  * differs in one byte of one file), each command against its peer in the same run, interleaved:
  *
  * - `r10e cp a.tar.gz /data DIR` against `tar -xzf LAYER -C DIR` (the layer blob holding the

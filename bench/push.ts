@@ -1,5 +1,5 @@
 /**
- * Benchmark of `r10e push` (issue 11): a 200 MB two-platform image (linux/amd64 and linux/arm64:
+ * Benchmark of `r10e push`: a 200 MB two-platform image (linux/amd64 and linux/arm64:
  * a 20 MB layer both share, 40 and 50 MB layers of each, uncompressed as r10e writes them; the
  * index blob naming both manifests that r10e's image writer makes for several platforms) pushed to a docker-registry on loopback, against
  * `skopeo copy --all --preserve-digests oci-archive:… docker://…` of the same archive, in the

@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 12 (performance): what the SBOMs and the provenance add to a build. The
+ * Benchmark of the SBOMs' cost: what the SBOMs and the provenance add to a build. The
  * tree of bench/build.ts (four 36 MB binaries, 5,000 small files, about 229 MB), built with
  * `r10e build --no-build-cmd` with them (the default) and without them
  * (`R10E_BENCH_SKIP_SBOM=1`), alternately, in the same run. Target: under 10% more wall time.

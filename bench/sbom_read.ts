@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 12 ("Performance"): `r10e sbom` of a 1 GB image against, in the same run,
+ * Benchmark of reading an SBOM: `r10e sbom` of a 1 GB image against, in the same run,
  *
  * - the lower bound: `zcat image.tar.gz | sha256sum` (read the archive once);
  * - `syft scan docker-archive:image.tar -o syft-json` (syft reads no gzip-compressed archive,

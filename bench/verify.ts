@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 4: `r10e verify` on two ~1 GB images of 10,000 files with a
+ * Benchmark of `r10e verify` on two ~1 GB images of 10,000 files with a
  * few changed (a text file edited, a binary with one byte flipped, a file added),
  * against, in the same run:
  *
@@ -10,7 +10,7 @@
  *
  * Target: r10e ≤ 2x the lower bound, peak RSS < 200 MB, faster than both peers.
  *
- * Then, the REF part (issue 11: at most 1.5x): image A pushed with `r10e push` to a
+ * Then, the REF part (target: at most 1.5x): image A pushed with `r10e push` to a
  * docker-registry of the benchmark's own on loopback, and `r10e verify REF@digest X` against
  * `r10e verify a.tar.gz X` in the same run, for X = a.tar.gz (the auditor's case: the same image)
  * and X = b.tar.gz (a few files differ: the data layer is downloaded). `--ref-only` runs this part

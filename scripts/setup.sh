@@ -47,7 +47,7 @@ declare -A wanted=(
   [curl]=/usr/bin/curl
   [zsh]=/usr/bin/zsh
   [fish]=/usr/bin/fish
-  # issue 11: arm64 images run under qemu (tests/multiplatform_docker_test.ts registers binfmt_misc)
+  # arm64 images run under qemu (tests/multiplatform_docker_test.ts registers binfmt_misc)
   [qemu-user-static]=/usr/bin/qemu-aarch64-static
   # the layer_compression pull tests pull and run both kinds of image with podman
   [podman]=/usr/bin/podman

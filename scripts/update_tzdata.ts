@@ -1,6 +1,6 @@
 /**
  * Regenerates src/pinned/tzdata_pin.ts and src/pinned/tzdata_data.ts, the zoneinfo
- * tree r10e puts at /usr/share/zoneinfo for `include_tzdata` (issue 9 item 6).
+ * tree r10e puts at /usr/share/zoneinfo for `include_tzdata`.
  *
  * Source: Go's own `lib/time/zoneinfo.zip` from a Go toolchain. Why this one:
  * it is one file, the IANA database compiled by Go's `lib/time/update.bash`
