@@ -6,7 +6,7 @@
  * (The builder image without git is in docker_build_test.ts.)
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, git, r10e } from "./_cli.ts";
+import { copyExample, git, r10eInProcess } from "./_cli.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
 
@@ -30,7 +30,10 @@ async function project(
     `${dir}/cmd/tiny/main.go`,
     'package main\n\nfunc main() { println("tiny") }\n',
   );
-  const init = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+  const init = await r10eInProcess(["init", "--force", "-q"], {
+    cwd: dir,
+    env: { GOPROXY: "off" },
+  });
   if (init.code !== 0) throw new Error(`r10e init failed: ${init.stderr}`);
   await git(dir, "init", "-q");
   await git(dir, "add", "-A");
@@ -53,7 +56,7 @@ Deno.test("build audit: r10e's own environment passes, a darwin (Mach-O) artifac
     [{ src: "build/tiny-darwin", dest: "/app/tiny-darwin" }],
   );
   try {
-    const r = await r10e(["build", "--in", "host", "--json"], { cwd: dir });
+    const r = await r10eInProcess(["build", "--in", "host", "--json"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     const head = (await git(dir, "rev-parse", "HEAD")).trim();
     assertStringIncludes(
@@ -118,7 +121,7 @@ Deno.test("build audit: each drifted field is an error (exit 1) naming artifact,
     await t.step(c.name, async () => {
       const dir = await project(c.cmd);
       try {
-        const r = await r10e(["build", "--in", "host"], { cwd: dir });
+        const r = await r10eInProcess(["build", "--in", "host"], { cwd: dir });
         assertEquals(r.code, 1, r.stderr);
         assertStringIncludes(
           r.stderr,

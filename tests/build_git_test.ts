@@ -4,7 +4,7 @@
  * fixes it (item 4). Outside git, extern_data is taken as it is on disk.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, git, listTree, r10e } from "./_cli.ts";
+import { copyExample, git, listTree, r10eInProcess } from "./_cli.ts";
 
 /** A copy of the example, committed in a fresh repository. */
 async function gitProject(): Promise<string> {
@@ -63,7 +63,7 @@ Deno.test("build (git): an ignored file, an untracked file, an empty directory i
       const dir = await gitProject();
       try {
         await setup(dir);
-        const r = await r10e(["build"], { cwd: dir });
+        const r = await r10eInProcess(["build"], { cwd: dir });
         assertEquals(r.code, 2, r.stderr);
         assertEquals(r.stdout, "");
         assertStringIncludes(r.stderr, want);
@@ -78,7 +78,7 @@ Deno.test("build (git): an ignored file, an untracked file, an empty directory i
     try {
       await Deno.writeTextFile(`${dir}/data/new.txt`, "new\n");
       await Deno.mkdir(`${dir}/data/empty`);
-      const r = await r10e(["build"], { cwd: dir });
+      const r = await r10eInProcess(["build"], { cwd: dir });
       assertEquals(r.code, 2, r.stderr);
       assertStringIncludes(r.stderr, '"data/empty" is an empty directory');
       assertStringIncludes(r.stderr, '"data/new.txt" is an untracked file');
@@ -86,7 +86,7 @@ Deno.test("build (git): an ignored file, an untracked file, an empty directory i
       await Deno.remove(`${dir}/data/empty`);
       await git(dir, "add", "data/new.txt");
       await git(dir, "commit", "-qm", "add new.txt");
-      const ok = await r10e(["build", "-q"], { cwd: dir });
+      const ok = await r10eInProcess(["build", "-q"], { cwd: dir });
       assertEquals(ok.code, 0, ok.stderr);
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -100,11 +100,16 @@ Deno.test("build (no git): extern_data is taken as it is on disk, empty director
     await copyExample(dir);
     await Deno.mkdir(`${dir}/data/empty`);
     await Deno.writeTextFile(`${dir}/data/new.txt`, "new\n");
-    const r = await r10e(["build", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 0, r.stderr);
     const out = `${dir}/copied`;
     await Deno.mkdir(out);
-    const cp = await r10e(["cp", "r10e-docker/out/r10e-hello-latest.tar.gz", "/app/data", out], {
+    const cp = await r10eInProcess([
+      "cp",
+      "r10e-docker/out/r10e-hello-latest.tar.gz",
+      "/app/data",
+      out,
+    ], {
       cwd: dir,
     });
     assertEquals(cp.code, 0, cp.stderr);
@@ -120,7 +125,7 @@ Deno.test("build (git): build output that .gitignore misses is named with the li
     // The example ignores build/; a project that forgets it makes every second build dirty.
     await Deno.writeTextFile(`${dir}/.gitignore`, "# nothing\n");
     await git(dir, "commit", "-qam", "forget build/");
-    const first = await r10e(["build", "-q"], { cwd: dir });
+    const first = await r10eInProcess(["build", "-q"], { cwd: dir });
     assertEquals(first.code, 0, first.stderr);
     // The first build names the output it left, before a second build differs.
     assertEquals(
@@ -129,7 +134,7 @@ Deno.test("build (git): build output that .gitignore misses is named with the li
         `a dirty tree, Go stamps vcs.modified=true and the image differs; add "/build/" to ` +
         `"${dir}/.gitignore" (one line each) and commit it\n`,
     );
-    const second = await r10e(["build", "-q"], { cwd: dir });
+    const second = await r10eInProcess(["build", "-q"], { cwd: dir });
     assertEquals(second.code, 0, second.stderr);
     assertStringIncludes(
       second.stderr,
@@ -139,7 +144,7 @@ Deno.test("build (git): build output that .gitignore misses is named with the li
     await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
     await git(dir, "commit", "-qam", "ignore build/");
     await Deno.writeTextFile(`${dir}/main.go`, "\n// changed\n", { append: true });
-    const third = await r10e(["build", "-q"], { cwd: dir });
+    const third = await r10eInProcess(["build", "-q"], { cwd: dir });
     assertStringIncludes(third.stderr, '(1 uncommitted path: "main.go")');
     assertEquals(third.stderr.includes(".gitignore"), false, third.stderr);
   } finally {
@@ -158,13 +163,13 @@ Deno.test("build (git): a project in a monorepo is dirty when a file beside it i
     await git(top, "init", "-q");
     await git(top, "add", ".");
     await git(top, "commit", "-qm", "init");
-    const clean = await r10e(["build", "-q"], { cwd: dir });
+    const clean = await r10eInProcess(["build", "-q"], { cwd: dir });
     assertEquals(clean.code, 0, clean.stderr);
     assertEquals(clean.stderr.includes("dirty"), false, clean.stderr);
 
     // Outside the project's subtree, but in its repository.
     await Deno.writeTextFile(`${top}/docs/notes.md`, "changed\n", { append: true });
-    const dirty = await r10e(["build", "-q"], { cwd: dir });
+    const dirty = await r10eInProcess(["build", "-q"], { cwd: dir });
     assertEquals(dirty.code, 0, dirty.stderr);
     assertStringIncludes(dirty.stderr, '(1 uncommitted path: "../../docs/notes.md")');
     // What the warning claims is what Go did: the binary says vcs.modified=true.

@@ -4,7 +4,7 @@
  * builder could not be pinned.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, listTree, r10e } from "./_cli.ts";
+import { copyExample, listTree, r10eInProcess } from "./_cli.ts";
 import { dockerTest } from "./_docker.ts";
 import { r10edockerProject } from "./_r10edocker.ts";
 
@@ -21,7 +21,7 @@ const R10E_FILES = [
 Deno.test("init: a git-ignored r10e-docker/ is a warning that names the rule and the fix", async () => {
   const dir = await r10edockerProject();
   try {
-    const r = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    const r = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(
       r.stderr,
@@ -29,7 +29,7 @@ Deno.test("init: a git-ignored r10e-docker/ is a warning that names the rule and
     );
     // Fixed as the warning says: no warning.
     await Deno.writeTextFile(`${dir}/.gitignore`, "*.bak\n.DS_Store\nbuild/\n");
-    const again = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    const again = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(again.code, 0, again.stderr);
     assertEquals(again.stderr.includes("git-ignored"), false, again.stderr);
   } finally {
@@ -57,14 +57,14 @@ Deno.test("init --force over r10edocker's generated folder removes its Nix files
     ) {
       await Deno.writeTextFile(`${old}/${f}`, `# r10edocker's ${f}\n`);
     }
-    const refused = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    const refused = await r10eInProcess(["init"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(refused.code, 2);
     assertStringIncludes(
       refused.stderr,
       `"r10e-docker/custom_configuration.nix", "r10e-docker/docker.nix", "r10e-docker/nix.conf", "r10e-docker/pkgs" are r10edocker's Nix build, which r10e replaces (--force removes them); rerun with --force to overwrite`,
     );
     assertEquals((await listTree(old)).includes("docker.nix"), true);
-    const forced = await r10e(["init", "--force"], { cwd: dir, env: { GOPROXY: "off" } });
+    const forced = await r10eInProcess(["init", "--force"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(forced.code, 0, forced.stderr);
     assertStringIncludes(
       forced.stdout,
@@ -86,10 +86,10 @@ Deno.test("init: a project_name with / gives the archive's real name in every ge
       `${dir}/config.json`,
       config.replace('"project_name": "r10e-hello"', '"project_name": "traefik/whoami"'),
     );
-    const init = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    const init = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(init.code, 0, init.stderr);
     for (const format of ["tar.gz", "tar"]) {
-      const b = await r10e(["build", "-q", "--in", "host", "--format", format], {
+      const b = await r10eInProcess(["build", "-q", "--in", "host", "--format", format], {
         cwd: dir,
         env: { SOURCE_DATE_EPOCH: "0" },
       });
@@ -148,7 +148,7 @@ dockerTest(
         `${dir}/config.json`,
         config.replace('"entrypoint"', `"builder_image": "${image}",\n  "entrypoint"`),
       );
-      const r = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+      const r = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(
         r.stderr,

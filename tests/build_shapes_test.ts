@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { git, r10e, REPO } from "./_cli.ts";
+import { git, r10eInProcess, REPO } from "./_cli.ts";
 
 /** A committed git repository holding the fixture, with r10e-docker/ from `init` committed too. */
 async function repository(
@@ -21,7 +21,9 @@ async function repository(
   assert.ok(cp.success, new TextDecoder().decode(cp.stderr));
   await options.edit?.(dir);
   await git(dir, "init", "-q");
-  const init = await r10e(["init", "-q", "-c", options.config ?? "config.json"], { cwd: dir });
+  const init = await r10eInProcess(["init", "-q", "-c", options.config ?? "config.json"], {
+    cwd: dir,
+  });
   assertEquals(init.code, 0, init.stderr);
   await git(dir, "add", "-A");
   await git(dir, "commit", "-qm", fixture);
@@ -29,7 +31,7 @@ async function repository(
 }
 
 async function build(dir: string, config = "config.json") {
-  const r = await r10e(["build", "--json", "-c", config], { cwd: dir });
+  const r = await r10eInProcess(["build", "--json", "-c", config], { cwd: dir });
   return { ...r, result: r.code === 0 ? JSON.parse(r.stdout) : null };
 }
 
@@ -37,7 +39,7 @@ async function build(dir: string, config = "config.json") {
 async function runFromImage(archive: string, path: string): Promise<string> {
   const out = await Deno.makeTempDir({ prefix: "r10e-shape-run-" });
   try {
-    const cp = await r10e(["cp", archive, path, `${out}/bin`]);
+    const cp = await r10eInProcess(["cp", archive, path, `${out}/bin`]);
     assertEquals(cp.code, 0, cp.stderr);
     const run = await new Deno.Command(`${out}/bin`).output();
     assert.ok(run.success);

@@ -4,7 +4,7 @@
  * Fixtures: tests/fixtures/format4/README.md.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { r10e, REPO } from "./_cli.ts";
+import { r10eInProcess, REPO } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
 import { startRegistry } from "./_registry.ts";
 
@@ -18,18 +18,18 @@ for (
 ) {
   Deno.test(`format 4 (${name}): verify, cp and sbom read it`, async () => {
     const archive = `${FIXTURES}/${name}`;
-    const v = await r10e(["verify", archive, archive]);
+    const v = await r10eInProcess(["verify", archive, archive]);
     assertEquals(v.code, 0, v.stdout + v.stderr);
     assertStringIncludes(v.stdout, "Images are identical");
     const dir = await Deno.makeTempDir({ prefix: "r10e-format4-" });
     try {
-      const cp = await r10e(["cp", ...platform, archive, "/app/server", `${dir}/server`]);
+      const cp = await r10eInProcess(["cp", ...platform, archive, "/app/server", `${dir}/server`]);
       assertEquals(cp.code, 0, cp.stderr);
       assertStringIncludes(
         await Deno.readTextFile(`${dir}/server`),
         `echo linux/${platform.length ? "arm64" : "amd64"}`,
       );
-      const s = await r10e(["sbom", ...platform, archive]);
+      const s = await r10eInProcess(["sbom", ...platform, archive]);
       assertEquals(s.code, 0, s.stderr);
       const spdx = JSON.parse(s.stdout);
       assertEquals(spdx.spdxVersion, "SPDX-2.3");
@@ -48,7 +48,7 @@ Deno.test("format 4: push sends the image and the documents the archive carries 
   const dir = await Deno.makeTempDir({ prefix: "r10e-format4-registry-" });
   const registry = await startRegistry(dir);
   try {
-    const r = await r10e([
+    const r = await r10eInProcess([
       "push",
       "--json",
       `${FIXTURES}/format4-two.tar`,
@@ -59,7 +59,7 @@ Deno.test("format 4: push sends the image and the documents the archive carries 
     // Three documents per platform, each attached to its own manifest, as format 4 had them.
     assertEquals(pushed.referrers.length, 6);
     assertEquals(new Set(pushed.referrers.map((x: { subject: string }) => x.subject)).size, 2);
-    const v = await r10e([
+    const v = await r10eInProcess([
       "verify",
       `${registry.host}/old/app@${pushed.digest}`,
       `${FIXTURES}/format4-two.tar`,

@@ -5,7 +5,7 @@
  * the config, pins and audit errors, and cp/verify --platform.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { r10e } from "./_cli.ts";
+import { r10eInProcess } from "./_cli.ts";
 import {
   ARCHIVE,
   archiveEntries,
@@ -86,7 +86,7 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
     await t.step(
       "text output: each platform's digests, then the index digest to deploy",
       async () => {
-        const r = await r10e(["build", "--no-build-cmd", "--in", "host", "-q"], {
+        const r = await r10eInProcess(["build", "--no-build-cmd", "--in", "host", "-q"], {
           cwd: both,
           env: { SOURCE_DATE_EPOCH: "1700000000" },
         });
@@ -113,7 +113,7 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
       },
     );
     await t.step("--record writes the index digest and each platform's digests", async () => {
-      const r = await r10e(["build", "--no-build-cmd", "--in", "host", "-q", "--record"], {
+      const r = await r10eInProcess(["build", "--no-build-cmd", "--in", "host", "-q", "--record"], {
         cwd: both,
         env: { SOURCE_DATE_EPOCH: "1700000000" },
       });
@@ -132,12 +132,19 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
       async () => {
         const out = await Deno.makeTempDir({ prefix: "r10e-mp-cp-" });
         try {
-          const r = await r10e(["cp", "--platform", "linux/arm64", ARCHIVE, "/app/hello", out], {
+          const r = await r10eInProcess([
+            "cp",
+            "--platform",
+            "linux/arm64",
+            ARCHIVE,
+            "/app/hello",
+            out,
+          ], {
             cwd: both,
           });
           assertEquals(r.code, 0, r.stderr);
           assertEquals(r.stdout, `${out}/hello(sha256:${b.images[1].artifacts[0].sha256})\n`);
-          const none = await r10e(["cp", ARCHIVE, "/app/hello", out], { cwd: both });
+          const none = await r10eInProcess(["cp", ARCHIVE, "/app/hello", out], { cwd: both });
           assertEquals(none.code, 2);
           assertEquals(none.stdout, "");
           assertStringIncludes(
@@ -152,9 +159,20 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
     await t.step(
       "verify: every platform pairwise; a platform on one side only is a difference",
       async () => {
-        const same = await r10e(["verify", "-q", `${both}/${ARCHIVE}`, `${both}/${ARCHIVE}`]);
+        const same = await r10eInProcess([
+          "verify",
+          "-q",
+          `${both}/${ARCHIVE}`,
+          `${both}/${ARCHIVE}`,
+        ]);
         assertEquals(same.code, 0, same.stdout + same.stderr);
-        const r = await r10e(["verify", "-q", "--json", `${both}/${ARCHIVE}`, `${arm}/${ARCHIVE}`]);
+        const r = await r10eInProcess([
+          "verify",
+          "-q",
+          "--json",
+          `${both}/${ARCHIVE}`,
+          `${arm}/${ARCHIVE}`,
+        ]);
         assertEquals(r.code, 1, r.stderr);
         const report = JSON.parse(r.stdout);
         assertEquals([report.a.platform, report.b.platform], [
@@ -168,7 +186,7 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
             ["linux/amd64", "linux/amd64", null],
           ],
         );
-        const picked = await r10e([
+        const picked = await r10eInProcess([
           "verify",
           "-q",
           "--platform",
@@ -187,7 +205,7 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
 Deno.test("multiplatform build: config, pins and audit errors name what and where", async (t) => {
   const dir = await multiplatformProject(["linux/amd64", "linux/arm64"]);
   const build = (args: string[] = []) =>
-    r10e(["build", "--in", "host", ...args], {
+    r10eInProcess(["build", "--in", "host", ...args], {
       cwd: dir,
       env: { SOURCE_DATE_EPOCH: "1700000000" },
     });

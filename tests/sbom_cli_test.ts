@@ -5,7 +5,7 @@
  */
 // node:assert/strict stands in for @std/assert, which is JSR only (STYLE: dependencies).
 import assert from "node:assert/strict";
-import { fileSha256, git, r10e, REPO } from "./_cli.ts";
+import { fileSha256, git, r10eInProcess, REPO } from "./_cli.ts";
 import { docker, dockerTest, importImage } from "./_docker.ts";
 import { schemaProblems } from "./_sbom_schema.ts";
 
@@ -23,12 +23,15 @@ async function buildUuidApp(): Promise<{ dir: string; archive: string; record: s
     JSON.stringify({ ...config, include_ca_bundle: true, include_tzdata: true }, null, 2) + "\n",
   );
   await Deno.writeTextFile(`${dir}/.gitignore`, "/build/\n");
-  const init = await r10e(["init", "-q"], { cwd: dir, env: SDE });
+  const init = await r10eInProcess(["init", "-q"], { cwd: dir, env: SDE });
   assert.equal(init.code, 0, init.stderr);
   await git(dir, "init", "-q");
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "-m", "uuid-app");
-  const build = await r10e(["build", "--in", "host", "-q", "--json"], { cwd: dir, env: SDE });
+  const build = await r10eInProcess(["build", "--in", "host", "-q", "--json"], {
+    cwd: dir,
+    env: SDE,
+  });
   assert.equal(build.code, 0, build.stderr);
   return {
     dir,
@@ -71,7 +74,7 @@ function spdxModules(doc: Doc): string[] {
 }
 
 async function sbom(args: string[]): Promise<string> {
-  const r = await r10e(["sbom", ...args]);
+  const r = await r10eInProcess(["sbom", ...args]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, "");
   return r.stdout;
@@ -114,14 +117,19 @@ Deno.test("r10e sbom of an r10e image with a real dependency", async (t) => {
     await t.step("the CA bundle and tzdata are packages, with the image's bytes", async () => {
       const out = await Deno.makeTempDir({ prefix: "r10e-sbom-cp-" });
       try {
-        const cp = await r10e(["cp", a.archive, "/etc/ssl/certs/ca-certificates.crt", out]);
+        const cp = await r10eInProcess([
+          "cp",
+          a.archive,
+          "/etc/ssl/certs/ca-certificates.crt",
+          out,
+        ]);
         assert.equal(cp.code, 0, cp.stderr);
         const ca = spdx.packages.find((p: Doc) => p.name === "ca-certificates");
         assert.deepEqual(ca.checksums, [{
           algorithm: "SHA256",
           checksumValue: await fileSha256(`${out}/ca-certificates.crt`),
         }]);
-        const tz = await r10e(["cp", "--json", a.archive, "/usr/share/zoneinfo", out]);
+        const tz = await r10eInProcess(["cp", "--json", a.archive, "/usr/share/zoneinfo", out]);
         assert.equal(tz.code, 0, tz.stderr);
         const zones = JSON.parse(tz.stdout) as unknown[];
         const pkg = spdx.packages.find((p: Doc) => p.name === "tzdata");
@@ -189,7 +197,14 @@ Deno.test("r10e sbom of an r10e image with a real dependency", async (t) => {
         JSON.stringify({ ...JSON.parse(a.record), manifestDigest: "sha256:" + "0".repeat(64) }),
       );
       try {
-        const r = await r10e(["sbom", "--format", "provenance", "--build", record, a.archive]);
+        const r = await r10eInProcess([
+          "sbom",
+          "--format",
+          "provenance",
+          "--build",
+          record,
+          a.archive,
+        ]);
         assert.equal(r.code, 2);
         assert.match(r.stderr, /is of image sha256:0{64}, not of this one/);
       } finally {
@@ -199,7 +214,7 @@ Deno.test("r10e sbom of an r10e image with a real dependency", async (t) => {
 
     await t.step("-o writes the same bytes, and nothing on stdout", async () => {
       const file = `${a.dir}/sbom.spdx.json`;
-      const r = await r10e(["sbom", "-o", file, a.archive]);
+      const r = await r10eInProcess(["sbom", "-o", file, a.archive]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "");
       assert.equal(await Deno.readTextFile(file), JSON.stringify(spdx, null, 2) + "\n");
@@ -215,19 +230,19 @@ Deno.test("r10e sbom: unreadable input exits 2 and writes nothing", async (t) =>
   try {
     await Deno.writeTextFile(`${dir}/junk.tar`, "not an image\n");
     await t.step("not a tar", async () => {
-      const r = await r10e(["sbom", "-o", `${dir}/out.json`, `${dir}/junk.tar`]);
+      const r = await r10eInProcess(["sbom", "-o", `${dir}/out.json`, `${dir}/junk.tar`]);
       assert.equal(r.code, 2);
       assert.equal(r.stdout, "");
       assert.match(r.stderr, /^r10e: Cannot read image ".*junk\.tar": not a valid tar archive/);
       assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["junk.tar"]);
     });
     await t.step("missing", async () => {
-      const r = await r10e(["sbom", `${dir}/missing.tar`]);
+      const r = await r10eInProcess(["sbom", `${dir}/missing.tar`]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /Cannot read image ".*missing\.tar": file not found/);
     });
     await t.step("unknown format", async () => {
-      const r = await r10e(["sbom", "--format", "swid", `${dir}/junk.tar`]);
+      const r = await r10eInProcess(["sbom", "--format", "swid", `${dir}/junk.tar`]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /Allowed choices are spdx, cyclonedx/);
     });

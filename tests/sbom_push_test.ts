@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, git, r10e } from "./_cli.ts";
+import { copyExample, git, r10eInProcess } from "./_cli.ts";
 import { requireTool, run } from "./_docker.ts";
 import { findCrane, findGoTool, startRegistry } from "./_registry.ts";
 import { buildJson, multiplatformProject } from "./_multiplatform.ts";
@@ -48,13 +48,13 @@ async function builtExample(): Promise<{ dir: string; built: Built }> {
   await git(dir, "init", "-q");
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "-m", "example");
-  const r = await r10e(["build", "--in", "host", "--json", "-q"], { cwd: dir });
+  const r = await r10eInProcess(["build", "--in", "host", "--json", "-q"], { cwd: dir });
   assertEquals(r.code, 0, r.stderr);
   return { dir, built: JSON.parse(r.stdout) as Built };
 }
 
 async function push(archive: string, ref: string): Promise<{ result: Pushed; stderr: string }> {
-  const r = await r10e(["push", "--json", archive, ref]);
+  const r = await r10eInProcess(["push", "--json", archive, ref]);
   assertEquals(r.code, 0, r.stderr);
   return { result: JSON.parse(r.stdout), stderr: r.stderr };
 }
@@ -94,12 +94,12 @@ Deno.test("push to docker-registry (no referrers API): the referrers tag schema,
     await t.step(
       "verify REF ARCHIVE: exit 0, the referrers are no difference; r10e sbom REF@digest gives the attached bytes",
       async () => {
-        const v = await r10e(["verify", `${repo}@${subject}`, built.archivePath]);
+        const v = await r10eInProcess(["verify", `${repo}@${subject}`, built.archivePath]);
         assertEquals(v.code, 0, v.stdout + v.stderr);
         assertStringIncludes(v.stdout, "Images are identical");
         assertEquals(/referrer|attached|document/i.test(v.stdout), false, v.stdout);
         for (const [format, suffix] of [["spdx", "spdx.json"], ["cyclonedx", "cdx.json"]]) {
-          const s = await r10e(["sbom", "--format", format, `${repo}@${subject}`]);
+          const s = await r10eInProcess(["sbom", "--format", format, `${repo}@${subject}`]);
           assertEquals(s.code, 0, s.stderr);
           const beside = built.archivePath.replace(/\.tar\.gz$/, `.${suffix}`);
           assertEquals(s.stdout, await Deno.readTextFile(beside));
@@ -425,7 +425,7 @@ Deno.test("push: a missing SBOM is made again (the same bytes), a missing proven
     }
     await Deno.remove(`${moved}/${path("cyclonedx").split("/").pop()}`);
     await Deno.remove(`${moved}/${path("provenance").split("/").pop()}`);
-    const r = await r10e([
+    const r = await r10eInProcess([
       "push",
       "--json",
       "--documents",
@@ -441,7 +441,7 @@ Deno.test("push: a missing SBOM is made again (the same bytes), a missing proven
       r.stderr,
       `no provenance "r10e-hello-latest.provenance.json" in "${moved}"`,
     );
-    const s = await r10e([
+    const s = await r10eInProcess([
       "sbom",
       "--format",
       "cyclonedx",
@@ -450,7 +450,7 @@ Deno.test("push: a missing SBOM is made again (the same bytes), a missing proven
     assertEquals(s.stdout, new TextDecoder().decode(cdx));
     // An SBOM of another image beside it: refused before anything is sent.
     await Deno.writeTextFile(`${moved}/r10e-hello-latest.cdx.json`, '{"other":"image"}');
-    const bad = await r10e([
+    const bad = await r10eInProcess([
       "push",
       "--documents",
       moved,
@@ -459,7 +459,7 @@ Deno.test("push: a missing SBOM is made again (the same bytes), a missing proven
     ]);
     assertEquals(bad.code, 2, bad.stderr);
     assertStringIncludes(bad.stderr, "it does not describe this image");
-    const none = await r10e([
+    const none = await r10eInProcess([
       "push",
       "--json",
       "--no-documents",

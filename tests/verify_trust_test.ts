@@ -8,7 +8,7 @@
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { verify } from "./_verify.ts";
-import { r10e } from "./_cli.ts";
+import { r10eInProcess } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
 import { cacheEnv, startRegistry } from "./_registry.ts";
 
@@ -200,7 +200,7 @@ Deno.test("verify REF ARCHIVE: a lying image in a registry is read and refused",
       ]] as const
     ) {
       await t.step(name, async () => {
-        const r = await r10e(["verify", "-q", ...args], { env, cwd: dir });
+        const r = await r10eInProcess(["verify", "-q", ...args], { env, cwd: dir });
         assertEquals([r.code, r.stdout], [2, ""]);
         const layer = JSON.parse(await sh("tar -xOf trust/lying.tar manifest.json", dir))[0]
           .Layers[0];
@@ -213,16 +213,22 @@ Deno.test("verify REF ARCHIVE: a lying image in a registry is read and refused",
     }
     await t.step("the same content re-compressed: exit 1, one compression finding", async () => {
       const ref = await pushAsIs(registry!.host, "trust/app", "compression/b.tar", dir, "gz9");
-      const same = await r10e(["verify", "-q", ref, "compression/b.tar"], { env, cwd: dir });
+      const same = await r10eInProcess(["verify", "-q", ref, "compression/b.tar"], {
+        env,
+        cwd: dir,
+      });
       assertEquals([same.code, same.stderr], [0, ""]);
       assertEquals(
         same.stdout.split("\n")[0],
         `Images are identical: the same manifest digest ${ref.slice(-71, -52)}…`,
       );
-      const other = await r10e(["verify", "-q", ref, "compression/a.tar"], { env, cwd: dir });
+      const other = await r10eInProcess(["verify", "-q", ref, "compression/a.tar"], {
+        env,
+        cwd: dir,
+      });
       assertEquals([other.code, other.stderr], [1, ""]);
       assertEquals(other.stdout.split("\n")[0], "Images differ: 1 finding: compression (1)");
-      const accepted = await r10e(
+      const accepted = await r10eInProcess(
         ["verify", "-q", "--ignore", "compression", ref, "compression/a.tar"],
         { env, cwd: dir },
       );
