@@ -414,6 +414,13 @@ export async function goBuilderImage(
   )).slice(0, 12);
   const repository = `${registry}/r10e-test-go-builder${withGit ? "" : "-nogit"}`;
   const remote = `${repository}:${key}`;
+  // Test files run in parallel (deno test --parallel) and other runs share the engine: one
+  // makes the image while the others wait for it, instead of each importing and pushing its own.
+  using lock = await Deno.open(
+    `${Deno.env.get("TMPDIR") || "/tmp"}/r10e-test-go-builder${withGit ? "" : "-nogit"}.lock`,
+    { create: true, write: true },
+  );
+  await lock.lock(true);
   const existing = await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", remote], {
     allowFail: true,
   });

@@ -22,11 +22,18 @@ async function built(platforms: string[]) {
   } else {
     dir = await multiplatformProject(platforms);
   }
+  // A name of its own: the engine is shared with the test files running beside this one.
+  const name = `r10e-tools-${suffix()}`;
+  const config = await Deno.readTextFile(`${dir}/config.json`);
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    config.replace('"project_name": "r10e-hello"', `"project_name": "${name}"`),
+  );
   // The .tar.gz too (the default output), then the .tar that ctr import wants.
   const gz = (await buildJson(dir)).archivePath;
   const b = await buildJson(dir, ["--format", "tar"]);
   // What people deploy: the manifest, or the index of several platforms.
-  return { dir, b, gz, top: b.indexDigest ?? b.manifestDigest };
+  return { dir, b, gz, top: b.indexDigest ?? b.manifestDigest, name };
 }
 
 /** containerd's socket beside the engine's (scripts/dockerd.sh: <state>/exec/containerd/). */
@@ -52,7 +59,7 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
       if (!crane && Deno.env.get("R10E_REQUIRE_DOCKER") === "1") throw new Error("no crane");
       return;
     }
-    const { dir, b, gz, top } = await built(platforms);
+    const { dir, b, gz, top, name } = await built(platforms);
     const archive = b.archivePath;
     const scratch = await Deno.makeTempDir({ prefix: "r10e-tools-scratch-" });
     try {
@@ -68,7 +75,7 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
         for (const file of [gz, archive]) {
           const load = await run(podman, [...store, "load", "-i", file]);
           assertEquals(load.code, 0, load.stderr);
-          assertStringIncludes(load.stdout, "Loaded image: docker.io/library/r10e-hello:latest");
+          assertStringIncludes(load.stdout, `Loaded image: docker.io/library/${name}:latest`);
         }
         const images = await run(podman, [
           ...store,
@@ -111,13 +118,13 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
       });
 
       await t.step("docker load: the image ID r10e printed", async () => {
-        await docker(["rmi", "-f", "r10e-hello:latest"], { allowFail: true });
+        await docker(["rmi", "-f", `${name}:latest`], { allowFail: true });
         const load = await docker(["load", "-i", archive]);
-        assertStringIncludes(load.stdout, "Loaded image: r10e-hello:latest");
-        const id = await docker(["image", "inspect", "--format", "{{.Id}}", "r10e-hello:latest"]);
+        assertStringIncludes(load.stdout, `Loaded image: ${name}:latest`);
+        const id = await docker(["image", "inspect", "--format", "{{.Id}}", `${name}:latest`]);
         // Docker loads the linux/amd64 image (manifest.json's, or the containerd store's index).
         assertEquals([b.imageId, top].includes(id.stdout.trim()), true, id.stdout);
-        await docker(["rmi", "-f", "r10e-hello:latest"], { allowFail: true });
+        await docker(["rmi", "-f", `${name}:latest`], { allowFail: true });
       });
 
       await t.step("ctr import of the .tar: the name and digest r10e wrote", async () => {
@@ -127,7 +134,7 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
           const imp = await run(ctr, [...base, "images", "import", "--all-platforms", archive]);
           assertEquals(imp.code, 0, imp.stderr + imp.stdout);
           const ls = await run(ctr, [...base, "images", "ls", "-q"]);
-          assertEquals(ls.stdout.trim(), "docker.io/library/r10e-hello:latest");
+          assertEquals(ls.stdout.trim(), `docker.io/library/${name}:latest`);
           const check = await run(ctr, [...base, "images", "ls"]);
           assertStringIncludes(check.stdout, top);
         } finally {
@@ -136,7 +143,7 @@ for (const platforms of [["linux/amd64"], ["linux/amd64", "linux/arm64"]]) {
             "images",
             "rm",
             "--sync",
-            "docker.io/library/r10e-hello:latest",
+            `docker.io/library/${name}:latest`,
           ]);
           await run(ctr, [...base, "namespaces", "rm", ns]);
         }

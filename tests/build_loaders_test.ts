@@ -9,6 +9,8 @@ import { docker, dockerTest, requireTool, run } from "./_docker.ts";
 
 interface Built {
   dir: string;
+  /** The image's name (project_name). */
+  name: string;
   archive: string;
   summary: {
     archiveSha256: string;
@@ -21,6 +23,13 @@ interface Built {
 async function buildExample(format: "tar.gz" | "tar"): Promise<Built> {
   const dir = await Deno.makeTempDir({ prefix: "r10e-loaders-" });
   await copyExample(dir);
+  // A name of its own: the engine is shared with the test files running beside this one.
+  const name = `r10e-loaders-${crypto.randomUUID().slice(0, 8)}`;
+  const config = await Deno.readTextFile(`${dir}/config.json`);
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    config.replace('"project_name": "r10e-hello"', `"project_name": "${name}"`),
+  );
   const r = await r10e(["build", "--in", "host", "--json", "-q", "--format", format], {
     cwd: dir,
     env: { SOURCE_DATE_EPOCH: "1700000000" },
@@ -28,7 +37,8 @@ async function buildExample(format: "tar.gz" | "tar"): Promise<Built> {
   if (r.code !== 0) throw new Error(`r10e build failed: ${r.stderr}`);
   return {
     dir,
-    archive: `${dir}/r10e-docker/out/r10e-hello-latest.${format}`,
+    name,
+    archive: `${dir}/r10e-docker/out/${name}-latest.${format}`,
     summary: JSON.parse(r.stdout),
   };
 }
@@ -38,21 +48,21 @@ dockerTest(
   async () => {
     const built = await buildExample("tar.gz");
     try {
-      await docker(["rmi", "-f", "r10e-hello:latest"], { allowFail: true });
+      await docker(["rmi", "-f", `${built.name}:latest`], { allowFail: true });
       const load = await docker(["load", "-i", built.archive]);
-      assertStringIncludes(load.stdout, "Loaded image: r10e-hello:latest");
+      assertStringIncludes(load.stdout, `Loaded image: ${built.name}:latest`);
       const inspect = await docker([
         "image",
         "inspect",
         "--format",
         "{{.Id}} {{.Created}} {{json .Config.Entrypoint}}",
-        "r10e-hello:latest",
+        `${built.name}:latest`,
       ]);
       assertEquals(
         inspect.stdout.trim(),
         `${built.summary.imageId} 2023-11-14T22:13:20Z ["/app/hello"]`,
       );
-      const out = await docker(["run", "--rm", "--network", "none", "r10e-hello:latest"]);
+      const out = await docker(["run", "--rm", "--network", "none", `${built.name}:latest`]);
       assertEquals(
         out.stdout,
         "Hello from a reproducible image!\nCA bundle: 142 certificates\nBuilt with go1.26.8\n",
@@ -65,13 +75,13 @@ dockerTest(
         "none",
         "--entrypoint",
         "/bin/sh",
-        "r10e-hello:latest",
+        `${built.name}:latest`,
       ], {
         allowFail: true,
       });
       assertEquals(shell.code !== 0, true);
     } finally {
-      await docker(["rmi", "-f", "r10e-hello:latest"], { allowFail: true });
+      await docker(["rmi", "-f", `${built.name}:latest`], { allowFail: true });
       await Deno.remove(built.dir, { recursive: true });
     }
   },
