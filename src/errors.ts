@@ -67,8 +67,7 @@ export class BuildFailed extends Error {
 /**
  * Exit code for an error: the one it carries (1 only for {@linkcode BuildFailed}),
  * else 2. An unexpected error is not an answer: exit 1 is "the build failed" or
- * "the images differ", and a script must be able to tell a crash from those
- * (issue 10: exit codes).
+ * "the images differ", and a script must be able to tell a crash from those.
  */
 export function exitCodeOf(error: unknown): number {
   if (error && typeof error === "object" && "exitCode" in error) {

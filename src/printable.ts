@@ -2,8 +2,8 @@
  * Text that is safe to show on a terminal. Names inside images (tar entries,
  * labels, build info) are chosen by whoever made the image: an entry named
  * `ESC ]0;…BEL ESC [2J` would set the window title and clear the screen, and a
- * carriage return or a newline could fake a line such as "Images are identical"
- * (issue 10: terminal escapes). Every human-readable output passes such text
+ * carriage return or a newline could fake a line such as "Images are identical".
+ * Every human-readable output passes such text
  * through {@linkcode printable}; `--json` output needs nothing more than
  * `JSON.stringify`, which escapes C0 itself.
  *

@@ -1,6 +1,6 @@
 /**
- * What a command leaves behind while it works, so that an interrupt can undo it
- * (issue 10: signals and leftovers). One registry per process: the code that
+ * What a command leaves behind while it works, so that an interrupt can undo it.
+ * One registry per process: the code that
  * makes a temporary file, a spool directory or a process group registers it and
  * releases it when done; `main.ts`, which alone listens for SIGINT, SIGTERM and
  * SIGHUP and exits (STYLE: shape), calls {@linkcode cleanUp} and then exits
@@ -90,8 +90,8 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Stops a process group: SIGTERM, then SIGKILL after `graceMs` (at once after
  * {@linkcode hurry}), and resolves when no process of the group is left, so
- * that the caller does not exit before its children (issue 10: the SIGKILL
- * fallback timer of the old code never fired, because the process had exited).
+ * that the caller does not exit before its children (a SIGKILL
+ * timer set by a process that has already exited never fires).
  */
 export async function stopProcessGroup(
   pgid: number,
@@ -127,7 +127,7 @@ export interface SpawnGroupOptions {
  * Runs `argv` as the leader of a new process group (`setsid`), registered so that an interrupt
  * stops everything it started, not only itself. `consume` reads the child's stdout and stderr
  * (both piped; stdin is null). Resolves when the child has exited, `consume` is done and, after
- * an abort, every process of the group is gone (issue 10).
+ * an abort, every process of the group is gone.
  * @throws {Error} when `setsid` or the program cannot be started.
  */
 export async function spawnGroup<T>(

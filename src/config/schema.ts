@@ -47,7 +47,7 @@ export interface Config {
   platform: string;
   /**
    * Every platform to build, in config order: `platforms` when set, else `[platform]`
-   * (issue 11: several platforms in one image).
+   * (several platforms make one image with an index).
    */
   platforms: string[];
   builder_image?: string;
@@ -226,7 +226,7 @@ export function isStopSignal(text: string): boolean {
 const USER = /^[^\s:\p{Cc}]+(?::[^\s:\p{Cc}]+)?$/u;
 
 /**
- * Limits (issue 10: sizes have limits with messages). The config file as a whole, how deep
+ * Limits, each refused with a message naming it. The config file as a whole, how deep
  * its JSON nests (a config needs 3 levels; the parser and the checks recurse), any one string,
  * and build_cmd, which reaches /bin/sh as one environment variable or argument: Linux takes at
  * most MAX_ARG_STRLEN (32 pages, 131072 bytes) for one, the terminating NUL included.
@@ -295,7 +295,7 @@ export function platformProblem(text: string): string | null {
   return null;
 }
 
-/** The placeholders an artifact `src` may hold, one value per platform (issue 11). */
+/** The placeholders an artifact `src` may hold, one value per platform. */
 export const PLATFORM_PLACEHOLDERS = ["{os}", "{arch}", "{variant}"] as const;
 
 /**
@@ -601,7 +601,8 @@ function readTree(text: string, file: string): { root: Node; position: Position 
   if (text.length > LIMITS.fileBytes) {
     throw early(0, `expected a file of at most ${LIMITS.fileBytes} bytes, found a longer one`);
   }
-  // Before the parser, which recurses on nesting (issue 10: a config nested 100,000 deep).
+  // Before the parser, which recurses on nesting: a config nested 100,000 deep would overflow
+  // the stack.
   const deep = tooDeep(text, LIMITS.depth);
   if (deep !== null) {
     throw early(deep, `invalid JSON: nested deeper than ${LIMITS.depth} levels`);
@@ -844,7 +845,7 @@ function destProblems(dests: readonly Dest[], problem: MakeProblem): Problem[] {
     } else seen.set(d.dest, d.path);
   }
   // A file dest cannot also be a parent directory of another dest. Each dest's ancestors are
-  // looked up (not every pair: 50,000 dests took 19 s, issue 10).
+  // looked up (not every pair: 50,000 dests took 19 s that way).
   const artifactFiles = new Map<string, Dest>();
   for (const d of dests) {
     if (d.path[0] === "artifacts" && !artifactFiles.has(d.dest)) artifactFiles.set(d.dest, d);
@@ -954,7 +955,8 @@ function envProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[
 
 /**
  * `platform` and `platforms` together, duplicate platforms, and with several platforms
- * an artifact `src` that would be the same file for two of them (issue 11).
+ * an artifact `src` that would be the same file for two of them (one platform's build would
+ * overwrite the other's).
  */
 function platformsProblems(v: Record<string, unknown>, problem: MakeProblem): Problem[] {
   const problems: Problem[] = [];
@@ -1061,7 +1063,7 @@ export function jsonPath(path: (string | number)[]): string {
   return out;
 }
 
-/** Offsets where lines start: after "\n", "\r\n" or a lone "\r" (old Mac files, issue 10). */
+/** Offsets where lines start: after "\n", "\r\n" or a lone "\r" (old Mac files). */
 function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = 0; i < text.length; i++) {
@@ -1104,7 +1106,7 @@ type MakeKeyProblem = (offset: number, path: (string | number)[], message: strin
 /**
  * Duplicate keys (reported at the second one, naming where the first is) and `__proto__`,
  * which a JavaScript object cannot hold as a plain key: `labels: {"__proto__": "x"}` was
- * silently dropped (issue 10). Iterative; the depth is bounded by `tooDeep` before.
+ * silently dropped otherwise. Iterative; the depth is bounded by `tooDeep` before.
  */
 function keyCheck(
   root: Node,

@@ -1,4 +1,4 @@
-// exposed_ports, stop_signal, include_tzdata (issue 9 item 6).
+// exposed_ports, stop_signal, include_tzdata.
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError, formatProblem } from "../errors.ts";
 import { isStopSignal, normalizePort, parseConfig } from "./schema.ts";
@@ -88,7 +88,7 @@ Deno.test("parseConfig: bad ports, signals and tzdata flags, each with its posit
   ]);
 });
 
-// layer_compression (issue 11 part 4).
+// layer_compression.
 Deno.test("parseConfig: layer_compression is gzip by default, gzip or none when set", () => {
   assertEquals(parseConfig(base(""), "config.json").config.layer_compression, "gzip");
   for (const value of ["gzip", "none"] as const) {

@@ -1,4 +1,4 @@
-// `platforms` (issue 11 part 1): the list, its checks and the artifact placeholders.
+// `platforms`: the list, its checks and the artifact placeholders.
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
 import { ConfigError, formatProblem } from "../errors.ts";
 import { expandPlatform, parseConfig, platformProblem } from "./schema.ts";

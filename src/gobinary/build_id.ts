@@ -1,6 +1,6 @@
 /**
  * Which part of two Go build IDs differs, in plain words (DESIGN: "Go build
- * ID only"; issue 8: compile inputs vs link only).
+ * ID only": compile inputs vs link only).
  *
  * A Go binary's build ID has four parts (cmd/go/internal/work/buildid.go):
  *

@@ -1,5 +1,5 @@
 /**
- * Reading from a registry (issue 11 part 3): the manifest or index of a reference, the config of
+ * Reading from a registry: the manifest or index of a reference, the config of
  * each image asked for, and then only the layer blobs a command reads, each streamed into the
  * image reader as it arrives and checked against its digest and size when its last byte comes.
  * Nothing is written to disk unless the caller asks (`spool`: cp and sbom read layers twice,
@@ -111,7 +111,7 @@ export async function openRemoteImage(
         ? async () => {
           if (!spool) {
             spool = await Deno.makeTempDir({ dir: options.tempDir, prefix: "r10e-pull-" });
-            // An interrupt (Ctrl-C) removes it too (issue 10: signals and leftovers).
+            // An interrupt (Ctrl-C) removes it too.
             registerTemporary(spool);
           }
           return spool;

@@ -1,7 +1,7 @@
 /**
- * Build provenance as an in-toto Statement v1 with a SLSA Provenance v1 predicate (issue 12
- * item 2; specs: github.com/in-toto/attestation spec/v1/statement.md, slsa.dev/spec/v1.0/
- * provenance). Pure: the build's result, its config and pins come in as values.
+ * Build provenance as an in-toto Statement v1 with a SLSA Provenance v1 predicate (specs:
+ * github.com/in-toto/attestation spec/v1/statement.md, slsa.dev/spec/v1.0/provenance).
+ * Pure: the build's result, its config and pins come in as values.
  *
  * - subject: the image manifest (`name@sha256:…`), or with several platforms the index and each
  *   platform's manifest (`name (os/arch)`), and every artifact (its path in the image, after

@@ -1,5 +1,5 @@
 /**
- * Lossless names: tar names are bytes, usually but not always UTF-8 (issue 10: two entries
+ * Lossless names: tar names are bytes, usually but not always UTF-8 (two entries
  * whose names differ only in invalid bytes must stay two entries). Decoding maps every byte
  * that is not part of a valid UTF-8 sequence to the lone surrogate U+DC00 + byte (U+DC80 to
  * U+DCFF), as Python's `surrogateescape` does. Valid UTF-8 never decodes to a lone surrogate,
