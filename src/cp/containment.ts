@@ -1,7 +1,7 @@
 /**
  * Whether a symlink that `cp` is about to write would lead out of the directory the copy lands
- * in, judged by resolving it as the kernel will (issue 10: `app/a -> .` and `app/b -> a/../..`
- * passed a check on the link's text, and `DEST/b` resolved two levels above DEST).
+ * in, judged by resolving it as the kernel will: with `app/a -> .` and `app/b -> a/../..`, the
+ * link's text looks inside, yet `DEST/b` resolves two levels above DEST.
  *
  * The link is resolved against the copy as it will stand once written: the copied tree, and
  * below it what is already on the host (when the copy is merged into an existing directory).

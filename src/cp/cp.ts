@@ -1,6 +1,6 @@
 /**
  * `r10e cp IMAGE SRC DEST`: copy a file or directory out of an image archive, like
- * `docker create` + `docker cp -L`, without a daemon (issue 5, DESIGN: reading images).
+ * `docker create` + `docker cp -L`, without a daemon (DESIGN: reading images).
  *
  * - SRC is resolved in the merged filesystem, symlinks followed inside the image root
  *   (the last component too, like `-L`); inside a copied directory symlinks stay symlinks.
@@ -170,7 +170,7 @@ function blobsRead(image: ImageInfo, top: FsNode, tree: [string, FsNode][]): Set
 /**
  * Refuses, before any write, what the host cannot hold, naming the first such entry: names that
  * are not UTF-8 (Deno names host paths with strings and writes them as UTF-8, so two names that
- * differ only in invalid bytes would become one file `\uFFFD…`: issue 10), and paths or link
+ * differ only in invalid bytes would become one file `\uFFFD…`), and paths or link
  * targets longer than Linux allows (a chain of 100,000 directories). Walks the nodes with a
  * stack, never building the long paths it refuses.
  * @throws {InputError} for a name that is not UTF-8
@@ -246,7 +246,8 @@ let writing = "";
 
 /**
  * An error of the host (permissions, a full disk, a read-only filesystem) as a UsageError that
- * names the user's path, not r10e's temporary name (issue 10); r10e's own errors pass through.
+ * names the user's path, not r10e's temporary name, which the user never gave; r10e's own errors
+ * pass through.
  */
 function hostError(e: unknown, target: string): unknown {
   if (e instanceof InputError || e instanceof UsageError) return e;
@@ -344,7 +345,7 @@ const swept = new Set<string>();
 
 /**
  * Removes the temporaries an earlier r10e, killed too hard to clean up (SIGKILL), left in `dir`:
- * only r10e's own names, only those whose process is gone (issue 10: leftovers).
+ * only r10e's own names, only those whose process is gone.
  */
 async function sweep(dir: string): Promise<void> {
   if (swept.has(dir)) return;
