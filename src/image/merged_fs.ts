@@ -112,11 +112,11 @@ export class MergedFs {
   }
 
   /**
-   * Applies one layer entry by entry, so that no list of its headers is kept (issue 10: memory
-   * per entry): `add` each header in archive order, then `end`. Whiteouts are kept aside and
-   * applied at the end to what the layers below left, as the OCI image spec says: what this
-   * layer itself placed (tracked by parent directory and name) stays, and a directory it
-   * declared again over a lower one loses only the lower contents.
+   * Applies one layer entry by entry, so that no list of its headers is kept (memory would
+   * grow with the number of entries): `add` each header in archive order, then `end`.
+   * Whiteouts are kept aside and applied at the end to what the layers below left, as the OCI
+   * image spec says: what this layer itself placed (tracked by parent directory and name)
+   * stays, and a directory it declared again over a lower one loses only the lower contents.
    */
   layer(
     layer: number,
@@ -234,7 +234,7 @@ export class MergedFs {
   resolve(path: string, options: { followLast?: boolean } = {}): Resolved {
     const followLast = options.followLast ?? true;
     // What is left to walk: lists of components, the innermost link's target last. No
-    // unshift(...target): a target of 200,000 components overflowed the stack (issue 10).
+    // unshift(...target): a target of 200,000 components would overflow the stack.
     const queue = new ComponentQueue(path);
     const stack: FsNode[] = [this.root];
     const names: string[] = [];
@@ -357,7 +357,7 @@ export async function buildMergedFs(
 ): Promise<MergedFs> {
   const { onEntry } = options;
   const fs = new MergedFs(input.path);
-  // A blob listed several times is read once (issue 10: a layer listed 1,000 times was
+  // A blob listed several times is read once (a layer listed 1,000 times would be
   // inflated 1,000 times); its headers are kept until its last use.
   const first = new Map<string, number>();
   const lastUse = new Map<string, number>();

@@ -1,4 +1,4 @@
-// Several images in one archive (issue 11 part 1): each manifest as it is alone, an image
+// Several images in one archive: each manifest as it is alone, an image
 // index blob that index.json's one entry points at, shared layers hashed and stored once,
 // and manifest.json carrying the chosen image only.
 import { gunzipSync } from "node:zlib";
