@@ -66,7 +66,7 @@ export async function main(args: string[], io: Io): Promise<number> {
 
   // Spools and staging folders of this process go into one folder of its own, removed at the
   // end or on an interrupt; the folders of processes killed too hard to clean up (SIGKILL) are
-  // removed by the next run (issue 10: leftovers).
+  // removed by the next run.
   const {
     cleanUp,
     DEFAULT_GRACE_MS,
@@ -130,7 +130,7 @@ function ownerOfProcessTemp(name: string): number | null {
 /**
  * Rewrites the messages of OS errors in `error`'s chain ("Read-only file system (os error 30):
  * open 'dest/.r10e-cp-1f3a'") so that they name the user's paths: the folder a temporary name
- * sits in, or TMPDIR for the process's spool (issue 10: OS errors name the user's path).
+ * sits in, or TMPDIR for the process's spool: a user knows those, not r10e's names.
  */
 async function namePathsOfUser(
   error: unknown,
@@ -244,7 +244,7 @@ function stdoutStream(): WritableStream<Uint8Array> {
 if (import.meta.main) {
   const encoder = new TextEncoder();
   const stderr = (s: string) => writeAll(Deno.stderr, encoder.encode(s), "ignore");
-  // An error nothing awaited is still an error, not an answer (issue 10: exit codes): exit 2
+  // An error nothing awaited is still an error, not an answer: exit 2
   // with its message, after removing what the command left, instead of Deno's stack trace.
   const fail = (reason: unknown) => {
     const code = isClosedStdout(reason) ? 0 : 2;
