@@ -1,8 +1,8 @@
 /**
- * Where two archive files that hold the same entries differ (issue 10: "verify says identical
- * for different bytes"): garbage appended after the end-of-archive blocks, a byte flipped in the
- * padding tar readers skip, the archive written twice. The image inside is the same, so this is
- * a note, but the files' sha256 differ and the user is told why and where.
+ * Where two archive files that hold the same entries differ (else verify would say
+ * "identical" of different bytes): garbage appended after the end-of-archive blocks, a byte
+ * flipped in the padding tar readers skip, the archive written twice. The image inside is the
+ * same, so this is a note, but the files' sha256 differ and the user is told why and where.
  *
  * Pure: the caller reads the files (`ByteDifference`) and gives the entries' offsets.
  *

@@ -294,7 +294,7 @@ export function octal(mode: number): string {
   return "0" + mode.toString(8).padStart(3, "0");
 }
 
-/** Times already formatted: a layer's files share few mtimes (issue 10: 150,000 files). */
+/** Times already formatted: a layer's files share few mtimes, and 150,000 files are common. */
 const isoTimes = new Map<number, string>();
 
 /** Seconds since the epoch as RFC 3339, keeping fractions. */
@@ -870,7 +870,7 @@ export function compareJson(
 }
 
 /**
- * The packaging around the same image, as notes (issue 8): blob file names, media types, layer
+ * The packaging around the same image, as notes: blob file names, media types, layer
  * blob compression, the manifest's own fields, tags, and the outer archive's entries. Format and
  * outer compression are noted by the caller for every pair. Empty when nothing differs.
  */

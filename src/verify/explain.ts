@@ -1,5 +1,5 @@
 /**
- * Causes that read the evidence (issue 8 item 3): who built each image (from the config's
+ * Causes that read the evidence: who built each image (from the config's
  * history), a different commit in r10e's labels as the cause the timestamps follow from, one
  * time shift shared by many places as one cause line with its count, and hints that depend on
  * the builder (SOURCE_DATE_EPOCH does nothing for Docker's legacy builder; BuildKit needs

@@ -215,7 +215,7 @@ export interface DiffNode {
 
 /**
  * Findings of one kind (the same field and cause in one layer) kept in full; beyond this many
- * they are counted (issue 10: 150,000 differing files took 904 MB).
+ * they are counted (150,000 differing files kept in full took 904 MB).
  */
 export const FINDINGS_PER_KIND = 1000;
 

@@ -1,5 +1,5 @@
 /**
- * Which images of two inputs verify compares (issue 11: several platforms in one image):
+ * Which images of two inputs verify compares (an input may hold several platforms):
  * the one chosen with `--platform`, the only image of each, or every platform of either,
  * paired by platform; a platform that only one input holds is a difference of its own.
  * Pure: works on the images the reader listed.

@@ -1,9 +1,10 @@
 /**
- * The human report of `verify`, read at a glance (issue 8 item 4): the summary line, the
+ * The human report of `verify`, read at a glance: the summary line, the
  * inputs and notes, one line per cause with its count and fix, then the details grouped by
  * place (archive, index, manifest, config, each layer) and path, then the consequences they
  * explain. Colors only when asked (main.ts asks on a terminal). Every text that comes from an
- * input (entry names, values, diffs) passes through `printable` (issue 10: terminal escapes).
+ * input (entry names, values, diffs) passes through `printable` (an image's names could hold
+ * terminal escapes).
  * `--json` prints the `Report` itself (docs/verify-json.md).
  *
  * Pure.
@@ -63,7 +64,7 @@ export function formatReport(report: Report, options: FormatOptions = {}): strin
       : "";
     out.push("", c.bold(`Causes and fixes${by}`));
     for (const line of causes) out.push(causeLine(line, c));
-    // Go module differences above the byte-level findings they explain (issue 12 item 5).
+    // Go module differences above the byte-level findings they explain.
     const modules = report.findings.filter(isGoModuleFinding);
     if (modules.length > 0) {
       out.push("", c.bold("Go modules (what the bytes below follow from)"));

@@ -1,5 +1,5 @@
 /**
- * Verify compares SBOMs (issue 12 item 5): for each Go binary at the same path in both images
+ * Verify compares SBOMs: for each Go binary at the same path in both images
  * whose bytes differ, what its build info says changed, named as such above the byte-level
  * findings it explains: a dependency added, removed, upgraded or downgraded (both versions), the
  * same version with another `h1:` sum, a `replace` added, changed or dropped, the main module

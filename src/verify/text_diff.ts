@@ -50,7 +50,7 @@ export function unifiedDiff(a: string, b: string, options: DiffOptions = {}): Un
   const ops = align(la, lb);
   const hunks = toHunks(ops, context);
   const body: string[] = [];
-  // No push(...array): a spread of an unbounded array overflows the stack (issue 10).
+  // No push(...array): a spread of an unbounded array overflows the stack.
   for (const h of hunks) for (const line of h) body.push(line);
   const truncated = body.length > maxLines;
   const shown = truncated ? body.slice(0, maxLines) : body;

@@ -61,7 +61,7 @@ Deno.test("isText", () => {
   ok(!isText(new Uint8Array([0xff, 0xfe, 0x41])));
 });
 
-Deno.test("unifiedDiff: a 200 KB file of short lines does not overflow the stack (issue 10)", () => {
+Deno.test("unifiedDiff: a 200 KB file of short lines does not overflow the stack", () => {
   // 100,000 one-character lines on each side, all different: far above the LCS limit, so the
   // middle is one run of 200,000 changes (a spread of it into push() overflowed the stack).
   const a = "a\n".repeat(100_000);

@@ -206,7 +206,7 @@ async function openInputs(
   progress: Progress,
 ): Promise<{ inputs: [ImageInput, ImageInput]; shas: Promise<[string, string]> }> {
   // A registry reference is read from its registry: documents now, layers streamed when
-  // compared and kept nowhere (issue 11: reading from a registry).
+  // compared and kept nowhere.
   const open = {
     env: {},
     ...options.registry,
@@ -280,7 +280,8 @@ async function comparePair(
   tally.infos.push([inputInfo(a), inputInfo(b)]);
   if (sameContent(a, b) && index === 0) tally.packaging.push(...packagingNotes(a, b));
   else if (index === 0) tally.packaging.push(...attachmentNotes(a.index, b.index));
-  // What reading left behind goes before the comparison adds its own (issue 10: RSS).
+  // What reading left behind goes before the comparison adds its own: peak RSS is then one of
+  // them, not both.
   gc?.();
   const tree = compareImages(a, b, { ignore });
   const goBinaries: GoBinaryPair[] = [];
@@ -303,7 +304,7 @@ async function comparePair(
     tally.skippedContent += notAnalyzed;
   }
   const c = collapse(tree, ignore);
-  // The Go module differences first: they explain the byte-level findings (issue 12 item 5).
+  // The Go module differences first: they explain the byte-level findings.
   for (const f of goModuleFindings(goBinaries)) {
     tally.findings.push(platform ? { ...f, platform } : f);
   }
@@ -664,7 +665,7 @@ async function summarizeImage(
   const layers: LayerSummary[] = [];
   for (let i = 0; i < image.layers.length; i++) {
     const layer = image.layers[i];
-    // A blob listed again is read once (issue 10: 1,000 listings were inflated 1,000 times).
+    // A blob listed again is read once (1,000 listings would be inflated 1,000 times).
     const earlier = image.layers.findIndex((l) =>
       l.path === layer.path && l.diffId === layer.diffId
     );
@@ -693,7 +694,7 @@ async function summarizeImage(
       }
       files.push(fileMeta(entry.header, { index: files.length, sha256: sha }));
       // Headers die young: collect them while they are (else the old generation grows with
-      // them, and RSS with it: issue 10, 150,000 files).
+      // them, and RSS with it, over 150,000 files).
       if (gc && files.length % 8192 === 0) gc({ type: "minor" });
       progress(() =>
         // Layers are numbered from 0 here as in the report and the JSON (`layer 0` is the base).
@@ -814,7 +815,7 @@ function mergeInfos(
   });
   if (infos.length === 0) return [blank(a, shaA), blank(b, shaB)];
   if (infos.length === 1 && !several) return infos[0];
-  // Several platforms (issue 11): each input's line names every platform it holds.
+  // Several platforms: each input's line names every platform it holds.
   const [ia, ib] = infos[0];
   return [
     { ...ia, platform: platformList(a) },
