@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { TarHeader } from "../tar/reader.ts";
-import { INFLATE_FLOOR, inflationRefused } from "./limits.ts";
+import { inflationRefused } from "./limits.ts";
 
 Deno.test("inflationRefused names the entry, what it would inflate to and the limit", () => {
   const header = { name: "big", size: 9 * 2 ** 30 } as TarHeader;
