@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Pins } from "../project/pins.ts";
 import { archiveName, DIGESTS_PATH, OUT_DIR } from "../project/layout.ts";
-import { archiveStem, documentNames } from "../sbom/artifact_types.ts";
+import { archiveStem, documentNames } from "../image/artifact_types.ts";
 
 /** Template file in templates/ → file name in r10e-docker/. */
 export const TEMPLATE_FILES: Readonly<Record<string, string>> = {

@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJsonBytes } from "../image/canonical_json.ts";
-import { ArtifactType, type DocumentKind } from "../sbom/artifact_types.ts";
+import { ArtifactType, type DocumentKind } from "../image/artifact_types.ts";
 import type { Descriptor } from "./media.ts";
 import type { ReferrerItem } from "./referrers.ts";
 

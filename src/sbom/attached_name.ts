@@ -15,7 +15,7 @@ import { fetchManifest } from "../registry/pull.ts";
 import { listReferrers } from "../registry/referrers.ts";
 import { looksLikeReference, parseReference } from "../registry/reference.ts";
 import { readCapped } from "../registry/transport.ts";
-import { ArtifactType } from "./artifact_types.ts";
+import { ArtifactType } from "../image/artifact_types.ts";
 
 /** SBOMs are read whole: at most this much (a 10,000-file image's SPDX is about 6 MB). */
 const SBOM_LIMIT = 256 * 1024 * 1024;

@@ -25,9 +25,9 @@ import { cyclonedxDocument } from "./cyclonedx.ts";
 import { normalizeCreated, type SbomBinary, type SbomFile, sortedJson } from "./model.ts";
 import { type ProvenanceBuild, type ProvenanceInput, provenanceStatement } from "./provenance.ts";
 import { spdxDocument } from "./spdx.ts";
-import { archiveStem, type DocumentKind, documentNames } from "./artifact_types.ts";
+import { archiveStem, type DocumentKind, documentNames } from "../image/artifact_types.ts";
 
-export { ArtifactType, type DocumentKind } from "./artifact_types.ts";
+export { ArtifactType, type DocumentKind } from "../image/artifact_types.ts";
 
 /** One image to describe: its platform and layers, base first, as given to the writer. */
 export interface DocumentImage {

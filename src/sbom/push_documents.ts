@@ -1,6 +1,7 @@
 /**
  * Where `r10e push` finds the documents of an archive: beside it, by the names `build` gives
- * them (artifact_types.ts `documentNames`), or in `--documents DIR` under the same names.
+ * them (`documentNames` of src/image/artifact_types.ts), or in `--documents DIR` under the same
+ * names.
  *
  * A missing SBOM is made again from the image: it is a function of the image, so the bytes are
  * the ones `build` wrote. A missing provenance cannot be: it records how the image was built
@@ -15,7 +16,7 @@ import { InputError } from "../errors.ts";
 import type { ImageInput } from "../image/reader.ts";
 import { formatPlatform } from "../image/platform.ts";
 import type { DocumentFile } from "../registry/documents.ts";
-import { archiveStem, type DocumentKind, documentNames } from "./artifact_types.ts";
+import { archiveStem, type DocumentKind, documentNames } from "../image/artifact_types.ts";
 
 /** Options of `findDocuments`. */
 export interface FindOptions {
