@@ -388,7 +388,7 @@ export interface GoBuilderImage {
 const BUILDER_FIXTURE_VERSION = "2";
 
 /**
- * The test builder image of issue 3: a rootfs holding this machine's Go toolchain
+ * The test builder image: a rootfs holding this machine's Go toolchain
  * (GOROOT, less what `go build` does not use), Debian's static busybox as the shell, and git
  * with its libraries (Go stamps VCS info and runs git for it, as the official golang
  * images allow), made with `docker import` and pushed to the local registry so that
@@ -399,7 +399,7 @@ const BUILDER_FIXTURE_VERSION = "2";
 export async function goBuilderImage(
   options: { git?: boolean } = {},
 ): Promise<GoBuilderImage> {
-  // Without git (issue 9 item 3's audit test): Go then stamps no VCS information.
+  // Without git (for the audit test): Go then stamps no VCS information.
   const withGit = options.git ?? true;
   const registry = testRegistry();
   if (!registry) throw new Error("No local registry: start one with scripts/dockerd.sh start");

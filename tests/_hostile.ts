@@ -1,5 +1,5 @@
 /**
- * Helpers for the hostile-input tests of the reading side (issue 10): raw tar headers with any
+ * Helpers for the hostile-input tests of the reading side: raw tar headers with any
  * bytes in any field, outer archives written as concatenated gzip members (so that gigabytes of
  * zeros cost kilobytes to make and to store), image layouts around them, and a runner that
  * measures the peak RSS and the wall time of the real CLI.

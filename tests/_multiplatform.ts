@@ -1,5 +1,5 @@
 /**
- * Helpers for the multi-platform tests (issue 11 part 1): the example project with
+ * Helpers for the multi-platform tests: the example project with
  * `platforms` and a build_cmd that writes one binary per platform.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The build checks its own artifacts (issue 9 item 3), through the real entry
+ * The build checks its own artifacts, through the real entry
  * point, on a git copy of the example: a build_cmd that runs another Go
  * version, one that drops -trimpath, one that dirties the tree before `go
  * build`, each refused with exit 1 naming the field, and nothing written.

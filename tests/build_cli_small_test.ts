@@ -1,5 +1,5 @@
 /**
- * Small things a new user hit (issue 9 item 10): `r10e version`, shell
+ * Small things a new user hit: `r10e version`, shell
  * completion scripts, counts in progress lines, the default go_version line,
  * cp's printed paths. In-process (main's Io) where what is printed is the subject; cp's
  * printed paths spawned, as they are relative to the process's working directory.

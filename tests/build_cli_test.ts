@@ -25,7 +25,7 @@ Deno.test("build: prints the archive, its sha256, image ID, manifest digest and 
     assertEquals(/^IMAGE ID: sha256:[0-9a-f]{64}$/.test(lines[3]), true, lines[3]);
     assertEquals(/^MANIFEST DIGEST: sha256:[0-9a-f]{64}$/.test(lines[4]), true, lines[4]);
     assertEquals(lines[5], `ARTIFACT /app/hello(sha256:${await fileSha256(`${dir}/build/hello`)})`);
-    // Issue 12: where the SBOMs and the provenance went (tests/sbom_build_test.ts checks them).
+    // Where the SBOMs and the provenance went (tests/sbom_build_test.ts checks them).
     assertEquals(lines.slice(6), [
       `SBOM (SPDX 2.3) linux/amd64: ${dir}/r10e-docker/out/r10e-hello-latest.spdx.json`,
       `SBOM (CycloneDX 1.6) linux/amd64: ${dir}/r10e-docker/out/r10e-hello-latest.cdx.json`,

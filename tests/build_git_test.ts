@@ -1,7 +1,7 @@
 /**
- * `r10e build` in a git project: extern_data takes only what git tracks (issue 9
- * item 2), and a dirty tree caused by build output says which .gitignore line
- * fixes it (item 4). Outside git, extern_data is taken as it is on disk.
+ * `r10e build` in a git project: extern_data takes only what git tracks, and a
+ * dirty tree caused by build output says which .gitignore line fixes it. Outside git,
+ * extern_data is taken as it is on disk.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, git, listTree, r10eInProcess } from "./_cli.ts";

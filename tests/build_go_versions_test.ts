@@ -1,5 +1,5 @@
 /**
- * `go_version` 1.21 through 1.26 each build (issue 9, as r10edocker's
+ * `go_version` 1.21 through 1.26 each build (as r10edocker's
  * scripts/test_configs.sh loops over them): init resolves each to an exact
  * version, build runs build_cmd with that toolchain (GOTOOLCHAIN: Go downloads
  * it through the module proxy the first time), and the binary says it was built

@@ -1,5 +1,5 @@
 /**
- * `r10e init` when migrating from r10edocker (issue 9 item 7): a git-ignored
+ * `r10e init` when migrating from r10edocker: a git-ignored
  * r10e-docker/, r10edocker's Nix files, a project_name with "/", and why the
  * builder could not be pinned.
  */

@@ -1,5 +1,5 @@
 /**
- * r10edocker's own flow (issue 9 item 1): a project laid out like r10edocker
+ * r10edocker's own flow: a project laid out like r10edocker
  * (config.json at the root and three more under testdata/, a build script that
  * cross-builds linux and darwin for amd64 and arm64), each config used from the
  * project root as r10edocker's scripts/test_configs.sh does: init, build,

@@ -1,5 +1,5 @@
 /**
- * `r10e check` through the real CLI (issue 13): two builds of HEAD from fresh clones under
+ * `r10e check` through the real CLI: two builds of HEAD from fresh clones under
  * different conditions, compared with verify and with a reference; the clones removed.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * `r10e check` with a pinned builder and an engine: build B runs --in docker (issue 13: host
+ * `r10e check` with a pinned builder and an engine: build B runs --in docker (host
  * mode and docker mode when an engine answers). The builder is tests/_docker.ts's image of this
  * machine's Go toolchain, pinned by digest through the local registry.
  */

@@ -1,5 +1,5 @@
 /**
- * The GitHub workflow `init` writes (issue 13 item 3): golden bytes, actionlint, its jobs and
+ * The GitHub workflow `init` writes: golden bytes, actionlint, its jobs and
  * pins, and the commands it runs, run here too (the host rebuild and the compare step's script).
  */
 import assert from "node:assert/strict";

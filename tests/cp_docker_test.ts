@@ -1,5 +1,5 @@
 /**
- * Ground truth from a real engine (issue 5): the bytes, modes and symlinks that `r10e cp`
+ * Ground truth from a real engine: the bytes, modes and symlinks that `r10e cp`
  * writes equal what `docker create` + `docker cp -L` writes, for files and directories.
  *
  * Two images, both `docker save`d to a tar that r10e reads:

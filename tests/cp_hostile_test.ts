@@ -1,5 +1,5 @@
 /**
- * Hostile archives (issue 5): each is made here, byte by byte, and `r10e cp` either refuses it
+ * Hostile archives: each is made here, byte by byte, and `r10e cp` either refuses it
  * with a clear message or contains it; a scan of the sandbox around DEST then shows that
  * nothing was written outside DEST (and, when refused, nothing at all).
  */

@@ -1,5 +1,5 @@
 /**
- * `r10e build --in docker` (issue 3) through the real entry point, on git copies
+ * `r10e build --in docker` through the real entry point, on git copies
  * of the example project, with a builder image the test makes itself (the
  * machine's Go toolchain + busybox + git, `docker import`ed and pushed to the
  * local registry for a real digest: tests/_docker.ts goBuilderImage).
@@ -213,7 +213,7 @@ dockerTest(
           const warmSeconds = (performance.now() - t0) / 1000;
           assertEquals(r.code, 0, r.stderr);
           assertStringIncludes(r.stderr, "Building in the pinned builder container (--in auto");
-          // The figure of issue 3: docker mode against host mode, the builder image present.
+          // The figure it prints: docker mode against host mode, the builder image present.
           const driver = (await docker(["info", "--format", "{{.Driver}}"])).stdout.trim();
           console.log(
             `timing: docker mode ${warmSeconds.toFixed(1)} s (first docker build ${

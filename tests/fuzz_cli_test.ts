@@ -1,5 +1,5 @@
 /**
- * Issue 10, the seeded fuzz test: flip bytes in and truncate a valid r10e image
+ * The seeded fuzz test: flip bytes in and truncate a valid r10e image
  * (written here by r10e's own writer, as a .tar and a .tar.gz), then run the
  * real CLI's `verify` and `cp` on each mutant and check what must hold under
  * every hostile input:

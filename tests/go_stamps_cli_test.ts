@@ -1,6 +1,6 @@
 /**
  * `r10e verify` on two images that differ only by a Go binary stamped with
- * `-ldflags -X main.buildTime=$(date +%s%N)` (issue 8 item 1): the report names
+ * `-ldflags -X main.buildTime=$(date +%s%N)`: the report names
  * the variable with both values, the cause and its fix, for ELF and for a
  * stripped darwin/arm64 binary (its printable strings). `--json` carries the
  * same as data (docs/verify-json.md).

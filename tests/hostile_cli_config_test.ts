@@ -1,5 +1,5 @@
 /**
- * Issue 10, config loader: hostile and unlucky config files, made by the test.
+ * The config loader: hostile and unlucky config files, made by the test.
  * Each is refused with exit 2 and one message at the place of the mistake; none
  * ends in a stack overflow, a silently dropped key or a quadratic wait.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 10, what the CLI prints and how it exits: terminal escapes in names from
+ * What the CLI prints and how it exits: terminal escapes in names from
  * an image never reach the terminal raw (cp's lines, verify's report, error
  * messages); OS errors name the user's path; a closed pipe ends quietly; exit
  * codes are 2 for everything that is not an answer; a symlinked output folder is
@@ -191,7 +191,7 @@ Deno.test("output path: a symlinked r10e-docker/out is printed as where the arch
       r.stderr,
       `r10e: warning: ${dir}/r10e-docker/out leads through a symbolic link: the image is in ${real}\n`,
     );
-    // The SBOMs and provenance beside it too (issue 12), printed with the real path.
+    // The SBOMs and provenance beside it too, printed with the real path.
     assertStringIncludes(
       r.stdout,
       `PROVENANCE (in-toto, SLSA v1): ${real}/r10e-hello-latest.provenance.json\n`,

@@ -1,5 +1,5 @@
 /**
- * Issue 10, signals and leftovers: the real CLI gets SIGINT, SIGTERM or SIGHUP in
+ * Signals and leftovers: the real CLI gets SIGINT, SIGTERM or SIGHUP in
  * the middle of its work (a build_cmd that sleeps and spawns children, one of
  * them deaf to SIGTERM; a build writing its archive; a cp and a verify of a
  * 1 GiB sparse-made archive), then: the exit code is 128 + the signal number,
@@ -164,7 +164,7 @@ Deno.test("signals: a build killed while writing its archive leaves no temporary
     const err = await again.stderr;
     await again.stdout;
     assertEquals(st.code, 0, err);
-    // With the SBOMs and provenance the build writes beside the archive (issue 12).
+    // With the SBOMs and provenance the build writes beside the archive.
     const docs = ["cdx.json", "provenance.json", "spdx.json"].map((s) => `r10e-hello-latest.${s}`);
     assertEquals(listAll(out), [live, name, ...docs, "unrelated.tmp-1-0123abcd"].sort());
   } finally {

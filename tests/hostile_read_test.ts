@@ -1,5 +1,5 @@
 /**
- * Hostile and unlucky input on the reading side (issue 10): resource bombs, deep and long
+ * Hostile and unlucky input on the reading side: resource bombs, deep and long
  * names, FIFOs, symlink chains, special files as DEST, names that are not UTF-8, OS errors.
  * Every input is made here, by hand (tests/_hostile.ts), in the test's temporary directory;
  * big ones are concatenated gzip members of zeros, so they cost kilobytes on disk. Each run of

@@ -1,5 +1,5 @@
 /**
- * Issue 11 part 4: images with gzip layers (the default) and with uncompressed
+ * Images with gzip layers (the default) and with uncompressed
  * layers are loaded and pulled by real tools: `docker load` + `docker run`,
  * `r10e push` to the shared loopback registry then `docker pull REF@sha256:…` +
  * `docker run`, `crane validate --remote` and `crane pull`, read back by

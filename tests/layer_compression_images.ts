@@ -1,5 +1,5 @@
 /**
- * The two images the layer_compression pull tests use (issue 11 part 4): the
+ * The two images the layer_compression pull tests use: the
  * example project built by the real CLI once with `layer_compression: "gzip"`
  * (the default) and once with `"none"`, under a unique name so that tests on
  * the shared engine and registry never meet another test's images.

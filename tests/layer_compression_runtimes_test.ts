@@ -1,5 +1,5 @@
 /**
- * Issue 11 part 4: containerd and podman pull both kinds of r10e image (gzip
+ * containerd and podman pull both kinds of r10e image (gzip
  * layers, the default, and uncompressed layers) from the shared loopback
  * registry by digest, unpack and run them.
  *

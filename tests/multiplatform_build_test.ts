@@ -1,5 +1,5 @@
 /**
- * Several platforms in one image (issue 11 part 1), through the real entry point with real Go
+ * Several platforms in one image, through the real entry point with real Go
  * cross-compiles on the host: per-platform manifests that do not depend on the other
  * platforms, one image index blob, shared layers stored once, manifest.json's platform,
  * the config, pins and audit errors, and cp/verify --platform.
@@ -103,7 +103,7 @@ Deno.test("multiplatform build: each platform's manifest is the one it has alone
           `  ARTIFACT /app/hello(sha256:${b.images[1].artifacts[0].sha256})`,
           "DOCKER LOAD: linux/amd64",
           `INDEX DIGEST: ${b.indexDigest}`,
-          // Issue 12: where the SBOMs and the provenance went.
+          // Where the SBOMs and the provenance went.
           `SBOM (SPDX 2.3) linux/amd64: ${both}/r10e-docker/out/r10e-hello-latest.linux-amd64.spdx.json`,
           `SBOM (CycloneDX 1.6) linux/amd64: ${both}/r10e-docker/out/r10e-hello-latest.linux-amd64.cdx.json`,
           `SBOM (SPDX 2.3) linux/arm64: ${both}/r10e-docker/out/r10e-hello-latest.linux-arm64.spdx.json`,

@@ -1,5 +1,5 @@
 /**
- * Several platforms for real (issue 11 part 1): tests/fixtures/multiarch built for
+ * Several platforms for real: tests/fixtures/multiarch built for
  * linux/amd64 and linux/arm64 in ONE builder container run, `docker load` of the archive
  * (linux/amd64, the platform manifest.json carries) and `docker run` of it, then
  * `r10e push` to the loopback registry, `docker pull --platform linux/arm64` of the index

@@ -1,5 +1,5 @@
 /**
- * `verify` and `cp` read registry references (issue 11 part 3) from a docker-registry of the
+ * `verify` and `cp` read registry references from a docker-registry of the
  * test's own on loopback: the auditor's `r10e verify host/app@sha256:… app-latest.tar.gz`, a
  * platform's blobs only, a corrupted blob caught by its digest, an existing path winning over
  * a reference.

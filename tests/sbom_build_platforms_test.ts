@@ -1,5 +1,5 @@
 /**
- * A multi-platform image has an SBOM per platform (issue 12): a two-platform build (real Go
+ * A multi-platform image has an SBOM per platform: a two-platform build (real Go
  * cross-compiles on the host) writes an SPDX and a CycloneDX document for each platform and
  * one provenance statement naming the index and both manifests, all beside the archive, which
  * holds the image index alone (`r10e push` attaches them: tests/push_documents_test.ts).

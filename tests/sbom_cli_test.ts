@@ -1,5 +1,5 @@
 /**
- * `r10e sbom` end to end (issue 12): on r10e images of a real Go project with a real dependency
+ * `r10e sbom` end to end: on r10e images of a real Go project with a real dependency
  * (github.com/google/uuid through the Go module proxy), on an image r10e did not build
  * (docker import + docker save), and on bad input.
  */

@@ -1,5 +1,5 @@
 /**
- * `r10e sbom` against its peers on the same image (issue 12, "What must hold"): the Go module set
+ * `r10e sbom` against its peers on the same image: the Go module set
  * and versions it lists for each artifact equal what `go version -m` prints for that artifact,
  * what syft's Go binary cataloger finds (syft v1.57.2), and what cyclonedx-gomod v1.10.0 names
  * for the source tree. Two images: an r10e build of tests/fixtures/moddeps in a git repository

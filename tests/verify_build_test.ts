@@ -1,5 +1,5 @@
 /**
- * Two r10e builds of examples/hello (issue 4): with different SOURCE_DATE_EPOCH,
+ * Two r10e builds of examples/hello: with different SOURCE_DATE_EPOCH,
  * `r10e verify` names only timestamps; with the same one, the images are
  * identical. Builds and verifies through the real CLI, in temporary copies.
  */

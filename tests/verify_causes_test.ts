@@ -227,7 +227,7 @@ Deno.test("verify names the cause of each row of the cause table", async (t) => 
     const report = JSON.parse(r.stdout);
     assertEquals(report.schemaVersion, 1);
     assertEquals(report.identical, false);
-    // The build setting first, named as such (issue 12 item 5), then the bytes it explains.
+    // The build setting first, named as such, then the bytes it explains.
     assertEquals(report.findings.length, 2);
     const g = report.findings[0];
     assertEquals([g.scope, g.layer, g.path, g.field, g.a, g.b, g.cause, g.hint], [

@@ -1,6 +1,6 @@
 /**
  * `r10e verify` on `docker save` output of images built twice with `docker build`
- * (issue 4: images from Docker itself, here the engine of scripts/dockerd.sh; before
+ * (images from Docker itself, here the engine of scripts/dockerd.sh; before
  * Docker 25 that is the legacy `<id>/layer.tar` docker-archive). Skipped, visibly,
  * without an engine; fails with R10E_REQUIRE_DOCKER=1.
  */

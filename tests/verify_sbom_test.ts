@@ -1,6 +1,6 @@
 /**
- * `r10e verify` names Go module differences above the byte-level findings they explain (issue 12
- * item 5): two r10e builds of tests/fixtures/moddeps whose only change is the version of one real
+ * `r10e verify` names Go module differences above the byte-level findings they explain: two
+ * r10e builds of tests/fixtures/moddeps whose only change is the version of one real
  * dependency (golang.org/x/sync v0.19.0 → v0.20.0, from the Go module proxy or the module cache);
  * the same source built again, and with another creation time, reports no module change.
  */

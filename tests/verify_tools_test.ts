@@ -1,9 +1,9 @@
 /**
- * `r10e verify` on pairs that other writers make of r10e's own images (issue 8 items 2 and 3,
- * issue 10 "identical for different bytes"): `docker save` of a loaded r10e image, `skopeo copy`
- * to an oci-archive, the archive with bytes appended, a padding byte flipped or written twice,
- * and two r10e builds of different commits. Each pair is made here, with the real tools; the
- * r10e images are builds of examples/hello in a temporary git repository.
+ * `r10e verify` on pairs that other writers make of r10e's own images (the same image must not
+ * be called different, nor different bytes identical): `docker save` of a loaded r10e image,
+ * `skopeo copy` to an oci-archive, the archive with bytes appended, a padding byte flipped or
+ * written twice, and two r10e builds of different commits. Each pair is made here, with the real
+ * tools; the r10e images are builds of examples/hello in a temporary git repository.
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
@@ -139,7 +139,7 @@ Deno.test("verify: two r10e builds of different commits name the commit first", 
         .test(glance[causes + 1]),
       r.stdout,
     );
-    // The binary's build info names the commit too (issue 12 item 5): the main module's version
+    // The binary's build info names the commit too: the main module's version
     // and vcs stamp, which follow from the commits.
     assertEquals(
       glance[causes + 2],
