@@ -44,15 +44,18 @@ export interface Plan {
  * programs see by days), while B's start-up overlaps A's build. A failure of A stops B.
  */
 export async function buildBoth(
-  head: { root: string },
   plans: [Plan, Plan],
-  work: string,
-  options: BuildsOptions,
+  options: BuildsOptions & {
+    /** The project root in the working copy, which config.json is relative to in the clones. */
+    root: string;
+    /** check's folder, where the gate file appears. */
+    work: string;
+  },
 ): Promise<[BuildDigests, BuildDigests]> {
   const progress = options.onProgress ?? (() => {});
   // config.json as the project root sees it: each build runs in its clone's project root.
-  const config = relative(head.root, resolve(options.cwd, options.configPath));
-  const gate = join(work, "build-a-ran");
+  const config = relative(options.root, resolve(options.cwd, options.configPath));
+  const gate = join(options.work, "build-a-ran");
   progress(`building A (host) and B (${plans[1].mode}); B's build_cmd waits for A's`);
   const stopB = new AbortController();
   let gateOpened: Promise<void> | null = null;

@@ -84,7 +84,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
   try {
     const clones = await cloneTwice(head, work, options, mounted);
     const { plans, conditions } = await planBuilds(head, clones, work, options);
-    const builds = await buildBoth(head, plans, work, options);
+    const builds = await buildBoth(plans, { ...options, root: head.root, work });
     options.onProgress?.("comparing A and B with verify");
     // verify takes no signal: an interrupt stops waiting for it, and the finally below unmounts
     // and removes what it reads while it goes on until the process exits.
@@ -97,8 +97,11 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
     );
     report.a.input = "A";
     report.b.input = "B";
-    const { reference, notes } = await againstReference(head, referenceKind, builds[0], {
-      options,
+    const { reference, notes } = await againstReference(builds[0], {
+      ...options,
+      kind: referenceKind,
+      root: head.root,
+      commit: head.commit,
       work,
     });
     const differing = differingDigests(builds[0], builds[1], FORMAT_VERSION);

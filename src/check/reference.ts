@@ -39,33 +39,39 @@ export type ReferenceKind = "digest" | "path" | "registry";
  * HEAD (a note says when it was recorded for another commit).
  */
 export async function againstReference(
-  head: { root: string; commit: string },
-  kind: ReferenceKind | null,
   buildA: BuildDigests,
-  at: { options: ReferenceOptions; work: string },
+  options: ReferenceOptions & {
+    /** What `classifyReference` found REFERENCE to be, or null without one. */
+    kind: ReferenceKind | null;
+    /** The project root in the working copy (its digests.json) and the commit checked. */
+    root: string;
+    commit: string;
+    /** check's folder, for what verify spools. */
+    work: string;
+  },
 ): Promise<{ reference: ReferenceOutcome | null; notes: string[] }> {
-  const { options } = at;
+  const kind = options.kind;
   if (options.reference !== undefined && kind !== null) {
     return {
-      reference: await compareReference(options.reference, kind, buildA, options, at.work),
+      reference: await compareReference(options.reference, kind, buildA, options, options.work),
       notes: [],
     };
   }
-  const recorded = await readRecorded(head.root);
+  const recorded = await readRecorded(options.root);
   if (!recorded) return { reference: null, notes: [] };
-  if (recorded.digests.commit !== head.commit) {
+  if (recorded.digests.commit !== options.commit) {
     return {
       reference: null,
       notes: [
         `${DIGESTS_PATH} was recorded for ${
           recorded.digests.commit ? `commit ${recorded.digests.commit.slice(0, 12)}` : "no commit"
-        }, not HEAD ${head.commit.slice(0, 12)}: not compared`,
+        }, not HEAD ${options.commit.slice(0, 12)}: not compared`,
       ],
     };
   }
   const reference = compareRecorded(recorded.digests, buildA, DIGESTS_PATH, FORMAT_VERSION);
   if (!reference.matches) {
-    reference.next = await recordedImageCommand(recorded.digests, head.root, options.cwd);
+    reference.next = await recordedImageCommand(recorded.digests, options.root, options.cwd);
   }
   return { reference, notes: [] };
 }
