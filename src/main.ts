@@ -47,9 +47,9 @@ export async function main(args: string[], io: Io): Promise<number> {
         io.stdout(`${versionLine()}\n`);
         return 0;
       }
-      // A computed name: run without deno.json's lazy dynamic imports, Deno would prepare a literal
-      // one's modules (every command's file) before main runs, ~8 ms of CPU for `r10e version`, 0.4x
-      // of Deno's own start. Compiled: --include.
+      // A computed name: run without --unstable-lazy-dynamic-imports (scripts/r10e gives it), Deno
+      // would prepare a literal one's modules (every command's file) before main runs, ~8 ms of CPU
+      // for `r10e version`, 0.4x of Deno's own start. Compiled: --include.
       const programModule = "./cli/program.ts";
       const { runProgram } = await import(programModule) as typeof import("./cli/program.ts");
       return await runProgram(args, { io, state });

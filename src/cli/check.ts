@@ -30,6 +30,7 @@ export function selfCommand(): string[] {
     "run",
     "--quiet",
     "--allow-all",
+    "--unstable-lazy-dynamic-imports",
     "--v8-flags=--expose-gc",
     ...(main.protocol === "file:" ? ["--config", decodeURIComponent(config.pathname)] : []),
     main.protocol === "file:" ? decodeURIComponent(main.pathname) : main.href,
