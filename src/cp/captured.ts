@@ -61,9 +61,15 @@ export class Captured implements AsyncDisposable {
     if (!layer) this.#layers.set(contentLayer, layer = { headers: [], at: [] });
     const start = this.#end;
     let size = 0;
-    for await (const chunk of entry.body) {
-      size += chunk.length;
-      this.#write(chunk);
+    const whole = entry.body.takeBuffered?.() ?? null;
+    if (whole) {
+      size = whole.length;
+      this.#write(whole);
+    } else {
+      for await (const chunk of entry.body) {
+        size += chunk.length;
+        this.#write(chunk);
+      }
     }
     // A body shorter than its header says has already failed the tar reader.
     this.#end = start + size;

@@ -82,7 +82,14 @@ export interface TarHeader {
 export interface TarReaderEntry {
   header: TarHeader;
   /** Exactly `header.size` bytes for a regular file (chunks are views, valid until the source is read again by a copy); empty otherwise. */
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> & {
+    /**
+     * The whole content at once when it is in memory already (within the chunk being read, as
+     * a small file's is), without a promise per file; null when it is not, or was started:
+     * then iterate. A view, valid until the source is read again.
+     */
+    takeBuffered?(): Uint8Array | null;
+  };
 }
 
 /** A stream of chunks that may also skip bytes without reading them. */
@@ -302,6 +309,16 @@ class Body implements AsyncIterable<Uint8Array> {
     }
   }
 
+  /** The whole content when the chunk being read holds it, else null (see TarReaderEntry). */
+  takeBuffered(): Uint8Array | null {
+    if (this.#started) return null;
+    const chunk = this.#input.takeBuffered(this.#left);
+    if (chunk === null) return null;
+    this.#started = true;
+    this.#left = 0;
+    return chunk;
+  }
+
   /** Skips what was not read, and the padding. */
   async finish(): Promise<void> {
     this.#started = true;
@@ -357,6 +374,15 @@ class Input {
   async take(max: number): Promise<Uint8Array | null> {
     if (!(await this.#fill())) return null;
     const n = Math.min(max, this.#buf.length - this.#pos);
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    this.offset += n;
+    return out;
+  }
+
+  /** Exactly `n` bytes as a view of the current chunk when it holds them, else null. */
+  takeBuffered(n: number): Uint8Array | null {
+    if (this.#buf.length - this.#pos < n) return null;
     const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     this.offset += n;

@@ -291,3 +291,38 @@ Deno.test("readTar reads a partly consumed body and moves on", async () => {
   }
   assert.equal(names.length, 8);
 });
+
+Deno.test("takeBuffered gives a body at once when its chunk holds it, else null and the body streams", async () => {
+  const enc = new TextEncoder();
+  const small = enc.encode("small\n");
+  const large = new Uint8Array(3000).fill(9);
+  const bytes = await collect(writeTar([
+    { name: "a", kind: "file", mode: 0o644, size: small.length, content: one(small) },
+    { name: "b", kind: "file", mode: 0o644, size: large.length, content: one(large) },
+    { name: "c", kind: "file", mode: 0o644, size: small.length, content: one(small) },
+  ], { mtime: 0 }));
+  const seen: string[] = [];
+  // Chunks of 2048 bytes: "a" lies inside the first, "b" spans three, "c" inside the third.
+  for await (const e of readTar(chunked(bytes, 2048))) {
+    const whole = e.body.takeBuffered?.() ?? null;
+    if (e.header.name === "c") {
+      seen.push(`c:${whole === null ? "skipped" : "taken"}`);
+      continue;
+    }
+    if (whole) {
+      seen.push(`${e.header.name}:whole:${whole.length}`);
+      assert.equal(e.body.takeBuffered?.(), null); // once
+    } else {
+      let n = 0;
+      for await (const c of e.body) n += c.length;
+      seen.push(`${e.header.name}:streamed:${n}`);
+    }
+  }
+  assert.deepEqual(seen, ["a:whole:6", "b:streamed:3000", "c:taken"]);
+});
+
+function one(bytes: Uint8Array) {
+  return async function* () {
+    yield bytes;
+  };
+}

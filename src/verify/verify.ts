@@ -686,9 +686,15 @@ async function summarizeImage(
       if (entry.header.kind === "file" && !shared && entry.header.size === 0) sha = EMPTY_SHA256;
       else if (entry.header.kind === "file" && !shared) {
         const hash = SHA256.copy();
-        for await (const chunk of entry.body) {
-          hash.update(chunk);
-          bytes += chunk.length;
+        const whole = entry.body.takeBuffered?.() ?? null;
+        if (whole) {
+          hash.update(whole);
+          bytes += whole.length;
+        } else {
+          for await (const chunk of entry.body) {
+            hash.update(chunk);
+            bytes += chunk.length;
+          }
         }
         sha = hash.digest("hex");
       }
