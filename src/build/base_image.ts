@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { Sha256 } from "../image/digest.ts";
@@ -22,7 +21,7 @@ import { readTar } from "../tar/reader.ts";
 import { decompress } from "../image/reader.ts";
 import { type GoBuildInfo, readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
-import { diskFullOr } from "../disk_full.ts";
+import { hashFile } from "../sbom/file_hash.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";
 import { replaceAtomically } from "../atomic_write.ts";
 import { formatName, type Reference } from "../registry/reference.ts";
@@ -281,51 +280,18 @@ export interface BaseTreeOptions {
   tempDir?: string;
 }
 
-/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders (the executables `r10e sbom` reads). */
-function isExecutable(head: Uint8Array): boolean {
-  if (head.length < 4) return false;
-  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
-  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
-  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
-}
-
 /**
  * Hashes one file of a base layer; an executable is spooled on the way and its Go build info
  * read, then the spooled copy removed (one executable on disk at a time). Malformed headers or
  * build info leave the modules out, as `r10e sbom` does.
  */
-async function hashFile(
+async function hashBaseFile(
   body: AsyncIterable<Uint8Array>,
   spoolFile: () => Promise<string>,
 ): Promise<{ sha256: string; sha1: string; info?: GoBuildInfo }> {
-  const sha256 = createHash("sha256");
-  const sha1 = createHash("sha1");
-  let out: Deno.FsFile | null = null;
-  let name = "";
-  let first = true;
-  try {
-    for await (const chunk of body) {
-      if (first && chunk.length > 0) {
-        first = false;
-        if (isExecutable(chunk)) {
-          name = await spoolFile();
-          out = await Deno.open(name, { write: true, createNew: true, mode: 0o600 });
-        }
-      }
-      sha256.update(chunk);
-      sha1.update(chunk);
-      let done = 0;
-      try {
-        while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
-      } catch (error) {
-        throw diskFullOr(error, name, "TMPDIR");
-      }
-    }
-  } finally {
-    out?.close();
-  }
-  const hashes = { sha256: sha256.digest("hex"), sha1: sha1.digest("hex") };
-  if (!out) return hashes;
+  const { sha256, sha1, spooled: name } = await hashFile(body, { spoolTo: spoolFile });
+  const hashes = { sha256, sha1 };
+  if (name === null) return hashes;
   try {
     using file = await Deno.open(name);
     const info = await readGoBuildInfo(fileRandomAccess(file, (await file.stat()).size));
@@ -404,7 +370,7 @@ async function readLayerInto(
     const dir = name.slice(0, name.lastIndexOf("/") + 1);
     if (header.kind === "file") {
       if (!base.startsWith(".wh.")) {
-        tree.set(name, { kind: "file", size: header.size, ...await hashFile(body, spoolFile) });
+        tree.set(name, { kind: "file", size: header.size, ...await hashBaseFile(body, spoolFile) });
         continue;
       }
       for await (const _ of body) { /* a whiteout marker has no content */ }

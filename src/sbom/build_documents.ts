@@ -13,6 +13,7 @@
  */
 import { DiskFullError, diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
+import { isExecutable } from "./file_hash.ts";
 import { basename, dirname } from "node:path";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
@@ -220,14 +221,6 @@ function provenanceOf(
     sourceUri: rest.sourceUri,
     r10eVersion: options.tool.version,
   };
-}
-
-/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders (as scan.ts finds binaries). */
-function isExecutable(head: Uint8Array): boolean {
-  if (head.length < 4) return false;
-  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
-  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
-  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
 }
 
 function wrap(entry: TarEntry): Hashed {

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import { diskFullOr } from "../disk_full.ts";
 import { createHash } from "node:crypto";
 import { buildMergedFs, type FsNode, readContents } from "../image/merged_fs.ts";
 import type { ImageInfo, ImageInput } from "../image/reader.ts";
 import { formatPlatform } from "../image/platform.ts";
 import { readGoBuildInfo } from "../gobinary/go_binary.ts";
+import { hashFile } from "./file_hash.ts";
 import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { registerTemporary, removeTemporary } from "../signals.ts";
 import {
@@ -32,14 +32,6 @@ export interface ScanOptions {
   tool: { name: string; version: string };
   /** Told about executables whose build info is malformed (they are left out of the modules). */
   onWarning?: (line: string) => void;
-}
-
-/** ELF `\x7fELF`; Mach-O 32/64-bit in both byte orders. */
-function isExecutable(head: Uint8Array): boolean {
-  if (head.length < 4) return false;
-  if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return true;
-  const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
-  return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
 }
 
 /**
@@ -129,36 +121,11 @@ export async function scanImage(
       nodes: paths.keys(),
       inOnePass: true,
       onContent: async (nodes, body) => {
-        const sha256 = createHash("sha256");
-        const sha1 = createHash("sha1");
-        let size = 0;
-        let out: Deno.FsFile | null = null;
-        let first = true;
         const name = `${spool}/${spooled.length}`;
-        try {
-          for await (const chunk of body) {
-            if (first && chunk.length > 0) {
-              first = false;
-              if (isExecutable(chunk)) {
-                out = await Deno.open(name, { write: true, createNew: true, mode: 0o600 });
-              }
-            }
-            sha256.update(chunk);
-            sha1.update(chunk);
-            size += chunk.length;
-            collect(chunk.length);
-            let done = 0;
-            try {
-              while (out && done < chunk.length) done += await out.write(chunk.subarray(done));
-            } catch (error) {
-              throw diskFullOr(error, name, "TMPDIR");
-            }
-          }
-        } finally {
-          out?.close();
-        }
-        const hex = sha256.digest("hex");
-        const sha1Hex = sha1.digest("hex");
+        const { sha256: hex, sha1: sha1Hex, size, spooled: out } = await hashFile(body, {
+          spoolTo: () => Promise.resolve(name),
+          onChunk: collect,
+        });
         collect(FILE_COST);
         const all = nodes.flatMap((n) => paths.get(n) ?? []);
         for (const n of nodes) hashed.add(n);
