@@ -2,10 +2,11 @@
  * The registry client trusts no server: the real CLI against a hostile registry of the test's
  * own (tests/_hostile_registry.ts) on loopback. Each case asserts the exit code, that no secret
  * it holds (password, its base64, the bearer token, a helper's secret) is in stdout, stderr or
- * --json, and, for endless bodies, the peak RSS and the time.
+ * --json, and, for endless bodies, the peak RSS and the time (a process of its own); the other
+ * cases run the CLI in-process through main's Io.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { type CliResult, r10e } from "./_cli.ts";
+import { type CliResult, r10eInProcess } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
 import { measure } from "./_hostile.ts";
 import {
@@ -73,7 +74,9 @@ function assertNoSecret(r: { stdout: string; stderr: string }, secrets: string[]
 }
 
 async function pushed(s: Setup, repo: string): Promise<string> {
-  const r = await r10e(["push", "-q", s.archive, `${s.registry.host}/${repo}:v1`], { env: s.env });
+  const r = await r10eInProcess(["push", "-q", s.archive, `${s.registry.host}/${repo}:v1`], {
+    env: s.env,
+  });
   assertEquals(r.code, 0, r.stderr);
   assertNoSecret(r, s.secrets);
   return r.stdout.trim();
@@ -87,7 +90,7 @@ Deno.test("credentials go to the registry's own origin only, never to an upload 
   await using s = await setUp();
   await t.step("an upload Location on another origin gets no Authorization header", async () => {
     s.registry.faults.uploadElsewhere = true;
-    const r = await r10e(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
+    const r = await r10eInProcess(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
       env: s.env,
     });
     s.registry.faults.uploadElsewhere = false;
@@ -101,9 +104,12 @@ Deno.test("credentials go to the registry's own origin only, never to an upload 
     s.registry.faults.uploadElsewhere = true;
     s.registry.faults.elsewhereChallenge = true;
     s.registry.seenElsewhere.length = 0;
-    const r = await r10e(["push", "--json", s.archive, `${s.registry.host}/team/other:v1`], {
-      env: s.env,
-    });
+    const r = await r10eInProcess(
+      ["push", "--json", s.archive, `${s.registry.host}/team/other:v1`],
+      {
+        env: s.env,
+      },
+    );
     s.registry.faults.uploadElsewhere = false;
     s.registry.faults.elsewhereChallenge = false;
     assertEquals(r.code, 2, show(r));
@@ -118,7 +124,7 @@ Deno.test("credentials go to the registry's own origin only, never to an upload 
       const ref = await pushed(s, "team/redirected");
       s.registry.seenElsewhere.length = 0;
       s.registry.faults.blobElsewhere = true;
-      const r = await r10e(["verify", "--json", ref, s.archive], { env: s.env });
+      const r = await r10eInProcess(["verify", "--json", ref, s.archive], { env: s.env });
       s.registry.faults.blobElsewhere = false;
       assertEquals(r.code, 0, show(r));
       assertNoSecret(r, s.secrets);
@@ -141,7 +147,7 @@ Deno.test("only http and https are followed: a redirect to file: or data: is exi
   ) {
     await t.step(`${scheme} is refused`, async () => {
       s.registry.faults.manifestRedirect = target;
-      const r = await r10e(["verify", "--json", ref, s.archive], { env: s.env });
+      const r = await r10eInProcess(["verify", "--json", ref, s.archive], { env: s.env });
       s.registry.faults.manifestRedirect = undefined;
       assertEquals(r.code, 2, show(r));
       assertStringIncludes(r.stderr, `sent r10e to a "${scheme}" URL: refused`);
@@ -155,7 +161,7 @@ Deno.test("no step down from https to http: a redirect to plain http is exit 2",
   if (!requireTool(t, "openssl")) return;
   await using s = await setUp({ tls: true });
   const ca = `${s.dir}/ca.crt`;
-  const push = await r10e([
+  const push = await r10eInProcess([
     "push",
     "-q",
     "--ca-file",
@@ -166,7 +172,7 @@ Deno.test("no step down from https to http: a redirect to plain http is exit 2",
   assertEquals(push.code, 0, show(push));
   const ref = push.stdout.trim();
   s.registry.faults.manifestRedirect = `{elsewhere}/v2/team/app/manifests/v1`;
-  const r = await r10e(["verify", "--ca-file", ca, ref, s.archive], { env: s.env });
+  const r = await r10eInProcess(["verify", "--ca-file", ca, ref, s.archive], { env: s.env });
   assertEquals(r.code, 2, show(r));
   assertStringIncludes(r.stderr, "from https down to plain http");
   assertEquals(s.registry.seenElsewhere, []);
@@ -204,7 +210,7 @@ Deno.test("a registry that stalls is left after --timeout", async (t) => {
       await using s = await setUp();
       s.registry.faults.stall = stall;
       const started = Date.now();
-      const r = await r10e([
+      const r = await r10eInProcess([
         "verify",
         "--timeout",
         "1",
@@ -219,7 +225,7 @@ Deno.test("a registry that stalls is left after --timeout", async (t) => {
     });
   }
   await t.step("--timeout that is not a number of seconds is a usage error", async () => {
-    const r = await r10e(["verify", "--timeout", "soon", "127.0.0.1:1/a:b", "x.tar"]);
+    const r = await r10eInProcess(["verify", "--timeout", "soon", "127.0.0.1:1/a:b", "x.tar"]);
     assertEquals(r.code, 2, show(r));
     assertStringIncludes(r.stderr, `Invalid --timeout "soon"`);
   });
@@ -229,7 +235,7 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
   await t.step("403 with the Basic header in the body (push --json)", async () => {
     await using s = await setUp();
     s.registry.faults.echoAuth = true;
-    const r = await r10e(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
+    const r = await r10eInProcess(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
       env: s.env,
     });
     assertEquals(r.code, 2, show(r));
@@ -242,7 +248,9 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
     await writeDockerConfig(`${s.dir}/docker`, {
       auths: { [s.registry.host]: { auth: basicAuth("hostile-user", wrong) } },
     });
-    const r = await r10e(["push", s.archive, `${s.registry.host}/team/app:v1`], { env: s.env });
+    const r = await r10eInProcess(["push", s.archive, `${s.registry.host}/team/app:v1`], {
+      env: s.env,
+    });
     assertEquals(r.code, 2, show(r));
     assertStringIncludes(r.stderr, "you sent Basic <redacted>");
     assertNoSecret(r, [...s.secrets, wrong, basicAuth("hostile-user", wrong)]);
@@ -250,9 +258,12 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
   await t.step("403 with the bearer token in the body", async () => {
     await using s = await setUp({ scheme: "bearer" });
     s.registry.faults.echoAuth = true;
-    const r = await r10e(["verify", "--json", `${s.registry.host}/team/app:v1`, s.archive], {
-      env: s.env,
-    });
+    const r = await r10eInProcess(
+      ["verify", "--json", `${s.registry.host}/team/app:v1`, s.archive],
+      {
+        env: s.env,
+      },
+    );
     assertEquals(r.code, 2, show(r));
     assertStringIncludes(r.stderr, "not with Bearer <redacted>");
     assertNoSecret(r, s.secrets);
@@ -261,9 +272,12 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
     await using s = await setUp({ scheme: "bearer" });
     await pushed(s, "team/app");
     s.registry.faults.echoInImage = true;
-    const r = await r10e(["verify", "--json", `${s.registry.host}/team/app:v1`, s.archive], {
-      env: s.env,
-    });
+    const r = await r10eInProcess(
+      ["verify", "--json", `${s.registry.host}/team/app:v1`, s.archive],
+      {
+        env: s.env,
+      },
+    );
     assertEquals(r.code, 1, show(r));
     assertStringIncludes(r.stdout, "Bearer <redacted>");
     assertNoSecret(r, s.secrets);
@@ -271,7 +285,7 @@ Deno.test("a server that echoes the Authorization header: its words are printed,
   await t.step("a token server echoing the Basic header", async () => {
     await using s = await setUp({ scheme: "bearer" });
     s.registry.faults.echoAuthToken = true;
-    const r = await r10e(["verify", `${s.registry.host}/team/app:v1`, s.archive], {
+    const r = await r10eInProcess(["verify", `${s.registry.host}/team/app:v1`, s.archive], {
       env: s.env,
     });
     assertEquals(r.code, 2, show(r));
@@ -284,7 +298,7 @@ Deno.test("every request with a body has a Content-Length: a registry that ignor
   await using s = await setUp({ size: 3_000_000 });
   s.registry.faults.zot = true;
   await t.step("blobs in one PUT each", async () => {
-    const r = await r10e(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
+    const r = await r10eInProcess(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
       env: s.env,
     });
     assertEquals(r.code, 0, show(r));
@@ -292,7 +306,7 @@ Deno.test("every request with a body has a Content-Length: a registry that ignor
     assertNoSecret(r, s.secrets);
   });
   await t.step("blobs in chunks (PATCH)", async () => {
-    const r = await r10e([
+    const r = await r10eInProcess([
       "push",
       "--json",
       "--chunk-size",
@@ -317,7 +331,7 @@ Deno.test("a failing credential helper's output is never echoed", async () => {
   );
   await Deno.chmod(`${bin}/docker-credential-leaky`, 0o755);
   await writeDockerConfig(`${s.dir}/docker`, { credHelpers: { [s.registry.host]: "leaky" } });
-  const r = await r10e(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
+  const r = await r10eInProcess(["push", "--json", s.archive, `${s.registry.host}/team/app:v1`], {
     env: { ...s.env, PATH: `${bin}:${Deno.env.get("PATH")}` },
   });
   assertEquals(r.code, 2, show(r));
@@ -329,7 +343,12 @@ Deno.test("TLS failures are named and not retried", async (t) => {
   if (!requireTool(t, "openssl")) return;
   await using s = await setUp({ tls: true });
   await t.step("a certificate of an unknown CA", async () => {
-    const r = await r10e(["--verbose", "verify", `${s.registry.host}/team/app:v1`, s.archive], {
+    const r = await r10eInProcess([
+      "--verbose",
+      "verify",
+      `${s.registry.host}/team/app:v1`,
+      s.archive,
+    ], {
       env: s.env,
     });
     assertEquals(r.code, 2, show(r));
@@ -371,7 +390,7 @@ Deno.test("TLS failures are named and not retried", async (t) => {
       },
     });
     try {
-      const r = await r10e([
+      const r = await r10eInProcess([
         "--verbose",
         "verify",
         "--ca-file",
