@@ -5,7 +5,7 @@
  * a reference.
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { fileSha256, r10e, REPO } from "./_cli.ts";
+import { fileSha256, r10e, r10eInProcess, REPO } from "./_cli.ts";
 import { requireTool } from "./_docker.ts";
 import { cacheEnv, startProxy, startRegistry, writeTestArchive } from "./_registry.ts";
 
@@ -18,7 +18,12 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
     const image = await writeTestArchive(`${dir}/app.tar.gz`, { size: 1_500_000, seed: 3 });
     await writeTestArchive(`${dir}/other.tar.gz`, { size: 1_500_000, seed: 4 });
-    const pushed = await r10e(["push", "-q", `${dir}/app.tar.gz`, `${registry.host}/team/app:v1`], {
+    const pushed = await r10eInProcess([
+      "push",
+      "-q",
+      `${dir}/app.tar.gz`,
+      `${registry.host}/team/app:v1`,
+    ], {
       env,
     });
     assertEquals(pushed.code, 0, pushed.stderr);
@@ -28,7 +33,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
     await t.step(
       "the auditor's command: the registry's image against the archive is identical",
       async () => {
-        const r = await r10e(["--verbose", "verify", ref, `${dir}/app.tar.gz`], { env });
+        const r = await r10eInProcess(["--verbose", "verify", ref, `${dir}/app.tar.gz`], { env });
         assertEquals(r.code, 0, r.stdout + r.stderr);
         assertStringIncludes(r.stdout, "Images are identical");
         assertStringIncludes(r.stdout, `manifest ${image.manifestDigest.slice(0, 19)}`);
@@ -43,7 +48,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
     await t.step(
       "by tag, against another archive: they differ (exit 1), and the finding is the file",
       async () => {
-        const r = await r10e([
+        const r = await r10eInProcess([
           "verify",
           "--json",
           `${registry!.host}/team/app:v1`,
@@ -58,7 +63,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
 
     await t.step("cp from a reference copies the file with the bytes of the archive", async () => {
       await Deno.mkdir(`${dir}/out`);
-      const r = await r10e(["cp", ref, "/bin/busybox", `${dir}/out/`], { env });
+      const r = await r10eInProcess(["cp", ref, "/bin/busybox", `${dir}/out/`], { env });
       assertEquals(r.code, 0, r.stderr);
       const want = (await fileSha256("/bin/busybox")).replace(/^sha256:/, "");
       assertEquals(r.stdout, `${dir}/out/busybox(sha256:${want})\n`);
@@ -73,7 +78,9 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
           env: { ...env, TMPDIR: tmp },
         });
         assertEquals(fromRef.code, 0, fromRef.stderr);
-        const fromArchive = await r10e(["sbom", "--format", "spdx", `${dir}/app.tar.gz`], { env });
+        const fromArchive = await r10eInProcess(["sbom", "--format", "spdx", `${dir}/app.tar.gz`], {
+          env,
+        });
         assertEquals(fromArchive.code, 0, fromArchive.stderr);
         const files = (text: string) =>
           (JSON.parse(text).files as { fileName: string; checksums: unknown }[])
@@ -93,7 +100,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
           seed: 21,
           platforms: ["linux/amd64", "linux/arm64"],
         });
-        const p = await r10e([
+        const p = await r10eInProcess([
           "push",
           "--json",
           `${dir}/multi.tar`,
@@ -102,7 +109,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
         assertEquals(p.code, 0, p.stderr);
         const json = JSON.parse(p.stdout);
         assertEquals(json.mediaType, "application/vnd.oci.image.index.v1+json");
-        const r = await r10e([
+        const r = await r10eInProcess([
           "--verbose",
           "cp",
           "--platform",
@@ -133,14 +140,14 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
       // A directory named like a registry host, holding an archive named like repo:tag.
       await Deno.mkdir(`${dir}/cwd/127.0.0.1:9`, { recursive: true });
       await Deno.copyFile(`${dir}/app.tar.gz`, `${dir}/cwd/127.0.0.1:9/app:v1`);
-      const r = await r10e(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
+      const r = await r10eInProcess(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
         env,
         cwd: `${dir}/cwd`,
       });
       assertEquals(r.code, 0, r.stderr);
       // and without the path, it is a reference to a registry that is not there: exit 2
       await Deno.remove(`${dir}/cwd/127.0.0.1:9`, { recursive: true });
-      const gone = await r10e(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
+      const gone = await r10eInProcess(["verify", "127.0.0.1:9/app:v1", `${dir}/app.tar.gz`], {
         env,
         cwd: `${dir}/cwd`,
       });
@@ -162,7 +169,7 @@ Deno.test("verify and cp read registry references: by digest and tag, one platfo
         await f.seek(1000, Deno.SeekMode.Start);
         await f.write(new Uint8Array([one[0] ^ 0xff]));
         // Against the other archive the data layer differs: verify reads it, and stops at its end.
-        const r = await r10e(["verify", ref, `${dir}/other.tar.gz`], { env });
+        const r = await r10eInProcess(["verify", ref, `${dir}/other.tar.gz`], { env });
         assertEquals([r.code, r.stdout], [2, ""], r.stderr);
         assertStringIncludes(r.stderr, `blob ${image.layers[1]} does not match its digest`);
         // cp reads every layer (and keeps them in a spool directory, removed on the way out).
@@ -195,7 +202,12 @@ Deno.test("cp from a reference interrupted mid-download (Ctrl-C): exit 130, the 
     registry = await startRegistry(`${dir}/registry`);
     const env = { ...cacheEnv(dir), DOCKER_CONFIG: `${dir}/docker` };
     await writeTestArchive(`${dir}/app.tar`, { size: 1_500_000, seed: 5 });
-    const pushed = await r10e(["push", "-q", `${dir}/app.tar`, `${registry.host}/team/app:v1`], {
+    const pushed = await r10eInProcess([
+      "push",
+      "-q",
+      `${dir}/app.tar`,
+      `${registry.host}/team/app:v1`,
+    ], {
       env,
     });
     assertEquals(pushed.code, 0, pushed.stderr);
