@@ -1,9 +1,19 @@
 /**
- * `r10e init` and `r10e build --in host` through the real entry point, on copies
- * of the example project.
+ * `r10e init` and `r10e build --in host` on copies of the example project: in-process through
+ * main's Io, and through the real entry point where the process is the subject (its umask, TZ
+ * and locale, Ctrl-C, paths printed relative to its working directory).
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { copyExample, EXAMPLE, fileSha256, git, listTree, r10e, REPO } from "./_cli.ts";
+import {
+  copyExample,
+  EXAMPLE,
+  fileSha256,
+  git,
+  listTree,
+  r10e,
+  r10eInProcess,
+  REPO,
+} from "./_cli.ts";
 
 const ARCHIVE = "r10e-docker/out/r10e-hello-latest.tar.gz";
 
@@ -16,7 +26,10 @@ async function tempProject(options: { reverse?: boolean } = {}): Promise<string>
 Deno.test("build: prints the archive, its sha256, image ID, manifest digest and artifact digests", async () => {
   const dir = await tempProject();
   try {
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "1700000000" } });
+    const r = await r10eInProcess(["build"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "1700000000" },
+    });
     assertEquals(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split("\n");
     assertEquals(lines[0], "======= CONTAINER IMAGE INFO ========");
@@ -87,8 +100,14 @@ Deno.test("build: byte-identical archives from two paths, umasks, TZ, locales, m
 Deno.test("build: a different SOURCE_DATE_EPOCH changes the archive (the time is an input)", async () => {
   const dir = await tempProject();
   try {
-    const r1 = await r10e(["build", "--json", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "1" } });
-    const r2 = await r10e(["build", "--json", "-q"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "2" } });
+    const r1 = await r10eInProcess(["build", "--json", "-q"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "1" },
+    });
+    const r2 = await r10eInProcess(["build", "--json", "-q"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "2" },
+    });
     assertEquals([r1.code, r2.code], [0, 0]);
     assertEquals(JSON.parse(r1.stdout).imageId !== JSON.parse(r2.stdout).imageId, true);
   } finally {
@@ -106,7 +125,7 @@ Deno.test("build: a failing build_cmd exits 1 with its code and keeps the previo
       `${dir}/config.json`,
       config.replace('"go build -o build/hello ."', '"echo compiling; exit 3"'),
     );
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 1);
     assertEquals(r.stdout, "");
     assertStringIncludes(r.stderr, "compiling\n");
@@ -129,7 +148,7 @@ Deno.test("build: a missing artifact exits 2 naming it, and writes nothing", asy
       `${dir}/config.json`,
       config.replace('"go build -o build/hello ."', '"true"'),
     );
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 2);
     assertEquals(r.stdout, "");
     assertStringIncludes(
@@ -153,7 +172,7 @@ Deno.test("build: an artifact that is a symlink out of the project exits 2", asy
         '"mkdir -p build && ln -sf /bin/sh build/hello"',
       ),
     );
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 2);
     assertStringIncludes(
       r.stderr,
@@ -168,7 +187,7 @@ Deno.test("build: an unwritable output location exits 2 and leaves nothing", asy
   const dir = await tempProject();
   try {
     await Deno.writeTextFile(`${dir}/r10e-docker/out`, "a file where the out/ folder should be");
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 2);
     assertStringIncludes(r.stderr, `r10e: Cannot write the image to "${dir}/r10e-docker/out"`);
     assertEquals(
@@ -183,14 +202,17 @@ Deno.test("build: an unwritable output location exits 2 and leaves nothing", asy
 Deno.test("build: a malformed SOURCE_DATE_EPOCH and a missing r10e-docker/ are usage errors", async () => {
   const dir = await tempProject();
   try {
-    const bad = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "last tuesday" } });
+    const bad = await r10eInProcess(["build"], {
+      cwd: dir,
+      env: { SOURCE_DATE_EPOCH: "last tuesday" },
+    });
     assertEquals(bad.code, 2);
     assertEquals(
       bad.stderr.trim().split("\n").at(-1),
       'r10e: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (at most 11 digits), found "last tuesday"',
     );
     await Deno.remove(`${dir}/r10e-docker`, { recursive: true });
-    const noInit = await r10e(["build"], { cwd: dir });
+    const noInit = await r10eInProcess(["build"], { cwd: dir });
     assertEquals(noInit.code, 2);
     assertStringIncludes(noInit.stderr, 'pins.json" is missing; run `r10e init` first');
   } finally {
@@ -212,7 +234,7 @@ Deno.test("build: a dirty git tree is reported before building", async () => {
     await git("add", ".");
     await git("commit", "-qm", "init");
     await Deno.writeTextFile(`${dir}/main.go`, "\n// changed\n", { append: true });
-    const r = await r10e(["build", "-q"], { cwd: dir });
+    const r = await r10eInProcess(["build", "-q"], { cwd: dir });
     // -q silences progress, not the warning.
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(r.stderr, 'the git tree is dirty (1 uncommitted path: "main.go")');
@@ -242,7 +264,7 @@ Deno.test("build: the image config carries the revision, created and source labe
     await git(dir, "add", ".");
     await git(dir, "commit", "-qm", "init");
     const head = (await git(dir, "rev-parse", "HEAD")).trim();
-    const r = await r10e(["build", "--json", "-q"], { cwd: dir });
+    const r = await r10eInProcess(["build", "--json", "-q"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     assertEquals(JSON.parse(r.stdout).revision, head);
     const config = await imageConfigOf(`${dir}/${ARCHIVE}`);
@@ -255,7 +277,7 @@ Deno.test("build: the image config carries the revision, created and source labe
     assertEquals(config.created, "2023-11-14T22:13:20Z");
     // Another commit, another revision label and so another image.
     await git(dir, "commit", "-q", "--allow-empty", "-m", "second");
-    const r2 = await r10e(["build", "--json", "-q"], { cwd: dir });
+    const r2 = await r10eInProcess(["build", "--json", "-q"], { cwd: dir });
     assertEquals(r2.code, 0, r2.stderr);
     assertEquals(JSON.parse(r2.stdout).imageId !== JSON.parse(r.stdout).imageId, true);
   } finally {
@@ -271,7 +293,7 @@ Deno.test("build: a source URL with credentials is a config error with its posit
       `${dir}/config.json`,
       config.replace("https://example.com/r10e-hello", "https://me:s3cret@example.com/r10e-hello"),
     );
-    const r = await r10e(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
+    const r = await r10eInProcess(["build"], { cwd: dir, env: { SOURCE_DATE_EPOCH: "0" } });
     assertEquals(r.code, 2);
     assertStringIncludes(
       r.stderr,
@@ -288,7 +310,7 @@ Deno.test("init: same config, same bytes; hand edits are kept unless --force", a
   const dir = await tempProject();
   try {
     const before = await fileSha256(`${dir}/r10e-docker/pins.json`);
-    const again = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    const again = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(again.code, 0, again.stderr);
     assertEquals(await fileSha256(`${dir}/r10e-docker/pins.json`), before);
     // The example's committed r10e-docker/ is what init writes today (regenerate it when templates change).
@@ -300,14 +322,17 @@ Deno.test("init: same config, same bytes; hand edits are kept unless --force", a
       );
     }
     await Deno.writeTextFile(`${dir}/r10e-docker/Makefile`, "# mine\n", { append: true });
-    const refused = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    const refused = await r10eInProcess(["init"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(refused.code, 2);
     assertStringIncludes(
       refused.stderr,
       'r10e: Cannot write "r10e-docker/": "r10e-docker/Makefile" was changed by hand; rerun with --force to overwrite',
     );
     assertStringIncludes(await Deno.readTextFile(`${dir}/r10e-docker/Makefile`), "# mine");
-    const forced = await r10e(["init", "--force", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+    const forced = await r10eInProcess(["init", "--force", "-q"], {
+      cwd: dir,
+      env: { GOPROXY: "off" },
+    });
     assertEquals(forced.code, 0, forced.stderr);
     assertEquals(
       (await Deno.readTextFile(`${dir}/r10e-docker/Makefile`)).includes("# mine"),
@@ -323,7 +348,7 @@ Deno.test("init: an unknown go_version is reported with its position", async () 
   try {
     const config = await Deno.readTextFile(`${dir}/config.json`);
     await Deno.writeTextFile(`${dir}/config.json`, config.replace('"1.26.8"', '"1.99"'));
-    const r = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    const r = await r10eInProcess(["init"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(r.code, 2);
     assertStringIncludes(
       r.stderr,
@@ -342,7 +367,7 @@ Deno.test("init: every r10edocker compat config drives init", async (t) => {
       const dir = await Deno.makeTempDir();
       try {
         await Deno.copyFile(new URL(e.name, compat), `${dir}/config.json`);
-        const r = await r10e(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
+        const r = await r10eInProcess(["init", "-q"], { cwd: dir, env: { GOPROXY: "off" } });
         assertEquals(r.code, 0, r.stderr);
         assertEquals(await listTree(`${dir}/r10e-docker`), [
           ".gitignore",
@@ -406,7 +431,7 @@ Deno.test("init: a go_version older than go.mod's go line is reported at go_vers
   const dir = await tempProject();
   try {
     await Deno.writeTextFile(`${dir}/go.mod`, "module example.com/hello\n\ngo 1.27.1\n");
-    const r = await r10e(["init"], { cwd: dir, env: { GOPROXY: "off" } });
+    const r = await r10eInProcess(["init"], { cwd: dir, env: { GOPROXY: "off" } });
     assertEquals(r.code, 2);
     assertStringIncludes(
       r.stderr,
