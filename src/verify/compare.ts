@@ -18,6 +18,7 @@ import {
 } from "./findings.ts";
 import { globMatch } from "./glob.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
+import type { Digests } from "./digests.ts";
 import { isObject } from "../json_object.ts";
 
 /**
@@ -556,7 +557,7 @@ function compareLayer(
     }));
   }
   const kept = new KeptLeaves(layer, options);
-  if (a.diffId !== b.diffId) compareFiles(a.files, b.files, layer, kept);
+  if (a.diffId !== b.diffId) compareFiles(a, b, layer, kept);
   for (const x of kept.nodes) children.push(x);
   return {
     scope: "layer",
@@ -661,10 +662,18 @@ function parseSeconds(v: unknown): number | null {
 }
 
 /** Files of one layer, paired by path, into `out`. */
-function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeaves): void {
+function compareFiles(
+  layerA: LayerSummary,
+  layerB: LayerSummary,
+  layer: number,
+  out: KeptLeaves,
+): void {
+  const { files: a, digests: digestsA } = layerA;
+  const { files: b, digests: digestsB } = layerB;
+  const sides: FileSides = { layer, digestsA, digestsB };
   if (sameUniqueNames(a, b)) {
     // Nearly always (a rebuild of the same tree): each file is paired by position, no maps.
-    for (let i = 0; i < a.length; i++) for (const x of compareFile(a[i], b[i], layer)) out.push(x);
+    for (let i = 0; i < a.length; i++) for (const x of compareFile(a[i], b[i], sides)) out.push(x);
     compareFormats(a, b, layer, out);
     return;
   }
@@ -680,7 +689,7 @@ function compareFiles(a: FileMeta[], b: FileMeta[], layer: number, out: KeptLeav
       );
       continue;
     }
-    for (const x of compareFile(fa, fb, layer)) out.push(x);
+    for (const x of compareFile(fa, fb, sides)) out.push(x);
   }
   for (const fb of b) {
     if (mapB.get(fb.path) === fb && !mapA.has(fb.path)) {
@@ -741,19 +750,27 @@ function describe(f: FileMeta): string {
 const TIME_RECORDS = new Set(["atime", "ctime", "mtime", "LIBARCHIVE.creationtime"]);
 
 /** One file present in both: header fields, link target, content, PAX records and xattrs. */
-function compareFile(a: FileMeta, b: FileMeta, layer: number): DiffNode[] {
+/** Where two files being compared come from: their layer and each side's digests. */
+interface FileSides {
+  layer: number;
+  digestsA: Digests;
+  digestsB: Digests;
+}
+
+function compareFile(a: FileMeta, b: FileMeta, sides: FileSides): DiffNode[] {
+  const { layer, digestsA, digestsB } = sides;
   const out = compareHeader("file", layer, a, b);
   const at = { layer, path: a.path };
   if (a.linkname !== b.linkname) {
     out.push(leaf("file", "linkname", a.linkname, b.linkname, { ...at, cause: "metadata" }));
   }
-  if (a.type === b.type && a.sha256 !== b.sha256) {
+  if (a.type === b.type && !digestsA.same(a.digest, digestsB, b.digest)) {
     out.push(
       leaf(
         "file",
         "content",
-        `${a.size} bytes, sha256:${a.sha256}`,
-        `${b.size} bytes, sha256:${b.sha256}`,
+        `${a.size} bytes, sha256:${digestsA.hex(a.digest)}`,
+        `${b.size} bytes, sha256:${digestsB.hex(b.digest)}`,
         {
           ...at,
           cause: "content",

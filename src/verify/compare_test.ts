@@ -10,9 +10,13 @@ import {
 import { collapse, summarize } from "./causes.ts";
 import { explain } from "./explain.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary } from "./summary.ts";
+import { Digests } from "./digests.ts";
+
+/** A file of a test layer: its content's sha256 as short hex (padded), `""` for none. */
+type TestFile = Omit<FileMeta, "digest"> & { sha256: string };
 
 /** A file entry with r10e's defaults; override what a case changes. */
-export function file(path: string, extra: Partial<FileMeta> = {}): FileMeta {
+export function file(path: string, extra: Partial<TestFile> = {}): TestFile {
   return {
     path,
     type: "file",
@@ -36,7 +40,7 @@ export function file(path: string, extra: Partial<FileMeta> = {}): FileMeta {
 /** A one-layer image whose digests are derived from `tag`. */
 export function image(
   tag: string,
-  files: FileMeta[],
+  files: TestFile[],
   extra: Partial<ImageSummary> = {},
   config: Record<string, unknown> = {},
 ): ImageSummary {
@@ -64,10 +68,21 @@ export function image(
       mediaType: "application/vnd.oci.image.layer.v1.tar",
       compression: "none",
       size: 1024,
-      files: files.map((f, index) => ({ ...f, index })),
+      ...layerFiles(files),
     }],
     ...extra,
   };
+}
+
+/** A layer's files and digests from test files. */
+function layerFiles(files: TestFile[]): { files: FileMeta[]; digests: Digests } {
+  const digests = new Digests();
+  const metas = files.map(({ sha256, ...f }, index) => ({
+    ...f,
+    index,
+    digest: sha256 === "" ? -1 : digests.addHex(sha256.padEnd(64, "0")),
+  }));
+  return { files: metas, digests };
 }
 
 const none = { causes: [], paths: [] };
@@ -328,7 +343,7 @@ Deno.test("many alike file differences: the first of a kind are kept, the rest c
 });
 
 Deno.test("compareImages: another base image is one finding, not the files of its layers", () => {
-  const based = (tag: string, baseDigest: string, files: FileMeta[]) =>
+  const based = (tag: string, baseDigest: string, files: TestFile[]) =>
     image(tag, files, {
       manifest: {
         schemaVersion: 2,

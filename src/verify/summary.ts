@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Digests } from "./digests.ts";
 
 /** Kind of a tar entry, as the reader reports it. */
 export type EntryType =
@@ -34,8 +35,8 @@ export interface FileMeta {
   /** Target of a symlink or hardlink, `""` otherwise. */
   linkname: string;
   size: number;
-  /** sha256 hex of the content, `""` for entries without content. */
-  sha256: string;
+  /** Index of the content's sha256 in the layer's `digests`, -1 for entries without content. */
+  digest: number;
   /** PAX records other than those that restate a field above and xattrs (sorted keys). */
   pax: Record<string, string>;
   /** Extended attributes (`SCHILY.xattr.*` and `LIBARCHIVE.xattr.*` records), by name. */
@@ -67,6 +68,8 @@ export interface LayerSummary {
   /** The entry holding the blob (`blobs/sha256/…`, `<id>/layer.tar`), for packaging notes. */
   path?: string;
   files: FileMeta[];
+  /** The sha256 of each file's content, by `FileMeta.digest`. */
+  digests: Digests;
 }
 
 /** One entry of the outer archive (a tar), or of an OCI layout directory. */

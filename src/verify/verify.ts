@@ -51,6 +51,7 @@ import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { type GoBinaryPair, goModuleFindings, readGoModulePair } from "./sbom_diff.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 import { plural } from "../plural.ts";
+import { Digests } from "./digests.ts";
 
 /** A fresh sha256 to copy per file: a copy costs a third less than createHash (many small files). */
 const SHA256 = createHash("sha256");
@@ -600,11 +601,11 @@ export function fileMeta(
   content: {
     /** Position of the entry in its layer, from 0. */
     index: number;
-    /** sha256 hex of the content, `""` when it was not hashed. */
-    sha256: string;
+    /** Index of the content's sha256 in the layer's digests, -1 when it was not hashed. */
+    digest: number;
   },
 ): FileMeta {
-  const { index, sha256 } = content;
+  const { index, digest } = content;
   let pax = EMPTY;
   const hasPax = hasKeys(header.pax);
   for (const [k, v] of hasPax ? Object.entries(header.pax) : []) {
@@ -625,7 +626,7 @@ export function fileMeta(
     mtime: header.mtime,
     linkname: header.linkname,
     size: header.size,
-    sha256,
+    digest,
     pax,
     xattrs: hasKeys(header.xattrs) ? { ...header.xattrs } : EMPTY,
     index,
@@ -650,8 +651,8 @@ function normalizePath(name: string): string {
   return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
 }
 
-/** sha256 hex of no bytes. */
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/** sha256 of no bytes. */
+const EMPTY_SHA256 = createHash("sha256").digest();
 const gc = (globalThis as { gc?: (o?: { type: string }) => void }).gc;
 
 /** One pass over each layer: headers and content hashes. */
@@ -674,6 +675,7 @@ async function summarizeImage(
       continue;
     }
     const files: FileMeta[] = [];
+    const digests = new Digests();
     let bytes = 0;
     // A layer both images share: headers only when they are cheap to read (uncompressed,
     // contents skipped), not read at all when compressed or in a registry (not fetched: its
@@ -682,9 +684,10 @@ async function summarizeImage(
     const notRead = shared && (layer.compression !== "none" || input.kind === "registry");
     const entries = notRead ? [] : input.layerEntries(image, i);
     for await (const entry of entries) {
-      let sha = "";
-      if (entry.header.kind === "file" && !shared && entry.header.size === 0) sha = EMPTY_SHA256;
-      else if (entry.header.kind === "file" && !shared) {
+      let digest = -1;
+      if (entry.header.kind === "file" && !shared && entry.header.size === 0) {
+        digest = digests.add(EMPTY_SHA256);
+      } else if (entry.header.kind === "file" && !shared) {
         const hash = SHA256.copy();
         const whole = entry.body.takeBuffered?.() ?? null;
         if (whole) {
@@ -696,9 +699,9 @@ async function summarizeImage(
             bytes += chunk.length;
           }
         }
-        sha = hash.digest("hex");
+        digest = digests.add(hash.digest());
       }
-      files.push(fileMeta(entry.header, { index: files.length, sha256: sha }));
+      files.push(fileMeta(entry.header, { index: files.length, digest }));
       // Headers die young: collect them while they are (else the old generation grows with
       // them, and RSS with it, over 150,000 files).
       if (gc && files.length % 8192 === 0) gc({ type: "minor" });
@@ -717,6 +720,7 @@ async function summarizeImage(
       compression: layer.compression,
       size: layer.size,
       files,
+      digests,
     });
   }
   const entries = archiveEntries(input);

@@ -190,7 +190,7 @@ Deno.test("fileMeta keeps only PAX records that no field restates", () => {
     headerOffset: 512,
     dataOffset: 1024,
   };
-  const m = fileMeta(header, { index: 3, sha256: "" });
+  const m = fileMeta(header, { index: 3, digest: -1 });
   assertEquals([m.path, m.pax, m.xattrs, m.format, m.index], [
     "a/b",
     { atime: "2" },
