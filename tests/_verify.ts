@@ -1,7 +1,12 @@
-/** Helpers of the verify CLI tests: spawn the real entry point. */
+/**
+ * Helpers of the verify CLI tests. verify spawns the real entry point: its messages name the
+ * paths as given, relative to the process's working directory. build runs in-process through
+ * main's Io: it is only the setup.
+ */
 
 // node:assert/strict, as the tests that call these helpers use it (STYLE: dependencies).
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { r10eInProcess } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = ROOT + "src/main.ts";
@@ -27,23 +32,11 @@ export async function verify(args: string[], cwd: string): Promise<Run> {
 }
 
 /**
- * `r10e build --in host -q` in `dir` through the real CLI, with only the Go caches, PATH and HOME
- * of the host; SOURCE_DATE_EPOCH when given, else the commit time (or 0) is the creation time.
+ * `r10e build --in host -q` in `dir`, with only the Go caches, PATH and HOME of the host;
+ * SOURCE_DATE_EPOCH when given, else the commit time (or 0) is the creation time.
  */
 export async function build(dir: string, epoch?: string): Promise<void> {
   const env: Record<string, string> = epoch === undefined ? {} : { SOURCE_DATE_EPOCH: epoch };
-  for (const key of ["PATH", "HOME", "GOCACHE", "GOMODCACHE", "GOPATH"]) {
-    const v = Deno.env.get(key);
-    if (v !== undefined) env[key] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "build", "--in", "host", "-q"],
-    cwd: dir,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, dec.decode(out.stderr) + dec.decode(out.stdout));
+  const out = await r10eInProcess(["build", "--in", "host", "-q"], { cwd: dir, env });
+  assertEquals(out.code, 0, out.stderr + out.stdout);
 }
