@@ -32,6 +32,7 @@ import { copiesContents, placeCopy, sourceBaseName } from "./destination.ts";
 import { ownerOfTemporary, replaceAtomically, temporaryPath } from "../atomic_write.ts";
 import { releaseTemporary, removeStaleTemporaries, removeTemporary } from "../signals.ts";
 import { specialKind } from "../file_kind.ts";
+import { Digests } from "../digests.ts";
 
 /** A fresh sha256 to copy per file: a copy costs a third less than createHash (many small files). */
 const SHA256 = createHash("sha256");
@@ -43,6 +44,30 @@ export interface CopiedFile {
   size: number;
   /** sha256 hex of the content. */
   sha256: string;
+}
+
+/**
+ * A copied file whose sha256 stays 32 bytes in a store shared by the copy until it is asked
+ * for as hex (a hex string is 80 bytes of heap: 16 MB for 200,000 files).
+ */
+class Copied implements CopiedFile {
+  readonly path: string;
+  readonly size: number;
+  readonly #digests: Digests;
+  /** Index of the sha256 in `#digests`. */
+  readonly index: number;
+
+  constructor(path: string, size: number, digests: Digests, index: number) {
+    this.path = path;
+    this.size = size;
+    this.#digests = digests;
+    this.index = index;
+  }
+
+  /** sha256 hex of the content. */
+  get sha256(): string {
+    return this.#digests.hex(this.index);
+  }
 }
 
 /** What `cp` did. */
@@ -369,7 +394,7 @@ async function writeBody(
   path: string,
   body: Body,
   mode = 0o600,
-): Promise<{ size: number; sha256: string }> {
+): Promise<{ size: number; digest: Uint8Array }> {
   const hash = SHA256.copy();
   let size = 0;
   using file = Deno.openSync(path, { write: true, createNew: true, mode });
@@ -382,7 +407,7 @@ async function writeBody(
   // A body from cp's spool is read synchronously: no promise per chunk.
   if (Symbol.iterator in body) { for (const chunk of body) put(chunk); }
   else for await (const chunk of body) put(chunk);
-  return { size, sha256: hash.digest("hex") };
+  return { size, digest: hash.digest() };
 }
 
 /** A file's content: from cp's spool (synchronous) or from a layer. */
@@ -437,7 +462,7 @@ async function writeOneFile(
   writing = target;
   await sweep(dirname(target));
   const written = await replaceAtomically(target, "cp", async (temp) => {
-    let written: { size: number; sha256: string } | undefined;
+    let written: { size: number; digest: Uint8Array } | undefined;
     await readFiles(input, image, {
       captured: to.captured,
       nodes: [node],
@@ -450,7 +475,8 @@ async function writeOneFile(
     await to.checked;
     return written;
   });
-  return { path: target, ...written };
+  const digests = new Digests();
+  return new Copied(target, written.size, digests, digests.add(written.digest));
 }
 
 async function* empty(): AsyncGenerator<Uint8Array> {}
@@ -638,8 +664,13 @@ async function writeEntries(
   // Printed as typed but without "//" or "/./" (DEST "out/" or "out/."): "out/x".
   const shown = target.replace(/(?:\/\.?)+$/, "");
   const copied: (CopiedFile | undefined)[] = new Array(tree.length);
-  const record = (i: number, r: { size: number; sha256: string }) =>
-    copied[i] = { path: `${shown}/${tree[i][0]}`, size: r.size, sha256: r.sha256 };
+  const digests = new Digests();
+  const record = (i: number, r: { size: number; digest: number }) =>
+    copied[i] = new Copied(`${shown}/${tree[i][0]}`, r.size, digests, r.digest);
+  const kept = (r: { size: number; digest: Uint8Array }) => ({
+    size: r.size,
+    digest: digests.add(r.digest),
+  });
   // In a new tree (0700 until its end), a file whose mode has no special bits, lets its owner
   // read and write, and passes the umask is created with that mode: no chmod after it.
   const umask = fresh ? probeUmask(root) : 0o777;
@@ -670,7 +701,7 @@ async function writeEntries(
       );
       const mode = exact(head[1]) ? head[1].mode : 0o600;
       await place(tree[head[0]][0], head[1], async (path) => {
-        const r = record(head[0], await writeBody(path, body, mode));
+        const r = record(head[0], kept(await writeBody(path, body, mode)));
         // Other paths of the same node are hard links in the image and become hard links
         // here, as docker cp -L keeps them; other nodes with the same content get copies.
         for (const [i, node] of others) {
@@ -680,7 +711,7 @@ async function writeEntries(
             node,
             (t) => link ? Deno.linkSync(path, t) : Deno.copyFileSync(path, t),
           );
-          record(i, r);
+          record(i, { size: r.size, digest: r.index });
         }
       }, mode);
     },
@@ -690,7 +721,7 @@ async function writeEntries(
     if (node.kind === "file" && !copied[i]) {
       const mode = exact(node) ? node.mode : 0o600;
       await place(rel, node, async (path) => {
-        record(i, await writeBody(path, empty(), mode));
+        record(i, kept(await writeBody(path, empty(), mode)));
       }, mode);
     } else if (node.kind === "symlink") {
       await place(rel, node, (path) => Deno.symlinkSync(node.linkname, path));
@@ -762,6 +793,7 @@ async function streamTar(
   const writer = out.stdout.getWriter();
   const batch = new OutBatch(writer);
   const files: CopiedFile[] = [];
+  const digests = new Digests();
   try {
     using spool = Deno.openSync(`${dir}/spool`, { read: true, write: true, createNew: true });
     const many = all.length > 64;
@@ -833,7 +865,7 @@ async function streamTar(
         );
       }
       await batch.pad((BLOCK - (size % BLOCK)) % BLOCK);
-      files.push({ path: name, size, sha256: hash.digest("hex") });
+      files.push(new Copied(name, size, digests, digests.add(hash.digest())));
     }
     await batch.pad(2 * BLOCK);
     await batch.flush();

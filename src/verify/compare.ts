@@ -18,7 +18,7 @@ import {
 } from "./findings.ts";
 import { globMatch } from "./glob.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
-import type { Digests } from "./digests.ts";
+import type { Digests } from "../digests.ts";
 import { isObject } from "../json_object.ts";
 
 /**

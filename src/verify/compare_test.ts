@@ -10,7 +10,7 @@ import {
 import { collapse, summarize } from "./causes.ts";
 import { explain } from "./explain.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary } from "./summary.ts";
-import { Digests } from "./digests.ts";
+import { Digests } from "../digests.ts";
 
 /** A file of a test layer: its content's sha256 as short hex (padded), `""` for none. */
 type TestFile = Omit<FileMeta, "digest"> & { sha256: string };

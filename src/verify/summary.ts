@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Digests } from "./digests.ts";
+import type { Digests } from "../digests.ts";
 
 /** Kind of a tar entry, as the reader reports it. */
 export type EntryType =

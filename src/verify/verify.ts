@@ -51,7 +51,7 @@ import { fileRandomAccess } from "../gobinary/random_access.ts";
 import { type GoBinaryPair, goModuleFindings, readGoModulePair } from "./sbom_diff.ts";
 import type { ArchiveEntry, FileMeta, ImageSummary, LayerSummary } from "./summary.ts";
 import { plural } from "../plural.ts";
-import { Digests } from "./digests.ts";
+import { Digests } from "../digests.ts";
 
 /** A fresh sha256 to copy per file: a copy costs a third less than createHash (many small files). */
 const SHA256 = createHash("sha256");

@@ -1,6 +1,6 @@
 /**
- * The sha256 digests of one layer's files, 32 bytes each in one growing buffer: a file keeps
- * an index, not a 64-character hex string (200,000 files a side make that 32 MB of heap).
+ * sha256 digests of many files, 32 bytes each in one growing buffer: a file keeps an index,
+ * not a 64-character hex string (80 bytes of heap each: 16 MB for 200,000 files).
  *
  * ```ts
  * const d = new Digests();
@@ -16,7 +16,7 @@
 const SIZE = 32;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** The sha256 digests of a layer's files, by index; -1 stands for no digest. */
+/** sha256 digests by index; -1 stands for no digest. */
 export class Digests {
   #bytes = new Uint8Array(SIZE * 64);
   #count = 0;
