@@ -375,7 +375,8 @@ export function startProxy(
     }
     const late = hooks.after?.(kind, response);
     if (late) {
-      await response.body?.cancel();
+      // The hook may have read or be reading the upstream body: cancel only one left alone.
+      if (response.body && !response.body.locked) await response.body.cancel();
       return late;
     }
     const out = new Headers(response.headers);
