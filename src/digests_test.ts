@@ -30,4 +30,6 @@ Deno.test("Digests.same compares bytes across two stores; -1 equals only -1", ()
 Deno.test("Digests refuses what is not a sha256", () => {
   assertThrows(() => new Digests().add(new Uint8Array(31)), /32 bytes, not 31/);
   assertThrows(() => new Digests().addHex("aa"), /Not a sha256 hex digest: "aa"/);
+  assertThrows(() => new Digests().addHex("g".repeat(64)), /Not a sha256 hex digest/);
+  assertThrows(() => new Digests().addHex(hexA.toUpperCase()), /Not a sha256 hex digest/);
 });

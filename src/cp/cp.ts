@@ -394,7 +394,7 @@ async function writeBody(
   path: string,
   body: Body,
   mode = 0o600,
-): Promise<{ size: number; digest: Uint8Array }> {
+): Promise<{ size: number; sha256: string }> {
   const hash = SHA256.copy();
   let size = 0;
   using file = Deno.openSync(path, { write: true, createNew: true, mode });
@@ -407,7 +407,7 @@ async function writeBody(
   // A body from cp's spool is read synchronously: no promise per chunk.
   if (Symbol.iterator in body) { for (const chunk of body) put(chunk); }
   else for await (const chunk of body) put(chunk);
-  return { size, digest: hash.digest() };
+  return { size, sha256: hash.digest("hex") };
 }
 
 /** A file's content: from cp's spool (synchronous) or from a layer. */
@@ -462,7 +462,7 @@ async function writeOneFile(
   writing = target;
   await sweep(dirname(target));
   const written = await replaceAtomically(target, "cp", async (temp) => {
-    let written: { size: number; digest: Uint8Array } | undefined;
+    let written: { size: number; sha256: string } | undefined;
     await readFiles(input, image, {
       captured: to.captured,
       nodes: [node],
@@ -476,7 +476,7 @@ async function writeOneFile(
     return written;
   });
   const digests = new Digests();
-  return new Copied(target, written.size, digests, digests.add(written.digest));
+  return new Copied(target, written.size, digests, digests.addHex(written.sha256));
 }
 
 async function* empty(): AsyncGenerator<Uint8Array> {}
@@ -667,9 +667,9 @@ async function writeEntries(
   const digests = new Digests();
   const record = (i: number, r: { size: number; digest: number }) =>
     copied[i] = new Copied(`${shown}/${tree[i][0]}`, r.size, digests, r.digest);
-  const kept = (r: { size: number; digest: Uint8Array }) => ({
+  const kept = (r: { size: number; sha256: string }) => ({
     size: r.size,
-    digest: digests.add(r.digest),
+    digest: digests.addHex(r.sha256),
   });
   // In a new tree (0700 until its end), a file whose mode has no special bits, lets its owner
   // read and write, and passes the umask is created with that mode: no chmod after it.
@@ -865,7 +865,7 @@ async function streamTar(
         );
       }
       await batch.pad((BLOCK - (size % BLOCK)) % BLOCK);
-      files.push(new Copied(name, size, digests, digests.add(hash.digest())));
+      files.push(new Copied(name, size, digests, digests.addHex(hash.digest("hex"))));
     }
     await batch.pad(2 * BLOCK);
     await batch.flush();

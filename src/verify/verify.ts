@@ -651,8 +651,8 @@ function normalizePath(name: string): string {
   return name.split("/").filter((p) => p !== "" && p !== ".").join("/");
 }
 
-/** sha256 of no bytes. */
-const EMPTY_SHA256 = createHash("sha256").digest();
+/** sha256 hex of no bytes. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const gc = (globalThis as { gc?: (o?: { type: string }) => void }).gc;
 
 /** One pass over each layer: headers and content hashes. */
@@ -686,7 +686,7 @@ async function summarizeImage(
     for await (const entry of entries) {
       let digest = -1;
       if (entry.header.kind === "file" && !shared && entry.header.size === 0) {
-        digest = digests.add(EMPTY_SHA256);
+        digest = digests.addHex(EMPTY_SHA256);
       } else if (entry.header.kind === "file" && !shared) {
         const hash = SHA256.copy();
         const whole = entry.body.takeBuffered?.() ?? null;
@@ -699,7 +699,7 @@ async function summarizeImage(
             bytes += chunk.length;
           }
         }
-        digest = digests.add(hash.digest());
+        digest = digests.addHex(hash.digest("hex"));
       }
       files.push(fileMeta(entry.header, { index: files.length, digest }));
       // Headers die young: collect them while they are (else the old generation grows with
