@@ -255,8 +255,9 @@ function entryHeader(
   let xattrs: Record<string, string> = NONE;
   if (hasRecords) {
     for (const [k, v] of Object.entries(pax)) {
+      if (!k.startsWith("SCHILY.xattr.")) continue;
       if (xattrs === NONE) xattrs = {};
-      if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice("SCHILY.xattr.".length)] = v;
+      xattrs[k.slice("SCHILY.xattr.".length)] = v;
     }
   }
   return {

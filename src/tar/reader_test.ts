@@ -100,6 +100,9 @@ Deno.test("readTar reads Python tarfile archives (PAX and GNU)", async (t) => {
       "user.comment": "hi",
     });
     assert.equal(seen[2].header.pax["SCHILY.xattr.user.comment"], "hi");
+    // PAX records but no xattr (a long path): the shared empty object, not one per entry.
+    assert.ok(hasKeysOf(seen[1].header.pax));
+    assert.equal(seen[1].header.xattrs, seen[0].header.xattrs);
     assert.equal(seen[0].header.uname, "alice");
     assert.equal(seen[0].header.gname, "staff");
     assert.deepEqual([seen[6].header.devmajor, seen[6].header.devminor], [1, 3]);
@@ -325,4 +328,8 @@ function one(bytes: Uint8Array) {
   return async function* () {
     yield bytes;
   };
+}
+
+function hasKeysOf(o: Record<string, string>): boolean {
+  return Object.keys(o).length > 0;
 }
