@@ -32,4 +32,6 @@ Deno.test("Digests refuses what is not a sha256", () => {
   assertThrows(() => new Digests().addHex("aa"), /Not a sha256 hex digest: "aa"/);
   assertThrows(() => new Digests().addHex("g".repeat(64)), /Not a sha256 hex digest/);
   assertThrows(() => new Digests().addHex(hexA.toUpperCase()), /Not a sha256 hex digest/);
+  // U+0130 and U+0161: their low bytes are the digits "0" and "a".
+  assertThrows(() => new Digests().addHex("\u0130\u0161" + hexA.slice(2)), /Not a sha256 hex/);
 });
