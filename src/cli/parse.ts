@@ -129,20 +129,7 @@ export function parseCommandLine<C>(program: ProgramDecl<C>, args: string[]): Pa
       if (attached !== undefined) queue.unshift(`-${attached}`);
       continue;
     }
-    const value = attached ?? queue.shift();
-    if (value === undefined) fail(`Option '${option.flags}' argument missing`);
-    if (option.choices && !option.choices.includes(value!)) {
-      fail(
-        `Option '${option.flags}' argument '${value}' is invalid. Allowed choices are ${
-          option.choices.join(", ")
-        }`,
-      );
-    }
-    if (option.repeatable) {
-      const previous = into.get(option.key);
-      const added = option.repeatable === "comma" ? value!.split(",") : [value!];
-      into.set(option.key, [...(Array.isArray(previous) ? previous : []), ...added]);
-    } else into.set(option.key, value!);
+    storeValue(option, attached ?? queue.shift(), into, fail);
   }
 
   if (helpCommand) {
@@ -151,17 +138,58 @@ export function parseCommandLine<C>(program: ProgramDecl<C>, args: string[]): Pa
     return { kind: "help", toStderr: true };
   }
   if (helpAsked) return { kind: "help", command, toStderr: false };
-  if (unknown !== undefined) {
-    const visible = (t: OptionTable | undefined) =>
-      (t?.options ?? []).filter((o) => !o.hidden).map((o) => o.long);
-    const candidates = [...visible(local), "--help", ...visible(globals), "--help"];
+  if (unknown !== undefined) fail(unknownOption(unknown, [local, globals]));
+  if (!command) return { kind: "help", toStderr: true };
+  return {
+    kind: "run",
+    command,
+    input: {
+      args: bindOperands(command, operands, fail),
+      options: new Values(local!.withDefaults(values), given),
+    },
+    global: new Values(globals.withDefaults(globalValues), globalGiven),
+  };
+}
+
+/** An option's value checked against its choices and stored (added to, when it repeats). */
+function storeValue(
+  option: Option,
+  value: string | undefined,
+  into: Map<string, string | boolean | string[]>,
+  fail: (message: string) => never,
+): void {
+  if (value === undefined) fail(`Option '${option.flags}' argument missing`);
+  if (option.choices && !option.choices.includes(value!)) {
     fail(
-      `Unknown option '${unknown}'${
-        unknown.startsWith("--") ? suggestion(unknown, candidates) : ""
+      `Option '${option.flags}' argument '${value}' is invalid. Allowed choices are ${
+        option.choices.join(", ")
       }`,
     );
   }
-  if (!command) return { kind: "help", toStderr: true };
+  if (option.repeatable) {
+    const previous = into.get(option.key);
+    const added = option.repeatable === "comma" ? value!.split(",") : [value!];
+    into.set(option.key, [...(Array.isArray(previous) ? previous : []), ...added]);
+  } else into.set(option.key, value!);
+}
+
+/** The message for an unknown option, with the closest visible long option of `tables`. */
+function unknownOption(unknown: string, tables: (OptionTable | undefined)[]): string {
+  const candidates = tables.flatMap((t) => [
+    ...(t?.options ?? []).filter((o) => !o.hidden).map((o) => o.long),
+    "--help",
+  ]);
+  return `Unknown option '${unknown}'${
+    unknown.startsWith("--") ? suggestion(unknown, candidates) : ""
+  }`;
+}
+
+/** The command's operands by argument name: none missing, none too many, each of its choices. */
+function bindOperands<C>(
+  command: CommandDecl<C>,
+  operands: string[],
+  fail: (message: string) => never,
+): Record<string, string | undefined> {
   const declared = command.arguments;
   const missing = declared.find((a, i) => a.required && i >= operands.length);
   if (missing) fail(`Missing required argument '${missing.name}'`);
@@ -184,12 +212,7 @@ export function parseCommandLine<C>(program: ProgramDecl<C>, args: string[]): Pa
     }
     named[a.name] = value;
   });
-  return {
-    kind: "run",
-    command,
-    input: { args: named, options: new Values(local!.withDefaults(values), given) },
-    global: new Values(globals.withDefaults(globalValues), globalGiven),
-  };
+  return named;
 }
 
 function commandNames<C>(program: ProgramDecl<C>): string[] {
