@@ -148,6 +148,16 @@ export async function spawnGroup<T>(
   registerProcessGroup(child.pid);
   let stopping: Promise<void> | undefined;
   const stop = () => {
+    // Until the child has called setsid() there is no group to signal, and stopProcessGroup
+    // would find nothing left: the child itself is killed, before it can start the command
+    // (Deno's handle reaches only this child, never another process given its pid later).
+    if (!processGroupAlive(child.pid)) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+    }
     stopping ??= stopProcessGroup(child.pid);
   };
   if (options.signal?.aborted) stop();

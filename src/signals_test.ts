@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { untilAborted } from "./signals.ts";
+import { spawnGroup, untilAborted } from "./signals.ts";
 
 Deno.test("untilAborted: the promise's outcome, or the signal's reason at once", async (t) => {
   await t.step("not aborted: the value", async () => {
@@ -24,4 +24,28 @@ Deno.test("untilAborted: the promise's outcome, or the signal's reason at once",
       /^Error: Interrupted by SIGINT$/,
     );
   });
+});
+
+Deno.test("spawnGroup: aborted before the child made its group, the command never runs on", async () => {
+  // An abort that comes while setsid is still starting finds no group to signal: the child
+  // itself must be stopped, or the command runs its 30 s.
+  for (let i = 0; i < 5; i++) {
+    const controller = new AbortController();
+    controller.abort();
+    const started = Date.now();
+    const { status } = await spawnGroup(
+      ["sh", "-c", "sleep 30"],
+      {
+        cwd: "/",
+        env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+        signal: controller.signal,
+      },
+      async (child) => {
+        await child.stdout.cancel();
+        await child.stderr.cancel();
+      },
+    );
+    assert.equal(status.success, false);
+    assert.ok(Date.now() - started < 10_000, `round ${i}: ended after ${Date.now() - started} ms`);
+  }
 });
