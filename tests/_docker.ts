@@ -509,3 +509,12 @@ async function sha256Text(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(d)).map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Removes every image of the engine whose reference names `part`: tags here and pushed ones. */
+export async function removeImagesNamed(part: string): Promise<void> {
+  const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+    allowFail: true,
+  });
+  const refs = listed.stdout.split("\n").filter((r) => r.includes(part));
+  if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
+}

@@ -12,6 +12,7 @@ import {
   dockerTest,
   importImage,
   pushToLocalRegistry,
+  removeImagesNamed,
   run,
   writeBusyboxRootfs,
 } from "./_docker.ts";
@@ -299,12 +300,7 @@ dockerTest(
         assertStringIncludes(init.stderr, `not for platform "linux/arm64"`);
       });
     } finally {
-      // Every tag made here, pushed ones too (they name the registry).
-      const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-        allowFail: true,
-      });
-      const refs = listed.stdout.split("\n").filter((r) => r.includes(id));
-      if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
+      await removeImagesNamed(id);
       await Deno.remove(dir, { recursive: true });
     }
   },

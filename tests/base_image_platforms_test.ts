@@ -8,10 +8,10 @@
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { copyExample, r10e } from "./_cli.ts";
 import {
-  docker,
   dockerTest,
   importImage,
   pushToLocalRegistry,
+  removeImagesNamed,
   run,
   testRegistry,
   writeBusyboxRootfs,
@@ -126,17 +126,8 @@ dockerTest(
         );
       });
     } finally {
-      await removeImages(`r10e-base-multi-${id}`);
+      await removeImagesNamed(`r10e-base-multi-${id}`);
       await Deno.remove(dir, { recursive: true });
     }
   },
 );
-
-/** Removes every image of the engine whose reference names `part` (tags here and pushed). */
-async function removeImages(part: string): Promise<void> {
-  const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-    allowFail: true,
-  });
-  const refs = listed.stdout.split("\n").filter((r) => r.includes(part));
-  if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
-}

@@ -9,11 +9,11 @@
 import { assertEquals } from "./_assert.ts";
 import { copyExample, r10e } from "./_cli.ts";
 import {
-  docker,
   dockerTest,
   findTool,
   importImage,
   pushToLocalRegistry,
+  removeImagesNamed,
   run,
   testRegistry,
   writeBusyboxRootfs,
@@ -164,11 +164,7 @@ dockerTest(
         );
       });
     } finally {
-      const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-        allowFail: true,
-      });
-      const refs = listed.stdout.split("\n").filter((r) => r.includes(id));
-      if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
+      await removeImagesNamed(id);
       await Deno.remove(dir, { recursive: true });
     }
   },

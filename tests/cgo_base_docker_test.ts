@@ -9,7 +9,15 @@
  */
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { r10e } from "./_cli.ts";
-import { docker, dockerTest, findTool, importImage, pushToLocalRegistry, run } from "./_docker.ts";
+import {
+  docker,
+  dockerTest,
+  findTool,
+  importImage,
+  pushToLocalRegistry,
+  removeImagesNamed,
+  run,
+} from "./_docker.ts";
 import { cacheEnv, suffix } from "./_registry.ts";
 
 const MAIN_GO = `package main
@@ -161,11 +169,7 @@ dockerTest(
         assertStringIncludes(refused.stderr, "libc.so.6");
       });
     } finally {
-      const listed = await docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
-        allowFail: true,
-      });
-      const refs = listed.stdout.split("\n").filter((r) => r.includes(id));
-      if (refs.length) await docker(["rmi", "-f", ...refs], { allowFail: true });
+      await removeImagesNamed(id);
       await Deno.remove(dir, { recursive: true });
     }
   },
